@@ -1,0 +1,199 @@
+#include "engine/config.h"
+
+#include <sys/random.h>
+
+#include <bit>
+#include <cstring>
+
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+
+namespace ringstack::engine {
+namespace {
+
+using proto::Ipv4Address;
+using proto::Ipv4Interface;
+using proto::Ipv6Address;
+using proto::Ipv6Interface;
+
+absl::Status Bad(absl::string_view flag, absl::string_view msg) {
+  return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", msg));
+}
+
+std::vector<absl::string_view> Items(absl::string_view list) {
+  return absl::StrSplit(list, ',', absl::SkipWhitespace());
+}
+
+absl::Status ParsePin(absl::string_view spec, int workers, int cpus, PinPlan& plan) {
+  if (spec.empty() || spec == "none") return absl::OkStatus();
+  if (spec == "auto") {
+    // Spread stages over the CPUs: rx, workers..., tx, timer.
+    int next = 0;
+    auto take = [&] { return next++ % cpus; };
+    plan.rx = take();
+    for (int i = 0; i < workers; ++i) plan.workers.push_back(take());
+    plan.tx = take();
+    plan.timer = plan.tx;
+    return absl::OkStatus();
+  }
+  plan.workers.assign(workers, -1);
+  for (absl::string_view item : Items(spec)) {
+    const auto eq = item.find('=');
+    int cpu = -1;
+    if (eq == absl::string_view::npos || !absl::SimpleAtoi(item.substr(eq + 1), &cpu)) {
+      return Bad("pin", absl::StrCat("'", item, "' is not STAGE=CPU (stages: rx, tx, timer, w0..w",
+                                     workers - 1, "; or 'auto' / 'none')"));
+    }
+    if (cpu < 0 || cpu >= cpus) {
+      return Bad("pin", absl::StrCat("CPU ", cpu, " in '", item, "' is not one of the ", cpus,
+                                     " CPUs this process may use (0..", cpus - 1, ")"));
+    }
+    const absl::string_view stage = item.substr(0, eq);
+    int w = -1;
+    if (stage == "rx") {
+      plan.rx = cpu;
+    } else if (stage == "tx") {
+      plan.tx = cpu;
+    } else if (stage == "timer") {
+      plan.timer = cpu;
+    } else if (stage.size() > 1 && stage[0] == 'w' && absl::SimpleAtoi(stage.substr(1), &w) && w >= 0 &&
+               w < workers) {
+      plan.workers[w] = cpu;
+    } else {
+      return Bad("pin", absl::StrCat("unknown stage '", stage, "' (stages: rx, tx, timer, w0..w",
+                                     workers - 1, ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+proto::MacAddress RandomLocalMac() {
+  std::array<std::byte, 6> b{};
+  if (getrandom(b.data(), b.size(), 0) != static_cast<ssize_t>(b.size())) {
+    b = {std::byte{0}, std::byte{0}, std::byte{0}, std::byte{0x77}, std::byte{0x77}, std::byte{0x77}};
+  }
+  b[0] = std::byte{0x02};  // locally administered, unicast
+  return proto::MacAddress(b);
+}
+
+const char* PollModeName(PollMode mode) {
+  switch (mode) {
+    case PollMode::kBusy: return "busy";
+    case PollMode::kAdaptive: return "adaptive";
+    case PollMode::kBlock: return "block";
+  }
+  return "?";
+}
+
+absl::StatusOr<Config> ParseConfig(const RawFlags& f, int cpus) {
+  Config c;
+  if (f.tap.empty()) return Bad("tap", "required: the TAP interface to attach to (e.g. --tap tap0)");
+  if (f.tap.size() > 15) return Bad("tap", absl::StrCat("'", f.tap, "' is longer than 15 characters"));
+  c.tap = f.tap;
+
+  if (f.mac.empty()) {
+    c.mac = RandomLocalMac();
+  } else {
+    const auto mac = proto::MacAddress::Parse(f.mac);
+    if (!mac) return Bad("mac", absl::StrCat("'", f.mac, "' is not a MAC like 02:00:00:77:77:77"));
+    if (mac->IsMulticast() || mac->IsZero()) {
+      return Bad("mac", absl::StrCat(f.mac, " is not a unicast address (first octet must be even, not all zero)"));
+    }
+    c.mac = *mac;
+  }
+
+  for (absl::string_view item : Items(f.ip4)) {
+    const auto itf = Ipv4Interface::Parse(std::string_view(item.data(), item.size()));
+    if (!itf) return Bad("ip4", absl::StrCat("'", item, "' is not ADDR/LEN like 192.0.2.2/24"));
+    if (itf->prefix_len < 1 || itf->prefix_len > 32 || itf->address.IsMulticast() ||
+        itf->address.IsUnspecified() || itf->address.IsLimitedBroadcast() || itf->address.IsReserved() ||
+        (itf->prefix_len <= 30 && (itf->address == itf->network() || itf->address == itf->broadcast()))) {
+      return Bad("ip4", absl::StrCat(item, " is not a usable host address on its network"));
+    }
+    for (const auto& other : c.ip4) {
+      if (other.address == itf->address) return Bad("ip4", absl::StrCat(item, " is given twice"));
+    }
+    c.ip4.push_back(*itf);
+  }
+  if (!f.gw4.empty()) {
+    const auto gw = Ipv4Address::Parse(f.gw4);
+    if (!gw) return Bad("gw4", absl::StrCat("'", f.gw4, "' is not an IPv4 address"));
+    bool on_link = false;
+    for (const auto& itf : c.ip4) on_link |= itf.Contains(*gw);
+    if (!on_link) {
+      return Bad("gw4", absl::StrCat(f.gw4, " is not on any --ip4 network; a gateway must be on-link"));
+    }
+    c.gw4 = gw;
+  }
+  for (absl::string_view item : Items(f.ip6)) {
+    const auto itf = Ipv6Interface::Parse(std::string_view(item.data(), item.size()));
+    if (!itf) return Bad("ip6", absl::StrCat("'", item, "' is not ADDR/LEN like 2001:db8:0:1::2/64"));
+    if (itf->address.IsMulticast() || itf->address.IsUnspecified() || itf->address.IsLoopback()) {
+      return Bad("ip6", absl::StrCat(item, " is not a unicast address"));
+    }
+    c.ip6.push_back(*itf);
+  }
+  if (!f.gw6.empty()) {
+    const auto gw = Ipv6Address::Parse(f.gw6);
+    if (!gw) return Bad("gw6", absl::StrCat("'", f.gw6, "' is not an IPv6 address"));
+    if (gw->IsMulticast() || gw->IsUnspecified()) return Bad("gw6", "a gateway must be a unicast address");
+    c.gw6 = gw;
+  }
+
+  for (absl::string_view s : Items(f.services)) {
+    static constexpr absl::string_view kKnown[] = {"echo", "discard", "daytime", "chargen", "iperf3"};
+    if (std::find(std::begin(kKnown), std::end(kKnown), s) == std::end(kKnown)) {
+      return Bad("services", absl::StrCat("unknown service '", s, "' (known: echo, discard, daytime, chargen, iperf3)"));
+    }
+    // Services run on the socket API, which this build does not have yet.
+    return Bad("services", absl::StrCat("'", s, "' needs the socket API, which this build does not have yet"));
+  }
+
+  if (f.workers < 1 || f.workers > 64) return Bad("workers", "must be in [1, 64]");
+  c.workers = f.workers;
+  if (absl::Status s = ParsePin(f.pin, c.workers, cpus, c.pin); !s.ok()) return s;
+
+  if (f.poll == "busy") {
+    c.poll = PollMode::kBusy;
+  } else if (f.poll == "adaptive") {
+    c.poll = PollMode::kAdaptive;
+  } else if (f.poll == "block") {
+    c.poll = PollMode::kBlock;
+  } else {
+    return Bad("poll", absl::StrCat("'", f.poll, "' is not busy, adaptive or block"));
+  }
+
+  static constexpr std::pair<absl::string_view, LogLevel> kLevels[] = {
+      {"error", LogLevel::kError}, {"warn", LogLevel::kWarn}, {"info", LogLevel::kInfo},
+      {"debug", LogLevel::kDebug}, {"trace", LogLevel::kTrace}};
+  bool level_ok = false;
+  for (const auto& [name, level] : kLevels) {
+    if (f.log_level == name) {
+      c.log_level = level;
+      level_ok = true;
+    }
+  }
+  if (!level_ok) return Bad("log-level", absl::StrCat("'", f.log_level, "' is not error, warn, info, debug or trace"));
+
+  if (f.ring_size < 16 || f.ring_size > (1 << 20) || !std::has_single_bit(static_cast<unsigned>(f.ring_size))) {
+    return Bad("ring-size", "must be a power of two in [16, 1048576]");
+  }
+  c.ring_size = static_cast<std::size_t>(f.ring_size);
+  if (f.pool_buffers < 256 || f.pool_buffers > (1 << 22)) return Bad("pool-buffers", "must be in [256, 4194304]");
+  c.pool_buffers = static_cast<std::size_t>(f.pool_buffers);
+  if (f.rx_batch < 1 || f.rx_batch > 1024) return Bad("rx-batch", "must be in [1, 1024]");
+  c.rx_batch = static_cast<std::size_t>(f.rx_batch);
+
+  auto impair = ImpairConfig::Parse(f.impair);
+  if (!impair.ok()) return impair.status();
+  c.impair = *impair;
+  c.counters_file = f.counters_file;
+  return c;
+}
+
+}  // namespace ringstack::engine

@@ -1,0 +1,79 @@
+// Config: everything the engine is built from, and its validation.
+//
+// main.cc reads absl flags into RawFlags; ParseConfig turns those strings into
+// a Config or an error a person can act on ("--ip4: '192.0.2.300/24' is not
+// ADDR/LEN"). Tests build RawFlags directly.
+#ifndef RINGSTACK_ENGINE_CONFIG_H_
+#define RINGSTACK_ENGINE_CONFIG_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/link/impair.h"
+#include "protocols/common/address.h"
+
+namespace ringstack::engine {
+
+enum class PollMode { kBusy, kAdaptive, kBlock };
+enum class LogLevel { kError, kWarn, kInfo, kDebug, kTrace };
+
+// CPU for each stage thread; -1 leaves the thread to the scheduler.
+struct PinPlan {
+  int rx = -1;
+  int tx = -1;
+  int timer = -1;
+  std::vector<int> workers;  // per shard; empty or size == workers
+};
+
+struct Config {
+  std::string tap;
+  proto::MacAddress mac;
+  std::vector<proto::Ipv4Interface> ip4;
+  std::optional<proto::Ipv4Address> gw4;
+  std::vector<proto::Ipv6Interface> ip6;
+  std::optional<proto::Ipv6Address> gw6;
+  std::vector<std::string> services;
+  int workers = 1;
+  PinPlan pin;
+  PollMode poll = PollMode::kAdaptive;
+  LogLevel log_level = LogLevel::kInfo;
+  std::size_t ring_size = 1024;    // RX->worker and worker->TX rings, per shard
+  std::size_t pool_buffers = 8192; // standard (2 KiB) buffers
+  std::size_t rx_batch = 64;       // frames per RX wake-up
+  ImpairConfig impair;
+  std::string counters_file;       // where to write counters at exit ("" = stderr)
+};
+
+// The flags as typed; repeated --ip4/--ip6 have been joined with commas.
+struct RawFlags {
+  std::string tap;
+  std::string mac;
+  std::string ip4;
+  std::string gw4;
+  std::string ip6;
+  std::string gw6;
+  std::string services;
+  int workers = 1;
+  std::string pin = "none";
+  std::string poll = "adaptive";
+  std::string log_level = "info";
+  int ring_size = 1024;
+  int pool_buffers = 8192;
+  int rx_batch = 64;
+  std::string impair;
+  std::string counters_file;
+};
+
+// `cpus` is how many CPUs the process may run on (for --pin checks).
+absl::StatusOr<Config> ParseConfig(const RawFlags& flags, int cpus);
+
+// A random locally administered unicast MAC (02:xx:...), for when --mac is not given.
+proto::MacAddress RandomLocalMac();
+
+const char* PollModeName(PollMode mode);
+
+}  // namespace ringstack::engine
+
+#endif  // RINGSTACK_ENGINE_CONFIG_H_

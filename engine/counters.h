@@ -1,0 +1,61 @@
+// Counters: named event counts, one writer each, readable from any thread.
+//
+// A Counter is written only by the thread that owns its stage, so Inc() is a
+// relaxed load and store (no locked read-modify-write on the data path);
+// readers see a value that is at most momentarily stale. A CounterSet hands
+// out counters with stable addresses and lists them by name.
+#ifndef RINGSTACK_ENGINE_COUNTERS_H_
+#define RINGSTACK_ENGINE_COUNTERS_H_
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+
+#include "absl/functional/function_ref.h"
+
+namespace ringstack::engine {
+
+class Counter {
+ public:
+  void Inc(std::uint64_t n = 1) {
+    v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  std::uint64_t value() const { return v_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::uint64_t> v_{0};
+};
+
+class CounterSet {
+ public:
+  // Registration happens while stages are built, before threads start.
+  Counter& Add(std::string name) {
+    entries_.emplace_back();
+    entries_.back().name = std::move(name);
+    return entries_.back().counter;
+  }
+  void ForEach(absl::FunctionRef<void(std::string_view, std::uint64_t)> fn) const {
+    for (const auto& e : entries_) fn(e.name, e.counter.value());
+  }
+  // 0 when no counter has that name.
+  std::uint64_t Get(std::string_view name) const {
+    std::uint64_t sum = 0;
+    for (const auto& e : entries_) {
+      if (e.name == name) sum += e.counter.value();
+    }
+    return sum;
+  }
+
+ private:
+  struct Entry {
+    std::string name;
+    Counter counter;
+  };
+  std::deque<Entry> entries_;
+};
+
+}  // namespace ringstack::engine
+
+#endif  // RINGSTACK_ENGINE_COUNTERS_H_

@@ -1,0 +1,52 @@
+#include "engine/doorbell.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+
+namespace ringstack::engine {
+
+Doorbell::Doorbell() : fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+  if (fd_ < 0) {
+    // Only when the process is out of file descriptors at start-up.
+    std::perror("ringstack: eventfd");
+    std::abort();
+  }
+}
+
+Doorbell::~Doorbell() {
+  if (fd_ >= 0) close(fd_);
+}
+
+void Doorbell::Signal() {
+  const std::uint64_t one = 1;
+  // EAGAIN means the counter is already non-zero: the consumer will wake.
+  [[maybe_unused]] const ssize_t n = write(fd_, &one, sizeof(one));
+}
+
+void Doorbell::Wait(int extra_fd, short events, Instant deadline, const Clock& clock) {
+  pollfd fds[2] = {{fd_, POLLIN, 0}, {extra_fd, events, 0}};
+  const nfds_t nfds = extra_fd >= 0 ? 2 : 1;
+  timespec ts;
+  timespec* timeout = nullptr;
+  if (!deadline.IsNever()) {
+    const std::int64_t ns = std::max<std::int64_t>(0, (deadline - clock.Now()).nanos());
+    ts.tv_sec = ns / 1'000'000'000;
+    ts.tv_nsec = ns % 1'000'000'000;
+    timeout = &ts;
+  }
+  const int rc = ppoll(fds, nfds, timeout, nullptr);
+  sleeping_.store(false, std::memory_order_relaxed);
+  wakeups_.fetch_add(1, std::memory_order_relaxed);
+  if (rc > 0 && (fds[0].revents & POLLIN)) {
+    std::uint64_t value;
+    [[maybe_unused]] const ssize_t n = read(fd_, &value, sizeof(value));
+  }
+}
+
+}  // namespace ringstack::engine

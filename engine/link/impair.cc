@@ -1,0 +1,166 @@
+#include "engine/link/impair.h"
+
+#include <charconv>
+#include <cstring>
+
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+
+namespace ringstack::engine {
+namespace {
+
+absl::StatusOr<Duration> ParseDuration(absl::string_view key, absl::string_view v) {
+  std::int64_t scale = 1'000'000;  // bare numbers are milliseconds
+  if (absl::ConsumeSuffix(&v, "us")) {
+    scale = 1'000;
+  } else if (absl::ConsumeSuffix(&v, "ms")) {
+    scale = 1'000'000;
+  } else if (absl::ConsumeSuffix(&v, "s")) {
+    scale = 1'000'000'000;
+  }
+  std::int64_t n;
+  if (!absl::SimpleAtoi(v, &n) || n < 0 || n > 60'000'000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--impair: ", key, " wants a duration like 5ms, 200us or 1s"));
+  }
+  return Duration::Nanos(n * scale);
+}
+
+}  // namespace
+
+absl::StatusOr<ImpairConfig> ImpairConfig::Parse(absl::string_view spec) {
+  ImpairConfig c;
+  if (spec.empty() || spec == "none") return c;
+  for (absl::string_view item : absl::StrSplit(spec, ',')) {
+    const auto eq = item.find('=');
+    if (eq == absl::string_view::npos) {
+      return absl::InvalidArgumentError(absl::StrCat("--impair: '", item, "' is not key=value"));
+    }
+    const absl::string_view key = item.substr(0, eq);
+    const absl::string_view value = item.substr(eq + 1);
+    double* prob = key == "loss" ? &c.loss
+                   : key == "dup" ? &c.dup
+                   : key == "reorder" ? &c.reorder
+                   : key == "corrupt" ? &c.corrupt
+                                      : nullptr;
+    if (prob != nullptr) {
+      if (!absl::SimpleAtod(value, prob) || !(*prob >= 0.0 && *prob <= 1.0)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--impair: ", key, " wants a probability in [0, 1], got '", value, "'"));
+      }
+    } else if (key == "delay" || key == "reorder_delay") {
+      auto d = ParseDuration(key, value);
+      if (!d.ok()) return d.status();
+      (key == "delay" ? c.delay : c.reorder_delay) = *d;
+    } else if (key == "seed") {
+      if (!absl::SimpleAtoi(value, &c.seed)) {
+        return absl::InvalidArgumentError(absl::StrCat("--impair: seed wants an integer, got '", value, "'"));
+      }
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--impair: unknown key '", key, "' (known: loss, dup, reorder, corrupt, delay, reorder_delay, seed)"));
+    }
+  }
+  return c;
+}
+
+std::string ImpairConfig::ToString() const {
+  return absl::StrFormat("loss=%g,dup=%g,reorder=%g,corrupt=%g,delay=%dus,seed=%u", loss, dup, reorder,
+                         corrupt, delay.nanos() / 1000, seed);
+}
+
+std::uint64_t Impairer::NextU64() {
+  std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+Impairer::Decision Impairer::Next(std::size_t frame_len) {
+  Decision d;
+  // Draw every variate every time so one setting does not shift the others'
+  // sequences: the same seed gives the same losses whatever dup is.
+  const double u_loss = NextUnit();
+  const double u_dup = NextUnit();
+  const double u_reorder = NextUnit();
+  const double u_corrupt = NextUnit();
+  const std::uint64_t r = NextU64();
+  d.delay = config_.delay;
+  if (u_loss < config_.loss) {
+    d.drop = true;
+    ++dropped_;
+    return d;
+  }
+  if (u_dup < config_.dup) {
+    d.duplicate = true;
+    ++duplicated_;
+  }
+  if (u_reorder < config_.reorder) {
+    d.delay = d.delay + config_.reorder_delay;
+    ++reordered_;
+  }
+  if (u_corrupt < config_.corrupt && frame_len > 0) {
+    d.corrupt = true;
+    d.corrupt_offset = static_cast<std::size_t>(r % frame_len);
+    d.corrupt_mask = static_cast<std::uint8_t>(1u << ((r >> 32) % 8));
+    ++corrupted_;
+  }
+  return d;
+}
+
+ImpairedLink::ImpairedLink(std::unique_ptr<Link> inner, const ImpairConfig& config,
+                           rings::PacketPool& pool, const Clock& clock)
+    : inner_(std::move(inner)), impairer_(config), pool_(pool), clock_(clock) {}
+
+void ImpairedLink::Hold(Instant due, rings::Packet frame) {
+  auto it = held_.end();
+  while (it != held_.begin() && std::prev(it)->due > due) --it;
+  held_.insert(it, Held{due, std::move(frame)});
+}
+
+bool ImpairedLink::TakeDue(rings::Packet& into) {
+  if (held_.empty() || held_.front().due > clock_.Now()) return false;
+  into = std::move(held_.front().frame);
+  held_.pop_front();
+  return true;
+}
+
+bool ImpairedLink::Receive(rings::Packet& into, bool& oversize) {
+  if (TakeDue(into)) return true;
+  for (;;) {
+    if (!inner_->Receive(into, oversize)) return false;
+    const Impairer::Decision d = impairer_.Next(into.size());
+    if (d.drop) continue;
+    if (d.corrupt) into.data()[d.corrupt_offset] ^= std::byte{d.corrupt_mask};
+    if (d.duplicate) {
+      rings::Packet copy = pool_.Get(into.buffer_class());
+      if (copy) {
+        auto room = copy.ResetForReceive();
+        std::memcpy(room.data(), into.data().data(), into.size());
+        copy.SetSize(into.size());
+        Hold(clock_.Now() + d.delay, std::move(copy));
+      }
+    }
+    if (d.delay > Duration() && held_.size() < kMaxHeld) {
+      Hold(clock_.Now() + d.delay, std::move(into));
+      into = pool_.Get();
+      if (!into) return false;
+      if (TakeDue(into)) return true;
+      continue;
+    }
+    return true;
+  }
+}
+
+Instant ImpairedLink::NextDeadline() const {
+  return held_.empty() ? inner_->NextDeadline() : std::min(held_.front().due, inner_->NextDeadline());
+}
+
+std::string ImpairedLink::Describe() const {
+  return absl::StrCat(inner_->Describe(), " impaired(", impairer_.dropped(), " dropped)");
+}
+
+}  // namespace ringstack::engine

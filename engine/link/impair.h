@@ -1,0 +1,100 @@
+// Link impairments for tests and experiments: seeded loss, duplication,
+// reordering, corruption and delay, the same way for the same seed.
+//
+// ImpairConfig parses the --impair spec; Impairer makes the per-frame
+// decisions (pure, deterministic); ImpairedLink applies them to the frames a
+// wrapped Link receives, holding delayed frames in pool buffers. SimLink uses
+// the same Impairer per direction.
+#ifndef RINGSTACK_ENGINE_LINK_IMPAIR_H_
+#define RINGSTACK_ENGINE_LINK_IMPAIR_H_
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "engine/clock.h"
+#include "engine/link/link.h"
+
+namespace ringstack::engine {
+
+struct ImpairConfig {
+  double loss = 0;     // probability a frame is dropped
+  double dup = 0;      // probability a frame is delivered twice
+  double reorder = 0;  // probability a frame is held back by `reorder_delay`
+  double corrupt = 0;  // probability one byte of the frame is flipped
+  Duration delay;      // added to every frame
+  Duration reorder_delay = Duration::Millis(2);
+  std::uint64_t seed = 1;
+
+  // "loss=0.05,dup=0.01,reorder=0.05,corrupt=0.001,delay=5ms,seed=7"; an empty
+  // spec is no impairment. Errors name the bad key or value.
+  static absl::StatusOr<ImpairConfig> Parse(absl::string_view spec);
+  bool enabled() const { return loss > 0 || dup > 0 || reorder > 0 || corrupt > 0 || delay > Duration(); }
+  std::string ToString() const;
+};
+
+class Impairer {
+ public:
+  struct Decision {
+    bool drop = false;
+    bool duplicate = false;
+    bool corrupt = false;
+    std::size_t corrupt_offset = 0;
+    std::uint8_t corrupt_mask = 0;
+    Duration delay;
+  };
+  explicit Impairer(const ImpairConfig& config) : config_(config), state_(config.seed) {}
+  Decision Next(std::size_t frame_len);
+
+  std::uint64_t dropped() const { return dropped_; }
+  std::uint64_t duplicated() const { return duplicated_; }
+  std::uint64_t reordered() const { return reordered_; }
+  std::uint64_t corrupted() const { return corrupted_; }
+
+ private:
+  std::uint64_t NextU64();  // splitmix64: portable, unlike std distributions
+  double NextUnit() { return static_cast<double>(NextU64() >> 11) * 0x1.0p-53; }
+
+  ImpairConfig config_;
+  std::uint64_t state_;
+  std::uint64_t dropped_ = 0, duplicated_ = 0, reordered_ = 0, corrupted_ = 0;
+};
+
+// Applies impairments to frames received from `inner`. Held frames wait in
+// pool buffers (at most kMaxHeld; past that a frame is passed on undelayed).
+class ImpairedLink final : public Link {
+ public:
+  ImpairedLink(std::unique_ptr<Link> inner, const ImpairConfig& config, rings::PacketPool& pool,
+               const Clock& clock);
+  bool Receive(rings::Packet& into, bool& oversize) override;
+  SendResult Send(const rings::Packet& frame) override { return inner_->Send(frame); }
+  int rx_fd() const override { return inner_->rx_fd(); }
+  int tx_fd() const override { return inner_->tx_fd(); }
+  void SetRxDoorbell(Doorbell* d) override { inner_->SetRxDoorbell(d); }
+  Instant NextDeadline() const override;
+  std::string Describe() const override;
+  const Impairer& impairer() const { return impairer_; }
+
+ private:
+  static constexpr std::size_t kMaxHeld = 256;
+  struct Held {
+    Instant due;
+    rings::Packet frame;
+  };
+  bool TakeDue(rings::Packet& into);
+  void Hold(Instant due, rings::Packet frame);
+
+  std::unique_ptr<Link> inner_;
+  Impairer impairer_;
+  rings::PacketPool& pool_;
+  const Clock& clock_;
+  std::deque<Held> held_;  // sorted by due
+};
+
+}  // namespace ringstack::engine
+
+#endif  // RINGSTACK_ENGINE_LINK_IMPAIR_H_

@@ -1,0 +1,41 @@
+// Link: where frames come from and go to (a TAP queue, an in-memory SimLink,
+// or a decorator such as ImpairedLink). Receive is called by the RX stage's
+// thread only and Send by the TX stage's thread only; the two may run at once.
+#ifndef RINGSTACK_ENGINE_LINK_LINK_H_
+#define RINGSTACK_ENGINE_LINK_LINK_H_
+
+#include <string>
+
+#include "engine/clock.h"
+#include "rings/packet_pool.h"
+
+namespace ringstack::engine {
+
+class Doorbell;
+
+enum class SendResult { kSent, kBusy, kError };
+
+class Link {
+ public:
+  virtual ~Link() = default;
+  // Reads one frame into `into` (whose buffer is reset first). False when no
+  // frame is waiting. A frame longer than the buffer is read truncated and
+  // reported by setting `oversize`.
+  virtual bool Receive(rings::Packet& into, bool& oversize) = 0;
+  // Writes one frame. kBusy: try again later (the frame was not taken);
+  // kError: the link refused it for good (count and drop).
+  virtual SendResult Send(const rings::Packet& frame) = 0;
+  // fds to wait on while idle: readable when frames wait, writable when a
+  // kBusy Send may now succeed. -1 when the link uses a doorbell instead.
+  virtual int rx_fd() const { return -1; }
+  virtual int tx_fd() const { return -1; }
+  // For links without an fd: the doorbell to ring when frames arrive.
+  virtual void SetRxDoorbell(Doorbell* /*doorbell*/) {}
+  // The earliest time a held frame becomes receivable (delay, reordering).
+  virtual Instant NextDeadline() const { return Instant::Never(); }
+  virtual std::string Describe() const = 0;
+};
+
+}  // namespace ringstack::engine
+
+#endif  // RINGSTACK_ENGINE_LINK_LINK_H_

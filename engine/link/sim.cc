@@ -1,0 +1,125 @@
+#include "engine/link/sim.h"
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "engine/doorbell.h"
+
+namespace ringstack::engine {
+
+// One direction of the wire: frames in flight ordered by (due, sequence).
+struct Direction {
+  explicit Direction(const ImpairConfig& c) : impairer(c) {}
+  mutable std::mutex mu;
+  Impairer impairer;
+  std::map<std::pair<Instant, std::uint64_t>, std::vector<std::byte>> in_flight;
+  std::uint64_t seq = 0;
+  std::uint64_t sent = 0;
+  Doorbell* receiver = nullptr;
+};
+
+class SimWire {
+ public:
+  SimWire(const Clock& clock, const ImpairConfig& a_to_b, const ImpairConfig& b_to_a)
+      : clock_(clock), dir_{Direction(a_to_b), Direction(b_to_a)} {}
+
+  // Direction `from` -> the other side.
+  void Send(int from, std::span<const std::byte> bytes) {
+    Direction& d = dir_[from];
+    Doorbell* wake = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(d.mu);
+      ++d.sent;
+      const Impairer::Decision dec = d.impairer.Next(bytes.size());
+      if (dec.drop) return;
+      const Instant due = clock_.Now() + dec.delay;
+      const int copies = dec.duplicate ? 2 : 1;
+      for (int i = 0; i < copies; ++i) {
+        std::vector<std::byte> frame(bytes.begin(), bytes.end());
+        if (dec.corrupt && i == 0) frame[dec.corrupt_offset] ^= std::byte{dec.corrupt_mask};
+        d.in_flight.emplace(std::make_pair(due, d.seq++), std::move(frame));
+      }
+      wake = d.receiver;
+    }
+    if (wake != nullptr) wake->Ring();
+  }
+
+  // Receive on side `to` (frames sent by the other side).
+  bool Take(int to, std::vector<std::byte>& out) {
+    Direction& d = dir_[1 - to];
+    std::lock_guard<std::mutex> lock(d.mu);
+    if (d.in_flight.empty() || d.in_flight.begin()->first.first > clock_.Now()) return false;
+    out = std::move(d.in_flight.begin()->second);
+    d.in_flight.erase(d.in_flight.begin());
+    return true;
+  }
+
+  bool TakeInto(int to, rings::Packet& into, bool& oversize) {
+    Direction& d = dir_[1 - to];
+    std::lock_guard<std::mutex> lock(d.mu);
+    if (d.in_flight.empty() || d.in_flight.begin()->first.first > clock_.Now()) return false;
+    const std::vector<std::byte>& frame = d.in_flight.begin()->second;
+    auto room = into.ResetForReceive();
+    const std::size_t n = std::min(room.size(), frame.size());
+    std::memcpy(room.data(), frame.data(), n);
+    into.SetSize(n);
+    oversize = frame.size() >= room.size();
+    d.in_flight.erase(d.in_flight.begin());
+    return true;
+  }
+
+  Instant NextDue(int to) const {
+    const Direction& d = dir_[1 - to];
+    std::lock_guard<std::mutex> lock(d.mu);
+    return d.in_flight.empty() ? Instant::Never() : d.in_flight.begin()->first.first;
+  }
+
+  void SetReceiver(int to, Doorbell* doorbell) {
+    Direction& d = dir_[1 - to];
+    std::lock_guard<std::mutex> lock(d.mu);
+    d.receiver = doorbell;
+  }
+
+  std::uint64_t Sent(int from) const {
+    const Direction& d = dir_[from];
+    std::lock_guard<std::mutex> lock(d.mu);
+    return d.sent;
+  }
+
+ private:
+  const Clock& clock_;
+  Direction dir_[2];
+};
+
+std::pair<std::unique_ptr<SimLink>, std::unique_ptr<SimLink>> SimLink::Pair(
+    const Clock& clock, const ImpairConfig& a_to_b, const ImpairConfig& b_to_a) {
+  auto wire = std::make_shared<SimWire>(clock, a_to_b, b_to_a);
+  return {std::unique_ptr<SimLink>(new SimLink(wire, 0)), std::unique_ptr<SimLink>(new SimLink(wire, 1))};
+}
+
+SimLink::~SimLink() { wire_->SetReceiver(side_, nullptr); }
+
+bool SimLink::Receive(rings::Packet& into, bool& oversize) { return wire_->TakeInto(side_, into, oversize); }
+
+SendResult SimLink::Send(const rings::Packet& frame) {
+  wire_->Send(side_, frame.data());
+  return SendResult::kSent;
+}
+
+void SimLink::SetRxDoorbell(Doorbell* doorbell) { wire_->SetReceiver(side_, doorbell); }
+
+Instant SimLink::NextDeadline() const { return wire_->NextDue(side_); }
+
+std::string SimLink::Describe() const { return absl::StrCat("sim link side ", side_); }
+
+void SimLink::SendBytes(std::span<const std::byte> frame) { wire_->Send(side_, frame); }
+
+std::optional<std::vector<std::byte>> SimLink::ReceiveBytes() {
+  std::vector<std::byte> out;
+  if (!wire_->Take(side_, out)) return std::nullopt;
+  return out;
+}
+
+std::size_t SimLink::sent() const { return wire_->Sent(side_); }
+
+}  // namespace ringstack::engine

@@ -1,0 +1,182 @@
+// ringstack: flags -> Config -> Engine, run until SIGINT/SIGTERM.
+//
+// Exit status: 0 after a clean shutdown; 2 when the flags, the configuration
+// or the start-up (TAP, permissions) are wrong, with one line saying why.
+// SIGUSR1 writes the counters without stopping (to --counters-file if given).
+#include <mimalloc.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "engine/config.h"
+#include "engine/engine.h"
+
+ABSL_FLAG(std::string, tap, "", "TAP interface to attach to (created if missing)");
+ABSL_FLAG(std::string, mac, "", "Ethernet address (default: random locally administered 02:...)");
+ABSL_FLAG(std::string, ip4, "", "IPv4 address/prefix, e.g. 192.0.2.2/24; repeat or comma-separate for more");
+ABSL_FLAG(std::string, gw4, "", "IPv4 default gateway (must be on an --ip4 network)");
+ABSL_FLAG(std::string, ip6, "", "IPv6 address/prefix, e.g. 2001:db8:0:1::2/64; repeat for more (IPv6 lands with issue #4)");
+ABSL_FLAG(std::string, gw6, "", "IPv6 default gateway");
+ABSL_FLAG(std::string, services, "", "services to run: echo,discard,daytime,chargen,iperf3 (need the socket API, issue #5)");
+ABSL_FLAG(int, workers, 1, "protocol worker shards (1..64); shard 0 is the control shard");
+ABSL_FLAG(std::string, pin, "none", "thread pinning: none | auto | rx=CPU,tx=CPU,timer=CPU,w0=CPU,...");
+ABSL_FLAG(std::string, poll, "adaptive", "idle strategy: busy (spin) | adaptive (spin ~50us, then sleep) | block (sleep)");
+ABSL_FLAG(std::string, log_level, "info", "error | warn | info | debug | trace");
+ABSL_FLAG(int, ring_size, 1024, "slots in each RX->worker and worker->TX ring (power of two)");
+ABSL_FLAG(int, pool_buffers, 8192, "2 KiB packet buffers allocated at start");
+ABSL_FLAG(int, rx_batch, 64, "frames read per RX wake-up");
+ABSL_FLAG(std::string, impair, "", "impair received frames: loss=P,dup=P,reorder=P,corrupt=P,delay=5ms,seed=N");
+ABSL_FLAG(std::string, counters_file, "", "write counters here on SIGUSR1 and at exit (default: stderr)");
+
+namespace {
+
+// absl keeps only the last value of a repeated flag; ringstack's CLI lets
+// --ip4/--ip6 repeat, so join their occurrences into one comma list first.
+std::vector<std::string> JoinRepeated(int argc, char** argv) {
+  static constexpr const char* kRepeatable[] = {"ip4", "ip6"};
+  std::vector<std::string> out{argv[0]};
+  std::vector<std::string> values[2];
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    bool taken = false;
+    for (int r = 0; r < 2 && !taken; ++r) {
+      for (const std::string dashes : {"--", "-"}) {
+        const std::string bare = dashes + kRepeatable[r];
+        if (arg == bare && i + 1 < argc) {
+          values[r].push_back(argv[++i]);
+          taken = true;
+          break;
+        }
+        if (arg.rfind(bare + "=", 0) == 0) {
+          values[r].push_back(arg.substr(bare.size() + 1));
+          taken = true;
+          break;
+        }
+      }
+    }
+    if (!taken) out.push_back(arg);
+  }
+  for (int r = 0; r < 2; ++r) {
+    if (!values[r].empty()) out.push_back(absl::StrCat("--", kRepeatable[r], "=", absl::StrJoin(values[r], ",")));
+  }
+  return out;
+}
+
+int AllowedCpus() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return 1;
+  // Pinning names CPU numbers; allow up to the highest one we may use.
+  int highest = 0;
+  for (int i = 0; i < CPU_SETSIZE; ++i) {
+    if (CPU_ISSET(i, &set)) highest = i;
+  }
+  return highest + 1;
+}
+
+int Fail(const std::string& msg) {
+  std::fprintf(stderr, "ringstack: error: %s\n", msg.c_str());
+  return 2;
+}
+
+void WriteCounters(const ringstack::engine::Engine& engine, const std::string& path) {
+  std::FILE* out = stderr;
+  if (!path.empty()) {
+    out = std::fopen(path.c_str(), "w");
+    if (out == nullptr) {
+      std::fprintf(stderr, "ringstack: cannot write counters to %s: %s\n", path.c_str(), std::strerror(errno));
+      return;
+    }
+  }
+  engine.PrintCounters(out);
+  if (out != stderr) std::fclose(out);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "a userspace TCP/IP stack on a Linux TAP interface.\n"
+      "usage: ringstack --tap NAME [--mac MAC] [--ip4 ADDR/LEN]... [--gw4 ADDR] [--ip6 ADDR/LEN]...\n"
+      "                 [--gw6 ADDR] [--services LIST] [--workers N] [--pin SPEC]\n"
+      "                 [--poll busy|adaptive|block] [--log-level L] [--impair SPEC]\n"
+      "runs until SIGINT/SIGTERM; SIGUSR1 prints counters. Exit 2 on a bad flag or start-up error.");
+  std::vector<std::string> args = JoinRepeated(argc, argv);
+  std::vector<char*> cargs;
+  for (auto& a : args) cargs.push_back(a.data());
+  const std::vector<char*> rest = absl::ParseCommandLine(static_cast<int>(cargs.size()), cargs.data());
+  if (rest.size() > 1) return Fail(absl::StrCat("unexpected argument '", rest[1], "' (flags start with --)"));
+
+  ringstack::engine::RawFlags raw;
+  raw.tap = absl::GetFlag(FLAGS_tap);
+  raw.mac = absl::GetFlag(FLAGS_mac);
+  raw.ip4 = absl::GetFlag(FLAGS_ip4);
+  raw.gw4 = absl::GetFlag(FLAGS_gw4);
+  raw.ip6 = absl::GetFlag(FLAGS_ip6);
+  raw.gw6 = absl::GetFlag(FLAGS_gw6);
+  raw.services = absl::GetFlag(FLAGS_services);
+  raw.workers = absl::GetFlag(FLAGS_workers);
+  raw.pin = absl::GetFlag(FLAGS_pin);
+  raw.poll = absl::GetFlag(FLAGS_poll);
+  raw.log_level = absl::GetFlag(FLAGS_log_level);
+  raw.ring_size = absl::GetFlag(FLAGS_ring_size);
+  raw.pool_buffers = absl::GetFlag(FLAGS_pool_buffers);
+  raw.rx_batch = absl::GetFlag(FLAGS_rx_batch);
+  raw.impair = absl::GetFlag(FLAGS_impair);
+  raw.counters_file = absl::GetFlag(FLAGS_counters_file);
+  auto config = ringstack::engine::ParseConfig(raw, AllowedCpus());
+  if (!config.ok()) return Fail(std::string(config.status().message()));
+
+  // Signals are handled by sigwait in this thread; block them everywhere first
+  // so the stage threads inherit the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto engine = ringstack::engine::Engine::Create(*config);
+  if (!engine.ok()) return Fail(std::string(engine.status().message()));
+  if (absl::Status s = (*engine)->Start(); !s.ok()) return Fail(std::string(s.message()));
+
+  const bool info = config->log_level >= ringstack::engine::LogLevel::kInfo;
+  if (info) {
+    std::vector<std::string> addrs;
+    for (const auto& a : config->ip4) addrs.push_back(a.ToString());
+    for (const auto& a : config->ip6) addrs.push_back(a.ToString());
+    std::fprintf(stderr, "ringstack: up on %s, mac %s, %s; %d worker(s), poll=%s, mimalloc %d%s\n",
+                 (*engine)->link().Describe().c_str(), config->mac.ToString().c_str(),
+                 addrs.empty() ? "no addresses" : absl::StrJoin(addrs, " ").c_str(), config->workers,
+                 ringstack::engine::PollModeName(config->poll), mi_version(),
+                 config->impair.enabled() ? absl::StrCat(", impair ", config->impair.ToString()).c_str() : "");
+  }
+
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGUSR1) {
+      WriteCounters(**engine, config->counters_file);
+      continue;
+    }
+    break;
+  }
+  (*engine)->Stop();
+  WriteCounters(**engine, config->counters_file);
+  const auto stats = (*engine)->pool().stats();
+  if (stats.cls[0].in_use != 0 || stats.cls[1].in_use != 0) {
+    std::fprintf(stderr, "ringstack: warning: %zu buffers still in use at exit\n",
+                 stats.cls[0].in_use + stats.cls[1].in_use);
+  }
+  engine->reset();
+  if (info) std::fprintf(stderr, "ringstack: stopped cleanly\n");
+  return 0;
+}

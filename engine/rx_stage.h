@@ -1,0 +1,46 @@
+// RxStage: reads frames from the link into pool buffers, a batch per wake-up,
+// picks each frame's shard (steering.h) and pushes it on that shard's SPSC
+// ring. It never blocks: a full ring or an empty pool drops the frame and
+// counts it (a frame is never lost uncounted).
+#ifndef RINGSTACK_ENGINE_RX_STAGE_H_
+#define RINGSTACK_ENGINE_RX_STAGE_H_
+
+#include <vector>
+
+#include "engine/counters.h"
+#include "engine/link/link.h"
+#include "engine/stage.h"
+#include "rings/packet_pool.h"
+#include "rings/spsc_ring.h"
+
+namespace ringstack::engine {
+
+struct ShardInbox {
+  rings::SpscRing<rings::Packet>* ring;
+  Doorbell* doorbell;
+  Counter* drops;  // "rx_ring<k>_full_drop"
+};
+
+class RxStage final : public Stage {
+ public:
+  RxStage(Link& link, rings::PacketPool& pool, std::vector<ShardInbox> shards, CounterSet& counters);
+  std::string_view name() const override { return "rx"; }
+  std::size_t Poll(std::size_t budget) override;
+  Instant NextDeadline() const override { return link_.NextDeadline(); }
+  int WaitFd() const override { return link_.rx_fd(); }
+  short WaitEvents() const override;
+
+ private:
+  Link& link_;
+  rings::PacketPool& pool_;
+  std::vector<ShardInbox> shards_;
+  std::vector<bool> woken_;
+  Counter& rx_frames_;
+  Counter& rx_bytes_;
+  Counter& rx_no_buffer_drop_;
+  Counter& rx_oversize_drop_;
+};
+
+}  // namespace ringstack::engine
+
+#endif  // RINGSTACK_ENGINE_RX_STAGE_H_

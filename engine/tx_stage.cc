@@ -1,0 +1,70 @@
+#include "engine/tx_stage.h"
+
+#include <poll.h>
+
+namespace ringstack::engine {
+
+TxStage::TxStage(Link& link, std::vector<rings::SpscRing<rings::Packet>*> rings, CounterSet& counters)
+    : link_(link),
+      rings_(std::move(rings)),
+      tx_frames_(counters.Add("tx_frames")),
+      tx_bytes_(counters.Add("tx_bytes")),
+      tx_busy_(counters.Add("tx_link_busy")),
+      tx_error_drop_(counters.Add("tx_error_drop")) {}
+
+short TxStage::WaitEvents() const { return POLLOUT; }
+
+bool TxStage::Write(rings::Packet& frame) {
+  switch (link_.Send(frame)) {
+    case SendResult::kSent:
+      tx_frames_.Inc();
+      tx_bytes_.Inc(frame.size());
+      frame = rings::Packet();
+      return true;
+    case SendResult::kBusy:
+      tx_busy_.Inc();
+      return false;
+    case SendResult::kError:
+      tx_error_drop_.Inc();
+      frame = rings::Packet();
+      return true;
+  }
+  return true;
+}
+
+std::size_t TxStage::Poll(std::size_t budget) {
+  std::size_t done = 0;
+  while (pending_count_ != 0) {
+    if (!Write(pending_[pending_first_])) return done;
+    ++pending_first_;
+    --pending_count_;
+    ++done;
+  }
+  pending_first_ = 0;
+  // Round-robin over the worker rings so one busy shard cannot starve another.
+  const std::size_t n_rings = rings_.size();
+  std::size_t idle_rings = 0;
+  while (done < budget && idle_rings < n_rings) {
+    auto* ring = rings_[next_ring_];
+    next_ring_ = (next_ring_ + 1) % n_rings;
+    const std::size_t want = std::min(kBatch, budget - done);
+    const std::size_t n = ring->TryPopBurst(std::span(pending_, want));
+    if (n == 0) {
+      ++idle_rings;
+      continue;
+    }
+    idle_rings = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!Write(pending_[i])) {
+        // Keep the rest, in order, for the next Poll.
+        pending_first_ = i;
+        pending_count_ = n - i;
+        return done + i;
+      }
+    }
+    done += n;
+  }
+  return done;
+}
+
+}  // namespace ringstack::engine

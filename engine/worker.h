@@ -1,0 +1,134 @@
+// Worker: one protocol shard. Owns, without locks, everything its packets
+// touch: for the control shard (0) that is the ARP cache and the packets
+// parked on it; every shard has its timing wheel and counters.
+//
+// Receive path: Ethernet -> ARP | IPv4 -> ICMPv4, using the pure parsers and
+// handlers in protocols/; replies are built in place in the received buffer
+// (headers prepended into its headroom) and pushed on this shard's TX ring.
+// Malformed input is dropped and counted under "<proto>_drop_<reason>".
+// Not yet here (their issues): IPv4 fragments and IPv4 routing beyond one
+// gateway (#3), IPv6 (#4), UDP and sockets (#5), TCP (#6); such frames are
+// counted, not silently lost.
+#ifndef RINGSTACK_ENGINE_WORKER_H_
+#define RINGSTACK_ENGINE_WORKER_H_
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "engine/config.h"
+#include "engine/counters.h"
+#include "engine/stage.h"
+#include "engine/timer_wheel.h"
+#include "protocols/arp/arp_cache.h"
+#include "protocols/common/parse_error.h"
+#include "protocols/ethernet/ethernet_repr.h"
+#include "protocols/ipv4/ipv4_repr.h"
+#include "rings/packet_pool.h"
+#include "rings/spsc_ring.h"
+
+namespace ringstack::engine {
+
+class Worker final : public Stage {
+ public:
+  Worker(int shard, const Config& config, const Clock& clock, rings::PacketPool& pool,
+         rings::SpscRing<rings::Packet>& rx, rings::SpscRing<rings::Packet>& tx, Doorbell& tx_doorbell,
+         Doorbell& timer_doorbell, CounterSet& counters);
+
+  std::string_view name() const override { return name_; }
+  std::size_t Poll(std::size_t budget) override;
+  Instant NextDeadline() const override { return wheel_.NextExpiry(); }
+  Instant WakeDeadline() const override { return Instant::Never(); }  // the TimerStage rings us
+
+  // What the TimerStage reads: this shard's next timer, published after Poll.
+  Instant published_deadline() const {
+    return Instant::FromNanos(published_deadline_.load(std::memory_order_acquire));
+  }
+  int shard() const { return shard_; }
+  const proto::arp::ArpCache& arp_cache() const { return arp_cache_; }
+
+ private:
+  using Packet = rings::Packet;
+  static constexpr std::size_t kParkedPerNeighbour = 4;
+  static constexpr std::size_t kMaxParkedNeighbours = 256;
+  struct Parked {
+    std::array<Packet, kParkedPerNeighbour> packets;
+    std::size_t count = 0;
+  };
+  enum TimerKind : std::uint64_t { kTimerArpCache = 1 };
+  struct DropCounters {
+    std::array<Counter*, proto::kParseErrorCount> by_error{};
+    void Add(CounterSet& counters, const std::string& proto);
+    void Count(proto::ParseError e) { by_error[static_cast<int>(e)]->Inc(); }
+  };
+
+  void Process(Packet p);
+  void HandleArp(Packet p);
+  void HandleIpv4(Packet p);
+  void HandleIcmpv4(Packet p, const proto::ipv4::Ipv4Repr& ip, bool to_group);
+  // `p` holds the IPv4 payload; prepends the IPv4 and Ethernet headers.
+  void SendIpv4(Packet p, proto::Ipv4Address src, proto::Ipv4Address dst, std::uint8_t protocol);
+  void SendEthernet(Packet p, proto::MacAddress dst, std::uint16_t ethertype);
+  void SendArpRequest(proto::Ipv4Address target);
+  void Park(proto::Ipv4Address next_hop, Packet p);
+  void ReleaseParked(proto::Ipv4Address next_hop, proto::MacAddress mac);
+  void DropParked(proto::Ipv4Address next_hop);
+  void RearmArpTimer();
+  void OnTimer(std::uint64_t cookie);
+  bool IsOurAddress(proto::Ipv4Address a) const;
+  bool IsBroadcastFor(proto::Ipv4Address a) const;
+  proto::Ipv4Address SourceFor(proto::Ipv4Address dst) const;
+
+  const int shard_;
+  const std::string name_;
+  const Config& config_;
+  const Clock& clock_;
+  rings::PacketPool& pool_;
+  rings::SpscRing<rings::Packet>& rx_;
+  rings::SpscRing<rings::Packet>& tx_;
+  Doorbell& tx_doorbell_;
+  Doorbell& timer_doorbell_;
+  Instant now_;
+  bool tx_pushed_ = false;
+  std::uint16_t next_ident_;
+
+  proto::arp::ArpCache arp_cache_;
+  absl::flat_hash_map<proto::Ipv4Address, Parked> parked_;
+  TimerWheel wheel_;
+  TimerWheel::TimerId arp_timer_;
+  Instant arp_timer_at_ = Instant::Never();
+  std::atomic<std::int64_t> published_deadline_{Instant::Never().nanos()};
+
+  DropCounters eth_drop_, arp_drop_, ipv4_drop_, icmp4_drop_;
+  Counter& eth_rx_;
+  Counter& eth_drop_not_for_us_;
+  Counter& eth_drop_unknown_ethertype_;
+  Counter& arp_rx_request_;
+  Counter& arp_rx_reply_;
+  Counter& arp_tx_request_;
+  Counter& arp_tx_reply_;
+  Counter& arp_resolve_failed_;
+  Counter& ipv4_rx_;
+  Counter& ipv4_drop_not_for_us_;
+  Counter& ipv4_drop_fragment_unsupported_;
+  Counter& ipv4_drop_protocol_unhandled_;
+  Counter& ipv4_drop_no_route_;
+  Counter& ipv4_drop_neighbour_unreachable_;
+  Counter& ipv4_drop_park_full_;
+  Counter& ipv4_tx_;
+  Counter& ipv6_drop_unhandled_;
+  Counter& icmp4_rx_echo_request_;
+  Counter& icmp4_rx_echo_reply_;
+  Counter& icmp4_rx_other_;
+  Counter& icmp4_tx_echo_reply_;
+  Counter& icmp4_drop_echo_to_group_;
+  Counter& tx_ring_full_drop_;
+  Counter& pool_empty_drop_;
+  Counter& no_headroom_drop_;
+};
+
+}  // namespace ringstack::engine
+
+#endif  // RINGSTACK_ENGINE_WORKER_H_
