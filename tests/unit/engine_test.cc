@@ -1,0 +1,229 @@
+// engine/: configuration parsing and its errors, the timing wheel, flow
+// steering and the impairment decisions.
+#include <cstdint>
+#include <map>
+#include <random>
+#include <vector>
+
+#include "engine/config.h"
+#include "engine/link/impair.h"
+#include "engine/steering.h"
+#include "engine/timer_wheel.h"
+#include "gtest/gtest.h"
+#include "protocols/common/bytes.h"
+
+namespace ringstack::engine {
+namespace {
+
+RawFlags Good() {
+  RawFlags f;
+  f.tap = "tap0";
+  f.ip4 = "192.0.2.2/24";
+  return f;
+}
+
+TEST(Config, GoodFlagsParse) {
+  RawFlags f = Good();
+  f.mac = "02:00:00:77:77:77";
+  f.ip4 = "192.0.2.2/24,198.51.100.2/24";
+  f.gw4 = "192.0.2.1";
+  f.ip6 = "2001:db8:0:1::2/64";
+  f.workers = 2;
+  f.pin = "rx=0,tx=1,timer=1,w0=0,w1=1";
+  f.poll = "block";
+  f.impair = "loss=0.05,dup=0.01,reorder=0.05,seed=9,delay=2ms";
+  auto c = ParseConfig(f, 2);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->mac.ToString(), "02:00:00:77:77:77");
+  ASSERT_EQ(c->ip4.size(), 2u);
+  EXPECT_EQ(c->ip4[1].ToString(), "198.51.100.2/24");
+  EXPECT_EQ(c->gw4->ToString(), "192.0.2.1");
+  EXPECT_EQ(c->pin.workers, (std::vector<int>{0, 1}));
+  EXPECT_EQ(c->poll, PollMode::kBlock);
+  EXPECT_DOUBLE_EQ(c->impair.loss, 0.05);
+  EXPECT_EQ(c->impair.seed, 9u);
+  EXPECT_EQ(c->impair.delay, Duration::Millis(2));
+}
+
+TEST(Config, RandomMacIsLocalUnicast) {
+  auto c = ParseConfig(Good(), 1);
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->mac.IsUnicast());
+  EXPECT_EQ(c->mac.bytes()[0], std::byte{0x02});
+}
+
+// Each bad flag gives an error that names the flag.
+TEST(Config, BadFlagsNameTheFlag) {
+  struct Row {
+    void (*mutate)(RawFlags&);
+    const char* expect;
+  };
+  const Row rows[] = {
+      {[](RawFlags& f) { f.tap = ""; }, "--tap"},
+      {[](RawFlags& f) { f.tap = "a-name-much-too-long"; }, "--tap"},
+      {[](RawFlags& f) { f.mac = "01:00:5e:00:00:01"; }, "--mac"},
+      {[](RawFlags& f) { f.mac = "zz"; }, "--mac"},
+      {[](RawFlags& f) { f.ip4 = "192.0.2.300/24"; }, "--ip4"},
+      {[](RawFlags& f) { f.ip4 = "192.0.2.2"; }, "--ip4"},
+      {[](RawFlags& f) { f.ip4 = "192.0.2.0/24"; }, "--ip4"},
+      {[](RawFlags& f) { f.ip4 = "224.0.0.1/24"; }, "--ip4"},
+      {[](RawFlags& f) { f.ip4 = "192.0.2.2/24,192.0.2.2/24"; }, "--ip4"},
+      {[](RawFlags& f) { f.gw4 = "198.51.100.1"; }, "--gw4"},
+      {[](RawFlags& f) { f.ip6 = "2001:db8::/129"; }, "--ip6"},
+      {[](RawFlags& f) { f.ip6 = "ff02::1/64"; }, "--ip6"},
+      {[](RawFlags& f) { f.gw6 = "nope"; }, "--gw6"},
+      {[](RawFlags& f) { f.services = "telnet"; }, "--services"},
+      {[](RawFlags& f) { f.services = "echo"; }, "--services"},
+      {[](RawFlags& f) { f.workers = 0; }, "--workers"},
+      {[](RawFlags& f) { f.pin = "rx=7"; }, "--pin"},
+      {[](RawFlags& f) { f.pin = "w3=0"; }, "--pin"},
+      {[](RawFlags& f) { f.pin = "rx"; }, "--pin"},
+      {[](RawFlags& f) { f.poll = "sometimes"; }, "--poll"},
+      {[](RawFlags& f) { f.log_level = "loud"; }, "--log-level"},
+      {[](RawFlags& f) { f.ring_size = 1000; }, "--ring-size"},
+      {[](RawFlags& f) { f.pool_buffers = 1; }, "--pool-buffers"},
+      {[](RawFlags& f) { f.rx_batch = 0; }, "--rx-batch"},
+      {[](RawFlags& f) { f.impair = "loss=2"; }, "--impair"},
+      {[](RawFlags& f) { f.impair = "jitter=1"; }, "--impair"},
+      {[](RawFlags& f) { f.impair = "delay=fast"; }, "--impair"},
+  };
+  for (const Row& row : rows) {
+    RawFlags f = Good();
+    row.mutate(f);
+    auto c = ParseConfig(f, 2);
+    ASSERT_FALSE(c.ok()) << row.expect;
+    EXPECT_NE(std::string(c.status().message()).find(row.expect), std::string::npos)
+        << c.status().message();
+  }
+}
+
+TEST(TimerWheel, FiresAtOrAfterDeadlineNeverBefore) {
+  const Instant t0 = Instant::FromNanos(0);
+  TimerWheel wheel(t0);
+  std::mt19937_64 rng(42);
+  std::map<std::uint64_t, Instant> deadlines;
+  for (std::uint64_t i = 0; i < 2000; ++i) {
+    // Spread over all four levels: up to ~80 minutes.
+    const auto ms = static_cast<std::int64_t>(rng() % (i % 4 == 0 ? 5'000'000 : 5000));
+    const Instant d = t0 + Duration::Millis(ms) + Duration::Micros(static_cast<std::int64_t>(rng() % 1000));
+    wheel.Arm(d, i);
+    deadlines[i] = d;
+  }
+  std::size_t fired = 0;
+  Instant now = t0;
+  std::size_t late = 0;
+  std::size_t early = 0;
+  while (fired < deadlines.size()) {
+    const Instant next = wheel.NextExpiry();
+    ASSERT_FALSE(next.IsNever());
+    ASSERT_GT(next, now);
+    now = next;
+    wheel.Advance(now, [&](std::uint64_t cookie) {
+      const Instant d = deadlines[cookie];
+      if (now < d) ++early;
+      if (now - d > Duration::Millis(1)) ++late;
+      ++fired;
+    });
+  }
+  EXPECT_EQ(early, 0u);
+  EXPECT_EQ(late, 0u);
+  EXPECT_EQ(wheel.size(), 0u);
+  EXPECT_TRUE(wheel.NextExpiry().IsNever());
+}
+
+TEST(TimerWheel, CancelIsO1AndStaleIdsAreHarmless) {
+  TimerWheel wheel(Instant::FromNanos(0));
+  auto a = wheel.Arm(Instant::FromNanos(0) + Duration::Millis(10), 1);
+  auto b = wheel.Arm(Instant::FromNanos(0) + Duration::Seconds(100), 2);
+  EXPECT_TRUE(wheel.Cancel(a));
+  EXPECT_FALSE(wheel.Cancel(a));
+  std::vector<std::uint64_t> fired;
+  wheel.Advance(Instant::FromNanos(0) + Duration::Seconds(200), [&](std::uint64_t c) { fired.push_back(c); });
+  EXPECT_EQ(fired, (std::vector<std::uint64_t>{2}));
+  EXPECT_FALSE(wheel.Cancel(b));  // already fired
+  // A past deadline fires on the next advance, not never.
+  wheel.Arm(Instant::FromNanos(0), 3);
+  wheel.Advance(Instant::FromNanos(0) + Duration::Seconds(201), [&](std::uint64_t c) { fired.push_back(c); });
+  EXPECT_EQ(fired.back(), 3u);
+}
+
+TEST(TimerWheel, RearmFromCallback) {
+  TimerWheel wheel(Instant::FromNanos(0));
+  int count = 0;
+  Instant now = Instant::FromNanos(0);
+  wheel.Arm(now + Duration::Millis(5), 7);
+  for (int i = 0; i < 10; ++i) {
+    now = wheel.NextExpiry();
+    wheel.Advance(now, [&](std::uint64_t) {
+      ++count;
+      wheel.Arm(now + Duration::Millis(5), 7);
+    });
+  }
+  EXPECT_EQ(count, 10);
+  EXPECT_EQ(wheel.size(), 1u);
+}
+
+std::vector<std::byte> TcpFrame(std::uint32_t src, std::uint32_t dst, std::uint16_t sport, std::uint16_t dport,
+                                std::uint8_t proto = 6) {
+  std::vector<std::byte> f(14 + 20 + 20);
+  proto::StoreBe16(f.data() + 12, 0x0800);
+  f[14] = std::byte{0x45};
+  f[14 + 9] = std::byte{proto};
+  proto::StoreBe32(f.data() + 14 + 12, src);
+  proto::StoreBe32(f.data() + 14 + 16, dst);
+  proto::StoreBe16(f.data() + 34, sport);
+  proto::StoreBe16(f.data() + 36, dport);
+  return f;
+}
+
+TEST(Steering, TcpIsSymmetricAndSpreads) {
+  std::vector<int> per_shard(4, 0);
+  for (std::uint16_t port = 1000; port < 1400; ++port) {
+    const auto ab = TcpFrame(0xc0000201, 0xc0000202, port, 5201);
+    const auto ba = TcpFrame(0xc0000202, 0xc0000201, 5201, port);
+    const int k = ShardFor(ab, 4);
+    EXPECT_EQ(k, ShardFor(ba, 4));
+    ++per_shard[k];
+  }
+  for (int n : per_shard) EXPECT_GT(n, 50);  // roughly even: 100 each
+}
+
+TEST(Steering, ControlTrafficAndFragmentsGoToShardZero) {
+  auto udp = TcpFrame(1, 2, 1234, 7, 17);
+  const int udp_shard = ShardFor(udp, 4);
+  auto udp_other_src = TcpFrame(9, 2, 999, 7, 17);
+  EXPECT_EQ(ShardFor(udp_other_src, 4), udp_shard);  // by local port only
+  auto icmp = TcpFrame(1, 2, 0, 0, 1);
+  EXPECT_EQ(ShardFor(icmp, 4), 0);
+  auto frag = TcpFrame(1, 2, 1234, 80);
+  proto::StoreBe16(frag.data() + 14 + 6, 0x2000);  // MF
+  EXPECT_EQ(ShardFor(frag, 4), 0);
+  std::vector<std::byte> arp(42);
+  proto::StoreBe16(arp.data() + 12, 0x0806);
+  EXPECT_EQ(ShardFor(arp, 4), 0);
+  EXPECT_EQ(ShardFor(std::vector<std::byte>(10), 4), 0);  // truncated
+  auto bad_ihl = TcpFrame(1, 2, 1234, 80);
+  bad_ihl[14] = std::byte{0x4f};                           // IHL past the frame
+  EXPECT_EQ(ShardFor(bad_ihl, 4), 0);
+}
+
+TEST(Impairer, SameSeedSameDecisionsAndRatesRoughlyRight) {
+  ImpairConfig c;
+  c.loss = 0.1;
+  c.dup = 0.05;
+  c.seed = 1234;
+  Impairer a(c), b(c);
+  int drops = 0;
+  for (int i = 0; i < 20000; ++i) {
+    const auto da = a.Next(100);
+    const auto db = b.Next(100);
+    ASSERT_EQ(da.drop, db.drop);
+    ASSERT_EQ(da.duplicate, db.duplicate);
+    drops += da.drop;
+  }
+  EXPECT_NEAR(drops / 20000.0, 0.1, 0.01);
+  EXPECT_NEAR(a.duplicated() / 18000.0, 0.05, 0.01);
+}
+
+}  // namespace
+}  // namespace ringstack::engine
