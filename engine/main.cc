@@ -39,14 +39,29 @@ ABSL_FLAG(std::string, counters_file, "", "write counters here on SIGUSR1 and at
 
 namespace {
 
+// Flag names are written with dashes (--log-level) and declared with
+// underscores (absl's rule): --foo-bar[=v] becomes --foo_bar[=v].
+std::string Underscored(std::string arg) {
+  if (arg.rfind("-", 0) != 0) return arg;
+  const std::size_t start = arg.find_first_not_of('-');
+  const std::size_t end = std::min(arg.find('='), arg.size());
+  for (std::size_t i = start; i < end && start != std::string::npos; ++i) {
+    if (arg[i] == '-') arg[i] = '_';
+  }
+  return arg;
+}
+
 // absl keeps only the last value of a repeated flag; ringstack's CLI lets
 // --ip4/--ip6 repeat, so join their occurrences into one comma list first.
 std::vector<std::string> JoinRepeated(int argc, char** argv) {
   static constexpr const char* kRepeatable[] = {"ip4", "ip6"};
   std::vector<std::string> out{argv[0]};
   std::vector<std::string> values[2];
+  bool flags_done = false;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
+    if (arg == "--") flags_done = true;
+    if (!flags_done) arg = Underscored(arg);
     bool taken = false;
     for (int r = 0; r < 2 && !taken; ++r) {
       for (const std::string dashes : {"--", "-"}) {

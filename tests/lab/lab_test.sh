@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Lab test (issue #2): ringstack attached to a TAP in a fresh namespace, with
+# the Linux kernel, ping, arping and scapy as real peers. Prints one TAP-style
+# "ok - ..." / "not ok - ..." line per check; exits 1 if any failed.
+#
+# usage: tests/lab/lab_test.sh BUILD_DIR
+set -uo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build=$(cd "${1:-$root/build}" && pwd)
+bin=$build/engine/ringstack
+lab=$root/scripts/lab
+work=$(mktemp -d /tmp/rs-lab.XXXXXX)
+namespaces=()
+pids=()
+
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
+  for ns in "${namespaces[@]}"; do "$lab" down "$ns" 2>/dev/null; done
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+failures=0
+check() {  # check NAME CMD...
+  local name=$1
+  shift
+  if "$@" >>"$work/log" 2>&1; then
+    echo "ok - $name"
+  else
+    echo "not ok - $name"
+    failures=$((failures + 1))
+    tail -n 15 "$work/log" | sed 's/^/#   /'
+  fi
+}
+
+# start_engine NS TAP LOGNAME ARGS... ; sets $engine_pid, waits for "up on".
+start_engine() {
+  local ns=$1 tap=$2 name=$3
+  shift 3
+  "$lab" exec "$ns" "$bin" --tap "$tap" --mac 02:00:00:00:00:02 --ip4 192.0.2.2/24 \
+    --counters-file "$work/$name.counters" "$@" 2>"$work/$name.log" &
+  engine_pid=$!
+  pids+=("$engine_pid")
+  for _ in $(seq 50); do
+    grep -q "up on" "$work/$name.log" 2>/dev/null && return 0
+    kill -0 "$engine_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  cat "$work/$name.log" >>"$work/log"
+  return 1
+}
+
+counters() {  # counters PID NAME: SIGUSR1, then print the file
+  kill -USR1 "$1"
+  sleep 0.3
+  cat "$work/$2.counters"
+}
+
+counter_at_least() {  # counter_at_least FILE NAME MIN
+  local v
+  v=$(awk -v n="$2" '$1 == n { print $2 }' "$1")
+  echo "$2 = ${v:-0} (want >= $3)"
+  [ "${v:-0}" -ge "$3" ]
+}
+
+ping_ok() {  # ping_ok NS COUNT ARGS... : every reply back, payload intact
+  local ns=$1 count=$2
+  shift 2
+  local out
+  out=$("$lab" exec "$ns" ping -n -q -c "$count" "$@" 192.0.2.2 2>&1)
+  echo "$out"
+  grep -q " $count received, 0% packet loss" <<<"$out" && ! grep -qi "wrong data" <<<"$out"
+}
+
+idle_cpu_ok() {  # idle_cpu_ok PID: < 2% of a core over 3 s
+  local pid=$1 a b
+  a=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+  sleep 3
+  b=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+  echo "idle CPU ticks over 3 s: $((b - a)) (of $((3 * $(getconf CLK_TCK))))"
+  [ $((b - a)) -le 6 ]
+}
+
+stop_ok() {  # stop_ok PID NAME: SIGTERM -> exit 0, buffers all back
+  kill -TERM "$1"
+  wait "$1"
+  local rc=$?
+  echo "exit $rc"
+  [ "$rc" -eq 0 ] && grep -q "stopped cleanly" "$work/$2.log" &&
+    counter_at_least "$work/$2.counters" pool_standard_total 1 &&
+    grep -q "^pool_standard_in_use 0$" "$work/$2.counters"
+}
+
+for workers in 1 2; do
+  read -r ns tap < <("$lab" up) || exit 1
+  namespaces+=("$ns")
+  name=w$workers
+  check "engine starts (--workers $workers --poll block)" start_engine "$ns" "$tap" "$name" --workers "$workers" --poll block
+  pid=$engine_pid
+  check "ping -c 200 -i 0.01: 0% loss, payload verified (workers=$workers)" \
+    ping_ok "$ns" 200 -i 0.01 -p 5aa5c33c0ff1
+  check "ping -s 1472 -M do: full-MTU echo (workers=$workers)" ping_ok "$ns" 5 -i 0.05 -s 1472 -M do
+  check "arping answered (workers=$workers)" \
+    bash -c "\"$lab\" exec $ns arping -c 3 -w 5 -I $tap 192.0.2.2 | tee /dev/stderr | grep -q 'Received 3 response'"
+  check "malformed frames sent (workers=$workers)" \
+    "$lab" exec "$ns" /usr/bin/python3 "$root/tests/lab/send_malformed.py" "$tap" 02:00:00:00:00:02
+  sleep 0.3
+  counters "$pid" "$name" >"$work/$name.snap" 2>&1
+  for c in eth_drop_unsupported_type ipv4_drop_truncated ipv4_drop_bad_checksum ipv4_drop_bad_header_length \
+           ipv4_drop_bad_total_length arp_drop_bad_hardware_type arp_drop_truncated; do
+    check "malformed frame counted: $c (workers=$workers)" counter_at_least "$work/$name.snap" "$c" 1
+  done
+  check "ping still works after malformed input (workers=$workers)" ping_ok "$ns" 20 -i 0.01
+  check "idle CPU ~0 with --poll block (workers=$workers)" idle_cpu_ok "$pid"
+  if [ "$workers" -eq 1 ]; then
+    check "second engine on the busy TAP: exit 2, says busy" bash -c \
+      "timeout 10 \"$lab\" exec $ns \"$bin\" --tap $tap --ip4 192.0.2.3/24 2>&1 | tee /dev/stderr | grep -q 'is busy'; [ \${PIPESTATUS[0]} -eq 2 ]"
+  fi
+  check "SIGTERM: clean exit, every buffer back in the pool (workers=$workers)" stop_ok "$pid" "$name"
+done
+
+# Adaptive polling must not burn a core either once idle.
+read -r ns tap < <("$lab" up) || exit 1
+namespaces+=("$ns")
+check "engine starts (--poll adaptive)" start_engine "$ns" "$tap" adaptive --poll adaptive
+check "ping works (--poll adaptive)" ping_ok "$ns" 50 -i 0.01
+check "idle CPU ~0 with --poll adaptive" idle_cpu_ok "$engine_pid"
+check "SIGTERM: clean exit (--poll adaptive)" stop_ok "$engine_pid" adaptive
+
+# A multi-queue TAP is attached as one of its queues.
+read -r ns tap < <("$lab" up --multi-queue) || exit 1
+namespaces+=("$ns")
+check "engine attaches to a multi-queue TAP" start_engine "$ns" "$tap" mq --poll block
+check "ping over the multi-queue TAP" ping_ok "$ns" 50 -i 0.01
+check "SIGTERM: clean exit (multi-queue)" stop_ok "$engine_pid" mq
+
+# Start-up errors: one line, exit 2.
+exit2_says() {  # exit2_says TEXT CMD...
+  local want=$1 out rc
+  shift
+  out=$(timeout 10 "$@" 2>&1)
+  rc=$?
+  echo "rc=$rc: $out"
+  [ "$rc" -eq 2 ] && [ "$(wc -l <<<"$out")" -eq 1 ] && grep -q -- "$want" <<<"$out"
+}
+check "bad address: exit 2, one line" exit2_says "is not ADDR/LEN" "$bin" --tap rsx0 --ip4 192.0.2.300/24
+check "missing --tap: exit 2, one line" exit2_says "--tap: required" "$bin" --ip4 192.0.2.2/24
+check "not root: exit 2, says CAP_NET_ADMIN" exit2_says "CAP_NET_ADMIN" \
+  setpriv --reuid=65534 --regid=65534 --clear-groups "$bin" --tap rsx0 --ip4 192.0.2.2/24
+check "no /dev/net/tun: exit 2, says modprobe tun" exit2_says "modprobe tun" \
+  unshare -m bash -c "mount -t tmpfs none /dev/net && exec \"$bin\" --tap rsx0 --ip4 192.0.2.2/24"
+
+[ "$failures" -eq 0 ]
