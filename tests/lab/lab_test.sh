@@ -135,6 +135,21 @@ check "engine attaches to a multi-queue TAP" start_engine "$ns" "$tap" mq --poll
 check "ping over the multi-queue TAP" ping_ok "$ns" 50 -i 0.01
 check "SIGTERM: clean exit (multi-queue)" stop_ok "$engine_pid" mq
 
+# A TAP that does not exist yet is created (and brought up) by the engine.
+created_tap_ok() {  # created_tap_ok NS
+  local ns=$1
+  "$lab" exec "$ns" "$bin" --tap rsnew0 --mac 02:00:00:00:00:03 --ip4 198.51.100.2/24 --poll block \
+    --counters-file "$work/new.counters" 2>"$work/new.log" &
+  local pid=$!
+  pids+=("$pid")
+  for _ in $(seq 50); do grep -q "up on" "$work/new.log" && break; sleep 0.1; done
+  cat "$work/new.log"
+  grep -q "(created)" "$work/new.log" || return 1
+  "$lab" exec "$ns" ip addr add 198.51.100.1/24 dev rsnew0 || return 1
+  "$lab" exec "$ns" ping -n -q -c 10 -i 0.01 -w 5 198.51.100.2 | tee /dev/stderr | grep -q " 10 received"
+}
+check "engine creates a missing TAP and answers on it" created_tap_ok "$ns"
+
 # Start-up errors: one line, exit 2.
 exit2_says() {  # exit2_says TEXT CMD...
   local want=$1 out rc
