@@ -39,6 +39,7 @@ absl::Status ThreadedRunner::Start() {
       }
     }
   }
+  while (ready_.load(std::memory_order_acquire) < stages_.size()) std::this_thread::yield();
   return absl::OkStatus();
 }
 
@@ -54,6 +55,7 @@ void ThreadedRunner::Stop() {
 void ThreadedRunner::Loop(StageThread st) {
   std::vector<std::unique_ptr<rings::PacketPool::ThreadCacheScope>> caches;
   for (rings::PacketPool* pool : pools_) caches.push_back(pool->BindThreadCache());
+  ready_.fetch_add(1, std::memory_order_release);
   Stage& stage = *st.stage;
   constexpr int kAdaptiveSpins = 2000;  // ~50 us of pause instructions
   int idle = 0;

@@ -35,7 +35,8 @@ class ThreadedRunner {
   ThreadedRunner(std::vector<StageThread> stages, PollMode mode, const Clock& clock,
                  std::vector<rings::PacketPool*> pools, std::size_t budget = 64);
   ~ThreadedRunner();
-  // Starts every thread; an error (pinning refused) stops those started.
+  // Starts every thread and returns once all are in their loops; an error
+  // (pinning refused) stops those started.
   absl::Status Start();
   // Stops and joins every thread. Idempotent.
   void Stop();
@@ -49,6 +50,7 @@ class ThreadedRunner {
   std::vector<rings::PacketPool*> pools_;
   std::size_t budget_;
   std::atomic<bool> stop_{false};
+  std::atomic<std::size_t> ready_{0};
   std::vector<std::thread> threads_;
 };
 

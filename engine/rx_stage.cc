@@ -49,11 +49,11 @@ std::size_t RxStage::Poll(std::size_t budget) {
     }
     const int k = ShardFor(p.data(), n_shards);
     ShardInbox& inbox = shards_[k];
+    woken_[k] = true;  // full or not, make sure the shard is awake to drain it
     if (!inbox.ring->TryPush(std::move(p))) {
       inbox.drops->Inc();
       continue;  // still ours: reused
     }
-    woken_[k] = true;
   }
   for (int k = 0; k < n_shards; ++k) {
     if (woken_[k]) {
