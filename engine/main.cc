@@ -164,6 +164,19 @@ int main(int argc, char** argv) {
   if (absl::Status s = (*engine)->Start(); !s.ok()) return Fail(std::string(s.message()));
 
   const bool info = config->log_level >= ringstack::engine::LogLevel::kInfo;
+  const int threads = config->workers + 3;  // rx, workers, timer, tx
+  int online = 0;
+  {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0) online = CPU_COUNT(&set);
+  }
+  if (config->poll != ringstack::engine::PollMode::kBlock && online > 0 && threads > online &&
+      config->log_level >= ringstack::engine::LogLevel::kWarn) {
+    std::fprintf(stderr,
+                 "ringstack: warning: --poll=%s spins %d stage threads on %d CPUs; spinning threads take the CPU "
+                 "the others need (use --poll=block, or fewer --workers)\n",
+                 ringstack::engine::PollModeName(config->poll), threads, online);
+  }
   if (info) {
     std::vector<std::string> addrs;
     for (const auto& a : config->ip4) addrs.push_back(a.ToString());
