@@ -46,6 +46,8 @@ class Engine {
   std::uint64_t counter(std::string_view name) const { return counters_.Get(name); }
   const Config& config() const { return config_; }
   const Link& link() const { return *link_; }
+  // Why the link failed for good, or empty while it works.
+  std::string link_failure() const { return link_->failure(); }
   Worker& worker(int shard) { return *workers_[shard]; }
 
   // Writes "name value" lines (summed over shards, non-zero only unless

@@ -1,7 +1,8 @@
 // ringstack: flags -> Config -> Engine, run until SIGINT/SIGTERM.
 //
 // Exit status: 0 after a clean shutdown; 2 when the flags, the configuration
-// or the start-up (TAP, permissions) are wrong, with one line saying why.
+// or the start-up (TAP, permissions) are wrong, with one line saying why; 1
+// when the TAP fails while running (deleted under us).
 // SIGUSR1 writes the counters without stopping (to --counters-file if given).
 #include <mimalloc.h>
 #include <signal.h>
@@ -188,14 +189,19 @@ int main(int argc, char** argv) {
                  config->impair.enabled() ? absl::StrCat(", impair ", config->impair.ToString()).c_str() : "");
   }
 
+  // Wait for a signal, looking in on the link every 200 ms: a TAP deleted
+  // under us ends the run with an error instead of an engine talking to nothing.
+  std::string failure;
   for (;;) {
-    int sig = 0;
-    if (sigwait(&signals, &sig) != 0) continue;
+    const timespec tick{0, 200'000'000};
+    const int sig = sigtimedwait(&signals, nullptr, &tick);
     if (sig == SIGUSR1) {
       WriteCounters(**engine, config->counters_file);
       continue;
     }
-    break;
+    if (sig == SIGINT || sig == SIGTERM) break;
+    failure = (*engine)->link_failure();
+    if (!failure.empty()) break;
   }
   (*engine)->Stop();
   WriteCounters(**engine, config->counters_file);
@@ -205,6 +211,10 @@ int main(int argc, char** argv) {
                  stats.cls[0].in_use + stats.cls[1].in_use);
   }
   engine->reset();
+  if (!failure.empty()) {
+    std::fprintf(stderr, "ringstack: error: %s; stopped\n", failure.c_str());
+    return 1;
+  }
   if (info) std::fprintf(stderr, "ringstack: stopped cleanly\n");
   return 0;
 }

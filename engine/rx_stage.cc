@@ -14,13 +14,15 @@ RxStage::RxStage(Link& link, rings::PacketPool& pool, std::vector<ShardInbox> sh
       rx_frames_(counters.Add("rx_frames")),
       rx_bytes_(counters.Add("rx_bytes")),
       rx_no_buffer_drop_(counters.Add("rx_no_buffer_drop")),
-      rx_oversize_drop_(counters.Add("rx_oversize_drop")) {
+      rx_oversize_drop_(counters.Add("rx_oversize_drop")),
+      rx_link_failed_(counters.Add("rx_link_failed")) {
   link_.SetRxDoorbell(&doorbell());
 }
 
 short RxStage::WaitEvents() const { return POLLIN; }
 
 std::size_t RxStage::Poll(std::size_t budget) {
+  if (link_failed_) return 0;
   std::size_t done = 0;
   const int n_shards = static_cast<int>(shards_.size());
   rings::Packet p;
@@ -39,7 +41,13 @@ std::size_t RxStage::Poll(std::size_t budget) {
       if (!scratch) rx_no_buffer_drop_.Inc();
       break;
     }
-    if (!link_.Receive(p, oversize)) break;
+    if (!link_.Receive(p, oversize)) {
+      if (!link_.failure().empty()) {
+        link_failed_ = true;
+        rx_link_failed_.Inc();
+      }
+      break;
+    }
     ++done;
     rx_frames_.Inc();
     rx_bytes_.Inc(p.size());

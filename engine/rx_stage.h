@@ -27,7 +27,8 @@ class RxStage final : public Stage {
   std::string_view name() const override { return "rx"; }
   std::size_t Poll(std::size_t budget) override;
   Instant NextDeadline() const override { return link_.NextDeadline(); }
-  int WaitFd() const override { return link_.rx_fd(); }
+  // A failed link's fd would report ready forever: stop waiting on it.
+  int WaitFd() const override { return link_failed_ ? -1 : link_.rx_fd(); }
   short WaitEvents() const override;
 
  private:
@@ -35,10 +36,12 @@ class RxStage final : public Stage {
   rings::PacketPool& pool_;
   std::vector<ShardInbox> shards_;
   std::vector<bool> woken_;
+  bool link_failed_ = false;
   Counter& rx_frames_;
   Counter& rx_bytes_;
   Counter& rx_no_buffer_drop_;
   Counter& rx_oversize_drop_;
+  Counter& rx_link_failed_;
 };
 
 }  // namespace ringstack::engine

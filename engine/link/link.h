@@ -4,6 +4,7 @@
 #ifndef RINGSTACK_ENGINE_LINK_LINK_H_
 #define RINGSTACK_ENGINE_LINK_LINK_H_
 
+#include <atomic>
 #include <string>
 
 #include "engine/clock.h"
@@ -34,6 +35,23 @@ class Link {
   // The earliest time a held frame becomes receivable (delay, reordering).
   virtual Instant NextDeadline() const { return Instant::Never(); }
   virtual std::string Describe() const = 0;
+  // Set once the link has failed for good (the TAP was deleted, say); empty
+  // while it works. Safe to read from any thread.
+  std::string failure() const {
+    return failed_.load(std::memory_order_acquire) ? failure_ : std::string();
+  }
+
+ protected:
+  // Called by Receive/Send, on their own thread, at most once in effect.
+  void SetFailure(std::string why) {
+    if (failed_.load(std::memory_order_relaxed)) return;
+    failure_ = std::move(why);
+    failed_.store(true, std::memory_order_release);
+  }
+
+ private:
+  std::string failure_;
+  std::atomic<bool> failed_{false};
 };
 
 }  // namespace ringstack::engine

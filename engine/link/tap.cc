@@ -109,7 +109,12 @@ TapLink::~TapLink() {
 bool TapLink::Receive(rings::Packet& into, bool& oversize) {
   auto room = into.ResetForReceive();
   const ssize_t n = read(fd_, room.data(), room.size());
-  if (n <= 0) return false;  // EAGAIN (nothing waiting), or an error we retry on the next wake
+  if (n < 0 && errno != EAGAIN && errno != EINTR) {
+    // EBADFD/EIO: the TAP was deleted or its queue detached; it will not
+    // come back on this fd.
+    SetFailure(absl::StrCat("TAP ", name_, " failed: read: ", std::strerror(errno)));
+  }
+  if (n <= 0) return false;
   oversize = static_cast<std::size_t>(n) >= room.size();
   into.SetSize(static_cast<std::size_t>(n));
   return true;

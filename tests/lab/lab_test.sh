@@ -154,6 +154,24 @@ created_tap_ok() {  # created_tap_ok NS
 }
 check "engine creates a missing TAP and answers on it" created_tap_ok "$ns"
 
+# The TAP deleted under a running engine: it says so and exits 1 (instead of
+# spinning on a dead fd).
+tap_deleted_ok() {  # tap_deleted_ok NS TAP
+  local ns=$1 tap=$2
+  start_engine "$ns" "$tap" deleted --poll block || return 1
+  local pid=$engine_pid
+  ip -n "$ns" link del "$tap"
+  local rc=0
+  timeout 5 tail --pid="$pid" -f /dev/null || rc=$?
+  wait "$pid"
+  local exit_code=$?
+  cat "$work/deleted.log"
+  [ "$rc" -eq 0 ] && [ "$exit_code" -eq 1 ] && grep -q "TAP $tap failed" "$work/deleted.log"
+}
+read -r ns tap < <("$lab" up) || exit 1
+namespaces+=("$ns")
+check "TAP deleted under the engine: exit 1 with the reason" tap_deleted_ok "$ns" "$tap"
+
 # Start-up errors: one line, exit 2.
 exit2_says() {  # exit2_says TEXT CMD...
   local want=$1 out rc
