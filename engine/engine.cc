@@ -81,7 +81,7 @@ std::vector<Stage*> Engine::stages() {
 }
 
 absl::Status Engine::Start() {
-  std::vector<StageThread> threads{{rx_.get(), config_.pin.rx}};
+  std::vector<StageThread> threads{{rx_.get(), config_.pin.rx, config_.rx_batch}};
   for (int k = 0; k < config_.workers; ++k) {
     const int cpu = config_.pin.workers.empty() ? -1 : config_.pin.workers[k];
     threads.push_back({workers_[k].get(), cpu});

@@ -16,6 +16,8 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/config.h"
@@ -119,12 +121,17 @@ void WriteCounters(const ringstack::engine::Engine& engine, const std::string& p
 }  // namespace
 
 int main(int argc, char** argv) {
+  // --help lists the flags of this file (absl would look for ringstack.cc).
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view path) { return absl::EndsWith(path, "engine/main.cc"); };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
   absl::SetProgramUsageMessage(
       "a userspace TCP/IP stack on a Linux TAP interface.\n"
       "usage: ringstack --tap NAME [--mac MAC] [--ip4 ADDR/LEN]... [--gw4 ADDR] [--ip6 ADDR/LEN]...\n"
       "                 [--gw6 ADDR] [--services LIST] [--workers N] [--pin SPEC]\n"
       "                 [--poll busy|adaptive|block] [--log-level L] [--impair SPEC]\n"
-      "runs until SIGINT/SIGTERM; SIGUSR1 prints counters. Exit 2 on a bad flag or start-up error.");
+      "runs until SIGINT/SIGTERM; SIGUSR1 prints counters. Exit 2 on a bad flag or start-up error,\n1 when the TAP fails while running.");
   std::vector<std::string> args = JoinRepeated(argc, argv);
   std::vector<char*> cargs;
   for (auto& a : args) cargs.push_back(a.data());

@@ -17,8 +17,8 @@
 namespace ringstack::engine {
 
 ThreadedRunner::ThreadedRunner(std::vector<StageThread> stages, PollMode mode, const Clock& clock,
-                               std::vector<rings::PacketPool*> pools, std::size_t budget)
-    : stages_(std::move(stages)), mode_(mode), clock_(clock), pools_(std::move(pools)), budget_(budget) {}
+                               std::vector<rings::PacketPool*> pools)
+    : stages_(std::move(stages)), mode_(mode), clock_(clock), pools_(std::move(pools)) {}
 
 ThreadedRunner::~ThreadedRunner() { Stop(); }
 
@@ -60,7 +60,7 @@ void ThreadedRunner::Loop(StageThread st) {
   constexpr int kAdaptiveSpins = 2000;  // ~50 us of pause instructions
   int idle = 0;
   while (!stop_.load(std::memory_order_acquire)) {
-    if (stage.Poll(budget_) != 0) {
+    if (stage.Poll(st.budget) != 0) {
       idle = 0;
       continue;
     }
@@ -71,7 +71,7 @@ void ThreadedRunner::Loop(StageThread st) {
     // Announce sleep, look once more (a producer may have pushed between the
     // Poll above and the announcement), then sleep.
     stage.doorbell().PrepareToSleep();
-    if (stop_.load(std::memory_order_acquire) || stage.Poll(budget_) != 0) {
+    if (stop_.load(std::memory_order_acquire) || stage.Poll(st.budget) != 0) {
       stage.doorbell().CancelSleep();
       idle = 0;
       continue;

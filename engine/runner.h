@@ -28,12 +28,13 @@ namespace ringstack::engine {
 struct StageThread {
   Stage* stage;
   int cpu = -1;
+  std::size_t budget = 64;  // items per Poll
 };
 
 class ThreadedRunner {
  public:
   ThreadedRunner(std::vector<StageThread> stages, PollMode mode, const Clock& clock,
-                 std::vector<rings::PacketPool*> pools, std::size_t budget = 64);
+                 std::vector<rings::PacketPool*> pools);
   ~ThreadedRunner();
   // Starts every thread and returns once all are in their loops; an error
   // (pinning refused) stops those started.
@@ -48,7 +49,6 @@ class ThreadedRunner {
   PollMode mode_;
   const Clock& clock_;
   std::vector<rings::PacketPool*> pools_;
-  std::size_t budget_;
   std::atomic<bool> stop_{false};
   std::atomic<std::size_t> ready_{0};
   std::vector<std::thread> threads_;
