@@ -47,7 +47,7 @@ absl::Status Engine::Build(std::unique_ptr<Link> link) {
 
   link_ = std::move(link);
   if (config_.impair.enabled()) {
-    link_ = std::make_unique<ImpairedLink>(std::move(link_), config_.impair, *pool_, clock_);
+    link_ = std::make_unique<ImpairedLink>(std::move(link_), config_.impair, *pool_, clock_, counters_);
   }
 
   const int n = config_.workers;

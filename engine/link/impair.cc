@@ -100,6 +100,7 @@ Impairer::Decision Impairer::Next(std::size_t frame_len) {
   }
   if (u_reorder < config_.reorder) {
     d.delay = d.delay + config_.reorder_delay;
+    d.reorder = true;
     ++reordered_;
   }
   if (u_corrupt < config_.corrupt && frame_len > 0) {
@@ -112,8 +113,15 @@ Impairer::Decision Impairer::Next(std::size_t frame_len) {
 }
 
 ImpairedLink::ImpairedLink(std::unique_ptr<Link> inner, const ImpairConfig& config,
-                           rings::PacketPool& pool, const Clock& clock)
-    : inner_(std::move(inner)), impairer_(config), pool_(pool), clock_(clock) {}
+                           rings::PacketPool& pool, const Clock& clock, CounterSet& counters)
+    : inner_(std::move(inner)),
+      impairer_(config),
+      pool_(pool),
+      clock_(clock),
+      dropped_(counters.Add("impair_dropped")),
+      duplicated_(counters.Add("impair_duplicated")),
+      reordered_(counters.Add("impair_reordered")),
+      corrupted_(counters.Add("impair_corrupted")) {}
 
 void ImpairedLink::Hold(Instant due, rings::Packet frame) {
   auto it = held_.end();
@@ -133,9 +141,17 @@ bool ImpairedLink::Receive(rings::Packet& into, bool& oversize) {
   for (;;) {
     if (!inner_->Receive(into, oversize)) return false;
     const Impairer::Decision d = impairer_.Next(into.size());
-    if (d.drop) continue;
-    if (d.corrupt) into.data()[d.corrupt_offset] ^= std::byte{d.corrupt_mask};
+    if (d.drop) {
+      dropped_.Inc();
+      continue;
+    }
+    if (d.corrupt) {
+      into.data()[d.corrupt_offset] ^= std::byte{d.corrupt_mask};
+      corrupted_.Inc();
+    }
+    if (d.reorder) reordered_.Inc();
     if (d.duplicate) {
+      duplicated_.Inc();
       rings::Packet copy = pool_.Get(into.buffer_class());
       if (copy) {
         auto room = copy.ResetForReceive();

@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "engine/clock.h"
+#include "engine/counters.h"
 #include "engine/link/link.h"
 
 namespace ringstack::engine {
@@ -42,6 +43,7 @@ class Impairer {
   struct Decision {
     bool drop = false;
     bool duplicate = false;
+    bool reorder = false;  // held back by reorder_delay (included in delay)
     bool corrupt = false;
     std::size_t corrupt_offset = 0;
     std::uint8_t corrupt_mask = 0;
@@ -68,8 +70,9 @@ class Impairer {
 // pool buffers (at most kMaxHeld; past that a frame is passed on undelayed).
 class ImpairedLink final : public Link {
  public:
+  // Counts what it does under impair_dropped/_duplicated/_reordered/_corrupted.
   ImpairedLink(std::unique_ptr<Link> inner, const ImpairConfig& config, rings::PacketPool& pool,
-               const Clock& clock);
+               const Clock& clock, CounterSet& counters);
   bool Receive(rings::Packet& into, bool& oversize) override;
   SendResult Send(const rings::Packet& frame) override { return inner_->Send(frame); }
   int rx_fd() const override { return inner_->rx_fd(); }
@@ -93,6 +96,10 @@ class ImpairedLink final : public Link {
   rings::PacketPool& pool_;
   const Clock& clock_;
   std::deque<Held> held_;  // sorted by due
+  Counter& dropped_;
+  Counter& duplicated_;
+  Counter& reordered_;
+  Counter& corrupted_;
 };
 
 }  // namespace ringstack::engine

@@ -132,6 +132,24 @@ check "ping works (--poll adaptive)" ping_ok "$ns" 50 -i 0.01
 check "idle CPU ~0 with --poll adaptive" idle_cpu_ok "$engine_pid"
 check "SIGTERM: clean exit (--poll adaptive)" stop_ok "$engine_pid" adaptive
 
+# The impairment stage on a real TAP: seeded loss shows in ping and counters.
+impaired_ok() {  # impaired_ok NS
+  local out lost dropped
+  out=$("$lab" exec "$1" ping -n -q -c 200 -i 0.005 -W 1 192.0.2.2 2>&1)
+  echo "$out"
+  lost=$(sed -n 's/.* \([0-9]*\)[.0-9]*% packet loss.*/\1/p' <<<"$out")
+  counters "$engine_pid" impaired >"$work/impaired.snap"
+  dropped=$(awk '$1 == "impair_dropped" { print $2 }' "$work/impaired.snap")
+  echo "loss ${lost}%, impair_dropped ${dropped:-0}"
+  # 30% loss of requests: expect 20..40% loss and that many drops counted.
+  [ "${lost:-0}" -ge 20 ] && [ "${lost:-0}" -le 40 ] && [ "${dropped:-0}" -ge 40 ]
+}
+read -r ns tap < <("$lab" up) || exit 1
+namespaces+=("$ns")
+check "engine starts with --impair loss=0.3,seed=11" start_engine "$ns" "$tap" impaired --impair loss=0.3,seed=11
+check "impaired TAP: ~30% of pings lost, drops counted" impaired_ok "$ns"
+check "SIGTERM: clean exit (impaired)" stop_ok "$engine_pid" impaired
+
 # A multi-queue TAP is attached as one of its queues.
 read -r ns tap < <("$lab" up --multi-queue) || exit 1
 namespaces+=("$ns")
