@@ -118,7 +118,9 @@ struct CacheBinding {
   void* cache = nullptr;
 };
 constexpr int kMaxBindingsPerThread = 4;
-thread_local CacheBinding tls_bindings[kMaxBindingsPerThread];
+// initial-exec: the static library is always linked into the executable, so the
+// binding is a fixed offset from the thread pointer, not a __tls_get_addr call.
+__attribute__((tls_model("initial-exec"))) thread_local CacheBinding tls_bindings[kMaxBindingsPerThread];
 }  // namespace
 
 PacketPool::PacketPool(const PoolConfig& config) : config_(config) {}
