@@ -37,7 +37,7 @@ struct Config {
   std::vector<std::string> services;
   int workers = 1;
   PinPlan pin;
-  PollMode poll = PollMode::kBlock;
+  PollMode poll = PollMode::kAdaptive;
   LogLevel log_level = LogLevel::kInfo;
   std::size_t ring_size = 1024;    // RX->worker and worker->TX rings, per shard
   std::size_t pool_buffers = 8192; // standard (2 KiB) buffers
@@ -57,7 +57,7 @@ struct RawFlags {
   std::string services;
   int workers = 1;
   std::string pin = "none";
-  std::string poll = "block";
+  std::string poll = "adaptive";
   std::string log_level = "info";
   int ring_size = 1024;
   int pool_buffers = 8192;

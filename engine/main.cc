@@ -32,7 +32,7 @@ ABSL_FLAG(std::string, gw6, "", "IPv6 default gateway");
 ABSL_FLAG(std::string, services, "", "services to run: echo,discard,daytime,chargen,iperf3 (need the socket API, issue #5)");
 ABSL_FLAG(int, workers, 1, "protocol worker shards (1..64); shard 0 is the control shard");
 ABSL_FLAG(std::string, pin, "none", "thread pinning: none | auto | rx=CPU,tx=CPU,timer=CPU,w0=CPU,...");
-ABSL_FLAG(std::string, poll, "block", "idle strategy: block (sleep at once; default) | adaptive (spin ~50us, then sleep) | busy (spin)");
+ABSL_FLAG(std::string, poll, "adaptive", "idle strategy: adaptive (default: spin ~50us then sleep, when every stage thread has a CPU; else sleep at once) | block (sleep at once) | busy (spin)");
 ABSL_FLAG(std::string, log_level, "info", "error | warn | info | debug | trace");
 ABSL_FLAG(int, ring_size, 1024, "slots in each RX->worker and worker->TX ring (power of two)");
 ABSL_FLAG(int, pool_buffers, 8192, "2 KiB packet buffers allocated at start");
@@ -178,7 +178,7 @@ int main(int argc, char** argv) {
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof(set), &set) == 0) online = CPU_COUNT(&set);
   }
-  if (config->poll != ringstack::engine::PollMode::kBlock && online > 0 && threads > online &&
+  if (config->poll == ringstack::engine::PollMode::kBusy && online > 0 && threads > online &&
       config->log_level >= ringstack::engine::LogLevel::kWarn) {
     std::fprintf(stderr,
                  "ringstack: warning: --poll=%s spins %d stage threads on %d CPUs; spinning threads take the CPU "

@@ -3,7 +3,8 @@
 // ThreadedRunner: one thread per stage (named rs-<stage>), optionally pinned
 // to a CPU, idling per PollMode: busy spins; block sleeps on the stage's
 // doorbell (and its fd and wake deadline) as soon as a Poll finds nothing;
-// adaptive spins ~50 us first. Idle threads in block/adaptive use no CPU.
+// adaptive spins ~50 us first when there is a CPU per stage thread, and acts
+// as block when there is not. Idle threads in block/adaptive use no CPU.
 //
 // SimRunner: every stage in the calling thread, round-robin, with a
 // VirtualClock that jumps to the next deadline whenever all stages are idle,
@@ -49,6 +50,7 @@ class ThreadedRunner {
   PollMode mode_;
   const Clock& clock_;
   std::vector<rings::PacketPool*> pools_;
+  std::size_t online_cpus_ = 1;
   std::atomic<bool> stop_{false};
   std::atomic<std::size_t> ready_{0};
   std::vector<std::thread> threads_;
