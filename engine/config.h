@@ -42,6 +42,9 @@ struct Config {
   std::size_t ring_size = 1024;    // RX->worker and worker->TX rings, per shard
   std::size_t pool_buffers = 8192; // standard (2 KiB) buffers
   std::size_t rx_batch = 64;       // frames per RX wake-up
+  // IP MTU of the link: larger datagrams go out fragmented. The TAP default;
+  // a flag (and jumbo frames, which need larger RX buffers) come with #8.
+  std::size_t mtu = 1500;
   ImpairConfig impair;
   std::string counters_file;       // where to write counters at exit ("" = stderr)
 };

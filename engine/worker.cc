@@ -1,5 +1,7 @@
 #include "engine/worker.h"
 
+#include <cstring>
+
 #include "absl/strings/str_cat.h"
 #include "protocols/arp/arp_handler.h"
 #include "protocols/arp/arp_repr.h"
@@ -47,7 +49,12 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
       arp_resolve_failed_(counters.Add("arp_resolve_failed")),
       ipv4_rx_(counters.Add("ipv4_rx")),
       ipv4_drop_not_for_us_(counters.Add("ipv4_drop_not_for_us")),
-      ipv4_drop_fragment_unsupported_(counters.Add("ipv4_drop_fragment_unsupported")),
+      ipv4_rx_fragment_(counters.Add("ipv4_rx_fragment")),
+      ipv4_rx_reassembled_(counters.Add("ipv4_rx_reassembled")),
+      ipv4_frag_duplicate_(counters.Add("ipv4_frag_duplicate")),
+      ipv4_reassembly_timeout_(counters.Add("ipv4_reassembly_timeout")),
+      ipv4_tx_fragment_(counters.Add("ipv4_tx_fragment")),
+      ipv4_drop_df_too_big_(counters.Add("ipv4_drop_df_too_big")),
       ipv4_drop_protocol_unhandled_(counters.Add("ipv4_drop_protocol_unhandled")),
       ipv4_drop_no_route_(counters.Add("ipv4_drop_no_route")),
       ipv4_drop_neighbour_unreachable_(counters.Add("ipv4_drop_neighbour_unreachable")),
@@ -62,6 +69,13 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
       tx_ring_full_drop_(counters.Add("tx_ring_full_drop")),
       pool_empty_drop_(counters.Add("pool_empty_drop")),
       no_headroom_drop_(counters.Add("no_headroom_drop")) {
+  using ReasmDrop = ipv4::Ipv4Reassembler::Drop;
+  ipv4_frag_drop_[static_cast<int>(ReasmDrop::kNone)] = &counters.Add("ipv4_frag_drop_unknown");
+  ipv4_frag_drop_[static_cast<int>(ReasmDrop::kOverlap)] = &counters.Add("ipv4_frag_drop_overlap");
+  ipv4_frag_drop_[static_cast<int>(ReasmDrop::kTooLong)] = &counters.Add("ipv4_frag_drop_too_long");
+  ipv4_frag_drop_[static_cast<int>(ReasmDrop::kBadLength)] = &counters.Add("ipv4_frag_drop_bad_length");
+  ipv4_frag_drop_[static_cast<int>(ReasmDrop::kPastEnd)] = &counters.Add("ipv4_frag_drop_past_end");
+  ipv4_frag_drop_[static_cast<int>(ReasmDrop::kMemoryLimit)] = &counters.Add("ipv4_frag_drop_memory_limit");
   eth_drop_.Add(counters, "eth");
   arp_drop_.Add(counters, "arp");
   ipv4_drop_.Add(counters, "ipv4");
@@ -155,16 +169,14 @@ void Worker::HandleIpv4(Packet p) {
     ipv4_drop_not_for_us_.Inc();  // a host does not forward (RFC 1122 3.3.1)
     return;
   }
-  if (ip->is_fragment()) {
-    ipv4_drop_fragment_unsupported_.Inc();  // TODO(#3): reassembly
-    return;
-  }
   // Keep only the payload: drop the header (with options) and link padding.
   p.TrimFront(ip->parsed_header_len);
   p.Truncate(ip->payload_len);
-  switch (ip->protocol) {
+  ipv4::Ipv4Repr header = *ip;
+  if (header.is_fragment() && !Reassemble(p, header)) return;
+  switch (header.protocol) {
     case ipv4::kProtoIcmp:
-      HandleIcmpv4(std::move(p), *ip, to_group);
+      HandleIcmpv4(std::move(p), header, to_group);
       return;
     default:
       ipv4_drop_protocol_unhandled_.Inc();  // TODO(#5, #6): UDP, TCP
@@ -201,12 +213,53 @@ void Worker::HandleIcmpv4(Packet p, const ipv4::Ipv4Repr& ip, bool to_group) {
   }
 }
 
+// RFC 791 3.2 reassembly, on the control shard (fragments are steered there).
+bool Worker::Reassemble(Packet& p, ipv4::Ipv4Repr& ip) {
+  ipv4_rx_fragment_.Inc();
+  const auto out = reassembler_.OnFragment(ip, p.data(), now_);
+  RearmReassemblyTimer();
+  switch (out.status) {
+    case ipv4::Ipv4Reassembler::Status::kIncomplete:
+      return false;
+    case ipv4::Ipv4Reassembler::Status::kDuplicate:
+      ipv4_frag_duplicate_.Inc();
+      return false;
+    case ipv4::Ipv4Reassembler::Status::kDropped:
+      ipv4_frag_drop_[static_cast<int>(out.drop)]->Inc();
+      return false;
+    case ipv4::Ipv4Reassembler::Status::kComplete:
+      break;
+  }
+  // Headers go into the headroom, so the data space needs only the payload.
+  Packet whole = pool_.Get(out.payload.size() <= pool_.data_size(rings::BufferClass::kStandard)
+                               ? rings::BufferClass::kStandard
+                               : rings::BufferClass::kLarge);
+  const auto room = whole ? whole.Append(out.payload.size()) : std::span<std::byte>();
+  if (room.size() != out.payload.size()) {
+    pool_empty_drop_.Inc();
+    return false;
+  }
+  std::memcpy(room.data(), out.payload.data(), out.payload.size());
+  p = std::move(whole);
+  ip = out.header;
+  ipv4_rx_reassembled_.Inc();
+  return true;
+}
+
 void Worker::SendIpv4(Packet p, Ipv4Address src, Ipv4Address dst, std::uint8_t protocol) {
   ipv4::Ipv4Repr ip;
   ip.src = src;
   ip.dst = dst;
   ip.protocol = protocol;
   ip.ident = next_ident_++;
+  if (p.size() + ipv4::Ipv4Repr::header_len() > config_.mtu) {
+    if (ip.df) {
+      ipv4_drop_df_too_big_.Inc();  // TODO(#3): tell the sending socket (EMSGSIZE)
+      return;
+    }
+    SendFragments(p, ip);
+    return;
+  }
   ip.payload_len = static_cast<std::uint16_t>(p.size());
   const auto header = p.Prepend(ipv4::Ipv4Repr::header_len());
   if (header.empty()) {
@@ -215,6 +268,33 @@ void Worker::SendIpv4(Packet p, Ipv4Address src, Ipv4Address dst, std::uint8_t p
   }
   ip.Emit(header);
   ipv4_tx_.Inc();
+  SendToNextHop(std::move(p), dst);
+}
+
+// RFC 791 3.2 fragmentation: fragments of (MTU - 20) & ~7 payload bytes, each
+// in a buffer of its own, all with the datagram's identification.
+void Worker::SendFragments(const Packet& p, ipv4::Ipv4Repr ip) {
+  const std::size_t chunk = (config_.mtu - ipv4::Ipv4Repr::header_len()) & ~std::size_t{7};
+  const auto payload = p.data();
+  for (std::size_t off = 0; off < payload.size(); off += chunk) {
+    const std::size_t n = std::min(chunk, payload.size() - off);
+    Packet f = pool_.Get();
+    if (!f) {
+      pool_empty_drop_.Inc();
+      return;  // the rest is useless without this fragment
+    }
+    std::memcpy(f.Append(n).data(), payload.data() + off, n);
+    ip.frag_offset = static_cast<std::uint32_t>(off);
+    ip.mf = off + n < payload.size();
+    ip.payload_len = static_cast<std::uint16_t>(n);
+    ip.Emit(f.Prepend(ipv4::Ipv4Repr::header_len()));
+    ipv4_tx_fragment_.Inc();
+    SendToNextHop(std::move(f), ip.dst);
+  }
+  ipv4_tx_.Inc();
+}
+
+void Worker::SendToNextHop(Packet p, Ipv4Address dst) {
   if (dst.IsLimitedBroadcast() || IsBroadcastFor(dst)) {
     SendEthernet(std::move(p), MacAddress::Broadcast(), ethernet::kEtherTypeIpv4);
     return;
@@ -322,7 +402,22 @@ void Worker::RearmArpTimer() {
   if (!at.IsNever()) arp_timer_ = wheel_.Arm(at, kTimerArpCache);
 }
 
+void Worker::RearmReassemblyTimer() {
+  const Instant at = reassembler_.NextDeadline();
+  if (at == reassembly_timer_at_) return;
+  wheel_.Cancel(reassembly_timer_);
+  reassembly_timer_at_ = at;
+  if (!at.IsNever()) reassembly_timer_ = wheel_.Arm(at, kTimerReassembly);
+}
+
 void Worker::OnTimer(std::uint64_t cookie) {
+  if (cookie == kTimerReassembly) {
+    reassembly_timer_at_ = Instant::Never();
+    // TODO(#3): ICMP Time Exceeded (code 1) when fragment zero had come.
+    reassembler_.OnTimer(now_, [this](const ipv4::Ipv4Reassembler::Expired&) { ipv4_reassembly_timeout_.Inc(); });
+    RearmReassemblyTimer();
+    return;
+  }
   if (cookie != kTimerArpCache) return;
   arp_timer_at_ = Instant::Never();
   arp_cache_.OnTimer(

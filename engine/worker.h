@@ -6,9 +6,10 @@
 // handlers in protocols/; replies are built in place in the received buffer
 // (headers prepended into its headroom) and pushed on this shard's TX ring.
 // Malformed input is dropped and counted under "<proto>_drop_<reason>".
-// Not yet here (their issues): IPv4 fragments and IPv4 routing beyond one
-// gateway (#3), IPv6 (#4), UDP and sockets (#5), TCP (#6); such frames are
-// counted, not silently lost.
+// IPv4 fragments are reassembled on the control shard and datagrams larger
+// than the MTU leave fragmented. Not yet here (their issues): routing beyond
+// one gateway and ICMP errors (#3), IPv6 (#4), UDP and sockets (#5), TCP (#6);
+// such frames are counted, not silently lost.
 #ifndef RINGSTACK_ENGINE_WORKER_H_
 #define RINGSTACK_ENGINE_WORKER_H_
 
@@ -25,6 +26,7 @@
 #include "protocols/arp/arp_cache.h"
 #include "protocols/common/parse_error.h"
 #include "protocols/ethernet/ethernet_repr.h"
+#include "protocols/ipv4/ipv4_reassembly.h"
 #include "protocols/ipv4/ipv4_repr.h"
 #include "rings/packet_pool.h"
 #include "rings/spsc_ring.h"
@@ -51,13 +53,14 @@ class Worker final : public Stage {
 
  private:
   using Packet = rings::Packet;
-  static constexpr std::size_t kParkedPerNeighbour = 4;
+  // Enough for a fragmented 64 KiB datagram (45 fragments) waiting on ARP.
+  static constexpr std::size_t kParkedPerNeighbour = 48;
   static constexpr std::size_t kMaxParkedNeighbours = 256;
   struct Parked {
     std::array<Packet, kParkedPerNeighbour> packets;
     std::size_t count = 0;
   };
-  enum TimerKind : std::uint64_t { kTimerArpCache = 1 };
+  enum TimerKind : std::uint64_t { kTimerArpCache = 1, kTimerReassembly = 2 };
   struct DropCounters {
     std::array<Counter*, proto::kParseErrorCount> by_error{};
     void Add(CounterSet& counters, const std::string& proto);
@@ -68,14 +71,22 @@ class Worker final : public Stage {
   void HandleArp(Packet p);
   void HandleIpv4(Packet p);
   void HandleIcmpv4(Packet p, const proto::ipv4::Ipv4Repr& ip, bool to_group);
-  // `p` holds the IPv4 payload; prepends the IPv4 and Ethernet headers.
+  // Feeds a fragment to the reassembler; true (and `p`, `ip` replaced by the
+  // whole datagram) when it completed one.
+  bool Reassemble(Packet& p, proto::ipv4::Ipv4Repr& ip);
+  // `p` holds the IPv4 payload; prepends the IPv4 and Ethernet headers,
+  // fragmenting to the MTU when it must.
   void SendIpv4(Packet p, proto::Ipv4Address src, proto::Ipv4Address dst, std::uint8_t protocol);
+  void SendFragments(const Packet& p, proto::ipv4::Ipv4Repr ip);
+  // `p` is a whole IPv4 packet; resolves the next hop and sends or parks it.
+  void SendToNextHop(Packet p, proto::Ipv4Address dst);
   void SendEthernet(Packet p, proto::MacAddress dst, std::uint16_t ethertype);
   void SendArpRequest(proto::Ipv4Address target);
   void Park(proto::Ipv4Address next_hop, Packet p);
   void ReleaseParked(proto::Ipv4Address next_hop, proto::MacAddress mac);
   void DropParked(proto::Ipv4Address next_hop);
   void RearmArpTimer();
+  void RearmReassemblyTimer();
   void OnTimer(std::uint64_t cookie);
   bool IsOurAddress(proto::Ipv4Address a) const;
   bool IsBroadcastFor(proto::Ipv4Address a) const;
@@ -99,6 +110,9 @@ class Worker final : public Stage {
   TimerWheel wheel_;
   TimerWheel::TimerId arp_timer_;
   Instant arp_timer_at_ = Instant::Never();
+  proto::ipv4::Ipv4Reassembler reassembler_;
+  TimerWheel::TimerId reassembly_timer_;
+  Instant reassembly_timer_at_ = Instant::Never();
   std::atomic<std::int64_t> published_deadline_{Instant::Never().nanos()};
 
   DropCounters eth_drop_, arp_drop_, ipv4_drop_, icmp4_drop_;
@@ -112,7 +126,13 @@ class Worker final : public Stage {
   Counter& arp_resolve_failed_;
   Counter& ipv4_rx_;
   Counter& ipv4_drop_not_for_us_;
-  Counter& ipv4_drop_fragment_unsupported_;
+  Counter& ipv4_rx_fragment_;
+  Counter& ipv4_rx_reassembled_;
+  Counter& ipv4_frag_duplicate_;
+  std::array<Counter*, 6> ipv4_frag_drop_{};  // by Ipv4Reassembler::Drop
+  Counter& ipv4_reassembly_timeout_;
+  Counter& ipv4_tx_fragment_;
+  Counter& ipv4_drop_df_too_big_;
   Counter& ipv4_drop_protocol_unhandled_;
   Counter& ipv4_drop_no_route_;
   Counter& ipv4_drop_neighbour_unreachable_;

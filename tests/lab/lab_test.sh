@@ -103,6 +103,8 @@ for workers in 1 2; do
   check "ping -c 200 -i 0.01: 0% loss, payload verified (workers=$workers)" \
     ping_ok "$ns" 200 -i 0.01 -p 5aa5c33c0ff1
   check "ping -s 1472 -M do: full-MTU echo (workers=$workers)" ping_ok "$ns" 5 -i 0.05 -s 1472 -M do
+  check "ping -s 8000 / -s 60000: kernel fragments, ringstack reassembles and fragments the reply (workers=$workers)" \
+    bash -c "$(declare -f ping_ok); lab=$lab; ping_ok $ns 5 -i 0.1 -s 8000 && ping_ok $ns 3 -i 0.2 -s 60000"
   check "echo replies carry the exact random payloads, 0..1472 bytes (scapy; workers=$workers)" \
     "$lab" exec "$ns" /usr/bin/python3 "$root/tests/lab/echo_payload.py" "$tap" 192.0.2.2
   check "arping answered (workers=$workers)" \

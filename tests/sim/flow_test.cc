@@ -284,6 +284,95 @@ TEST(Flow, ImpairedLinkIsDeterministicPerSeed) {
   EXPECT_TRUE(reordered);
 }
 
+// An echo request of 4000 data bytes cut into fragments of `chunk` bytes.
+std::vector<Frame> FragmentedEcho(std::size_t chunk, std::vector<std::byte>& icmp_out) {
+  const Frame base = Vec(vectors::kIcmpEchoRequest);
+  // ICMP message: header from the vector, 4000 bytes of data.
+  icmp_out.assign(base.begin() + 34, base.begin() + 42);
+  for (int i = 0; i < 4000; ++i) icmp_out.push_back(std::byte(i * 7 & 0xff));
+  proto::StoreBe16(icmp_out.data() + 2, 0);
+  proto::StoreBe16(icmp_out.data() + 2, proto::InternetChecksum(icmp_out));
+  std::vector<Frame> frames;
+  for (std::size_t off = 0; off < icmp_out.size(); off += chunk) {
+    const std::size_t n = std::min(chunk, icmp_out.size() - off);
+    Frame f(base.begin(), base.begin() + 34);
+    f.insert(f.end(), icmp_out.begin() + static_cast<long>(off), icmp_out.begin() + static_cast<long>(off + n));
+    proto::StoreBe16(f.data() + 16, static_cast<std::uint16_t>(20 + n));  // total length
+    const bool mf = off + n < icmp_out.size();
+    proto::StoreBe16(f.data() + 20, static_cast<std::uint16_t>((mf ? 0x2000 : 0) | (off / 8)));
+    proto::StoreBe16(f.data() + 24, 0);
+    proto::StoreBe16(f.data() + 24, proto::InternetChecksum(std::span(f).subspan(14, 20)));
+    frames.push_back(f);
+  }
+  return frames;
+}
+
+// Reassembles the engine's reply fragments (checking offsets and MF) into the
+// ICMP message they carry.
+std::vector<std::byte> JoinReply(const std::vector<Frame>& out) {
+  std::vector<std::byte> msg;
+  for (const Frame& f : out) {
+    const std::uint16_t flags = proto::LoadBe16(f.data() + 20);
+    EXPECT_EQ((flags & 0x1fff) * 8u, msg.size());
+    const std::uint16_t total = proto::LoadBe16(f.data() + 16);
+    EXPECT_LE(total, 1500);
+    msg.insert(msg.end(), f.begin() + 34, f.begin() + 14 + total);
+    EXPECT_EQ((flags & 0x2000) != 0, &f != &out.back());
+  }
+  return msg;
+}
+
+TEST(Flow, FragmentedEchoInAnyOrderGetsAFragmentedReply) {
+  for (const std::vector<int>& order : std::vector<std::vector<int>>{
+           {0, 1, 2, 3, 4}, {4, 3, 2, 1, 0}, {2, 1, 0, 3, 4}, {1, 3, 0, 4, 2}}) {
+    Sim sim(SimConfig());
+    sim.Send(Vec(vectors::kArpRequest));
+    sim.Run();
+    std::vector<std::byte> request;
+    const auto frags = FragmentedEcho(808, request);  // 4008 bytes -> 5 fragments
+    ASSERT_EQ(frags.size(), 5u);
+    for (int i : order) sim.Send(frags[i]);
+    const auto out = sim.Run();
+    ASSERT_EQ(out.size(), 3u);  // 4008 bytes in 1480-byte fragments
+    const auto reply = JoinReply(out);
+    ASSERT_EQ(reply.size(), request.size());
+    EXPECT_EQ(static_cast<unsigned>(reply[0]), 0u);  // echo reply
+    EXPECT_TRUE(proto::ChecksumOk(reply));
+    EXPECT_TRUE(std::equal(reply.begin() + 4, reply.end(), request.begin() + 4));  // id, seq, data
+    EXPECT_EQ(sim.Count("ipv4_rx_reassembled"), 1u);
+    EXPECT_EQ(sim.Count("ipv4_tx_fragment"), 3u);
+    EXPECT_EQ(sim.engine().pool().stats().cls[0].in_use, 0u);
+  }
+}
+
+TEST(Flow, IncompleteDatagramTimesOutAndIsCounted) {
+  Sim sim(SimConfig());
+  std::vector<std::byte> request;
+  const auto frags = FragmentedEcho(808, request);
+  sim.Send(frags[0]);
+  sim.Send(frags[2]);
+  EXPECT_TRUE(sim.Run(Duration::Seconds(29)).empty());
+  EXPECT_EQ(sim.Count("ipv4_reassembly_timeout"), 0u);
+  EXPECT_TRUE(sim.Run(Duration::Seconds(2)).empty());
+  EXPECT_EQ(sim.Count("ipv4_reassembly_timeout"), 1u);
+  EXPECT_EQ(sim.Count("ipv4_rx_fragment"), 2u);
+}
+
+TEST(Flow, OverlappingFragmentDropsTheDatagram) {
+  Sim sim(SimConfig());
+  sim.Send(Vec(vectors::kArpRequest));
+  sim.Run();
+  std::vector<std::byte> request;
+  auto frags = FragmentedEcho(808, request);
+  Frame evil = frags[1];
+  evil[40] ^= std::byte{0xff};  // same offset, different bytes
+  sim.Send(frags[1]);
+  sim.Send(evil);
+  for (int i : {0, 2, 3, 4}) sim.Send(frags[i]);
+  EXPECT_TRUE(sim.Run().empty());
+  EXPECT_EQ(sim.Count("ipv4_frag_drop_overlap"), 1u);
+}
+
 TEST(Flow, TwoWorkersKeepControlTrafficOnShardZero) {
   Sim sim(SimConfig(2));
   sim.Send(Vec(vectors::kArpRequest));
