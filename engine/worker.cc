@@ -66,6 +66,10 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
       icmp4_rx_other_(counters.Add("icmp4_rx_other")),
       icmp4_tx_echo_reply_(counters.Add("icmp4_tx_echo_reply")),
       icmp4_drop_echo_to_group_(counters.Add("icmp4_drop_echo_to_group")),
+      icmp4_tx_dest_unreachable_(counters.Add("icmp4_tx_dest_unreachable")),
+      icmp4_error_suppressed_(counters.Add("icmp4_error_suppressed")),
+      icmp4_error_rate_limited_(counters.Add("icmp4_error_rate_limited")),
+      ipv4_rx_unknown_protocol_(counters.Add("ipv4_rx_unknown_protocol")),
       tx_ring_full_drop_(counters.Add("tx_ring_full_drop")),
       pool_empty_drop_(counters.Add("pool_empty_drop")),
       no_headroom_drop_(counters.Add("no_headroom_drop")) {
@@ -178,8 +182,14 @@ void Worker::HandleIpv4(Packet p) {
     case ipv4::kProtoIcmp:
       HandleIcmpv4(std::move(p), header, to_group);
       return;
-    default:
+    case ipv4::kProtoTcp:
+    case ipv4::kProtoUdp:
       ipv4_drop_protocol_unhandled_.Inc();  // TODO(#5, #6): UDP, TCP
+      return;
+    default:
+      // RFC 1122 3.2.2.1: a host SHOULD say so when it has no such protocol.
+      ipv4_rx_unknown_protocol_.Inc();
+      SendDestUnreachable(icmpv4::kCodeProtocolUnreachable, header, p, to_group);
       return;
   }
 }
@@ -211,6 +221,32 @@ void Worker::HandleIcmpv4(Packet p, const ipv4::Ipv4Repr& ip, bool to_group) {
       icmp4_rx_other_.Inc();  // TODO(#3): errors to the sockets they concern
       return;
   }
+}
+
+void Worker::SendDestUnreachable(std::uint8_t code, const ipv4::Ipv4Repr& about, const Packet& p, bool to_group) {
+  if (!icmpv4::ErrorAllowed(about, p.data(), to_group)) {
+    icmp4_error_suppressed_.Inc();
+    return;
+  }
+  if (!error_limiter_.Allow(now_)) {
+    icmp4_error_rate_limited_.Inc();
+    return;
+  }
+  Packet e = pool_.Get();
+  if (!e) {
+    pool_empty_drop_.Inc();
+    return;
+  }
+  // The quote: the offending header (re-emitted without options) and the
+  // first 8 bytes of its payload (RFC 792).
+  const std::size_t tail = std::min<std::size_t>(8, p.size());
+  const auto msg = e.Append(icmpv4::kHeaderLen + ipv4::Ipv4Repr::header_len() + tail);
+  const auto quote = msg.subspan(icmpv4::kHeaderLen);
+  about.Emit(quote.first(ipv4::Ipv4Repr::header_len()));
+  std::memcpy(quote.data() + ipv4::Ipv4Repr::header_len(), p.data().data(), tail);
+  icmpv4::DestUnreachable(code, quote).EmitHeader(msg);
+  icmp4_tx_dest_unreachable_.Inc();
+  SendIpv4(std::move(e), about.dst, about.src, ipv4::kProtoIcmp);
 }
 
 // RFC 791 3.2 reassembly, on the control shard (fragments are steered there).

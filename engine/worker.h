@@ -25,6 +25,7 @@
 #include "engine/timer_wheel.h"
 #include "protocols/arp/arp_cache.h"
 #include "protocols/common/parse_error.h"
+#include "protocols/icmpv4/icmpv4_handler.h"
 #include "protocols/ethernet/ethernet_repr.h"
 #include "protocols/ipv4/ipv4_reassembly.h"
 #include "protocols/ipv4/ipv4_repr.h"
@@ -71,6 +72,9 @@ class Worker final : public Stage {
   void HandleArp(Packet p);
   void HandleIpv4(Packet p);
   void HandleIcmpv4(Packet p, const proto::ipv4::Ipv4Repr& ip, bool to_group);
+  // RFC 1122 3.2.2: a Destination Unreachable about datagram `about` (whose
+  // payload `p` holds), unless the rules or the rate limit forbid it.
+  void SendDestUnreachable(std::uint8_t code, const proto::ipv4::Ipv4Repr& about, const Packet& p, bool to_group);
   // Feeds a fragment to the reassembler; true (and `p`, `ip` replaced by the
   // whole datagram) when it completed one.
   bool Reassemble(Packet& p, proto::ipv4::Ipv4Repr& ip);
@@ -111,6 +115,7 @@ class Worker final : public Stage {
   TimerWheel::TimerId arp_timer_;
   Instant arp_timer_at_ = Instant::Never();
   proto::ipv4::Ipv4Reassembler reassembler_;
+  proto::icmpv4::ErrorRateLimiter error_limiter_;
   TimerWheel::TimerId reassembly_timer_;
   Instant reassembly_timer_at_ = Instant::Never();
   std::atomic<std::int64_t> published_deadline_{Instant::Never().nanos()};
@@ -144,6 +149,10 @@ class Worker final : public Stage {
   Counter& icmp4_rx_other_;
   Counter& icmp4_tx_echo_reply_;
   Counter& icmp4_drop_echo_to_group_;
+  Counter& icmp4_tx_dest_unreachable_;
+  Counter& icmp4_error_suppressed_;
+  Counter& icmp4_error_rate_limited_;
+  Counter& ipv4_rx_unknown_protocol_;
   Counter& tx_ring_full_drop_;
   Counter& pool_empty_drop_;
   Counter& no_headroom_drop_;

@@ -119,6 +119,8 @@ for workers in 1 2; do
   done
   check "ping still works after malformed input (workers=$workers)" ping_ok "$ns" 20 -i 0.01
   check "idle CPU ~0 with --poll block (workers=$workers)" idle_cpu_ok "$pid"
+  check "unknown IP protocol: ICMP protocol unreachable quoting it (scapy; workers=$workers)" \
+    "$lab" exec "$ns" /usr/bin/python3 "$root/tests/lab/proto_unreachable.py" "$tap" 192.0.2.2
   if [ "$workers" -eq 1 ]; then
     check "second engine on the busy TAP: exit 2, says busy" bash -c \
       "timeout 10 \"$lab\" exec $ns \"$bin\" --tap $tap --ip4 192.0.2.3/24 2>&1 | tee /dev/stderr | grep -q 'is busy'; [ \${PIPESTATUS[0]} -eq 2 ]"

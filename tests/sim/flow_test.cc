@@ -373,6 +373,48 @@ TEST(Flow, OverlappingFragmentDropsTheDatagram) {
   EXPECT_EQ(sim.Count("ipv4_frag_drop_overlap"), 1u);
 }
 
+// An IPv4 datagram for protocol 99 (which nobody here speaks).
+Frame UnknownProtocol(std::uint32_t dst = 0xc0000202) {
+  Frame f = Vec(vectors::kIcmpEchoRequest);
+  f[14 + 9] = std::byte{99};
+  proto::StoreBe32(f.data() + 14 + 16, dst);
+  proto::StoreBe16(f.data() + 24, 0);
+  proto::StoreBe16(f.data() + 24, proto::InternetChecksum(std::span(f).subspan(14, 20)));
+  return f;
+}
+
+TEST(Flow, UnknownProtocolGetsProtocolUnreachableQuotingIt) {
+  Sim sim(SimConfig());
+  sim.Send(Vec(vectors::kArpRequest));
+  sim.Run();
+  const Frame in = UnknownProtocol();
+  sim.Send(in);
+  const auto out = sim.Run();
+  ASSERT_EQ(out.size(), 1u);
+  const Frame& f = out[0];
+  ASSERT_EQ(f.size(), 14u + 20 + 8 + 20 + 8);
+  EXPECT_EQ(proto::LoadBe32(f.data() + 14 + 16), 0xc0000201u);  // back to the sender
+  EXPECT_EQ(static_cast<unsigned>(f[34]), 3u);                 // destination unreachable
+  EXPECT_EQ(static_cast<unsigned>(f[35]), 2u);                 // protocol unreachable
+  EXPECT_TRUE(proto::ChecksumOk(std::span(f).subspan(34)));
+  // The quote: the offending header and its first 8 payload bytes.
+  EXPECT_TRUE(std::equal(f.begin() + 42, f.end(), in.begin() + 14, in.begin() + 14 + 28));
+  EXPECT_EQ(sim.Count("icmp4_tx_dest_unreachable"), 1u);
+}
+
+TEST(Flow, NoErrorsAboutBroadcastsAndErrorsAreRateLimited) {
+  Sim sim(SimConfig());
+  sim.Send(Vec(vectors::kArpRequest));
+  sim.Run();
+  sim.Send(UnknownProtocol(0xc00002ff));  // subnet broadcast
+  EXPECT_TRUE(sim.Run().empty());
+  EXPECT_EQ(sim.Count("icmp4_error_suppressed"), 1u);
+  for (int i = 0; i < 200; ++i) sim.Send(UnknownProtocol());
+  const auto out = sim.Run(Duration::Micros(100));
+  EXPECT_EQ(out.size(), 50u);  // the default burst
+  EXPECT_EQ(sim.Count("icmp4_error_rate_limited"), 150u);
+}
+
 TEST(Flow, TwoWorkersKeepControlTrafficOnShardZero) {
   Sim sim(SimConfig(2));
   sim.Send(Vec(vectors::kArpRequest));

@@ -347,5 +347,57 @@ TEST(Icmpv4, MalformedRows) {
   EXPECT_EQ(icmpv4::Icmpv4Repr::Parse(bad).error(), ParseError::kBadChecksum);
 }
 
+TEST(Icmpv4Errors, Rfc1122RulesForSendingAnError) {
+  ipv4::Ipv4Repr ip;
+  ip.src = kIp1;
+  ip.dst = kIp2;
+  ip.protocol = 99;
+  const std::byte udp_like[8] = {};
+  EXPECT_TRUE(icmpv4::ErrorAllowed(ip, udp_like, false));
+  EXPECT_FALSE(icmpv4::ErrorAllowed(ip, udp_like, /*to_group_address=*/true));
+  auto bcast = ip;
+  bcast.dst = Ipv4Address::Broadcast();
+  EXPECT_FALSE(icmpv4::ErrorAllowed(bcast, udp_like, false));
+  auto frag = ip;
+  frag.frag_offset = 1480;
+  EXPECT_FALSE(icmpv4::ErrorAllowed(frag, udp_like, false));
+  auto nobody = ip;
+  nobody.src = Ipv4Address();
+  EXPECT_FALSE(icmpv4::ErrorAllowed(nobody, udp_like, false));
+  auto icmp = ip;
+  icmp.protocol = ipv4::kProtoIcmp;
+  const std::byte echo[8] = {std::byte{8}};
+  const std::byte unreachable[8] = {std::byte{3}, std::byte{3}};
+  EXPECT_TRUE(icmpv4::ErrorAllowed(icmp, echo, false));
+  EXPECT_FALSE(icmpv4::ErrorAllowed(icmp, unreachable, false));  // never an error about an error
+}
+
+TEST(Icmpv4Errors, DestUnreachableQuotesAndVerifies) {
+  std::vector<std::byte> quote(28, std::byte{0x42});
+  std::vector<std::byte> msg(8 + quote.size());
+  std::copy(quote.begin(), quote.end(), msg.begin() + 8);
+  auto r = icmpv4::DestUnreachable(icmpv4::kCodeProtocolUnreachable, std::span(msg).subspan(8));
+  r.EmitHeader(msg);
+  auto parsed = icmpv4::Icmpv4Repr::Parse(msg);
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->type, icmpv4::kTypeDestUnreachable);
+  EXPECT_EQ(parsed->code, 2);
+  EXPECT_EQ(parsed->rest, 0u);
+  EXPECT_TRUE(std::equal(parsed->data.begin(), parsed->data.end(), quote.begin(), quote.end()));
+}
+
+TEST(Icmpv4Errors, RateLimiterIsATokenBucket) {
+  icmpv4::ErrorRateLimiter limit(/*rate_per_second=*/100, /*burst=*/10);
+  const Instant t = Instant::FromNanos(1'000'000'000);
+  int allowed = 0;
+  for (int i = 0; i < 50; ++i) allowed += limit.Allow(t);
+  EXPECT_EQ(allowed, 10);  // the burst, then nothing at the same instant
+  EXPECT_FALSE(limit.Allow(t + Duration::Millis(5)));  // half a token
+  EXPECT_TRUE(limit.Allow(t + Duration::Millis(10)));  // one token later
+  allowed = 0;
+  for (int i = 0; i < 50; ++i) allowed += limit.Allow(t + Duration::Seconds(10));
+  EXPECT_EQ(allowed, 10);  // refills to the burst, not beyond
+}
+
 }  // namespace
 }  // namespace ringstack::proto
