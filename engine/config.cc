@@ -108,27 +108,85 @@ absl::StatusOr<Config> ParseConfig(const RawFlags& f, int cpus) {
   }
 
   for (absl::string_view item : Items(f.ip4)) {
-    const auto itf = Ipv4Interface::Parse(std::string_view(item.data(), item.size()));
-    if (!itf) return Bad("ip4", absl::StrCat("'", item, "' is not ADDR/LEN like 192.0.2.2/24"));
+    // ADDR/LEN[@GATEWAY]
+    const std::size_t at = item.find('@');
+    const absl::string_view addr = item.substr(0, at);
+    const auto itf = Ipv4Interface::Parse(std::string_view(addr.data(), addr.size()));
+    if (!itf) return Bad("ip4", absl::StrCat("'", item, "' is not ADDR/LEN[@GATEWAY] like 192.0.2.2/24@192.0.2.1"));
     if (itf->prefix_len < 1 || itf->prefix_len > 32 || itf->address.IsMulticast() ||
         itf->address.IsUnspecified() || itf->address.IsLimitedBroadcast() || itf->address.IsReserved() ||
         (itf->prefix_len <= 30 && (itf->address == itf->network() || itf->address == itf->broadcast()))) {
-      return Bad("ip4", absl::StrCat(item, " is not a usable host address on its network"));
+      return Bad("ip4", absl::StrCat(addr, " is not a usable host address on its network"));
     }
     for (const auto& other : c.ip4) {
-      if (other.address == itf->address) return Bad("ip4", absl::StrCat(item, " is given twice"));
+      if (other.itf.address == itf->address) return Bad("ip4", absl::StrCat(addr, " is given twice"));
     }
-    c.ip4.push_back(*itf);
+    Ip4Setting setting{*itf, std::nullopt};
+    if (at != absl::string_view::npos) {
+      const absl::string_view gw_text = item.substr(at + 1);
+      const auto gw = Ipv4Address::Parse(std::string_view(gw_text.data(), gw_text.size()));
+      if (!gw) return Bad("ip4", absl::StrCat("gateway '", gw_text, "' in '", item, "' is not an IPv4 address"));
+      if (!itf->Contains(*gw) || *gw == itf->address) {
+        return Bad("ip4", absl::StrCat("gateway ", gw_text, " in '", item, "' is not another host on ", addr,
+                                       "'s network; a gateway must be on-link"));
+      }
+      setting.gateway = gw;
+    }
+    c.ip4.push_back(setting);
   }
   if (!f.gw4.empty()) {
     const auto gw = Ipv4Address::Parse(f.gw4);
     if (!gw) return Bad("gw4", absl::StrCat("'", f.gw4, "' is not an IPv4 address"));
-    bool on_link = false;
-    for (const auto& itf : c.ip4) on_link |= itf.Contains(*gw);
-    if (!on_link) {
+    Ip4Setting* owner = nullptr;
+    for (auto& s : c.ip4) {
+      if (s.itf.Contains(*gw) && owner == nullptr) owner = &s;
+    }
+    if (owner == nullptr) {
       return Bad("gw4", absl::StrCat(f.gw4, " is not on any --ip4 network; a gateway must be on-link"));
     }
-    c.gw4 = gw;
+    if (owner->gateway && *owner->gateway != *gw) {
+      return Bad("gw4", absl::StrCat(f.gw4, " and ", owner->gateway->ToString(), " are both gateways of ",
+                                     owner->itf.ToString(), "; give one"));
+    }
+    owner->gateway = gw;
+  }
+  for (absl::string_view item : Items(f.route4)) {
+    // NET/LEN@GATEWAY
+    const std::size_t at = item.find('@');
+    const absl::string_view net_text = item.substr(0, at);
+    const auto net = Ipv4Interface::Parse(std::string_view(net_text.data(), net_text.size()));
+    const absl::string_view gw_text = at == absl::string_view::npos ? "" : item.substr(at + 1);
+    const auto gw = Ipv4Address::Parse(std::string_view(gw_text.data(), gw_text.size()));
+    if (!net || !gw) return Bad("route4", absl::StrCat("'", item, "' is not NET/LEN@GATEWAY like 198.51.100.0/24@192.0.2.1"));
+    if (net->prefix_len < 0 || net->prefix_len > 32 || net->address != net->network()) {
+      return Bad("route4", absl::StrCat("'", net_text, "' is not a network (host bits must be zero)"));
+    }
+    bool on_link = false;
+    for (const auto& s : c.ip4) on_link |= s.itf.Contains(*gw);
+    if (!on_link) {
+      return Bad("route4", absl::StrCat("gateway ", gw_text, " in '", item, "' is not on any --ip4 network"));
+    }
+    c.routes4.push_back({*net, *gw});
+  }
+  if (f.acd == "on") {
+    c.acd = true;
+  } else if (f.acd == "off") {
+    c.acd = false;
+  } else {
+    return Bad("acd", absl::StrCat("'", f.acd, "' is not on or off"));
+  }
+  {
+    std::uint64_t bytes = 0;
+    absl::string_view text = f.reassembly_mem;
+    std::uint64_t unit = 1;
+    if (!text.empty() && (text.back() == 'K' || text.back() == 'k')) unit = 1u << 10;
+    if (!text.empty() && (text.back() == 'M' || text.back() == 'm')) unit = 1u << 20;
+    if (unit != 1) text.remove_suffix(1);
+    if (!absl::SimpleAtoi(text, &bytes) || bytes * unit < (64u << 10) || bytes * unit > (1u << 30)) {
+      return Bad("reassembly-mem", absl::StrCat("'", f.reassembly_mem,
+                                                "' is not a size in [64K, 1024M] (bytes, or with K or M)"));
+    }
+    c.reassembly_bytes = static_cast<std::size_t>(bytes * unit);
   }
   for (absl::string_view item : Items(f.ip6)) {
     const auto itf = Ipv6Interface::Parse(std::string_view(item.data(), item.size()));

@@ -27,11 +27,23 @@ struct PinPlan {
   std::vector<int> workers;  // per shard; empty or size == workers
 };
 
+// One --ip4 item: ADDR/LEN, optionally @GATEWAY.
+struct Ip4Setting {
+  proto::Ipv4Interface itf;
+  std::optional<proto::Ipv4Address> gateway;
+};
+// One --route4 item: NET/LEN@GATEWAY.
+struct Route4Setting {
+  proto::Ipv4Interface net;
+  proto::Ipv4Address gateway;
+};
+
 struct Config {
   std::string tap;
   proto::MacAddress mac;
-  std::vector<proto::Ipv4Interface> ip4;
-  std::optional<proto::Ipv4Address> gw4;
+  std::vector<Ip4Setting> ip4;     // --gw4 is folded in as its on-link address's gateway
+  std::vector<Route4Setting> routes4;
+  bool acd = true;                 // RFC 5227 probes before an --ip4 address is used
   std::vector<proto::Ipv6Interface> ip6;
   std::optional<proto::Ipv6Address> gw6;
   std::vector<std::string> services;
@@ -45,6 +57,8 @@ struct Config {
   // IP MTU of the link: larger datagrams go out fragmented. The TAP default;
   // a flag (and jumbo frames, which need larger RX buffers) come with #8.
   std::size_t mtu = 1500;
+  // IPv4 reassembly memory: all datagrams in progress; one source may hold a quarter.
+  std::size_t reassembly_bytes = 4u << 20;
   ImpairConfig impair;
   std::string counters_file;       // where to write counters at exit ("" = stderr)
 };
@@ -55,6 +69,9 @@ struct RawFlags {
   std::string mac;
   std::string ip4;
   std::string gw4;
+  std::string route4;
+  std::string acd = "on";
+  std::string reassembly_mem = "4M";
   std::string ip6;
   std::string gw6;
   std::string services;

@@ -25,8 +25,16 @@
 
 ABSL_FLAG(std::string, tap, "", "TAP interface to attach to (created if missing)");
 ABSL_FLAG(std::string, mac, "", "Ethernet address (default: random locally administered 02:...)");
-ABSL_FLAG(std::string, ip4, "", "IPv4 address/prefix, e.g. 192.0.2.2/24; repeat or comma-separate for more");
-ABSL_FLAG(std::string, gw4, "", "IPv4 default gateway (must be on an --ip4 network)");
+ABSL_FLAG(std::string, ip4, "",
+          "IPv4 address/prefix with an optional gateway, e.g. 192.0.2.2/24 or 192.0.2.2/24@192.0.2.1; repeat or "
+          "comma-separate for more");
+ABSL_FLAG(std::string, gw4, "", "IPv4 default gateway (must be on an --ip4 network); same as @GW on that address");
+ABSL_FLAG(std::string, route4, "", "static IPv4 route NET/LEN@GATEWAY, e.g. 198.51.100.0/24@192.0.2.1; repeatable");
+ABSL_FLAG(std::string, acd, "on",
+          "on: RFC 5227 Address Conflict Detection probes each --ip4 address (about 5 s) before using it, and an "
+          "address another host holds is not used | off: use the addresses at once");
+ABSL_FLAG(std::string, reassembly_mem, "4M",
+          "memory for IPv4 datagrams being reassembled (one source may use a quarter), e.g. 512K, 16M");
 ABSL_FLAG(std::string, ip6, "", "IPv6 address/prefix, e.g. 2001:db8:0:1::2/64; repeat for more (IPv6 lands with issue #4)");
 ABSL_FLAG(std::string, gw6, "", "IPv6 default gateway");
 ABSL_FLAG(std::string, services, "", "services to run: echo,discard,daytime,chargen,iperf3 (need the socket API, issue #5)");
@@ -55,18 +63,18 @@ std::string Underscored(std::string arg) {
 }
 
 // absl keeps only the last value of a repeated flag; ringstack's CLI lets
-// --ip4/--ip6 repeat, so join their occurrences into one comma list first.
+// --ip4/--ip6/--route4 repeat, so join their occurrences into one comma list first.
 std::vector<std::string> JoinRepeated(int argc, char** argv) {
-  static constexpr const char* kRepeatable[] = {"ip4", "ip6"};
+  static constexpr const char* kRepeatable[] = {"ip4", "ip6", "route4"};
   std::vector<std::string> out{argv[0]};
-  std::vector<std::string> values[2];
+  std::vector<std::string> values[std::size(kRepeatable)];
   bool flags_done = false;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--") flags_done = true;
     if (!flags_done) arg = Underscored(arg);
     bool taken = false;
-    for (int r = 0; r < 2 && !taken; ++r) {
+    for (std::size_t r = 0; r < std::size(kRepeatable) && !taken; ++r) {
       for (const std::string dashes : {"--", "-"}) {
         const std::string bare = dashes + kRepeatable[r];
         if (arg == bare && i + 1 < argc) {
@@ -83,7 +91,7 @@ std::vector<std::string> JoinRepeated(int argc, char** argv) {
     }
     if (!taken) out.push_back(arg);
   }
-  for (int r = 0; r < 2; ++r) {
+  for (std::size_t r = 0; r < std::size(kRepeatable); ++r) {
     if (!values[r].empty()) out.push_back(absl::StrCat("--", kRepeatable[r], "=", absl::StrJoin(values[r], ",")));
   }
   return out;
@@ -128,8 +136,9 @@ int main(int argc, char** argv) {
   absl::SetFlagsUsageConfig(usage);
   absl::SetProgramUsageMessage(
       "a userspace TCP/IP stack on a Linux TAP interface.\n"
-      "usage: ringstack --tap NAME [--mac MAC] [--ip4 ADDR/LEN]... [--gw4 ADDR] [--ip6 ADDR/LEN]...\n"
-      "                 [--gw6 ADDR] [--services LIST] [--workers N] [--pin SPEC]\n"
+      "usage: ringstack --tap NAME [--mac MAC] [--ip4 ADDR/LEN[@GW]]... [--gw4 ADDR] [--route4 NET/LEN@GW]...\n"
+      "                 [--acd on|off] [--reassembly-mem SIZE] [--ip6 ADDR/LEN]... [--gw6 ADDR]\n"
+      "                 [--services LIST] [--workers N] [--pin SPEC]\n"
       "                 [--poll busy|adaptive|block] [--log-level L] [--impair SPEC]\n"
       "runs until SIGINT/SIGTERM; SIGUSR1 prints counters. Exit 2 on a bad flag or start-up error,\n1 when the TAP fails while running.");
   std::vector<std::string> args = JoinRepeated(argc, argv);
@@ -143,6 +152,9 @@ int main(int argc, char** argv) {
   raw.mac = absl::GetFlag(FLAGS_mac);
   raw.ip4 = absl::GetFlag(FLAGS_ip4);
   raw.gw4 = absl::GetFlag(FLAGS_gw4);
+  raw.route4 = absl::GetFlag(FLAGS_route4);
+  raw.acd = absl::GetFlag(FLAGS_acd);
+  raw.reassembly_mem = absl::GetFlag(FLAGS_reassembly_mem);
   raw.ip6 = absl::GetFlag(FLAGS_ip6);
   raw.gw6 = absl::GetFlag(FLAGS_gw6);
   raw.services = absl::GetFlag(FLAGS_services);
@@ -187,7 +199,9 @@ int main(int argc, char** argv) {
   }
   if (info) {
     std::vector<std::string> addrs;
-    for (const auto& a : config->ip4) addrs.push_back(a.ToString());
+    for (const auto& a : config->ip4) {
+      addrs.push_back(a.gateway ? absl::StrCat(a.itf.ToString(), "@", a.gateway->ToString()) : a.itf.ToString());
+    }
     for (const auto& a : config->ip6) addrs.push_back(a.ToString());
     std::fprintf(stderr, "ringstack: up on %s, mac %s, %s; %d worker(s), poll=%s, mimalloc %d%s\n",
                  (*engine)->link().Describe().c_str(), config->mac.ToString().c_str(),

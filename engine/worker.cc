@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "engine/log.h"
 #include "protocols/arp/arp_handler.h"
 #include "protocols/arp/arp_repr.h"
 #include "protocols/icmpv4/icmpv4_handler.h"
@@ -38,7 +39,16 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
       timer_doorbell_(timer_doorbell),
       now_(clock.Now()),
       next_ident_(static_cast<std::uint16_t>(shard << 12)),
+      // The seed spreads ACD probe times between hosts (RFC 5227 2.1.1 asks
+      // for randomness); from the MAC, so a run repeats for the same config.
+      acd_(config.mac, [&config] {
+        std::uint64_t seed = 0;
+        for (std::byte b : config.mac.bytes()) seed = seed << 8 | static_cast<std::uint64_t>(b);
+        return seed;
+      }()),
       wheel_(clock.Now()),
+      reassembler_(proto::ipv4::ReassemblyConfig{Duration::Seconds(30), config.reassembly_bytes,
+                                                 config.reassembly_bytes / 4}),
       eth_rx_(counters.Add("eth_rx")),
       eth_drop_not_for_us_(counters.Add("eth_drop_not_for_us")),
       eth_drop_unknown_ethertype_(counters.Add("eth_drop_unknown_ethertype")),
@@ -47,12 +57,19 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
       arp_tx_request_(counters.Add("arp_tx_request")),
       arp_tx_reply_(counters.Add("arp_tx_reply")),
       arp_resolve_failed_(counters.Add("arp_resolve_failed")),
+      arp_tx_probe_(counters.Add("arp_tx_probe")),
+      arp_acd_probe_(counters.Add("arp_acd_probe")),
+      arp_acd_announce_(counters.Add("arp_acd_announce")),
+      arp_acd_claimed_(counters.Add("arp_acd_claimed")),
+      arp_acd_conflict_(counters.Add("arp_acd_conflict")),
+      arp_acd_defend_(counters.Add("arp_acd_defend")),
       ipv4_rx_(counters.Add("ipv4_rx")),
       ipv4_drop_not_for_us_(counters.Add("ipv4_drop_not_for_us")),
       ipv4_rx_fragment_(counters.Add("ipv4_rx_fragment")),
       ipv4_rx_reassembled_(counters.Add("ipv4_rx_reassembled")),
       ipv4_frag_duplicate_(counters.Add("ipv4_frag_duplicate")),
       ipv4_reassembly_timeout_(counters.Add("ipv4_reassembly_timeout")),
+      ipv4_frag_evicted_(counters.Add("ipv4_frag_evicted")),
       ipv4_tx_fragment_(counters.Add("ipv4_tx_fragment")),
       ipv4_drop_df_too_big_(counters.Add("ipv4_drop_df_too_big")),
       ipv4_drop_protocol_unhandled_(counters.Add("ipv4_drop_protocol_unhandled")),
@@ -70,6 +87,10 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
       icmp4_error_suppressed_(counters.Add("icmp4_error_suppressed")),
       icmp4_error_rate_limited_(counters.Add("icmp4_error_rate_limited")),
       ipv4_rx_unknown_protocol_(counters.Add("ipv4_rx_unknown_protocol")),
+      icmp4_tx_time_exceeded_(counters.Add("icmp4_tx_time_exceeded")),
+      icmp4_rx_dest_unreachable_(counters.Add("icmp4_rx_dest_unreachable")),
+      icmp4_rx_time_exceeded_(counters.Add("icmp4_rx_time_exceeded")),
+      icmp4_rx_param_problem_(counters.Add("icmp4_rx_param_problem")),
       tx_ring_full_drop_(counters.Add("tx_ring_full_drop")),
       pool_empty_drop_(counters.Add("pool_empty_drop")),
       no_headroom_drop_(counters.Add("no_headroom_drop")) {
@@ -84,6 +105,76 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
   arp_drop_.Add(counters, "arp");
   ipv4_drop_.Add(counters, "ipv4");
   icmp4_drop_.Add(counters, "icmp4");
+  icmp4_quote_drop_.Add(counters, "icmp4_quote");
+  // Addresses: usable at once without ACD; with it, shard 0 claims them
+  // first (the other shards see only TCP/UDP, see the header).
+  const bool probe = config.acd && shard == 0;
+  for (const Ip4Setting& s : config.ip4) {
+    host_.AddAddress({s.itf, s.gateway, probe ? ipv4::AddressState::kTentative : ipv4::AddressState::kPreferred});
+  }
+  for (const Route4Setting& r : config.routes4) host_.AddStaticRoute(r.net, r.gateway);
+  if (probe) StartAcd();
+  // The TimerStage learns of timers armed here (ACD's first probe) from this.
+  published_deadline_.store(wheel_.NextExpiry().nanos(), std::memory_order_release);
+}
+
+void Worker::Log(LogLevel level, std::string_view text) const { engine::Log(config_.log_level, level, text); }
+
+// RFC 5227: every configured address is probed before it is used.
+void Worker::StartAcd() {
+  for (const Ip4Setting& s : config_.ip4) acd_.Start(s.itf.address, now_);
+  RearmAcdTimer();
+}
+
+void Worker::RearmAcdTimer() {
+  const Instant at = acd_.NextDeadline();
+  if (at == acd_timer_at_) return;
+  wheel_.Cancel(acd_timer_);
+  acd_timer_at_ = at;
+  if (!at.IsNever()) acd_timer_ = wheel_.Arm(at, kTimerAcd);
+}
+
+void Worker::OnAcdTimer() {
+  acd_timer_at_ = Instant::Never();
+  acd_.OnTimer(
+      now_,
+      [this](Ipv4Address ip, arp::ConflictDetector::Send what) {
+        if (what == arp::ConflictDetector::Send::kProbe) {
+          arp_acd_probe_.Inc();
+          SendArp(acd_.Probe(ip), MacAddress::Broadcast());
+        } else {
+          arp_acd_announce_.Inc();
+          SendArp(acd_.Announcement(ip), MacAddress::Broadcast());
+        }
+      },
+      [this](Ipv4Address ip) {
+        arp_acd_claimed_.Inc();
+        host_.SetState(ip, ipv4::AddressState::kPreferred);
+        const ipv4::HostAddress* a = host_.Find(ip);
+        Log(LogLevel::kInfo, absl::StrCat("ip4 ", a != nullptr ? a->itf.ToString() : ip.ToString(),
+                                          ": claimed (no conflict after ARP probes)"));
+      });
+  RearmAcdTimer();
+}
+
+void Worker::OnAcdVerdict(const arp::ConflictDetector::Seen& seen) {
+  switch (seen.verdict) {
+    case arp::ConflictDetector::Verdict::kNone:
+      return;
+    case arp::ConflictDetector::Verdict::kDefend:
+      arp_acd_defend_.Inc();
+      Log(LogLevel::kWarn, absl::StrCat("ip4 ", seen.ip.ToString(), ": ", seen.other.ToString(),
+                                        " claims it too; defending with an announcement"));
+      SendArp(acd_.Announcement(seen.ip), MacAddress::Broadcast());
+      return;
+    case arp::ConflictDetector::Verdict::kConflict:
+      arp_acd_conflict_.Inc();
+      host_.SetState(seen.ip, ipv4::AddressState::kConflict);
+      Log(LogLevel::kWarn, absl::StrCat("ip4 ", seen.ip.ToString(), ": address conflict with ",
+                                        seen.other.ToString(), "; not using it"));
+      RearmAcdTimer();
+      return;
+  }
 }
 
 std::size_t Worker::Poll(std::size_t budget) {
@@ -100,11 +191,12 @@ std::size_t Worker::Poll(std::size_t budget) {
     OnTimer(cookie);
     ++done;
   });
-  // Tell the TimerStage when we next need waking; an earlier deadline than
-  // before must reach it now, so ring it.
+  // Tell the TimerStage when we next need waking. It must hear now of an
+  // earlier deadline than before, and of any new one once the old one has
+  // passed: it rang for that one and may be asleep with nothing to wait for.
   const std::int64_t next = wheel_.NextExpiry().nanos();
   const std::int64_t before = published_deadline_.exchange(next, std::memory_order_acq_rel);
-  if (next < before) timer_doorbell_.Ring();
+  if (next < before || (next != before && before <= now_.nanos())) timer_doorbell_.Ring();
   if (tx_pushed_) {
     tx_doorbell_.Ring();
     tx_pushed_ = false;
@@ -149,7 +241,12 @@ void Worker::HandleArp(Packet p) {
     return;
   }
   (in->oper == arp::kOpRequest ? arp_rx_request_ : arp_rx_reply_).Inc();
-  const arp::ArpOutcome out = arp::ArpReceive(*in, config_.mac, config_.ip4);
+  if (shard_ == 0) OnAcdVerdict(acd_.OnArp(*in, now_));
+  // A packet from one of our own addresses is another host claiming it: ACD
+  // has judged it; it teaches the cache nothing and gets no reply.
+  if (host_.Find(in->spa) != nullptr) return;
+  const arp::ArpOutcome out =
+      arp::ArpReceive(*in, config_.mac, [this](Ipv4Address a) { return host_.IsLocal(a); });
   if (arp_cache_.OnArp(*in, out.for_me, now_)) ReleaseParked(in->spa, in->sha);
   RearmArpTimer();
   if (!out.reply) return;
@@ -167,8 +264,8 @@ void Worker::HandleIpv4(Packet p) {
     return;
   }
   ipv4_rx_.Inc();
-  const bool to_us = IsOurAddress(ip->dst);
-  const bool to_group = !to_us && (IsBroadcastFor(ip->dst) || ip->dst.IsMulticast());
+  const bool to_us = host_.IsLocal(ip->dst);
+  const bool to_group = !to_us && (host_.IsBroadcast(ip->dst) || ip->dst.IsMulticast());
   if (!to_us && !to_group) {
     ipv4_drop_not_for_us_.Inc();  // a host does not forward (RFC 1122 3.3.1)
     return;
@@ -217,9 +314,34 @@ void Worker::HandleIcmpv4(Packet p, const ipv4::Ipv4Repr& ip, bool to_group) {
     case icmpv4::kTypeEchoReply:
       icmp4_rx_echo_reply_.Inc();  // TODO(#9): deliver to the console's ping client
       return;
-    default:
-      icmp4_rx_other_.Inc();  // TODO(#3): errors to the sockets they concern
+    case icmpv4::kTypeDestUnreachable:
+    case icmpv4::kTypeTimeExceeded:
+    case icmpv4::kTypeParameterProblem:
+      OnIcmpError(*msg);
       return;
+    default:
+      icmp4_rx_other_.Inc();
+      return;
+  }
+}
+
+// RFC 1122 3.2.2: errors are passed to the transport that sent the datagram
+// they quote. Validated and counted by type here; the UDP and TCP sockets
+// they concern take them with #5 and #6.
+void Worker::OnIcmpError(const icmpv4::Icmpv4Repr& msg) {
+  const auto report = icmpv4::ParseErrorReport(msg);
+  if (!report) {
+    icmp4_quote_drop_.Count(report.error());
+    return;
+  }
+  if (!host_.IsLocal(report->src)) {
+    icmp4_quote_drop_.Count(ParseError::kBadSourceAddress);  // not about anything we sent
+    return;
+  }
+  switch (msg.type) {
+    case icmpv4::kTypeDestUnreachable: icmp4_rx_dest_unreachable_.Inc(); break;
+    case icmpv4::kTypeTimeExceeded: icmp4_rx_time_exceeded_.Inc(); break;
+    default: icmp4_rx_param_problem_.Inc(); break;
   }
 }
 
@@ -228,31 +350,58 @@ void Worker::SendDestUnreachable(std::uint8_t code, const ipv4::Ipv4Repr& about,
     icmp4_error_suppressed_.Inc();
     return;
   }
+  if (SendIcmpError(icmpv4::DestUnreachable(code, {}), about, p.data())) icmp4_tx_dest_unreachable_.Inc();
+}
+
+bool Worker::SendIcmpError(const icmpv4::Icmpv4Repr& error, const ipv4::Ipv4Repr& about, proto::Bytes head) {
   if (!error_limiter_.Allow(now_)) {
     icmp4_error_rate_limited_.Inc();
-    return;
+    return false;
   }
   Packet e = pool_.Get();
   if (!e) {
     pool_empty_drop_.Inc();
-    return;
+    return false;
   }
   // The quote: the offending header (re-emitted without options) and the
   // first 8 bytes of its payload (RFC 792).
-  const std::size_t tail = std::min<std::size_t>(8, p.size());
+  const std::size_t tail = std::min<std::size_t>(8, head.size());
   const auto msg = e.Append(icmpv4::kHeaderLen + ipv4::Ipv4Repr::header_len() + tail);
   const auto quote = msg.subspan(icmpv4::kHeaderLen);
   about.Emit(quote.first(ipv4::Ipv4Repr::header_len()));
-  std::memcpy(quote.data() + ipv4::Ipv4Repr::header_len(), p.data().data(), tail);
-  icmpv4::DestUnreachable(code, quote).EmitHeader(msg);
-  icmp4_tx_dest_unreachable_.Inc();
+  std::memcpy(quote.data() + ipv4::Ipv4Repr::header_len(), head.data(), tail);
+  icmpv4::Icmpv4Repr out = error;
+  out.data = quote;
+  out.EmitHeader(msg);
   SendIpv4(std::move(e), about.dst, about.src, ipv4::kProtoIcmp);
+  return true;
+}
+
+// RFC 1122 3.3.2: "if fragment zero is not available then no time exceeded
+// need be sent at all"; when it is, Time Exceeded code 1 quoting it.
+void Worker::OnReassemblyExpired(const ipv4::Ipv4Reassembler::Expired& e) {
+  ipv4_reassembly_timeout_.Inc();
+  if (!e.had_first_fragment) return;
+  const proto::Bytes head(e.first_bytes.data(), e.first_bytes_len);
+  // The datagram was for us (only those are reassembled), so the group and
+  // source rules are those of fragment zero.
+  if (!icmpv4::ErrorAllowed(e.first_header, head, host_.IsBroadcast(e.first_header.dst))) {
+    icmp4_error_suppressed_.Inc();
+    return;
+  }
+  if (SendIcmpError(icmpv4::TimeExceeded(icmpv4::kCodeFragmentReassemblyTimeExceeded, {}), e.first_header, head)) {
+    icmp4_tx_time_exceeded_.Inc();
+  }
 }
 
 // RFC 791 3.2 reassembly, on the control shard (fragments are steered there).
 bool Worker::Reassemble(Packet& p, ipv4::Ipv4Repr& ip) {
   ipv4_rx_fragment_.Inc();
   const auto out = reassembler_.OnFragment(ip, p.data(), now_);
+  if (reassembler_.evicted() != evicted_seen_) {
+    ipv4_frag_evicted_.Inc(reassembler_.evicted() - evicted_seen_);
+    evicted_seen_ = reassembler_.evicted();
+  }
   RearmReassemblyTimer();
   switch (out.status) {
     case ipv4::Ipv4Reassembler::Status::kIncomplete:
@@ -331,7 +480,7 @@ void Worker::SendFragments(const Packet& p, ipv4::Ipv4Repr ip) {
 }
 
 void Worker::SendToNextHop(Packet p, Ipv4Address dst) {
-  if (dst.IsLimitedBroadcast() || IsBroadcastFor(dst)) {
+  if (host_.IsBroadcast(dst)) {
     SendEthernet(std::move(p), MacAddress::Broadcast(), ethernet::kEtherTypeIpv4);
     return;
   }
@@ -339,19 +488,20 @@ void Worker::SendToNextHop(Packet p, Ipv4Address dst) {
     SendEthernet(std::move(p), proto::MulticastMac(dst), ethernet::kEtherTypeIpv4);
     return;
   }
-  // Next hop: on-link destinations directly, everything else via the gateway.
-  Ipv4Address next_hop = dst;
-  bool on_link = false;
-  for (const auto& itf : config_.ip4) on_link |= itf.Contains(dst);
-  if (!on_link) {
-    if (!config_.gw4) {
-      ipv4_drop_no_route_.Inc();
-      return;
-    }
-    next_hop = *config_.gw4;
+  // Next hop by longest-prefix match: on-link destinations directly, the
+  // rest via their route's gateway.
+  const auto route = host_.Lookup(dst);
+  if (!route) {
+    ipv4_drop_no_route_.Inc();
+    return;
   }
-  if (const auto mac = arp_cache_.Lookup(next_hop, now_)) {
-    SendEthernet(std::move(p), *mac, ethernet::kEtherTypeIpv4);
+  const Ipv4Address next_hop = route->next_hop;
+  if (const auto hit = arp_cache_.Use(next_hop, now_)) {
+    SendEthernet(std::move(p), hit->mac, ethernet::kEtherTypeIpv4);
+    if (hit->send_probe) {
+      SendArpRequest(next_hop, hit->mac);
+      RearmArpTimer();
+    }
     return;
   }
   switch (arp_cache_.StartResolve(next_hop, now_)) {
@@ -383,15 +533,25 @@ void Worker::SendEthernet(Packet p, MacAddress dst, std::uint16_t ethertype) {
   tx_pushed_ = true;
 }
 
-void Worker::SendArpRequest(Ipv4Address target) {
+void Worker::SendArpRequest(Ipv4Address target, std::optional<MacAddress> unicast) {
+  // RFC 5227 2.5 would allow 0.0.0.0 here; a real source lets the target learn us.
+  const Ipv4Address src = host_.SourceFor(target);
+  if (unicast) {
+    arp_tx_probe_.Inc();
+  } else {
+    arp_tx_request_.Inc();
+  }
+  SendArp(arp::ArpRequest(config_.mac, src, target), unicast.value_or(MacAddress::Broadcast()));
+}
+
+void Worker::SendArp(const arp::ArpRepr& arp, MacAddress dst) {
   Packet p = pool_.Get();
   if (!p) {
     pool_empty_drop_.Inc();
     return;
   }
-  arp::ArpRequest(config_.mac, SourceFor(target), target).Emit(p.Append(arp::kPacketLen));
-  arp_tx_request_.Inc();
-  SendEthernet(std::move(p), MacAddress::Broadcast(), ethernet::kEtherTypeArp);
+  arp.Emit(p.Append(arp::kPacketLen));
+  SendEthernet(std::move(p), dst, ethernet::kEtherTypeArp);
 }
 
 void Worker::Park(Ipv4Address next_hop, Packet p) {
@@ -449,42 +609,23 @@ void Worker::RearmReassemblyTimer() {
 void Worker::OnTimer(std::uint64_t cookie) {
   if (cookie == kTimerReassembly) {
     reassembly_timer_at_ = Instant::Never();
-    // TODO(#3): ICMP Time Exceeded (code 1) when fragment zero had come.
-    reassembler_.OnTimer(now_, [this](const ipv4::Ipv4Reassembler::Expired&) { ipv4_reassembly_timeout_.Inc(); });
+    reassembler_.OnTimer(now_, [this](const ipv4::Ipv4Reassembler::Expired& e) { OnReassemblyExpired(e); });
     RearmReassemblyTimer();
+    return;
+  }
+  if (cookie == kTimerAcd) {
+    OnAcdTimer();
     return;
   }
   if (cookie != kTimerArpCache) return;
   arp_timer_at_ = Instant::Never();
   arp_cache_.OnTimer(
-      now_, [this](Ipv4Address ip) { SendArpRequest(ip); },
+      now_, [this](Ipv4Address ip, std::optional<MacAddress> unicast) { SendArpRequest(ip, unicast); },
       [this](Ipv4Address ip) {
         arp_resolve_failed_.Inc();
         DropParked(ip);
       });
   RearmArpTimer();
-}
-
-bool Worker::IsOurAddress(Ipv4Address a) const {
-  for (const auto& itf : config_.ip4) {
-    if (itf.address == a) return true;
-  }
-  return false;
-}
-
-bool Worker::IsBroadcastFor(Ipv4Address a) const {
-  if (a.IsLimitedBroadcast()) return true;
-  for (const auto& itf : config_.ip4) {
-    if (itf.prefix_len <= 30 && itf.broadcast() == a) return true;
-  }
-  return false;
-}
-
-Ipv4Address Worker::SourceFor(Ipv4Address dst) const {
-  for (const auto& itf : config_.ip4) {
-    if (itf.Contains(dst)) return itf.address;
-  }
-  return config_.ip4.empty() ? Ipv4Address() : config_.ip4.front().address;
 }
 
 }  // namespace ringstack::engine

@@ -1,5 +1,6 @@
 // Worker: one protocol shard. Owns, without locks, everything its packets
-// touch: for the control shard (0) that is the ARP cache and the packets
+// touch: for the control shard (0) that is the IPv4 addresses and routes
+// (Ipv4Host), Address Conflict Detection, the ARP cache and the packets
 // parked on it; every shard has its timing wheel and counters.
 //
 // Receive path: Ethernet -> ARP | IPv4 -> ICMPv4, using the pure parsers and
@@ -7,26 +8,32 @@
 // (headers prepended into its headroom) and pushed on this shard's TX ring.
 // Malformed input is dropped and counted under "<proto>_drop_<reason>".
 // IPv4 fragments are reassembled on the control shard and datagrams larger
-// than the MTU leave fragmented. Not yet here (their issues): routing beyond
-// one gateway and ICMP errors (#3), IPv6 (#4), UDP and sockets (#5), TCP (#6);
-// such frames are counted, not silently lost.
+// than the MTU leave fragmented; reassembly timeouts are reported with ICMP
+// Time Exceeded. Not yet here (their issues): DHCPv4 (#3), IPv6 (#4), UDP and
+// sockets (#5), TCP (#6); such frames are counted, not silently lost. Shards
+// other than 0 keep a copy of the configured addresses (they handle only
+// TCP/UDP, which #5/#6 bring; those will read shard 0's published snapshot).
 #ifndef RINGSTACK_ENGINE_WORKER_H_
 #define RINGSTACK_ENGINE_WORKER_H_
 
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "absl/container/flat_hash_map.h"
 #include "engine/config.h"
 #include "engine/counters.h"
 #include "engine/stage.h"
 #include "engine/timer_wheel.h"
+#include "protocols/arp/arp_acd.h"
 #include "protocols/arp/arp_cache.h"
 #include "protocols/common/parse_error.h"
 #include "protocols/icmpv4/icmpv4_handler.h"
 #include "protocols/ethernet/ethernet_repr.h"
+#include "protocols/ipv4/ipv4_host.h"
 #include "protocols/ipv4/ipv4_reassembly.h"
 #include "protocols/ipv4/ipv4_repr.h"
 #include "rings/packet_pool.h"
@@ -51,6 +58,7 @@ class Worker final : public Stage {
   }
   int shard() const { return shard_; }
   const proto::arp::ArpCache& arp_cache() const { return arp_cache_; }
+  const proto::ipv4::Ipv4Host& ipv4_host() const { return host_; }
 
  private:
   using Packet = rings::Packet;
@@ -61,7 +69,7 @@ class Worker final : public Stage {
     std::array<Packet, kParkedPerNeighbour> packets;
     std::size_t count = 0;
   };
-  enum TimerKind : std::uint64_t { kTimerArpCache = 1, kTimerReassembly = 2 };
+  enum TimerKind : std::uint64_t { kTimerArpCache = 1, kTimerReassembly = 2, kTimerAcd = 3 };
   struct DropCounters {
     std::array<Counter*, proto::kParseErrorCount> by_error{};
     void Add(CounterSet& counters, const std::string& proto);
@@ -75,6 +83,13 @@ class Worker final : public Stage {
   // RFC 1122 3.2.2: a Destination Unreachable about datagram `about` (whose
   // payload `p` holds), unless the rules or the rate limit forbid it.
   void SendDestUnreachable(std::uint8_t code, const proto::ipv4::Ipv4Repr& about, const Packet& p, bool to_group);
+  // Sends `error_template` (type and code) quoting the datagram whose header
+  // is `about` and whose payload starts with `head`; false when the rate
+  // limit or the pool said no. The caller has checked ErrorAllowed.
+  bool SendIcmpError(const proto::icmpv4::Icmpv4Repr& error_template, const proto::ipv4::Ipv4Repr& about,
+                     proto::Bytes head);
+  void OnReassemblyExpired(const proto::ipv4::Ipv4Reassembler::Expired& e);
+  void OnIcmpError(const proto::icmpv4::Icmpv4Repr& msg);
   // Feeds a fragment to the reassembler; true (and `p`, `ip` replaced by the
   // whole datagram) when it completed one.
   bool Reassemble(Packet& p, proto::ipv4::Ipv4Repr& ip);
@@ -85,16 +100,19 @@ class Worker final : public Stage {
   // `p` is a whole IPv4 packet; resolves the next hop and sends or parks it.
   void SendToNextHop(Packet p, proto::Ipv4Address dst);
   void SendEthernet(Packet p, proto::MacAddress dst, std::uint16_t ethertype);
-  void SendArpRequest(proto::Ipv4Address target);
+  void SendArpRequest(proto::Ipv4Address target, std::optional<proto::MacAddress> unicast = std::nullopt);
+  void SendArp(const proto::arp::ArpRepr& arp, proto::MacAddress dst);
+  void StartAcd();
+  void RearmAcdTimer();
+  void OnAcdTimer();
+  void OnAcdVerdict(const proto::arp::ConflictDetector::Seen& seen);
   void Park(proto::Ipv4Address next_hop, Packet p);
   void ReleaseParked(proto::Ipv4Address next_hop, proto::MacAddress mac);
   void DropParked(proto::Ipv4Address next_hop);
   void RearmArpTimer();
   void RearmReassemblyTimer();
   void OnTimer(std::uint64_t cookie);
-  bool IsOurAddress(proto::Ipv4Address a) const;
-  bool IsBroadcastFor(proto::Ipv4Address a) const;
-  proto::Ipv4Address SourceFor(proto::Ipv4Address dst) const;
+  void Log(LogLevel level, std::string_view text) const;
 
   const int shard_;
   const std::string name_;
@@ -109,6 +127,10 @@ class Worker final : public Stage {
   bool tx_pushed_ = false;
   std::uint16_t next_ident_;
 
+  proto::ipv4::Ipv4Host host_;
+  proto::arp::ConflictDetector acd_;
+  TimerWheel::TimerId acd_timer_;
+  Instant acd_timer_at_ = Instant::Never();
   proto::arp::ArpCache arp_cache_;
   absl::flat_hash_map<proto::Ipv4Address, Parked> parked_;
   TimerWheel wheel_;
@@ -120,7 +142,7 @@ class Worker final : public Stage {
   Instant reassembly_timer_at_ = Instant::Never();
   std::atomic<std::int64_t> published_deadline_{Instant::Never().nanos()};
 
-  DropCounters eth_drop_, arp_drop_, ipv4_drop_, icmp4_drop_;
+  DropCounters eth_drop_, arp_drop_, ipv4_drop_, icmp4_drop_, icmp4_quote_drop_;
   Counter& eth_rx_;
   Counter& eth_drop_not_for_us_;
   Counter& eth_drop_unknown_ethertype_;
@@ -129,6 +151,12 @@ class Worker final : public Stage {
   Counter& arp_tx_request_;
   Counter& arp_tx_reply_;
   Counter& arp_resolve_failed_;
+  Counter& arp_tx_probe_;
+  Counter& arp_acd_probe_;
+  Counter& arp_acd_announce_;
+  Counter& arp_acd_claimed_;
+  Counter& arp_acd_conflict_;
+  Counter& arp_acd_defend_;
   Counter& ipv4_rx_;
   Counter& ipv4_drop_not_for_us_;
   Counter& ipv4_rx_fragment_;
@@ -136,6 +164,8 @@ class Worker final : public Stage {
   Counter& ipv4_frag_duplicate_;
   std::array<Counter*, 6> ipv4_frag_drop_{};  // by Ipv4Reassembler::Drop
   Counter& ipv4_reassembly_timeout_;
+  Counter& ipv4_frag_evicted_;
+  std::uint64_t evicted_seen_ = 0;
   Counter& ipv4_tx_fragment_;
   Counter& ipv4_drop_df_too_big_;
   Counter& ipv4_drop_protocol_unhandled_;
@@ -153,6 +183,10 @@ class Worker final : public Stage {
   Counter& icmp4_error_suppressed_;
   Counter& icmp4_error_rate_limited_;
   Counter& ipv4_rx_unknown_protocol_;
+  Counter& icmp4_tx_time_exceeded_;
+  Counter& icmp4_rx_dest_unreachable_;
+  Counter& icmp4_rx_time_exceeded_;
+  Counter& icmp4_rx_param_problem_;
   Counter& tx_ring_full_drop_;
   Counter& pool_empty_drop_;
   Counter& no_headroom_drop_;

@@ -3,13 +3,17 @@
 namespace ringstack::proto::arp {
 
 ArpOutcome ArpReceive(const ArpRepr& in, MacAddress my_mac, std::span<const Ipv4Interface> mine) {
-  ArpOutcome out;
-  for (const Ipv4Interface& itf : mine) {
-    if (itf.address == in.tpa) {
-      out.for_me = true;
-      break;
+  return ArpReceive(in, my_mac, [mine](Ipv4Address a) {
+    for (const Ipv4Interface& itf : mine) {
+      if (itf.address == a) return true;
     }
-  }
+    return false;
+  });
+}
+
+ArpOutcome ArpReceive(const ArpRepr& in, MacAddress my_mac, absl::FunctionRef<bool(Ipv4Address)> is_mine) {
+  ArpOutcome out;
+  out.for_me = is_mine(in.tpa);
   // "?Is the opcode ares_op$REQUEST? Yes: swap hardware and protocol fields,
   // putting the local hardware and protocol addresses in the sender fields,
   // set the opcode to ares_op$REPLY, send it to the old sender."

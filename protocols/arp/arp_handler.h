@@ -7,6 +7,8 @@
 #include <optional>
 #include <span>
 
+#include "absl/functional/function_ref.h"
+
 #include "protocols/arp/arp_repr.h"
 
 namespace ringstack::proto::arp {
@@ -17,6 +19,8 @@ struct ArpOutcome {
 };
 
 ArpOutcome ArpReceive(const ArpRepr& in, MacAddress my_mac, std::span<const Ipv4Interface> mine);
+// The same, with "is this one of our (usable) addresses" asked of the caller.
+ArpOutcome ArpReceive(const ArpRepr& in, MacAddress my_mac, absl::FunctionRef<bool(Ipv4Address)> is_mine);
 
 // A request from us asking who has `target`.
 ArpRepr ArpRequest(MacAddress my_mac, Ipv4Address my_ip, Ipv4Address target);

@@ -43,6 +43,39 @@ Icmpv4Repr DestUnreachable(std::uint8_t code, Bytes quote) {
   return r;
 }
 
+Icmpv4Repr TimeExceeded(std::uint8_t code, Bytes quote) {
+  Icmpv4Repr r;
+  r.type = kTypeTimeExceeded;
+  r.code = code;
+  r.rest = 0;
+  r.data = quote;
+  return r;
+}
+
+bool IsError(std::uint8_t type) {
+  return type == kTypeDestUnreachable || type == kTypeTimeExceeded || type == kTypeParameterProblem;
+}
+
+Parsed<ErrorReport> ParseErrorReport(const Icmpv4Repr& msg) {
+  const Bytes q = msg.data;
+  if (q.size() < ipv4::kMinHeaderLen) return ParseError::kTruncated;
+  const auto vihl = static_cast<unsigned>(q[0]);
+  if ((vihl >> 4) != 4) return ParseError::kBadVersion;
+  const std::size_t ihl = (vihl & 0xf) * 4u;
+  if (ihl < ipv4::kMinHeaderLen) return ParseError::kBadHeaderLength;
+  if (q.size() < ihl + 8) return ParseError::kTruncated;
+  ErrorReport r;
+  r.type = msg.type;
+  r.code = msg.code;
+  r.pointer = static_cast<std::uint8_t>(msg.rest >> 24);
+  r.protocol = static_cast<std::uint8_t>(q[ipv4::field::kProtocol]);
+  r.src = Ipv4Address(LoadBe32(q.data() + ipv4::field::kSrc));
+  r.dst = Ipv4Address(LoadBe32(q.data() + ipv4::field::kDst));
+  r.src_port = LoadBe16(q.data() + ihl);
+  r.dst_port = LoadBe16(q.data() + ihl + 2);
+  return r;
+}
+
 bool ErrorRateLimiter::Allow(Instant now) {
   if (started_) {
     const double elapsed = static_cast<double>((now - last_).nanos()) / 1e9;

@@ -34,6 +34,31 @@ inline std::size_t QuoteLen(std::size_t header_len, std::size_t payload_len) {
 // A Destination Unreachable about a datagram quoted by `quote`.
 Icmpv4Repr DestUnreachable(std::uint8_t code, Bytes quote);
 
+inline constexpr std::uint8_t kCodeFragmentReassemblyTimeExceeded = 1;
+// A Time Exceeded about a datagram quoted by `quote` (RFC 792; code 1 when
+// reassembly timed out, RFC 1122 3.3.2).
+Icmpv4Repr TimeExceeded(std::uint8_t code, Bytes quote);
+
+// What a received ICMP error (destination unreachable, time exceeded,
+// parameter problem) is about: the quoted datagram's addresses, protocol and
+// first 8 payload bytes (ports for UDP/TCP), for the transport that sent it
+// (RFC 1122 3.2.2: "MUST be passed to the transport layer").
+struct ErrorReport {
+  std::uint8_t type = 0;
+  std::uint8_t code = 0;
+  std::uint8_t pointer = 0;  // parameter problem: offset of the bad octet
+  Ipv4Address src;           // the quoted datagram's source (one of ours)
+  Ipv4Address dst;
+  std::uint8_t protocol = 0;
+  std::uint16_t src_port = 0;  // first 4 quoted payload bytes, for UDP and TCP
+  std::uint16_t dst_port = 0;
+};
+bool IsError(std::uint8_t type);
+// kTruncated when the quote is shorter than an IPv4 header + 8 bytes,
+// kBadVersion/kBadHeaderLength when it is not an IPv4 header. The quoted
+// header's checksum is not checked: routers quote it as they saw it.
+Parsed<ErrorReport> ParseErrorReport(const Icmpv4Repr& msg);
+
 // Token bucket for generated errors (RFC 1812 4.3.2.8; Linux's
 // icmp_msgs_per_sec/icmp_msgs_burst): `rate` per second, `burst` at once.
 class ErrorRateLimiter {

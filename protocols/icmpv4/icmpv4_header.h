@@ -27,6 +27,7 @@ inline constexpr std::uint8_t kTypeEchoReply = 0;
 inline constexpr std::uint8_t kTypeDestUnreachable = 3;
 inline constexpr std::uint8_t kTypeEchoRequest = 8;
 inline constexpr std::uint8_t kTypeTimeExceeded = 11;
+inline constexpr std::uint8_t kTypeParameterProblem = 12;
 
 namespace field {
 inline constexpr std::size_t kType = 0;

@@ -29,6 +29,38 @@ void Ipv4Reassembler::Erase(absl::flat_hash_map<Key, Datagram>::iterator it) {
   datagrams_.erase(it);
 }
 
+void Ipv4Reassembler::TrimAge() {
+  auto live = [this](const std::pair<Key, std::uint64_t>& e) {
+    const auto it = datagrams_.find(e.first);
+    return it != datagrams_.end() && it->second.serial == e.second;
+  };
+  while (!age_.empty() && !live(age_.front())) age_.pop_front();
+  if (age_.size() > 2 * datagrams_.size() + 64) {
+    std::erase_if(age_, [&](const auto& e) { return !live(e); });
+  }
+}
+
+bool Ipv4Reassembler::MakeRoom(const Key& keep, std::size_t need, bool new_datagram) {
+  auto fits = [&] {
+    return total_bytes_ + need <= config_.max_total_bytes &&
+           (!new_datagram || datagrams_.size() < config_.max_datagrams);
+  };
+  TrimAge();
+  std::size_t i = 0;
+  while (!fits() && i < age_.size()) {
+    const auto [key, serial] = age_[i];
+    const auto it = datagrams_.find(key);
+    if (it == datagrams_.end() || it->second.serial != serial || key == keep) {
+      ++i;
+      continue;
+    }
+    Erase(it);
+    ++evicted_;
+  }
+  TrimAge();
+  return fits();
+}
+
 Ipv4Reassembler::Outcome Ipv4Reassembler::OnFragment(const Ipv4Repr& ip, Bytes payload, Instant now) {
   Outcome out;
   const std::uint32_t begin = ip.frag_offset;
@@ -47,8 +79,18 @@ Ipv4Reassembler::Outcome Ipv4Reassembler::OnFragment(const Ipv4Repr& ip, Bytes p
   const Key key{ip.src.value(), ip.dst.value(), ip.ident, ip.protocol};
   auto it = datagrams_.find(key);
   if (it == datagrams_.end()) {
+    // A new datagram: within the source's share, room made if need be.
+    const auto src = bytes_per_source_.find(key.src);
+    const std::size_t held = src == bytes_per_source_.end() ? 0 : src->second;
+    if (held + end > config_.max_bytes_per_source || !MakeRoom(key, end, true)) {
+      out.status = Status::kDropped;
+      out.drop = Drop::kMemoryLimit;
+      return out;
+    }
     it = datagrams_.try_emplace(key).first;
     it->second.deadline = now + config_.timeout;
+    it->second.serial = next_serial_++;
+    age_.emplace_back(key, it->second.serial);
   }
   Datagram& d = it->second;
 
@@ -82,6 +124,7 @@ Ipv4Reassembler::Outcome Ipv4Reassembler::OnFragment(const Ipv4Repr& ip, Bytes p
 
   // Memory bounds, charged by how far the buffer must grow.
   const std::size_t grow = end > d.data.size() ? end - d.data.size() : 0;
+  if (grow != 0 && total_bytes_ + grow > config_.max_total_bytes) MakeRoom(key, grow, false);
   std::size_t& per_source = bytes_per_source_[key.src];
   if (total_bytes_ + grow > config_.max_total_bytes || per_source + grow > config_.max_bytes_per_source) {
     if (per_source == 0) bytes_per_source_.erase(key.src);
@@ -148,17 +191,29 @@ void Ipv4Reassembler::OnTimer(Instant now, absl::FunctionRef<void(const Expired&
       ++it;
       continue;
     }
-    const Expired e{Ipv4Address(it->first.src), Ipv4Address(it->first.dst), it->first.protocol,
-                    it->first.ident, it->second.have_first};
+    Expired e{Ipv4Address(it->first.src), Ipv4Address(it->first.dst), it->first.protocol,
+              it->first.ident, it->second.have_first};
+    const Datagram& d = it->second;
+    if (d.have_first) {
+      e.first_header = d.first_header;
+      // Fragment zero is there, so the first range starts at 0.
+      const std::size_t n = d.ranges.empty() ? 0 : std::min<std::size_t>(8, d.ranges.front().end);
+      std::copy_n(d.data.begin(), n, e.first_bytes.begin());
+      e.first_bytes_len = n;
+    }
     Erase(it++);
     expired(e);
   }
+  TrimAge();
 }
 
 Instant Ipv4Reassembler::NextDeadline() const {
-  Instant next = Instant::Never();
-  for (const auto& [key, d] : datagrams_) next = std::min(next, d.deadline);
-  return next;
+  // The oldest live datagram expires first (one timeout for all).
+  for (const auto& [key, serial] : age_) {
+    const auto it = datagrams_.find(key);
+    if (it != datagrams_.end() && it->second.serial == serial) return it->second.deadline;
+  }
+  return Instant::Never();
 }
 
 }  // namespace ringstack::proto::ipv4

@@ -6,15 +6,22 @@
 // Fragments may come in any order; an exact duplicate is ignored; a fragment
 // that overlaps received data with different bytes drops the whole datagram
 // (the overlap attacks of RFC 1858/3128; Linux does the same since 2018).
-// Memory is bounded in total and per source, and each datagram expires
+// Memory is bounded in total, per source and in datagram count. A source over
+// its share has its new fragments dropped; when the total (or the count) is
+// reached, the oldest datagrams of the other sources are evicted to make room
+// (as Linux's inet_frag evictor does): a flood of never-completed fragments
+// ages out in favour of traffic that completes. Each datagram expires
 // `timeout` after its first fragment; OnTimer reports expiries so the caller
 // can send ICMP Time Exceeded (code 1) when fragment zero had arrived.
 // Storage is allocated per datagram, within the bounds. Not thread-safe.
 #ifndef RINGSTACK_PROTOCOLS_IPV4_IPV4_REASSEMBLY_H_
 #define RINGSTACK_PROTOCOLS_IPV4_IPV4_REASSEMBLY_H_
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -28,6 +35,7 @@ struct ReassemblyConfig {
   Duration timeout = Duration::Seconds(30);      // RFC 791 suggests 15 s; Linux uses 30 s
   std::size_t max_total_bytes = 4u << 20;        // all datagrams in progress
   std::size_t max_bytes_per_source = 1u << 20;   // one sender's share
+  std::size_t max_datagrams = 4096;              // in progress at once
 };
 
 class Ipv4Reassembler {
@@ -61,6 +69,11 @@ class Ipv4Reassembler {
     std::uint8_t protocol;
     std::uint16_t ident;
     bool had_first_fragment;
+    // When it had: fragment zero's header and the first (up to 8) payload
+    // bytes, what an ICMP Time Exceeded quotes.
+    Ipv4Repr first_header;
+    std::array<std::byte, 8> first_bytes{};
+    std::size_t first_bytes_len = 0;
   };
 
   explicit Ipv4Reassembler(const ReassemblyConfig& config = {}) : config_(config) {}
@@ -73,6 +86,8 @@ class Ipv4Reassembler {
 
   std::size_t datagrams() const { return datagrams_.size(); }
   std::size_t bytes_held() const { return total_bytes_; }
+  // Datagrams evicted to make room, since construction.
+  std::uint64_t evicted() const { return evicted_; }
 
  private:
   struct Key {
@@ -98,9 +113,15 @@ class Ipv4Reassembler {
     bool have_first = false;
     Ipv4Repr first_header;
     Instant deadline;
+    std::uint64_t serial = 0;  // its entry in age_
   };
 
   void Erase(absl::flat_hash_map<Key, Datagram>::iterator it);
+  // Evicts the oldest datagrams other than `keep` until `need` more bytes
+  // and one more datagram fit; false if they cannot.
+  bool MakeRoom(const Key& keep, std::size_t need, bool new_datagram);
+  // Drops age_ entries of datagrams that are gone (front, or all when many).
+  void TrimAge();
   static bool Covered(const std::vector<Range>& ranges, std::uint32_t begin, std::uint32_t end);
 
   ReassemblyConfig config_;
@@ -108,6 +129,11 @@ class Ipv4Reassembler {
   absl::flat_hash_map<std::uint32_t, std::size_t> bytes_per_source_;
   std::size_t total_bytes_ = 0;
   std::vector<std::byte> completed_;  // the last completed payload
+  // Datagrams by age (all share one timeout, so also by deadline); entries
+  // whose serial no longer matches are stale.
+  std::deque<std::pair<Key, std::uint64_t>> age_;
+  std::uint64_t next_serial_ = 1;
+  std::uint64_t evicted_ = 0;
 };
 
 }  // namespace ringstack::proto::ipv4

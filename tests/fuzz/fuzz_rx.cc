@@ -21,6 +21,7 @@ struct Harness {
     f.tap = "fuzz0";
     f.mac = "02:00:00:00:00:01";
     f.ip4 = "192.0.2.2/24";
+    f.acd = "off";
     f.gw4 = "192.0.2.1";
     f.workers = 2;
     f.pool_buffers = 512;

@@ -38,7 +38,8 @@ check() {  # check NAME CMD...
 start_engine() {
   local ns=$1 tap=$2 name=$3
   shift 3
-  "$lab" exec "$ns" "$bin" --tap "$tap" --mac 02:00:00:00:00:02 --ip4 192.0.2.2/24 \
+  # --acd off unless a check asks for it: ACD takes ~5 s per start and has checks of its own.
+  "$lab" exec "$ns" "$bin" --tap "$tap" --mac 02:00:00:00:00:02 --ip4 192.0.2.2/24 --acd off \
     --counters-file "$work/$name.counters" "$@" 2>"$work/$name.log" &
   engine_pid=$!
   pids+=("$engine_pid")
@@ -164,7 +165,7 @@ check "SIGTERM: clean exit (multi-queue)" stop_ok "$engine_pid" mq
 # A TAP that does not exist yet is created (and brought up) by the engine.
 created_tap_ok() {  # created_tap_ok NS
   local ns=$1
-  "$lab" exec "$ns" "$bin" --tap rsnew0 --mac 02:00:00:00:00:03 --ip4 198.51.100.2/24 --poll block \
+  "$lab" exec "$ns" "$bin" --tap rsnew0 --mac 02:00:00:00:00:03 --ip4 198.51.100.2/24 --acd off --poll block \
     --counters-file "$work/new.counters" 2>"$work/new.log" &
   local pid=$!
   pids+=("$pid")

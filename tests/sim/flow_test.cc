@@ -2,14 +2,18 @@
 // the exact frames out and the exact counters (PyTCP packet_flows_rx_tx
 // style). Virtual time, so ARP retries and timeouts take no real time.
 #include <cstring>
+#include <chrono>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "engine/engine.h"
 #include "engine/link/sim.h"
 #include "engine/runner.h"
 #include "gtest/gtest.h"
+#include "protocols/arp/arp_repr.h"
 #include "protocols/common/checksum.h"
+#include "protocols/ethernet/ethernet_repr.h"
 #include "tests/vectors/vectors.h"
 
 namespace ringstack::engine {
@@ -24,11 +28,12 @@ Frame Vec(const unsigned char (&a)[N]) {
   return v;
 }
 
-Config SimConfig(int workers = 1) {
+Config SimConfig(int workers = 1, const char* ip4 = "192.0.2.2/24", const char* acd = "off") {
   RawFlags f;
   f.tap = "sim0";
   f.mac = "02:00:00:00:00:01";  // MAC_A of tests/vectors
-  f.ip4 = "192.0.2.2/24";
+  f.ip4 = ip4;
+  f.acd = acd;  // off: addresses usable at once; ACD has tests of its own
   f.workers = workers;
   auto c = ParseConfig(f, 1);
   EXPECT_TRUE(c.ok()) << c.status();
@@ -345,17 +350,53 @@ TEST(Flow, FragmentedEchoInAnyOrderGetsAFragmentedReply) {
   }
 }
 
-TEST(Flow, IncompleteDatagramTimesOutAndIsCounted) {
+TEST(Flow, IncompleteDatagramWithoutFragmentZeroTimesOutSilently) {
   Sim sim(SimConfig());
+  sim.Send(Vec(vectors::kArpRequest));
+  sim.Run();
+  std::vector<std::byte> request;
+  const auto frags = FragmentedEcho(808, request);
+  sim.Send(frags[1]);
+  sim.Send(frags[3]);
+  EXPECT_TRUE(sim.Run(Duration::Seconds(29)).empty());
+  EXPECT_EQ(sim.Count("ipv4_reassembly_timeout"), 0u);
+  EXPECT_TRUE(sim.Run(Duration::Seconds(2)).empty());  // RFC 1122 3.3.2: no fragment zero, no error
+  EXPECT_EQ(sim.Count("ipv4_reassembly_timeout"), 1u);
+  EXPECT_EQ(sim.Count("ipv4_rx_fragment"), 2u);
+  EXPECT_EQ(sim.Count("icmp4_tx_time_exceeded"), 0u);
+}
+
+TEST(Flow, ReassemblyTimeoutWithFragmentZeroSendsTimeExceededCode1) {
+  Sim sim(SimConfig());
+  sim.Send(Vec(vectors::kArpRequest));
+  sim.Run();
   std::vector<std::byte> request;
   const auto frags = FragmentedEcho(808, request);
   sim.Send(frags[0]);
   sim.Send(frags[2]);
   EXPECT_TRUE(sim.Run(Duration::Seconds(29)).empty());
-  EXPECT_EQ(sim.Count("ipv4_reassembly_timeout"), 0u);
-  EXPECT_TRUE(sim.Run(Duration::Seconds(2)).empty());
+  // The neighbour's entry went stale after 30 s: the error goes at once and
+  // unicast ARP probes check the neighbour (RFC 1122 2.3.2.1).
+  std::vector<Frame> ip_out;
+  for (const Frame& f : sim.Run(Duration::Seconds(2))) {
+    if (proto::LoadBe16(f.data() + 12) == 0x0806) {
+      EXPECT_EQ(static_cast<unsigned>(f[0]), 0x52u);  // unicast to the cached MAC
+    } else {
+      ip_out.push_back(f);
+    }
+  }
+  EXPECT_GE(sim.Count("arp_tx_probe"), 1u);
+  ASSERT_EQ(ip_out.size(), 1u);
+  const Frame& f = ip_out[0];
+  ASSERT_EQ(f.size(), 14u + 20 + 8 + 20 + 8);
+  EXPECT_EQ(proto::LoadBe32(f.data() + 14 + 16), 0xc0000201u);  // to the sender
+  EXPECT_EQ(static_cast<unsigned>(f[34]), 11u);                // time exceeded
+  EXPECT_EQ(static_cast<unsigned>(f[35]), 1u);                 // fragment reassembly time exceeded
+  EXPECT_TRUE(proto::ChecksumOk(std::span(f).subspan(34)));
+  // The quote is fragment zero's header (MF set, offset 0) and its first 8 bytes.
+  EXPECT_TRUE(std::equal(f.begin() + 42, f.end(), frags[0].begin() + 14, frags[0].begin() + 14 + 28));
   EXPECT_EQ(sim.Count("ipv4_reassembly_timeout"), 1u);
-  EXPECT_EQ(sim.Count("ipv4_rx_fragment"), 2u);
+  EXPECT_EQ(sim.Count("icmp4_tx_time_exceeded"), 1u);
 }
 
 TEST(Flow, OverlappingFragmentDropsTheDatagram) {
@@ -425,6 +466,151 @@ TEST(Flow, TwoWorkersKeepControlTrafficOnShardZero) {
   EXPECT_EQ(out[0], Vec(vectors::kIcmpEchoReply));
 }
 
+// --- routing -----------------------------------------------------------------
+
+Frame WithIpv4Src(Frame f, std::uint32_t src) {
+  proto::StoreBe32(f.data() + 14 + 12, src);
+  proto::StoreBe16(f.data() + 24, 0);
+  proto::StoreBe16(f.data() + 24, proto::InternetChecksum(std::span(f).subspan(14, 20)));
+  return f;
+}
+
+TEST(Flow, FarHostIsAnsweredThroughItsGateway) {
+  Sim sim(SimConfig(1, "192.0.2.2/24@192.0.2.1"));
+  sim.Send(WithIpv4Src(Vec(vectors::kIcmpEchoRequest), 0xc6336407));  // from 198.51.100.7
+  auto out = sim.Run();
+  // The engine resolves the gateway, not the far host.
+  ASSERT_EQ(out.size(), 1u);
+  ASSERT_EQ(proto::LoadBe16(out[0].data() + 12), 0x0806u);
+  EXPECT_EQ(proto::LoadBe32(out[0].data() + 14 + 24), 0xc0000201u);  // who has 192.0.2.1
+  sim.Send(Vec(vectors::kArpRequest));  // 192.0.2.1 is at 52:54:00:12:34:56
+  out = sim.Run();
+  ASSERT_EQ(out.size(), 2u);  // the parked echo reply and our ARP reply
+  const Frame& reply = proto::LoadBe16(out[0].data() + 12) == 0x0800 ? out[0] : out[1];
+  EXPECT_EQ(std::memcmp(reply.data(), "\x52\x54\x00\x12\x34\x56", 6), 0);  // to the gateway's MAC
+  EXPECT_EQ(proto::LoadBe32(reply.data() + 14 + 16), 0xc6336407u);           // for the far host
+  EXPECT_EQ(proto::LoadBe32(reply.data() + 14 + 12), 0xc0000202u);           // from our address
+  EXPECT_EQ(static_cast<unsigned>(reply[34]), 0u);                           // echo reply
+}
+
+TEST(Flow, NoRouteToAFarHostIsCounted) {
+  Sim sim(SimConfig());  // no gateway
+  sim.Send(Vec(vectors::kArpRequest));
+  sim.Run();
+  sim.Send(WithIpv4Src(Vec(vectors::kIcmpEchoRequest), 0xc6336407));
+  EXPECT_TRUE(sim.Run().empty());
+  EXPECT_EQ(sim.Count("ipv4_drop_no_route"), 1u);
+}
+
+TEST(Flow, StaticRouteBeatsTheDefault) {
+  Config c = SimConfig(1, "192.0.2.2/24@192.0.2.1");
+  c.routes4.push_back({*proto::Ipv4Interface::Parse("198.51.100.0/24"), *proto::Ipv4Address::Parse("192.0.2.254")});
+  Sim sim(c);
+  sim.Send(WithIpv4Src(Vec(vectors::kIcmpEchoRequest), 0xc6336407));
+  const auto out = sim.Run();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(proto::LoadBe32(out[0].data() + 14 + 24), 0xc00002feu);  // who has 192.0.2.254
+}
+
+// --- Address Conflict Detection (RFC 5227) ------------------------------------
+
+const proto::MacAddress kPeerMac = *proto::MacAddress::Parse("52:54:00:12:34:56");
+
+Frame ArpFrame(std::uint16_t oper, proto::MacAddress sha, const char* spa, proto::MacAddress tha, const char* tpa,
+               proto::MacAddress eth_dst) {
+  Frame f(14 + proto::arp::kPacketLen);
+  proto::ethernet::EthernetRepr{eth_dst, sha, proto::ethernet::kEtherTypeArp}.Emit(std::span(f).first(14));
+  proto::arp::ArpRepr{oper, sha, *proto::Ipv4Address::Parse(spa), tha, *proto::Ipv4Address::Parse(tpa)}.Emit(
+      std::span(f).subspan(14));
+  return f;
+}
+
+const proto::MacAddress kOurMac = *proto::MacAddress::Parse("02:00:00:00:00:01");
+
+Frame Probe(const char* ip) {
+  return ArpFrame(1, kOurMac, "0.0.0.0", proto::MacAddress(), ip, proto::MacAddress::Broadcast());
+}
+Frame Announcement(const char* ip) {
+  return ArpFrame(1, kOurMac, ip, proto::MacAddress(), ip, proto::MacAddress::Broadcast());
+}
+
+TEST(Flow, AcdProbesThenAnnouncesThenAnswers) {
+  Sim sim(SimConfig(1, "192.0.2.2/24", "on"));
+  // While probing the address is not ours: a ping to it is not answered.
+  sim.Send(Vec(vectors::kIcmpEchoRequest));
+  const auto probing = sim.Run(Duration::Millis(10));
+  for (const Frame& f : probing) EXPECT_EQ(f, Probe("192.0.2.2"));
+  EXPECT_EQ(sim.Count("ipv4_drop_not_for_us"), 1u);
+  auto out = sim.Run(Duration::Seconds(15));
+  out.insert(out.begin(), probing.begin(), probing.end());
+  ASSERT_EQ(out.size(), 5u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(out[i], Probe("192.0.2.2")) << i;
+  for (int i = 3; i < 5; ++i) EXPECT_EQ(out[i], Announcement("192.0.2.2")) << i;
+  EXPECT_EQ(sim.Count("arp_acd_probe"), 3u);
+  EXPECT_EQ(sim.Count("arp_acd_announce"), 2u);
+  EXPECT_EQ(sim.Count("arp_acd_claimed"), 1u);
+  EXPECT_EQ(sim.Count("arp_acd_conflict"), 0u);
+  // Claimed: ARP and ping work.
+  sim.Send(Vec(vectors::kArpRequest));
+  sim.Send(Vec(vectors::kIcmpEchoRequest));
+  out = sim.Run();
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0], Vec(vectors::kArpReply));
+  EXPECT_EQ(out[1], Vec(vectors::kIcmpEchoReply));
+}
+
+TEST(Flow, AcdConflictLeavesTheAddressUnusedAndClaimsTheOthers) {
+  Sim sim(SimConfig(1, "192.0.2.2/24,192.0.2.3/24", "on"));
+  // Wait for the first probes, then the owner of 192.0.2.3 answers its probe.
+  std::vector<Frame> out;
+  while (sim.Count("arp_acd_probe") < 2) {
+    const auto got = sim.Run(Duration::Millis(100));
+    out.insert(out.end(), got.begin(), got.end());
+  }
+  sim.Send(ArpFrame(2, kPeerMac, "192.0.2.3", kOurMac, "0.0.0.0", kOurMac));
+  const auto rest = sim.Run(Duration::Seconds(15));
+  out.insert(out.end(), rest.begin(), rest.end());
+  int probes3 = 0;
+  int announcements2 = 0;
+  for (const Frame& f : out) {
+    EXPECT_NE(f, Announcement("192.0.2.3"));  // never claimed
+    probes3 += f == Probe("192.0.2.3");
+    announcements2 += f == Announcement("192.0.2.2");
+  }
+  EXPECT_LE(probes3, 2);
+  EXPECT_EQ(announcements2, 2);
+  EXPECT_EQ(sim.Count("arp_acd_conflict"), 1u);
+  EXPECT_EQ(sim.Count("arp_acd_claimed"), 1u);
+  // 192.0.2.3 is not ours: no ARP reply, no echo reply. 192.0.2.2 works.
+  Frame ask3 = ArpFrame(1, kPeerMac, "192.0.2.1", proto::MacAddress(), "192.0.2.3", proto::MacAddress::Broadcast());
+  sim.Send(ask3);
+  EXPECT_TRUE(sim.Run().empty());
+  sim.Send(Vec(vectors::kArpRequest));
+  sim.Send(Vec(vectors::kIcmpEchoRequest));
+  out = sim.Run();
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[1], Vec(vectors::kIcmpEchoReply));
+}
+
+TEST(Flow, AcdDefendsAClaimedAddress) {
+  Sim sim(SimConfig(1, "192.0.2.2/24", "on"));
+  sim.Run(Duration::Seconds(15));
+  ASSERT_EQ(sim.Count("arp_acd_claimed"), 1u);
+  // Another host announces our address: one announcement back in defence.
+  sim.Send(ArpFrame(1, kPeerMac, "192.0.2.2", proto::MacAddress(), "192.0.2.2", proto::MacAddress::Broadcast()));
+  auto out = sim.Run();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0], Announcement("192.0.2.2"));
+  EXPECT_EQ(sim.Count("arp_acd_defend"), 1u);
+  // It insists within DEFEND_INTERVAL: the address is given up.
+  sim.Run(Duration::Seconds(1));
+  sim.Send(ArpFrame(1, kPeerMac, "192.0.2.2", proto::MacAddress(), "192.0.2.2", proto::MacAddress::Broadcast()));
+  EXPECT_TRUE(sim.Run().empty());
+  EXPECT_EQ(sim.Count("arp_acd_conflict"), 1u);
+  sim.Send(Vec(vectors::kIcmpEchoRequest));
+  EXPECT_TRUE(sim.Run().empty());
+}
+
 // The threaded runner, real clock, blocking idle: every request answered.
 // (This is also the test the TSan build runs.)
 TEST(Threaded, BlockModePipelineAnswersEveryPing) {
@@ -455,6 +641,29 @@ TEST(Threaded, BlockModePipelineAnswersEveryPing) {
     EXPECT_EQ((*engine)->counter("icmp4_tx_echo_reply"), static_cast<std::uint64_t>(kPings));
     engine->reset();
   }
+}
+
+// Timers on an idle threaded engine: ARP retries must go out on time with no
+// traffic to wake the worker (the timer stage alone wakes it).
+TEST(Threaded, TimersFireOnAnIdleEngine) {
+  SteadyClock clock;
+  auto [peer, mine] = SimLink::Pair(clock);
+  Config c = SimConfig(1);
+  c.poll = PollMode::kBlock;
+  auto engine = Engine::CreateWithLink(c, std::move(mine), clock);
+  ASSERT_TRUE(engine.ok());
+  ASSERT_TRUE((*engine)->Start().ok());
+  peer->SendBytes(Vec(vectors::kIcmpEchoRequest));  // from a neighbour we do not know
+  int requests = 0;
+  const auto deadline = clock.Now() + Duration::Seconds(6);
+  while ((*engine)->counter("arp_resolve_failed") == 0 && clock.Now() < deadline) {
+    while (peer->ReceiveBytes()) ++requests;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  while (peer->ReceiveBytes()) ++requests;
+  (*engine)->Stop();
+  EXPECT_EQ(requests, 3);  // at 0, 1 and 2 s
+  EXPECT_EQ((*engine)->counter("arp_resolve_failed"), 1u);  // at 3 s
 }
 
 }  // namespace

@@ -39,13 +39,34 @@ TEST(Config, GoodFlagsParse) {
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->mac.ToString(), "02:00:00:77:77:77");
   ASSERT_EQ(c->ip4.size(), 2u);
-  EXPECT_EQ(c->ip4[1].ToString(), "198.51.100.2/24");
-  EXPECT_EQ(c->gw4->ToString(), "192.0.2.1");
+  EXPECT_EQ(c->ip4[1].itf.ToString(), "198.51.100.2/24");
+  EXPECT_EQ(c->ip4[0].gateway->ToString(), "192.0.2.1");  // --gw4 joins the address it is on-link with
+  EXPECT_FALSE(c->ip4[1].gateway);
+  EXPECT_TRUE(c->acd);
+  EXPECT_EQ(c->reassembly_bytes, 4u << 20);
   EXPECT_EQ(c->pin.workers, (std::vector<int>{0, 1}));
   EXPECT_EQ(c->poll, PollMode::kBlock);
   EXPECT_DOUBLE_EQ(c->impair.loss, 0.05);
   EXPECT_EQ(c->impair.seed, 9u);
   EXPECT_EQ(c->impair.delay, Duration::Millis(2));
+}
+
+TEST(Config, PerAddressGatewaysStaticRoutesAcdAndReassemblyMemory) {
+  RawFlags f = Good();
+  f.ip4 = "192.0.2.2/24@192.0.2.1,198.51.100.2/24@198.51.100.1";
+  f.route4 = "203.0.113.0/24@198.51.100.254,0.0.0.0/0@192.0.2.254";
+  f.acd = "off";
+  f.reassembly_mem = "512K";
+  auto c = ParseConfig(f, 1);
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->ip4.size(), 2u);
+  EXPECT_EQ(c->ip4[1].gateway->ToString(), "198.51.100.1");
+  ASSERT_EQ(c->routes4.size(), 2u);
+  EXPECT_EQ(c->routes4[0].net.ToString(), "203.0.113.0/24");
+  EXPECT_EQ(c->routes4[0].gateway.ToString(), "198.51.100.254");
+  EXPECT_EQ(c->routes4[1].net.prefix_len, 0);
+  EXPECT_FALSE(c->acd);
+  EXPECT_EQ(c->reassembly_bytes, 512u << 10);
 }
 
 TEST(Config, RandomMacIsLocalUnicast) {
@@ -72,6 +93,16 @@ TEST(Config, BadFlagsNameTheFlag) {
       {[](RawFlags& f) { f.ip4 = "224.0.0.1/24"; }, "--ip4"},
       {[](RawFlags& f) { f.ip4 = "192.0.2.2/24,192.0.2.2/24"; }, "--ip4"},
       {[](RawFlags& f) { f.gw4 = "198.51.100.1"; }, "--gw4"},
+      {[](RawFlags& f) { f.ip4 = "192.0.2.2/24@198.51.100.1"; }, "--ip4"},
+      {[](RawFlags& f) { f.ip4 = "192.0.2.2/24@192.0.2.2"; }, "--ip4"},
+      {[](RawFlags& f) { f.ip4 = "192.0.2.2/24@gw"; }, "--ip4"},
+      {[](RawFlags& f) { f.ip4 = "192.0.2.2/24@192.0.2.1"; f.gw4 = "192.0.2.9"; }, "--gw4"},
+      {[](RawFlags& f) { f.route4 = "198.51.100.0/24"; }, "--route4"},
+      {[](RawFlags& f) { f.route4 = "198.51.100.1/24@192.0.2.1"; }, "--route4"},
+      {[](RawFlags& f) { f.route4 = "198.51.100.0/24@203.0.113.1"; }, "--route4"},
+      {[](RawFlags& f) { f.acd = "maybe"; }, "--acd"},
+      {[](RawFlags& f) { f.reassembly_mem = "1K"; }, "--reassembly-mem"},
+      {[](RawFlags& f) { f.reassembly_mem = "lots"; }, "--reassembly-mem"},
       {[](RawFlags& f) { f.ip6 = "2001:db8::/129"; }, "--ip6"},
       {[](RawFlags& f) { f.ip6 = "ff02::1/64"; }, "--ip6"},
       {[](RawFlags& f) { f.gw6 = "nope"; }, "--gw6"},

@@ -178,51 +178,7 @@ TEST(ArpHandler, RepliesOnlyForOurAddress) {
   EXPECT_FALSE(out.reply);
 }
 
-TEST(ArpCache, LearnsRetriesFailsAndExpires) {
-  arp::ArpCacheConfig cfg;
-  arp::ArpCache cache(cfg);
-  const Instant t0 = Instant::FromNanos(1'000'000'000);
-  EXPECT_FALSE(cache.Lookup(kIp1, t0));
-  EXPECT_EQ(cache.StartResolve(kIp1, t0), arp::ArpCache::Resolve::kSendRequest);
-  EXPECT_EQ(cache.StartResolve(kIp1, t0), arp::ArpCache::Resolve::kAlreadyPending);
-  EXPECT_EQ(cache.NextDeadline(), t0 + cfg.retry_interval);
-  int resent = 0;
-  int failed = 0;
-  Instant t = t0;
-  for (int i = 0; i < 3; ++i) {
-    t = cache.NextDeadline();
-    cache.OnTimer(t, [&](Ipv4Address) { ++resent; }, [&](Ipv4Address a) {
-      EXPECT_EQ(a, kIp1);
-      ++failed;
-    });
-  }
-  EXPECT_EQ(resent, 2);  // requests 2 and 3
-  EXPECT_EQ(failed, 1);  // then given up
-  EXPECT_EQ(cache.size(), 0u);
-
-  // A reply completes a pending entry.
-  EXPECT_EQ(cache.StartResolve(kIp1, t), arp::ArpCache::Resolve::kSendRequest);
-  arp::ArpRepr reply{arp::kOpReply, kMacB, kIp1, kMacA, kIp2};
-  EXPECT_TRUE(cache.OnArp(reply, true, t));
-  EXPECT_EQ(cache.Lookup(kIp1, t), kMacB);
-  // Expires after reachable_time without a refresh.
-  EXPECT_FALSE(cache.Lookup(kIp1, t + cfg.reachable_time));
-  cache.OnTimer(t + cfg.reachable_time, [](Ipv4Address) {}, [](Ipv4Address) {});
-  EXPECT_EQ(cache.size(), 0u);
-}
-
-TEST(ArpCache, Rfc826MergeRule) {
-  arp::ArpCache cache;
-  const Instant t = Instant::FromNanos(5);
-  arp::ArpRepr other{arp::kOpRequest, kMacB, kIp1, MacAddress(), *Ipv4Address::Parse("192.0.2.9")};
-  EXPECT_FALSE(cache.OnArp(other, /*for_me=*/false, t));
-  EXPECT_FALSE(cache.Lookup(kIp1, t));  // not for us, unknown sender: not added
-  EXPECT_FALSE(cache.OnArp(other, /*for_me=*/true, t));
-  EXPECT_EQ(cache.Lookup(kIp1, t), kMacB);
-  other.sha = kMacA;  // sender moved: known entries are updated even if not for us
-  cache.OnArp(other, false, t);
-  EXPECT_EQ(cache.Lookup(kIp1, t), kMacA);
-}
+// The ARP cache state machine and ACD: tests/unit/arp_test.cc.
 
 // --- ipv4 -------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 // Ipv4Reassembler (protocols/ipv4/ipv4_reassembly.h): every arrival order of
 // a 5-fragment datagram, duplicates, overlaps, bad lengths, timeouts and the
-// memory bounds. Groundwork for issue #3 (not yet wired into the engine).
+// memory bounds with eviction of the oldest datagrams.
 #include <algorithm>
 #include <numeric>
 #include <vector>
@@ -191,6 +191,47 @@ TEST(Ipv4Reassembly, MemoryIsBoundedPerSourceAndInTotal) {
   r.OnTimer(kT0 + cfg.timeout, [](const auto&) {});
   EXPECT_EQ(r.bytes_held(), 0u);
   EXPECT_EQ(r.datagrams(), 0u);
+}
+
+TEST(Ipv4Reassembly, AFloodOfSpoofedSourcesIsEvictedOldestFirst) {
+  ReassemblyConfig cfg;
+  cfg.max_bytes_per_source = 4096;
+  cfg.max_total_bytes = 16384;
+  Ipv4Reassembler r(cfg);
+  // Incomplete datagrams from many sources fill the total bound.
+  Instant t = kT0;
+  for (std::uint32_t src = 0xc0000240; src < 0xc0000280; ++src) {
+    t = t + Duration::Millis(1);
+    auto f = Split(Payload(2048), 1024, 1, src)[0];
+    r.OnFragment(f.ip, f.payload, t);
+  }
+  EXPECT_LE(r.bytes_held(), 16384u);
+  const std::uint64_t evicted_before = r.evicted();
+  EXPECT_GT(evicted_before, 0u);
+  // A real datagram still gets through, whole, evicting the oldest flood entries.
+  const auto payload = Payload(3000, 5);
+  Ipv4Reassembler::Outcome out;
+  for (const Fragment& f : Split(payload, 1480, 9, 0xc0000201)) out = r.OnFragment(f.ip, f.payload, t);
+  ASSERT_EQ(out.status, Status::kComplete);
+  EXPECT_TRUE(std::equal(out.payload.begin(), out.payload.end(), payload.begin(), payload.end()));
+  EXPECT_GT(r.evicted(), evicted_before);
+  EXPECT_LE(r.bytes_held(), 16384u);
+  // The oldest went first: the newest flood source is still held.
+  auto newest = Split(Payload(2048), 1024, 1, 0xc000027f)[0];
+  EXPECT_EQ(r.OnFragment(newest.ip, newest.payload, t).status, Status::kDuplicate);
+}
+
+TEST(Ipv4Reassembly, DatagramCountIsBounded) {
+  ReassemblyConfig cfg;
+  cfg.max_datagrams = 8;
+  Ipv4Reassembler r(cfg);
+  for (std::uint16_t id = 0; id < 100; ++id) {
+    auto f = Split(Payload(16), 8, id)[0];
+    r.OnFragment(f.ip, f.payload, kT0 + Duration::Millis(id));
+    EXPECT_LE(r.datagrams(), 8u);
+  }
+  EXPECT_EQ(r.evicted(), 92u);
+  EXPECT_EQ(r.NextDeadline(), kT0 + Duration::Millis(92) + cfg.timeout);  // the oldest left
 }
 
 TEST(Ipv4Reassembly, LargestDatagram) {
