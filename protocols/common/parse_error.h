@@ -19,7 +19,8 @@ enum class ParseError : std::uint8_t {
   kBadOperation,       // ARP oper not request/reply
   kBadSourceAddress,   // source is multicast/broadcast where a unicast is required
   kBadTtl,             // TTL 0 (PyTCP sanity rule; RFC 1122 3.2.1.7 forbids sending it)
-  kUnsupportedType,    // e.g. an 802.3 length field instead of an EtherType
+  kUnsupportedType,    // e.g. an 802.3 length field instead of an EtherType; a BOOTP packet without the DHCP cookie
+  kBadOption,          // an option runs past the data, has a wrong length, or a required one is missing
   kCount,
 };
 
@@ -38,6 +39,7 @@ constexpr std::string_view ParseErrorName(ParseError e) {
     case ParseError::kBadSourceAddress: return "bad_source_address";
     case ParseError::kBadTtl: return "bad_ttl";
     case ParseError::kUnsupportedType: return "unsupported_type";
+    case ParseError::kBadOption: return "bad_option";
     case ParseError::kCount: break;
   }
   return "unknown";

@@ -9,10 +9,33 @@ so builds do not need scapy.
 import os
 import sys
 
-from scapy.all import ARP, ICMP, IP, Ether, IPOption_Router_Alert, Raw  # noqa: E402
+from scapy.all import ARP, BOOTP, DHCP, ICMP, IP, UDP, Ether, IPOption_Router_Alert, Raw  # noqa: E402
 
 MAC_A = "02:00:00:00:00:01"
 MAC_B = "52:54:00:12:34:56"
+XID = 0x5EED0001
+PARAMS = [1, 3, 6, 51, 54, 58, 59]
+
+
+def chaddr(mac):
+    return bytes.fromhex(mac.replace(":", "")) + b"\x00" * 10
+
+
+def dhcp_client(options, flags=0x8000, ciaddr="0.0.0.0"):
+    """A client message as ringstack emits it (BOOTP + DHCP, padded to 300)."""
+    return BOOTP(op=1, xid=XID, flags=flags, ciaddr=ciaddr, chaddr=chaddr(MAC_A)) / DHCP(options=options)
+
+
+def dhcp_server(msg_type, extra):
+    """A server reply from 192.0.2.1 offering 192.0.2.50/24, broadcast on the link."""
+    return (Ether(dst="ff:ff:ff:ff:ff:ff", src=MAC_B) /
+            IP(src="192.0.2.1", dst="255.255.255.255", id=7, ttl=64) / UDP(sport=67, dport=68) /
+            BOOTP(op=2, xid=XID, flags=0x8000, yiaddr="192.0.2.50", siaddr="192.0.2.1", chaddr=chaddr(MAC_A)) /
+            DHCP(options=[("message-type", msg_type), ("server_id", "192.0.2.1")] + extra + ["end"]))
+
+
+LEASE = [("lease_time", 120), ("renewal_time", 60), ("rebinding_time", 105), ("subnet_mask", "255.255.255.0"),
+         ("router", "192.0.2.1"), ("name_server", "192.0.2.53", "198.51.100.53")]
 
 
 def frames():
@@ -44,6 +67,30 @@ def frames():
            Ether(dst=MAC_A, src=MAC_B) /
            IP(src="192.0.2.1", dst="192.0.2.2", id=2, ttl=64) /
            ICMP(type=8, id=9, seq=1) / Raw(b"ab"))
+    yield ("kDhcpDiscover",
+           "the DHCP message (BOOTP+options, padded to 300) of ringstack's DISCOVER, xid 0x5eed0001",
+           dhcp_client([("message-type", "discover"), ("param_req_list", PARAMS), "end"]))
+    yield ("kDhcpRequestSelecting",
+           "ringstack's REQUEST for the offered 192.0.2.50 from server 192.0.2.1",
+           dhcp_client([("message-type", "request"), ("requested_addr", "192.0.2.50"), ("server_id", "192.0.2.1"),
+                        ("param_req_list", PARAMS), "end"]))
+    yield ("kDhcpRequestRenewing",
+           "ringstack's RENEWING REQUEST: ciaddr set, no requested address or server id, unicast (no flag)",
+           dhcp_client([("message-type", "request"), ("param_req_list", PARAMS), "end"], flags=0,
+                       ciaddr="192.0.2.50"))
+    yield ("kDhcpDecline",
+           "ringstack's DECLINE of 192.0.2.50 to server 192.0.2.1",
+           dhcp_client([("message-type", "decline"), ("requested_addr", "192.0.2.50"), ("server_id", "192.0.2.1"),
+                        "end"], flags=0))
+    yield ("kDhcpOffer",
+           "frame: server 192.0.2.1 offers 192.0.2.50/24, lease 120 s, T1 60, T2 105, router, 2 DNS",
+           dhcp_server("offer", LEASE))
+    yield ("kDhcpAck",
+           "frame: server 192.0.2.1 acknowledges 192.0.2.50/24, same options as the offer",
+           dhcp_server("ack", LEASE))
+    yield ("kDhcpNak",
+           "frame: server 192.0.2.1 refuses (NAK)",
+           dhcp_server("nak", []))
 
 
 def c_array(name, comment, data):
@@ -69,6 +116,8 @@ def main():
             # The link pads the 44-byte frame to the 60-byte Ethernet minimum;
             # the IP total length (30) still covers only the real datagram.
             data = data + b"\x00" * (60 - len(data))
+        if name.startswith("kDhcp") and not name.startswith(("kDhcpOffer", "kDhcpAck", "kDhcpNak")):
+            data = data + b"\x00" * max(0, 300 - len(data))  # the BOOTP minimum ringstack pads to
         out.append(c_array(name, comment, data))
         out.append("")
     out += ["}  // namespace ringstack::vectors", "",

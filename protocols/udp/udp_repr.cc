@@ -1,0 +1,40 @@
+#include "protocols/udp/udp_repr.h"
+
+#include "protocols/common/checksum.h"
+#include "protocols/ipv4/ipv4_header.h"
+
+namespace ringstack::proto::udp {
+
+Parsed<UdpRepr> UdpRepr::Parse(Bytes datagram, Ipv4Address src, Ipv4Address dst) {
+  if (datagram.size() < kHeaderLen) return ParseError::kTruncated;
+  const std::uint16_t length = LoadBe16(datagram.data() + 4);
+  if (length < kHeaderLen || length > datagram.size()) return ParseError::kBadTotalLength;
+  const Bytes covered = datagram.first(length);
+  if (LoadBe16(datagram.data() + 6) != 0) {
+    Checksum c;
+    AddPseudoHeader(c, src, dst, ipv4::kProtoUdp, length);
+    c.Add(covered);
+    if (c.Folded() != 0xffff) return ParseError::kBadChecksum;
+  }
+  UdpRepr r;
+  r.src_port = LoadBe16(datagram.data());
+  r.dst_port = LoadBe16(datagram.data() + 2);
+  r.payload = covered.subspan(kHeaderLen);
+  return r;
+}
+
+void UdpRepr::EmitHeader(MutableBytes datagram, Ipv4Address src, Ipv4Address dst) const {
+  const auto length = static_cast<std::uint16_t>(datagram.size());
+  StoreBe16(datagram.data(), src_port);
+  StoreBe16(datagram.data() + 2, dst_port);
+  StoreBe16(datagram.data() + 4, length);
+  StoreBe16(datagram.data() + 6, 0);
+  Checksum c;
+  AddPseudoHeader(c, src, dst, ipv4::kProtoUdp, length);
+  c.Add(datagram);
+  std::uint16_t sum = c.Finish();
+  if (sum == 0) sum = 0xffff;  // RFC 768: a computed zero is sent as all ones
+  StoreBe16(datagram.data() + 6, sum);
+}
+
+}  // namespace ringstack::proto::udp

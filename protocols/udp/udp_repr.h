@@ -1,0 +1,42 @@
+// UdpRepr: a validated UDP header (RFC 768) with Parse and Emit, enough for
+// the control shard's own UDP (DHCPv4); the UDP socket layer (issue #5)
+// builds on it.
+//
+//   0      7 8     15 16    23 24    31
+//  +--------+--------+--------+--------+
+//  |     Source      |   Destination   |
+//  |      Port       |      Port       |
+//  +--------+--------+--------+--------+
+//  |     Length      |    Checksum     |
+//  +--------+--------+--------+--------+
+//
+// Parse checks the length field against the data (padding past it is not
+// payload) and the checksum over the IPv4 pseudo-header when it is not zero
+// (RFC 768: zero means "not computed"). Emit writes the header in front of
+// a payload already in place and the checksum over both; never allocates.
+#ifndef RINGSTACK_PROTOCOLS_UDP_UDP_REPR_H_
+#define RINGSTACK_PROTOCOLS_UDP_UDP_REPR_H_
+
+#include <cstdint>
+
+#include "protocols/common/address.h"
+#include "protocols/common/bytes.h"
+#include "protocols/common/parse_error.h"
+
+namespace ringstack::proto::udp {
+
+inline constexpr std::size_t kHeaderLen = 8;
+
+struct UdpRepr {
+  std::uint16_t src_port = 0;
+  std::uint16_t dst_port = 0;
+  Bytes payload;  // Parse: a view into the datagram
+
+  static Parsed<UdpRepr> Parse(Bytes datagram, Ipv4Address src, Ipv4Address dst);
+  // datagram = [8-byte header][payload bytes already in place].
+  void EmitHeader(MutableBytes datagram, Ipv4Address src, Ipv4Address dst) const;
+};
+
+}  // namespace ringstack::proto::udp
+
+#endif  // RINGSTACK_PROTOCOLS_UDP_UDP_REPR_H_
