@@ -168,6 +168,7 @@ absl::StatusOr<Config> ParseConfig(const RawFlags& f, int cpus) {
     }
     c.routes4.push_back({*net, *gw});
   }
+  c.dhcp4 = f.dhcp4;
   if (f.acd == "on") {
     c.acd = true;
   } else if (f.acd == "off") {

@@ -43,7 +43,8 @@ struct Config {
   proto::MacAddress mac;
   std::vector<Ip4Setting> ip4;     // --gw4 is folded in as its on-link address's gateway
   std::vector<Route4Setting> routes4;
-  bool acd = true;                 // RFC 5227 probes before an --ip4 address is used
+  bool acd = true;                 // RFC 5227 probes before an --ip4 (or DHCP) address is used
+  bool dhcp4 = false;              // run the DHCPv4 client on the control shard
   std::vector<proto::Ipv6Interface> ip6;
   std::optional<proto::Ipv6Address> gw6;
   std::vector<std::string> services;
@@ -71,6 +72,7 @@ struct RawFlags {
   std::string gw4;
   std::string route4;
   std::string acd = "on";
+  bool dhcp4 = false;
   std::string reassembly_mem = "4M";
   std::string ip6;
   std::string gw6;

@@ -33,6 +33,9 @@ ABSL_FLAG(std::string, route4, "", "static IPv4 route NET/LEN@GATEWAY, e.g. 198.
 ABSL_FLAG(std::string, acd, "on",
           "on: RFC 5227 Address Conflict Detection probes each --ip4 address (about 5 s) before using it, and an "
           "address another host holds is not used | off: use the addresses at once");
+ABSL_FLAG(bool, dhcp4, false,
+          "get an IPv4 address, prefix, router and DNS servers by DHCP (RFC 2131), besides any --ip4; the offered "
+          "address is probed (--acd) before use and declined if taken; renewed at T1, rebound at T2");
 ABSL_FLAG(std::string, reassembly_mem, "4M",
           "memory for IPv4 datagrams being reassembled (one source may use a quarter), e.g. 512K, 16M");
 ABSL_FLAG(std::string, ip6, "", "IPv6 address/prefix, e.g. 2001:db8:0:1::2/64; repeat for more (IPv6 lands with issue #4)");
@@ -137,7 +140,7 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "a userspace TCP/IP stack on a Linux TAP interface.\n"
       "usage: ringstack --tap NAME [--mac MAC] [--ip4 ADDR/LEN[@GW]]... [--gw4 ADDR] [--route4 NET/LEN@GW]...\n"
-      "                 [--acd on|off] [--reassembly-mem SIZE] [--ip6 ADDR/LEN]... [--gw6 ADDR]\n"
+      "                 [--dhcp4] [--acd on|off] [--reassembly-mem SIZE] [--ip6 ADDR/LEN]... [--gw6 ADDR]\n"
       "                 [--services LIST] [--workers N] [--pin SPEC]\n"
       "                 [--poll busy|adaptive|block] [--log-level L] [--impair SPEC]\n"
       "runs until SIGINT/SIGTERM; SIGUSR1 prints counters. Exit 2 on a bad flag or start-up error,\n1 when the TAP fails while running.");
@@ -154,6 +157,7 @@ int main(int argc, char** argv) {
   raw.gw4 = absl::GetFlag(FLAGS_gw4);
   raw.route4 = absl::GetFlag(FLAGS_route4);
   raw.acd = absl::GetFlag(FLAGS_acd);
+  raw.dhcp4 = absl::GetFlag(FLAGS_dhcp4);
   raw.reassembly_mem = absl::GetFlag(FLAGS_reassembly_mem);
   raw.ip6 = absl::GetFlag(FLAGS_ip6);
   raw.gw6 = absl::GetFlag(FLAGS_gw6);
@@ -203,6 +207,7 @@ int main(int argc, char** argv) {
       addrs.push_back(a.gateway ? absl::StrCat(a.itf.ToString(), "@", a.gateway->ToString()) : a.itf.ToString());
     }
     for (const auto& a : config->ip6) addrs.push_back(a.ToString());
+    if (config->dhcp4) addrs.push_back("DHCPv4");
     std::fprintf(stderr, "ringstack: up on %s, mac %s, %s; %d worker(s), poll=%s, mimalloc %d%s\n",
                  (*engine)->link().Describe().c_str(), config->mac.ToString().c_str(),
                  addrs.empty() ? "no addresses" : absl::StrJoin(addrs, " ").c_str(), config->workers,

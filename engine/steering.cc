@@ -27,6 +27,7 @@ int ByTransport(std::uint8_t proto, std::uint32_t src, std::uint32_t dst, Bytes 
     return static_cast<int>(FlowHash(src, dst, sport, dport) % static_cast<std::uint32_t>(shards));
   }
   if (proto == proto::ipv4::kProtoUdp) {
+    if (dport == 68) return 0;  // the DHCPv4 client lives on the control shard
     return static_cast<int>(Mix(dport) % static_cast<std::uint32_t>(shards));
   }
   return 0;

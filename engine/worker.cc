@@ -8,6 +8,7 @@
 #include "protocols/arp/arp_repr.h"
 #include "protocols/icmpv4/icmpv4_handler.h"
 #include "protocols/icmpv4/icmpv4_repr.h"
+#include "protocols/udp/udp_repr.h"
 
 namespace ringstack::engine {
 
@@ -15,6 +16,7 @@ using proto::Ipv4Address;
 using proto::MacAddress;
 using proto::ParseError;
 namespace arp = proto::arp;
+namespace dhcp4 = proto::dhcp4;
 namespace ethernet = proto::ethernet;
 namespace icmpv4 = proto::icmpv4;
 namespace ipv4 = proto::ipv4;
@@ -91,6 +93,13 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
       icmp4_rx_dest_unreachable_(counters.Add("icmp4_rx_dest_unreachable")),
       icmp4_rx_time_exceeded_(counters.Add("icmp4_rx_time_exceeded")),
       icmp4_rx_param_problem_(counters.Add("icmp4_rx_param_problem")),
+      dhcp4_tx_(counters.Add("dhcp4_tx")),
+      dhcp4_rx_(counters.Add("dhcp4_rx")),
+      dhcp4_rx_ignored_(counters.Add("dhcp4_rx_ignored")),
+      dhcp4_bound_(counters.Add("dhcp4_bound")),
+      dhcp4_renewed_(counters.Add("dhcp4_renewed")),
+      dhcp4_declined_(counters.Add("dhcp4_declined")),
+      dhcp4_lost_(counters.Add("dhcp4_lost")),
       tx_ring_full_drop_(counters.Add("tx_ring_full_drop")),
       pool_empty_drop_(counters.Add("pool_empty_drop")),
       no_headroom_drop_(counters.Add("no_headroom_drop")) {
@@ -106,6 +115,8 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
   ipv4_drop_.Add(counters, "ipv4");
   icmp4_drop_.Add(counters, "icmp4");
   icmp4_quote_drop_.Add(counters, "icmp4_quote");
+  udp_drop_.Add(counters, "udp");
+  dhcp4_drop_.Add(counters, "dhcp4");
   // Addresses: usable at once without ACD; with it, shard 0 claims them
   // first (the other shards see only TCP/UDP, see the header).
   const bool probe = config.acd && shard == 0;
@@ -114,6 +125,14 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
   }
   for (const Route4Setting& r : config.routes4) host_.AddStaticRoute(r.net, r.gateway);
   if (probe) StartAcd();
+  if (config.dhcp4 && shard == 0) {
+    dhcp4::Dhcp4ClientConfig dc;
+    dc.check_address = config.acd;
+    std::uint64_t seed = 0;
+    for (std::byte b : config.mac.bytes()) seed = seed << 8 | static_cast<std::uint64_t>(b);
+    dhcp_.emplace(config.mac, seed ^ 0xd4c9u, dc);
+    ApplyDhcp(dhcp_->Start(now_));
+  }
   // The TimerStage learns of timers armed here (ACD's first probe) from this.
   published_deadline_.store(wheel_.NextExpiry().nanos(), std::memory_order_release);
 }
@@ -153,6 +172,10 @@ void Worker::OnAcdTimer() {
         const ipv4::HostAddress* a = host_.Find(ip);
         Log(LogLevel::kInfo, absl::StrCat("ip4 ", a != nullptr ? a->itf.ToString() : ip.ToString(),
                                           ": claimed (no conflict after ARP probes)"));
+        if (dhcp_ && dhcp_address_ && dhcp_address_->address == ip &&
+            dhcp_->state() == dhcp4::Dhcp4Client::State::kChecking) {
+          ApplyDhcp(dhcp_->OnAddressChecked(false, now_));
+        }
       });
   RearmAcdTimer();
 }
@@ -173,6 +196,18 @@ void Worker::OnAcdVerdict(const arp::ConflictDetector::Seen& seen) {
       Log(LogLevel::kWarn, absl::StrCat("ip4 ", seen.ip.ToString(), ": address conflict with ",
                                         seen.other.ToString(), "; not using it"));
       RearmAcdTimer();
+      if (dhcp_ && dhcp_address_ && dhcp_address_->address == seen.ip) {
+        if (dhcp_->state() == dhcp4::Dhcp4Client::State::kChecking) {
+          ApplyDhcp(dhcp_->OnAddressChecked(true, now_));  // DECLINE
+        } else {
+          // Taken from us after binding: start over for another address.
+          host_.RemoveAddress(seen.ip);
+          acd_.Remove(seen.ip);
+          dhcp_address_.reset();
+          RearmAcdTimer();
+          ApplyDhcp(dhcp_->Start(now_));
+        }
+      }
       return;
   }
 }
@@ -279,9 +314,11 @@ void Worker::HandleIpv4(Packet p) {
     case ipv4::kProtoIcmp:
       HandleIcmpv4(std::move(p), header, to_group);
       return;
-    case ipv4::kProtoTcp:
     case ipv4::kProtoUdp:
-      ipv4_drop_protocol_unhandled_.Inc();  // TODO(#5, #6): UDP, TCP
+      HandleUdp(std::move(p), header);
+      return;
+    case ipv4::kProtoTcp:
+      ipv4_drop_protocol_unhandled_.Inc();  // TODO(#6): TCP
       return;
     default:
       // RFC 1122 3.2.2.1: a host SHOULD say so when it has no such protocol.
@@ -289,6 +326,110 @@ void Worker::HandleIpv4(Packet p) {
       SendDestUnreachable(icmpv4::kCodeProtocolUnreachable, header, p, to_group);
       return;
   }
+}
+
+// UDP: only the DHCPv4 client's port so far; the socket layer is #5.
+void Worker::HandleUdp(Packet p, const ipv4::Ipv4Repr& ip) {
+  const auto udp = proto::udp::UdpRepr::Parse(p.data(), ip.src, ip.dst);
+  if (!udp) {
+    udp_drop_.Count(udp.error());
+    return;
+  }
+  if (!dhcp_ || udp->dst_port != dhcp4::kClientPort || udp->src_port != dhcp4::kServerPort) {
+    ipv4_drop_protocol_unhandled_.Inc();  // TODO(#5): UDP sockets (and port unreachable)
+    return;
+  }
+  const auto msg = dhcp4::Dhcp4Repr::Parse(udp->payload);
+  if (!msg) {
+    dhcp4_drop_.Count(msg.error());
+    return;
+  }
+  dhcp4_rx_.Inc();
+  ApplyDhcp(dhcp_->OnMessage(*msg, now_));
+}
+
+void Worker::SendDhcp(const dhcp4::Dhcp4Client::Transmit& t) {
+  Packet p = pool_.Get();
+  if (!p) {
+    pool_empty_drop_.Inc();
+    return;
+  }
+  const std::size_t len = t.msg.emitted_len();
+  const auto datagram = p.Append(proto::udp::kHeaderLen + len);
+  t.msg.Emit(datagram.subspan(proto::udp::kHeaderLen));
+  proto::udp::UdpRepr{dhcp4::kClientPort, dhcp4::kServerPort, {}}.EmitHeader(datagram, t.src, t.dst);
+  dhcp4_tx_.Inc();
+  SendIpv4(std::move(p), t.src, t.dst, ipv4::kProtoUdp);
+}
+
+void Worker::ApplyDhcp(const dhcp4::Dhcp4Client::Outcome& out) {
+  using Event = dhcp4::Dhcp4Client::Event;
+  auto drop_address = [this] {
+    if (!dhcp_address_) return;
+    host_.RemoveAddress(dhcp_address_->address);
+    acd_.Remove(dhcp_address_->address);
+    dhcp_address_.reset();
+    RearmAcdTimer();
+  };
+  auto describe = [](const dhcp4::Lease& l) {
+    std::string s = absl::StrCat(l.itf.ToString(), " from ", l.server.ToString());
+    if (l.router) absl::StrAppend(&s, ", router ", l.router->ToString());
+    for (std::size_t i = 0; i < l.dns_count; ++i) absl::StrAppend(&s, i == 0 ? ", dns " : " ", l.dns[i].ToString());
+    absl::StrAppend(&s, ", lease ", l.lease_time.nanos() / 1'000'000'000, " s");
+    return s;
+  };
+  switch (out.event) {
+    case Event::kNone:
+      break;
+    case Event::kIgnored:
+      dhcp4_rx_ignored_.Inc();
+      break;
+    case Event::kCheckAddress:
+      // RFC 2131 4.4.1: probe the offered address before using it.
+      drop_address();
+      dhcp_address_ = out.lease->itf;
+      host_.AddAddress({out.lease->itf, out.lease->router, ipv4::AddressState::kTentative});
+      acd_.Start(out.lease->itf.address, now_);
+      RearmAcdTimer();
+      break;
+    case Event::kBound:
+    case Event::kRenewed: {
+      const bool same = dhcp_address_ && *dhcp_address_ == out.lease->itf;
+      const ipv4::HostAddress* held = host_.Find(out.lease->itf.address);
+      if (!same || held == nullptr || held->gateway != out.lease->router) {
+        if (!same) drop_address();
+        host_.RemoveAddress(out.lease->itf.address);
+        host_.AddAddress({out.lease->itf, out.lease->router, ipv4::AddressState::kPreferred});
+        dhcp_address_ = out.lease->itf;
+      }
+      host_.SetState(out.lease->itf.address, ipv4::AddressState::kPreferred);
+      (out.event == Event::kBound ? dhcp4_bound_ : dhcp4_renewed_).Inc();
+      Log(LogLevel::kInfo, absl::StrCat("dhcp4: ", out.event == Event::kBound ? "bound " : "renewed ",
+                                        describe(*out.lease)));
+      break;
+    }
+    case Event::kDeclined:
+      dhcp4_declined_.Inc();
+      Log(LogLevel::kWarn, absl::StrCat("dhcp4: ", out.lost->ToString(),
+                                        " is in use by another host; declined, asking again in 10 s"));
+      drop_address();
+      break;
+    case Event::kLost:
+      dhcp4_lost_.Inc();
+      if (out.lost) Log(LogLevel::kWarn, absl::StrCat("dhcp4: lost ", out.lost->ToString(), "; asking again"));
+      drop_address();
+      break;
+  }
+  if (out.send) SendDhcp(*out.send);
+  RearmDhcpTimer();
+}
+
+void Worker::RearmDhcpTimer() {
+  const Instant at = dhcp_ ? dhcp_->NextDeadline() : Instant::Never();
+  if (at == dhcp_timer_at_) return;
+  wheel_.Cancel(dhcp_timer_);
+  dhcp_timer_at_ = at;
+  if (!at.IsNever()) dhcp_timer_ = wheel_.Arm(at, kTimerDhcp);
 }
 
 void Worker::HandleIcmpv4(Packet p, const ipv4::Ipv4Repr& ip, bool to_group) {
@@ -615,6 +756,11 @@ void Worker::OnTimer(std::uint64_t cookie) {
   }
   if (cookie == kTimerAcd) {
     OnAcdTimer();
+    return;
+  }
+  if (cookie == kTimerDhcp) {
+    dhcp_timer_at_ = Instant::Never();
+    if (dhcp_) ApplyDhcp(dhcp_->OnTimer(now_));
     return;
   }
   if (cookie != kTimerArpCache) return;

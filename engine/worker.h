@@ -31,6 +31,7 @@
 #include "protocols/arp/arp_acd.h"
 #include "protocols/arp/arp_cache.h"
 #include "protocols/common/parse_error.h"
+#include "protocols/dhcp4/dhcp4_client.h"
 #include "protocols/icmpv4/icmpv4_handler.h"
 #include "protocols/ethernet/ethernet_repr.h"
 #include "protocols/ipv4/ipv4_host.h"
@@ -69,7 +70,7 @@ class Worker final : public Stage {
     std::array<Packet, kParkedPerNeighbour> packets;
     std::size_t count = 0;
   };
-  enum TimerKind : std::uint64_t { kTimerArpCache = 1, kTimerReassembly = 2, kTimerAcd = 3 };
+  enum TimerKind : std::uint64_t { kTimerArpCache = 1, kTimerReassembly = 2, kTimerAcd = 3, kTimerDhcp = 4 };
   struct DropCounters {
     std::array<Counter*, proto::kParseErrorCount> by_error{};
     void Add(CounterSet& counters, const std::string& proto);
@@ -106,6 +107,11 @@ class Worker final : public Stage {
   void RearmAcdTimer();
   void OnAcdTimer();
   void OnAcdVerdict(const proto::arp::ConflictDetector::Seen& seen);
+  void HandleUdp(Packet p, const proto::ipv4::Ipv4Repr& ip);
+  // Sends what the DHCP client asks and applies its lease events to host_.
+  void ApplyDhcp(const proto::dhcp4::Dhcp4Client::Outcome& out);
+  void SendDhcp(const proto::dhcp4::Dhcp4Client::Transmit& t);
+  void RearmDhcpTimer();
   void Park(proto::Ipv4Address next_hop, Packet p);
   void ReleaseParked(proto::Ipv4Address next_hop, proto::MacAddress mac);
   void DropParked(proto::Ipv4Address next_hop);
@@ -131,6 +137,10 @@ class Worker final : public Stage {
   proto::arp::ConflictDetector acd_;
   TimerWheel::TimerId acd_timer_;
   Instant acd_timer_at_ = Instant::Never();
+  std::optional<proto::dhcp4::Dhcp4Client> dhcp_;  // shard 0 with --dhcp4
+  std::optional<proto::Ipv4Interface> dhcp_address_;  // the address it gave (or is checking)
+  TimerWheel::TimerId dhcp_timer_;
+  Instant dhcp_timer_at_ = Instant::Never();
   proto::arp::ArpCache arp_cache_;
   absl::flat_hash_map<proto::Ipv4Address, Parked> parked_;
   TimerWheel wheel_;
@@ -142,7 +152,7 @@ class Worker final : public Stage {
   Instant reassembly_timer_at_ = Instant::Never();
   std::atomic<std::int64_t> published_deadline_{Instant::Never().nanos()};
 
-  DropCounters eth_drop_, arp_drop_, ipv4_drop_, icmp4_drop_, icmp4_quote_drop_;
+  DropCounters eth_drop_, arp_drop_, ipv4_drop_, icmp4_drop_, icmp4_quote_drop_, udp_drop_, dhcp4_drop_;
   Counter& eth_rx_;
   Counter& eth_drop_not_for_us_;
   Counter& eth_drop_unknown_ethertype_;
@@ -187,6 +197,13 @@ class Worker final : public Stage {
   Counter& icmp4_rx_dest_unreachable_;
   Counter& icmp4_rx_time_exceeded_;
   Counter& icmp4_rx_param_problem_;
+  Counter& dhcp4_tx_;
+  Counter& dhcp4_rx_;
+  Counter& dhcp4_rx_ignored_;
+  Counter& dhcp4_bound_;
+  Counter& dhcp4_renewed_;
+  Counter& dhcp4_declined_;
+  Counter& dhcp4_lost_;
   Counter& tx_ring_full_drop_;
   Counter& pool_empty_drop_;
   Counter& no_headroom_drop_;

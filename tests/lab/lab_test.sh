@@ -209,6 +209,51 @@ check "flood counted: fragments in, datagrams evicted or refused at the memory b
    { counter_at_least $work/flood.snap ipv4_frag_evicted 1000 || counter_at_least $work/flood.snap ipv4_frag_drop_memory_limit 1000; }"
 check "SIGTERM: clean exit after the flood, every buffer back" stop_ok "$engine_pid" router
 
+# DHCPv4 against dnsmasq on the TAP: a 2-minute lease with T1 = 8 s, so the
+# renewal is seen too. ringstack has no --ip4: the lease is its only address.
+dhcp_ok() {  # dhcp_ok NS TAP
+  local ns=$1 tap=$2 addr
+  "$lab" exec "$ns" dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv --no-hosts --port=0 \
+    --user=root --group=root --interface="$tap" --bind-interfaces \
+    --dhcp-range=192.0.2.50,192.0.2.60,255.255.255.0,2m --dhcp-option=option:router,192.0.2.1 \
+    --dhcp-option=option:dns-server,192.0.2.53 --dhcp-option=option:T1,8 \
+    --dhcp-leasefile="$work/dnsmasq.leases" --log-dhcp --log-facility="$work/dnsmasq.log" &
+  pids+=($!)
+  sleep 0.5
+  "$lab" exec "$ns" "$bin" --tap "$tap" --mac 02:00:00:00:00:02 --dhcp4 --poll block \
+    --counters-file "$work/dhcp.counters" 2>"$work/dhcp.log" &
+  engine_pid=$!
+  pids+=("$engine_pid")
+  for _ in $(seq 200); do grep -q "dhcp4: bound" "$work/dhcp.log" && break; sleep 0.1; done
+  cat "$work/dhcp.log"
+  addr=$(sed -n 's/.*dhcp4: bound \([0-9.]*\)\/24 from 192.0.2.1, router 192.0.2.1, dns 192.0.2.53, lease 120 s$/\1/p' \
+    "$work/dhcp.log")
+  echo "leased: ${addr:-none}"
+  [ -n "$addr" ] || return 1
+  cat "$work/dnsmasq.leases"
+  grep -q " 02:00:00:00:00:02 $addr " "$work/dnsmasq.leases" || return 1  # EXPIRY MAC IP ...
+  ping_addr_ok "$ns" "$addr" || return 1
+  for _ in $(seq 150); do grep -q "dhcp4: renewed $addr/24" "$work/dhcp.log" && break; sleep 0.1; done
+  grep "DHCP" "$work/dnsmasq.log" | grep -v "^$" | tail -n 8
+  grep -q "dhcp4: renewed $addr/24" "$work/dhcp.log" &&
+    [ "$(grep -c "DHCPACK(.*) $addr 02:00:00:00:00:02" "$work/dnsmasq.log")" -ge 2 ] &&
+    ping_addr_ok "$ns" "$addr"
+}
+ping_addr_ok() {  # ping_addr_ok NS ADDR
+  local out
+  out=$("$lab" exec "$1" ping -n -c 5 -i 0.05 "$2" 2>&1)
+  echo "$out"
+  grep -q " 5 received, 0% packet loss" <<<"$out"
+}
+read -r ns tap < <("$lab" up) || exit 1
+namespaces+=("$ns")
+check "DHCPv4 from dnsmasq: lease (probed first), ping on it, renewal at T1 acknowledged" dhcp_ok "$ns" "$tap"
+counters "$engine_pid" dhcp >"$work/dhcp.snap" 2>&1
+check "DHCPv4 counted: bound 1, renewed >= 1, address claimed by ACD" bash -c \
+  "$(declare -f counter_at_least); counter_at_least $work/dhcp.snap dhcp4_bound 1 && counter_at_least $work/dhcp.snap dhcp4_renewed 1 &&
+   counter_at_least $work/dhcp.snap arp_acd_claimed 1"
+check "SIGTERM: clean exit (DHCP)" stop_ok "$engine_pid" dhcp
+
 # The impairment stage on a real TAP: seeded loss shows in ping and counters.
 impaired_ok() {  # impaired_ok NS
   local out lost dropped

@@ -611,6 +611,151 @@ TEST(Flow, AcdDefendsAClaimedAddress) {
   EXPECT_TRUE(sim.Run().empty());
 }
 
+// --- DHCPv4 client -----------------------------------------------------------
+
+constexpr std::size_t kDhcpAt = 14 + 20 + 8;  // the DHCP message in a frame
+
+Config DhcpConfig(const char* acd = "on") {
+  Config c = SimConfig(1, "", acd);
+  c.dhcp4 = true;
+  return c;
+}
+
+std::uint32_t XidOf(const Frame& f) { return proto::LoadBe32(f.data() + kDhcpAt + 4); }
+
+// A scapy server frame answering transaction `xid` (UDP checksum zeroed:
+// "not computed", RFC 768).
+Frame ServerFrame(Frame f, std::uint32_t xid) {
+  proto::StoreBe32(f.data() + kDhcpAt + 4, xid);
+  proto::StoreBe16(f.data() + 40, 0);
+  return f;
+}
+
+// Checks `f` is a DHCP client frame from `src` to `dst` whose message is
+// `want` (a scapy vector made with xid 0x5eed0001) in transaction `xid`.
+void ExpectClientFrame(const Frame& f, std::uint32_t src, std::uint32_t dst, Frame want, std::uint32_t xid) {
+  ASSERT_EQ(f.size(), kDhcpAt + want.size());
+  EXPECT_EQ(proto::LoadBe16(f.data() + 12), 0x0800u);
+  EXPECT_EQ(static_cast<unsigned>(f[14 + 9]), 17u);  // UDP
+  EXPECT_EQ(proto::LoadBe32(f.data() + 14 + 12), src);
+  EXPECT_EQ(proto::LoadBe32(f.data() + 14 + 16), dst);
+  EXPECT_EQ(proto::LoadBe16(f.data() + 34), 68u);
+  EXPECT_EQ(proto::LoadBe16(f.data() + 36), 67u);
+  proto::Checksum c;  // the UDP checksum verifies over the pseudo-header
+  proto::AddPseudoHeader(c, proto::Ipv4Address(src), proto::Ipv4Address(dst), 17,
+                         static_cast<std::uint32_t>(f.size() - 34));
+  c.Add(std::span(f).subspan(34));
+  EXPECT_EQ(c.Folded(), 0xffffu);
+  proto::StoreBe32(want.data() + 4, xid);
+  EXPECT_TRUE(std::equal(want.begin(), want.end(), f.begin() + kDhcpAt));
+}
+
+std::vector<Frame> OfType(const std::vector<Frame>& frames, std::uint16_t ethertype) {
+  std::vector<Frame> out;
+  for (const Frame& f : frames) {
+    if (proto::LoadBe16(f.data() + 12) == ethertype) out.push_back(f);
+  }
+  return out;
+}
+
+TEST(Flow, DhcpFullExchangeProbesTheAddressThenBindsAndRenews) {
+  Sim sim(DhcpConfig());
+  auto out = sim.Run();
+  ASSERT_EQ(out.size(), 1u);
+  const std::uint32_t xid = XidOf(out[0]);
+  EXPECT_EQ(std::memcmp(out[0].data(), "\xff\xff\xff\xff\xff\xff", 6), 0);  // broadcast
+  ExpectClientFrame(out[0], 0, 0xffffffff, Vec(vectors::kDhcpDiscover), xid);
+
+  sim.Send(ServerFrame(Vec(vectors::kDhcpOffer), xid));
+  out = sim.Run();
+  ASSERT_EQ(out.size(), 1u);
+  ExpectClientFrame(out[0], 0, 0xffffffff, Vec(vectors::kDhcpRequestSelecting), xid);
+
+  // The ACK: the address is probed (RFC 5227) before it is used.
+  sim.Send(ServerFrame(Vec(vectors::kDhcpAck), xid));
+  out = sim.Run(Duration::Seconds(10));
+  ASSERT_EQ(out.size(), 5u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(out[i], Probe("192.0.2.50"));
+  for (int i = 3; i < 5; ++i) EXPECT_EQ(out[i], Announcement("192.0.2.50"));
+  EXPECT_EQ(sim.Count("dhcp4_bound"), 1u);
+  const auto& host = sim.engine().worker(0).ipv4_host();
+  EXPECT_TRUE(host.IsLocal(*proto::Ipv4Address::Parse("192.0.2.50")));
+  EXPECT_EQ(host.Lookup(*proto::Ipv4Address::Parse("203.0.113.1"))->next_hop.ToString(), "192.0.2.1");  // router
+
+  // In use: the server's ARP for it is answered.
+  sim.Send(ArpFrame(1, kPeerMac, "192.0.2.1", proto::MacAddress(), "192.0.2.50", proto::MacAddress::Broadcast()));
+  out = sim.Run();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0], ArpFrame(2, kOurMac, "192.0.2.50", kPeerMac, "192.0.2.1", kPeerMac));
+
+  // T1 (60 s after the REQUEST): a unicast REQUEST to the server, from the address.
+  out = OfType(sim.Run(Duration::Seconds(51)), 0x0800);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(std::memcmp(out[0].data(), "\x52\x54\x00\x12\x34\x56", 6), 0);  // to the server's MAC
+  const std::uint32_t renew_xid = XidOf(out[0]);
+  ExpectClientFrame(out[0], 0xc0000232, 0xc0000201, Vec(vectors::kDhcpRequestRenewing), renew_xid);
+  sim.Send(ServerFrame(Vec(vectors::kDhcpAck), renew_xid));
+  sim.Run();
+  EXPECT_EQ(sim.Count("dhcp4_renewed"), 1u);
+  EXPECT_TRUE(host.IsLocal(*proto::Ipv4Address::Parse("192.0.2.50")));
+}
+
+TEST(Flow, DhcpDeclinesAnAddressAnotherHostAnswersFor) {
+  Sim sim(DhcpConfig());
+  std::uint32_t xid = XidOf(sim.Run()[0]);
+  sim.Send(ServerFrame(Vec(vectors::kDhcpOffer), xid));
+  sim.Run();
+  sim.Send(ServerFrame(Vec(vectors::kDhcpAck), xid));
+  // Wait for the first probe, then the holder of 192.0.2.50 answers it.
+  while (sim.Count("arp_acd_probe") == 0) sim.Run(Duration::Millis(50));
+  sim.Send(ArpFrame(2, kPeerMac, "192.0.2.50", kOurMac, "0.0.0.0", kOurMac));
+  auto out = OfType(sim.Run(), 0x0800);
+  ASSERT_EQ(out.size(), 1u);
+  ExpectClientFrame(out[0], 0, 0xffffffff, Vec(vectors::kDhcpDecline), xid);
+  EXPECT_EQ(sim.Count("dhcp4_declined"), 1u);
+  EXPECT_FALSE(sim.engine().worker(0).ipv4_host().Find(*proto::Ipv4Address::Parse("192.0.2.50")));
+  // Ten seconds later it starts over.
+  EXPECT_TRUE(OfType(sim.Run(Duration::Seconds(9)), 0x0800).empty());
+  out = OfType(sim.Run(Duration::Seconds(2)), 0x0800);
+  ASSERT_EQ(out.size(), 1u);
+  ExpectClientFrame(out[0], 0, 0xffffffff, Vec(vectors::kDhcpDiscover), XidOf(out[0]));
+}
+
+TEST(Flow, DhcpLeaseExpiryTakesTheAddressAway) {
+  Sim sim(DhcpConfig("off"));  // no address check: bound on the ACK
+  std::uint32_t xid = XidOf(sim.Run()[0]);
+  sim.Send(ServerFrame(Vec(vectors::kDhcpOffer), xid));
+  sim.Run();
+  sim.Send(ServerFrame(Vec(vectors::kDhcpAck), xid));
+  sim.Run();
+  const auto ours = *proto::Ipv4Address::Parse("192.0.2.50");
+  ASSERT_TRUE(sim.engine().worker(0).ipv4_host().IsLocal(ours));
+  // Nobody answers the renewals: at 120 s the lease is gone.
+  sim.Run(Duration::Seconds(119));
+  EXPECT_TRUE(sim.engine().worker(0).ipv4_host().IsLocal(ours));
+  sim.Run(Duration::Seconds(2));
+  EXPECT_FALSE(sim.engine().worker(0).ipv4_host().IsLocal(ours));
+  EXPECT_EQ(sim.Count("dhcp4_lost"), 1u);
+}
+
+TEST(Flow, DhcpIgnoresOtherTransactionsAndMalformedMessages) {
+  Sim sim(DhcpConfig());
+  const std::uint32_t xid = XidOf(sim.Run()[0]);
+  sim.Send(ServerFrame(Vec(vectors::kDhcpOffer), xid + 1));
+  EXPECT_TRUE(sim.Run().empty());
+  EXPECT_EQ(sim.Count("dhcp4_rx_ignored"), 1u);
+  Frame bad = ServerFrame(Vec(vectors::kDhcpOffer), xid);
+  bad[kDhcpAt + 236] = std::byte{0};  // magic cookie
+  sim.Send(bad);
+  EXPECT_TRUE(sim.Run().empty());
+  EXPECT_EQ(sim.Count("dhcp4_drop_unsupported_type"), 1u);
+  Frame bad_sum = Vec(vectors::kDhcpOffer);
+  bad_sum[kDhcpAt + 4] ^= std::byte{1};  // xid changed, checksum kept: wrong
+  sim.Send(bad_sum);
+  EXPECT_TRUE(sim.Run().empty());
+  EXPECT_EQ(sim.Count("udp_drop_bad_checksum"), 1u);
+}
+
 // The threaded runner, real clock, blocking idle: every request answered.
 // (This is also the test the TSan build runs.)
 TEST(Threaded, BlockModePipelineAnswersEveryPing) {
