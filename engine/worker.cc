@@ -40,7 +40,7 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
       tx_doorbell_(tx_doorbell),
       timer_doorbell_(timer_doorbell),
       now_(clock.Now()),
-      next_ident_(static_cast<std::uint16_t>(shard << 12)),
+      next_ident_(static_cast<std::uint16_t>(shard)),
       // The seed spreads ACD probe times between hosts (RFC 5227 2.1.1 asks
       // for randomness); from the MAC, so a run repeats for the same config.
       acd_(config.mac, [&config] {
@@ -93,6 +93,7 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
       icmp4_rx_dest_unreachable_(counters.Add("icmp4_rx_dest_unreachable")),
       icmp4_rx_time_exceeded_(counters.Add("icmp4_rx_time_exceeded")),
       icmp4_rx_param_problem_(counters.Add("icmp4_rx_param_problem")),
+      udp_rx_no_socket_(counters.Add("udp_rx_no_socket")),
       dhcp4_tx_(counters.Add("dhcp4_tx")),
       dhcp4_rx_(counters.Add("dhcp4_rx")),
       dhcp4_rx_ignored_(counters.Add("dhcp4_rx_ignored")),
@@ -315,7 +316,7 @@ void Worker::HandleIpv4(Packet p) {
       HandleIcmpv4(std::move(p), header, to_group);
       return;
     case ipv4::kProtoUdp:
-      HandleUdp(std::move(p), header);
+      HandleUdp(std::move(p), header, to_group);
       return;
     case ipv4::kProtoTcp:
       ipv4_drop_protocol_unhandled_.Inc();  // TODO(#6): TCP
@@ -329,14 +330,18 @@ void Worker::HandleIpv4(Packet p) {
 }
 
 // UDP: only the DHCPv4 client's port so far; the socket layer is #5.
-void Worker::HandleUdp(Packet p, const ipv4::Ipv4Repr& ip) {
+void Worker::HandleUdp(Packet p, const ipv4::Ipv4Repr& ip, bool to_group) {
   const auto udp = proto::udp::UdpRepr::Parse(p.data(), ip.src, ip.dst);
   if (!udp) {
     udp_drop_.Count(udp.error());
     return;
   }
   if (!dhcp_ || udp->dst_port != dhcp4::kClientPort || udp->src_port != dhcp4::kServerPort) {
-    ipv4_drop_protocol_unhandled_.Inc();  // TODO(#5): UDP sockets (and port unreachable)
+    // No socket listens (there are none until #5): RFC 1122 4.1.3.1 port
+    // unreachable. Other shards have no neighbour cache of their own yet,
+    // so they count it only (the snapshot and resolve requests come with #5).
+    udp_rx_no_socket_.Inc();
+    if (shard_ == 0) SendDestUnreachable(icmpv4::kCodePortUnreachable, ip, p, to_group);
     return;
   }
   const auto msg = dhcp4::Dhcp4Repr::Parse(udp->payload);
@@ -577,7 +582,10 @@ void Worker::SendIpv4(Packet p, Ipv4Address src, Ipv4Address dst, std::uint8_t p
   ip.src = src;
   ip.dst = dst;
   ip.protocol = protocol;
-  ip.ident = next_ident_++;
+  // Identification: a counter per shard, the shards interleaved (shard k
+  // uses k, k + workers, ...) so no two shards reuse an ID (RFC 6864).
+  ip.ident = next_ident_;
+  next_ident_ = static_cast<std::uint16_t>(next_ident_ + config_.workers);
   if (p.size() + ipv4::Ipv4Repr::header_len() > config_.mtu) {
     if (ip.df) {
       ipv4_drop_df_too_big_.Inc();  // TODO(#3): tell the sending socket (EMSGSIZE)

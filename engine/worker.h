@@ -107,7 +107,7 @@ class Worker final : public Stage {
   void RearmAcdTimer();
   void OnAcdTimer();
   void OnAcdVerdict(const proto::arp::ConflictDetector::Seen& seen);
-  void HandleUdp(Packet p, const proto::ipv4::Ipv4Repr& ip);
+  void HandleUdp(Packet p, const proto::ipv4::Ipv4Repr& ip, bool to_group);
   // Sends what the DHCP client asks and applies its lease events to host_.
   void ApplyDhcp(const proto::dhcp4::Dhcp4Client::Outcome& out);
   void SendDhcp(const proto::dhcp4::Dhcp4Client::Transmit& t);
@@ -197,6 +197,7 @@ class Worker final : public Stage {
   Counter& icmp4_rx_dest_unreachable_;
   Counter& icmp4_rx_time_exceeded_;
   Counter& icmp4_rx_param_problem_;
+  Counter& udp_rx_no_socket_;
   Counter& dhcp4_tx_;
   Counter& dhcp4_rx_;
   Counter& dhcp4_rx_ignored_;

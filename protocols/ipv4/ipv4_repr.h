@@ -1,7 +1,9 @@
 // Ipv4Repr: a validated IPv4 header with Parse and Emit.
 // Parse, in PyTCP's order: integrity (span holds 20 bytes, version 4,
 // 20 <= IHL*4 <= total length <= span, header checksum), then sanity (source
-// not multicast/broadcast, TTL not 0). Options are kept as a span and skipped.
+// not multicast/broadcast, TTL not 0). Options are walked and length-checked
+// (kBadOption when one runs past the header), then skipped: a host acts on
+// none of them.
 // The payload is [header_len, total_len): link padding past total_len is not
 // payload. Emit writes exactly header_len() bytes (no options) with the
 // checksum, and never allocates.

@@ -7,7 +7,7 @@ usage: send_malformed.py IFACE ENGINE_MAC
 """
 import sys
 
-from scapy.all import ARP, ICMP, IP, Ether, Raw, sendp  # noqa: E402
+from scapy.all import ARP, ICMP, IP, IPOption, Ether, Raw, sendp  # noqa: E402
 
 iface, engine_mac = sys.argv[1], sys.argv[2]
 src_mac = open(f"/sys/class/net/{iface}/address").read().strip()
@@ -33,6 +33,8 @@ frames = {
     "ihl_below_5": bytes(eth / ipv4(ihl=4)),
     # Total length 1400 in a ~60-byte frame.
     "length_past_frame": bytes(eth / ipv4(len=1400)),
+    # An IPv4 option (Router Alert) whose length runs past the header.
+    "option_past_header": bytes(eth / ipv4(options=[IPOption(b"\x94\x08\x00\x00")])),
     # An ARP EtherType with 28 bytes of garbage (hardware type 0xdead...).
     "garbage_arp": bytes(Ether(dst="ff:ff:ff:ff:ff:ff", src=src_mac, type=0x0806) /
                          Raw(bytes((i * 37 + 0xde) & 0xff for i in range(28)))),

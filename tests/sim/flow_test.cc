@@ -443,6 +443,18 @@ TEST(Flow, UnknownProtocolGetsProtocolUnreachableQuotingIt) {
   EXPECT_EQ(sim.Count("icmp4_tx_dest_unreachable"), 1u);
 }
 
+TEST(Flow, UdpToAClosedPortGetsTheExactPortUnreachable) {
+  Sim sim(SimConfig());
+  sim.Send(Vec(vectors::kArpRequest));
+  sim.Run();
+  sim.Send(Vec(vectors::kUdpToClosedPort));
+  const auto out = sim.Run();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0], Vec(vectors::kIcmpPortUnreachable));
+  EXPECT_EQ(sim.Count("udp_rx_no_socket"), 1u);
+  EXPECT_EQ(sim.Count("icmp4_tx_dest_unreachable"), 1u);
+}
+
 TEST(Flow, NoErrorsAboutBroadcastsAndErrorsAreRateLimited) {
   Sim sim(SimConfig());
   sim.Send(Vec(vectors::kArpRequest));
@@ -532,6 +544,11 @@ Frame Probe(const char* ip) {
 }
 Frame Announcement(const char* ip) {
   return ArpFrame(1, kOurMac, ip, proto::MacAddress(), ip, proto::MacAddress::Broadcast());
+}
+
+TEST(Flow, AcdFramesMatchScapy) {
+  EXPECT_EQ(Probe("192.0.2.2"), Vec(vectors::kArpProbe));
+  EXPECT_EQ(Announcement("192.0.2.2"), Vec(vectors::kArpAnnouncement));
 }
 
 TEST(Flow, AcdProbesThenAnnouncesThenAnswers) {

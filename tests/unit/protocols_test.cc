@@ -264,6 +264,40 @@ TEST(Ipv4, MalformedRows) {
   EXPECT_EQ(ipv4::Ipv4Repr::Parse(ttl0).error(), ParseError::kBadTtl);
 }
 
+// Options are walked and length-checked: one row per malformed option.
+TEST(Ipv4, OptionRows) {
+  const auto f = Vec(vectors::kIpv4WithOptions);  // IHL 6: Router Alert 94 04 00 00
+  const std::vector<std::byte> good(f.begin() + 14, f.end());
+  ASSERT_TRUE(ipv4::Ipv4Repr::Parse(good).ok());
+  struct Row {
+    const char* name;
+    unsigned char option[4];
+    bool ok;
+  };
+  const Row rows[] = {
+      {"NOPs then end of list", {0x01, 0x01, 0x01, 0x00}, true},
+      {"end of list then garbage", {0x00, 0xff, 0xff, 0xff}, true},
+      {"unknown TLV filling the space", {0x99, 0x04, 0xaa, 0xbb}, true},
+      {"length past the header", {0x94, 0x08, 0x00, 0x00}, false},
+      {"length 1", {0x07, 0x01, 0x00, 0x00}, false},
+      {"length 0", {0x99, 0x00, 0x00, 0x00}, false},
+      {"type without a length octet", {0x01, 0x01, 0x01, 0x99}, false},
+      {"router alert of length 3", {0x94, 0x03, 0x00, 0x00}, false},
+      {"timestamp of length 2", {0x44, 0x02, 0x01, 0x00}, false},
+  };
+  for (const Row& row : rows) {
+    auto p = good;
+    std::memcpy(p.data() + 20, row.option, 4);
+    StoreBe16(p.data() + 10, 0);
+    StoreBe16(p.data() + 10, InternetChecksum(std::span(p).first(24)));
+    const auto r = ipv4::Ipv4Repr::Parse(p);
+    EXPECT_EQ(r.ok(), row.ok) << row.name;
+    if (!row.ok) {
+      EXPECT_EQ(r.error(), ParseError::kBadOption) << row.name;
+    }
+  }
+}
+
 // --- icmpv4 -----------------------------------------------------------------
 
 TEST(Icmpv4, DeconstructAndParse) {

@@ -67,6 +67,23 @@ def frames():
            Ether(dst=MAC_A, src=MAC_B) /
            IP(src="192.0.2.1", dst="192.0.2.2", id=2, ttl=64) /
            ICMP(type=8, id=9, seq=1) / Raw(b"ab"))
+    yield ("kArpProbe",
+           "RFC 5227 ARP probe for 192.0.2.2 (sender IP 0.0.0.0), broadcast",
+           Ether(dst="ff:ff:ff:ff:ff:ff", src=MAC_A) /
+           ARP(op=1, hwsrc=MAC_A, psrc="0.0.0.0", hwdst="00:00:00:00:00:00", pdst="192.0.2.2"))
+    yield ("kArpAnnouncement",
+           "RFC 5227 ARP announcement of 192.0.2.2 (sender and target IP both it), broadcast",
+           Ether(dst="ff:ff:ff:ff:ff:ff", src=MAC_A) /
+           ARP(op=1, hwsrc=MAC_A, psrc="192.0.2.2", hwdst="00:00:00:00:00:00", pdst="192.0.2.2"))
+    udp = (IP(src="192.0.2.1", dst="192.0.2.2", id=0x77, ttl=64) / UDP(sport=40000, dport=9) /
+           Raw(b"is anyone there?"))
+    yield ("kUdpToClosedPort",
+           "IPv4 + UDP 40000 -> 9 (no socket there) with 16 payload bytes",
+           Ether(dst=MAC_A, src=MAC_B) / udp)
+    yield ("kIcmpPortUnreachable",
+           "the reply ringstack must send to kUdpToClosedPort: port unreachable quoting its header + 8 bytes",
+           Ether(dst=MAC_B, src=MAC_A) / IP(src="192.0.2.2", dst="192.0.2.1", id=0, ttl=64) /
+           ICMP(type=3, code=3) / Raw(bytes(udp)[:28]))
     yield ("kDhcpDiscover",
            "the DHCP message (BOOTP+options, padded to 300) of ringstack's DISCOVER, xid 0x5eed0001",
            dhcp_client([("message-type", "discover"), ("param_req_list", PARAMS), "end"]))
