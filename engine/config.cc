@@ -169,6 +169,14 @@ absl::StatusOr<Config> ParseConfig(const RawFlags& f, int cpus) {
     c.routes4.push_back({*net, *gw});
   }
   c.dhcp4 = f.dhcp4;
+  if (!f.dhcp4_previous.empty()) {
+    if (!f.dhcp4) return Bad("dhcp4-previous", "needs --dhcp4");
+    const auto a = Ipv4Address::Parse(f.dhcp4_previous);
+    if (!a || a->IsUnspecified() || a->IsMulticast() || a->IsLimitedBroadcast()) {
+      return Bad("dhcp4-previous", absl::StrCat("'", f.dhcp4_previous, "' is not a unicast IPv4 address"));
+    }
+    c.dhcp4_previous = a;
+  }
   if (f.acd == "on") {
     c.acd = true;
   } else if (f.acd == "off") {

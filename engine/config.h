@@ -45,6 +45,7 @@ struct Config {
   std::vector<Route4Setting> routes4;
   bool acd = true;                 // RFC 5227 probes before an --ip4 (or DHCP) address is used
   bool dhcp4 = false;              // run the DHCPv4 client on the control shard
+  std::optional<proto::Ipv4Address> dhcp4_previous;  // INIT-REBOOT: ask for this address back
   std::vector<proto::Ipv6Interface> ip6;
   std::optional<proto::Ipv6Address> gw6;
   std::vector<std::string> services;
@@ -73,6 +74,7 @@ struct RawFlags {
   std::string route4;
   std::string acd = "on";
   bool dhcp4 = false;
+  std::string dhcp4_previous;
   std::string reassembly_mem = "4M";
   std::string ip6;
   std::string gw6;

@@ -132,7 +132,7 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
     std::uint64_t seed = 0;
     for (std::byte b : config.mac.bytes()) seed = seed << 8 | static_cast<std::uint64_t>(b);
     dhcp_.emplace(config.mac, seed ^ 0xd4c9u, dc);
-    ApplyDhcp(dhcp_->Start(now_));
+    ApplyDhcp(dhcp_->Start(now_, config.dhcp4_previous));
   }
   // The TimerStage learns of timers armed here (ACD's first probe) from this.
   published_deadline_.store(wheel_.NextExpiry().nanos(), std::memory_order_release);

@@ -23,6 +23,7 @@ struct Harness {
     f.ip4 = "192.0.2.2/24";
     f.acd = "off";
     f.gw4 = "192.0.2.1";
+    f.dhcp4 = true;  // the client runs too, so DHCP replies reach its parser
     f.workers = 2;
     f.pool_buffers = 512;
     auto [p, mine] = SimLink::Pair(clock);

@@ -234,6 +234,7 @@ dhcp_ok() {  # dhcp_ok NS TAP
     "$work/dhcp.log")
   echo "leased: ${addr:-none}"
   [ -n "$addr" ] || return 1
+  dhcp_addr=$addr
   cat "$work/dnsmasq.leases"
   grep -q " 02:00:00:00:00:02 $addr " "$work/dnsmasq.leases" || return 1  # EXPIRY MAC IP ...
   ping_addr_ok "$ns" "$addr" || return 1
@@ -257,6 +258,23 @@ check "DHCPv4 counted: bound 1, renewed >= 1, address claimed by ACD" bash -c \
   "$(declare -f counter_at_least); counter_at_least $work/dhcp.snap dhcp4_bound 1 && counter_at_least $work/dhcp.snap dhcp4_renewed 1 &&
    counter_at_least $work/dhcp.snap arp_acd_claimed 1"
 check "SIGTERM: clean exit (DHCP)" stop_ok "$engine_pid" dhcp
+# INIT-REBOOT: restarted with the address it had, it asks for it back
+# without a DISCOVER (dnsmasq saw one DISCOVER in all).
+dhcp_reboot_ok() {  # dhcp_reboot_ok NS TAP
+  local ns=$1 tap=$2
+  [ -n "${dhcp_addr:-}" ] || return 1
+  "$lab" exec "$ns" "$bin" --tap "$tap" --mac 02:00:00:00:00:02 --dhcp4 --dhcp4-previous "$dhcp_addr" --acd off \
+    --poll block --counters-file "$work/reboot.counters" 2>"$work/reboot.log" &
+  engine_pid=$!
+  pids+=("$engine_pid")
+  for _ in $(seq 100); do grep -q "dhcp4: bound" "$work/reboot.log" && break; sleep 0.1; done
+  cat "$work/reboot.log"
+  grep "DHCP" "$work/dnsmasq.log" | tail -n 3
+  grep -q "dhcp4: bound $dhcp_addr/24" "$work/reboot.log" &&
+    [ "$(grep -c "DHCPDISCOVER" "$work/dnsmasq.log")" -eq 1 ] && ping_addr_ok "$ns" "$dhcp_addr"
+}
+check "DHCPv4 INIT-REBOOT (--dhcp4-previous): the same address back with no DISCOVER" dhcp_reboot_ok "$ns" "$tap"
+check "SIGTERM: clean exit (DHCP INIT-REBOOT)" stop_ok "$engine_pid" reboot
 
 # The impairment stage on a real TAP: seeded loss shows in ping and counters.
 impaired_ok() {  # impaired_ok NS

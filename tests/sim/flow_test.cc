@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "protocols/arp/arp_repr.h"
 #include "protocols/common/checksum.h"
+#include "protocols/dhcp4/dhcp4_repr.h"
 #include "protocols/ethernet/ethernet_repr.h"
 #include "tests/vectors/vectors.h"
 
@@ -753,6 +754,26 @@ TEST(Flow, DhcpLeaseExpiryTakesTheAddressAway) {
   sim.Run(Duration::Seconds(2));
   EXPECT_FALSE(sim.engine().worker(0).ipv4_host().IsLocal(ours));
   EXPECT_EQ(sim.Count("dhcp4_lost"), 1u);
+}
+
+TEST(Flow, DhcpInitRebootAsksForThePreviousAddress) {
+  Config c = DhcpConfig("off");
+  c.dhcp4_previous = *proto::Ipv4Address::Parse("192.0.2.50");
+  Sim sim(c);
+  const auto out = sim.Run();
+  ASSERT_EQ(out.size(), 1u);
+  const std::uint32_t xid = XidOf(out[0]);
+  // RFC 2131 4.3.2: a broadcast REQUEST with the address and no server id.
+  const auto m = proto::dhcp4::Dhcp4Repr::Parse(std::span(out[0]).subspan(kDhcpAt));
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->type, proto::dhcp4::MessageType::kRequest);
+  EXPECT_EQ(m->requested_ip->ToString(), "192.0.2.50");
+  EXPECT_FALSE(m->server_id);
+  EXPECT_TRUE(m->ciaddr.IsUnspecified());
+  sim.Send(ServerFrame(Vec(vectors::kDhcpAck), xid));
+  sim.Run();
+  EXPECT_EQ(sim.Count("dhcp4_bound"), 1u);
+  EXPECT_TRUE(sim.engine().worker(0).ipv4_host().IsLocal(*proto::Ipv4Address::Parse("192.0.2.50")));
 }
 
 TEST(Flow, DhcpIgnoresOtherTransactionsAndMalformedMessages) {

@@ -101,6 +101,8 @@ TEST(Config, BadFlagsNameTheFlag) {
       {[](RawFlags& f) { f.route4 = "198.51.100.1/24@192.0.2.1"; }, "--route4"},
       {[](RawFlags& f) { f.route4 = "198.51.100.0/24@203.0.113.1"; }, "--route4"},
       {[](RawFlags& f) { f.acd = "maybe"; }, "--acd"},
+      {[](RawFlags& f) { f.dhcp4_previous = "192.0.2.50"; }, "--dhcp4-previous: needs --dhcp4"},
+      {[](RawFlags& f) { f.dhcp4 = true; f.dhcp4_previous = "224.0.0.1"; }, "--dhcp4-previous"},
       {[](RawFlags& f) { f.reassembly_mem = "1K"; }, "--reassembly-mem"},
       {[](RawFlags& f) { f.reassembly_mem = "lots"; }, "--reassembly-mem"},
       {[](RawFlags& f) { f.ip6 = "2001:db8::/129"; }, "--ip6"},
