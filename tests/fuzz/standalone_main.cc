@@ -36,11 +36,12 @@ int main(int argc, char** argv) {
   namespace v = ringstack::vectors;
   const std::vector<std::vector<std::uint8_t>> seeds = {
       V(v::kArpRequest), V(v::kArpReply), V(v::kIcmpEchoRequest), V(v::kIcmpEchoReply),
-      V(v::kIpv4WithOptions), V(v::kIcmpEchoRequestPadded)};
+      V(v::kIpv4WithOptions), V(v::kIcmpEchoRequestPadded), V(v::kArpProbe), V(v::kArpAnnouncement),
+      V(v::kUdpToClosedPort), V(v::kDhcpOffer), V(v::kDhcpAck), V(v::kDhcpNak)};
   // Seeds at every layer offset, so each parser sees valid inputs too.
   std::vector<std::vector<std::uint8_t>> corpus;
   for (const auto& s : seeds) {
-    for (std::size_t off : {0u, 14u, 34u}) {
+    for (std::size_t off : {0u, 14u, 34u, 42u}) {  // Ethernet, IPv4, ICMP/UDP, DHCP
       if (off < s.size()) corpus.emplace_back(s.begin() + static_cast<long>(off), s.end());
     }
   }
