@@ -390,8 +390,14 @@ void Worker::ApplyDhcp(const dhcp4::Dhcp4Client::Outcome& out) {
       dhcp4_rx_ignored_.Inc();
       break;
     case Event::kCheckAddress:
-      // RFC 2131 4.4.1: probe the offered address before using it.
       drop_address();
+      if (host_.Find(out.lease->itf.address) != nullptr) {
+        // Offered an address this host already has from --ip4: nothing to
+        // probe, and it stays the configured one's (never removed by DHCP).
+        ApplyDhcp(dhcp_->OnAddressChecked(false, now_));
+        return;
+      }
+      // RFC 2131 4.4.1: probe the offered address before using it.
       dhcp_address_ = out.lease->itf;
       host_.AddAddress({out.lease->itf, out.lease->router, ipv4::AddressState::kTentative});
       acd_.Start(out.lease->itf.address, now_);
@@ -400,6 +406,13 @@ void Worker::ApplyDhcp(const dhcp4::Dhcp4Client::Outcome& out) {
     case Event::kBound:
     case Event::kRenewed: {
       const bool same = dhcp_address_ && *dhcp_address_ == out.lease->itf;
+      if (!same && host_.Find(out.lease->itf.address) != nullptr) {
+        drop_address();
+        (out.event == Event::kBound ? dhcp4_bound_ : dhcp4_renewed_).Inc();
+        Log(LogLevel::kInfo, absl::StrCat("dhcp4: leased ", describe(*out.lease),
+                                          ", which --ip4 already configures; keeping that configuration"));
+        break;
+      }
       const ipv4::HostAddress* held = host_.Find(out.lease->itf.address);
       if (!same || held == nullptr || held->gateway != out.lease->router) {
         if (!same) drop_address();

@@ -776,6 +776,25 @@ TEST(Flow, DhcpInitRebootAsksForThePreviousAddress) {
   EXPECT_TRUE(sim.engine().worker(0).ipv4_host().IsLocal(*proto::Ipv4Address::Parse("192.0.2.50")));
 }
 
+TEST(Flow, DhcpLeaseOfAStaticAddressLeavesItConfigured) {
+  Config c = SimConfig(1, "192.0.2.50/24", "on");
+  c.dhcp4 = true;
+  Sim sim(c);
+  sim.Run(Duration::Seconds(10));  // the static address is claimed; DISCOVERs go out
+  std::uint32_t xid = 0;
+  for (const Frame& f : OfType(sim.Run(Duration::Seconds(10)), 0x0800)) xid = XidOf(f);
+  ASSERT_NE(xid, 0u);
+  sim.Send(ServerFrame(Vec(vectors::kDhcpOffer), xid));
+  sim.Run();
+  sim.Send(ServerFrame(Vec(vectors::kDhcpAck), xid));
+  sim.Run();
+  EXPECT_EQ(sim.Count("dhcp4_bound"), 1u);
+  // Expiry (nobody renews) must not take the configured address away.
+  sim.Run(Duration::Seconds(130));
+  EXPECT_EQ(sim.Count("dhcp4_lost"), 1u);
+  EXPECT_TRUE(sim.engine().worker(0).ipv4_host().IsLocal(*proto::Ipv4Address::Parse("192.0.2.50")));
+}
+
 TEST(Flow, DhcpIgnoresOtherTransactionsAndMalformedMessages) {
   Sim sim(DhcpConfig());
   const std::uint32_t xid = XidOf(sim.Run()[0]);
