@@ -1,5 +1,6 @@
-// Micro benchmarks: rings, the packet pool, checksums and the per-frame cost
-// of the engine's echo path. Run: build/bench/bench_micro (figures in
+// Micro benchmarks: rings, the packet pool, checksums, the IPv4 family's
+// per-packet state (reassembly, routing, ARP) and the per-frame cost of the
+// engine's echo path. Run: build/bench/bench_micro (figures in
 // bench/README.md).
 #include <benchmark/benchmark.h>
 
@@ -12,6 +13,10 @@
 #include "engine/link/replay.h"
 #include "engine/runner.h"
 #include "protocols/common/checksum.h"
+#include "protocols/arp/arp_cache.h"
+#include "protocols/dhcp4/dhcp4_repr.h"
+#include "protocols/ipv4/ipv4_host.h"
+#include "protocols/ipv4/ipv4_reassembly.h"
 #include "protocols/ipv4/ipv4_repr.h"
 #include "rings/byte_ring.h"
 #include "rings/mpmc_queue.h"
@@ -116,6 +121,68 @@ void BM_Ipv4Parse(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_Ipv4Parse);
+
+// A 4008-byte datagram in three 1480-byte fragments (what `ping -s 4000`
+// sends), reassembled; the cost per datagram, copy into place included.
+void BM_Ipv4Reassemble3(benchmark::State& state) {
+  proto::ipv4::Ipv4Reassembler r;
+  std::vector<std::byte> payload(4008, std::byte{0x42});
+  proto::ipv4::Ipv4Repr ip;
+  ip.src = proto::Ipv4Address(0xc0000201);
+  ip.dst = proto::Ipv4Address(0xc0000202);
+  ip.protocol = proto::ipv4::kProtoIcmp;
+  std::uint16_t id = 0;
+  const proto::Instant now = proto::Instant::FromNanos(1);
+  for (auto _ : state) {
+    ip.ident = id++;
+    for (std::size_t off = 0; off < payload.size(); off += 1480) {
+      const std::size_t n = std::min<std::size_t>(1480, payload.size() - off);
+      ip.frag_offset = static_cast<std::uint32_t>(off);
+      ip.mf = off + n < payload.size();
+      benchmark::DoNotOptimize(r.OnFragment(ip, std::span(payload).subspan(off, n), now));
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Ipv4Reassemble3);
+
+// Longest-prefix match over a small table (2 connected, 2 static, 2 default).
+void BM_RouteLookup(benchmark::State& state) {
+  proto::ipv4::Ipv4Host host;
+  host.AddAddress({*proto::Ipv4Interface::Parse("192.0.2.2/24"), proto::Ipv4Address(0xc0000201),
+                   proto::ipv4::AddressState::kPreferred});
+  host.AddAddress({*proto::Ipv4Interface::Parse("198.51.100.2/24"), proto::Ipv4Address(0xc6336401),
+                   proto::ipv4::AddressState::kPreferred});
+  host.AddStaticRoute(*proto::Ipv4Interface::Parse("203.0.113.0/24"), proto::Ipv4Address(0xc00002fe));
+  host.AddStaticRoute(*proto::Ipv4Interface::Parse("203.0.113.128/25"), proto::Ipv4Address(0xc63364fe));
+  std::uint32_t dst = 0xcb007100;  // 203.0.113.0 and on: static, then default
+  for (auto _ : state) benchmark::DoNotOptimize(host.Lookup(proto::Ipv4Address(dst++)));
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_RouteLookup);
+
+// The per-packet neighbour lookup on the send path (a reachable entry).
+void BM_ArpCacheUse(benchmark::State& state) {
+  proto::arp::ArpCache cache;
+  const proto::Instant now = proto::Instant::FromNanos(1);
+  for (std::uint32_t i = 1; i < 200; ++i) {
+    const proto::Ipv4Address ip(0xc0000200 + i);
+    cache.StartResolve(ip, now);
+    cache.OnArp({proto::arp::kOpReply, *proto::MacAddress::Parse("52:54:00:00:00:01"), ip, {}, {}}, true, now);
+  }
+  std::uint32_t i = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(cache.Use(proto::Ipv4Address(0xc0000201 + (i++ % 199)), now));
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ArpCacheUse);
+
+void BM_Dhcp4Parse(benchmark::State& state) {
+  const auto* p = reinterpret_cast<const std::byte*>(vectors::kDhcpAck) + 42;
+  const std::span<const std::byte> bytes(p, sizeof(vectors::kDhcpAck) - 42);
+  for (auto _ : state) benchmark::DoNotOptimize(proto::dhcp4::Dhcp4Repr::Parse(bytes));
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Dhcp4Parse);
 
 std::vector<std::byte> Frame(std::span<const unsigned char> a) {
   const auto b = std::as_bytes(a);
