@@ -7,12 +7,15 @@
 # A flood ping (-f) from A to each target gives the round trip through
 # ringstack and through a kernel peer; the ratio is what to read, since both
 # share this machine's noise. Bounded: COUNT pings per target (default 20000).
+# SIZE=N sets the ping payload (default 56; over 1472 the echoes go
+# fragmented both ways, through reassembly and fragmentation).
 #
-# usage: sudo bench/e2e_ping.sh [BUILD_DIR] [COUNT]
+# usage: sudo [SIZE=N] [POLL=MODE] bench/e2e_ping.sh [BUILD_DIR] [COUNT]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
 count=${2:-20000}
+size=${SIZE:-56}
 [ "$(id -u)" -eq 0 ] || { echo "e2e_ping: run as root" >&2; exit 2; }
 
 read -r ns tap < <("$root/scripts/lab" up)
@@ -33,16 +36,16 @@ ip -n "$peer" addr add 198.51.100.2/24 dev rsveth1
 ip -n "$peer" link set rsveth1 up
 ip -n "$peer" link set lo up
 
-ip netns exec "$ns" "$build/engine/ringstack" --tap "$tap" --ip4 192.0.2.2/24 --poll "${POLL:-block}" \
+ip netns exec "$ns" "$build/engine/ringstack" --tap "$tap" --ip4 192.0.2.2/24 --acd off --poll "${POLL:-block}" \
   2>/tmp/rs-e2e-$$.log &
 pid=$!
 for _ in $(seq 50); do grep -q "up on" /tmp/rs-e2e-$$.log && break; sleep 0.1; done
 rm -f /tmp/rs-e2e-$$.log
 
 flood() {  # flood ADDR -> "avg_ms total_ms"
-  ip netns exec "$ns" ping -n -q -f -c 1000 "$1" >/dev/null  # warm-up: ARP, caches
+  ip netns exec "$ns" ping -n -q -f -s "$size" -c 1000 "$1" >/dev/null  # warm-up: ARP, caches
   local out
-  out=$(ip netns exec "$ns" ping -n -q -f -c "$count" "$1")
+  out=$(ip netns exec "$ns" ping -n -q -f -s "$size" -c "$count" "$1")
   local loss avg total
   loss=$(sed -n 's/.* \([0-9.]*\)% packet loss.*/\1/p' <<<"$out")
   total=$(sed -n 's/.*time \([0-9]*\)ms.*/\1/p' <<<"$out")
@@ -52,7 +55,7 @@ flood() {  # flood ADDR -> "avg_ms total_ms"
 
 read -r rs_avg rs_total rs_loss < <(flood 192.0.2.2)
 read -r k_avg k_total k_loss < <(flood 198.51.100.2)
-printf '%-28s %10s %12s %8s\n' "target ($count flood pings)" "avg rtt ms" "total ms" "loss %"
+printf '%-28s %10s %12s %8s\n' "target ($count x $size B)" "avg rtt ms" "total ms" "loss %"
 printf '%-28s %10s %12s %8s\n' "ringstack over TAP" "$rs_avg" "$rs_total" "$rs_loss"
 printf '%-28s %10s %12s %8s\n' "Linux kernel over veth" "$k_avg" "$k_total" "$k_loss"
 awk -v a="$rs_avg" -v b="$k_avg" 'BEGIN { printf "ratio ringstack/kernel (avg rtt): %.2f\n", a / b }'
