@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
@@ -156,6 +157,49 @@ bool Ipv6Interface::Contains(const Ipv6Address& a) const {
 std::string Ipv6Interface::ToString() const {
   return absl::StrFormat("%s/%d", address.ToString(), prefix_len);
 }
+
+Ipv6Address Ipv6Address::SolicitedNode() const {
+  std::array<std::byte, 16> b{};
+  b[0] = std::byte{0xff};
+  b[1] = std::byte{0x02};
+  b[11] = std::byte{0x01};
+  b[12] = std::byte{0xff};
+  b[13] = bytes_[13];
+  b[14] = bytes_[14];
+  b[15] = bytes_[15];
+  return Ipv6Address(b);
+}
+
+Ipv6Address Ipv6Address::LinkLocalFromMac(const MacAddress& mac) {
+  const auto m = mac.bytes();
+  std::array<std::byte, 16> b{};
+  b[0] = std::byte{0xfe};
+  b[1] = std::byte{0x80};
+  b[8] = m[0] ^ std::byte{0x02};  // the universal/local bit inverted
+  b[9] = m[1];
+  b[10] = m[2];
+  b[11] = std::byte{0xff};
+  b[12] = std::byte{0xfe};
+  b[13] = m[3];
+  b[14] = m[4];
+  b[15] = m[5];
+  return Ipv6Address(b);
+}
+
+Ipv6Address Ipv6Address::Combine(const Ipv6Address& prefix, int prefix_len, const Ipv6Address& iid) {
+  std::array<std::byte, 16> b{};
+  for (int i = 0; i < 16; ++i) {
+    const int bits = std::clamp(prefix_len - 8 * i, 0, 8);
+    const unsigned mask = bits == 0 ? 0u : (0xffu << (8 - bits)) & 0xffu;
+    b[i] = static_cast<std::byte>((static_cast<unsigned>(prefix.bytes_[i]) & mask) |
+                                  (static_cast<unsigned>(iid.bytes_[i]) & ~mask & 0xffu));
+  }
+  return Ipv6Address(b);
+}
+
+Ipv6Address Ipv6Address::AllNodes() { return *Parse("ff02::1"); }
+Ipv6Address Ipv6Address::AllRouters() { return *Parse("ff02::2"); }
+Ipv6Address Ipv6Address::AllMldv2Routers() { return *Parse("ff02::16"); }
 
 MacAddress MulticastMac(Ipv4Address group) {
   const std::uint32_t v = group.value();

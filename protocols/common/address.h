@@ -83,6 +83,22 @@ class Ipv6Address {
   bool IsLoopback() const;
   std::string ToString() const;  // RFC 5952 canonical form
   auto operator<=>(const Ipv6Address&) const = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const Ipv6Address& a) {
+    return H::combine_contiguous(std::move(h), reinterpret_cast<const unsigned char*>(a.bytes_.data()), 16);
+  }
+
+  // RFC 4291 2.7.1: ff02::1:ffXX:XXXX for this address.
+  Ipv6Address SolicitedNode() const;
+  // fe80::/64 with the modified EUI-64 interface identifier of `mac`
+  // (RFC 4291 2.5.1, appendix A).
+  static Ipv6Address LinkLocalFromMac(const MacAddress& mac);
+  // The first `prefix_len` bits of `prefix` and the rest from `iid`'s low bits.
+  static Ipv6Address Combine(const Ipv6Address& prefix, int prefix_len, const Ipv6Address& iid);
+  // Well-known groups.
+  static Ipv6Address AllNodes();    // ff02::1
+  static Ipv6Address AllRouters();  // ff02::2
+  static Ipv6Address AllMldv2Routers();  // ff02::16
 
  private:
   std::array<std::byte, 16> bytes_{};

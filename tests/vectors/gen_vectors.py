@@ -10,6 +10,11 @@ import os
 import sys
 
 from scapy.all import ARP, BOOTP, DHCP, ICMP, IP, UDP, Ether, IPOption_Router_Alert, Raw  # noqa: E402
+from scapy.layers.inet6 import (  # noqa: E402
+    ICMPv6EchoReply, ICMPv6EchoRequest, ICMPv6MLDMultAddrRec, ICMPv6MLQuery2, ICMPv6MLReport2,
+    ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6ND_RA, ICMPv6ND_RS, ICMPv6NDOptDstLLAddr, ICMPv6NDOptMTU,
+    ICMPv6NDOptPrefixInfo, ICMPv6NDOptRDNSS, ICMPv6NDOptSrcLLAddr, IPv6, IPv6ExtHdrDestOpt,
+    IPv6ExtHdrHopByHop, IPv6ExtHdrRouting, HBHOptUnknown, PadN, RouterAlert)
 
 MAC_A = "02:00:00:00:00:01"
 MAC_B = "52:54:00:12:34:56"
@@ -110,6 +115,63 @@ def frames():
            dhcp_server("nak", []))
 
 
+# IPv6: ringstack is MAC_A, so its link-local is fe80::ff:fe00:1 (EUI-64);
+# the peer (MAC_B) is fe80::5054:ff:fe12:3456; the lab prefix 2001:db8:0:1::/64.
+LL_A = "fe80::ff:fe00:1"
+LL_B = "fe80::5054:ff:fe12:3456"
+SNM_A = "ff02::1:ff00:1"
+MAC_SNM_A = "33:33:ff:00:00:01"
+G_A = "2001:db8:0:1::2"
+G_B = "2001:db8:0:1::1"
+
+
+def frames6():
+    echo = ICMPv6EchoRequest(id=0x4242, seq=7, data=bytes(range(32)))
+    yield ("kIpv6EchoRequest", "IPv6 (hop limit 64) + ICMPv6 echo request id 0x4242 seq 7, 32 bytes",
+           Ether(dst=MAC_A, src=MAC_B) / IPv6(src=G_B, dst=G_A, hlim=64) / echo)
+    yield ("kIpv6EchoReply", "the reply ringstack must send to kIpv6EchoRequest",
+           Ether(dst=MAC_B, src=MAC_A) / IPv6(src=G_A, dst=G_B, hlim=64) /
+           ICMPv6EchoReply(id=0x4242, seq=7, data=bytes(range(32))))
+    yield ("kNdDadProbe", "DAD: NS for tentative fe80::ff:fe00:1 from :: to its solicited-node group",
+           Ether(dst=MAC_SNM_A, src=MAC_A) / IPv6(src="::", dst=SNM_A, hlim=255) / ICMPv6ND_NS(tgt=LL_A))
+    yield ("kNdNsFromPeer", "NS from the peer's link-local for ours, with its link-layer address",
+           Ether(dst=MAC_SNM_A, src=MAC_B) / IPv6(src=LL_B, dst=SNM_A, hlim=255) / ICMPv6ND_NS(tgt=LL_A) /
+           ICMPv6NDOptSrcLLAddr(lladdr=MAC_B))
+    yield ("kNdNaSolicited", "ringstack's answer to kNdNsFromPeer: NA S=1 O=1 with its link-layer address",
+           Ether(dst=MAC_B, src=MAC_A) / IPv6(src=LL_A, dst=LL_B, hlim=255) /
+           ICMPv6ND_NA(R=0, S=1, O=1, tgt=LL_A) / ICMPv6NDOptDstLLAddr(lladdr=MAC_A))
+    yield ("kNdNaDefendsStatic", "an unsolicited NA from the peer for 2001:db8:0:1::2 (it owns it), to all nodes",
+           Ether(dst="33:33:00:00:00:01", src=MAC_B) / IPv6(src=G_A, dst="ff02::1", hlim=255) /
+           ICMPv6ND_NA(R=0, S=0, O=1, tgt=G_A) / ICMPv6NDOptDstLLAddr(lladdr=MAC_B))
+    yield ("kNdRs", "RS from ringstack's link-local to all routers, with its link-layer address",
+           Ether(dst="33:33:00:00:00:02", src=MAC_A) / IPv6(src=LL_A, dst="ff02::2", hlim=255) /
+           ICMPv6ND_RS() / ICMPv6NDOptSrcLLAddr(lladdr=MAC_A))
+    yield ("kNdRa", "RA from fe80::1: lifetime 1800, 2001:db8:0:1::/64 L A 86400/14400, MTU 1500, RDNSS",
+           Ether(dst="33:33:00:00:00:01", src=MAC_B) / IPv6(src="fe80::1", dst="ff02::1", hlim=255) /
+           ICMPv6ND_RA(chlim=64, routerlifetime=1800, prf=0) / ICMPv6NDOptSrcLLAddr(lladdr=MAC_B) /
+           ICMPv6NDOptMTU(mtu=1500) /
+           ICMPv6NDOptPrefixInfo(prefix="2001:db8:0:1::", prefixlen=64, L=1, A=1, validlifetime=86400,
+                                 preferredlifetime=14400) /
+           ICMPv6NDOptRDNSS(lifetime=600, dns=["2001:db8::53"]))
+    yield ("kMldv2ReportJoin", "MLDv2 report (hop-by-hop Router Alert) joining ff02::1:ff00:1",
+           Ether(dst="33:33:00:00:00:16", src=MAC_A) / IPv6(src=LL_A, dst="ff02::16", hlim=1) /
+           IPv6ExtHdrHopByHop(options=[RouterAlert()]) /
+           ICMPv6MLReport2(records=[ICMPv6MLDMultAddrRec(rtype=4, dst=SNM_A)]))
+    yield ("kMldv2GeneralQuery", "MLDv2 general query from fe80::1, max response 10 s",
+           Ether(dst="33:33:00:00:00:01", src=MAC_B) / IPv6(src="fe80::1", dst="ff02::1", hlim=1) /
+           IPv6ExtHdrHopByHop(options=[RouterAlert()]) / ICMPv6MLQuery2(mrd=10000))
+    yield ("kIpv6ExtChain", "hop-by-hop (PadN) + destination options (PadN) + routing type 0 segments left 0 + echo",
+           Ether(dst=MAC_A, src=MAC_B) / IPv6(src=G_B, dst=G_A, hlim=64) /
+           IPv6ExtHdrHopByHop(options=[PadN(optdata=b"\0\0\0\0")]) /
+           IPv6ExtHdrDestOpt(options=[PadN(optdata=b"\0\0\0\0")]) /
+           IPv6ExtHdrRouting(type=0, segleft=0, addresses=["2001:db8::9"]) /
+           ICMPv6EchoRequest(id=1, seq=1, data=b"chain"))
+    yield ("kIpv6UnknownOption", "hop-by-hop with unknown option 0x87 (action 10: discard + Parameter Problem)",
+           Ether(dst=MAC_A, src=MAC_B) / IPv6(src=G_B, dst=G_A, hlim=64) /
+           IPv6ExtHdrHopByHop(options=[HBHOptUnknown(otype=0x87, optdata=b"\0\0\0\0")]) /
+           ICMPv6EchoRequest(id=1, seq=2))
+
+
 def c_array(name, comment, data):
     lines = [f"// {comment}", f"inline constexpr unsigned char {name}[] = {{"]
     for i in range(0, len(data), 12):
@@ -127,7 +189,7 @@ def main():
            "",
            "namespace ringstack::vectors {",
            ""]
-    for name, comment, pkt in frames():
+    for name, comment, pkt in list(frames()) + list(frames6()):
         data = bytes(pkt)
         if name == "kIcmpEchoRequestPadded":
             # The link pads the 44-byte frame to the 60-byte Ethernet minimum;
