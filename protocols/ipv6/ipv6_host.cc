@@ -1,0 +1,306 @@
+#include "protocols/ipv6/ipv6_host.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+
+namespace ringstack::proto::ipv6 {
+namespace {
+
+constexpr Duration kTwoHours = Duration::Seconds(2 * 3600);
+
+Instant After(Instant now, std::uint32_t seconds) {
+  return seconds == 0xffffffffu ? Instant::Never() : now + Duration::Seconds(seconds);
+}
+
+int CommonPrefixLen(const Ipv6Address& a, const Ipv6Address& b) {
+  int n = 0;
+  for (int i = 0; i < 16; ++i) {
+    const unsigned x = static_cast<unsigned>(a.bytes()[i] ^ b.bytes()[i]);
+    if (x == 0) {
+      n += 8;
+      continue;
+    }
+    for (unsigned bit = 0x80; bit != 0 && (x & bit) == 0; bit >>= 1) ++n;
+    break;
+  }
+  return n;
+}
+
+}  // namespace
+
+const char* AddrStateName(AddrState s) {
+  switch (s) {
+    case AddrState::kTentative: return "tentative";
+    case AddrState::kPreferred: return "preferred";
+    case AddrState::kDeprecated: return "deprecated";
+    case AddrState::kDuplicate: return "duplicate";
+  }
+  return "?";
+}
+
+void Ipv6Host::Events::Merge(Events&& o) {
+  auto cat = [](auto& a, auto& b) { a.insert(a.end(), b.begin(), b.end()); };
+  cat(send_dad, o.send_dad);
+  cat(join, o.join);
+  cat(leave, o.leave);
+  cat(preferred, o.preferred);
+  cat(duplicate, o.duplicate);
+  cat(removed, o.removed);
+  cat(log, o.log);
+  send_rs |= o.send_rs;
+}
+
+Ipv6Host::Ipv6Host(MacAddress mac, std::uint64_t seed, const Ipv6HostConfig& config)
+    : mac_(mac), rng_(seed), config_(config), mtu_(config.link_mtu) {}
+
+Duration Ipv6Host::Random(Duration hi) {
+  rng_ += 0x9e3779b97f4a7c15ull;  // splitmix64
+  std::uint64_t z = rng_;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  z ^= z >> 31;
+  if (hi.nanos() <= 0) return Duration::Nanos(0);
+  return Duration::Nanos(static_cast<std::int64_t>(z % static_cast<std::uint64_t>(hi.nanos())));
+}
+
+HostAddress6* Ipv6Host::FindMutable(const Ipv6Address& a) {
+  for (HostAddress6& h : addresses_) {
+    if (h.itf.address == a) return &h;
+  }
+  return nullptr;
+}
+
+const HostAddress6* Ipv6Host::Find(const Ipv6Address& a) const {
+  for (const HostAddress6& h : addresses_) {
+    if (h.itf.address == a) return &h;
+  }
+  return nullptr;
+}
+
+bool Ipv6Host::IsLocal(const Ipv6Address& a) const {
+  const HostAddress6* h = Find(a);
+  return h != nullptr && (h->state == AddrState::kPreferred || h->state == AddrState::kDeprecated);
+}
+
+bool Ipv6Host::IsJoined(const Ipv6Address& group) const {
+  if (group == Ipv6Address::AllNodes()) return true;
+  for (const HostAddress6& h : addresses_) {
+    if (h.state != AddrState::kDuplicate && h.itf.address.SolicitedNode() == group) return true;
+  }
+  return false;
+}
+
+Ipv6Host::Events Ipv6Host::AddAddress(Ipv6Interface itf, Origin origin, Instant now, bool dad) {
+  Events ev;
+  if (Find(itf.address) != nullptr) return ev;
+  HostAddress6 a;
+  a.itf = itf;
+  a.origin = origin;
+  const Ipv6Address group = itf.address.SolicitedNode();
+  if (!IsJoined(group)) ev.join.push_back(group);  // RFC 4862 5.4.2: join before the first NS
+  if (dad && config_.dad_transmits > 0) {
+    a.state = AddrState::kTentative;
+    a.dad_at = now + Random(config_.max_dad_delay);
+  } else {
+    a.state = AddrState::kPreferred;
+    ev.preferred.push_back(itf.address);
+  }
+  addresses_.push_back(a);
+  return ev;
+}
+
+void Ipv6Host::MarkDuplicate(HostAddress6& a, Events& ev) {
+  a.state = AddrState::kDuplicate;
+  a.dad_at = Instant::Never();
+  ev.duplicate.push_back(a.itf.address);
+  const Ipv6Address group = a.itf.address.SolicitedNode();
+  if (!IsJoined(group)) ev.leave.push_back(group);
+}
+
+void Ipv6Host::StartRouterSolicitation(Instant now) {
+  if (soliciting_) return;
+  soliciting_ = true;
+  rs_sent_ = 0;
+  rs_interval_ = config_.rtr_solicitation_interval;
+  rs_at_ = now + Random(config_.max_rtr_solicitation_delay);  // RFC 4861 6.3.7
+}
+
+Ipv6Host::Events Ipv6Host::OnNeighborSolicitation(const Ipv6Address& src, const Ipv6Address& target) {
+  Events ev;
+  HostAddress6* a = FindMutable(target);
+  if (a != nullptr && a->state == AddrState::kTentative && src.IsUnspecified()) MarkDuplicate(*a, ev);
+  return ev;
+}
+
+Ipv6Host::Events Ipv6Host::OnNeighborAdvertisement(const Ipv6Address& target) {
+  Events ev;
+  HostAddress6* a = FindMutable(target);
+  if (a == nullptr) return ev;
+  if (a->state == AddrState::kTentative) {
+    MarkDuplicate(*a, ev);
+  } else if (a->state != AddrState::kDuplicate) {
+    ev.log.push_back(absl::StrCat("ip6 ", target.ToString(), ": another host advertises it too"));
+  }
+  return ev;
+}
+
+Ipv6Host::Events Ipv6Host::OnRouterAdvertisement(const Ipv6Address& src, const nd::RouterAdvertisement& ra,
+                                                 Instant now) {
+  Events ev;
+  soliciting_ = false;  // RFC 4861 6.3.7: an RA ends solicitation
+  rs_at_ = Instant::Never();
+  // Default router list (6.3.4).
+  auto router = std::find_if(routers_.begin(), routers_.end(), [&](const DefaultRouter& r) { return r.address == src; });
+  if (ra.router_lifetime == 0) {
+    if (router != routers_.end()) routers_.erase(router);
+  } else if (router == routers_.end()) {
+    routers_.push_back({src, now + Duration::Seconds(ra.router_lifetime)});
+  } else {
+    router->until = now + Duration::Seconds(ra.router_lifetime);
+  }
+  if (ra.options.mtu && *ra.options.mtu >= 1280 && *ra.options.mtu <= config_.link_mtu) mtu_ = *ra.options.mtu;
+  if (ra.options.rdnss_count != 0) {
+    dns_.assign(ra.options.rdnss.begin(), ra.options.rdnss.begin() + ra.options.rdnss_count);
+    if (ra.options.rdnss_lifetime == 0) dns_.clear();
+  }
+  for (std::size_t i = 0; i < ra.options.prefix_count; ++i) {
+    const nd::PrefixInfo& p = ra.options.prefixes[i];
+    if (p.prefix.IsLinkLocal()) continue;  // 6.3.4 / 5.5.3 b
+    const Ipv6Interface net{Ipv6Address::Combine(p.prefix, p.prefix_len, Ipv6Address()), p.prefix_len};
+    if (p.on_link) {
+      auto it = std::find_if(prefixes_.begin(), prefixes_.end(), [&](const OnLinkPrefix& o) { return o.net == net; });
+      if (p.valid_lifetime == 0) {
+        if (it != prefixes_.end()) prefixes_.erase(it);
+      } else if (it == prefixes_.end()) {
+        prefixes_.push_back({net, After(now, p.valid_lifetime)});
+      } else {
+        it->until = After(now, p.valid_lifetime);
+      }
+    }
+    if (!p.autonomous || p.preferred_lifetime > p.valid_lifetime) continue;  // 5.5.3 a, c
+    const Ipv6Address addr = Ipv6Address::Combine(net.address, 64, link_local());
+    HostAddress6* existing = FindMutable(addr);
+    if (existing == nullptr) {
+      if (p.valid_lifetime == 0) continue;
+      if (p.prefix_len != 64) {
+        ev.log.push_back(absl::StrCat("ip6 prefix ", net.ToString(),
+                                      ": not a /64, so no SLAAC address from it (RFC 4862 5.5.3 d)"));
+        continue;
+      }
+      Events added = AddAddress(Ipv6Interface{addr, 64}, Origin::kSlaac, now);
+      HostAddress6* a = FindMutable(addr);
+      a->preferred_until = After(now, p.preferred_lifetime);
+      a->valid_until = After(now, p.valid_lifetime);
+      ev.Merge(std::move(added));
+      continue;
+    }
+    if (existing->origin != Origin::kSlaac) continue;
+    // 5.5.3 e: the preferred lifetime is reset; the valid one under the two-hour rule.
+    existing->preferred_until = After(now, p.preferred_lifetime);
+    if (existing->state == AddrState::kDeprecated && p.preferred_lifetime != 0) {
+      existing->state = AddrState::kPreferred;
+    }
+    const Instant proposed = After(now, p.valid_lifetime);
+    const bool remaining_short = existing->valid_until - now <= kTwoHours;
+    if (p.valid_lifetime == 0xffffffffu || Duration::Seconds(p.valid_lifetime) > kTwoHours ||
+        proposed > existing->valid_until) {
+      existing->valid_until = proposed;
+    } else if (!remaining_short) {
+      existing->valid_until = now + kTwoHours;
+    }
+  }
+  return ev;
+}
+
+Ipv6Host::Events Ipv6Host::OnTimer(Instant now) {
+  Events ev;
+  for (HostAddress6& a : addresses_) {
+    if (a.state == AddrState::kTentative && a.dad_at <= now) {
+      if (a.dad_sent < config_.dad_transmits) {
+        ++a.dad_sent;
+        ev.send_dad.push_back(a.itf.address);
+        a.dad_at = now + config_.retrans_timer;
+      } else {
+        a.state = AddrState::kPreferred;
+        a.dad_at = Instant::Never();
+        ev.preferred.push_back(a.itf.address);
+      }
+    }
+    if (a.state == AddrState::kPreferred && a.preferred_until <= now) a.state = AddrState::kDeprecated;
+  }
+  // Valid lifetime over: the address goes (5.5.4).
+  for (auto it = addresses_.begin(); it != addresses_.end();) {
+    if (it->valid_until > now) {
+      ++it;
+      continue;
+    }
+    const HostAddress6 gone = *it;
+    it = addresses_.erase(it);
+    ev.removed.push_back(gone.itf);
+    const Ipv6Address group = gone.itf.address.SolicitedNode();
+    if (gone.state != AddrState::kDuplicate && !IsJoined(group)) ev.leave.push_back(group);
+  }
+  std::erase_if(routers_, [now](const DefaultRouter& r) { return r.until <= now; });
+  std::erase_if(prefixes_, [now](const OnLinkPrefix& p) { return p.until <= now; });
+  if (soliciting_ && rs_at_ <= now) {
+    ev.send_rs = true;
+    ++rs_sent_;
+    if (rs_sent_ >= config_.max_rtr_solicitations) {
+      // RFC 7559: keep asking, backing off exponentially up to MRT.
+      rs_interval_ = std::min(rs_interval_ + rs_interval_, config_.max_rs_interval);
+    }
+    rs_at_ = now + rs_interval_;
+  }
+  return ev;
+}
+
+Instant Ipv6Host::NextDeadline() const {
+  Instant next = soliciting_ ? rs_at_ : Instant::Never();
+  for (const HostAddress6& a : addresses_) {
+    next = std::min({next, a.dad_at, a.valid_until});
+    if (a.state == AddrState::kPreferred) next = std::min(next, a.preferred_until);
+  }
+  for (const DefaultRouter& r : routers_) next = std::min(next, r.until);
+  for (const OnLinkPrefix& p : prefixes_) next = std::min(next, p.until);
+  return next;
+}
+
+bool Ipv6Host::OnLink(const Ipv6Address& dst) const {
+  if (dst.IsLinkLocal() || dst.IsMulticast()) return true;
+  for (const OnLinkPrefix& p : prefixes_) {
+    if (p.net.Contains(dst)) return true;
+  }
+  for (const HostAddress6& a : addresses_) {
+    if (a.origin == Origin::kStatic && a.state != AddrState::kDuplicate && a.itf.Contains(dst)) return true;
+  }
+  return false;
+}
+
+std::optional<NextHop6> Ipv6Host::Lookup(const Ipv6Address& dst) const {
+  const Ipv6Address src = SourceFor(dst);
+  if (OnLink(dst)) return NextHop6{dst, src};
+  if (!routers_.empty()) return NextHop6{routers_.front().address, src};
+  if (!static_routers_.empty()) return NextHop6{static_routers_.front(), src};
+  return std::nullopt;
+}
+
+Ipv6Address Ipv6Host::SourceFor(const Ipv6Address& dst) const {
+  const bool link_scope = dst.IsLinkLocal() ||
+                          (dst.IsMulticast() && (static_cast<unsigned>(dst.bytes()[1]) & 0x0f) <= 2);
+  const HostAddress6* best = nullptr;
+  int best_score = -1;
+  for (const HostAddress6& a : addresses_) {
+    if (a.state != AddrState::kPreferred && a.state != AddrState::kDeprecated) continue;
+    const bool same_scope = a.itf.address.IsLinkLocal() == link_scope;
+    const int score = (same_scope ? 1000 : 0) + (a.state == AddrState::kPreferred ? 500 : 0) +
+                      CommonPrefixLen(a.itf.address, dst);
+    if (score > best_score) {
+      best = &a;
+      best_score = score;
+    }
+  }
+  return best == nullptr ? Ipv6Address() : best->itf.address;
+}
+
+}  // namespace ringstack::proto::ipv6
