@@ -169,6 +169,12 @@ absl::StatusOr<Config> ParseConfig(const RawFlags& f, int cpus) {
     c.routes4.push_back({*net, *gw});
   }
   c.dhcp4 = f.dhcp4;
+  if (f.ipv6 == "on" || f.ipv6 == "off") {
+    c.ipv6 = f.ipv6 == "on";
+  } else {
+    return Bad("ipv6", absl::StrCat("'", f.ipv6, "' is not on or off"));
+  }
+  if (!c.ipv6 && (!c.ip6.empty() || c.gw6)) return Bad("ipv6", "off, but --ip6/--gw6 given");
   if (!f.dhcp4_previous.empty()) {
     if (!f.dhcp4) return Bad("dhcp4-previous", "needs --dhcp4");
     const auto a = Ipv4Address::Parse(f.dhcp4_previous);

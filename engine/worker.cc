@@ -48,6 +48,16 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
         for (std::byte b : config.mac.bytes()) seed = seed << 8 | static_cast<std::uint64_t>(b);
         return seed;
       }()),
+      host6_(config.mac, [&config] {
+        std::uint64_t seed = 0;
+        for (std::byte b : config.mac.bytes()) seed = seed << 8 | static_cast<std::uint64_t>(b);
+        return seed;
+      }() ^ 0x6666u, proto::ipv6::Ipv6HostConfig{.link_mtu = config.mtu}),
+      mld_([&config] {
+        std::uint64_t seed = 0;
+        for (std::byte b : config.mac.bytes()) seed = seed << 8 | static_cast<std::uint64_t>(b);
+        return seed;
+      }() ^ 0x3810u),
       wheel_(clock.Now()),
       reassembler_(proto::ipv4::ReassemblyConfig{Duration::Seconds(30), config.reassembly_bytes,
                                                  config.reassembly_bytes / 4}),
@@ -79,7 +89,6 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
       ipv4_drop_neighbour_unreachable_(counters.Add("ipv4_drop_neighbour_unreachable")),
       ipv4_drop_park_full_(counters.Add("ipv4_drop_park_full")),
       ipv4_tx_(counters.Add("ipv4_tx")),
-      ipv6_drop_unhandled_(counters.Add("ipv6_drop_unhandled")),
       icmp4_rx_echo_request_(counters.Add("icmp4_rx_echo_request")),
       icmp4_rx_echo_reply_(counters.Add("icmp4_rx_echo_reply")),
       icmp4_rx_other_(counters.Add("icmp4_rx_other")),
@@ -101,6 +110,32 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
       dhcp4_renewed_(counters.Add("dhcp4_renewed")),
       dhcp4_declined_(counters.Add("dhcp4_declined")),
       dhcp4_lost_(counters.Add("dhcp4_lost")),
+      ipv6_rx_(counters.Add("ipv6_rx")),
+      ipv6_tx_(counters.Add("ipv6_tx")),
+      ipv6_drop_not_for_us_(counters.Add("ipv6_drop_not_for_us")),
+      ipv6_drop_no_route_(counters.Add("ipv6_drop_no_route")),
+      ipv6_drop_too_big_(counters.Add("ipv6_drop_too_big")),
+      ipv6_drop_neighbour_unreachable_(counters.Add("ipv6_drop_neighbour_unreachable")),
+      ipv6_rx_fragment_unhandled_(counters.Add("ipv6_rx_fragment_unhandled")),
+      ipv6_rx_no_next_header_(counters.Add("ipv6_rx_no_next_header")),
+      icmp6_rx_echo_request_(counters.Add("icmp6_rx_echo_request")),
+      icmp6_tx_echo_reply_(counters.Add("icmp6_tx_echo_reply")),
+      icmp6_rx_error_(counters.Add("icmp6_rx_error")),
+      icmp6_rx_other_(counters.Add("icmp6_rx_other")),
+      icmp6_tx_param_problem_(counters.Add("icmp6_tx_param_problem")),
+      icmp6_tx_dest_unreachable_(counters.Add("icmp6_tx_dest_unreachable")),
+      nd_rx_ns_(counters.Add("nd_rx_ns")),
+      nd_rx_na_(counters.Add("nd_rx_na")),
+      nd_rx_ra_(counters.Add("nd_rx_ra")),
+      nd_tx_ns_(counters.Add("nd_tx_ns")),
+      nd_tx_na_(counters.Add("nd_tx_na")),
+      nd_tx_rs_(counters.Add("nd_tx_rs")),
+      nd_dad_ns_(counters.Add("nd_dad_ns")),
+      nd_dad_duplicate_(counters.Add("nd_dad_duplicate")),
+      nd_resolve_failed_(counters.Add("nd_resolve_failed")),
+      nd_drop_invalid_(counters.Add("nd_drop_invalid")),
+      mld_rx_query_(counters.Add("mld_rx_query")),
+      mld_tx_report_(counters.Add("mld_tx_report")),
       tx_ring_full_drop_(counters.Add("tx_ring_full_drop")),
       pool_empty_drop_(counters.Add("pool_empty_drop")),
       no_headroom_drop_(counters.Add("no_headroom_drop")) {
@@ -118,6 +153,11 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
   icmp4_quote_drop_.Add(counters, "icmp4_quote");
   udp_drop_.Add(counters, "udp");
   dhcp4_drop_.Add(counters, "dhcp4");
+  ipv6_drop_.Add(counters, "ipv6");
+  ipv6_ext_drop_.Add(counters, "ipv6_ext");
+  icmp6_drop_.Add(counters, "icmp6");
+  nd_drop_.Add(counters, "nd");
+  mld_drop_.Add(counters, "mld");
   // Addresses: usable at once without ACD; with it, shard 0 claims them
   // first (the other shards see only TCP/UDP, see the header).
   const bool probe = config.acd && shard == 0;
@@ -134,6 +174,7 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
     dhcp_.emplace(config.mac, seed ^ 0xd4c9u, dc);
     ApplyDhcp(dhcp_->Start(now_, config.dhcp4_previous));
   }
+  if (shard == 0 && config.ipv6) StartIpv6();
   // The TimerStage learns of timers armed here (ACD's first probe) from this.
   published_deadline_.store(wheel_.NextExpiry().nanos(), std::memory_order_release);
 }
@@ -261,7 +302,8 @@ void Worker::Process(Packet p) {
       HandleIpv4(std::move(p));
       return;
     case ethernet::kEtherTypeIpv6:
-      ipv6_drop_unhandled_.Inc();  // TODO(#4): IPv6
+      p.TrimFront(ethernet::kHeaderLen);
+      HandleIpv6(std::move(p));
       return;
     default:
       eth_drop_unknown_ethertype_.Inc();
@@ -777,6 +819,32 @@ void Worker::OnTimer(std::uint64_t cookie) {
   }
   if (cookie == kTimerAcd) {
     OnAcdTimer();
+    return;
+  }
+  if (cookie == kTimerIpv6Host || cookie == kTimerNd || cookie == kTimerMld) {
+    if (cookie == kTimerIpv6Host) {
+      host6_timer_at_ = Instant::Never();
+      ApplyIpv6(host6_.OnTimer(now_));
+    } else if (cookie == kTimerNd) {
+      nd_timer_at_ = Instant::Never();
+      nd_cache_.OnTimer(
+          now_,
+          [this](const proto::Ipv6Address& ip, std::optional<MacAddress> unicast) {
+            SendNeighborSolicitation(ip, host6_.SourceFor(ip), unicast);
+          },
+          [this](const proto::Ipv6Address& ip) {
+            nd_resolve_failed_.Inc();
+            auto it = parked6_.find(ip);
+            if (it != parked6_.end()) {
+              ipv6_drop_neighbour_unreachable_.Inc(it->second.count);
+              parked6_.erase(it);
+            }
+          });
+    } else {
+      mld_timer_at_ = Instant::Never();
+      mld_.OnTimer(now_, [this](const std::vector<proto::mld::Record>& r) { SendMldReport(r); });
+    }
+    RearmIpv6Timers();
     return;
   }
   if (cookie == kTimerDhcp) {

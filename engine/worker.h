@@ -32,6 +32,12 @@
 #include "protocols/arp/arp_cache.h"
 #include "protocols/common/parse_error.h"
 #include "protocols/dhcp4/dhcp4_client.h"
+#include "protocols/icmpv6/icmpv6_repr.h"
+#include "protocols/icmpv6/mld/mld_host.h"
+#include "protocols/icmpv6/nd/nd_cache.h"
+#include "protocols/ipv6/ipv6_ext.h"
+#include "protocols/ipv6/ipv6_host.h"
+#include "protocols/ipv6/ipv6_repr.h"
 #include "protocols/icmpv4/icmpv4_handler.h"
 #include "protocols/ethernet/ethernet_repr.h"
 #include "protocols/ipv4/ipv4_host.h"
@@ -60,6 +66,7 @@ class Worker final : public Stage {
   int shard() const { return shard_; }
   const proto::arp::ArpCache& arp_cache() const { return arp_cache_; }
   const proto::ipv4::Ipv4Host& ipv4_host() const { return host_; }
+  const proto::ipv6::Ipv6Host& ipv6_host() const { return host6_; }
 
  private:
   using Packet = rings::Packet;
@@ -70,7 +77,8 @@ class Worker final : public Stage {
     std::array<Packet, kParkedPerNeighbour> packets;
     std::size_t count = 0;
   };
-  enum TimerKind : std::uint64_t { kTimerArpCache = 1, kTimerReassembly = 2, kTimerAcd = 3, kTimerDhcp = 4 };
+  enum TimerKind : std::uint64_t { kTimerArpCache = 1, kTimerReassembly = 2, kTimerAcd = 3, kTimerDhcp = 4,
+                                   kTimerIpv6Host = 5, kTimerNd = 6, kTimerMld = 7 };
   struct DropCounters {
     std::array<Counter*, proto::kParseErrorCount> by_error{};
     void Add(CounterSet& counters, const std::string& proto);
@@ -120,6 +128,32 @@ class Worker final : public Stage {
   void OnTimer(std::uint64_t cookie);
   void Log(LogLevel level, std::string_view text) const;
 
+  // IPv6 (worker_ipv6.cc), on the control shard.
+  void StartIpv6();
+  void HandleIpv6(Packet p);
+  void HandleIcmpv6(Packet p, const proto::ipv6::Ipv6Repr& ip, bool router_alert);
+  void HandleNeighborSolicitation(const proto::ipv6::Ipv6Repr& ip, proto::Bytes body);
+  void HandleNeighborAdvertisement(const proto::ipv6::Ipv6Repr& ip, proto::Bytes body);
+  void HandleRouterAdvertisement(const proto::ipv6::Ipv6Repr& ip, proto::Bytes body);
+  void HandleMldQuery(const proto::ipv6::Ipv6Repr& ip, proto::Bytes body, bool router_alert);
+  void ApplyIpv6(proto::ipv6::Ipv6Host::Events ev);
+  // `p` holds an ICMPv6 message body after a 4-byte header gap: fills the
+  // header (checksum over src, dst) and sends it.
+  void SendIcmpv6(Packet p, std::uint8_t type, std::uint8_t code, const proto::Ipv6Address& src,
+                  const proto::Ipv6Address& dst, std::uint8_t hop_limit = proto::ipv6::kDefaultHopLimit,
+                  bool router_alert = false);
+  // `p` holds the IPv6 payload; prepends the header and sends it on.
+  void SendIpv6(Packet p, const proto::ipv6::Ipv6Repr& header);
+  void SendToNextHop6(Packet p, const proto::Ipv6Address& dst);
+  void SendNeighborSolicitation(const proto::Ipv6Address& target, const proto::Ipv6Address& src,
+                                std::optional<proto::MacAddress> unicast);
+  void SendMldReport(const std::vector<proto::mld::Record>& records);
+  void SendIcmpv6Error(std::uint8_t type, std::uint8_t code, std::uint32_t pointer, const Packet& invoking,
+                       const proto::ipv6::Ipv6Repr& ip, bool to_multicast);
+  void Park6(const proto::Ipv6Address& next_hop, Packet p);
+  void ReleaseParked6(const proto::Ipv6Address& next_hop, proto::MacAddress mac);
+  void RearmIpv6Timers();
+
   const int shard_;
   const std::string name_;
   const Config& config_;
@@ -141,6 +175,12 @@ class Worker final : public Stage {
   std::optional<proto::Ipv4Interface> dhcp_address_;  // the address it gave (or is checking)
   TimerWheel::TimerId dhcp_timer_;
   Instant dhcp_timer_at_ = Instant::Never();
+  proto::ipv6::Ipv6Host host6_;
+  proto::nd::NdCache nd_cache_;
+  proto::mld::MldHost mld_;
+  absl::flat_hash_map<proto::Ipv6Address, Parked> parked6_;
+  TimerWheel::TimerId host6_timer_, nd_timer_, mld_timer_;
+  Instant host6_timer_at_ = Instant::Never(), nd_timer_at_ = Instant::Never(), mld_timer_at_ = Instant::Never();
   proto::arp::ArpCache arp_cache_;
   absl::flat_hash_map<proto::Ipv4Address, Parked> parked_;
   TimerWheel wheel_;
@@ -153,6 +193,7 @@ class Worker final : public Stage {
   std::atomic<std::int64_t> published_deadline_{Instant::Never().nanos()};
 
   DropCounters eth_drop_, arp_drop_, ipv4_drop_, icmp4_drop_, icmp4_quote_drop_, udp_drop_, dhcp4_drop_;
+  DropCounters ipv6_drop_, ipv6_ext_drop_, icmp6_drop_, nd_drop_, mld_drop_;
   Counter& eth_rx_;
   Counter& eth_drop_not_for_us_;
   Counter& eth_drop_unknown_ethertype_;
@@ -183,7 +224,6 @@ class Worker final : public Stage {
   Counter& ipv4_drop_neighbour_unreachable_;
   Counter& ipv4_drop_park_full_;
   Counter& ipv4_tx_;
-  Counter& ipv6_drop_unhandled_;
   Counter& icmp4_rx_echo_request_;
   Counter& icmp4_rx_echo_reply_;
   Counter& icmp4_rx_other_;
@@ -205,6 +245,32 @@ class Worker final : public Stage {
   Counter& dhcp4_renewed_;
   Counter& dhcp4_declined_;
   Counter& dhcp4_lost_;
+  Counter& ipv6_rx_;
+  Counter& ipv6_tx_;
+  Counter& ipv6_drop_not_for_us_;
+  Counter& ipv6_drop_no_route_;
+  Counter& ipv6_drop_too_big_;
+  Counter& ipv6_drop_neighbour_unreachable_;
+  Counter& ipv6_rx_fragment_unhandled_;
+  Counter& ipv6_rx_no_next_header_;
+  Counter& icmp6_rx_echo_request_;
+  Counter& icmp6_tx_echo_reply_;
+  Counter& icmp6_rx_error_;
+  Counter& icmp6_rx_other_;
+  Counter& icmp6_tx_param_problem_;
+  Counter& icmp6_tx_dest_unreachable_;
+  Counter& nd_rx_ns_;
+  Counter& nd_rx_na_;
+  Counter& nd_rx_ra_;
+  Counter& nd_tx_ns_;
+  Counter& nd_tx_na_;
+  Counter& nd_tx_rs_;
+  Counter& nd_dad_ns_;
+  Counter& nd_dad_duplicate_;
+  Counter& nd_resolve_failed_;
+  Counter& nd_drop_invalid_;
+  Counter& mld_rx_query_;
+  Counter& mld_tx_report_;
   Counter& tx_ring_full_drop_;
   Counter& pool_empty_drop_;
   Counter& no_headroom_drop_;

@@ -195,6 +195,7 @@ engine::Config BenchConfig(int workers, engine::PollMode poll) {
   f.mac = "02:00:00:00:00:01";
   f.ip4 = "192.0.2.2/24";
   f.acd = "off";  // addresses usable at once; ACD has tests of its own
+  f.ipv6 = "off";  // no IPv6 start-up frames (link-local DAD, RS, MLD)
   f.workers = workers;
   auto c = *engine::ParseConfig(f, 1);
   c.poll = poll;

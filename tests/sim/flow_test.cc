@@ -2,6 +2,7 @@
 // the exact frames out and the exact counters (PyTCP packet_flows_rx_tx
 // style). Virtual time, so ARP retries and timeouts take no real time.
 #include <cstring>
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <thread>
@@ -29,12 +30,14 @@ Frame Vec(const unsigned char (&a)[N]) {
   return v;
 }
 
-Config SimConfig(int workers = 1, const char* ip4 = "192.0.2.2/24", const char* acd = "off") {
+Config SimConfig(int workers = 1, const char* ip4 = "192.0.2.2/24", const char* acd = "off",
+                 const char* ipv6 = "off") {
   RawFlags f;
   f.tap = "sim0";
   f.mac = "02:00:00:00:00:01";  // MAC_A of tests/vectors
   f.ip4 = ip4;
   f.acd = acd;  // off: addresses usable at once; ACD has tests of its own
+  f.ipv6 = ipv6;  // off for the IPv4 flows: no link-local DAD, RS or MLD frames among theirs
   f.workers = workers;
   auto c = ParseConfig(f, 1);
   EXPECT_TRUE(c.ok()) << c.status();
@@ -811,6 +814,107 @@ TEST(Flow, DhcpIgnoresOtherTransactionsAndMalformedMessages) {
   sim.Send(bad_sum);
   EXPECT_TRUE(sim.Run().empty());
   EXPECT_EQ(sim.Count("udp_drop_bad_checksum"), 1u);
+}
+
+// --- IPv6: DAD, ND, router discovery, SLAAC, MLDv2 ------------------------------
+
+Config Ipv6Config(const char* ip6) {
+  Config c = SimConfig(1, "192.0.2.2/24", "off", "on");
+  if (*ip6 != 0) c.ip6.push_back(*proto::Ipv6Interface::Parse(ip6));
+  return c;
+}
+
+std::vector<Frame> OfIcmpv6Type(const std::vector<Frame>& frames, unsigned type) {
+  std::vector<Frame> out;
+  for (const Frame& f : frames) {
+    if (proto::LoadBe16(f.data() + 12) != 0x86dd) continue;
+    // Skip one hop-by-hop header (MLD reports carry one).
+    const std::size_t at = static_cast<unsigned>(f[14 + 6]) == 0 ? 14 + 40 + 8 : 14 + 40;
+    if (static_cast<unsigned>(f[at]) == type) out.push_back(f);
+  }
+  return out;
+}
+
+// The seed's sequence: link-local DAD, a static address refused because
+// another host answers for it, RS -> RA -> SLAAC address with DAD, and MLDv2
+// reports for the solicited-node groups.
+TEST(Flow, Ipv6LinkLocalDadStaticRefusedRsRaSlaac) {
+  Sim sim(Ipv6Config("2001:db8:0:1::2/64"));
+  auto out = sim.Run(Duration::Millis(10));
+  // Joining ff02::1:ff00:1 and ff02::1:ff00:2 is reported at once (from ::,
+  // nothing being usable yet), before any DAD probe.
+  const auto reports = OfIcmpv6Type(out, 143);
+  ASSERT_EQ(reports.size(), 2u);
+  EXPECT_TRUE(std::all_of(reports[0].begin() + 22, reports[0].begin() + 38, [](std::byte b) { return b == std::byte{0}; }));
+  // The owner of 2001:db8:0:1::2 says so: the static address is refused.
+  sim.Send(Vec(vectors::kNdNaDefendsStatic));
+  out = sim.Run(Duration::Seconds(3));
+  const auto dad = OfIcmpv6Type(out, 135);
+  ASSERT_GE(dad.size(), 1u);
+  EXPECT_NE(std::find(dad.begin(), dad.end(), Vec(vectors::kNdDadProbe)), dad.end());  // exact DAD NS for the link-local
+  EXPECT_EQ(sim.Count("nd_dad_duplicate"), 1u);
+  const auto& host = sim.engine().worker(0);
+  EXPECT_EQ(host.ipv6_host().Find(*proto::Ipv6Address::Parse("2001:db8:0:1::2"))->state,
+            proto::ipv6::AddrState::kDuplicate);
+  EXPECT_TRUE(host.ipv6_host().IsLocal(*proto::Ipv6Address::Parse("fe80::ff:fe00:1")));
+  // Then a router solicitation, exactly as scapy builds it.
+  const auto rs = OfIcmpv6Type(out, 133);
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_EQ(rs[0], Vec(vectors::kNdRs));
+  // The RA: a SLAAC address from its /64, probed before use.
+  sim.Send(Vec(vectors::kNdRa));
+  out = sim.Run(Duration::Seconds(3));
+  const auto slaac = *proto::Ipv6Address::Parse("2001:db8:0:1:0:ff:fe00:1");
+  EXPECT_EQ(OfIcmpv6Type(out, 135).size(), 1u);  // its DAD NS
+  EXPECT_TRUE(host.ipv6_host().IsLocal(slaac));
+  EXPECT_EQ(host.ipv6_host().routers().size(), 1u);
+  EXPECT_TRUE(OfIcmpv6Type(sim.Run(Duration::Seconds(30)), 133).empty());  // no more RS after the RA
+  // A general query gets one report listing every group.
+  sim.Send(Vec(vectors::kMldv2GeneralQuery));
+  const auto answer = OfIcmpv6Type(sim.Run(Duration::Seconds(11)), 143);
+  ASSERT_EQ(answer.size(), 1u);
+  EXPECT_EQ(proto::LoadBe16(answer[0].data() + 14 + 40 + 8 + 6), 1u);  // ff02::1:ff00:1 (ff02::1:ff00:2 was left)
+  EXPECT_EQ(sim.Count("mld_rx_query"), 1u);
+}
+
+TEST(Flow, Ipv6NeighborSolicitationGetsTheExactAdvertisement) {
+  Sim sim(Ipv6Config(""));
+  sim.Run(Duration::Seconds(3));  // link-local DAD done
+  sim.Send(Vec(vectors::kNdNsFromPeer));
+  const auto na = OfIcmpv6Type(sim.Run(), 136);
+  ASSERT_EQ(na.size(), 1u);
+  EXPECT_EQ(na[0], Vec(vectors::kNdNaSolicited));
+}
+
+TEST(Flow, Ipv6EchoResolvesTheNeighbourThenRepliesExactly) {
+  Sim sim(Ipv6Config("2001:db8:0:1::2/64"));
+  sim.Run(Duration::Seconds(3));
+  sim.Send(Vec(vectors::kIpv6EchoRequest));
+  auto out = sim.Run();
+  // The reply waits on an NS for 2001:db8:0:1::1.
+  const auto ns = OfIcmpv6Type(out, 135);
+  ASSERT_EQ(ns.size(), 1u);
+  EXPECT_EQ(proto::Ipv6Address::FromBytes(ns[0].data() + 14 + 40 + 8).ToString(), "2001:db8:0:1::1");
+  sim.Send(Vec(vectors::kNdNaFromPeerGlobal));
+  out = OfIcmpv6Type(sim.Run(), 129);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0], Vec(vectors::kIpv6EchoReply));
+  EXPECT_EQ(sim.Count("icmp6_tx_echo_reply"), 1u);
+}
+
+TEST(Flow, Ipv6UnknownOptionGetsParameterProblem) {
+  Sim sim(Ipv6Config("2001:db8:0:1::2/64"));
+  sim.Run(Duration::Seconds(3));
+  sim.Send(Vec(vectors::kNdNaFromPeerGlobal));  // no entry yet: ignored (7.2.5)
+  sim.Send(Vec(vectors::kIpv6UnknownOption));
+  auto out = sim.Run();
+  // Resolution first (a multicast NS), then the error once the NA comes.
+  sim.Send(Vec(vectors::kNdNaFromPeerGlobal));
+  out = OfIcmpv6Type(sim.Run(), 4);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(static_cast<unsigned>(out[0][14 + 40 + 1]), 2u);                  // code 2: unrecognised option
+  EXPECT_EQ(proto::LoadBe32(out[0].data() + 14 + 40 + 4), 42u);                // pointer to the option type
+  EXPECT_EQ(sim.Count("icmp6_tx_param_problem"), 1u);
 }
 
 // The threaded runner, real clock, blocking idle: every request answered.

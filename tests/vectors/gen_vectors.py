@@ -143,6 +143,9 @@ def frames6():
     yield ("kNdNaDefendsStatic", "an unsolicited NA from the peer for 2001:db8:0:1::2 (it owns it), to all nodes",
            Ether(dst="33:33:00:00:00:01", src=MAC_B) / IPv6(src=G_A, dst="ff02::1", hlim=255) /
            ICMPv6ND_NA(R=0, S=0, O=1, tgt=G_A) / ICMPv6NDOptDstLLAddr(lladdr=MAC_B))
+    yield ("kNdNaFromPeerGlobal", "the peer's NA for 2001:db8:0:1::1 answering ringstack's NS: S=1 O=1, its MAC",
+           Ether(dst=MAC_A, src=MAC_B) / IPv6(src=G_B, dst=G_A, hlim=255) /
+           ICMPv6ND_NA(R=0, S=1, O=1, tgt=G_B) / ICMPv6NDOptDstLLAddr(lladdr=MAC_B))
     yield ("kNdRs", "RS from ringstack's link-local to all routers, with its link-layer address",
            Ether(dst="33:33:00:00:00:02", src=MAC_A) / IPv6(src=LL_A, dst="ff02::2", hlim=255) /
            ICMPv6ND_RS() / ICMPv6NDOptSrcLLAddr(lladdr=MAC_A))

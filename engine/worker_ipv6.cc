@@ -1,0 +1,430 @@
+// The control shard's IPv6: addresses with DAD and SLAAC, Neighbor
+// Discovery, router discovery, MLDv2 and ICMPv6 (echo, errors). The state
+// machines are the pure classes of protocols/ipv6 and protocols/icmpv6; this
+// file moves their decisions into packets.
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "engine/worker.h"
+#include "protocols/icmpv6/mld/mld_repr.h"
+#include "protocols/icmpv6/nd/nd_repr.h"
+
+namespace ringstack::engine {
+
+using proto::Ipv6Address;
+using proto::MacAddress;
+using proto::ParseError;
+namespace ethernet = proto::ethernet;
+namespace icmpv6 = proto::icmpv6;
+namespace ipv6 = proto::ipv6;
+namespace mld = proto::mld;
+namespace nd = proto::nd;
+
+void Worker::StartIpv6() {
+  // RFC 4862 5.3: a link-local address first, from the MAC (EUI-64).
+  ApplyIpv6(host6_.AddAddress({host6_.link_local(), 64}, ipv6::Origin::kLinkLocal, now_));
+  for (const proto::Ipv6Interface& itf : config_.ip6) {
+    ApplyIpv6(host6_.AddAddress(itf, ipv6::Origin::kStatic, now_));
+  }
+  if (config_.gw6) host6_.AddStaticRouter(*config_.gw6);
+}
+
+void Worker::ApplyIpv6(ipv6::Ipv6Host::Events ev) {
+  for (const Ipv6Address& group : ev.join) SendMldReport(mld_.Join(group, now_));
+  for (const Ipv6Address& group : ev.leave) SendMldReport(mld_.Leave(group, now_));
+  for (const Ipv6Address& a : ev.send_dad) {
+    // RFC 4862 5.4.2: NS from :: to the solicited-node group, no SLLA.
+    nd_dad_ns_.Inc();
+    SendNeighborSolicitation(a, Ipv6Address(), std::nullopt);
+  }
+  for (const Ipv6Address& a : ev.preferred) {
+    const ipv6::HostAddress6* h = host6_.Find(a);
+    Log(LogLevel::kInfo, absl::StrCat("ip6 ", h != nullptr ? h->itf.ToString() : a.ToString(),
+                                      ": DAD passed, in use"));
+    if (a == host6_.link_local()) host6_.StartRouterSolicitation(now_);
+  }
+  for (const Ipv6Address& a : ev.duplicate) {
+    nd_dad_duplicate_.Inc();
+    Log(LogLevel::kWarn, absl::StrCat("ip6 ", a.ToString(), ": duplicate (another host has it); not using it"));
+  }
+  for (const proto::Ipv6Interface& itf : ev.removed) {
+    Log(LogLevel::kInfo, absl::StrCat("ip6 ", itf.ToString(), ": valid lifetime over; removed"));
+  }
+  for (const std::string& line : ev.log) Log(LogLevel::kInfo, line);
+  if (ev.send_rs) {
+    // RFC 4861 6.3.7: from the link-local address with our link-layer
+    // address, or from :: without it while there is none.
+    Packet p = pool_.Get();
+    if (!p) {
+      pool_empty_drop_.Inc();
+    } else {
+      nd::RouterSolicitation rs;
+      const Ipv6Address ll = host6_.link_local();
+      const bool have_ll = host6_.IsLocal(ll);
+      if (have_ll) rs.options.source_ll = config_.mac;
+      p.Append(icmpv6::kHeaderLen);
+      rs.Emit(p.Append(rs.body_len()));
+      nd_tx_rs_.Inc();
+      SendIcmpv6(std::move(p), icmpv6::kRouterSolicitation, 0, have_ll ? ll : Ipv6Address(),
+                 Ipv6Address::AllRouters(), nd::kHopLimit);
+    }
+  }
+  RearmIpv6Timers();
+}
+
+void Worker::RearmIpv6Timers() {
+  auto rearm = [this](Instant at, Instant& armed_at, TimerWheel::TimerId& id, TimerKind kind) {
+    if (at == armed_at) return;
+    wheel_.Cancel(id);
+    armed_at = at;
+    if (!at.IsNever()) id = wheel_.Arm(at, kind);
+  };
+  rearm(host6_.NextDeadline(), host6_timer_at_, host6_timer_, kTimerIpv6Host);
+  rearm(nd_cache_.NextDeadline(), nd_timer_at_, nd_timer_, kTimerNd);
+  rearm(mld_.NextDeadline(), mld_timer_at_, mld_timer_, kTimerMld);
+}
+
+void Worker::HandleIpv6(Packet p) {
+  const auto ip = ipv6::Ipv6Repr::Parse(p.data());
+  if (!ip) {
+    ipv6_drop_.Count(ip.error());
+    return;
+  }
+  ipv6_rx_.Inc();
+  if (shard_ != 0 || !config_.ipv6) {
+    ipv6_drop_not_for_us_.Inc();  // TODO(#5, #6): IPv6 UDP/TCP on their shards
+    return;
+  }
+  const bool multicast = ip->dst.IsMulticast();
+  if (!(multicast ? host6_.IsJoined(ip->dst) : host6_.IsLocal(ip->dst))) {
+    ipv6_drop_not_for_us_.Inc();
+    return;
+  }
+  p.TrimFront(ipv6::kHeaderLen);
+  p.Truncate(ip->payload_len);
+  const auto ext = ipv6::WalkExtensionHeaders(ip->next_header, p.data(), multicast);
+  switch (ext.kind) {
+    case ipv6::ExtOutcome::Kind::kUpper:
+      break;
+    case ipv6::ExtOutcome::Kind::kFragment:
+      ipv6_rx_fragment_unhandled_.Inc();  // TODO(#4): IPv6 reassembly
+      return;
+    case ipv6::ExtOutcome::Kind::kNothing:
+      ipv6_rx_no_next_header_.Inc();
+      return;
+    case ipv6::ExtOutcome::Kind::kDiscard:
+      ipv6_ext_drop_.Count(ext.error == ParseError::kCount ? ParseError::kBadOption : ext.error);
+      return;
+    case ipv6::ExtOutcome::Kind::kParamProblem:
+      ipv6_ext_drop_.Count(ParseError::kBadOption);
+      SendIcmpv6Error(icmpv6::kParameterProblem, ext.code, ext.pointer, p, *ip,
+                      multicast && ext.code != ipv6::kParamProblemUnknownOption);
+      return;
+  }
+  if (ext.protocol == ipv6::kIcmpv6) {
+    p.TrimFront(ext.offset);
+    HandleIcmpv6(std::move(p), *ip, ext.router_alert);
+    return;
+  }
+  if (ext.protocol == ipv6::kUdp && !multicast) {
+    // No UDP sockets until #5: port unreachable (RFC 4443 3.1 code 4).
+    udp_rx_no_socket_.Inc();
+    SendIcmpv6Error(icmpv6::kDestUnreachable, icmpv6::kCodePortUnreachable, 0, p, *ip, false);
+    return;
+  }
+  ipv4_drop_protocol_unhandled_.Inc();  // TODO(#6): TCP over IPv6
+}
+
+void Worker::HandleIcmpv6(Packet p, const ipv6::Ipv6Repr& ip, bool router_alert) {
+  const auto msg = icmpv6::Icmpv6Repr::Parse(p.data(), ip.src, ip.dst);
+  if (!msg) {
+    icmp6_drop_.Count(msg.error());
+    return;
+  }
+  switch (msg->type) {
+    case icmpv6::kEchoRequest: {
+      icmp6_rx_echo_request_.Inc();
+      // RFC 4443 4.2: the reply's source is the request's destination when
+      // unicast; for a multicast request, one of our unicast addresses.
+      const Ipv6Address src = ip.dst.IsMulticast() ? host6_.SourceFor(ip.src) : ip.dst;
+      if (src.IsUnspecified() || ip.src.IsUnspecified()) return;
+      icmp6_tx_echo_reply_.Inc();
+      SendIcmpv6(std::move(p), icmpv6::kEchoReply, 0, src, ip.src);
+      return;
+    }
+    case icmpv6::kNeighborSolicitation:
+      nd_rx_ns_.Inc();
+      HandleNeighborSolicitation(ip, msg->body);
+      return;
+    case icmpv6::kNeighborAdvertisement:
+      nd_rx_na_.Inc();
+      HandleNeighborAdvertisement(ip, msg->body);
+      return;
+    case icmpv6::kRouterAdvertisement:
+      nd_rx_ra_.Inc();
+      HandleRouterAdvertisement(ip, msg->body);
+      return;
+    case icmpv6::kMldQuery:
+      mld_rx_query_.Inc();
+      HandleMldQuery(ip, msg->body, router_alert);
+      return;
+    default:
+      // Errors are for the transport that sent the datagram (#5, #6); RS,
+      // Redirect and MLD reports from others are not a host's business.
+      (msg->is_error() ? icmp6_rx_error_ : icmp6_rx_other_).Inc();
+      return;
+  }
+}
+
+// RFC 4861 7.1.1 validity, 7.2.3 (NS for us -> NA), RFC 4862 5.4.3 (DAD).
+void Worker::HandleNeighborSolicitation(const ipv6::Ipv6Repr& ip, proto::Bytes body) {
+  const auto ns = nd::NeighborSolicitation::Parse(body);
+  if (!ns) {
+    nd_drop_.Count(ns.error());
+    return;
+  }
+  const bool from_dad = ip.src.IsUnspecified();
+  if (ip.hop_limit != nd::kHopLimit || (from_dad && (ip.dst != ns->target.SolicitedNode() || ns->options.source_ll))) {
+    nd_drop_invalid_.Inc();
+    return;
+  }
+  ApplyIpv6(host6_.OnNeighborSolicitation(ip.src, ns->target));
+  if (!from_dad && nd_cache_.OnSolicitation(ip.src, ns->options.source_ll, now_)) {
+    ReleaseParked6(ip.src, *ns->options.source_ll);
+  }
+  RearmIpv6Timers();
+  if (!host6_.IsLocal(ns->target)) return;  // not ours, or still tentative (5.4.3: no answer)
+  Packet p = pool_.Get();
+  if (!p) {
+    pool_empty_drop_.Inc();
+    return;
+  }
+  nd::NeighborAdvertisement na;
+  na.solicited = !from_dad;
+  na.override_flag = true;
+  na.target = ns->target;
+  na.options.target_ll = config_.mac;
+  p.Append(icmpv6::kHeaderLen);
+  na.Emit(p.Append(na.body_len()));
+  nd_tx_na_.Inc();
+  // 7.2.4: to the solicitor, or to all nodes when it was DAD from ::.
+  SendIcmpv6(std::move(p), icmpv6::kNeighborAdvertisement, 0, ns->target,
+             from_dad ? Ipv6Address::AllNodes() : ip.src, nd::kHopLimit);
+}
+
+void Worker::HandleNeighborAdvertisement(const ipv6::Ipv6Repr& ip, proto::Bytes body) {
+  const auto na = nd::NeighborAdvertisement::Parse(body);
+  if (!na) {
+    nd_drop_.Count(na.error());
+    return;
+  }
+  // 7.1.2: hop limit 255; to a multicast destination the S flag is 0.
+  if (ip.hop_limit != nd::kHopLimit || (ip.dst.IsMulticast() && na->solicited)) {
+    nd_drop_invalid_.Inc();
+    return;
+  }
+  ApplyIpv6(host6_.OnNeighborAdvertisement(na->target));
+  if (nd_cache_.OnAdvertisement(na->target, na->options.target_ll, na->solicited, na->override_flag, na->router,
+                                now_)) {
+    ReleaseParked6(na->target, *na->options.target_ll);
+  }
+  RearmIpv6Timers();
+}
+
+void Worker::HandleRouterAdvertisement(const ipv6::Ipv6Repr& ip, proto::Bytes body) {
+  const auto ra = nd::RouterAdvertisement::Parse(body);
+  if (!ra) {
+    nd_drop_.Count(ra.error());
+    return;
+  }
+  // 6.1.2: from a link-local address, hop limit 255.
+  if (ip.hop_limit != nd::kHopLimit || !ip.src.IsLinkLocal()) {
+    nd_drop_invalid_.Inc();
+    return;
+  }
+  if (nd_cache_.OnRouterAdvertisement(ip.src, ra->options.source_ll, now_)) {
+    ReleaseParked6(ip.src, *ra->options.source_ll);
+  }
+  ApplyIpv6(host6_.OnRouterAdvertisement(ip.src, *ra, now_));
+}
+
+void Worker::HandleMldQuery(const ipv6::Ipv6Repr& ip, proto::Bytes body, bool router_alert) {
+  const auto q = mld::ParseQuery(body);
+  if (!q) {
+    mld_drop_.Count(q.error());
+    return;
+  }
+  // RFC 3810 5.1.14 / 5.2.13: link-local source, hop limit 1, Router Alert.
+  if (!ip.src.IsLinkLocal() || ip.hop_limit != 1 || !router_alert) {
+    mld_drop_.Count(ParseError::kBadSourceAddress);
+    return;
+  }
+  mld_.OnQuery(*q, now_);
+  RearmIpv6Timers();
+}
+
+void Worker::SendMldReport(const std::vector<mld::Record>& records) {
+  if (records.empty()) return;
+  Packet p = pool_.Get();
+  if (!p) {
+    pool_empty_drop_.Inc();
+    return;
+  }
+  p.Append(icmpv6::kHeaderLen);
+  mld::EmitReport(records, p.Append(mld::ReportBodyLen(records.size())));
+  // RFC 3810 5.2.13: from the link-local address, or :: while it is tentative.
+  const Ipv6Address ll = host6_.link_local();
+  mld_tx_report_.Inc();
+  SendIcmpv6(std::move(p), icmpv6::kMldV2Report, 0, host6_.IsLocal(ll) ? ll : Ipv6Address(),
+             Ipv6Address::AllMldv2Routers(), 1, /*router_alert=*/true);
+  RearmIpv6Timers();
+}
+
+void Worker::SendNeighborSolicitation(const Ipv6Address& target, const Ipv6Address& src,
+                                      std::optional<MacAddress> unicast) {
+  Packet p = pool_.Get();
+  if (!p) {
+    pool_empty_drop_.Inc();
+    return;
+  }
+  nd::NeighborSolicitation ns;
+  ns.target = target;
+  if (!src.IsUnspecified()) ns.options.source_ll = config_.mac;
+  p.Append(icmpv6::kHeaderLen);
+  ns.Emit(p.Append(ns.body_len()));
+  nd_tx_ns_.Inc();
+  // Address resolution and DAD go to the solicited-node group; NUD probes
+  // unicast to the cached address (7.2.2, 7.3.3).
+  SendIcmpv6(std::move(p), icmpv6::kNeighborSolicitation, 0, src, unicast ? target : target.SolicitedNode(),
+             nd::kHopLimit);
+}
+
+void Worker::SendIcmpv6(Packet p, std::uint8_t type, std::uint8_t code, const Ipv6Address& src,
+                        const Ipv6Address& dst, std::uint8_t hop_limit, bool router_alert) {
+  icmpv6::Icmpv6Repr{type, code, {}}.EmitHeader(p.data(), src, dst);
+  ipv6::Ipv6Repr ip;
+  ip.src = src;
+  ip.dst = dst;
+  ip.hop_limit = hop_limit;
+  ip.next_header = ipv6::kIcmpv6;
+  if (router_alert) {
+    const auto hbh = p.Prepend(ipv6::kRouterAlertHeaderLen);
+    if (hbh.empty()) {
+      no_headroom_drop_.Inc();
+      return;
+    }
+    ipv6::EmitRouterAlertHeader(ipv6::kIcmpv6, hbh);
+    ip.next_header = ipv6::kHopByHop;
+  }
+  SendIpv6(std::move(p), ip);
+}
+
+void Worker::SendIpv6(Packet p, const ipv6::Ipv6Repr& header) {
+  if (p.size() + ipv6::kHeaderLen > host6_.mtu()) {
+    ipv6_drop_too_big_.Inc();  // TODO(#4): fragment to the path MTU
+    return;
+  }
+  ipv6::Ipv6Repr ip = header;
+  ip.payload_len = static_cast<std::uint16_t>(p.size());
+  const auto h = p.Prepend(ipv6::kHeaderLen);
+  if (h.empty()) {
+    no_headroom_drop_.Inc();
+    return;
+  }
+  ip.Emit(h);
+  ipv6_tx_.Inc();
+  SendToNextHop6(std::move(p), ip.dst);
+}
+
+void Worker::SendToNextHop6(Packet p, const Ipv6Address& dst) {
+  if (dst.IsMulticast()) {
+    SendEthernet(std::move(p), proto::MulticastMac(dst), ethernet::kEtherTypeIpv6);
+    return;
+  }
+  const auto route = host6_.Lookup(dst);
+  if (!route) {
+    ipv6_drop_no_route_.Inc();
+    return;
+  }
+  if (const auto mac = nd_cache_.Use(route->next_hop, now_)) {
+    SendEthernet(std::move(p), *mac, ethernet::kEtherTypeIpv6);
+    RearmIpv6Timers();
+    return;
+  }
+  switch (nd_cache_.StartResolve(route->next_hop, now_)) {
+    case nd::NdCache::Resolve::kSendSolicitation:
+      Park6(route->next_hop, std::move(p));
+      SendNeighborSolicitation(route->next_hop, host6_.SourceFor(route->next_hop), std::nullopt);
+      RearmIpv6Timers();
+      return;
+    case nd::NdCache::Resolve::kAlreadyPending:
+      Park6(route->next_hop, std::move(p));
+      return;
+    case nd::NdCache::Resolve::kCacheFull:
+      ipv6_drop_neighbour_unreachable_.Inc();
+      return;
+  }
+}
+
+void Worker::Park6(const Ipv6Address& next_hop, Packet p) {
+  auto it = parked6_.find(next_hop);
+  if (it == parked6_.end()) {
+    if (parked6_.size() >= kMaxParkedNeighbours) {
+      ipv4_drop_park_full_.Inc();
+      return;
+    }
+    it = parked6_.try_emplace(next_hop).first;
+  }
+  Parked& parked = it->second;
+  if (parked.count == kParkedPerNeighbour) {
+    ipv4_drop_park_full_.Inc();
+    for (std::size_t i = 1; i < kParkedPerNeighbour; ++i) parked.packets[i - 1] = std::move(parked.packets[i]);
+    --parked.count;
+  }
+  parked.packets[parked.count++] = std::move(p);
+}
+
+void Worker::ReleaseParked6(const Ipv6Address& next_hop, MacAddress mac) {
+  auto it = parked6_.find(next_hop);
+  if (it == parked6_.end()) return;
+  Parked parked = std::move(it->second);
+  parked6_.erase(it);
+  for (std::size_t i = 0; i < parked.count; ++i) {
+    SendEthernet(std::move(parked.packets[i]), mac, ethernet::kEtherTypeIpv6);
+  }
+}
+
+// RFC 4443 2.4: never about an error or (but for the exceptions the caller
+// passes as !to_multicast) a multicast destination, never to an unspecified
+// or multicast source; rate limited; as much of the invoking packet as fits
+// in the minimum MTU.
+void Worker::SendIcmpv6Error(std::uint8_t type, std::uint8_t code, std::uint32_t pointer, const Packet& invoking,
+                             const ipv6::Ipv6Repr& ip, bool to_multicast) {
+  if (to_multicast || ip.src.IsUnspecified() || ip.src.IsMulticast()) {
+    icmp4_error_suppressed_.Inc();
+    return;
+  }
+  if (!error_limiter_.Allow(now_)) {
+    icmp4_error_rate_limited_.Inc();
+    return;
+  }
+  const Ipv6Address src = ip.dst.IsMulticast() ? host6_.SourceFor(ip.src) : ip.dst;
+  if (src.IsUnspecified()) return;
+  Packet e = pool_.Get();
+  if (!e) {
+    pool_empty_drop_.Inc();
+    return;
+  }
+  const std::size_t room = ipv6::kMinMtu - ipv6::kHeaderLen - icmpv6::kHeaderLen - 4 - ipv6::kHeaderLen;
+  const std::size_t quote = std::min(invoking.size(), room);
+  e.Append(icmpv6::kHeaderLen);
+  const auto body = e.Append(4 + ipv6::kHeaderLen + quote);
+  proto::StoreBe32(body.data(), pointer);
+  ipv6::Ipv6Repr original = ip;  // the invoking header, re-emitted
+  original.Emit(body.subspan(4, ipv6::kHeaderLen));
+  std::memcpy(body.data() + 4 + ipv6::kHeaderLen, invoking.data().data(), quote);
+  (type == icmpv6::kParameterProblem ? icmp6_tx_param_problem_ : icmp6_tx_dest_unreachable_).Inc();
+  SendIcmpv6(std::move(e), type, code, src, ip.src);
+}
+
+}  // namespace ringstack::engine
