@@ -276,6 +276,73 @@ dhcp_reboot_ok() {  # dhcp_reboot_ok NS TAP
 check "DHCPv4 INIT-REBOOT (--dhcp4-previous): the same address back with no DISCOVER" dhcp_reboot_ok "$ns" "$tap"
 check "SIGTERM: clean exit (DHCP INIT-REBOOT)" stop_ok "$engine_pid" reboot
 
+# --- IPv6 family (#4) -----------------------------------------------------------
+# radvd advertises 2001:db8:0:1::/64 (and a default route) on the TAP; the
+# kernel side also owns 2001:db8:0:1::3, which ringstack is told to use too.
+read -r ns tap < <("$lab" up) || exit 1
+namespaces+=("$ns")
+cat >"$work/radvd.conf" <<EOF
+interface $tap {
+  AdvSendAdvert on;
+  MinRtrAdvInterval 3;
+  MaxRtrAdvInterval 4;
+  AdvDefaultLifetime 60;
+  prefix 2001:db8:0:1::/64 { AdvOnLink on; AdvAutonomous on; };
+  RDNSS 2001:db8::53 { };
+};
+EOF
+ip -n "$ns" addr add 2001:db8:0:1::3/64 dev "$tap" nodad
+far=$("$lab" far "$ns") || exit 1  # also turns IPv6 forwarding on, which radvd wants
+"$lab" exec "$ns" radvd -n -C "$work/radvd.conf" -p "$work/radvd.pid" -m logfile -l "$work/radvd.log" -u root &
+pids+=($!)
+# Capture the start-up exchange (DAD, RS/RA, SLAAC, MLD) for the record.
+"$lab" exec "$ns" tcpdump -i "$tap" -w "$work/v6.pcap" -U ip6 2>/dev/null &
+tcpdump_pid=$!
+pids+=("$tcpdump_pid")
+sleep 0.5
+v6_up() {  # waits for the SLAAC address to pass DAD
+  for _ in $(seq 150); do
+    grep -q "ip6 2001:db8:0:1:0:ff:fe00:2/64: DAD passed" "$work/v6.log" && break
+    sleep 0.1
+  done
+  cat "$work/v6.log"
+  grep -q "ip6 fe80::ff:fe00:2/64: DAD passed" "$work/v6.log" &&
+    grep -q "ip6 2001:db8:0:1::2/64: DAD passed" "$work/v6.log" &&
+    grep -q "ip6 2001:db8:0:1:0:ff:fe00:2/64: DAD passed" "$work/v6.log"
+}
+ping6_ok() {  # ping6_ok NS COUNT ADDR [ARGS...]
+  local ns=$1 count=$2 addr=$3 out
+  shift 3
+  out=$("$lab" exec "$ns" ping -6 -n -c "$count" -i 0.05 "$@" "$addr" 2>&1)
+  echo "$out"
+  grep -q " $count received, 0% packet loss" <<<"$out" && ! grep -qiE "wrong data|DUP!" <<<"$out"
+}
+check "engine starts with --ip6 2001:db8:0:1::2/64 and ::3 (which the kernel owns)" \
+  start_engine "$ns" "$tap" v6 --ip6 2001:db8:0:1::2/64 --ip6 2001:db8:0:1::3/64 --poll block
+check "IPv6: link-local, static and SLAAC (from radvd's RA) addresses pass DAD" v6_up
+check "IPv6: the address the kernel owns is refused by DAD and logged" \
+  grep -q "ip6 2001:db8:0:1::3: duplicate (another host has it); not using it" "$work/v6.log"
+check "ping -6 the link-local address" ping6_ok "$ns" 10 "fe80::ff:fe00:2%$tap"
+check "ping -6 the static address" ping6_ok "$ns" 10 2001:db8:0:1::2
+check "ping -6 the SLAAC address" ping6_ok "$ns" 10 2001:db8:0:1:0:ff:fe00:2
+check "ndisc6 resolves the static address to ringstack's MAC" bash -c \
+  "\"$lab\" exec $ns ndisc6 -1 2001:db8:0:1::2 $tap | tee /dev/stderr | grep -q 'Target link-layer address: 02:00:00:00:00:02'"
+check "far host 2001:db8:2::7 pings ringstack's SLAAC address through the router namespace" bash -c \
+  "\"$lab\" exec $far ping -6 -n -c 10 -i 0.05 2001:db8:0:1:0:ff:fe00:2 | tee /dev/stderr | grep -q ' 10 received, 0% packet loss'"
+counters "$engine_pid" v6 >"$work/v6.snap" 2>&1
+check "IPv6 counted: RA in, DAD duplicate 1, MLD reports out, echo replies" bash -c \
+  "$(declare -f counter_at_least); counter_at_least $work/v6.snap nd_rx_ra 1 && counter_at_least $work/v6.snap nd_dad_duplicate 1 &&
+   counter_at_least $work/v6.snap mld_tx_report 2 && counter_at_least $work/v6.snap icmp6_tx_echo_reply 40"
+kill -INT "$tcpdump_pid" 2>/dev/null
+wait "$tcpdump_pid" 2>/dev/null
+tshark -r "$work/v6.pcap" 2>/dev/null | head -n 40 >"$work/v6.tshark"
+check "the start-up sequence captured by tshark: DAD NS from ::, MLDv2 reports, RS, RA" bash -c \
+  "cat $work/v6.tshark; grep -q 'Multicast Listener Report Message v2' $work/v6.tshark &&
+   grep -qE ':: +→ ff02::1:ff00:2 .*Neighbor Solicitation for fe80::ff:fe00:2' $work/v6.tshark &&
+   grep -qE 'fe80::ff:fe00:2 +→ ff02::2 .*Router Solicitation' $work/v6.tshark &&
+   grep -q 'Router Advertisement' $work/v6.tshark"
+check "SIGTERM: clean exit (IPv6)" stop_ok "$engine_pid" v6
+
 # The impairment stage on a real TAP: seeded loss shows in ping and counters.
 impaired_ok() {  # impaired_ok NS
   local out lost dropped
