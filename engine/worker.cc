@@ -19,7 +19,20 @@ namespace arp = proto::arp;
 namespace dhcp4 = proto::dhcp4;
 namespace ethernet = proto::ethernet;
 namespace icmpv4 = proto::icmpv4;
+namespace ipv6 = proto::ipv6;
 namespace ipv4 = proto::ipv4;
+
+namespace {
+
+// Seeds for the protocols' jitter (ACD, DHCP, DAD, MLD): from the MAC, so
+// hosts differ (as the RFCs want) and a run repeats for the same config.
+std::uint64_t MacSeed(const MacAddress& mac) {
+  std::uint64_t seed = 0;
+  for (std::byte b : mac.bytes()) seed = seed << 8 | static_cast<std::uint64_t>(b);
+  return seed;
+}
+
+}  // namespace
 
 void Worker::DropCounters::Add(CounterSet& counters, const std::string& proto) {
   for (int i = 0; i < proto::kParseErrorCount; ++i) {
@@ -41,23 +54,12 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
       timer_doorbell_(timer_doorbell),
       now_(clock.Now()),
       next_ident_(static_cast<std::uint16_t>(shard)),
-      // The seed spreads ACD probe times between hosts (RFC 5227 2.1.1 asks
-      // for randomness); from the MAC, so a run repeats for the same config.
-      acd_(config.mac, [&config] {
-        std::uint64_t seed = 0;
-        for (std::byte b : config.mac.bytes()) seed = seed << 8 | static_cast<std::uint64_t>(b);
-        return seed;
-      }()),
-      host6_(config.mac, [&config] {
-        std::uint64_t seed = 0;
-        for (std::byte b : config.mac.bytes()) seed = seed << 8 | static_cast<std::uint64_t>(b);
-        return seed;
-      }() ^ 0x6666u, proto::ipv6::Ipv6HostConfig{.link_mtu = config.mtu}),
-      mld_([&config] {
-        std::uint64_t seed = 0;
-        for (std::byte b : config.mac.bytes()) seed = seed << 8 | static_cast<std::uint64_t>(b);
-        return seed;
-      }() ^ 0x3810u),
+      acd_(config.mac, MacSeed(config.mac)),
+      host6_(config.mac, MacSeed(config.mac) ^ 0x6666u, proto::ipv6::Ipv6HostConfig{.link_mtu = config.mtu}),
+      mld_(MacSeed(config.mac) ^ 0x3810u),
+      reassembler6_(proto::ReassemblyConfig{Duration::Seconds(60), config.reassembly_bytes,
+                                            config.reassembly_bytes / 4}),
+      next_ident6_(static_cast<std::uint32_t>(config.mac.bytes()[5]) << 24 | static_cast<std::uint32_t>(shard)),
       wheel_(clock.Now()),
       reassembler_(proto::ipv4::ReassemblyConfig{Duration::Seconds(30), config.reassembly_bytes,
                                                  config.reassembly_bytes / 4}),
@@ -116,7 +118,6 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
       ipv6_drop_no_route_(counters.Add("ipv6_drop_no_route")),
       ipv6_drop_too_big_(counters.Add("ipv6_drop_too_big")),
       ipv6_drop_neighbour_unreachable_(counters.Add("ipv6_drop_neighbour_unreachable")),
-      ipv6_rx_fragment_unhandled_(counters.Add("ipv6_rx_fragment_unhandled")),
       ipv6_rx_no_next_header_(counters.Add("ipv6_rx_no_next_header")),
       icmp6_rx_echo_request_(counters.Add("icmp6_rx_echo_request")),
       icmp6_tx_echo_reply_(counters.Add("icmp6_tx_echo_reply")),
@@ -136,6 +137,14 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
       nd_drop_invalid_(counters.Add("nd_drop_invalid")),
       mld_rx_query_(counters.Add("mld_rx_query")),
       mld_tx_report_(counters.Add("mld_tx_report")),
+      ipv6_rx_fragment_(counters.Add("ipv6_rx_fragment")),
+      ipv6_rx_reassembled_(counters.Add("ipv6_rx_reassembled")),
+      ipv6_frag_duplicate_(counters.Add("ipv6_frag_duplicate")),
+      ipv6_frag_evicted_(counters.Add("ipv6_frag_evicted")),
+      ipv6_reassembly_timeout_(counters.Add("ipv6_reassembly_timeout")),
+      ipv6_tx_fragment_(counters.Add("ipv6_tx_fragment")),
+      icmp6_tx_time_exceeded_(counters.Add("icmp6_tx_time_exceeded")),
+      icmp6_rx_packet_too_big_(counters.Add("icmp6_rx_packet_too_big")),
       tx_ring_full_drop_(counters.Add("tx_ring_full_drop")),
       pool_empty_drop_(counters.Add("pool_empty_drop")),
       no_headroom_drop_(counters.Add("no_headroom_drop")) {
@@ -146,6 +155,12 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
   ipv4_frag_drop_[static_cast<int>(ReasmDrop::kBadLength)] = &counters.Add("ipv4_frag_drop_bad_length");
   ipv4_frag_drop_[static_cast<int>(ReasmDrop::kPastEnd)] = &counters.Add("ipv4_frag_drop_past_end");
   ipv4_frag_drop_[static_cast<int>(ReasmDrop::kMemoryLimit)] = &counters.Add("ipv4_frag_drop_memory_limit");
+  ipv6_frag_drop_[static_cast<int>(ReasmDrop::kNone)] = &counters.Add("ipv6_frag_drop_unknown");
+  ipv6_frag_drop_[static_cast<int>(ReasmDrop::kOverlap)] = &counters.Add("ipv6_frag_drop_overlap");
+  ipv6_frag_drop_[static_cast<int>(ReasmDrop::kTooLong)] = &counters.Add("ipv6_frag_drop_too_long");
+  ipv6_frag_drop_[static_cast<int>(ReasmDrop::kBadLength)] = &counters.Add("ipv6_frag_drop_bad_length");
+  ipv6_frag_drop_[static_cast<int>(ReasmDrop::kPastEnd)] = &counters.Add("ipv6_frag_drop_past_end");
+  ipv6_frag_drop_[static_cast<int>(ReasmDrop::kMemoryLimit)] = &counters.Add("ipv6_frag_drop_memory_limit");
   eth_drop_.Add(counters, "eth");
   arp_drop_.Add(counters, "arp");
   ipv4_drop_.Add(counters, "ipv4");
@@ -169,9 +184,7 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
   if (config.dhcp4 && shard == 0) {
     dhcp4::Dhcp4ClientConfig dc;
     dc.check_address = config.acd;
-    std::uint64_t seed = 0;
-    for (std::byte b : config.mac.bytes()) seed = seed << 8 | static_cast<std::uint64_t>(b);
-    dhcp_.emplace(config.mac, seed ^ 0xd4c9u, dc);
+    dhcp_.emplace(config.mac, MacSeed(config.mac) ^ 0xd4c9u, dc);
     ApplyDhcp(dhcp_->Start(now_, config.dhcp4_previous));
   }
   if (shard == 0 && config.ipv6) StartIpv6();
@@ -819,6 +832,12 @@ void Worker::OnTimer(std::uint64_t cookie) {
   }
   if (cookie == kTimerAcd) {
     OnAcdTimer();
+    return;
+  }
+  if (cookie == kTimerReassembly6) {
+    reassembly6_timer_at_ = Instant::Never();
+    reassembler6_.OnTimer(now_, [this](const ipv6::Ipv6Reassembler::Expired& e) { OnReassembly6Expired(e); });
+    RearmIpv6Timers();
     return;
   }
   if (cookie == kTimerIpv6Host || cookie == kTimerNd || cookie == kTimerMld) {

@@ -37,6 +37,7 @@
 #include "protocols/icmpv6/nd/nd_cache.h"
 #include "protocols/ipv6/ipv6_ext.h"
 #include "protocols/ipv6/ipv6_host.h"
+#include "protocols/ipv6/ipv6_reassembly.h"
 #include "protocols/ipv6/ipv6_repr.h"
 #include "protocols/icmpv4/icmpv4_handler.h"
 #include "protocols/ethernet/ethernet_repr.h"
@@ -78,7 +79,7 @@ class Worker final : public Stage {
     std::size_t count = 0;
   };
   enum TimerKind : std::uint64_t { kTimerArpCache = 1, kTimerReassembly = 2, kTimerAcd = 3, kTimerDhcp = 4,
-                                   kTimerIpv6Host = 5, kTimerNd = 6, kTimerMld = 7 };
+                                   kTimerIpv6Host = 5, kTimerNd = 6, kTimerMld = 7, kTimerReassembly6 = 8 };
   struct DropCounters {
     std::array<Counter*, proto::kParseErrorCount> by_error{};
     void Add(CounterSet& counters, const std::string& proto);
@@ -131,6 +132,12 @@ class Worker final : public Stage {
   // IPv6 (worker_ipv6.cc), on the control shard.
   void StartIpv6();
   void HandleIpv6(Packet p);
+  // After the extension headers: the upper layer at `ext.offset` in `p`.
+  void DeliverIpv6(Packet p, const proto::ipv6::Ipv6Repr& ip, const proto::ipv6::ExtOutcome& ext);
+  void Reassemble6(Packet p, const proto::ipv6::Ipv6Repr& ip, const proto::ipv6::Fragment& frag);
+  void OnReassembly6Expired(const proto::ipv6::Ipv6Reassembler::Expired& e);
+  void OnPacketTooBig(proto::Bytes body);
+  std::size_t PathMtu(const proto::Ipv6Address& dst);
   void HandleIcmpv6(Packet p, const proto::ipv6::Ipv6Repr& ip, bool router_alert);
   void HandleNeighborSolicitation(const proto::ipv6::Ipv6Repr& ip, proto::Bytes body);
   void HandleNeighborAdvertisement(const proto::ipv6::Ipv6Repr& ip, proto::Bytes body);
@@ -150,6 +157,9 @@ class Worker final : public Stage {
   void SendMldReport(const std::vector<proto::mld::Record>& records);
   void SendIcmpv6Error(std::uint8_t type, std::uint8_t code, std::uint32_t pointer, const Packet& invoking,
                        const proto::ipv6::Ipv6Repr& ip, bool to_multicast);
+  // The same with the invoking packet given whole (header included).
+  void SendIcmpv6ErrorQuoting(std::uint8_t type, std::uint8_t code, std::uint32_t pointer, proto::Bytes invoking,
+                              const proto::Ipv6Address& to, const proto::Ipv6Address& from);
   void Park6(const proto::Ipv6Address& next_hop, Packet p);
   void ReleaseParked6(const proto::Ipv6Address& next_hop, proto::MacAddress mac);
   void RearmIpv6Timers();
@@ -179,6 +189,17 @@ class Worker final : public Stage {
   proto::nd::NdCache nd_cache_;
   proto::mld::MldHost mld_;
   absl::flat_hash_map<proto::Ipv6Address, Parked> parked6_;
+  proto::ipv6::Ipv6Reassembler reassembler6_;
+  TimerWheel::TimerId reassembly6_timer_;
+  Instant reassembly6_timer_at_ = Instant::Never();
+  std::uint64_t evicted6_seen_ = 0;
+  std::uint32_t next_ident6_;
+  // Path MTUs learnt from Packet Too Big (RFC 8201), for 10 minutes each.
+  struct PathMtuEntry {
+    std::size_t mtu;
+    Instant until;
+  };
+  absl::flat_hash_map<proto::Ipv6Address, PathMtuEntry> pmtu_;
   TimerWheel::TimerId host6_timer_, nd_timer_, mld_timer_;
   Instant host6_timer_at_ = Instant::Never(), nd_timer_at_ = Instant::Never(), mld_timer_at_ = Instant::Never();
   proto::arp::ArpCache arp_cache_;
@@ -251,7 +272,6 @@ class Worker final : public Stage {
   Counter& ipv6_drop_no_route_;
   Counter& ipv6_drop_too_big_;
   Counter& ipv6_drop_neighbour_unreachable_;
-  Counter& ipv6_rx_fragment_unhandled_;
   Counter& ipv6_rx_no_next_header_;
   Counter& icmp6_rx_echo_request_;
   Counter& icmp6_tx_echo_reply_;
@@ -271,6 +291,15 @@ class Worker final : public Stage {
   Counter& nd_drop_invalid_;
   Counter& mld_rx_query_;
   Counter& mld_tx_report_;
+  Counter& ipv6_rx_fragment_;
+  Counter& ipv6_rx_reassembled_;
+  Counter& ipv6_frag_duplicate_;
+  Counter& ipv6_frag_evicted_;
+  std::array<Counter*, 6> ipv6_frag_drop_{};  // by ReassemblyDrop
+  Counter& ipv6_reassembly_timeout_;
+  Counter& ipv6_tx_fragment_;
+  Counter& icmp6_tx_time_exceeded_;
+  Counter& icmp6_rx_packet_too_big_;
   Counter& tx_ring_full_drop_;
   Counter& pool_empty_drop_;
   Counter& no_headroom_drop_;

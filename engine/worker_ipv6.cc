@@ -2,6 +2,8 @@
 // Discovery, router discovery, MLDv2 and ICMPv6 (echo, errors). The state
 // machines are the pure classes of protocols/ipv6 and protocols/icmpv6; this
 // file moves their decisions into packets.
+#include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -82,6 +84,7 @@ void Worker::RearmIpv6Timers() {
   rearm(host6_.NextDeadline(), host6_timer_at_, host6_timer_, kTimerIpv6Host);
   rearm(nd_cache_.NextDeadline(), nd_timer_at_, nd_timer_, kTimerNd);
   rearm(mld_.NextDeadline(), mld_timer_at_, mld_timer_, kTimerMld);
+  rearm(reassembler6_.NextDeadline(), reassembly6_timer_at_, reassembly6_timer_, kTimerReassembly6);
 }
 
 void Worker::HandleIpv6(Packet p) {
@@ -103,11 +106,20 @@ void Worker::HandleIpv6(Packet p) {
   p.TrimFront(ipv6::kHeaderLen);
   p.Truncate(ip->payload_len);
   const auto ext = ipv6::WalkExtensionHeaders(ip->next_header, p.data(), multicast);
+  if (ext.kind == ipv6::ExtOutcome::Kind::kFragment) {
+    Reassemble6(std::move(p), *ip, ext.fragment);
+    return;
+  }
+  DeliverIpv6(std::move(p), *ip, ext);
+}
+
+void Worker::DeliverIpv6(Packet p, const ipv6::Ipv6Repr& ip, const ipv6::ExtOutcome& ext) {
+  const bool multicast = ip.dst.IsMulticast();
   switch (ext.kind) {
     case ipv6::ExtOutcome::Kind::kUpper:
       break;
-    case ipv6::ExtOutcome::Kind::kFragment:
-      ipv6_rx_fragment_unhandled_.Inc();  // TODO(#4): IPv6 reassembly
+    case ipv6::ExtOutcome::Kind::kFragment:  // a fragment inside a reassembled datagram
+      ipv6_ext_drop_.Count(ParseError::kBadOption);
       return;
     case ipv6::ExtOutcome::Kind::kNothing:
       ipv6_rx_no_next_header_.Inc();
@@ -117,22 +129,104 @@ void Worker::HandleIpv6(Packet p) {
       return;
     case ipv6::ExtOutcome::Kind::kParamProblem:
       ipv6_ext_drop_.Count(ParseError::kBadOption);
-      SendIcmpv6Error(icmpv6::kParameterProblem, ext.code, ext.pointer, p, *ip,
+      SendIcmpv6Error(icmpv6::kParameterProblem, ext.code, ext.pointer, p, ip,
                       multicast && ext.code != ipv6::kParamProblemUnknownOption);
       return;
   }
   if (ext.protocol == ipv6::kIcmpv6) {
     p.TrimFront(ext.offset);
-    HandleIcmpv6(std::move(p), *ip, ext.router_alert);
+    HandleIcmpv6(std::move(p), ip, ext.router_alert);
     return;
   }
   if (ext.protocol == ipv6::kUdp && !multicast) {
     // No UDP sockets until #5: port unreachable (RFC 4443 3.1 code 4).
     udp_rx_no_socket_.Inc();
-    SendIcmpv6Error(icmpv6::kDestUnreachable, icmpv6::kCodePortUnreachable, 0, p, *ip, false);
+    SendIcmpv6Error(icmpv6::kDestUnreachable, icmpv6::kCodePortUnreachable, 0, p, ip, false);
     return;
   }
   ipv4_drop_protocol_unhandled_.Inc();  // TODO(#6): TCP over IPv6
+}
+
+// RFC 8200 4.5 on the control shard; the whole datagram goes on through the
+// headers after the Fragment header.
+void Worker::Reassemble6(Packet p, const ipv6::Ipv6Repr& ip, const ipv6::Fragment& frag) {
+  ipv6_rx_fragment_.Inc();
+  const auto out = reassembler6_.OnFragment(ip, frag, p.data().subspan(frag.data_at), now_);
+  if (reassembler6_.evicted() != evicted6_seen_) {
+    ipv6_frag_evicted_.Inc(reassembler6_.evicted() - evicted6_seen_);
+    evicted6_seen_ = reassembler6_.evicted();
+  }
+  RearmIpv6Timers();
+  switch (out.status) {
+    case ipv6::Ipv6Reassembler::Status::kIncomplete:
+      return;
+    case ipv6::Ipv6Reassembler::Status::kDuplicate:
+      ipv6_frag_duplicate_.Inc();
+      return;
+    case ipv6::Ipv6Reassembler::Status::kDropped:
+      ipv6_frag_drop_[static_cast<int>(out.drop)]->Inc();
+      return;
+    case ipv6::Ipv6Reassembler::Status::kComplete:
+      break;
+  }
+  Packet whole = pool_.Get(out.payload.size() <= pool_.data_size(rings::BufferClass::kStandard)
+                               ? rings::BufferClass::kStandard
+                               : rings::BufferClass::kLarge);
+  const auto room = whole ? whole.Append(out.payload.size()) : std::span<std::byte>();
+  if (room.size() != out.payload.size()) {
+    pool_empty_drop_.Inc();
+    return;
+  }
+  std::memcpy(room.data(), out.payload.data(), out.payload.size());
+  ipv6_rx_reassembled_.Inc();
+  ipv6::Ipv6Repr header = out.header;
+  header.next_header = out.next_header;
+  header.payload_len = static_cast<std::uint16_t>(std::min<std::size_t>(out.payload.size(), 0xffff));
+  const auto ext = ipv6::WalkExtensionHeaders(out.next_header, whole.data(), header.dst.IsMulticast(),
+                                              ipv6::kHeaderLen, /*hop_by_hop_allowed=*/false);
+  DeliverIpv6(std::move(whole), header, ext);
+}
+
+// RFC 8200 4.5: Time Exceeded code 1, only when fragment zero had come.
+void Worker::OnReassembly6Expired(const ipv6::Ipv6Reassembler::Expired& e) {
+  ipv6_reassembly_timeout_.Inc();
+  if (!e.had_first_fragment || e.dst.IsMulticast() || !host6_.IsLocal(e.dst)) return;
+  SendIcmpv6ErrorQuoting(icmpv6::kTimeExceeded, icmpv6::kCodeReassemblyTimeExceeded, 0,
+                         std::span(e.invoking).first(e.invoking_len), e.src, e.dst);
+  icmp6_tx_time_exceeded_.Inc();
+}
+
+// RFC 8201: a Packet Too Big lowers the path MTU to its destination (never
+// below 1280), for ten minutes.
+void Worker::OnPacketTooBig(proto::Bytes body) {
+  if (body.size() < 4 + ipv6::kHeaderLen) {
+    icmp6_drop_.Count(ParseError::kTruncated);
+    return;
+  }
+  icmp6_rx_packet_too_big_.Inc();
+  const std::size_t mtu = std::clamp<std::size_t>(proto::LoadBe32(body.data()), ipv6::kMinMtu, host6_.mtu());
+  // The quote is cut short, so its payload length cannot be checked: read
+  // the addresses directly.
+  const proto::Bytes quoted = body.subspan(4);
+  if ((proto::Load8(quoted.data()) >> 4) != 6) {
+    icmp6_drop_.Count(ParseError::kBadVersion);
+    return;
+  }
+  const Ipv6Address our_src = Ipv6Address::FromBytes(quoted.data() + 8);
+  const Ipv6Address their_dst = Ipv6Address::FromBytes(quoted.data() + 24);
+  if (!host6_.IsLocal(our_src)) return;  // not about anything we sent
+  if (pmtu_.size() >= 1024 && !pmtu_.contains(their_dst)) pmtu_.clear();  // bounded; relearnt on demand
+  pmtu_[their_dst] = PathMtuEntry{mtu, now_ + Duration::Seconds(600)};
+}
+
+std::size_t Worker::PathMtu(const Ipv6Address& dst) {
+  const auto it = pmtu_.find(dst);
+  if (it == pmtu_.end()) return host6_.mtu();
+  if (it->second.until <= now_) {
+    pmtu_.erase(it);
+    return host6_.mtu();
+  }
+  return std::min(it->second.mtu, host6_.mtu());
 }
 
 void Worker::HandleIcmpv6(Packet p, const ipv6::Ipv6Repr& ip, bool router_alert) {
@@ -167,6 +261,9 @@ void Worker::HandleIcmpv6(Packet p, const ipv6::Ipv6Repr& ip, bool router_alert)
     case icmpv6::kMldQuery:
       mld_rx_query_.Inc();
       HandleMldQuery(ip, msg->body, router_alert);
+      return;
+    case icmpv6::kPacketTooBig:
+      OnPacketTooBig(msg->body);
       return;
     default:
       // Errors are for the transport that sent the datagram (#5, #6); RS,
@@ -320,20 +417,52 @@ void Worker::SendIcmpv6(Packet p, std::uint8_t type, std::uint8_t code, const Ip
 }
 
 void Worker::SendIpv6(Packet p, const ipv6::Ipv6Repr& header) {
-  if (p.size() + ipv6::kHeaderLen > host6_.mtu()) {
-    ipv6_drop_too_big_.Inc();  // TODO(#4): fragment to the path MTU
+  const std::size_t mtu = header.dst.IsMulticast() ? host6_.mtu() : PathMtu(header.dst);
+  if (p.size() + ipv6::kHeaderLen <= mtu) {
+    ipv6::Ipv6Repr ip = header;
+    ip.payload_len = static_cast<std::uint16_t>(p.size());
+    const auto h = p.Prepend(ipv6::kHeaderLen);
+    if (h.empty()) {
+      no_headroom_drop_.Inc();
+      return;
+    }
+    ip.Emit(h);
+    ipv6_tx_.Inc();
+    SendToNextHop6(std::move(p), ip.dst);
     return;
   }
-  ipv6::Ipv6Repr ip = header;
-  ip.payload_len = static_cast<std::uint16_t>(p.size());
-  const auto h = p.Prepend(ipv6::kHeaderLen);
-  if (h.empty()) {
-    no_headroom_drop_.Inc();
+  if (p.size() > 0xffff) {
+    ipv6_drop_too_big_.Inc();
     return;
   }
-  ip.Emit(h);
+  // RFC 8200 4.5: fragments of (MTU - 40 - 8) & ~7 bytes, each with a
+  // Fragment header naming the original Next Header. All of `p` is taken as
+  // the fragmentable part: what this host sends large carries no hop-by-hop
+  // or routing header.
+  const std::size_t chunk = (mtu - ipv6::kHeaderLen - 8) & ~std::size_t{7};
+  const std::uint32_t ident = next_ident6_++;
+  const auto payload = p.data();
+  for (std::size_t off = 0; off < payload.size(); off += chunk) {
+    const std::size_t n = std::min(chunk, payload.size() - off);
+    Packet f = pool_.Get();
+    if (!f) {
+      pool_empty_drop_.Inc();
+      return;  // the rest is useless without this fragment
+    }
+    std::memcpy(f.Append(n).data(), payload.data() + off, n);
+    std::byte* fh = f.Prepend(8).data();
+    proto::Store8(fh, header.next_header);
+    proto::Store8(fh + 1, 0);
+    proto::StoreBe16(fh + 2, static_cast<std::uint16_t>(off | (off + n < payload.size() ? 1 : 0)));
+    proto::StoreBe32(fh + 4, ident);
+    ipv6::Ipv6Repr ip = header;
+    ip.next_header = ipv6::kFragment;
+    ip.payload_len = static_cast<std::uint16_t>(8 + n);
+    ip.Emit(f.Prepend(ipv6::kHeaderLen));
+    ipv6_tx_fragment_.Inc();
+    SendToNextHop6(std::move(f), ip.dst);
+  }
   ipv6_tx_.Inc();
-  SendToNextHop6(std::move(p), ip.dst);
 }
 
 void Worker::SendToNextHop6(Packet p, const Ipv6Address& dst) {
@@ -400,7 +529,27 @@ void Worker::ReleaseParked6(const Ipv6Address& next_hop, MacAddress mac) {
 // in the minimum MTU.
 void Worker::SendIcmpv6Error(std::uint8_t type, std::uint8_t code, std::uint32_t pointer, const Packet& invoking,
                              const ipv6::Ipv6Repr& ip, bool to_multicast) {
-  if (to_multicast || ip.src.IsUnspecified() || ip.src.IsMulticast()) {
+  if (to_multicast) {
+    icmp4_error_suppressed_.Inc();
+    return;
+  }
+  // The invoking packet: its header (re-emitted) and what followed it.
+  std::array<std::byte, ipv6::kMinMtu> quote;
+  const std::size_t body = std::min(invoking.size(), quote.size() - ipv6::kHeaderLen);
+  ipv6::Ipv6Repr original = ip;
+  original.Emit(std::span(quote).first(ipv6::kHeaderLen));
+  std::memcpy(quote.data() + ipv6::kHeaderLen, invoking.data().data(), body);
+  SendIcmpv6ErrorQuoting(type, code, pointer, std::span(quote).first(ipv6::kHeaderLen + body), ip.src,
+                         ip.dst.IsMulticast() ? host6_.SourceFor(ip.src) : ip.dst);
+  (type == icmpv6::kParameterProblem ? icmp6_tx_param_problem_ : icmp6_tx_dest_unreachable_).Inc();
+}
+
+// RFC 4443 2.4: never to an unspecified or multicast source (the caller has
+// applied the multicast-destination rule); rate limited; as much of the
+// invoking packet as fits in the minimum MTU.
+void Worker::SendIcmpv6ErrorQuoting(std::uint8_t type, std::uint8_t code, std::uint32_t pointer,
+                                    proto::Bytes invoking, const Ipv6Address& to, const Ipv6Address& from) {
+  if (to.IsUnspecified() || to.IsMulticast() || from.IsUnspecified()) {
     icmp4_error_suppressed_.Inc();
     return;
   }
@@ -408,23 +557,18 @@ void Worker::SendIcmpv6Error(std::uint8_t type, std::uint8_t code, std::uint32_t
     icmp4_error_rate_limited_.Inc();
     return;
   }
-  const Ipv6Address src = ip.dst.IsMulticast() ? host6_.SourceFor(ip.src) : ip.dst;
-  if (src.IsUnspecified()) return;
   Packet e = pool_.Get();
   if (!e) {
     pool_empty_drop_.Inc();
     return;
   }
-  const std::size_t room = ipv6::kMinMtu - ipv6::kHeaderLen - icmpv6::kHeaderLen - 4 - ipv6::kHeaderLen;
+  const std::size_t room = ipv6::kMinMtu - ipv6::kHeaderLen - icmpv6::kHeaderLen - 4;
   const std::size_t quote = std::min(invoking.size(), room);
   e.Append(icmpv6::kHeaderLen);
-  const auto body = e.Append(4 + ipv6::kHeaderLen + quote);
+  const auto body = e.Append(4 + quote);
   proto::StoreBe32(body.data(), pointer);
-  ipv6::Ipv6Repr original = ip;  // the invoking header, re-emitted
-  original.Emit(body.subspan(4, ipv6::kHeaderLen));
-  std::memcpy(body.data() + 4 + ipv6::kHeaderLen, invoking.data().data(), quote);
-  (type == icmpv6::kParameterProblem ? icmp6_tx_param_problem_ : icmp6_tx_dest_unreachable_).Inc();
-  SendIcmpv6(std::move(e), type, code, src, ip.src);
+  std::memcpy(body.data() + 4, invoking.data(), quote);
+  SendIcmpv6(std::move(e), type, code, from, to);
 }
 
 }  // namespace ringstack::engine

@@ -325,14 +325,17 @@ check "IPv6: the address the kernel owns is refused by DAD and logged" \
 check "ping -6 the link-local address" ping6_ok "$ns" 10 "fe80::ff:fe00:2%$tap"
 check "ping -6 the static address" ping6_ok "$ns" 10 2001:db8:0:1::2
 check "ping -6 the SLAAC address" ping6_ok "$ns" 10 2001:db8:0:1:0:ff:fe00:2
+check "ping -6 -s 4000 / -s 60000: the kernel fragments, ringstack reassembles and fragments the reply" bash -c \
+  "$(declare -f ping6_ok); lab=$lab; ping6_ok $ns 5 2001:db8:0:1::2 -s 4000 && ping6_ok $ns 3 2001:db8:0:1::2 -s 60000"
 check "ndisc6 resolves the static address to ringstack's MAC" bash -c \
   "\"$lab\" exec $ns ndisc6 -1 2001:db8:0:1::2 $tap | tee /dev/stderr | grep -q 'Target link-layer address: 02:00:00:00:00:02'"
 check "far host 2001:db8:2::7 pings ringstack's SLAAC address through the router namespace" bash -c \
   "\"$lab\" exec $far ping -6 -n -c 10 -i 0.05 2001:db8:0:1:0:ff:fe00:2 | tee /dev/stderr | grep -q ' 10 received, 0% packet loss'"
 counters "$engine_pid" v6 >"$work/v6.snap" 2>&1
-check "IPv6 counted: RA in, DAD duplicate 1, MLD reports out, echo replies" bash -c \
+check "IPv6 counted: RA in, DAD duplicate 1, MLD reports out, echo replies, reassembly" bash -c \
   "$(declare -f counter_at_least); counter_at_least $work/v6.snap nd_rx_ra 1 && counter_at_least $work/v6.snap nd_dad_duplicate 1 &&
-   counter_at_least $work/v6.snap mld_tx_report 2 && counter_at_least $work/v6.snap icmp6_tx_echo_reply 40"
+   counter_at_least $work/v6.snap mld_tx_report 2 && counter_at_least $work/v6.snap icmp6_tx_echo_reply 48 &&
+   counter_at_least $work/v6.snap ipv6_rx_reassembled 8 && counter_at_least $work/v6.snap ipv6_tx_fragment 100"
 kill -INT "$tcpdump_pid" 2>/dev/null
 wait "$tcpdump_pid" 2>/dev/null
 tshark -r "$work/v6.pcap" 2>/dev/null | head -n 40 >"$work/v6.tshark"

@@ -15,6 +15,7 @@
 #include "protocols/arp/arp_repr.h"
 #include "protocols/common/checksum.h"
 #include "protocols/dhcp4/dhcp4_repr.h"
+#include "protocols/icmpv6/icmpv6_repr.h"
 #include "protocols/ethernet/ethernet_repr.h"
 #include "tests/vectors/vectors.h"
 
@@ -915,6 +916,122 @@ TEST(Flow, Ipv6UnknownOptionGetsParameterProblem) {
   EXPECT_EQ(static_cast<unsigned>(out[0][14 + 40 + 1]), 2u);                  // code 2: unrecognised option
   EXPECT_EQ(proto::LoadBe32(out[0].data() + 14 + 40 + 4), 42u);                // pointer to the option type
   EXPECT_EQ(sim.Count("icmp6_tx_param_problem"), 1u);
+}
+
+// An ICMPv6 echo request of 4000 data bytes from 2001:db8:0:1::1, cut into
+// fragments of `chunk` bytes (each with a Fragment header, ident 0x77).
+std::vector<Frame> FragmentedEcho6(std::size_t chunk, std::vector<std::byte>& icmp_out) {
+  const Frame base = Vec(vectors::kIpv6EchoRequest);
+  const auto src = proto::Ipv6Address::FromBytes(base.data() + 14 + 8);
+  const auto dst = proto::Ipv6Address::FromBytes(base.data() + 14 + 24);
+  icmp_out.assign(base.begin() + 54, base.begin() + 62);
+  for (int i = 0; i < 4000; ++i) icmp_out.push_back(std::byte(i * 11 & 0xff));
+  proto::icmpv6::Icmpv6Repr{128, 0, {}}.EmitHeader(icmp_out, src, dst);
+  std::vector<Frame> frames;
+  for (std::size_t off = 0; off < icmp_out.size(); off += chunk) {
+    const std::size_t n = std::min(chunk, icmp_out.size() - off);
+    Frame f(base.begin(), base.begin() + 54);
+    f.resize(54 + 8);
+    f[14 + 6] = std::byte{44};  // next header: fragment
+    proto::StoreBe16(f.data() + 14 + 4, static_cast<std::uint16_t>(8 + n));
+    f[54] = std::byte{58};
+    proto::StoreBe16(f.data() + 56, static_cast<std::uint16_t>(off | (off + n < icmp_out.size() ? 1 : 0)));
+    proto::StoreBe32(f.data() + 58, 0x77);
+    f.insert(f.end(), icmp_out.begin() + static_cast<long>(off), icmp_out.begin() + static_cast<long>(off + n));
+    frames.push_back(f);
+  }
+  return frames;
+}
+
+TEST(Flow, Ipv6FragmentedEchoInAnyOrderGetsAFragmentedReply) {
+  for (const std::vector<int>& order : std::vector<std::vector<int>>{{0, 1, 2, 3, 4}, {4, 3, 2, 1, 0}, {2, 1, 0, 3, 4}}) {
+    Sim sim(Ipv6Config("2001:db8:0:1::2/64"));
+    sim.Run(Duration::Seconds(3));
+    std::vector<std::byte> request;
+    const auto frags = FragmentedEcho6(808, request);  // 4008 bytes -> 5 fragments
+    ASSERT_EQ(frags.size(), 5u);
+    for (int i : order) sim.Send(frags[i]);
+    sim.Run();
+    sim.Send(Vec(vectors::kNdNaFromPeerGlobal));  // resolution of 2001:db8:0:1::1
+    const auto out = OfType(sim.Run(), 0x86dd);
+    // 4008 bytes in fragments of 1448 (1500 - 40 - 8, rounded down to 8).
+    ASSERT_EQ(out.size(), 3u);
+    std::vector<std::byte> reply;
+    for (const Frame& f : out) {
+      ASSERT_EQ(static_cast<unsigned>(f[14 + 6]), 44u);
+      const std::uint16_t word = proto::LoadBe16(f.data() + 56);
+      EXPECT_EQ(word & 0xfff8u, reply.size());
+      EXPECT_EQ((word & 1) != 0, &f != &out.back());
+      EXPECT_LE(f.size(), 14u + 1500);
+      reply.insert(reply.end(), f.begin() + 62, f.end());
+    }
+    ASSERT_EQ(reply.size(), request.size());
+    EXPECT_EQ(static_cast<unsigned>(reply[0]), 129u);
+    EXPECT_TRUE(std::equal(reply.begin() + 4, reply.end(), request.begin() + 4));
+    EXPECT_EQ(sim.Count("ipv6_rx_reassembled"), 1u);
+    EXPECT_EQ(sim.Count("ipv6_tx_fragment"), 3u);
+  }
+}
+
+TEST(Flow, Ipv6ReassemblyTimeoutSendsTimeExceededAndOverlapsDrop) {
+  Sim sim(Ipv6Config("2001:db8:0:1::2/64"));
+  sim.Run(Duration::Seconds(3));
+  std::vector<std::byte> request;
+  auto frags = FragmentedEcho6(808, request);
+  sim.Send(frags[0]);
+  sim.Send(frags[2]);
+  EXPECT_TRUE(OfIcmpv6Type(sim.Run(Duration::Seconds(59)), 3).empty());
+  sim.Run(Duration::Seconds(2));  // RFC 8200: 60 s; the error waits on resolving the sender
+  sim.Send(Vec(vectors::kNdNaFromPeerGlobal));
+  const auto te = OfIcmpv6Type(sim.Run(), 3);
+  ASSERT_EQ(te.size(), 1u);
+  EXPECT_EQ(static_cast<unsigned>(te[0][14 + 40 + 1]), 1u);  // fragment reassembly time exceeded
+  // The quote is fragment zero: header, Fragment header, data.
+  EXPECT_TRUE(std::equal(te[0].begin() + 14 + 48, te[0].begin() + 14 + 48 + 40 + 8 + 32, frags[0].begin() + 14));
+  EXPECT_EQ(sim.Count("ipv6_reassembly_timeout"), 1u);
+  // Overlap with different bytes drops the datagram (RFC 5722).
+  Frame evil = frags[1];
+  evil[70] ^= std::byte{0xff};
+  for (int i : {1}) sim.Send(frags[i]);
+  sim.Send(evil);
+  for (int i : {0, 2, 3, 4}) sim.Send(frags[i]);
+  EXPECT_TRUE(OfIcmpv6Type(sim.Run(), 129).empty());
+  EXPECT_EQ(sim.Count("ipv6_frag_drop_overlap"), 1u);
+}
+
+TEST(Flow, Ipv6PacketTooBigLowersThePathMtu) {
+  Sim sim(Ipv6Config("2001:db8:0:1::2/64"));
+  sim.Run(Duration::Seconds(3));
+  sim.Send(Vec(vectors::kNdNaFromPeerGlobal));
+  // A PTB (mtu 1280) about a packet we sent to 2001:db8:0:1::1, from a router.
+  const Frame echo = Vec(vectors::kIpv6EchoRequest);
+  Frame ptb(echo.begin(), echo.begin() + 54);
+  proto::Ipv6Address::FromBytes(echo.data() + 14 + 24).CopyTo(ptb.data() + 14 + 8);  // from "a router": ::2's peer
+  const unsigned char ptb_hdr[] = {2, 0, 0, 0, 0, 0, 0x05, 0x00};  // type 2, mtu 1280
+  ptb.insert(ptb.end(), reinterpret_cast<const std::byte*>(ptb_hdr), reinterpret_cast<const std::byte*>(ptb_hdr) + 8);
+  Frame quoted(echo.begin() + 14, echo.begin() + 54);  // our packet: ::2 -> ::1
+  proto::Ipv6Address::FromBytes(echo.data() + 14 + 24).CopyTo(quoted.data() + 8);
+  proto::Ipv6Address::FromBytes(echo.data() + 14 + 8).CopyTo(quoted.data() + 24);
+  ptb.insert(ptb.end(), quoted.begin(), quoted.end());
+  proto::Ipv6Address::FromBytes(echo.data() + 14 + 8).CopyTo(ptb.data() + 14 + 8);   // src ::1
+  proto::Ipv6Address::FromBytes(echo.data() + 14 + 24).CopyTo(ptb.data() + 14 + 24); // dst ::2
+  proto::StoreBe16(ptb.data() + 14 + 4, static_cast<std::uint16_t>(ptb.size() - 54));
+  const auto src = proto::Ipv6Address::FromBytes(ptb.data() + 14 + 8);
+  const auto dst = proto::Ipv6Address::FromBytes(ptb.data() + 14 + 24);
+  proto::icmpv6::Icmpv6Repr{2, 0, {}}.EmitHeader(std::span(ptb).subspan(54), src, dst);
+  sim.Send(ptb);
+  sim.Run();
+  EXPECT_EQ(sim.Count("icmp6_rx_packet_too_big"), 1u);
+  // A 1400-byte echo now comes back in 1280-byte fragments.
+  std::vector<std::byte> request;
+  auto frags = FragmentedEcho6(1400, request);  // 4008 bytes as 1400+1400+1208
+  for (const Frame& f : frags) sim.Send(f);
+  sim.Run();
+  sim.Send(Vec(vectors::kNdNaFromPeerGlobal));  // resolution of 2001:db8:0:1::1
+  const auto out = OfType(sim.Run(), 0x86dd);
+  ASSERT_FALSE(out.empty());
+  for (const Frame& f : out) EXPECT_LE(f.size() - 14, 1280u);
+  EXPECT_EQ(out.size(), 4u);  // 4008 / 1232
 }
 
 // The threaded runner, real clock, blocking idle: every request answered.
