@@ -128,6 +128,7 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
       nd_rx_ns_(counters.Add("nd_rx_ns")),
       nd_rx_na_(counters.Add("nd_rx_na")),
       nd_rx_ra_(counters.Add("nd_rx_ra")),
+      nd_rx_redirect_(counters.Add("nd_rx_redirect")),
       nd_tx_ns_(counters.Add("nd_tx_ns")),
       nd_tx_na_(counters.Add("nd_tx_na")),
       nd_tx_rs_(counters.Add("nd_tx_rs")),

@@ -282,6 +282,7 @@ class Worker final : public Stage {
   Counter& nd_rx_ns_;
   Counter& nd_rx_na_;
   Counter& nd_rx_ra_;
+  Counter& nd_rx_redirect_;
   Counter& nd_tx_ns_;
   Counter& nd_tx_na_;
   Counter& nd_tx_rs_;

@@ -191,6 +191,14 @@ void Worker::Reassemble6(Packet p, const ipv6::Ipv6Repr& ip, const ipv6::Fragmen
 void Worker::OnReassembly6Expired(const ipv6::Ipv6Reassembler::Expired& e) {
   ipv6_reassembly_timeout_.Inc();
   if (!e.had_first_fragment || e.dst.IsMulticast() || !host6_.IsLocal(e.dst)) return;
+  // Never about an ICMPv6 error (RFC 4443 2.4 e.1): fragment zero's data
+  // starts with the upper-layer header when the Fragment header names it.
+  const std::size_t data_at = ipv6::kHeaderLen + 8;
+  if (proto::Load8(e.invoking.data() + ipv6::kHeaderLen) == ipv6::kIcmpv6 && e.invoking_len > data_at &&
+      proto::Load8(e.invoking.data() + data_at) < 128) {
+    icmp4_error_suppressed_.Inc();
+    return;
+  }
   SendIcmpv6ErrorQuoting(icmpv6::kTimeExceeded, icmpv6::kCodeReassemblyTimeExceeded, 0,
                          std::span(e.invoking).first(e.invoking_len), e.src, e.dst);
   icmp6_tx_time_exceeded_.Inc();
@@ -262,6 +270,24 @@ void Worker::HandleIcmpv6(Packet p, const ipv6::Ipv6Repr& ip, bool router_alert)
       mld_rx_query_.Inc();
       HandleMldQuery(ip, msg->body, router_alert);
       return;
+    case icmpv6::kRedirect: {
+      const auto r = nd::Redirect::Parse(msg->body);
+      if (!r) {
+        nd_drop_.Count(r.error());
+        return;
+      }
+      if (ip.hop_limit != nd::kHopLimit || !ip.src.IsLinkLocal() || !host6_.OnRedirect(ip.src, *r)) {
+        nd_drop_invalid_.Inc();
+        return;
+      }
+      nd_rx_redirect_.Inc();
+      // 8.3: the target's link-layer address, if given, goes in the cache.
+      if (r->options.target_ll && nd_cache_.OnSolicitation(r->target, r->options.target_ll, now_)) {
+        ReleaseParked6(r->target, *r->options.target_ll);
+      }
+      RearmIpv6Timers();
+      return;
+    }
     case icmpv6::kPacketTooBig:
       OnPacketTooBig(msg->body);
       return;

@@ -213,6 +213,18 @@ Ipv6Host::Events Ipv6Host::OnRouterAdvertisement(const Ipv6Address& src, const n
   return ev;
 }
 
+bool Ipv6Host::OnRedirect(const Ipv6Address& src, const nd::Redirect& r) {
+  // 8.1: the target is link-local (a better router) or the destination
+  // itself (it is on-link), and the source is our first hop for it now.
+  if (!r.target.IsLinkLocal() && r.target != r.destination) return false;
+  const auto hop = Lookup(r.destination);
+  if (!hop || hop->next_hop != src) return false;
+  std::erase_if(redirects_, [&](const auto& e) { return e.first == r.destination; });
+  if (redirects_.size() >= 256) redirects_.erase(redirects_.begin());
+  redirects_.emplace_back(r.destination, r.target);
+  return true;
+}
+
 Ipv6Host::Events Ipv6Host::OnTimer(Instant now) {
   Events ev;
   for (HostAddress6& a : addresses_) {
@@ -241,7 +253,9 @@ Ipv6Host::Events Ipv6Host::OnTimer(Instant now) {
     const Ipv6Address group = gone.itf.address.SolicitedNode();
     if (gone.state != AddrState::kDuplicate && !IsJoined(group)) ev.leave.push_back(group);
   }
+  const std::size_t routers_before = routers_.size();
   std::erase_if(routers_, [now](const DefaultRouter& r) { return r.until <= now; });
+  if (routers_.size() != routers_before) redirects_.clear();  // they came from routers that may be gone
   std::erase_if(prefixes_, [now](const OnLinkPrefix& p) { return p.until <= now; });
   if (soliciting_ && rs_at_ <= now) {
     ev.send_rs = true;
@@ -279,6 +293,9 @@ bool Ipv6Host::OnLink(const Ipv6Address& dst) const {
 
 std::optional<NextHop6> Ipv6Host::Lookup(const Ipv6Address& dst) const {
   const Ipv6Address src = SourceFor(dst);
+  for (const auto& [destination, target] : redirects_) {
+    if (destination == dst) return NextHop6{target, src};
+  }
   if (OnLink(dst)) return NextHop6{dst, src};
   if (!routers_.empty()) return NextHop6{routers_.front().address, src};
   if (!static_routers_.empty()) return NextHop6{static_routers_.front(), src};

@@ -14,7 +14,8 @@
 // and follow the prefix's lifetimes (DEPRECATED at the preferred lifetime,
 // removed at the valid lifetime, the two-hour rule of 5.5.3 e). Destinations
 // are on-link when link-local, in an RA prefix with the L flag, or in the
-// prefix of a static address; the rest go to the first default router.
+// prefix of a static address; the rest go to the first default router, or
+// where a Redirect from that router said (a destination cache of 256).
 #ifndef RINGSTACK_PROTOCOLS_IPV6_IPV6_HOST_H_
 #define RINGSTACK_PROTOCOLS_IPV6_IPV6_HOST_H_
 
@@ -102,6 +103,10 @@ class Ipv6Host {
   // RFC 4861 6.3.4 / RFC 4862 5.5.3 (`src` must already be link-local with
   // hop limit 255; the caller validated that).
   Events OnRouterAdvertisement(const Ipv6Address& src, const nd::RouterAdvertisement& ra, Instant now);
+  // RFC 4861 8.1/8.3: a Redirect from the current first-hop router for its
+  // destination (the caller checked hop limit 255 and a link-local source)
+  // sends that destination to `target` from now on. False when refused.
+  bool OnRedirect(const Ipv6Address& src, const nd::Redirect& redirect);
   Events OnTimer(Instant now);
   Instant NextDeadline() const;
 
@@ -136,6 +141,7 @@ class Ipv6Host {
   std::vector<DefaultRouter> routers_;
   std::vector<Ipv6Address> static_routers_;
   std::vector<OnLinkPrefix> prefixes_;
+  std::vector<std::pair<Ipv6Address, Ipv6Address>> redirects_;  // destination -> next hop, newest last
   std::vector<Ipv6Address> dns_;
   std::size_t mtu_;
   // Router solicitation.

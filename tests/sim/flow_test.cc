@@ -943,6 +943,17 @@ std::vector<Frame> FragmentedEcho6(std::size_t chunk, std::vector<std::byte>& ic
   return frames;
 }
 
+TEST(Flow, Ipv6UdpToAClosedPortGetsTheExactPortUnreachable) {
+  Sim sim(Ipv6Config("2001:db8:0:1::2/64"));
+  sim.Run(Duration::Seconds(3));
+  sim.Send(Vec(vectors::kUdp6ToClosedPort));
+  sim.Run();
+  sim.Send(Vec(vectors::kNdNaFromPeerGlobal));
+  const auto out = OfIcmpv6Type(sim.Run(), 1);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0], Vec(vectors::kIcmpv6PortUnreachable));
+}
+
 TEST(Flow, Ipv6FragmentedEchoInAnyOrderGetsAFragmentedReply) {
   for (const std::vector<int>& order : std::vector<std::vector<int>>{{0, 1, 2, 3, 4}, {4, 3, 2, 1, 0}, {2, 1, 0, 3, 4}}) {
     Sim sim(Ipv6Config("2001:db8:0:1::2/64"));

@@ -153,6 +153,31 @@ TEST(Nd, RouterSolicitationAndAdvertisement) {
   ExpectEmitMatches(*ra, icmpv6::kRouterAdvertisement, f, kL4);  // options in scapy's order
 }
 
+TEST(Nd, RedirectParses) {
+  const auto f = Vec(vectors::kNdRedirect);
+  const auto r = nd::Redirect::Parse(BodyOf(f));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->target.ToString(), "fe80::99");
+  EXPECT_EQ(r->destination.ToString(), "2001:db8:2::7");
+  EXPECT_EQ(r->options.target_ll, *MacAddress::Parse("52:54:00:00:00:99"));
+  EXPECT_EQ(nd::Redirect::Parse(BodyOf(f).first(35)).error(), ParseError::kTruncated);
+}
+
+TEST(Icmpv6, ErrorMessagesParseWithTheirQuotes) {
+  for (const auto& [frame, type] : {std::pair{Vec(vectors::kIcmpv6PacketTooBig), icmpv6::kPacketTooBig},
+                                    std::pair{Vec(vectors::kIcmpv6TimeExceeded), icmpv6::kTimeExceeded},
+                                    std::pair{Vec(vectors::kIcmpv6PortUnreachable), icmpv6::kDestUnreachable}}) {
+    const auto ip = *ipv6::Ipv6Repr::Parse(std::span(frame).subspan(kL3));
+    const auto m = icmpv6::Icmpv6Repr::Parse(std::span(frame).subspan(kL4), ip.src, ip.dst);
+    ASSERT_TRUE(m.ok()) << static_cast<int>(type);
+    EXPECT_EQ(m->type, type);
+    EXPECT_TRUE(m->is_error());
+    EXPECT_GE(m->body.size(), 4u + 40);  // a word, then the quoted header
+  }
+  const auto ptb = Vec(vectors::kIcmpv6PacketTooBig);
+  EXPECT_EQ(LoadBe32(ptb.data() + kL4 + 4), 1280u);
+}
+
 TEST(Nd, MalformedOptionRows) {
   const auto f = Vec(vectors::kNdRa);
   const std::vector<std::byte> body(f.begin() + kL4 + 4, f.end());

@@ -278,6 +278,23 @@ TEST(Ipv6Host, StaticAddressPrefixIsOnLinkAndGw6IsTheFallbackRouter) {
   EXPECT_EQ(h.Lookup(A6("2001:db8:0:1::9"))->next_hop.ToString(), "2001:db8:0:1::9");
 }
 
+TEST(Ipv6Host, RedirectOnlyFromTheCurrentFirstHopRouter) {
+  ipv6::Ipv6Host h(kMe, 9);
+  h.AddAddress({h.link_local(), 64}, ipv6::Origin::kLinkLocal, kT0, false);
+  h.OnRouterAdvertisement(A6("fe80::1"), Ra(1800), kT0);
+  nd::Redirect r;
+  r.target = A6("fe80::99");
+  r.destination = A6("2001:db8:2::7");
+  EXPECT_FALSE(h.OnRedirect(A6("fe80::2"), r));  // not our first hop for it
+  EXPECT_EQ(h.Lookup(r.destination)->next_hop.ToString(), "fe80::1");
+  EXPECT_TRUE(h.OnRedirect(A6("fe80::1"), r));
+  EXPECT_EQ(h.Lookup(r.destination)->next_hop.ToString(), "fe80::99");
+  EXPECT_EQ(h.Lookup(A6("2001:db8:2::8"))->next_hop.ToString(), "fe80::1");  // only that destination
+  nd::Redirect bad = r;
+  bad.target = A6("2001:db8:9::1");  // neither link-local nor the destination
+  EXPECT_FALSE(h.OnRedirect(A6("fe80::99"), bad));
+}
+
 // --- MLDv2 listener ------------------------------------------------------------
 
 TEST(MldHost, JoinReportsAtOnceAndOnceMoreWithinASecond) {

@@ -12,7 +12,8 @@ import sys
 from scapy.all import ARP, BOOTP, DHCP, ICMP, IP, UDP, Ether, IPOption_Router_Alert, Raw  # noqa: E402
 from scapy.layers.inet6 import (  # noqa: E402
     ICMPv6EchoReply, ICMPv6EchoRequest, ICMPv6MLDMultAddrRec, ICMPv6MLQuery2, ICMPv6MLReport2,
-    ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6ND_RA, ICMPv6ND_RS, ICMPv6NDOptDstLLAddr, ICMPv6NDOptMTU,
+    ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6ND_RA, ICMPv6ND_Redirect, ICMPv6ND_RS, ICMPv6DestUnreach, ICMPv6PacketTooBig,
+    ICMPv6TimeExceeded, ICMPv6NDOptDstLLAddr, ICMPv6NDOptMTU,
     ICMPv6NDOptPrefixInfo, ICMPv6NDOptRDNSS, ICMPv6NDOptSrcLLAddr, IPv6, IPv6ExtHdrDestOpt,
     IPv6ExtHdrHopByHop, IPv6ExtHdrRouting, HBHOptUnknown, PadN, RouterAlert)
 
@@ -156,6 +157,20 @@ def frames6():
            ICMPv6NDOptPrefixInfo(prefix="2001:db8:0:1::", prefixlen=64, L=1, A=1, validlifetime=86400,
                                  preferredlifetime=14400) /
            ICMPv6NDOptRDNSS(lifetime=600, dns=["2001:db8::53"]))
+    yield ("kNdRedirect", "Redirect from router fe80::1: 2001:db8:2::7 is better reached via fe80::99 (TLLA)",
+           Ether(dst=MAC_A, src=MAC_B) / IPv6(src="fe80::1", dst=G_A, hlim=255) /
+           ICMPv6ND_Redirect(tgt="fe80::99", dst="2001:db8:2::7") /
+           ICMPv6NDOptDstLLAddr(lladdr="52:54:00:00:00:99"))
+    udp6 = IPv6(src=G_B, dst=G_A, hlim=64) / UDP(sport=40000, dport=9) / Raw(b"is anyone there?")
+    yield ("kUdp6ToClosedPort", "IPv6 + UDP 40000 -> 9 (no socket there)", Ether(dst=MAC_A, src=MAC_B) / udp6)
+    yield ("kIcmpv6PortUnreachable", "the reply ringstack must send to kUdp6ToClosedPort: the whole datagram quoted",
+           Ether(dst=MAC_B, src=MAC_A) / IPv6(src=G_A, dst=G_B, hlim=64) / ICMPv6DestUnreach(code=4) / Raw(bytes(udp6)))
+    yield ("kIcmpv6PacketTooBig", "Packet Too Big (MTU 1280) from a router about ringstack's packet to 2001:db8:2::7",
+           Ether(dst=MAC_A, src=MAC_B) / IPv6(src="2001:db8:0:1::1", dst=G_A, hlim=64) /
+           ICMPv6PacketTooBig(mtu=1280) / Raw(bytes(IPv6(src=G_A, dst="2001:db8:2::7", plen=1400, nh=58))))
+    yield ("kIcmpv6TimeExceeded", "Time Exceeded (hop limit) from a router about ringstack's packet",
+           Ether(dst=MAC_A, src=MAC_B) / IPv6(src="2001:db8:0:1::1", dst=G_A, hlim=64) /
+           ICMPv6TimeExceeded(code=0) / Raw(bytes(IPv6(src=G_A, dst="2001:db8:2::7", plen=8, nh=58, hlim=1))))
     yield ("kMldv2ReportJoin", "MLDv2 report (hop-by-hop Router Alert) joining ff02::1:ff00:1",
            Ether(dst="33:33:00:00:00:16", src=MAC_A) / IPv6(src=LL_A, dst="ff02::16", hlim=1) /
            IPv6ExtHdrHopByHop(options=[RouterAlert()]) /
