@@ -66,6 +66,7 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
       eth_rx_(counters.Add("eth_rx")),
       eth_drop_not_for_us_(counters.Add("eth_drop_not_for_us")),
       eth_drop_unknown_ethertype_(counters.Add("eth_drop_unknown_ethertype")),
+      eth_drop_multicast_filtered_(counters.Add("eth_drop_multicast_filtered")),
       arp_rx_request_(counters.Add("arp_rx_request")),
       arp_rx_reply_(counters.Add("arp_rx_reply")),
       arp_tx_request_(counters.Add("arp_tx_request")),
@@ -193,6 +194,22 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
   published_deadline_.store(wheel_.NextExpiry().nanos(), std::memory_order_release);
 }
 
+// Multicast filtering below IP, as a NIC's filter would: broadcast, IPv4
+// all-hosts (224.0.0.1; no other IPv4 group is joined) and the IPv6 groups
+// joined (all-nodes and the solicited-node groups; on other shards, which
+// have no IPv6 addresses, all-nodes only).
+bool Worker::WantedMulticast(const MacAddress& mac) const {
+  if (mac == MacAddress::Broadcast()) return true;
+  if (mac == proto::MulticastMac(Ipv4Address(0xe0000001u))) return true;
+  const auto b = mac.bytes();
+  if (b[0] == std::byte{0x33} && b[1] == std::byte{0x33}) {
+    // Shards other than 0 take IPv6 multicast UDP/TCP for #5/#6; only
+    // the control shard knows the groups.
+    return shard_ != 0 || (config_.ipv6 && host6_.IsJoinedMac(mac));
+  }
+  return false;
+}
+
 void Worker::Log(LogLevel level, std::string_view text) const { engine::Log(config_.log_level, level, text); }
 
 // RFC 5227: every configured address is probed before it is used.
@@ -304,6 +321,10 @@ void Worker::Process(Packet p) {
   }
   if (eth->dst != config_.mac && !eth->dst.IsMulticast()) {  // multicast includes broadcast
     eth_drop_not_for_us_.Inc();
+    return;
+  }
+  if (eth->dst.IsMulticast() && !WantedMulticast(eth->dst)) {
+    eth_drop_multicast_filtered_.Inc();
     return;
   }
   switch (eth->ethertype) {

@@ -128,6 +128,7 @@ class Worker final : public Stage {
   void RearmReassemblyTimer();
   void OnTimer(std::uint64_t cookie);
   void Log(LogLevel level, std::string_view text) const;
+  bool WantedMulticast(const proto::MacAddress& mac) const;
 
   // IPv6 (worker_ipv6.cc), on the control shard.
   void StartIpv6();
@@ -218,6 +219,7 @@ class Worker final : public Stage {
   Counter& eth_rx_;
   Counter& eth_drop_not_for_us_;
   Counter& eth_drop_unknown_ethertype_;
+  Counter& eth_drop_multicast_filtered_;
   Counter& arp_rx_request_;
   Counter& arp_rx_reply_;
   Counter& arp_tx_request_;

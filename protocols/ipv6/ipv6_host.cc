@@ -91,6 +91,14 @@ bool Ipv6Host::IsJoined(const Ipv6Address& group) const {
   return false;
 }
 
+bool Ipv6Host::IsJoinedMac(const MacAddress& mac) const {
+  if (mac == MulticastMac(Ipv6Address::AllNodes())) return true;
+  for (const HostAddress6& h : addresses_) {
+    if (h.state != AddrState::kDuplicate && MulticastMac(h.itf.address.SolicitedNode()) == mac) return true;
+  }
+  return false;
+}
+
 Ipv6Host::Events Ipv6Host::AddAddress(Ipv6Interface itf, Origin origin, Instant now, bool dad) {
   Events ev;
   if (Find(itf.address) != nullptr) return ev;

@@ -116,6 +116,9 @@ class Ipv6Host {
   // Joined: all-nodes and the solicited-node groups of every address that
   // is not DUPLICATE (tentative ones included: DAD needs them).
   bool IsJoined(const Ipv6Address& group) const;
+  // A 33:33:... Ethernet address of a joined group (RFC 2464 7), for
+  // multicast filtering below IP.
+  bool IsJoinedMac(const MacAddress& mac) const;
   std::optional<NextHop6> Lookup(const Ipv6Address& dst) const;
   // RFC 6724, simplified: same scope, then preferred over deprecated, then
   // the longest common prefix. :: when nothing fits.

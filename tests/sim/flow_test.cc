@@ -887,6 +887,21 @@ TEST(Flow, Ipv6NeighborSolicitationGetsTheExactAdvertisement) {
   EXPECT_EQ(na[0], Vec(vectors::kNdNaSolicited));
 }
 
+TEST(Flow, MulticastFramesForGroupsNotJoinedAreFilteredBelowIp) {
+  Sim sim(Ipv6Config(""));
+  sim.Run(Duration::Seconds(3));
+  Frame other_group = Vec(vectors::kNdNsFromPeer);
+  other_group[5] = std::byte{0x09};  // 33:33:ff:00:00:09, not a group of ours
+  sim.Send(other_group);
+  Frame ipv4_group = Vec(vectors::kArpRequest);
+  std::memcpy(ipv4_group.data(), "\x01\x00\x5e\x00\x00\xfb", 6);  // 224.0.0.251's MAC
+  sim.Send(ipv4_group);
+  EXPECT_TRUE(sim.Run().empty());
+  EXPECT_EQ(sim.Count("eth_drop_multicast_filtered"), 2u);
+  sim.Send(Vec(vectors::kNdNsFromPeer));  // to our solicited-node group: taken
+  EXPECT_EQ(OfIcmpv6Type(sim.Run(), 136).size(), 1u);
+}
+
 TEST(Flow, Ipv6EchoResolvesTheNeighbourThenRepliesExactly) {
   Sim sim(Ipv6Config("2001:db8:0:1::2/64"));
   sim.Run(Duration::Seconds(3));
