@@ -174,7 +174,13 @@ absl::StatusOr<Config> ParseConfig(const RawFlags& f, int cpus) {
   } else {
     return Bad("ipv6", absl::StrCat("'", f.ipv6, "' is not on or off"));
   }
-  if (!c.ipv6 && (!c.ip6.empty() || c.gw6)) return Bad("ipv6", "off, but --ip6/--gw6 given");
+  if (!c.ipv6 && (!c.ip6.empty() || c.gw6 || !f.ip6_stable.empty())) {
+    return Bad("ipv6", "off, but --ip6/--gw6/--ip6-stable given");
+  }
+  if (!f.ip6_stable.empty() && f.ip6_stable.size() < 16) {
+    return Bad("ip6-stable", "the secret must be at least 16 characters (RFC 7217 5: at least 128 bits)");
+  }
+  c.ip6_stable_secret = f.ip6_stable;
   if (!f.dhcp4_previous.empty()) {
     if (!f.dhcp4) return Bad("dhcp4-previous", "needs --dhcp4");
     const auto a = Ipv4Address::Parse(f.dhcp4_previous);

@@ -45,6 +45,7 @@ struct Config {
   std::vector<Route4Setting> routes4;
   bool acd = true;                 // RFC 5227 probes before an --ip4 (or DHCP) address is used
   bool ipv6 = true;                // off: no link-local, ND, MLD; IPv6 frames counted and dropped
+  std::string ip6_stable_secret;   // RFC 7217 interface identifiers when not empty
   bool dhcp4 = false;              // run the DHCPv4 client on the control shard
   std::optional<proto::Ipv4Address> dhcp4_previous;  // INIT-REBOOT: ask for this address back
   std::vector<proto::Ipv6Interface> ip6;
@@ -77,6 +78,7 @@ struct RawFlags {
   bool dhcp4 = false;
   std::string dhcp4_previous;
   std::string ipv6 = "on";
+  std::string ip6_stable;
   std::string reassembly_mem = "4M";
   std::string ip6;
   std::string gw6;

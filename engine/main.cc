@@ -42,6 +42,9 @@ ABSL_FLAG(std::string, dhcp4_previous, "",
 ABSL_FLAG(std::string, ipv6, "on",
           "on: IPv6 with a link-local address (EUI-64), DAD, SLAAC from router advertisements, ND and MLDv2 | off: "
           "no IPv6 at all (frames counted and dropped)");
+ABSL_FLAG(std::string, ip6_stable, "",
+          "SECRET (16+ characters): RFC 7217 stable-privacy interface identifiers for the link-local and SLAAC "
+          "addresses instead of EUI-64 (the same secret gives the same addresses on the same network)");
 ABSL_FLAG(std::string, reassembly_mem, "4M",
           "memory for IPv4 datagrams being reassembled (one source may use a quarter), e.g. 512K, 16M");
 ABSL_FLAG(std::string, ip6, "", "IPv6 address/prefix, e.g. 2001:db8:0:1::2/64; repeat for more (IPv6 lands with issue #4)");
@@ -147,7 +150,7 @@ int main(int argc, char** argv) {
       "a userspace TCP/IP stack on a Linux TAP interface.\n"
       "usage: ringstack --tap NAME [--mac MAC] [--ip4 ADDR/LEN[@GW]]... [--gw4 ADDR] [--route4 NET/LEN@GW]...\n"
       "                 [--dhcp4 [--dhcp4-previous ADDR]] [--acd on|off] [--reassembly-mem SIZE]\n"
-      "                 [--ipv6 on|off] [--ip6 ADDR/LEN]... [--gw6 ADDR]\n"
+      "                 [--ipv6 on|off] [--ip6 ADDR/LEN]... [--gw6 ADDR] [--ip6-stable SECRET]\n"
       "                 [--services LIST] [--workers N] [--pin SPEC]\n"
       "                 [--poll busy|adaptive|block] [--log-level L] [--impair SPEC]\n"
       "runs until SIGINT/SIGTERM; SIGUSR1 prints counters. Exit 2 on a bad flag or start-up error,\n1 when the TAP fails while running.");
@@ -166,6 +169,7 @@ int main(int argc, char** argv) {
   raw.acd = absl::GetFlag(FLAGS_acd);
   raw.dhcp4 = absl::GetFlag(FLAGS_dhcp4);
   raw.ipv6 = absl::GetFlag(FLAGS_ipv6);
+  raw.ip6_stable = absl::GetFlag(FLAGS_ip6_stable);
   raw.dhcp4_previous = absl::GetFlag(FLAGS_dhcp4_previous);
   raw.reassembly_mem = absl::GetFlag(FLAGS_reassembly_mem);
   raw.ip6 = absl::GetFlag(FLAGS_ip6);

@@ -24,7 +24,8 @@ namespace nd = proto::nd;
 
 void Worker::StartIpv6() {
   // RFC 4862 5.3: a link-local address first, from the MAC (EUI-64).
-  ApplyIpv6(host6_.AddAddress({host6_.link_local(), 64}, ipv6::Origin::kLinkLocal, now_));
+  ApplyIpv6(host6_.AddAddress({host6_.FormAddress(*Ipv6Address::Parse("fe80::"), 0), 64}, ipv6::Origin::kLinkLocal,
+                              now_));
   for (const proto::Ipv6Interface& itf : config_.ip6) {
     ApplyIpv6(host6_.AddAddress(itf, ipv6::Origin::kStatic, now_));
   }
@@ -311,7 +312,7 @@ void Worker::HandleNeighborSolicitation(const ipv6::Ipv6Repr& ip, proto::Bytes b
     nd_drop_invalid_.Inc();
     return;
   }
-  ApplyIpv6(host6_.OnNeighborSolicitation(ip.src, ns->target));
+  ApplyIpv6(host6_.OnNeighborSolicitation(ip.src, ns->target, now_));
   if (!from_dad && nd_cache_.OnSolicitation(ip.src, ns->options.source_ll, now_)) {
     ReleaseParked6(ip.src, *ns->options.source_ll);
   }
@@ -346,7 +347,7 @@ void Worker::HandleNeighborAdvertisement(const ipv6::Ipv6Repr& ip, proto::Bytes 
     nd_drop_invalid_.Inc();
     return;
   }
-  ApplyIpv6(host6_.OnNeighborAdvertisement(na->target));
+  ApplyIpv6(host6_.OnNeighborAdvertisement(na->target, now_));
   if (nd_cache_.OnAdvertisement(na->target, na->options.target_ll, na->solicited, na->override_flag, na->router,
                                 now_)) {
     ReleaseParked6(na->target, *na->options.target_ll);

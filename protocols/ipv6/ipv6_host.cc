@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "protocols/common/sha256.h"
 
 namespace ringstack::proto::ipv6 {
 namespace {
@@ -53,6 +54,37 @@ void Ipv6Host::Events::Merge(Events&& o) {
 
 Ipv6Host::Ipv6Host(MacAddress mac, std::uint64_t seed, const Ipv6HostConfig& config)
     : mac_(mac), rng_(seed), config_(config), mtu_(config.link_mtu) {}
+
+Ipv6Address Ipv6Host::FormAddress(const Ipv6Address& prefix, int dad_counter) const {
+  if (config_.stable_secret.empty()) {
+    return Ipv6Address::Combine(prefix, 64, Ipv6Address::LinkLocalFromMac(mac_));
+  }
+  // RFC 7217 5: RID = F(Prefix, Net_Iface, Network_ID, DAD_Counter, secret_key),
+  // here with the MAC as Net_Iface and no Network_ID; IDs RFC 5453 reserves
+  // are skipped by moving on to the next counter.
+  for (int counter = dad_counter;; ++counter) {
+    Sha256 h;
+    const Ipv6Address net = Ipv6Address::Combine(prefix, 64, Ipv6Address());
+    h.Update(net.bytes().first(8));
+    h.Update(mac_.bytes());
+    const auto c = static_cast<std::byte>(counter);
+    h.Update(Bytes(&c, 1));
+    h.Update(std::as_bytes(std::span(config_.stable_secret)));
+    const auto rid = h.Finish();
+    std::array<std::byte, 16> iid{};
+    std::copy_n(rid.begin(), 8, iid.begin() + 8);
+    const std::uint64_t v = (std::uint64_t{LoadBe32(iid.data() + 8)} << 32) | LoadBe32(iid.data() + 12);
+    if (v == 0 || v >= 0xfdffffffffffff80ull) continue;  // subnet-router anycast, reserved anycast
+    return Ipv6Address::Combine(prefix, 64, Ipv6Address(iid));
+  }
+}
+
+Ipv6Address Ipv6Host::link_local() const {
+  for (const HostAddress6& a : addresses_) {
+    if (a.origin == Origin::kLinkLocal && a.state != AddrState::kDuplicate) return a.itf.address;
+  }
+  return FormAddress(*Ipv6Address::Parse("fe80::"), 0);
+}
 
 Duration Ipv6Host::Random(Duration hi) {
   rng_ += 0x9e3779b97f4a7c15ull;  // splitmix64
@@ -118,12 +150,27 @@ Ipv6Host::Events Ipv6Host::AddAddress(Ipv6Interface itf, Origin origin, Instant 
   return ev;
 }
 
-void Ipv6Host::MarkDuplicate(HostAddress6& a, Events& ev) {
+void Ipv6Host::MarkDuplicate(HostAddress6& a, Events& ev, Instant now) {
   a.state = AddrState::kDuplicate;
   a.dad_at = Instant::Never();
   ev.duplicate.push_back(a.itf.address);
   const Ipv6Address group = a.itf.address.SolicitedNode();
   if (!IsJoined(group)) ev.leave.push_back(group);
+  // RFC 7217 6: a stable address that collides is formed again with the next
+  // DAD_Counter, up to IDGEN_RETRIES times.
+  constexpr int kIdgenRetries = 3;
+  if (config_.stable_secret.empty() || a.origin == Origin::kStatic || a.dad_counter >= kIdgenRetries) return;
+  const HostAddress6 old = a;  // `a` may move when the vector grows
+  const Ipv6Address next = FormAddress(old.itf.address, old.dad_counter + 1);
+  ev.log.push_back(absl::StrCat("ip6 ", old.itf.address.ToString(), ": trying ", next.ToString(),
+                                " instead (RFC 7217 DAD_Counter ", old.dad_counter + 1, ")"));
+  ev.Merge(AddAddress(Ipv6Interface{next, old.itf.prefix_len}, old.origin, now));
+  HostAddress6* fresh = FindMutable(next);
+  if (fresh != nullptr) {
+    fresh->dad_counter = old.dad_counter + 1;
+    fresh->preferred_until = old.preferred_until;
+    fresh->valid_until = old.valid_until;
+  }
 }
 
 void Ipv6Host::StartRouterSolicitation(Instant now) {
@@ -134,19 +181,20 @@ void Ipv6Host::StartRouterSolicitation(Instant now) {
   rs_at_ = now + Random(config_.max_rtr_solicitation_delay);  // RFC 4861 6.3.7
 }
 
-Ipv6Host::Events Ipv6Host::OnNeighborSolicitation(const Ipv6Address& src, const Ipv6Address& target) {
+Ipv6Host::Events Ipv6Host::OnNeighborSolicitation(const Ipv6Address& src, const Ipv6Address& target,
+                                                  Instant now) {
   Events ev;
   HostAddress6* a = FindMutable(target);
-  if (a != nullptr && a->state == AddrState::kTentative && src.IsUnspecified()) MarkDuplicate(*a, ev);
+  if (a != nullptr && a->state == AddrState::kTentative && src.IsUnspecified()) MarkDuplicate(*a, ev, now);
   return ev;
 }
 
-Ipv6Host::Events Ipv6Host::OnNeighborAdvertisement(const Ipv6Address& target) {
+Ipv6Host::Events Ipv6Host::OnNeighborAdvertisement(const Ipv6Address& target, Instant now) {
   Events ev;
   HostAddress6* a = FindMutable(target);
   if (a == nullptr) return ev;
   if (a->state == AddrState::kTentative) {
-    MarkDuplicate(*a, ev);
+    MarkDuplicate(*a, ev, now);
   } else if (a->state != AddrState::kDuplicate) {
     ev.log.push_back(absl::StrCat("ip6 ", target.ToString(), ": another host advertises it too"));
   }
@@ -187,8 +235,15 @@ Ipv6Host::Events Ipv6Host::OnRouterAdvertisement(const Ipv6Address& src, const n
       }
     }
     if (!p.autonomous || p.preferred_lifetime > p.valid_lifetime) continue;  // 5.5.3 a, c
-    const Ipv6Address addr = Ipv6Address::Combine(net.address, 64, link_local());
-    HostAddress6* existing = FindMutable(addr);
+    // The address this prefix gave (whatever DAD_Counter it took), or the one to form.
+    HostAddress6* existing = nullptr;
+    for (HostAddress6& a : addresses_) {
+      if (a.origin == Origin::kSlaac && a.state != AddrState::kDuplicate && a.itf.prefix_len == 64 &&
+          Ipv6Interface{net.address, 64}.Contains(a.itf.address)) {
+        existing = &a;
+      }
+    }
+    const Ipv6Address addr = existing != nullptr ? existing->itf.address : FormAddress(net.address, 0);
     if (existing == nullptr) {
       if (p.valid_lifetime == 0) continue;
       if (p.prefix_len != 64) {

@@ -41,6 +41,7 @@ struct HostAddress6 {
   Instant valid_until = Instant::Never();
   int dad_sent = 0;
   Instant dad_at = Instant::Never();  // next DAD step while tentative
+  int dad_counter = 0;                // RFC 7217 DAD_Counter it was made with
 };
 
 struct DefaultRouter {
@@ -62,6 +63,11 @@ struct Ipv6HostConfig {
   int max_rtr_solicitations = 3;
   Duration max_rs_interval = Duration::Seconds(3600);      // RFC 7559 MRT
   std::size_t link_mtu = 1500;
+  // Non-empty: RFC 7217 stable-privacy interface identifiers (SHA-256 of
+  // the prefix, the MAC, a DAD counter and this secret) instead of EUI-64,
+  // for the link-local and SLAAC addresses; a DAD failure retries with the
+  // next counter, IDGEN_RETRIES (3) times.
+  std::string stable_secret;
 };
 
 struct NextHop6 {
@@ -98,8 +104,8 @@ class Ipv6Host {
   // RFC 4862 5.4.3: an NS from :: for a tentative address is another
   // host's DAD. RFC 4862 5.4.4: an NA for a tentative address means it is
   // taken. (For a preferred address an NA is logged only.)
-  Events OnNeighborSolicitation(const Ipv6Address& src, const Ipv6Address& target);
-  Events OnNeighborAdvertisement(const Ipv6Address& target);
+  Events OnNeighborSolicitation(const Ipv6Address& src, const Ipv6Address& target, Instant now);
+  Events OnNeighborAdvertisement(const Ipv6Address& target, Instant now);
   // RFC 4861 6.3.4 / RFC 4862 5.5.3 (`src` must already be link-local with
   // hop limit 255; the caller validated that).
   Events OnRouterAdvertisement(const Ipv6Address& src, const nd::RouterAdvertisement& ra, Instant now);
@@ -123,7 +129,10 @@ class Ipv6Host {
   // RFC 6724, simplified: same scope, then preferred over deprecated, then
   // the longest common prefix. :: when nothing fits.
   Ipv6Address SourceFor(const Ipv6Address& dst) const;
-  Ipv6Address link_local() const { return Ipv6Address::LinkLocalFromMac(mac_); }
+  // The link-local address in use (or being probed).
+  Ipv6Address link_local() const;
+  // The address of `prefix`/64 this host forms: EUI-64, or RFC 7217.
+  Ipv6Address FormAddress(const Ipv6Address& prefix, int dad_counter) const;
 
   const std::vector<HostAddress6>& addresses() const { return addresses_; }
   const std::vector<DefaultRouter>& routers() const { return routers_; }
@@ -134,7 +143,7 @@ class Ipv6Host {
  private:
   Duration Random(Duration hi);
   HostAddress6* FindMutable(const Ipv6Address& a);
-  void MarkDuplicate(HostAddress6& a, Events& ev);
+  void MarkDuplicate(HostAddress6& a, Events& ev, Instant now);
   bool OnLink(const Ipv6Address& dst) const;
 
   MacAddress mac_;

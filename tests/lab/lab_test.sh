@@ -345,6 +345,26 @@ check "the start-up sequence captured by tshark: DAD NS from ::, MLDv2 reports, 
    grep -qE 'fe80::ff:fe00:2 +→ ff02::2 .*Router Solicitation' $work/v6.tshark &&
    grep -q 'Router Advertisement' $work/v6.tshark"
 check "SIGTERM: clean exit (IPv6)" stop_ok "$engine_pid" v6
+# RFC 7217: with --ip6-stable the SLAAC address is not EUI-64 and is the same
+# on every start with the same secret.
+stable_addr() {  # stable_addr NAME: the SLAAC address the engine logged
+  for _ in $(seq 150); do grep -q "ip6 2001:db8:0:1:.*/64: DAD passed" "$work/$1.log" && break; sleep 0.1; done
+  sed -n 's/.*ip6 \(2001:db8:0:1:[0-9a-f:]*\)\/64: DAD passed.*/\1/p' "$work/$1.log" | head -n 1
+}
+stable_ok() {  # stable_ok NS TAP
+  local a b
+  start_engine "$1" "$2" stable1 --ip6-stable "lab secret, not a real one" --poll block || return 1
+  a=$(stable_addr stable1)
+  echo "first start: ${a:-none}"
+  ping6_ok "$1" 5 "$a" || return 1
+  stop_ok "$engine_pid" stable1 || return 1
+  start_engine "$1" "$2" stable2 --ip6-stable "lab secret, not a real one" --poll block || return 1
+  b=$(stable_addr stable2)
+  echo "second start: ${b:-none}"
+  stop_ok "$engine_pid" stable2 || return 1
+  [ -n "$a" ] && [ "$a" = "$b" ] && [ "$a" != "2001:db8:0:1:0:ff:fe00:2" ]
+}
+check "--ip6-stable: an RFC 7217 SLAAC address, pingable, the same on restart" stable_ok "$ns" "$tap"
 
 # The impairment stage on a real TAP: seeded loss shows in ping and counters.
 impaired_ok() {  # impaired_ok NS

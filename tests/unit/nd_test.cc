@@ -2,9 +2,12 @@
 // 7.2.5 transition), DAD and SLAAC and router discovery (Ipv6Host), and the
 // MLDv2 listener.
 #include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "protocols/common/sha256.h"
 #include "protocols/icmpv6/mld/mld_host.h"
 #include "protocols/icmpv6/nd/nd_cache.h"
 #include "protocols/ipv6/ipv6_host.h"
@@ -167,7 +170,7 @@ TEST(Ipv6Host, AnNaOrAnotherDadMakesATentativeAddressDuplicate) {
     const Ipv6Address a = A6("2001:db8:0:1::2");
     h.AddAddress({a, 64}, ipv6::Origin::kStatic, kT0);
     h.OnTimer(h.NextDeadline());  // the NS went out
-    auto ev = how == 0 ? h.OnNeighborAdvertisement(a) : h.OnNeighborSolicitation(Ipv6Address(), a);
+    auto ev = how == 0 ? h.OnNeighborAdvertisement(a, kT0) : h.OnNeighborSolicitation(Ipv6Address(), a, kT0);
     ASSERT_EQ(ev.duplicate.size(), 1u) << how;
     EXPECT_EQ(ev.leave.size(), 1u) << how;
     EXPECT_EQ(h.Find(a)->state, ipv6::AddrState::kDuplicate) << how;
@@ -178,7 +181,7 @@ TEST(Ipv6Host, AnNaOrAnotherDadMakesATentativeAddressDuplicate) {
   ipv6::Ipv6Host h(kMe, 3);
   const Ipv6Address a = A6("2001:db8:0:1::2");
   h.AddAddress({a, 64}, ipv6::Origin::kStatic, kT0);
-  EXPECT_TRUE(h.OnNeighborSolicitation(kPeer, a).duplicate.empty());
+  EXPECT_TRUE(h.OnNeighborSolicitation(kPeer, a, kT0).duplicate.empty());
 }
 
 nd::RouterAdvertisement Ra(std::uint16_t lifetime, std::uint8_t prefix_len = 64, std::uint32_t valid = 86400,
@@ -293,6 +296,50 @@ TEST(Ipv6Host, RedirectOnlyFromTheCurrentFirstHopRouter) {
   nd::Redirect bad = r;
   bad.target = A6("2001:db8:9::1");  // neither link-local nor the destination
   EXPECT_FALSE(h.OnRedirect(A6("fe80::99"), bad));
+}
+
+TEST(Sha256, Fips180Vectors) {
+  auto hex = [](const std::array<std::byte, 32>& d) {
+    std::string s;
+    for (std::byte b : d) s += "0123456789abcdef"[static_cast<unsigned>(b) >> 4], s += "0123456789abcdef"[static_cast<unsigned>(b) & 15];
+    return s;
+  };
+  Sha256 empty;
+  EXPECT_EQ(hex(empty.Finish()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  Sha256 abc;
+  abc.Update(std::as_bytes(std::span(std::string_view("abc"))));
+  EXPECT_EQ(hex(abc.Finish()), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  Sha256 two_blocks;  // 56 bytes: the padding spills into a second block
+  two_blocks.Update(std::as_bytes(std::span(std::string_view("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"))));
+  EXPECT_EQ(hex(two_blocks.Finish()), "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+}
+
+TEST(Ipv6Host, StablePrivacyIdentifiers) {
+  ipv6::Ipv6HostConfig cfg;
+  cfg.stable_secret = "a secret of sixteen+ chars";
+  ipv6::Ipv6Host a(kMe, 1, cfg), b(kMe, 2, cfg);
+  const Ipv6Address p1 = A6("2001:db8:0:1::"), p2 = A6("2001:db8:0:2::");
+  EXPECT_EQ(a.FormAddress(p1, 0), b.FormAddress(p1, 0));  // stable for the same network
+  EXPECT_NE(a.FormAddress(p1, 0), ipv6::Ipv6Host(kMe, 1).FormAddress(p1, 0));  // not EUI-64
+  EXPECT_NE(a.FormAddress(p1, 0).bytes().subspan(8).front(), a.FormAddress(p2, 0).bytes().subspan(8).front());
+  EXPECT_NE(a.FormAddress(p1, 0), a.FormAddress(p1, 1));
+  cfg.stable_secret = "another secret, also long";
+  EXPECT_NE(ipv6::Ipv6Host(kMe, 1, cfg).FormAddress(p1, 0), a.FormAddress(p1, 0));
+  // A DAD collision forms the next address (DAD_Counter 1).
+  a.OnRouterAdvertisement(A6("fe80::1"), Ra(1800), kT0);
+  const Ipv6Address first = a.FormAddress(p1, 0);
+  ASSERT_NE(a.Find(first), nullptr);
+  auto ev = a.OnNeighborAdvertisement(first, kT0);
+  ASSERT_EQ(ev.duplicate.size(), 1u);
+  ASSERT_EQ(ev.log.size(), 1u);
+  const Ipv6Address second = a.FormAddress(p1, 1);
+  ASSERT_NE(a.Find(second), nullptr);
+  EXPECT_EQ(a.Find(second)->state, ipv6::AddrState::kTentative);
+  RunHost(a, kT0 + Duration::Seconds(3));
+  EXPECT_TRUE(a.IsLocal(second));
+  // A later RA refreshes that address rather than forming another.
+  a.OnRouterAdvertisement(A6("fe80::1"), Ra(1800), kT0 + Duration::Seconds(4));
+  EXPECT_EQ(a.addresses().size(), 2u);
 }
 
 // --- MLDv2 listener ------------------------------------------------------------
