@@ -930,6 +930,7 @@ TEST(Flow, Ipv6UnknownOptionGetsParameterProblem) {
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(static_cast<unsigned>(out[0][14 + 40 + 1]), 2u);                  // code 2: unrecognised option
   EXPECT_EQ(proto::LoadBe32(out[0].data() + 14 + 40 + 4), 42u);                // pointer to the option type
+  EXPECT_EQ(out[0], Vec(vectors::kIcmpv6ParamProblem));                       // exactly as scapy builds it
   EXPECT_EQ(sim.Count("icmp6_tx_param_problem"), 1u);
 }
 

@@ -334,6 +334,16 @@ TEST(Ipv6Ext, RoutingWithSegmentsLeftAndUnknownNextHeaderAreParameterProblems) {
   EXPECT_EQ(out.error, ParseError::kTruncated);
 }
 
+TEST(Ipv6Ext, ScapyFragmentHeader) {
+  const auto out = Walk(Vec(vectors::kIpv6FirstFragment));
+  ASSERT_EQ(out.kind, ipv6::ExtOutcome::Kind::kFragment);
+  EXPECT_EQ(out.fragment.ident, 0x77u);
+  EXPECT_EQ(out.fragment.offset, 0);
+  EXPECT_TRUE(out.fragment.more);
+  EXPECT_EQ(out.fragment.next_header, ipv6::kIcmpv6);
+  EXPECT_EQ(out.fragment.data_at, 8u);
+}
+
 TEST(Ipv6Ext, FragmentsStopTheWalkAndAtomicFragmentsDoNot) {
   std::vector<std::byte> payload(8 + 8 + 4);
   Store8(payload.data(), ipv6::kIcmpv6);  // fragment header: next ICMPv6

@@ -13,7 +13,7 @@ from scapy.all import ARP, BOOTP, DHCP, ICMP, IP, UDP, Ether, IPOption_Router_Al
 from scapy.layers.inet6 import (  # noqa: E402
     ICMPv6EchoReply, ICMPv6EchoRequest, ICMPv6MLDMultAddrRec, ICMPv6MLQuery2, ICMPv6MLReport2,
     ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6ND_RA, ICMPv6ND_Redirect, ICMPv6ND_RS, ICMPv6DestUnreach, ICMPv6PacketTooBig,
-    ICMPv6TimeExceeded, ICMPv6NDOptDstLLAddr, ICMPv6NDOptMTU,
+    ICMPv6TimeExceeded, ICMPv6ParamProblem, IPv6ExtHdrFragment, ICMPv6NDOptDstLLAddr, ICMPv6NDOptMTU,
     ICMPv6NDOptPrefixInfo, ICMPv6NDOptRDNSS, ICMPv6NDOptSrcLLAddr, IPv6, IPv6ExtHdrDestOpt,
     IPv6ExtHdrHopByHop, IPv6ExtHdrRouting, HBHOptUnknown, PadN, RouterAlert)
 
@@ -184,10 +184,17 @@ def frames6():
            IPv6ExtHdrDestOpt(options=[PadN(optdata=b"\0\0\0\0")]) /
            IPv6ExtHdrRouting(type=0, segleft=0, addresses=["2001:db8::9"]) /
            ICMPv6EchoRequest(id=1, seq=1, data=b"chain"))
+    unknown = (IPv6(src=G_B, dst=G_A, hlim=64) /
+               IPv6ExtHdrHopByHop(options=[HBHOptUnknown(otype=0x87, optdata=b"\0\0\0\0")]) /
+               ICMPv6EchoRequest(id=1, seq=2))
     yield ("kIpv6UnknownOption", "hop-by-hop with unknown option 0x87 (action 10: discard + Parameter Problem)",
+           Ether(dst=MAC_A, src=MAC_B) / unknown)
+    yield ("kIcmpv6ParamProblem", "the reply ringstack must send to kIpv6UnknownOption: code 2, pointer 42",
+           Ether(dst=MAC_B, src=MAC_A) / IPv6(src=G_A, dst=G_B, hlim=64) / ICMPv6ParamProblem(code=2, ptr=42) /
+           Raw(bytes(unknown)))
+    yield ("kIpv6FirstFragment", "a first fragment (offset 0, M, id 0x77) of an ICMPv6 echo request",
            Ether(dst=MAC_A, src=MAC_B) / IPv6(src=G_B, dst=G_A, hlim=64) /
-           IPv6ExtHdrHopByHop(options=[HBHOptUnknown(otype=0x87, optdata=b"\0\0\0\0")]) /
-           ICMPv6EchoRequest(id=1, seq=2))
+           IPv6ExtHdrFragment(nh=58, offset=0, m=1, id=0x77) / Raw(bytes(range(16))))
 
 
 def c_array(name, comment, data):
