@@ -23,7 +23,8 @@ namespace mld = proto::mld;
 namespace nd = proto::nd;
 
 void Worker::StartIpv6() {
-  // RFC 4862 5.3: a link-local address first, from the MAC (EUI-64).
+  // RFC 4862 5.3: a link-local address first (EUI-64, or RFC 7217 with
+  // --ip6-stable), then the static ones; all through DAD.
   ApplyIpv6(host6_.AddAddress({host6_.FormAddress(*Ipv6Address::Parse("fe80::"), 0), 64}, ipv6::Origin::kLinkLocal,
                               now_));
   for (const proto::Ipv6Interface& itf : config_.ip6) {
