@@ -846,7 +846,7 @@ TEST(Flow, Ipv6LinkLocalDadStaticRefusedRsRaSlaac) {
   // nothing being usable yet), before any DAD probe.
   const auto reports = OfIcmpv6Type(out, 143);
   ASSERT_EQ(reports.size(), 2u);
-  EXPECT_TRUE(std::all_of(reports[0].begin() + 22, reports[0].begin() + 38, [](std::byte b) { return b == std::byte{0}; }));
+  EXPECT_EQ(reports[0], Vec(vectors::kMldv2ReportJoinFromUnspecified));  // exactly as scapy builds it
   // The owner of 2001:db8:0:1::2 says so: the static address is refused.
   sim.Send(Vec(vectors::kNdNaDefendsStatic));
   out = sim.Run(Duration::Seconds(3));
@@ -866,7 +866,11 @@ TEST(Flow, Ipv6LinkLocalDadStaticRefusedRsRaSlaac) {
   sim.Send(Vec(vectors::kNdRa));
   out = sim.Run(Duration::Seconds(3));
   const auto slaac = *proto::Ipv6Address::Parse("2001:db8:0:1:0:ff:fe00:1");
-  EXPECT_EQ(OfIcmpv6Type(out, 135).size(), 1u);  // its DAD NS
+  const auto slaac_dad = OfIcmpv6Type(out, 135);
+  ASSERT_EQ(slaac_dad.size(), 1u);
+  EXPECT_EQ(slaac_dad[0], Vec(vectors::kNdDadProbeSlaac));  // its DAD NS, exactly
+  EXPECT_EQ(sim.Count("nd_dad_ns"), 2u);  // link-local and SLAAC: the static one was refused before its turn
+  EXPECT_EQ(sim.Count("nd_rx_ra"), 1u);
   EXPECT_TRUE(host.ipv6_host().IsLocal(slaac));
   EXPECT_EQ(host.ipv6_host().routers().size(), 1u);
   EXPECT_TRUE(OfIcmpv6Type(sim.Run(Duration::Seconds(30)), 133).empty());  // no more RS after the RA

@@ -175,6 +175,13 @@ def frames6():
            Ether(dst="33:33:00:00:00:16", src=MAC_A) / IPv6(src=LL_A, dst="ff02::16", hlim=1) /
            IPv6ExtHdrHopByHop(options=[RouterAlert()]) /
            ICMPv6MLReport2(records=[ICMPv6MLDMultAddrRec(rtype=4, dst=SNM_A)]))
+    yield ("kMldv2ReportJoinFromUnspecified", "the same join, sent from :: while the link-local is tentative",
+           Ether(dst="33:33:00:00:00:16", src=MAC_A) / IPv6(src="::", dst="ff02::16", hlim=1) /
+           IPv6ExtHdrHopByHop(options=[RouterAlert()]) /
+           ICMPv6MLReport2(records=[ICMPv6MLDMultAddrRec(rtype=4, dst=SNM_A)]))
+    yield ("kNdDadProbeSlaac", "DAD: NS for the tentative SLAAC address 2001:db8:0:1:0:ff:fe00:1 from ::",
+           Ether(dst=MAC_SNM_A, src=MAC_A) / IPv6(src="::", dst=SNM_A, hlim=255) /
+           ICMPv6ND_NS(tgt="2001:db8:0:1:0:ff:fe00:1"))
     yield ("kMldv2GeneralQuery", "MLDv2 general query from fe80::1, max response 10 s",
            Ether(dst="33:33:00:00:00:01", src=MAC_B) / IPv6(src="fe80::1", dst="ff02::1", hlim=1) /
            IPv6ExtHdrHopByHop(options=[RouterAlert()]) / ICMPv6MLQuery2(mrd=10000))
