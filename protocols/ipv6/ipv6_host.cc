@@ -174,7 +174,8 @@ void Ipv6Host::MarkDuplicate(HostAddress6& a, Events& ev, Instant now) {
 }
 
 void Ipv6Host::StartRouterSolicitation(Instant now) {
-  if (soliciting_) return;
+  // An RA that came while the link-local was tentative already told us.
+  if (soliciting_ || ra_seen_) return;
   soliciting_ = true;
   rs_sent_ = 0;
   rs_interval_ = config_.rtr_solicitation_interval;
@@ -205,6 +206,7 @@ Ipv6Host::Events Ipv6Host::OnRouterAdvertisement(const Ipv6Address& src, const n
                                                  Instant now) {
   Events ev;
   soliciting_ = false;  // RFC 4861 6.3.7: an RA ends solicitation
+  ra_seen_ = true;
   rs_at_ = Instant::Never();
   // Default router list (6.3.4).
   auto router = std::find_if(routers_.begin(), routers_.end(), [&](const DefaultRouter& r) { return r.address == src; });

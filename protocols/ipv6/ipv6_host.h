@@ -158,6 +158,7 @@ class Ipv6Host {
   std::size_t mtu_;
   // Router solicitation.
   bool soliciting_ = false;
+  bool ra_seen_ = false;
   int rs_sent_ = 0;
   Duration rs_interval_;
   Instant rs_at_ = Instant::Never();

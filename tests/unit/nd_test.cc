@@ -270,6 +270,11 @@ TEST(Ipv6Host, RouterSolicitationsBackOffUntilAnAdvertisement) {
   EXPECT_EQ(sent[4] - sent[3], Duration::Seconds(16));
   h.OnRouterAdvertisement(A6("fe80::1"), Ra(1800), sent.back());
   EXPECT_FALSE(h.OnTimer(sent.back() + Duration::Seconds(100)).send_rs);
+  // An RA heard before solicitation would start makes it unnecessary.
+  ipv6::Ipv6Host early(kMe, 8);
+  early.OnRouterAdvertisement(A6("fe80::1"), Ra(1800), kT0);
+  early.StartRouterSolicitation(kT0);
+  EXPECT_FALSE(early.OnTimer(kT0 + Duration::Seconds(2)).send_rs);
 }
 
 TEST(Ipv6Host, StaticAddressPrefixIsOnLinkAndGw6IsTheFallbackRouter) {
