@@ -157,7 +157,9 @@ absl::StatusOr<Config> ParseConfig(const RawFlags& f, int cpus) {
     const auto net = Ipv4Interface::Parse(std::string_view(net_text.data(), net_text.size()));
     const absl::string_view gw_text = at == absl::string_view::npos ? "" : item.substr(at + 1);
     const auto gw = Ipv4Address::Parse(std::string_view(gw_text.data(), gw_text.size()));
-    if (!net || !gw) return Bad("route4", absl::StrCat("'", item, "' is not NET/LEN@GATEWAY like 198.51.100.0/24@192.0.2.1"));
+    if (!net || !gw) {
+      return Bad("route4", absl::StrCat("'", item, "' is not NET/LEN@GATEWAY like 198.51.100.0/24@192.0.2.1"));
+    }
     if (net->prefix_len < 0 || net->prefix_len > 32 || net->address != net->network()) {
       return Bad("route4", absl::StrCat("'", net_text, "' is not a network (host bits must be zero)"));
     }

@@ -794,14 +794,15 @@ void Worker::SendArp(const arp::ArpRepr& arp, MacAddress dst) {
   SendEthernet(std::move(p), dst, ethernet::kEtherTypeArp);
 }
 
-void Worker::Park(Ipv4Address next_hop, Packet p) {
-  auto it = parked_.find(next_hop);
-  if (it == parked_.end()) {
-    if (parked_.size() >= kMaxParkedNeighbours) {
+template <typename Addr>
+void Worker::ParkIn(absl::flat_hash_map<Addr, Parked>& parked_by_hop, const Addr& next_hop, Packet p) {
+  auto it = parked_by_hop.find(next_hop);
+  if (it == parked_by_hop.end()) {
+    if (parked_by_hop.size() >= kMaxParkedNeighbours) {
       ipv4_drop_park_full_.Inc();
       return;
     }
-    it = parked_.try_emplace(next_hop).first;
+    it = parked_by_hop.try_emplace(next_hop).first;
   }
   Parked& parked = it->second;
   if (parked.count == kParkedPerNeighbour) {
@@ -813,15 +814,22 @@ void Worker::Park(Ipv4Address next_hop, Packet p) {
   parked.packets[parked.count++] = std::move(p);
 }
 
-void Worker::ReleaseParked(Ipv4Address next_hop, MacAddress mac) {
-  auto it = parked_.find(next_hop);
-  if (it == parked_.end()) return;
+template <typename Addr>
+void Worker::ReleaseFrom(absl::flat_hash_map<Addr, Parked>& parked_by_hop, const Addr& next_hop, MacAddress mac,
+                         std::uint16_t ethertype) {
+  auto it = parked_by_hop.find(next_hop);
+  if (it == parked_by_hop.end()) return;
   Parked parked = std::move(it->second);
-  parked_.erase(it);
-  for (std::size_t i = 0; i < parked.count; ++i) {
-    SendEthernet(std::move(parked.packets[i]), mac, ethernet::kEtherTypeIpv4);
-  }
+  parked_by_hop.erase(it);
+  for (std::size_t i = 0; i < parked.count; ++i) SendEthernet(std::move(parked.packets[i]), mac, ethertype);
 }
+
+template void Worker::ParkIn(absl::flat_hash_map<Ipv4Address, Parked>&, const Ipv4Address&, Packet);
+template void Worker::ParkIn(absl::flat_hash_map<proto::Ipv6Address, Parked>&, const proto::Ipv6Address&, Packet);
+template void Worker::ReleaseFrom(absl::flat_hash_map<Ipv4Address, Parked>&, const Ipv4Address&, MacAddress,
+                                  std::uint16_t);
+template void Worker::ReleaseFrom(absl::flat_hash_map<proto::Ipv6Address, Parked>&, const proto::Ipv6Address&,
+                                  MacAddress, std::uint16_t);
 
 void Worker::DropParked(Ipv4Address next_hop) {
   auto it = parked_.find(next_hop);

@@ -121,8 +121,18 @@ class Worker final : public Stage {
   void ApplyDhcp(const proto::dhcp4::Dhcp4Client::Outcome& out);
   void SendDhcp(const proto::dhcp4::Dhcp4Client::Transmit& t);
   void RearmDhcpTimer();
-  void Park(proto::Ipv4Address next_hop, Packet p);
-  void ReleaseParked(proto::Ipv4Address next_hop, proto::MacAddress mac);
+  // Packets waiting on a neighbour's resolution, IPv4 (ARP) or IPv6 (ND):
+  // at most kParkedPerNeighbour each, the oldest dropped first, for at most
+  // kMaxParkedNeighbours neighbours.
+  template <typename Addr>
+  void ParkIn(absl::flat_hash_map<Addr, Parked>& parked, const Addr& next_hop, Packet p);
+  template <typename Addr>
+  void ReleaseFrom(absl::flat_hash_map<Addr, Parked>& parked, const Addr& next_hop, proto::MacAddress mac,
+                   std::uint16_t ethertype);
+  void Park(proto::Ipv4Address next_hop, Packet p) { ParkIn(parked_, next_hop, std::move(p)); }
+  void ReleaseParked(proto::Ipv4Address next_hop, proto::MacAddress mac) {
+    ReleaseFrom(parked_, next_hop, mac, proto::ethernet::kEtherTypeIpv4);
+  }
   void DropParked(proto::Ipv4Address next_hop);
   void RearmArpTimer();
   void RearmReassemblyTimer();
@@ -161,8 +171,10 @@ class Worker final : public Stage {
   // The same with the invoking packet given whole (header included).
   void SendIcmpv6ErrorQuoting(std::uint8_t type, std::uint8_t code, std::uint32_t pointer, proto::Bytes invoking,
                               const proto::Ipv6Address& to, const proto::Ipv6Address& from);
-  void Park6(const proto::Ipv6Address& next_hop, Packet p);
-  void ReleaseParked6(const proto::Ipv6Address& next_hop, proto::MacAddress mac);
+  void Park6(const proto::Ipv6Address& next_hop, Packet p) { ParkIn(parked6_, next_hop, std::move(p)); }
+  void ReleaseParked6(const proto::Ipv6Address& next_hop, proto::MacAddress mac) {
+    ReleaseFrom(parked6_, next_hop, mac, proto::ethernet::kEtherTypeIpv6);
+  }
   void RearmIpv6Timers();
 
   const int shard_;

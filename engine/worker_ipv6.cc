@@ -523,38 +523,10 @@ void Worker::SendToNextHop6(Packet p, const Ipv6Address& dst) {
   }
 }
 
-void Worker::Park6(const Ipv6Address& next_hop, Packet p) {
-  auto it = parked6_.find(next_hop);
-  if (it == parked6_.end()) {
-    if (parked6_.size() >= kMaxParkedNeighbours) {
-      ipv4_drop_park_full_.Inc();
-      return;
-    }
-    it = parked6_.try_emplace(next_hop).first;
-  }
-  Parked& parked = it->second;
-  if (parked.count == kParkedPerNeighbour) {
-    ipv4_drop_park_full_.Inc();
-    for (std::size_t i = 1; i < kParkedPerNeighbour; ++i) parked.packets[i - 1] = std::move(parked.packets[i]);
-    --parked.count;
-  }
-  parked.packets[parked.count++] = std::move(p);
-}
-
-void Worker::ReleaseParked6(const Ipv6Address& next_hop, MacAddress mac) {
-  auto it = parked6_.find(next_hop);
-  if (it == parked6_.end()) return;
-  Parked parked = std::move(it->second);
-  parked6_.erase(it);
-  for (std::size_t i = 0; i < parked.count; ++i) {
-    SendEthernet(std::move(parked.packets[i]), mac, ethernet::kEtherTypeIpv6);
-  }
-}
-
-// RFC 4443 2.4: never about an error or (but for the exceptions the caller
-// passes as !to_multicast) a multicast destination, never to an unspecified
-// or multicast source; rate limited; as much of the invoking packet as fits
-// in the minimum MTU.
+// RFC 4443 2.4 (e.3): not about a packet to a multicast destination, but for
+// the exceptions the caller passes as !to_multicast (Packet Too Big,
+// Parameter Problem code 2). The quote is the invoking header and what
+// followed it.
 void Worker::SendIcmpv6Error(std::uint8_t type, std::uint8_t code, std::uint32_t pointer, const Packet& invoking,
                              const ipv6::Ipv6Repr& ip, bool to_multicast) {
   if (to_multicast) {

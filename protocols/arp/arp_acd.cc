@@ -14,18 +14,6 @@ const char* ConflictDetector::PhaseName(Phase p) {
   return "?";
 }
 
-Duration ConflictDetector::Random(Duration lo, Duration hi) {
-  // splitmix64: deterministic for a seed, good enough for jitter.
-  rng_ += 0x9e3779b97f4a7c15ull;
-  std::uint64_t z = rng_;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  z ^= z >> 31;
-  const std::int64_t span = hi.nanos() - lo.nanos();
-  if (span <= 0) return lo;
-  return Duration::Nanos(lo.nanos() + static_cast<std::int64_t>(z % static_cast<std::uint64_t>(span)));
-}
-
 ConflictDetector::Address* ConflictDetector::FindAddress(Ipv4Address ip) {
   for (Address& a : addresses_) {
     if (a.ip == ip) return &a;
@@ -40,7 +28,7 @@ void ConflictDetector::Start(Ipv4Address ip, Instant now) {
   a->ip = ip;
   // RFC 5227 2.1.1: "wait for a random time interval selected uniformly in
   // the range zero to PROBE_WAIT seconds".
-  a->deadline = now + Random(Duration::Nanos(0), config_.probe_wait);
+  a->deadline = now + rng_.Uniform(Duration::Nanos(0), config_.probe_wait);
 }
 
 void ConflictDetector::Remove(Ipv4Address ip) {
@@ -94,7 +82,7 @@ void ConflictDetector::OnTimer(Instant now, absl::FunctionRef<void(Ipv4Address, 
       if (a.sent < config_.probe_num) {
         ++a.sent;
         send(a.ip, Send::kProbe);
-        a.deadline = now + (a.sent < config_.probe_num ? Random(config_.probe_min, config_.probe_max)
+        a.deadline = now + (a.sent < config_.probe_num ? rng_.Uniform(config_.probe_min, config_.probe_max)
                                                        : config_.announce_wait);
         continue;
       }

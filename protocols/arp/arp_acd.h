@@ -25,6 +25,7 @@
 
 #include "absl/functional/function_ref.h"
 #include "protocols/arp/arp_repr.h"
+#include "protocols/common/random.h"
 #include "protocols/common/time.h"
 
 namespace ringstack::proto::arp {
@@ -86,11 +87,10 @@ class ConflictDetector {
     Instant deadline;
     Instant last_defended = Instant::Never();
   };
-  Duration Random(Duration lo, Duration hi);
   Address* FindAddress(Ipv4Address ip);
 
   MacAddress my_mac_;
-  std::uint64_t rng_;
+  SplitMix64 rng_;
   AcdConfig config_;
   std::vector<Address> addresses_;
 };

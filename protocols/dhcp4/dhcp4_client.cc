@@ -29,19 +29,10 @@ const char* Dhcp4Client::StateName(State s) {
   return "?";
 }
 
-std::uint64_t Dhcp4Client::Next() {
-  rng_ += 0x9e3779b97f4a7c15ull;  // splitmix64
-  std::uint64_t z = rng_;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
 // RFC 2131 4.1: "randomized by the value of a uniform random number chosen
 // from the range -1 to +1".
 Duration Dhcp4Client::Jitter(Duration d) {
-  const std::int64_t spread = Duration::Seconds(2).nanos();
-  return Duration::Nanos(d.nanos() - Duration::Seconds(1).nanos() + static_cast<std::int64_t>(Next() % spread));
+  return rng_.Uniform(d - Duration::Seconds(1), d + Duration::Seconds(1));
 }
 
 Dhcp4Client::Transmit Dhcp4Client::Request(Ipv4Address ciaddr, std::optional<Ipv4Address> requested,
@@ -63,11 +54,17 @@ Dhcp4Client::Transmit Dhcp4Client::Request(Ipv4Address ciaddr, std::optional<Ipv
 
 Dhcp4Client::Outcome Dhcp4Client::Discover(Instant now) {
   state_ = State::kSelecting;
-  xid_ = static_cast<std::uint32_t>(Next());
+  xid_ = static_cast<std::uint32_t>(rng_.Next());
   offered_.reset();
   server_.reset();
   backoff_ = config_.initial_retransmit;
   deadline_ = now + Jitter(backoff_);
+  Outcome out;
+  out.send = DiscoverMessage();
+  return out;
+}
+
+Dhcp4Client::Transmit Dhcp4Client::DiscoverMessage() const {
   Dhcp4Repr m;
   m.op = kOpRequest;
   m.xid = xid_;
@@ -75,9 +72,7 @@ Dhcp4Client::Outcome Dhcp4Client::Discover(Instant now) {
   m.flags = kFlagBroadcast;
   m.type = MessageType::kDiscover;
   m.request_parameters = true;
-  Outcome out;
-  out.send = Transmit{m, Ipv4Address(), kBroadcast};
-  return out;
+  return Transmit{m, Ipv4Address(), kBroadcast};
 }
 
 Dhcp4Client::Outcome Dhcp4Client::Start(Instant now, std::optional<Ipv4Address> previous) {
@@ -86,7 +81,7 @@ Dhcp4Client::Outcome Dhcp4Client::Start(Instant now, std::optional<Ipv4Address> 
   // RFC 2131 4.4.2: INIT-REBOOT broadcasts a REQUEST for the old address,
   // with no server identifier.
   state_ = State::kRebooting;
-  xid_ = static_cast<std::uint32_t>(Next());
+  xid_ = static_cast<std::uint32_t>(rng_.Next());
   tries_ = 1;
   backoff_ = config_.initial_retransmit;
   deadline_ = now + Jitter(backoff_);
@@ -238,15 +233,8 @@ Dhcp4Client::Outcome Dhcp4Client::OnTimer(Instant now) {
     case State::kSelecting: {
       backoff_ = std::min(backoff_ + backoff_, config_.max_retransmit);
       deadline_ = now + Jitter(backoff_);
-      Dhcp4Repr m;
-      m.op = kOpRequest;
-      m.xid = xid_;
-      m.chaddr = mac_;
-      m.flags = kFlagBroadcast;
-      m.type = MessageType::kDiscover;
-      m.request_parameters = true;
       Outcome out;
-      out.send = Transmit{m, Ipv4Address(), kBroadcast};
+      out.send = DiscoverMessage();
       return out;
     }
     case State::kRequesting:
@@ -271,14 +259,14 @@ Dhcp4Client::Outcome Dhcp4Client::OnTimer(Instant now) {
       const Ipv4Address me = lease_->itf.address;
       if (now < t2_at_) {
         // RENEWING: unicast to the server that gave the lease.
-        if (state_ != State::kRenewing) xid_ = static_cast<std::uint32_t>(Next());
+        if (state_ != State::kRenewing) xid_ = static_cast<std::uint32_t>(rng_.Next());
         state_ = State::kRenewing;
         request_at_ = now;
         deadline_ = std::min(t2_at_, now + RenewWait(now, t2_at_));
         out.send = Request(me, std::nullopt, std::nullopt, me, lease_->server);
       } else {
         // REBINDING: any server, by broadcast.
-        if (state_ != State::kRebinding) xid_ = static_cast<std::uint32_t>(Next());
+        if (state_ != State::kRebinding) xid_ = static_cast<std::uint32_t>(rng_.Next());
         state_ = State::kRebinding;
         request_at_ = now;
         deadline_ = std::min(expiry_at_, now + RenewWait(now, expiry_at_));

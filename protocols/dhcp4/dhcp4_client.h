@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "protocols/common/random.h"
 #include "protocols/dhcp4/dhcp4_repr.h"
 
 namespace ringstack::proto::dhcp4 {
@@ -88,9 +89,9 @@ class Dhcp4Client {
   Instant lease_expiry() const { return expiry_at_; }
 
  private:
-  std::uint64_t Next();
   Duration Jitter(Duration d);
   Outcome Discover(Instant now);
+  Transmit DiscoverMessage() const;
   Transmit Request(Ipv4Address ciaddr, std::optional<Ipv4Address> requested, std::optional<Ipv4Address> server,
                    Ipv4Address src, Ipv4Address dst) const;
   Outcome Bind(Instant now, Event event);
@@ -99,7 +100,7 @@ class Dhcp4Client {
   Duration RenewWait(Instant now, Instant until) const;
 
   MacAddress mac_;
-  std::uint64_t rng_;
+  SplitMix64 rng_;
   Dhcp4ClientConfig config_;
   State state_ = State::kInit;
   std::uint32_t xid_ = 0;

@@ -86,16 +86,6 @@ Ipv6Address Ipv6Host::link_local() const {
   return FormAddress(*Ipv6Address::Parse("fe80::"), 0);
 }
 
-Duration Ipv6Host::Random(Duration hi) {
-  rng_ += 0x9e3779b97f4a7c15ull;  // splitmix64
-  std::uint64_t z = rng_;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  z ^= z >> 31;
-  if (hi.nanos() <= 0) return Duration::Nanos(0);
-  return Duration::Nanos(static_cast<std::int64_t>(z % static_cast<std::uint64_t>(hi.nanos())));
-}
-
 HostAddress6* Ipv6Host::FindMutable(const Ipv6Address& a) {
   for (HostAddress6& h : addresses_) {
     if (h.itf.address == a) return &h;
@@ -141,7 +131,7 @@ Ipv6Host::Events Ipv6Host::AddAddress(Ipv6Interface itf, Origin origin, Instant 
   if (!IsJoined(group)) ev.join.push_back(group);  // RFC 4862 5.4.2: join before the first NS
   if (dad && config_.dad_transmits > 0) {
     a.state = AddrState::kTentative;
-    a.dad_at = now + Random(config_.max_dad_delay);
+    a.dad_at = now + rng_.Uniform(Duration::Nanos(0), config_.max_dad_delay);
   } else {
     a.state = AddrState::kPreferred;
     ev.preferred.push_back(itf.address);
@@ -179,7 +169,7 @@ void Ipv6Host::StartRouterSolicitation(Instant now) {
   soliciting_ = true;
   rs_sent_ = 0;
   rs_interval_ = config_.rtr_solicitation_interval;
-  rs_at_ = now + Random(config_.max_rtr_solicitation_delay);  // RFC 4861 6.3.7
+  rs_at_ = now + rng_.Uniform(Duration::Nanos(0), config_.max_rtr_solicitation_delay);  // RFC 4861 6.3.7
 }
 
 Ipv6Host::Events Ipv6Host::OnNeighborSolicitation(const Ipv6Address& src, const Ipv6Address& target,
@@ -209,7 +199,8 @@ Ipv6Host::Events Ipv6Host::OnRouterAdvertisement(const Ipv6Address& src, const n
   ra_seen_ = true;
   rs_at_ = Instant::Never();
   // Default router list (6.3.4).
-  auto router = std::find_if(routers_.begin(), routers_.end(), [&](const DefaultRouter& r) { return r.address == src; });
+  auto router =
+      std::find_if(routers_.begin(), routers_.end(), [&](const DefaultRouter& r) { return r.address == src; });
   if (ra.router_lifetime == 0) {
     if (router != routers_.end()) routers_.erase(router);
   } else if (router == routers_.end()) {

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "protocols/common/address.h"
+#include "protocols/common/random.h"
 #include "protocols/common/time.h"
 #include "protocols/icmpv6/nd/nd_repr.h"
 
@@ -141,13 +142,12 @@ class Ipv6Host {
   const std::vector<Ipv6Address>& dns() const { return dns_; }
 
  private:
-  Duration Random(Duration hi);
   HostAddress6* FindMutable(const Ipv6Address& a);
   void MarkDuplicate(HostAddress6& a, Events& ev, Instant now);
   bool OnLink(const Ipv6Address& dst) const;
 
   MacAddress mac_;
-  std::uint64_t rng_;
+  SplitMix64 rng_;
   Ipv6HostConfig config_;
   std::vector<HostAddress6> addresses_;
   std::vector<DefaultRouter> routers_;

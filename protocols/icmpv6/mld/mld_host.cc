@@ -4,20 +4,11 @@
 
 namespace ringstack::proto::mld {
 
-Duration MldHost::Random(Duration hi) {
-  rng_ += 0x9e3779b97f4a7c15ull;  // splitmix64
-  std::uint64_t z = rng_;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  z ^= z >> 31;
-  if (hi.nanos() <= 0) return Duration::Nanos(0);
-  return Duration::Nanos(static_cast<std::int64_t>(z % static_cast<std::uint64_t>(hi.nanos())));
-}
-
 std::vector<Record> MldHost::Change(const Ipv6Address& group, RecordType type, Instant now) {
   std::erase_if(changes_, [&](const Pending& p) { return p.record.group == group; });
   if (config_.robustness > 1) {
-    changes_.push_back({Record{type, group}, config_.robustness - 1, now + Random(config_.unsolicited_report_interval)});
+    const Instant at = now + rng_.Uniform(Duration::Nanos(0), config_.unsolicited_report_interval);
+    changes_.push_back({Record{type, group}, config_.robustness - 1, at});
   }
   return {Record{type, group}};
 }
@@ -39,7 +30,8 @@ std::vector<Record> MldHost::Leave(const Ipv6Address& group, Instant now) {
 }
 
 void MldHost::OnQuery(const Query& q, Instant now) {
-  const Instant at = now + Random(Duration::Millis(std::max<std::uint32_t>(q.max_response_ms, 1)));
+  const Duration max_delay = Duration::Millis(std::max<std::uint32_t>(q.max_response_ms, 1));
+  const Instant at = now + rng_.Uniform(Duration::Nanos(0), max_delay);
   if (q.general()) {
     // RFC 3810 6.2: a pending response due sooner stands.
     general_at_ = std::min(general_at_, at);
@@ -61,7 +53,7 @@ void MldHost::OnTimer(Instant now, absl::FunctionRef<void(const std::vector<Reco
     if (p.at > now) continue;
     changes.push_back(p.record);
     if (--p.left > 0) {
-      p.at = now + Random(config_.unsolicited_report_interval);
+      p.at = now + rng_.Uniform(Duration::Nanos(0), config_.unsolicited_report_interval);
     } else {
       p.at = Instant::Never();
     }

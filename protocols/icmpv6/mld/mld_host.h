@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/functional/function_ref.h"
+#include "protocols/common/random.h"
 #include "protocols/common/time.h"
 #include "protocols/icmpv6/mld/mld_repr.h"
 
@@ -44,10 +45,9 @@ class MldHost {
     int left = 0;  // retransmissions still to go
     Instant at = Instant::Never();
   };
-  Duration Random(Duration hi);
   std::vector<Record> Change(const Ipv6Address& group, RecordType type, Instant now);
 
-  std::uint64_t rng_;
+  SplitMix64 rng_;
   MldHostConfig config_;
   std::vector<Ipv6Address> groups_;
   std::vector<Pending> changes_;          // state-change retransmissions
