@@ -339,11 +339,13 @@ check "IPv6 counted: RA in, DAD duplicate 1, MLD reports out, echo replies, reas
 kill -INT "$tcpdump_pid" 2>/dev/null
 wait "$tcpdump_pid" 2>/dev/null
 tshark -r "$work/v6.pcap" 2>/dev/null | head -n 40 >"$work/v6.tshark"
-check "the start-up sequence captured by tshark: DAD NS from ::, MLDv2 reports, RS, RA" bash -c \
+# (An RS shows only when no RA came while the link-local was tentative:
+# radvd's timing decides; the flow tests check the RS frame exactly.)
+check "the start-up sequence captured by tshark: MLDv2 reports, DAD NS from ::, RA, the SLAAC address's DAD" bash -c \
   "cat $work/v6.tshark; grep -q 'Multicast Listener Report Message v2' $work/v6.tshark &&
    grep -qE ':: +→ ff02::1:ff00:2 .*Neighbor Solicitation for fe80::ff:fe00:2' $work/v6.tshark &&
-   grep -qE 'fe80::ff:fe00:2 +→ ff02::2 .*Router Solicitation' $work/v6.tshark &&
-   grep -q 'Router Advertisement' $work/v6.tshark"
+   grep -q 'Router Advertisement' $work/v6.tshark &&
+   grep -qE ':: +→ ff02::1:ff00:2 .*Neighbor Solicitation for 2001:db8:0:1:0:ff:fe00:2' $work/v6.tshark"
 check "SIGTERM: clean exit (IPv6)" stop_ok "$engine_pid" v6
 # RFC 7217: with --ip6-stable the SLAAC address is not EUI-64 and is the same
 # on every start with the same secret.
