@@ -91,7 +91,7 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
       ipv4_drop_protocol_unhandled_(counters.Add("ipv4_drop_protocol_unhandled")),
       ipv4_drop_no_route_(counters.Add("ipv4_drop_no_route")),
       ipv4_drop_neighbour_unreachable_(counters.Add("ipv4_drop_neighbour_unreachable")),
-      ipv4_drop_park_full_(counters.Add("ipv4_drop_park_full")),
+      drop_park_full_(counters.Add("neighbour_drop_park_full")),
       ipv4_tx_(counters.Add("ipv4_tx")),
       icmp4_rx_echo_request_(counters.Add("icmp4_rx_echo_request")),
       icmp4_rx_echo_reply_(counters.Add("icmp4_rx_echo_reply")),
@@ -126,6 +126,9 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
       icmp6_rx_error_(counters.Add("icmp6_rx_error")),
       icmp6_rx_other_(counters.Add("icmp6_rx_other")),
       icmp6_tx_param_problem_(counters.Add("icmp6_tx_param_problem")),
+      icmp6_error_suppressed_(counters.Add("icmp6_error_suppressed")),
+      icmp6_error_rate_limited_(counters.Add("icmp6_error_rate_limited")),
+      ipv6_drop_protocol_unhandled_(counters.Add("ipv6_drop_protocol_unhandled")),
       icmp6_tx_dest_unreachable_(counters.Add("icmp6_tx_dest_unreachable")),
       nd_rx_ns_(counters.Add("nd_rx_ns")),
       nd_rx_na_(counters.Add("nd_rx_na")),
@@ -799,7 +802,7 @@ void Worker::ParkIn(absl::flat_hash_map<Addr, Parked>& parked_by_hop, const Addr
   auto it = parked_by_hop.find(next_hop);
   if (it == parked_by_hop.end()) {
     if (parked_by_hop.size() >= kMaxParkedNeighbours) {
-      ipv4_drop_park_full_.Inc();
+      drop_park_full_.Inc();
       return;
     }
     it = parked_by_hop.try_emplace(next_hop).first;
@@ -807,7 +810,7 @@ void Worker::ParkIn(absl::flat_hash_map<Addr, Parked>& parked_by_hop, const Addr
   Parked& parked = it->second;
   if (parked.count == kParkedPerNeighbour) {
     // Keep the newest packets, as Linux's neighbour queue does.
-    ipv4_drop_park_full_.Inc();
+    drop_park_full_.Inc();
     for (std::size_t i = 1; i < kParkedPerNeighbour; ++i) parked.packets[i - 1] = std::move(parked.packets[i]);
     --parked.count;
   }

@@ -257,7 +257,7 @@ class Worker final : public Stage {
   Counter& ipv4_drop_protocol_unhandled_;
   Counter& ipv4_drop_no_route_;
   Counter& ipv4_drop_neighbour_unreachable_;
-  Counter& ipv4_drop_park_full_;
+  Counter& drop_park_full_;
   Counter& ipv4_tx_;
   Counter& icmp4_rx_echo_request_;
   Counter& icmp4_rx_echo_reply_;
@@ -292,6 +292,9 @@ class Worker final : public Stage {
   Counter& icmp6_rx_error_;
   Counter& icmp6_rx_other_;
   Counter& icmp6_tx_param_problem_;
+  Counter& icmp6_error_suppressed_;
+  Counter& icmp6_error_rate_limited_;
+  Counter& ipv6_drop_protocol_unhandled_;
   Counter& icmp6_tx_dest_unreachable_;
   Counter& nd_rx_ns_;
   Counter& nd_rx_na_;

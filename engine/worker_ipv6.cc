@@ -146,7 +146,7 @@ void Worker::DeliverIpv6(Packet p, const ipv6::Ipv6Repr& ip, const ipv6::ExtOutc
     SendIcmpv6Error(icmpv6::kDestUnreachable, icmpv6::kCodePortUnreachable, 0, p, ip, false);
     return;
   }
-  ipv4_drop_protocol_unhandled_.Inc();  // TODO(#6): TCP over IPv6
+  ipv6_drop_protocol_unhandled_.Inc();  // TODO(#6): TCP over IPv6
 }
 
 // RFC 8200 4.5 on the control shard; the whole datagram goes on through the
@@ -198,7 +198,7 @@ void Worker::OnReassembly6Expired(const ipv6::Ipv6Reassembler::Expired& e) {
   const std::size_t data_at = ipv6::kHeaderLen + 8;
   if (proto::Load8(e.invoking.data() + ipv6::kHeaderLen) == ipv6::kIcmpv6 && e.invoking_len > data_at &&
       proto::Load8(e.invoking.data() + data_at) < 128) {
-    icmp4_error_suppressed_.Inc();
+    icmp6_error_suppressed_.Inc();
     return;
   }
   SendIcmpv6ErrorQuoting(icmpv6::kTimeExceeded, icmpv6::kCodeReassemblyTimeExceeded, 0,
@@ -530,7 +530,7 @@ void Worker::SendToNextHop6(Packet p, const Ipv6Address& dst) {
 void Worker::SendIcmpv6Error(std::uint8_t type, std::uint8_t code, std::uint32_t pointer, const Packet& invoking,
                              const ipv6::Ipv6Repr& ip, bool to_multicast) {
   if (to_multicast) {
-    icmp4_error_suppressed_.Inc();
+    icmp6_error_suppressed_.Inc();
     return;
   }
   // The invoking packet: its header (re-emitted) and what followed it.
@@ -550,11 +550,11 @@ void Worker::SendIcmpv6Error(std::uint8_t type, std::uint8_t code, std::uint32_t
 void Worker::SendIcmpv6ErrorQuoting(std::uint8_t type, std::uint8_t code, std::uint32_t pointer,
                                     proto::Bytes invoking, const Ipv6Address& to, const Ipv6Address& from) {
   if (to.IsUnspecified() || to.IsMulticast() || from.IsUnspecified()) {
-    icmp4_error_suppressed_.Inc();
+    icmp6_error_suppressed_.Inc();
     return;
   }
   if (!error_limiter_.Allow(now_)) {
-    icmp4_error_rate_limited_.Inc();
+    icmp6_error_rate_limited_.Inc();
     return;
   }
   Packet e = pool_.Get();
