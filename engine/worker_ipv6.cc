@@ -10,6 +10,7 @@
 #include "engine/worker.h"
 #include "protocols/icmpv6/mld/mld_repr.h"
 #include "protocols/icmpv6/nd/nd_repr.h"
+#include "protocols/udp/udp_repr.h"
 
 namespace ringstack::engine {
 
@@ -140,10 +141,15 @@ void Worker::DeliverIpv6(Packet p, const ipv6::Ipv6Repr& ip, const ipv6::ExtOutc
     HandleIcmpv6(std::move(p), ip, ext.router_alert);
     return;
   }
-  if (ext.protocol == ipv6::kUdp && !multicast) {
+  if (ext.protocol == ipv6::kUdp) {
+    const auto udp = proto::udp::UdpRepr::Parse(p.data().subspan(ext.offset), ip.src, ip.dst);
+    if (!udp) {
+      udp_drop_.Count(udp.error());  // over IPv6 the checksum is mandatory
+      return;
+    }
     // No UDP sockets until #5: port unreachable (RFC 4443 3.1 code 4).
     udp_rx_no_socket_.Inc();
-    SendIcmpv6Error(icmpv6::kDestUnreachable, icmpv6::kCodePortUnreachable, 0, p, ip, false);
+    if (!multicast) SendIcmpv6Error(icmpv6::kDestUnreachable, icmpv6::kCodePortUnreachable, 0, p, ip, false);
     return;
   }
   ipv6_drop_protocol_unhandled_.Inc();  // TODO(#6): TCP over IPv6

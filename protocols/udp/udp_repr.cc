@@ -4,8 +4,10 @@
 #include "protocols/ipv4/ipv4_header.h"
 
 namespace ringstack::proto::udp {
+namespace {
 
-Parsed<UdpRepr> UdpRepr::Parse(Bytes datagram, Ipv4Address src, Ipv4Address dst) {
+template <typename Addr>
+Parsed<UdpRepr> ParseWith(Bytes datagram, const Addr& src, const Addr& dst, bool zero_checksum_ok) {
   if (datagram.size() < kHeaderLen) return ParseError::kTruncated;
   const std::uint16_t length = LoadBe16(datagram.data() + 4);
   if (length < kHeaderLen || length > datagram.size()) return ParseError::kBadTotalLength;
@@ -15,6 +17,8 @@ Parsed<UdpRepr> UdpRepr::Parse(Bytes datagram, Ipv4Address src, Ipv4Address dst)
     AddPseudoHeader(c, src, dst, ipv4::kProtoUdp, length);
     c.Add(covered);
     if (c.Folded() != 0xffff) return ParseError::kBadChecksum;
+  } else if (!zero_checksum_ok) {
+    return ParseError::kBadChecksum;
   }
   UdpRepr r;
   r.src_port = LoadBe16(datagram.data());
@@ -23,10 +27,11 @@ Parsed<UdpRepr> UdpRepr::Parse(Bytes datagram, Ipv4Address src, Ipv4Address dst)
   return r;
 }
 
-void UdpRepr::EmitHeader(MutableBytes datagram, Ipv4Address src, Ipv4Address dst) const {
+template <typename Addr>
+void EmitWith(const UdpRepr& r, MutableBytes datagram, const Addr& src, const Addr& dst) {
   const auto length = static_cast<std::uint16_t>(datagram.size());
-  StoreBe16(datagram.data(), src_port);
-  StoreBe16(datagram.data() + 2, dst_port);
+  StoreBe16(datagram.data(), r.src_port);
+  StoreBe16(datagram.data() + 2, r.dst_port);
   StoreBe16(datagram.data() + 4, length);
   StoreBe16(datagram.data() + 6, 0);
   Checksum c;
@@ -35,6 +40,24 @@ void UdpRepr::EmitHeader(MutableBytes datagram, Ipv4Address src, Ipv4Address dst
   std::uint16_t sum = c.Finish();
   if (sum == 0) sum = 0xffff;  // RFC 768: a computed zero is sent as all ones
   StoreBe16(datagram.data() + 6, sum);
+}
+
+}  // namespace
+
+Parsed<UdpRepr> UdpRepr::Parse(Bytes datagram, Ipv4Address src, Ipv4Address dst) {
+  return ParseWith(datagram, src, dst, /*zero_checksum_ok=*/true);
+}
+
+Parsed<UdpRepr> UdpRepr::Parse(Bytes datagram, const Ipv6Address& src, const Ipv6Address& dst) {
+  return ParseWith(datagram, src, dst, /*zero_checksum_ok=*/false);
+}
+
+void UdpRepr::EmitHeader(MutableBytes datagram, Ipv4Address src, Ipv4Address dst) const {
+  EmitWith(*this, datagram, src, dst);
+}
+
+void UdpRepr::EmitHeader(MutableBytes datagram, const Ipv6Address& src, const Ipv6Address& dst) const {
+  EmitWith(*this, datagram, src, dst);
 }
 
 }  // namespace ringstack::proto::udp

@@ -11,9 +11,11 @@
 //  +--------+--------+--------+--------+
 //
 // Parse checks the length field against the data (padding past it is not
-// payload) and the checksum over the IPv4 pseudo-header when it is not zero
-// (RFC 768: zero means "not computed"). Emit writes the header in front of
-// a payload already in place and the checksum over both; never allocates.
+// payload) and the checksum over the pseudo-header. Over IPv4 a zero checksum
+// means "not computed" (RFC 768) and is accepted; over IPv6 it is mandatory
+// (RFC 8200 8.1) and zero is rejected (kBadChecksum). Emit writes the header
+// in front of a payload already in place and the checksum over both (a
+// computed zero goes out as all ones); never allocates.
 #ifndef RINGSTACK_PROTOCOLS_UDP_UDP_REPR_H_
 #define RINGSTACK_PROTOCOLS_UDP_UDP_REPR_H_
 
@@ -33,8 +35,10 @@ struct UdpRepr {
   Bytes payload;  // Parse: a view into the datagram
 
   static Parsed<UdpRepr> Parse(Bytes datagram, Ipv4Address src, Ipv4Address dst);
+  static Parsed<UdpRepr> Parse(Bytes datagram, const Ipv6Address& src, const Ipv6Address& dst);
   // datagram = [8-byte header][payload bytes already in place].
   void EmitHeader(MutableBytes datagram, Ipv4Address src, Ipv4Address dst) const;
+  void EmitHeader(MutableBytes datagram, const Ipv6Address& src, const Ipv6Address& dst) const;
 };
 
 }  // namespace ringstack::proto::udp

@@ -972,6 +972,13 @@ TEST(Flow, Ipv6UdpToAClosedPortGetsTheExactPortUnreachable) {
   const auto out = OfIcmpv6Type(sim.Run(), 1);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0], Vec(vectors::kIcmpv6PortUnreachable));
+  // A zero UDP checksum is not allowed over IPv6 (RFC 8200 8.1): dropped and
+  // counted, no error sent.
+  Frame zero = Vec(vectors::kUdp6ToClosedPort);
+  proto::StoreBe16(zero.data() + 54 + 6, 0);
+  sim.Send(zero);
+  EXPECT_TRUE(OfIcmpv6Type(sim.Run(), 1).empty());
+  EXPECT_EQ(sim.Count("udp_drop_bad_checksum"), 1u);
 }
 
 TEST(Flow, Ipv6FragmentedEchoInAnyOrderGetsAFragmentedReply) {
