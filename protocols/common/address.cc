@@ -197,6 +197,17 @@ Ipv6Address Ipv6Address::Combine(const Ipv6Address& prefix, int prefix_len, cons
   return Ipv6Address(b);
 }
 
+std::optional<IpAddress> IpAddress::Parse(std::string_view text) {
+  if (text.find(':') != std::string_view::npos) {
+    const auto a = Ipv6Address::Parse(text);
+    if (!a) return std::nullopt;
+    return IpAddress(*a);
+  }
+  const auto a = Ipv4Address::Parse(text);
+  if (!a) return std::nullopt;
+  return IpAddress(*a);
+}
+
 Ipv6Address Ipv6Address::AllNodes() { return *Parse("ff02::1"); }
 Ipv6Address Ipv6Address::AllRouters() { return *Parse("ff02::2"); }
 Ipv6Address Ipv6Address::AllMldv2Routers() { return *Parse("ff02::16"); }

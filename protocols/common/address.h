@@ -104,6 +104,32 @@ class Ipv6Address {
   std::array<std::byte, 16> bytes_{};
 };
 
+// An IPv4 or IPv6 address, for endpoints that may be either (sockets).
+class IpAddress {
+ public:
+  IpAddress() = default;  // IPv4 0.0.0.0
+  IpAddress(Ipv4Address a) : v4_(a) {}  // NOLINT(google-explicit-constructor): a widening
+  IpAddress(const Ipv6Address& a) : is_v6_(true), v6_(a) {}  // NOLINT(google-explicit-constructor)
+  static std::optional<IpAddress> Parse(std::string_view text);
+
+  bool is_v6() const { return is_v6_; }
+  Ipv4Address v4() const { return v4_; }
+  const Ipv6Address& v6() const { return v6_; }
+  bool IsUnspecified() const { return is_v6_ ? v6_.IsUnspecified() : v4_.IsUnspecified(); }
+  bool IsMulticast() const { return is_v6_ ? v6_.IsMulticast() : v4_.IsMulticast(); }
+  std::string ToString() const { return is_v6_ ? v6_.ToString() : v4_.ToString(); }
+  bool operator==(const IpAddress&) const = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const IpAddress& a) {
+    return a.is_v6_ ? H::combine(std::move(h), true, a.v6_) : H::combine(std::move(h), false, a.v4_);
+  }
+
+ private:
+  bool is_v6_ = false;
+  Ipv4Address v4_;
+  Ipv6Address v6_;
+};
+
 // An address on an interface with its prefix length: 192.0.2.2/24.
 struct Ipv4Interface {
   Ipv4Address address;
