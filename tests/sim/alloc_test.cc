@@ -13,6 +13,7 @@
 #include "engine/link/replay.h"
 #include "engine/runner.h"
 #include "gtest/gtest.h"
+#include "protocols/icmpv6/icmpv6_repr.h"
 #include "tests/vectors/vectors.h"
 
 namespace {
@@ -65,6 +66,40 @@ TEST(SteadyState, EchoPathAllocatesNothingSingleThread) {
   const std::uint64_t after = g_allocations.load();
   EXPECT_EQ(replay->sent(), 21001u);
   EXPECT_EQ(after - before, 0u) << "allocations while answering 20000 echo requests";
+}
+
+// The IPv6 echo path: ND cache lookup, ICMPv6 checksum, the IPv6 header.
+TEST(SteadyState, Ipv6EchoPathAllocatesNothing) {
+  RawFlags f;
+  f.tap = "replay0";
+  f.mac = "02:00:00:00:00:01";
+  f.ip4 = "192.0.2.2/24";
+  f.acd = "off";
+  auto config = *ParseConfig(f, 1);
+  config.poll = PollMode::kBusy;
+  // An echo request from the peer's link-local to ours (fe80::ff:fe00:1).
+  std::vector<std::byte> echo = Vec(vectors::kIpv6EchoRequest);
+  const auto ll_b = *proto::Ipv6Address::Parse("fe80::5054:ff:fe12:3456");
+  const auto ll_a = *proto::Ipv6Address::Parse("fe80::ff:fe00:1");
+  ll_b.CopyTo(echo.data() + 14 + 8);
+  ll_a.CopyTo(echo.data() + 14 + 24);
+  proto::icmpv6::Icmpv6Repr{128, 0, {}}.EmitHeader(std::span(echo).subspan(54), ll_b, ll_a);
+  VirtualClock clock;
+  // The peer's NS (with its link-layer address) primes the neighbour cache.
+  auto link = std::make_unique<ReplayLink>(std::vector<std::vector<std::byte>>{Vec(vectors::kNdNsFromPeer)}, echo, 0);
+  ReplayLink* replay = link.get();
+  auto engine = std::move(*Engine::CreateWithLink(config, std::move(link), clock));
+  SimRunner runner(engine->stages(), clock, {&engine->pool()});
+  runner.RunUntil(clock.Now() + Duration::Seconds(3));  // the link-local through DAD
+  replay->Extend(1000);
+  runner.Settle();  // warm-up
+  ASSERT_EQ(engine->counter("icmp6_tx_echo_reply"), 1000u);
+  const std::uint64_t before = g_allocations.load();
+  replay->Extend(20000);
+  runner.Settle();
+  const std::uint64_t after = g_allocations.load();
+  EXPECT_EQ(engine->counter("icmp6_tx_echo_reply"), 21000u);
+  EXPECT_EQ(after - before, 0u) << "allocations while answering 20000 IPv6 echo requests";
 }
 
 TEST(SteadyState, EchoPathAllocatesNothingThreaded) {
