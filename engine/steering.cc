@@ -26,10 +26,7 @@ int ByTransport(std::uint8_t proto, std::uint32_t src, std::uint32_t dst, Bytes 
   if (proto == proto::ipv4::kProtoTcp) {
     return static_cast<int>(FlowHash(src, dst, sport, dport) % static_cast<std::uint32_t>(shards));
   }
-  if (proto == proto::ipv4::kProtoUdp) {
-    if (dport == 68) return 0;  // the DHCPv4 client lives on the control shard
-    return static_cast<int>(Mix(dport) % static_cast<std::uint32_t>(shards));
-  }
+  if (proto == proto::ipv4::kProtoUdp) return ShardForUdpPort(dport, shards);
   return 0;
 }
 
@@ -39,6 +36,11 @@ std::uint32_t Fold6(const std::byte* p) {
 }
 
 }  // namespace
+
+int ShardForUdpPort(std::uint16_t port, int shards) {
+  if (shards <= 1 || port == 68) return 0;  // the DHCPv4 client lives on the control shard
+  return static_cast<int>(Mix(port) % static_cast<std::uint32_t>(shards));
+}
 
 std::uint32_t FlowHash(std::uint32_t addr_a, std::uint32_t addr_b, std::uint16_t port_a,
                        std::uint16_t port_b) {

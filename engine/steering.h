@@ -14,6 +14,10 @@ namespace ringstack::engine {
 
 int ShardFor(proto::Bytes frame, int shards);
 
+// The shard UDP datagrams to local `port` are steered to (DHCP's client port
+// 68 to the control shard).
+int ShardForUdpPort(std::uint16_t port, int shards);
+
 // The symmetric 4-tuple hash: the same for both directions of a connection,
 // so an active open can pick a local port that lands on its own shard.
 std::uint32_t FlowHash(std::uint32_t addr_a, std::uint32_t addr_b, std::uint16_t port_a,

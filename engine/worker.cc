@@ -1,5 +1,6 @@
 #include "engine/worker.h"
 
+#include <cerrno>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -55,6 +56,7 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
       now_(clock.Now()),
       next_ident_(static_cast<std::uint16_t>(shard)),
       acd_(config.mac, MacSeed(config.mac)),
+      udp_bindings_(MacSeed(config.mac) ^ 0x6056u),
       host6_(config.mac, MacSeed(config.mac) ^ 0x6666u,
              proto::ipv6::Ipv6HostConfig{.link_mtu = config.mtu, .stable_secret = config.ip6_stable_secret}),
       mld_(MacSeed(config.mac) ^ 0x3810u),
@@ -107,6 +109,9 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
       icmp4_rx_time_exceeded_(counters.Add("icmp4_rx_time_exceeded")),
       icmp4_rx_param_problem_(counters.Add("icmp4_rx_param_problem")),
       udp_rx_no_socket_(counters.Add("udp_rx_no_socket")),
+      udp_rx_delivered_(counters.Add("udp_rx_delivered")),
+      udp_drop_rcvbuf_full_(counters.Add("udp_drop_rcvbuf_full")),
+      udp_tx_(counters.Add("udp_tx")),
       dhcp4_tx_(counters.Add("dhcp4_tx")),
       dhcp4_rx_(counters.Add("dhcp4_rx")),
       dhcp4_rx_ignored_(counters.Add("dhcp4_rx_ignored")),
@@ -291,7 +296,7 @@ void Worker::OnAcdVerdict(const arp::ConflictDetector::Seen& seen) {
 
 std::size_t Worker::Poll(std::size_t budget) {
   now_ = clock_.Now();
-  std::size_t done = 0;
+  std::size_t done = ServeSockets(budget);
   Packet batch[32];
   while (done < budget) {
     const std::size_t n = rx_.TryPopBurst(std::span(batch, std::min<std::size_t>(32, budget - done)));
@@ -418,9 +423,12 @@ void Worker::HandleUdp(Packet p, const ipv4::Ipv4Repr& ip, bool to_group) {
     return;
   }
   if (!dhcp_ || udp->dst_port != dhcp4::kClientPort || udp->src_port != dhcp4::kServerPort) {
-    // No socket listens (there are none until #5): RFC 1122 4.1.3.1 port
-    // unreachable. Other shards have no neighbour cache of their own yet,
-    // so they count it only (the snapshot and resolve requests come with #5).
+    // To a socket, or (none bound) RFC 1122 4.1.3.1 port unreachable. Only
+    // the control shard has sockets and a neighbour cache yet; other shards
+    // count (the snapshot and resolve requests come with #5).
+    if (shard_ == 0 && DeliverUdp(p, udp->payload, {ip.dst, udp->dst_port}, {ip.src, udp->src_port}, to_group)) {
+      return;
+    }
     udp_rx_no_socket_.Inc();
     if (shard_ == 0) SendDestUnreachable(icmpv4::kCodePortUnreachable, ip, p, to_group);
     return;
@@ -577,6 +585,10 @@ void Worker::OnIcmpError(const icmpv4::Icmpv4Repr& msg) {
   if (!host_.IsLocal(report->src)) {
     icmp4_quote_drop_.Count(ParseError::kBadSourceAddress);  // not about anything we sent
     return;
+  }
+  if (msg.type == icmpv4::kTypeDestUnreachable && msg.code == icmpv4::kCodePortUnreachable &&
+      report->protocol == ipv4::kProtoUdp) {
+    UdpErrorToSocket({report->src, report->src_port}, {report->dst, report->dst_port}, ECONNREFUSED);
   }
   switch (msg.type) {
     case icmpv4::kTypeDestUnreachable: icmp4_rx_dest_unreachable_.Inc(); break;

@@ -22,12 +22,14 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "engine/config.h"
 #include "engine/counters.h"
 #include "engine/stage.h"
 #include "engine/timer_wheel.h"
+#include "engine/udp_socket.h"
 #include "protocols/arp/arp_acd.h"
 #include "protocols/arp/arp_cache.h"
 #include "protocols/common/parse_error.h"
@@ -68,6 +70,9 @@ class Worker final : public Stage {
   const proto::arp::ArpCache& arp_cache() const { return arp_cache_; }
   const proto::ipv4::Ipv4Host& ipv4_host() const { return host_; }
   const proto::ipv6::Ipv6Host& ipv6_host() const { return host6_; }
+  // Where application threads queue socket requests for this shard (then
+  // ring doorbell()).
+  SocketInbox& socket_inbox() { return socket_inbox_; }
 
  private:
   using Packet = rings::Packet;
@@ -117,6 +122,16 @@ class Worker final : public Stage {
   void OnAcdTimer();
   void OnAcdVerdict(const proto::arp::ConflictDetector::Seen& seen);
   void HandleUdp(Packet p, const proto::ipv4::Ipv4Repr& ip, bool to_group);
+  // UDP sockets (worker_udp.cc).
+  std::size_t ServeSockets(std::size_t budget);
+  void ServeRequest(SocketRequest& r);
+  // Hands a received datagram to the socket bound for it (moving `p`,
+  // trimmed to `payload`), or for a group destination a copy to every
+  // socket that takes it; false (and `p` untouched) when none does.
+  bool DeliverUdp(Packet& p, proto::Bytes payload, const proto::udp::Endpoint& dst,
+                  const proto::udp::Endpoint& src, bool group);
+  void SendUdp(UdpSocketState& socket, Datagram d);
+  void UdpErrorToSocket(const proto::udp::Endpoint& local, const proto::udp::Endpoint& remote, int error);
   // Sends what the DHCP client asks and applies its lease events to host_.
   void ApplyDhcp(const proto::dhcp4::Dhcp4Client::Outcome& out);
   void SendDhcp(const proto::dhcp4::Dhcp4Client::Transmit& t);
@@ -198,6 +213,10 @@ class Worker final : public Stage {
   std::optional<proto::Ipv4Interface> dhcp_address_;  // the address it gave (or is checking)
   TimerWheel::TimerId dhcp_timer_;
   Instant dhcp_timer_at_ = Instant::Never();
+  SocketInbox socket_inbox_{256};
+  proto::udp::UdpBindings udp_bindings_;
+  absl::flat_hash_map<std::uint32_t, std::shared_ptr<UdpSocketState>> udp_sockets_;
+  std::vector<std::shared_ptr<UdpSocketState>> tx_backlog_;
   proto::ipv6::Ipv6Host host6_;
   proto::nd::NdCache nd_cache_;
   proto::mld::MldHost mld_;
@@ -273,6 +292,9 @@ class Worker final : public Stage {
   Counter& icmp4_rx_time_exceeded_;
   Counter& icmp4_rx_param_problem_;
   Counter& udp_rx_no_socket_;
+  Counter& udp_rx_delivered_;
+  Counter& udp_drop_rcvbuf_full_;
+  Counter& udp_tx_;
   Counter& dhcp4_tx_;
   Counter& dhcp4_rx_;
   Counter& dhcp4_rx_ignored_;

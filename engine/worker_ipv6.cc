@@ -4,6 +4,7 @@
 // file moves their decisions into packets.
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -147,7 +148,8 @@ void Worker::DeliverIpv6(Packet p, const ipv6::Ipv6Repr& ip, const ipv6::ExtOutc
       udp_drop_.Count(udp.error());  // over IPv6 the checksum is mandatory
       return;
     }
-    // No UDP sockets until #5: port unreachable (RFC 4443 3.1 code 4).
+    // To a socket, or none bound: port unreachable (RFC 4443 3.1 code 4).
+    if (DeliverUdp(p, udp->payload, {ip.dst, udp->dst_port}, {ip.src, udp->src_port}, multicast)) return;
     udp_rx_no_socket_.Inc();
     if (!multicast) SendIcmpv6Error(icmpv6::kDestUnreachable, icmpv6::kCodePortUnreachable, 0, p, ip, false);
     return;
@@ -299,6 +301,22 @@ void Worker::HandleIcmpv6(Packet p, const ipv6::Ipv6Repr& ip, bool router_alert)
     case icmpv6::kPacketTooBig:
       OnPacketTooBig(msg->body);
       return;
+    case icmpv6::kDestUnreachable: {
+      // A port unreachable about a datagram a connected UDP socket sent:
+      // ECONNREFUSED on its next call (the quote: our IPv6 header, then UDP).
+      icmp6_rx_error_.Inc();
+      const proto::Bytes q = msg->body.size() > 4 ? msg->body.subspan(4) : proto::Bytes();
+      if (msg->code == icmpv6::kCodePortUnreachable && q.size() >= ipv6::kHeaderLen + 4 &&
+          proto::Load8(q.data() + 6) == ipv6::kUdp) {
+        const Ipv6Address our = Ipv6Address::FromBytes(q.data() + 8);
+        const Ipv6Address their = Ipv6Address::FromBytes(q.data() + 24);
+        if (host6_.IsLocal(our)) {
+          UdpErrorToSocket({our, proto::LoadBe16(q.data() + ipv6::kHeaderLen)},
+                           {their, proto::LoadBe16(q.data() + ipv6::kHeaderLen + 2)}, ECONNREFUSED);
+        }
+      }
+      return;
+    }
     default:
       // Errors are for the transport that sent the datagram (#5, #6); RS,
       // Redirect and MLD reports from others are not a host's business.

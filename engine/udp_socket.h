@@ -1,0 +1,85 @@
+// The engine side of UDP sockets: what an application thread and the worker
+// that owns a socket share (the first slice of issue #5; sockets/api.h is the
+// application's face of it).
+//
+// Data: each socket has a receive ring (the worker produces, application
+// threads consume under `rx_mu`) and a send ring (application threads produce
+// under `tx_mu`, the worker consumes), of whole datagrams in pool buffers.
+// Control (open, bind, connect, close) goes to the owning worker's
+// SocketInbox as a request with a completion the caller waits on. Waiting
+// uses C++20 atomic wait/notify on a sequence number bumped after every
+// change a waiter could want, so no wake-up is lost. The worker is woken by
+// its stage doorbell after a request or a datagram is queued.
+#ifndef RINGSTACK_ENGINE_UDP_SOCKET_H_
+#define RINGSTACK_ENGINE_UDP_SOCKET_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+
+#include "protocols/udp/udp_bindings.h"
+#include "rings/packet_pool.h"
+#include "rings/spsc_ring.h"
+
+namespace ringstack::engine {
+
+struct Datagram {
+  rings::Packet payload;
+  proto::udp::Endpoint peer;  // from (receive) or to (send)
+};
+
+struct UdpSocketState {
+  UdpSocketState(std::uint32_t id_, bool v6_, std::size_t depth) : id(id_), v6(v6_), rx(depth), tx(depth) {}
+
+  const std::uint32_t id;
+  const bool v6;
+  std::mutex rx_mu;  // application side of rx (consumers)
+  rings::SpscRing<Datagram> rx;
+  std::mutex tx_mu;  // application side of tx (producers)
+  rings::SpscRing<Datagram> tx;
+  // Bumped (and notified) after a datagram arrives, an error is set or the
+  // socket closes: what a blocked receiver waits on.
+  std::atomic<std::uint32_t> seq{0};
+  std::atomic<int> pending_error{0};  // e.g. ECONNREFUSED after port unreachable
+  std::atomic<bool> closed{false};
+  std::atomic<std::uint64_t> rx_dropped{0};  // receive ring full
+  // Set while the socket sits in its worker's tx_ready ring (or backlog), so
+  // it is queued at most once: the ring never holds more than kMaxSockets.
+  std::atomic<bool> tx_scheduled{false};
+
+  void Wake() {
+    seq.fetch_add(1, std::memory_order_acq_rel);
+    seq.notify_all();
+  }
+};
+
+// A control call and its answer.
+struct SocketRequest {
+  enum class Kind { kOpen, kBind, kConnect, kClose };
+  struct Completion {
+    std::atomic<std::uint32_t> done{0};
+    int result = 0;  // 0 or an errno value, written before `done`
+    proto::udp::Endpoint local;
+  };
+  Kind kind = Kind::kOpen;
+  std::shared_ptr<UdpSocketState> socket;
+  proto::udp::Endpoint endpoint;
+  proto::udp::BindOptions options;
+  std::shared_ptr<Completion> completion;
+};
+
+inline constexpr std::size_t kMaxSockets = 1024;
+
+// What application threads hand a worker: control requests, and the sockets
+// with datagrams to send (each at most once, see tx_scheduled).
+struct SocketInbox {
+  explicit SocketInbox(std::size_t depth) : requests(depth), tx_ready(kMaxSockets) {}
+  std::mutex mu;  // producers (application threads)
+  rings::SpscRing<SocketRequest> requests;
+  rings::SpscRing<std::shared_ptr<UdpSocketState>> tx_ready;
+};
+
+}  // namespace ringstack::engine
+
+#endif  // RINGSTACK_ENGINE_UDP_SOCKET_H_

@@ -1,0 +1,176 @@
+// UDP sockets on their worker (the first slice of issue #5): control
+// requests from application threads, delivery of received datagrams, and
+// sending what the sockets queued. Sockets live on the control shard for now
+// (it alone has routes and neighbours); bind keeps to ports steered there.
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "engine/steering.h"
+#include "engine/worker.h"
+#include "protocols/udp/udp_repr.h"
+
+namespace ringstack::engine {
+
+namespace udp = proto::udp;
+namespace ipv4 = proto::ipv4;
+namespace ipv6 = proto::ipv6;
+
+std::size_t Worker::ServeSockets(std::size_t budget) {
+  std::size_t done = 0;
+  SocketRequest r;
+  while (done < budget && socket_inbox_.requests.TryPop(r)) {
+    ServeRequest(r);
+    ++done;
+  }
+  // Sockets left over from the last poll first, then newly scheduled ones.
+  auto drain = [&](std::shared_ptr<UdpSocketState> s) {
+    s->tx_scheduled.store(false, std::memory_order_release);
+    Datagram d;
+    while (done < budget && s->tx.TryPop(d)) {
+      if (!s->closed.load(std::memory_order_acquire)) SendUdp(*s, std::move(d));
+      ++done;
+    }
+    // Budget spent with more to send: keep it for the next poll (unless an
+    // application thread has queued it again meanwhile).
+    if (!s->tx.EmptyApprox() && !s->tx_scheduled.exchange(true, std::memory_order_acq_rel)) {
+      tx_backlog_.push_back(std::move(s));
+    }
+  };
+  std::vector<std::shared_ptr<UdpSocketState>> backlog;
+  backlog.swap(tx_backlog_);
+  for (auto& s : backlog) drain(std::move(s));
+  std::shared_ptr<UdpSocketState> s;
+  while (done < budget && socket_inbox_.tx_ready.TryPop(s)) drain(std::move(s));
+  return done;
+}
+
+void Worker::ServeRequest(SocketRequest& r) {
+  auto& c = *r.completion;
+  const std::uint32_t id = r.socket->id;
+  switch (r.kind) {
+    case SocketRequest::Kind::kOpen:
+      udp_sockets_[id] = r.socket;
+      c.result = 0;
+      break;
+    case SocketRequest::Kind::kBind: {
+      // Only our own addresses (or the wildcard) can be bound (EADDRNOTAVAIL).
+      const udp::Endpoint& e = r.endpoint;
+      const bool ours = e.addr.IsUnspecified() ||
+                        (e.addr.is_v6() ? host6_.IsLocal(e.addr.v6()) : host_.IsLocal(e.addr.v4()));
+      const int workers = config_.workers;
+      if (!ours || (e.port != 0 && ShardForUdpPort(e.port, workers) != shard_)) {
+        c.result = EADDRNOTAVAIL;
+        break;
+      }
+      c.result = udp_bindings_.Bind(id, e, r.options,
+                                    [&](std::uint16_t port) { return ShardForUdpPort(port, workers) == shard_; });
+      if (c.result == 0) c.local = *udp_bindings_.local(id);
+      break;
+    }
+    case SocketRequest::Kind::kConnect: {
+      // An unbound socket gets an ephemeral port first, as connect(2) does.
+      if (!udp_bindings_.local(id)) {
+        const udp::Endpoint any{
+            r.socket->v6 ? proto::IpAddress(proto::Ipv6Address()) : proto::IpAddress(proto::Ipv4Address()), 0};
+        const int workers = config_.workers;
+        c.result = udp_bindings_.Bind(id, any, r.options,
+                                      [&](std::uint16_t port) { return ShardForUdpPort(port, workers) == shard_; });
+        if (c.result != 0) break;
+      }
+      c.result = udp_bindings_.Connect(id, r.endpoint);
+      if (c.result == 0) c.local = *udp_bindings_.local(id);
+      break;
+    }
+    case SocketRequest::Kind::kClose:
+      udp_bindings_.Close(id);
+      udp_sockets_.erase(id);
+      r.socket->closed.store(true, std::memory_order_release);
+      r.socket->Wake();
+      c.result = 0;
+      break;
+  }
+  c.done.store(1, std::memory_order_release);
+  c.done.notify_all();
+}
+
+bool Worker::DeliverUdp(Packet& p, proto::Bytes payload, const udp::Endpoint& dst, const udp::Endpoint& src,
+                        bool group) {
+  auto push = [&](UdpSocketState& s, Packet pkt) {
+    Datagram d{std::move(pkt), src};
+    if (!s.rx.TryPush(std::move(d))) {
+      s.rx_dropped.fetch_add(1, std::memory_order_relaxed);
+      udp_drop_rcvbuf_full_.Inc();
+      return;
+    }
+    udp_rx_delivered_.Inc();
+    s.Wake();
+  };
+  if (!group) {
+    const auto id = udp_bindings_.Lookup(dst, src);
+    if (!id) return false;
+    const auto it = udp_sockets_.find(*id);
+    if (it == udp_sockets_.end()) return false;
+    const std::size_t at = static_cast<std::size_t>(payload.data() - p.data().data());
+    const std::size_t len = payload.size();
+    p.TrimFront(at);
+    p.Truncate(len);
+    push(*it->second, std::move(p));
+    return true;
+  }
+  bool any = false;
+  udp_bindings_.LookupAll(dst, src, [&](udp::SocketId id) {
+    const auto it = udp_sockets_.find(id);
+    if (it == udp_sockets_.end()) return;
+    any = true;
+    Packet copy = pool_.Get();
+    const auto room = copy ? copy.Append(payload.size()) : std::span<std::byte>();
+    if (room.size() != payload.size()) {
+      pool_empty_drop_.Inc();
+      return;
+    }
+    std::memcpy(room.data(), payload.data(), payload.size());
+    push(*it->second, std::move(copy));
+  });
+  return any;
+}
+
+void Worker::SendUdp(UdpSocketState& socket, Datagram d) {
+  const auto local = udp_bindings_.local(socket.id);
+  if (!local) return;  // closed meanwhile
+  const udp::Endpoint& to = d.peer;
+  Packet p = std::move(d.payload);
+  const auto header = p.Prepend(udp::kHeaderLen);
+  if (header.empty()) {
+    no_headroom_drop_.Inc();
+    return;
+  }
+  const udp::UdpRepr repr{local->port, to.port, {}};
+  udp_tx_.Inc();
+  if (to.addr.is_v6()) {
+    const proto::Ipv6Address src = local->addr.IsUnspecified() ? host6_.SourceFor(to.addr.v6()) : local->addr.v6();
+    repr.EmitHeader(p.data(), src, to.addr.v6());
+    ipv6::Ipv6Repr ip;
+    ip.src = src;
+    ip.dst = to.addr.v6();
+    ip.next_header = ipv6::kUdp;
+    SendIpv6(std::move(p), ip);
+    return;
+  }
+  const proto::Ipv4Address src = local->addr.IsUnspecified() ? host_.SourceFor(to.addr.v4()) : local->addr.v4();
+  repr.EmitHeader(p.data(), src, to.addr.v4());
+  SendIpv4(std::move(p), src, to.addr.v4(), ipv4::kProtoUdp);
+}
+
+void Worker::UdpErrorToSocket(const udp::Endpoint& local, const udp::Endpoint& remote, int error) {
+  // Only a connected socket hears of it (as Linux does): the error is for
+  // the next call on it.
+  const auto id = udp_bindings_.Lookup(local, remote);
+  if (!id || !udp_bindings_.peer(*id)) return;
+  const auto it = udp_sockets_.find(*id);
+  if (it == udp_sockets_.end()) return;
+  it->second->pending_error.store(error, std::memory_order_release);
+  it->second->Wake();
+}
+
+}  // namespace ringstack::engine

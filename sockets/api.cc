@@ -1,0 +1,253 @@
+#include "sockets/api.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+namespace ringstack::sockets {
+
+using engine::SocketRequest;
+using engine::UdpSocketState;
+
+namespace {
+constexpr std::size_t kRingDepth = 256;  // datagrams each way per socket
+constexpr std::size_t kMaxUdpPayload = 65507;
+}  // namespace
+
+Stack::Stack(engine::Engine& engine, std::function<void()> pump) : engine_(engine), pump_(std::move(pump)) {}
+
+Stack::~Stack() {
+  for (int fd = 0; fd < static_cast<int>(fds_.size()); ++fd) {
+    if (fds_[fd]) Close(fd);
+  }
+}
+
+int Stack::Fail(int error) {
+  errno = error;
+  return -1;
+}
+
+void Stack::WakeWorker() { engine_.worker(0).doorbell().Ring(); }
+
+std::shared_ptr<Stack::Entry> Stack::Get(int fd) {
+  std::lock_guard lock(mu_);
+  if (fd < 0 || fd >= static_cast<int>(fds_.size()) || !fds_[fd]) {
+    errno = EBADF;
+    return nullptr;
+  }
+  return fds_[fd];
+}
+
+int Stack::Call(SocketRequest::Kind kind, const std::shared_ptr<Entry>& e, const Endpoint& endpoint,
+                Endpoint* local_out) {
+  SocketRequest r;
+  r.kind = kind;
+  r.socket = e->state;
+  r.endpoint = endpoint;
+  r.options = e->options;
+  r.completion = std::make_shared<SocketRequest::Completion>();
+  const auto completion = r.completion;
+  engine::SocketInbox& inbox = engine_.worker(0).socket_inbox();
+  for (;;) {
+    {
+      std::lock_guard lock(inbox.mu);
+      if (inbox.requests.TryPush(std::move(r))) break;
+    }
+    // The worker is behind on requests: let it run.
+    if (pump_) {
+      pump_();
+    } else {
+      std::this_thread::yield();
+    }
+  }
+  WakeWorker();
+  while (completion->done.load(std::memory_order_acquire) == 0) {
+    if (pump_) {
+      pump_();
+    } else {
+      completion->done.wait(0, std::memory_order_acquire);
+    }
+  }
+  if (local_out != nullptr) *local_out = completion->local;
+  return completion->result;
+}
+
+int Stack::Socket(int domain, int type, int protocol) {
+  if (domain != AF_INET && domain != AF_INET6) return Fail(EAFNOSUPPORT);
+  const bool nonblocking = (type & SOCK_NONBLOCK) != 0;
+  type &= ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+  if (type != SOCK_DGRAM || (protocol != 0 && protocol != IPPROTO_UDP)) return Fail(EPROTONOSUPPORT);
+  auto e = std::make_shared<Entry>();
+  int fd = -1;
+  {
+    std::lock_guard lock(mu_);
+    std::size_t open = 0;
+    for (const auto& f : fds_) open += f != nullptr;
+    if (open >= engine::kMaxSockets) return Fail(EMFILE);
+    e->state = std::make_shared<UdpSocketState>(next_id_++, domain == AF_INET6, kRingDepth);
+    for (std::size_t i = 0; i < fds_.size() && fd < 0; ++i) {
+      if (!fds_[i]) fd = static_cast<int>(i);
+    }
+    if (fd < 0) {
+      fd = static_cast<int>(fds_.size());
+      fds_.push_back(nullptr);
+    }
+    fds_[fd] = e;
+  }
+  e->nonblocking = nonblocking;
+  e->options.v6 = domain == AF_INET6;
+  Call(SocketRequest::Kind::kOpen, e, Endpoint{}, nullptr);
+  return fd;
+}
+
+int Stack::SetSockOpt(int fd, int level, int name, int value) {
+  const auto e = Get(fd);
+  if (!e) return -1;
+  if (e->local) return Fail(EINVAL);  // these matter only before bind
+  if (level == SOL_SOCKET && name == SO_REUSEADDR) {
+    e->options.reuse_addr = value != 0;
+    return 0;
+  }
+  if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY && e->options.v6) {
+    e->options.v6only = value != 0;
+    return 0;
+  }
+  return Fail(ENOPROTOOPT);
+}
+
+int Stack::SetNonBlocking(int fd, bool on) {
+  const auto e = Get(fd);
+  if (!e) return -1;
+  e->nonblocking = on;
+  return 0;
+}
+
+int Stack::Bind(int fd, const Endpoint& local) {
+  const auto e = Get(fd);
+  if (!e) return -1;
+  if (local.addr.is_v6() != e->options.v6) return Fail(EAFNOSUPPORT);
+  if (e->local) return Fail(EINVAL);
+  Endpoint bound;
+  if (const int err = Call(SocketRequest::Kind::kBind, e, local, &bound); err != 0) return Fail(err);
+  e->local = bound;
+  return 0;
+}
+
+int Stack::Connect(int fd, const Endpoint& remote) {
+  const auto e = Get(fd);
+  if (!e) return -1;
+  if (remote.addr.is_v6() != e->options.v6) return Fail(EAFNOSUPPORT);
+  if (remote.port == 0 || remote.addr.IsUnspecified()) return Fail(EINVAL);
+  Endpoint bound;
+  if (const int err = Call(SocketRequest::Kind::kConnect, e, remote, &bound); err != 0) return Fail(err);
+  e->local = bound;
+  e->peer = remote;
+  return 0;
+}
+
+ssize_t Stack::SendTo(int fd, std::span<const std::byte> data, const Endpoint* to) {
+  const auto e = Get(fd);
+  if (!e) return -1;
+  if (const int err = e->state->pending_error.exchange(0); err != 0) return Fail(err);
+  const Endpoint* dst = to != nullptr ? to : (e->peer ? &*e->peer : nullptr);
+  if (dst == nullptr) return Fail(EDESTADDRREQ);
+  if (dst->addr.is_v6() != e->options.v6) return Fail(EAFNOSUPPORT);
+  if (data.size() > kMaxUdpPayload) return Fail(EMSGSIZE);
+  if (!e->local) {  // an implicit bind to an ephemeral port, as sendto(2) does
+    Endpoint any{e->options.v6 ? proto::IpAddress(proto::Ipv6Address()) : proto::IpAddress(proto::Ipv4Address()),
+                 0};
+    if (Bind(fd, any) != 0) return -1;
+  }
+  rings::PacketPool& pool = engine_.pool();
+  const bool large = data.size() + 64 > pool.data_size(rings::BufferClass::kStandard);
+  rings::Packet p = pool.Get(large ? rings::BufferClass::kLarge : rings::BufferClass::kStandard);
+  const auto room = p ? p.Append(data.size()) : std::span<std::byte>();
+  if (room.size() != data.size()) return Fail(ENOBUFS);
+  std::memcpy(room.data(), data.data(), data.size());
+  engine::Datagram d{std::move(p), *dst};
+  UdpSocketState& s = *e->state;
+  for (;;) {
+    {
+      std::lock_guard lock(s.tx_mu);
+      if (s.tx.TryPush(std::move(d))) break;
+    }
+    if (e->nonblocking) return Fail(EAGAIN);
+    if (pump_) {
+      pump_();
+    } else {
+      std::this_thread::yield();  // the worker drains it
+    }
+  }
+  if (!s.tx_scheduled.exchange(true, std::memory_order_acq_rel)) {
+    engine::SocketInbox& inbox = engine_.worker(0).socket_inbox();
+    std::lock_guard lock(inbox.mu);
+    // Room is certain: each socket is in the ring at most once.
+    std::shared_ptr<UdpSocketState> ready = e->state;
+    (void)inbox.tx_ready.TryPush(std::move(ready));
+  }
+  WakeWorker();
+  return static_cast<ssize_t>(data.size());
+}
+
+ssize_t Stack::RecvFrom(int fd, std::span<std::byte> out, Endpoint* from, bool dontwait) {
+  const auto e = Get(fd);
+  if (!e) return -1;
+  UdpSocketState& s = *e->state;
+  for (;;) {
+    const std::uint32_t seen = s.seq.load(std::memory_order_acquire);
+    if (const int err = s.pending_error.exchange(0); err != 0) return Fail(err);
+    if (s.closed.load(std::memory_order_acquire)) return Fail(EBADF);
+    engine::Datagram d;
+    bool got = false;
+    {
+      std::lock_guard lock(s.rx_mu);
+      got = s.rx.TryPop(d);
+    }
+    if (got) {
+      const std::size_t n = std::min(out.size(), d.payload.size());
+      std::memcpy(out.data(), d.payload.data().data(), n);
+      if (from != nullptr) *from = d.peer;
+      return static_cast<ssize_t>(n);
+    }
+    if (dontwait || e->nonblocking) return Fail(EAGAIN);
+    if (pump_) {
+      pump_();
+      if (s.seq.load(std::memory_order_acquire) == seen) return Fail(EAGAIN);  // nothing is coming
+    } else {
+      s.seq.wait(seen, std::memory_order_acquire);
+    }
+  }
+}
+
+int Stack::GetSockName(int fd, Endpoint* out) {
+  const auto e = Get(fd);
+  if (!e) return -1;
+  *out = e->local.value_or(Endpoint{
+      e->options.v6 ? proto::IpAddress(proto::Ipv6Address()) : proto::IpAddress(proto::Ipv4Address()), 0});
+  return 0;
+}
+
+int Stack::GetPeerName(int fd, Endpoint* out) {
+  const auto e = Get(fd);
+  if (!e) return -1;
+  if (!e->peer) return Fail(ENOTCONN);
+  *out = *e->peer;
+  return 0;
+}
+
+int Stack::Close(int fd) {
+  std::shared_ptr<Entry> e;
+  {
+    std::lock_guard lock(mu_);
+    if (fd < 0 || fd >= static_cast<int>(fds_.size()) || !fds_[fd]) return Fail(EBADF);
+    e = std::move(fds_[fd]);
+    fds_[fd] = nullptr;
+  }
+  Call(SocketRequest::Kind::kClose, e, Endpoint{}, nullptr);  // wakes blocked receivers
+  return 0;
+}
+
+}  // namespace ringstack::sockets

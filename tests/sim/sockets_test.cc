@@ -1,0 +1,281 @@
+// The socket API (sockets/api.h) over an in-process engine: UDP over IPv4 and
+// IPv6, every errno path this slice has, blocking and non-blocking receive,
+// ICMP port unreachable as ECONNREFUSED, and a blocked receiver woken by a
+// datagram or by close from another thread.
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/engine.h"
+#include "engine/link/sim.h"
+#include "engine/runner.h"
+#include "gtest/gtest.h"
+#include "protocols/common/checksum.h"
+#include "protocols/ethernet/ethernet_repr.h"
+#include "protocols/icmpv4/icmpv4_repr.h"
+#include "protocols/ipv4/ipv4_repr.h"
+#include "protocols/udp/udp_repr.h"
+#include "sockets/api.h"
+#include "tests/vectors/vectors.h"
+
+namespace ringstack::sockets {
+namespace {
+
+using Frame = std::vector<std::byte>;
+namespace proto = ringstack::proto;
+
+template <std::size_t N>
+Frame Vec(const unsigned char (&a)[N]) {
+  Frame v(N);
+  std::memcpy(v.data(), a, N);
+  return v;
+}
+
+Endpoint Ep(const char* addr, std::uint16_t port) { return Endpoint{*proto::IpAddress::Parse(addr), port}; }
+std::span<const std::byte> Bytes(const std::string& s) { return std::as_bytes(std::span(s)); }
+
+const proto::MacAddress kOurMac = *proto::MacAddress::Parse("02:00:00:00:00:01");
+const proto::MacAddress kPeerMac = *proto::MacAddress::Parse("52:54:00:12:34:56");
+
+engine::Config TestConfig() {
+  engine::RawFlags f;
+  f.tap = "sim0";
+  f.mac = "02:00:00:00:00:01";
+  f.ip4 = "192.0.2.2/24";
+  f.acd = "off";
+  f.ipv6 = "off";
+  return *engine::ParseConfig(f, 1);
+}
+
+// A UDP/IPv4 frame from the peer (192.0.2.1) to us.
+Frame UdpFrame(std::uint16_t sport, std::uint16_t dport, const std::string& payload) {
+  const proto::Ipv4Address src(0xc0000201), dst(0xc0000202);
+  Frame f(14 + 20 + 8 + payload.size());
+  proto::ethernet::EthernetRepr{kOurMac, kPeerMac, proto::ethernet::kEtherTypeIpv4}.Emit(std::span(f).first(14));
+  proto::ipv4::Ipv4Repr ip;
+  ip.src = src;
+  ip.dst = dst;
+  ip.protocol = proto::ipv4::kProtoUdp;
+  ip.payload_len = static_cast<std::uint16_t>(8 + payload.size());
+  ip.Emit(std::span(f).subspan(14, 20));
+  std::memcpy(f.data() + 42, payload.data(), payload.size());
+  proto::udp::UdpRepr{sport, dport, {}}.EmitHeader(std::span(f).subspan(34), src, dst);
+  return f;
+}
+
+class SimStack {
+ public:
+  SimStack() {
+    auto [peer, mine] = engine::SimLink::Pair(clock_);
+    peer_ = std::move(peer);
+    engine_ = std::move(*engine::Engine::CreateWithLink(TestConfig(), std::move(mine), clock_));
+    runner_ = std::make_unique<engine::SimRunner>(engine_->stages(), clock_,
+                                                  std::vector<rings::PacketPool*>{&engine_->pool()});
+    stack_ = std::make_unique<Stack>(*engine_, [this] { runner_->Settle(); });
+    peer_->SendBytes(Vec(vectors::kArpRequest));  // the engine learns the peer
+    Run();
+  }
+  ~SimStack() {
+    stack_.reset();
+    runner_.reset();
+    engine_.reset();
+  }
+  Stack& api() { return *stack_; }
+  void Send(const Frame& f) { peer_->SendBytes(f); }
+  std::vector<Frame> Run() {
+    runner_->Settle();
+    std::vector<Frame> out;
+    while (auto f = peer_->ReceiveBytes()) out.push_back(std::move(*f));
+    return out;
+  }
+  std::uint64_t Count(std::string_view name) const { return engine_->counter(name); }
+
+ private:
+  engine::VirtualClock clock_;
+  std::unique_ptr<engine::SimLink> peer_;
+  std::unique_ptr<engine::Engine> engine_;
+  std::unique_ptr<engine::SimRunner> runner_;
+  std::unique_ptr<Stack> stack_;
+};
+
+TEST(Sockets, BindErrors) {
+  SimStack sim;
+  Stack& api = sim.api();
+  EXPECT_EQ(api.Socket(AF_UNIX, SOCK_DGRAM), -1);
+  EXPECT_EQ(errno, EAFNOSUPPORT);
+  EXPECT_EQ(api.Socket(AF_INET, SOCK_RAW), -1);
+  EXPECT_EQ(errno, EPROTONOSUPPORT);
+  const int a = api.Socket(AF_INET, SOCK_DGRAM);
+  const int b = api.Socket(AF_INET, SOCK_DGRAM);
+  ASSERT_GE(a, 0);
+  ASSERT_GE(b, 0);
+  EXPECT_EQ(api.Bind(a, Ep("192.0.2.2", 7)), 0);
+  EXPECT_EQ(api.Bind(a, Ep("192.0.2.2", 8)), -1);
+  EXPECT_EQ(errno, EINVAL);  // already bound
+  EXPECT_EQ(api.Bind(b, Ep("0.0.0.0", 7)), -1);
+  EXPECT_EQ(errno, EADDRINUSE);
+  EXPECT_EQ(api.Bind(b, Ep("192.0.2.9", 9)), -1);
+  EXPECT_EQ(errno, EADDRNOTAVAIL);  // not our address
+  EXPECT_EQ(api.Bind(b, Ep("2001:db8::2", 9)), -1);
+  EXPECT_EQ(errno, EAFNOSUPPORT);
+  Endpoint name;
+  ASSERT_EQ(api.GetSockName(a, &name), 0);
+  EXPECT_EQ(name, Ep("192.0.2.2", 7));
+  EXPECT_EQ(api.GetPeerName(a, &name), -1);
+  EXPECT_EQ(errno, ENOTCONN);
+  EXPECT_EQ(api.Send(a, Bytes("x")), -1);
+  EXPECT_EQ(errno, EDESTADDRREQ);
+  EXPECT_EQ(api.Close(a), 0);
+  EXPECT_EQ(api.Close(a), -1);
+  EXPECT_EQ(errno, EBADF);
+  EXPECT_EQ(api.Bind(b, Ep("0.0.0.0", 7)), 0);  // free after close
+}
+
+TEST(Sockets, ReceiveFromThePeerAndAnswerIt) {
+  SimStack sim;
+  Stack& api = sim.api();
+  const int s = api.Socket(AF_INET, SOCK_DGRAM);
+  ASSERT_EQ(api.Bind(s, Ep("0.0.0.0", 7)), 0);
+  std::byte buf[64];
+  Endpoint from;
+  EXPECT_EQ(api.RecvFrom(s, buf, &from, /*dontwait=*/true), -1);
+  EXPECT_EQ(errno, EAGAIN);
+  sim.Send(UdpFrame(5000, 7, "hello, ringstack"));
+  sim.Run();
+  const ssize_t n = api.RecvFrom(s, buf, &from);
+  ASSERT_EQ(n, 16);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(buf), 16), "hello, ringstack");
+  EXPECT_EQ(from, Ep("192.0.2.1", 5000));
+  // Echo it back: a UDP datagram from port 7 to 5000 with a valid checksum.
+  ASSERT_EQ(api.SendTo(s, std::span<const std::byte>(buf, 16), &from), 16);
+  const auto out = sim.Run();
+  ASSERT_EQ(out.size(), 1u);
+  const Frame& f = out[0];
+  const auto ip = proto::ipv4::Ipv4Repr::Parse(std::span(f).subspan(14));
+  ASSERT_TRUE(ip.ok());
+  EXPECT_EQ(ip->dst.ToString(), "192.0.2.1");
+  const auto udp = proto::udp::UdpRepr::Parse(std::span(f).subspan(34, ip->payload_len), ip->src, ip->dst);
+  ASSERT_TRUE(udp.ok());
+  EXPECT_EQ(udp->src_port, 7);
+  EXPECT_EQ(udp->dst_port, 5000);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(udp->payload.data()), udp->payload.size()),
+            "hello, ringstack");
+  EXPECT_EQ(sim.Count("udp_rx_delivered"), 1u);
+  EXPECT_EQ(sim.Count("udp_tx"), 1u);
+}
+
+TEST(Sockets, TruncationAndImplicitBind) {
+  SimStack sim;
+  Stack& api = sim.api();
+  const int s = api.Socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK);
+  // sendto on an unbound socket binds it to an ephemeral port.
+  const Endpoint peer = Ep("192.0.2.1", 9999);
+  ASSERT_EQ(api.SendTo(s, Bytes("ping"), &peer), 4);
+  Endpoint name;
+  ASSERT_EQ(api.GetSockName(s, &name), 0);
+  EXPECT_GE(name.port, 49152);
+  sim.Run();
+  sim.Send(UdpFrame(9999, name.port, "a longer answer"));
+  sim.Run();
+  std::byte small[4];
+  EXPECT_EQ(api.RecvFrom(s, small, nullptr), 4);  // the rest of the datagram is gone
+  EXPECT_EQ(api.RecvFrom(s, small, nullptr), -1);
+  EXPECT_EQ(errno, EAGAIN);
+}
+
+TEST(Sockets, PortUnreachableIsConnRefusedOnAConnectedSocket) {
+  SimStack sim;
+  Stack& api = sim.api();
+  const int s = api.Socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK);
+  ASSERT_EQ(api.Connect(s, Ep("192.0.2.1", 9)), 0);
+  ASSERT_EQ(api.Send(s, Bytes("anyone?")), 7);
+  const auto out = sim.Run();
+  ASSERT_EQ(out.size(), 1u);
+  // The peer answers with ICMP port unreachable quoting our datagram.
+  const Frame& sent = out[0];
+  Frame icmp(14 + 20 + 8 + 28);
+  proto::ethernet::EthernetRepr{kOurMac, kPeerMac, proto::ethernet::kEtherTypeIpv4}.Emit(std::span(icmp).first(14));
+  proto::ipv4::Ipv4Repr ip;
+  ip.src = proto::Ipv4Address(0xc0000201);
+  ip.dst = proto::Ipv4Address(0xc0000202);
+  ip.protocol = proto::ipv4::kProtoIcmp;
+  ip.payload_len = 8 + 28;
+  ip.Emit(std::span(icmp).subspan(14, 20));
+  std::memcpy(icmp.data() + 42, sent.data() + 14, 28);
+  proto::icmpv4::Icmpv4Repr err;
+  err.type = 3;
+  err.code = 3;
+  err.data = std::span(icmp).subspan(42);
+  err.EmitHeader(std::span(icmp).subspan(34));
+  sim.Send(icmp);
+  sim.Run();
+  std::byte buf[16];
+  EXPECT_EQ(api.RecvFrom(s, buf, nullptr), -1);
+  EXPECT_EQ(errno, ECONNREFUSED);
+  EXPECT_EQ(api.RecvFrom(s, buf, nullptr), -1);
+  EXPECT_EQ(errno, EAGAIN);  // reported once
+}
+
+TEST(Sockets, NoSocketMeansPortUnreachableAndAConnectedSocketFilters) {
+  SimStack sim;
+  Stack& api = sim.api();
+  sim.Send(UdpFrame(5000, 4444, "nobody"));
+  auto out = sim.Run();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(static_cast<unsigned>(out[0][34]), 3u);  // ICMP destination unreachable
+  const int s = api.Socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK);
+  ASSERT_EQ(api.Bind(s, Ep("0.0.0.0", 4444)), 0);
+  ASSERT_EQ(api.Connect(s, Ep("192.0.2.1", 6000)), 0);
+  sim.Send(UdpFrame(5000, 4444, "not from the peer"));  // other source port
+  out = sim.Run();
+  std::byte buf[32];
+  EXPECT_EQ(api.RecvFrom(s, buf, nullptr), -1);
+  EXPECT_EQ(errno, EAGAIN);
+  sim.Send(UdpFrame(6000, 4444, "from the peer"));
+  sim.Run();
+  EXPECT_EQ(api.RecvFrom(s, buf, nullptr), 13);
+}
+
+// Threads: a receiver blocked in RecvFrom is woken by a datagram, and
+// another by close.
+TEST(Sockets, BlockingReceiveWakesOnDataAndOnClose) {
+  engine::SteadyClock clock;
+  auto [peer, mine] = engine::SimLink::Pair(clock);
+  engine::Config c = TestConfig();
+  c.poll = engine::PollMode::kBlock;
+  auto eng = std::move(*engine::Engine::CreateWithLink(c, std::move(mine), clock));
+  ASSERT_TRUE(eng->Start().ok());
+  {
+    Stack api(*eng);
+    const int s = api.Socket(AF_INET, SOCK_DGRAM);
+    ASSERT_EQ(api.Bind(s, Ep("0.0.0.0", 7)), 0);
+    ssize_t got = 0;
+    std::thread receiver([&] {
+      std::byte buf[64];
+      got = api.RecvFrom(s, buf, nullptr);
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    peer->SendBytes(UdpFrame(5000, 7, "wake up"));
+    receiver.join();
+    EXPECT_EQ(got, 7);
+    int err = 0;
+    std::thread blocked([&] {
+      std::byte buf[64];
+      if (api.RecvFrom(s, buf, nullptr) == -1) err = errno;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(api.Close(s), 0);
+    blocked.join();
+    EXPECT_EQ(err, EBADF);
+  }
+  eng->Stop();
+}
+
+}  // namespace
+}  // namespace ringstack::sockets
