@@ -229,11 +229,13 @@ absl::StatusOr<Config> ParseConfig(const RawFlags& f, int cpus) {
   for (absl::string_view s : Items(f.services)) {
     static constexpr absl::string_view kKnown[] = {"echo", "discard", "daytime", "chargen", "iperf3"};
     if (std::find(std::begin(kKnown), std::end(kKnown), s) == std::end(kKnown)) {
-      return Bad("services", absl::StrCat("unknown service '", s, "' (known: echo, discard, daytime, chargen, iperf3)"));
+      return Bad("services",
+                 absl::StrCat("unknown service '", s, "' (known: echo, discard, daytime, chargen, iperf3)"));
     }
-    // Services run on the socket API, which this build does not have yet.
-    return Bad("services", absl::StrCat("'", s, "' needs the socket API, which this build does not have yet"));
+    if (s == "iperf3") return Bad("services", "'iperf3' needs TCP, which this build does not have yet (issue #6)");
+    if (std::find(c.services.begin(), c.services.end(), s) == c.services.end()) c.services.emplace_back(s);
   }
+
 
   if (f.workers < 1 || f.workers > 64) return Bad("workers", "must be in [1, 64]");
   c.workers = f.workers;

@@ -22,6 +22,8 @@
 #include "absl/strings/str_join.h"
 #include "engine/config.h"
 #include "engine/engine.h"
+#include "sockets/api.h"
+#include "sockets/services.h"
 
 ABSL_FLAG(std::string, tap, "", "TAP interface to attach to (created if missing)");
 ABSL_FLAG(std::string, mac, "", "Ethernet address (default: random locally administered 02:...)");
@@ -49,7 +51,9 @@ ABSL_FLAG(std::string, reassembly_mem, "4M",
           "memory for IPv4 datagrams being reassembled (one source may use a quarter), e.g. 512K, 16M");
 ABSL_FLAG(std::string, ip6, "", "IPv6 address/prefix, e.g. 2001:db8:0:1::2/64; repeat for more (IPv6 lands with issue #4)");
 ABSL_FLAG(std::string, gw6, "", "IPv6 default gateway");
-ABSL_FLAG(std::string, services, "", "services to run: echo,discard,daytime,chargen,iperf3 (need the socket API, issue #5)");
+ABSL_FLAG(std::string, services, "",
+          "UDP services to run on the socket API, over IPv4 and IPv6: echo (7), discard (9), daytime (13), "
+          "chargen (19); iperf3 needs TCP (issue #6)");
 ABSL_FLAG(int, workers, 1, "protocol worker shards (1..64); shard 0 is the control shard");
 ABSL_FLAG(std::string, pin, "none", "thread pinning: none | auto | rx=CPU,tx=CPU,timer=CPU,w0=CPU,...");
 ABSL_FLAG(std::string, poll, "adaptive", "idle strategy: adaptive (default: spin ~50us then sleep, when every stage thread has a CPU; else sleep at once) | block (sleep at once) | busy (spin)");
@@ -228,6 +232,21 @@ int main(int argc, char** argv) {
                  config->impair.enabled() ? absl::StrCat(", impair ", config->impair.ToString()).c_str() : "");
   }
 
+  // The UDP services, on the socket API, once the engine runs.
+  ringstack::sockets::Stack stack(**engine);
+  ringstack::sockets::Services services(stack);
+  if (!config->services.empty()) {
+    if (absl::Status s = services.Start(config->services, config->ipv6); !s.ok()) {
+      services.Stop();
+      (*engine)->Stop();
+      return Fail(std::string(s.message()));
+    }
+    if (info) {
+      std::fprintf(stderr, "ringstack: services: %s (UDP%s)\n", absl::StrJoin(config->services, ", ").c_str(),
+                   config->ipv6 ? ", IPv4 and IPv6" : ", IPv4");
+    }
+  }
+
   // Wait for a signal, looking in on the link every 200 ms: a TAP deleted
   // under us ends the run with an error instead of an engine talking to nothing.
   std::string failure;
@@ -242,6 +261,7 @@ int main(int argc, char** argv) {
     failure = (*engine)->link_failure();
     if (!failure.empty()) break;
   }
+  services.Stop();  // closes its sockets while the engine still serves requests
   (*engine)->Stop();
   WriteCounters(**engine, config->counters_file);
   const auto stats = (*engine)->pool().stats();

@@ -368,6 +368,32 @@ stable_ok() {  # stable_ok NS TAP
 }
 check "--ip6-stable: an RFC 7217 SLAAC address, pingable, the same on restart" stable_ok "$ns" "$tap"
 
+# --- UDP services on the socket API (#5, first slice) ---------------------------
+read -r ns tap < <("$lab" up) || exit 1
+namespaces+=("$ns")
+udp_says() {  # udp_says NS FAMILY ADDR PORT INPUT WANT: socat's answer contains WANT
+  local out
+  out=$(printf '%s\n' "$5" | timeout 5 "$lab" exec "$1" socat -t 1 - "$2:$3:$4" 2>&1)
+  echo "sent '$5' to $3:$4, got: $out"
+  grep -q -- "$6" <<<"$out"
+}
+check "engine starts with --services echo,discard,daytime,chargen" \
+  start_engine "$ns" "$tap" svc --ip6 2001:db8:0:1::2/64 --services echo,discard,daytime,chargen --poll block
+sleep 2  # IPv6 DAD
+check "UDP echo over IPv4 (socat)" udp_says "$ns" UDP4 192.0.2.2 7 "hello over v4" "hello over v4"
+check "UDP echo over IPv6 (socat)" udp_says "$ns" UDP6 "[2001:db8:0:1::2]" 7 "hello over v6" "hello over v6"
+check "UDP daytime (RFC 867) over IPv4 and IPv6" bash -c "$(declare -f udp_says); lab=$lab;
+  udp_says $ns UDP4 192.0.2.2 13 x \"$(date -u +%Y)\" && udp_says $ns UDP6 [2001:db8:0:1::2] 13 x \"$(date -u +%Y)\""
+check "UDP chargen (RFC 864): the rotating printable characters" udp_says "$ns" UDP4 192.0.2.2 19 "0123456789" ' !"#\$%'
+counters "$engine_pid" svc >"$work/svc.before" 2>&1
+printf 'dropped\n' | timeout 5 "$lab" exec "$ns" socat -t 0.5 - UDP4:192.0.2.2:9 >/dev/null 2>&1
+counters "$engine_pid" svc >"$work/svc.after" 2>&1
+check "UDP discard takes a datagram and answers nothing" bash -c \
+  "before=\$(awk '\$1==\"udp_rx_delivered\"{print \$2}' $work/svc.before); after=\$(awk '\$1==\"udp_rx_delivered\"{print \$2}' $work/svc.after);
+   tx_before=\$(awk '\$1==\"udp_tx\"{print \$2}' $work/svc.before); tx_after=\$(awk '\$1==\"udp_tx\"{print \$2}' $work/svc.after);
+   echo \"delivered \$before -> \$after, sent \$tx_before -> \$tx_after\"; [ \$((after - before)) -eq 1 ] && [ \"\$tx_after\" = \"\$tx_before\" ]"
+check "SIGTERM: clean exit with the services running" stop_ok "$engine_pid" svc
+
 # The impairment stage on a real TAP: seeded loss shows in ping and counters.
 impaired_ok() {  # impaired_ok NS
   local out lost dropped

@@ -1,0 +1,104 @@
+#include "sockets/services.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+#include "absl/strings/str_cat.h"
+
+namespace ringstack::sockets {
+namespace {
+
+struct Known {
+  const char* name;
+  std::uint16_t port;
+};
+constexpr Known kServices[] = {{"echo", 7}, {"discard", 9}, {"daytime", 13}, {"chargen", 19}};
+
+}  // namespace
+
+std::string Services::Chargen(std::size_t line, std::size_t len) {
+  std::string out;
+  out.reserve(len);
+  while (out.size() < len) {
+    for (std::size_t i = 0; i < 72 && out.size() < len; ++i) out.push_back(static_cast<char>(' ' + (line + i) % 95));
+    if (out.size() < len) out.push_back('\r');
+    if (out.size() < len) out.push_back('\n');
+    ++line;
+  }
+  return out;
+}
+
+std::string Services::Daytime() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof(buf), "%a %b %e %H:%M:%S %Y\r\n", &tm);
+  return buf;
+}
+
+absl::Status Services::Start(const std::vector<std::string>& names, bool ipv6) {
+  for (const std::string& name : names) {
+    const Known* k = nullptr;
+    for (const Known& s : kServices) {
+      if (name == s.name) k = &s;
+    }
+    if (k == nullptr) return absl::InvalidArgumentError(absl::StrCat("unknown service '", name, "'"));
+    for (const int domain : {AF_INET, AF_INET6}) {
+      if (domain == AF_INET6 && !ipv6) continue;
+      const int fd = stack_.Socket(domain, SOCK_DGRAM);
+      if (fd < 0) return absl::InternalError(absl::StrCat(name, ": socket: ", std::strerror(errno)));
+      if (domain == AF_INET6) stack_.SetSockOpt(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1);
+      const Endpoint any{domain == AF_INET6 ? proto::IpAddress(proto::Ipv6Address())
+                                            : proto::IpAddress(proto::Ipv4Address()),
+                         k->port};
+      if (stack_.Bind(fd, any) != 0) {
+        const int err = errno;
+        stack_.Close(fd);
+        return absl::FailedPreconditionError(
+            absl::StrCat(name, ": cannot bind UDP port ", k->port, ": ", std::strerror(err)));
+      }
+      fds_.push_back(fd);
+      threads_.emplace_back([this, fd, name] { Serve(fd, name); });
+    }
+  }
+  return absl::OkStatus();
+}
+
+void Services::Serve(int fd, std::string name) {
+  std::vector<std::byte> buf(65536);
+  std::size_t line = 0;
+  for (;;) {
+    Endpoint from;
+    const ssize_t n = stack_.RecvFrom(fd, buf, &from);
+    if (n < 0) {
+      if (errno == EBADF) return;  // closed by Stop()
+      continue;                    // e.g. ECONNREFUSED from an earlier reply
+    }
+    if (name == "echo") {
+      stack_.SendTo(fd, std::span<const std::byte>(buf.data(), static_cast<std::size_t>(n)), &from);
+    } else if (name == "daytime") {
+      const std::string text = Daytime();
+      stack_.SendTo(fd, std::as_bytes(std::span(text)), &from);
+    } else if (name == "chargen") {
+      // RFC 864: a datagram of a random number (0 to 512) of characters;
+      // the length here follows the request's, so a test can predict it.
+      const std::string text = Chargen(line++, static_cast<std::size_t>(n) % 513);
+      stack_.SendTo(fd, std::as_bytes(std::span(text)), &from);
+    }
+    // discard: nothing.
+  }
+}
+
+void Services::Stop() {
+  for (const int fd : fds_) stack_.Close(fd);
+  for (std::thread& t : threads_) t.join();
+  fds_.clear();
+  threads_.clear();
+}
+
+}  // namespace ringstack::sockets

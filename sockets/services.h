@@ -1,0 +1,45 @@
+// The small UDP services of --services, on the socket API (issue #5): echo
+// (RFC 862, port 7), discard (RFC 863, 9), daytime (RFC 867, 13) and chargen
+// (RFC 864, 19), each over IPv4 and, when the engine runs IPv6, over IPv6
+// (one socket per family, IPV6_V6ONLY). A thread per socket blocks in
+// recvfrom; Stop() closes the sockets, which wakes and ends the threads.
+#ifndef RINGSTACK_SOCKETS_SERVICES_H_
+#define RINGSTACK_SOCKETS_SERVICES_H_
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "sockets/api.h"
+
+namespace ringstack::sockets {
+
+class Services {
+ public:
+  explicit Services(Stack& stack) : stack_(stack) {}
+  ~Services() { Stop(); }
+
+  // `names` from: echo, discard, daytime, chargen. Binds every socket
+  // before it returns, so a bind failure is an error here.
+  absl::Status Start(const std::vector<std::string>& names, bool ipv6);
+  void Stop();
+
+  // One chargen datagram's text (RFC 864: the rotating 72-character lines
+  // of the 95 printable ASCII characters), `len` bytes from line `line`.
+  static std::string Chargen(std::size_t line, std::size_t len);
+  // RFC 867 suggests no format; this is the one inetd uses: "Tue Dec  1
+  // 18:35:00 2026\r\n", in UTC.
+  static std::string Daytime();
+
+ private:
+  void Serve(int fd, std::string name);
+
+  Stack& stack_;
+  std::vector<int> fds_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace ringstack::sockets
+
+#endif  // RINGSTACK_SOCKETS_SERVICES_H_
