@@ -237,6 +237,15 @@ absl::StatusOr<Config> ParseConfig(const RawFlags& f, int cpus) {
   }
 
 
+  if (!f.ping.empty()) {
+    const auto a = proto::IpAddress::Parse(f.ping);
+    if (!a || a->IsUnspecified() || a->IsMulticast()) {
+      return Bad("ping", absl::StrCat("'", f.ping, "' is not a unicast IPv4 or IPv6 address"));
+    }
+    c.ping = a;
+  }
+  if (f.ping_count < 1 || f.ping_count > 1000) return Bad("ping-count", "must be in [1, 1000]");
+  c.ping_count = f.ping_count;
   if (f.workers < 1 || f.workers > 64) return Bad("workers", "must be in [1, 64]");
   c.workers = f.workers;
   if (absl::Status s = ParsePin(f.pin, c.workers, cpus, c.pin); !s.ok()) return s;

@@ -51,6 +51,8 @@ struct Config {
   std::vector<proto::Ipv6Interface> ip6;
   std::optional<proto::Ipv6Address> gw6;
   std::vector<std::string> services;
+  std::optional<proto::IpAddress> ping;  // --ping: ping this address, print, exit
+  int ping_count = 3;
   int workers = 1;
   PinPlan pin;
   PollMode poll = PollMode::kAdaptive;
@@ -83,6 +85,8 @@ struct RawFlags {
   std::string ip6;
   std::string gw6;
   std::string services;
+  std::string ping;
+  int ping_count = 3;
   int workers = 1;
   std::string pin = "none";
   std::string poll = "adaptive";

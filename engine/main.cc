@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -23,6 +24,7 @@
 #include "engine/config.h"
 #include "engine/engine.h"
 #include "sockets/api.h"
+#include "sockets/ping.h"
 #include "sockets/services.h"
 
 ABSL_FLAG(std::string, tap, "", "TAP interface to attach to (created if missing)");
@@ -47,6 +49,10 @@ ABSL_FLAG(std::string, ipv6, "on",
 ABSL_FLAG(std::string, ip6_stable, "",
           "SECRET (16+ characters): RFC 7217 stable-privacy interface identifiers for the link-local and SLAAC "
           "addresses instead of EUI-64 (the same secret gives the same addresses on the same network)");
+ABSL_FLAG(std::string, ping, "",
+          "ADDR: once up, ping ADDR (IPv4 or IPv6) from ringstack's own stack until --ping-count replies came "
+          "(or 30 s passed), print them, and exit: 0 if all came back, 1 if not");
+ABSL_FLAG(int, ping_count, 3, "replies --ping waits for (1..1000)");
 ABSL_FLAG(std::string, reassembly_mem, "4M",
           "memory for IPv4 datagrams being reassembled (one source may use a quarter), e.g. 512K, 16M");
 ABSL_FLAG(std::string, ip6, "", "IPv6 address/prefix, e.g. 2001:db8:0:1::2/64; repeat for more (IPv6 lands with issue #4)");
@@ -155,7 +161,7 @@ int main(int argc, char** argv) {
       "usage: ringstack --tap NAME [--mac MAC] [--ip4 ADDR/LEN[@GW]]... [--gw4 ADDR] [--route4 NET/LEN@GW]...\n"
       "                 [--dhcp4 [--dhcp4-previous ADDR]] [--acd on|off] [--reassembly-mem SIZE]\n"
       "                 [--ipv6 on|off] [--ip6 ADDR/LEN]... [--gw6 ADDR] [--ip6-stable SECRET]\n"
-      "                 [--services LIST] [--workers N] [--pin SPEC]\n"
+      "                 [--services LIST] [--ping ADDR [--ping-count N]] [--workers N] [--pin SPEC]\n"
       "                 [--poll busy|adaptive|block] [--log-level L] [--impair SPEC]\n"
       "runs until SIGINT/SIGTERM; SIGUSR1 prints counters. Exit 2 on a bad flag or start-up error,\n1 when the TAP fails while running.");
   std::vector<std::string> args = JoinRepeated(argc, argv);
@@ -179,6 +185,8 @@ int main(int argc, char** argv) {
   raw.ip6 = absl::GetFlag(FLAGS_ip6);
   raw.gw6 = absl::GetFlag(FLAGS_gw6);
   raw.services = absl::GetFlag(FLAGS_services);
+  raw.ping = absl::GetFlag(FLAGS_ping);
+  raw.ping_count = absl::GetFlag(FLAGS_ping_count);
   raw.workers = absl::GetFlag(FLAGS_workers);
   raw.pin = absl::GetFlag(FLAGS_pin);
   raw.poll = absl::GetFlag(FLAGS_poll);
@@ -245,6 +253,18 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "ringstack: services: %s (UDP%s)\n", absl::StrJoin(config->services, ", ").c_str(),
                    config->ipv6 ? ", IPv4 and IPv6" : ", IPv4");
     }
+  }
+
+  if (config->ping) {
+    // One-shot: ping, print, stop.
+    const auto result = ringstack::sockets::Ping(
+        stack, *config->ping, config->ping_count, std::chrono::milliseconds(1000), std::chrono::seconds(30),
+        [](const std::string& line) { std::fprintf(stderr, "ringstack: %s\n", line.c_str()); });
+    services.Stop();
+    (*engine)->Stop();
+    WriteCounters(**engine, config->counters_file);
+    if (info) std::fprintf(stderr, "ringstack: stopped cleanly\n");
+    return result.received == config->ping_count ? 0 : 1;
   }
 
   // Wait for a signal, looking in on the link every 200 ms: a TAP deleted

@@ -30,10 +30,15 @@ struct Datagram {
 };
 
 struct UdpSocketState {
-  UdpSocketState(std::uint32_t id_, bool v6_, std::size_t depth) : id(id_), v6(v6_), rx(depth), tx(depth) {}
+  UdpSocketState(std::uint32_t id_, bool v6_, std::size_t depth, bool icmp_echo_ = false)
+      : id(id_), v6(v6_), icmp_echo(icmp_echo_), rx(depth), tx(depth) {}
 
   const std::uint32_t id;
   const bool v6;
+  // An ICMP echo socket (SOCK_DGRAM + IPPROTO_ICMP/ICMPV6, as Linux's ping
+  // sockets): datagrams are echo messages; the worker sets the identifier
+  // (the socket's "port") on the way out and delivers the replies with it.
+  const bool icmp_echo;
   std::mutex rx_mu;  // application side of rx (consumers)
   rings::SpscRing<Datagram> rx;
   std::mutex tx_mu;  // application side of tx (producers)

@@ -128,6 +128,7 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
       ipv6_rx_no_next_header_(counters.Add("ipv6_rx_no_next_header")),
       icmp6_rx_echo_request_(counters.Add("icmp6_rx_echo_request")),
       icmp6_tx_echo_reply_(counters.Add("icmp6_tx_echo_reply")),
+      icmp6_rx_echo_reply_(counters.Add("icmp6_rx_echo_reply")),
       icmp6_rx_error_(counters.Add("icmp6_rx_error")),
       icmp6_rx_other_(counters.Add("icmp6_rx_other")),
       icmp6_tx_param_problem_(counters.Add("icmp6_tx_param_problem")),
@@ -560,7 +561,8 @@ void Worker::HandleIcmpv4(Packet p, const ipv4::Ipv4Repr& ip, bool to_group) {
       return;
     }
     case icmpv4::kTypeEchoReply:
-      icmp4_rx_echo_reply_.Inc();  // TODO(#9): deliver to the console's ping client
+      icmp4_rx_echo_reply_.Inc();
+      if (shard_ == 0) DeliverEchoReply(p, /*v6=*/false, ip.src);  // to its ICMP echo socket, if any
       return;
     case icmpv4::kTypeDestUnreachable:
     case icmpv4::kTypeTimeExceeded:

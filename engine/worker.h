@@ -132,6 +132,10 @@ class Worker final : public Stage {
                   const proto::udp::Endpoint& src, bool group);
   void SendUdp(UdpSocketState& socket, Datagram d);
   void UdpErrorToSocket(const proto::udp::Endpoint& local, const proto::udp::Endpoint& remote, int error);
+  // ICMP echo sockets: `p` holds an echo reply message (v6 or not) from
+  // `from`; true when a socket with its identifier took it.
+  bool DeliverEchoReply(Packet& p, bool v6, const proto::IpAddress& from);
+  void SendEcho(UdpSocketState& socket, Datagram d);
   // Sends what the DHCP client asks and applies its lease events to host_.
   void ApplyDhcp(const proto::dhcp4::Dhcp4Client::Outcome& out);
   void SendDhcp(const proto::dhcp4::Dhcp4Client::Transmit& t);
@@ -217,6 +221,10 @@ class Worker final : public Stage {
   proto::udp::UdpBindings udp_bindings_;
   absl::flat_hash_map<std::uint32_t, std::shared_ptr<UdpSocketState>> udp_sockets_;
   std::vector<std::shared_ptr<UdpSocketState>> tx_backlog_;
+  // ICMP echo sockets by (IPv6?, identifier).
+  absl::flat_hash_map<std::pair<bool, std::uint16_t>, std::uint32_t> echo_idents_;
+  absl::flat_hash_map<std::uint32_t, std::uint16_t> echo_ident_of_;
+  std::uint16_t next_echo_ident_ = 0x5200;
   proto::ipv6::Ipv6Host host6_;
   proto::nd::NdCache nd_cache_;
   proto::mld::MldHost mld_;
@@ -311,6 +319,7 @@ class Worker final : public Stage {
   Counter& ipv6_rx_no_next_header_;
   Counter& icmp6_rx_echo_request_;
   Counter& icmp6_tx_echo_reply_;
+  Counter& icmp6_rx_echo_reply_;
   Counter& icmp6_rx_error_;
   Counter& icmp6_rx_other_;
   Counter& icmp6_tx_param_problem_;

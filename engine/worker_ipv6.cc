@@ -264,6 +264,10 @@ void Worker::HandleIcmpv6(Packet p, const ipv6::Ipv6Repr& ip, bool router_alert)
       SendIcmpv6(std::move(p), icmpv6::kEchoReply, 0, src, ip.src);
       return;
     }
+    case icmpv6::kEchoReply:
+      icmp6_rx_echo_reply_.Inc();
+      DeliverEchoReply(p, /*v6=*/true, ip.src);  // to its ICMP echo socket, if any
+      return;
     case icmpv6::kNeighborSolicitation:
       nd_rx_ns_.Inc();
       HandleNeighborSolicitation(ip, msg->body);

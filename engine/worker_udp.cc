@@ -8,6 +8,8 @@
 
 #include "engine/steering.h"
 #include "engine/worker.h"
+#include "protocols/common/checksum.h"
+#include "protocols/icmpv6/icmpv6_repr.h"
 #include "protocols/udp/udp_repr.h"
 
 namespace ringstack::engine {
@@ -28,7 +30,13 @@ std::size_t Worker::ServeSockets(std::size_t budget) {
     s->tx_scheduled.store(false, std::memory_order_release);
     Datagram d;
     while (done < budget && s->tx.TryPop(d)) {
-      if (!s->closed.load(std::memory_order_acquire)) SendUdp(*s, std::move(d));
+      if (!s->closed.load(std::memory_order_acquire)) {
+        if (s->icmp_echo) {
+          SendEcho(*s, std::move(d));
+        } else {
+          SendUdp(*s, std::move(d));
+        }
+      }
       ++done;
     }
     // Budget spent with more to send: keep it for the next poll (unless an
@@ -52,6 +60,17 @@ void Worker::ServeRequest(SocketRequest& r) {
     case SocketRequest::Kind::kOpen:
       udp_sockets_[id] = r.socket;
       c.result = 0;
+      if (r.socket->icmp_echo) {
+        // An identifier no other echo socket of the family uses.
+        std::uint16_t ident = next_echo_ident_;
+        for (int tries = 0; tries < 65536 && echo_idents_.contains({r.socket->v6, ident}); ++tries) ++ident;
+        next_echo_ident_ = static_cast<std::uint16_t>(ident + 1);
+        echo_idents_[{r.socket->v6, ident}] = id;
+        echo_ident_of_[id] = ident;
+        c.local = udp::Endpoint{r.socket->v6 ? proto::IpAddress(proto::Ipv6Address())
+                                             : proto::IpAddress(proto::Ipv4Address()),
+                                ident};
+      }
       break;
     case SocketRequest::Kind::kBind: {
       // Only our own addresses (or the wildcard) can be bound (EADDRNOTAVAIL).
@@ -83,6 +102,10 @@ void Worker::ServeRequest(SocketRequest& r) {
       break;
     }
     case SocketRequest::Kind::kClose:
+      if (const auto it = echo_ident_of_.find(id); it != echo_ident_of_.end()) {
+        echo_idents_.erase({r.socket->v6, it->second});
+        echo_ident_of_.erase(it);
+      }
       udp_bindings_.Close(id);
       udp_sockets_.erase(id);
       r.socket->closed.store(true, std::memory_order_release);
@@ -160,6 +183,44 @@ void Worker::SendUdp(UdpSocketState& socket, Datagram d) {
   const proto::Ipv4Address src = local->addr.IsUnspecified() ? host_.SourceFor(to.addr.v4()) : local->addr.v4();
   repr.EmitHeader(p.data(), src, to.addr.v4());
   SendIpv4(std::move(p), src, to.addr.v4(), ipv4::kProtoUdp);
+}
+
+bool Worker::DeliverEchoReply(Packet& p, bool v6, const proto::IpAddress& from) {
+  if (p.size() < 8) return false;
+  const std::uint16_t ident = proto::LoadBe16(p.data().data() + 4);
+  const auto it = echo_idents_.find({v6, ident});
+  if (it == echo_idents_.end()) return false;
+  const auto s = udp_sockets_.find(it->second);
+  if (s == udp_sockets_.end()) return false;
+  Datagram d{std::move(p), udp::Endpoint{from, 0}};
+  if (!s->second->rx.TryPush(std::move(d))) {
+    s->second->rx_dropped.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+  s->second->Wake();
+  return true;
+}
+
+void Worker::SendEcho(UdpSocketState& socket, Datagram d) {
+  const auto ident = echo_ident_of_.find(socket.id);
+  if (ident == echo_ident_of_.end()) return;
+  Packet p = std::move(d.payload);
+  std::byte* m = p.data().data();
+  proto::StoreBe16(m + 4, ident->second);  // the socket's identifier, as Linux's ping sockets do
+  const proto::IpAddress& to = d.peer.addr;
+  if (to.is_v6()) {
+    const proto::Ipv6Address src = host6_.SourceFor(to.v6());
+    proto::icmpv6::Icmpv6Repr{proto::icmpv6::kEchoRequest, 0, {}}.EmitHeader(p.data(), src, to.v6());
+    ipv6::Ipv6Repr ip;
+    ip.src = src;
+    ip.dst = to.v6();
+    ip.next_header = ipv6::kIcmpv6;
+    SendIpv6(std::move(p), ip);
+    return;
+  }
+  proto::StoreBe16(m + 2, 0);
+  proto::StoreBe16(m + 2, proto::InternetChecksum(p.data()));
+  SendIpv4(std::move(p), host_.SourceFor(to.v4()), to.v4(), ipv4::kProtoIcmp);
 }
 
 void Worker::UdpErrorToSocket(const udp::Endpoint& local, const udp::Endpoint& remote, int error) {

@@ -79,7 +79,11 @@ int Stack::Socket(int domain, int type, int protocol) {
   if (domain != AF_INET && domain != AF_INET6) return Fail(EAFNOSUPPORT);
   const bool nonblocking = (type & SOCK_NONBLOCK) != 0;
   type &= ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
-  if (type != SOCK_DGRAM || (protocol != 0 && protocol != IPPROTO_UDP)) return Fail(EPROTONOSUPPORT);
+  // UDP, or ICMP echo ("ping") sockets: SOCK_DGRAM with IPPROTO_ICMP /
+  // IPPROTO_ICMPV6, as on Linux.
+  const bool echo =
+      (domain == AF_INET && protocol == IPPROTO_ICMP) || (domain == AF_INET6 && protocol == IPPROTO_ICMPV6);
+  if (type != SOCK_DGRAM || (protocol != 0 && protocol != IPPROTO_UDP && !echo)) return Fail(EPROTONOSUPPORT);
   auto e = std::make_shared<Entry>();
   int fd = -1;
   {
@@ -87,7 +91,7 @@ int Stack::Socket(int domain, int type, int protocol) {
     std::size_t open = 0;
     for (const auto& f : fds_) open += f != nullptr;
     if (open >= engine::kMaxSockets) return Fail(EMFILE);
-    e->state = std::make_shared<UdpSocketState>(next_id_++, domain == AF_INET6, kRingDepth);
+    e->state = std::make_shared<UdpSocketState>(next_id_++, domain == AF_INET6, kRingDepth, echo);
     for (std::size_t i = 0; i < fds_.size() && fd < 0; ++i) {
       if (!fds_[i]) fd = static_cast<int>(i);
     }
@@ -99,7 +103,9 @@ int Stack::Socket(int domain, int type, int protocol) {
   }
   e->nonblocking = nonblocking;
   e->options.v6 = domain == AF_INET6;
-  Call(SocketRequest::Kind::kOpen, e, Endpoint{}, nullptr);
+  Endpoint ident;
+  Call(SocketRequest::Kind::kOpen, e, Endpoint{}, &ident);
+  if (echo) e->local = ident;  // the echo identifier stands for the port
   return fd;
 }
 
@@ -128,6 +134,7 @@ int Stack::SetNonBlocking(int fd, bool on) {
 int Stack::Bind(int fd, const Endpoint& local) {
   const auto e = Get(fd);
   if (!e) return -1;
+  if (e->state->icmp_echo) return Fail(EOPNOTSUPP);  // the identifier is chosen at socket()
   if (local.addr.is_v6() != e->options.v6) return Fail(EAFNOSUPPORT);
   if (e->local) return Fail(EINVAL);
   Endpoint bound;
@@ -140,6 +147,11 @@ int Stack::Connect(int fd, const Endpoint& remote) {
   const auto e = Get(fd);
   if (!e) return -1;
   if (remote.addr.is_v6() != e->options.v6) return Fail(EAFNOSUPPORT);
+  if (e->state->icmp_echo) {  // only a default destination
+    if (remote.addr.IsUnspecified()) return Fail(EINVAL);
+    e->peer = remote;
+    return 0;
+  }
   if (remote.port == 0 || remote.addr.IsUnspecified()) return Fail(EINVAL);
   Endpoint bound;
   if (const int err = Call(SocketRequest::Kind::kConnect, e, remote, &bound); err != 0) return Fail(err);
@@ -156,7 +168,14 @@ ssize_t Stack::SendTo(int fd, std::span<const std::byte> data, const Endpoint* t
   if (dst == nullptr) return Fail(EDESTADDRREQ);
   if (dst->addr.is_v6() != e->options.v6) return Fail(EAFNOSUPPORT);
   if (data.size() > kMaxUdpPayload) return Fail(EMSGSIZE);
-  if (!e->local) {  // an implicit bind to an ephemeral port, as sendto(2) does
+  if (e->state->icmp_echo) {
+    // An echo request message: type, code, checksum, identifier, sequence,
+    // data (the checksum and identifier are filled in on the way out).
+    const std::uint8_t want = e->options.v6 ? 128 : 8;
+    if (data.size() < 8 || static_cast<std::uint8_t>(data[0]) != want || data[1] != std::byte{0}) {
+      return Fail(EINVAL);
+    }
+  } else if (!e->local) {  // an implicit bind to an ephemeral port, as sendto(2) does
     Endpoint any{e->options.v6 ? proto::IpAddress(proto::Ipv6Address()) : proto::IpAddress(proto::Ipv4Address()),
                  0};
     if (Bind(fd, any) != 0) return -1;

@@ -10,8 +10,8 @@
 // on a SimRunner, one thread), waiting runs the pump instead of blocking.
 //
 // Not yet (issue #5 continues): TCP's listen/accept, poll() and eventfds,
-// ICMP echo sockets, socket options beyond SO_REUSEADDR and IPV6_V6ONLY, and
-// sockets on shards other than the control shard.
+// socket options beyond SO_REUSEADDR and IPV6_V6ONLY, and sockets on shards
+// other than the control shard.
 #ifndef RINGSTACK_SOCKETS_API_H_
 #define RINGSTACK_SOCKETS_API_H_
 
@@ -40,7 +40,10 @@ class Stack {
   Stack(const Stack&) = delete;
   Stack& operator=(const Stack&) = delete;
 
-  // AF_INET or AF_INET6; SOCK_DGRAM, optionally | SOCK_NONBLOCK.
+  // AF_INET or AF_INET6; SOCK_DGRAM, optionally | SOCK_NONBLOCK; protocol 0
+  // or IPPROTO_UDP, or IPPROTO_ICMP / IPPROTO_ICMPV6 for an ICMP echo socket
+  // (Linux's ping sockets: send echo requests, receive the replies to this
+  // socket's identifier, which getsockname shows as the port).
   int Socket(int domain, int type, int protocol = 0);
   // SOL_SOCKET/SO_REUSEADDR and IPPROTO_IPV6/IPV6_V6ONLY, before bind.
   int SetSockOpt(int fd, int level, int name, int value);

@@ -367,6 +367,22 @@ stable_ok() {  # stable_ok NS TAP
   [ -n "$a" ] && [ "$a" = "$b" ] && [ "$a" != "2001:db8:0:1:0:ff:fe00:2" ]
 }
 check "--ip6-stable: an RFC 7217 SLAAC address, pingable, the same on restart" stable_ok "$ns" "$tap"
+# ringstack's own ping client (ICMP echo sockets, #5): the kernel side over
+# IPv4 and IPv6, and the far hosts behind the router namespace (#3, #4).
+ringstack_pings() {  # ringstack_pings NAME TARGET ARGS...: one-shot --ping, exit 0
+  local name=$1 target=$2 rc
+  shift 2
+  timeout 60 "$lab" exec "$ns" "$bin" --tap "$tap" --mac 02:00:00:00:00:02 --ip4 192.0.2.2/24@192.0.2.1 \
+    --acd off --poll block --ping "$target" --ping-count 3 "$@" 2>"$work/$name.log"
+  rc=$?
+  grep "ping" "$work/$name.log"
+  [ "$rc" -eq 0 ] && grep -q "3 received" "$work/$name.log"
+}
+check "ringstack --ping 192.0.2.1: 3 replies from the kernel" ringstack_pings ping4 192.0.2.1
+check "ringstack --ping 198.51.100.7: the far host through the router namespace" ringstack_pings pingfar 198.51.100.7
+check "ringstack --ping 2001:db8:0:1::1 (static address) and 2001:db8:2::7 (far, via radvd's router)" bash -c \
+  "$(declare -f ringstack_pings); lab=$lab; bin=$bin; work=$work; ns=$ns; tap=$tap;
+   ringstack_pings ping6 2001:db8:0:1::1 --ip6 2001:db8:0:1::2/64 && ringstack_pings pingfar6 2001:db8:2::7"
 
 # --- UDP services on the socket API (#5, first slice) ---------------------------
 read -r ns tap < <("$lab" up) || exit 1

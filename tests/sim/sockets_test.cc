@@ -242,6 +242,55 @@ TEST(Sockets, NoSocketMeansPortUnreachableAndAConnectedSocketFilters) {
   EXPECT_EQ(api.RecvFrom(s, buf, nullptr), 13);
 }
 
+TEST(Sockets, IcmpEchoSocketPingsAndGetsItsReply) {
+  SimStack sim;
+  Stack& api = sim.api();
+  const int s = api.Socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, IPPROTO_ICMP);
+  ASSERT_GE(s, 0);
+  Endpoint name;
+  ASSERT_EQ(api.GetSockName(s, &name), 0);
+  const std::uint16_t ident = name.port;
+  EXPECT_EQ(api.Bind(s, Ep("0.0.0.0", 1)), -1);
+  EXPECT_EQ(errno, EOPNOTSUPP);
+  const Endpoint peer = Ep("192.0.2.1", 0);
+  EXPECT_EQ(api.SendTo(s, Bytes("not an echo"), &peer), -1);
+  EXPECT_EQ(errno, EINVAL);
+  // An echo request: the engine fills in the identifier and the checksum.
+  const unsigned char req[] = {8, 0, 0, 0, 0, 0, 0, 7, 'p', 'i', 'n', 'g'};
+  ASSERT_EQ(api.SendTo(s, std::as_bytes(std::span(req)), &peer), 12);
+  auto out = sim.Run();
+  ASSERT_EQ(out.size(), 1u);
+  Frame& f = out[0];
+  EXPECT_EQ(static_cast<unsigned>(f[34]), 8u);
+  EXPECT_EQ(proto::LoadBe16(f.data() + 38), ident);
+  EXPECT_TRUE(proto::ChecksumOk(std::span(f).subspan(34)));
+  // The peer's reply comes back to this socket; another identifier does not.
+  Frame reply = f;
+  std::swap_ranges(reply.begin(), reply.begin() + 6, reply.begin() + 6);
+  std::swap_ranges(reply.begin() + 26, reply.begin() + 30, reply.begin() + 30);
+  reply[34] = std::byte{0};
+  proto::StoreBe16(reply.data() + 36, 0);
+  proto::StoreBe16(reply.data() + 36, proto::InternetChecksum(std::span(reply).subspan(34)));
+  proto::StoreBe16(reply.data() + 24, 0);
+  proto::StoreBe16(reply.data() + 24, proto::InternetChecksum(std::span(reply).subspan(14, 20)));
+  Frame other = reply;
+  proto::StoreBe16(other.data() + 38, static_cast<std::uint16_t>(ident + 1));
+  proto::StoreBe16(other.data() + 36, 0);
+  proto::StoreBe16(other.data() + 36, proto::InternetChecksum(std::span(other).subspan(34)));
+  sim.Send(other);
+  sim.Send(reply);
+  sim.Run();
+  std::byte buf[64];
+  Endpoint from;
+  const ssize_t n = api.RecvFrom(s, buf, &from);
+  ASSERT_EQ(n, 12);
+  EXPECT_EQ(static_cast<unsigned>(buf[0]), 0u);  // echo reply
+  EXPECT_EQ(proto::LoadBe16(buf + 6), 7u);      // our sequence number
+  EXPECT_EQ(from.addr.ToString(), "192.0.2.1");
+  EXPECT_EQ(api.RecvFrom(s, buf, &from), -1);  // the other identifier's reply was not ours
+  EXPECT_EQ(errno, EAGAIN);
+}
+
 // Threads: a receiver blocked in RecvFrom is woken by a datagram, and
 // another by close.
 TEST(Sockets, BlockingReceiveWakesOnDataAndOnClose) {

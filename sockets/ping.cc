@@ -1,0 +1,67 @@
+#include "sockets/ping.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+
+namespace ringstack::sockets {
+
+PingResult Ping(Stack& stack, const proto::IpAddress& to, int count, std::chrono::milliseconds interval,
+                std::chrono::milliseconds deadline, const std::function<void(const std::string&)>& print) {
+  using Clock = std::chrono::steady_clock;
+  PingResult r;
+  const bool v6 = to.is_v6();
+  const int protocol = v6 ? static_cast<int>(IPPROTO_ICMPV6) : static_cast<int>(IPPROTO_ICMP);
+  const int fd = stack.Socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, protocol);
+  if (fd < 0) {
+    print(absl::StrFormat("ping %s: socket: %s", to.ToString(), std::strerror(errno)));
+    return r;
+  }
+  const Endpoint dst{to, 0};
+  const auto start = Clock::now();
+  std::vector<Clock::time_point> sent_at;
+  auto next_send = start;
+  double total_ms = 0;
+  std::vector<std::byte> buf(2048);
+  while (r.received < count && Clock::now() - start < deadline) {
+    if (Clock::now() >= next_send) {
+      // type 8/128, code 0, checksum and identifier (filled in), sequence, 56 bytes of data
+      std::vector<std::byte> req(8 + 56);
+      req[0] = std::byte{static_cast<unsigned char>(v6 ? 128 : 8)};
+      proto::StoreBe16(req.data() + 6, static_cast<std::uint16_t>(sent_at.size()));
+      for (std::size_t i = 8; i < req.size(); ++i) req[i] = std::byte{static_cast<unsigned char>(i)};
+      if (stack.SendTo(fd, req, &dst) > 0) ++r.sent;
+      sent_at.push_back(Clock::now());
+      next_send += interval;
+    }
+    Endpoint from;
+    const ssize_t n = stack.RecvFrom(fd, buf, &from, /*dontwait=*/true);
+    if (n < 8) {
+      std::this_thread::sleep_for(std::chrono::microseconds(100));  // rtt resolution, no timed wait here
+      continue;
+    }
+    const std::uint16_t seq = proto::LoadBe16(buf.data() + 6);
+    if (seq >= sent_at.size()) continue;
+    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - sent_at[seq]).count();
+    r.min_ms = r.received == 0 ? ms : std::min(r.min_ms, ms);
+    r.max_ms = std::max(r.max_ms, ms);
+    total_ms += ms;
+    ++r.received;
+    print(absl::StrFormat("ping %s: %d bytes from %s: seq=%d time=%.3f ms", to.ToString(), n,
+                          from.addr.ToString(), seq, ms));
+  }
+  stack.Close(fd);
+  r.avg_ms = r.received == 0 ? 0 : total_ms / r.received;
+  print(absl::StrFormat("ping %s: %d sent, %d received; rtt min/avg/max %.3f/%.3f/%.3f ms", to.ToString(), r.sent,
+                        r.received, r.min_ms, r.avg_ms, r.max_ms));
+  return r;
+}
+
+}  // namespace ringstack::sockets
