@@ -7,6 +7,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
@@ -323,6 +325,98 @@ TEST(Sockets, BlockingReceiveWakesOnDataAndOnClose) {
     blocked.join();
     EXPECT_EQ(err, EBADF);
   }
+  eng->Stop();
+}
+
+// Eight application threads hammer sendto/recvfrom — six on sockets of their
+// own, two sharing one — against a peer that reflects every UDP datagram;
+// every datagram comes back or is counted as dropped, and nothing races (the
+// TSan build runs this too).
+TEST(Sockets, EightThreadsHammerSendAndReceive) {
+  engine::SteadyClock clock;
+  auto [peer, mine] = engine::SimLink::Pair(clock);
+  engine::Config c = TestConfig();
+  c.poll = engine::PollMode::kBlock;
+  auto eng = std::move(*engine::Engine::CreateWithLink(c, std::move(mine), clock));
+  ASSERT_TRUE(eng->Start().ok());
+  peer->SendBytes(Vec(vectors::kArpRequest));  // teaches the engine the peer's MAC
+  std::atomic<bool> stop{false};
+  std::thread reflector([&] {  // the peer: swap addresses and ports, send back
+    while (!stop.load()) {
+      auto f = peer->ReceiveBytes();
+      if (!f) {
+        std::this_thread::yield();
+        continue;
+      }
+      Frame& b = *f;
+      if (b.size() < 42 || proto::LoadBe16(b.data() + 12) != 0x0800 || static_cast<unsigned>(b[23]) != 17) continue;
+      std::swap_ranges(b.begin(), b.begin() + 6, b.begin() + 6);
+      std::swap_ranges(b.begin() + 26, b.begin() + 30, b.begin() + 30);
+      std::swap_ranges(b.begin() + 34, b.begin() + 36, b.begin() + 36);  // checksums are sums: still valid
+      peer->SendBytes(b);
+    }
+  });
+  {
+    Stack api(*eng);
+    constexpr int kPerThread = 300;
+    const int shared = api.Socket(AF_INET, SOCK_DGRAM);
+    ASSERT_EQ(api.Bind(shared, Ep("0.0.0.0", 0)), 0);
+    std::atomic<int> sent{0}, got{0}, failed{0}, senders_done{0};
+    auto dropped = [&] {
+      return eng->counter("udp_drop_rcvbuf_full") + eng->counter("rx_ring0_full_drop") +
+             eng->counter("tx_ring_full_drop") + eng->counter("rx_no_buffer_drop");
+    };
+    // Done when every sender has finished and every datagram is accounted for.
+    auto settled = [&] {
+      return senders_done.load() == 8 &&
+             static_cast<std::uint64_t>(got.load()) + dropped() >= static_cast<std::uint64_t>(sent.load());
+    };
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    auto drain = [&](int s) {
+      std::byte buf[64];
+      while (!settled() && std::chrono::steady_clock::now() < deadline) {
+        if (api.RecvFrom(s, buf, nullptr, /*dontwait=*/true) > 0) {
+          got.fetch_add(1);
+        } else {
+          std::this_thread::sleep_for(std::chrono::microseconds(50));
+        }
+      }
+    };
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; ++t) {
+      threads.emplace_back([&, t] {
+        const bool share = t >= 6;
+        const int s = share ? shared : api.Socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK);
+        const Endpoint to = Ep("192.0.2.1", static_cast<std::uint16_t>(7000 + t));
+        std::byte buf[64];
+        for (int i = 0; i < kPerThread; ++i) {
+          const std::string msg = "thread " + std::to_string(t) + " datagram " + std::to_string(i);
+          if (api.SendTo(s, Bytes(msg), &to) == static_cast<ssize_t>(msg.size())) {
+            sent.fetch_add(1);
+          } else {
+            failed.fetch_add(1);  // EAGAIN: the send ring is full (non-blocking)
+          }
+          if (!share && api.RecvFrom(s, buf, nullptr, /*dontwait=*/true) > 0) got.fetch_add(1);
+        }
+        senders_done.fetch_add(1);
+        if (!share) {
+          drain(s);
+          api.Close(s);
+        }
+      });
+    }
+    api.SetNonBlocking(shared, true);
+    drain(shared);  // the shared socket's echoes, read by this thread
+    for (auto& t : threads) t.join();
+    api.Close(shared);
+    // Every datagram sent came back or was counted as dropped on the way.
+    EXPECT_EQ(static_cast<std::uint64_t>(got.load()) + dropped(), static_cast<std::uint64_t>(sent.load()));
+    EXPECT_EQ(sent.load() + failed.load(), 8 * kPerThread);
+    EXPECT_GT(got.load(), 8 * kPerThread / 2);
+
+  }
+  stop.store(true);
+  reflector.join();
   eng->Stop();
 }
 
