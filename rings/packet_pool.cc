@@ -156,6 +156,7 @@ absl::StatusOr<std::unique_ptr<PacketPool>> PacketPool::Create(const PoolConfig&
       state->free.Push(static_cast<std::uint32_t>(i));
     }
     pool->classes_[c] = std::move(state);
+    pool->cache_limit_[c] = std::max<std::size_t>(2, std::min(config.cache_size, counts[c] / 8));
   }
   pool->caches_.reset(new Cache[kMaxCaches]);
   for (int i = 0; i < kMaxCaches; ++i) {
@@ -197,7 +198,7 @@ Packet PacketPool::Get(BufferClass cls) {
     std::size_t n = pc.count.load(std::memory_order_relaxed);
     if (n == 0) {
       // Refill half the cache from the shared list in one go.
-      const std::size_t want = config_.cache_size / 2;
+      const std::size_t want = cache_limit_[c] / 2;
       while (n < want && st.free.Pop(pc.items[n])) ++n;
       const std::size_t out = st.count - st.free.SizeApprox();
       std::size_t hw = st.high_water.load(std::memory_order_relaxed);
@@ -242,9 +243,9 @@ void PacketPool::Put(BufferClass cls, std::uint32_t index) {
   if (Cache* cache = ThisThreadCache()) {
     auto& pc = cache->cls[c];
     std::size_t n = pc.count.load(std::memory_order_relaxed);
-    if (n == config_.cache_size) {
+    if (n >= cache_limit_[c]) {
       // Flush the older half to the shared list in one go.
-      const std::size_t keep = config_.cache_size / 2;
+      const std::size_t keep = cache_limit_[c] / 2;
       for (std::size_t i = 0; i < n - keep; ++i) st.free.Push(pc.items[i]);
       std::copy(pc.items.get() + (n - keep), pc.items.get() + n, pc.items.get());
       n = keep;

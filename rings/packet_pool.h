@@ -184,6 +184,10 @@ class PacketPool {
   friend class Packet;
 
   PoolConfig config_;
+  // Per class, how many buffers one thread's cache may hold: cache_size,
+  // but at most an eighth of the class, so a few caches cannot hoard a small
+  // class (the 64 large buffers) while another thread finds none.
+  std::size_t cache_limit_[kBufferClasses] = {};
   std::unique_ptr<ClassState> classes_[kBufferClasses];
   static constexpr int kMaxCaches = 64;
   std::unique_ptr<Cache[]> caches_;

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <chrono>
 #include <thread>
 
 namespace ringstack::sockets {
@@ -183,8 +184,20 @@ ssize_t Stack::SendTo(int fd, std::span<const std::byte> data, const Endpoint* t
   rings::PacketPool& pool = engine_.pool();
   const bool large = data.size() + 64 > pool.data_size(rings::BufferClass::kStandard);
   rings::Packet p = pool.Get(large ? rings::BufferClass::kLarge : rings::BufferClass::kStandard);
-  const auto room = p ? p.Append(data.size()) : std::span<std::byte>();
-  if (room.size() != data.size()) return Fail(ENOBUFS);
+  // Out of buffers (the large class is small: 64 by default): a blocking
+  // socket waits for one to come back, as a full send buffer blocks on Linux,
+  // for up to a second; a non-blocking one says EAGAIN.
+  for (int tries = 0; !p && !e->nonblocking && tries < 10000; ++tries) {
+    if (pump_) {
+      pump_();
+    } else {
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+    p = pool.Get(large ? rings::BufferClass::kLarge : rings::BufferClass::kStandard);
+  }
+  if (!p) return Fail(e->nonblocking ? EAGAIN : ENOBUFS);
+  const auto room = p.Append(data.size());
+  if (room.size() != data.size()) return Fail(EMSGSIZE);
   std::memcpy(room.data(), data.data(), data.size());
   engine::Datagram d{std::move(p), *dst};
   UdpSocketState& s = *e->state;

@@ -8,12 +8,18 @@
 //   udp_peer blast ADDR PORT COUNT SIZE COUNT datagrams as fast as sendto goes;
 //                                       prints "sent <n> seconds <s>"
 //   udp_peer sink PORT SECONDS          count what arrives; prints "received <n>"
+//   udp_peer mixed ADDR PORT COUNT WINDOW
+//                                       COUNT datagrams of sizes cycling 1..8000
+//                                       (large ones fragmented by IP), up to WINDOW
+//                                       unanswered; checks each echo's bytes;
+//                                       prints "sent <n> received <n> corrupt <n>"
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -119,6 +125,51 @@ int main(int argc, char** argv) {
     }
     const double s = std::chrono::duration<double>(Clock::now() - start).count();
     std::printf("rr/s %.0f lost %ld\n", static_cast<double>(done) / s, lost);
+    return 0;
+  }
+  if (mode == "mixed") {
+    // The size and content of datagram i follow from i, so an echo is checked
+    // against what was sent; the first 4 bytes carry i.
+    const long window = static_cast<long>(size);
+    auto make = [](long i, std::vector<char>& out) {
+      const std::size_t len = 4 + static_cast<std::size_t>((i * 7919) % 7997);  // 4..8000 bytes
+      out.resize(len);
+      std::memcpy(out.data(), &i, 4);
+      for (std::size_t k = 4; k < len; ++k) out[k] = static_cast<char>((i * 31 + static_cast<long>(k)) & 0xff);
+    };
+    long sent = 0, received = 0, corrupt = 0, in_flight = 0;
+    std::vector<char> expect;
+    auto quiet_since = Clock::now();
+    // Until everything is sent and then 300 ms pass without an echo (or 2 s
+    // of silence at any point).
+    while (Clock::now() - quiet_since < (sent < count ? std::chrono::milliseconds(2000)
+                                                       : std::chrono::milliseconds(300))) {
+      if (sent < count && in_flight < window) {
+        make(sent, msg);
+        if (send(fd, msg.data(), msg.size(), 0) >= 0) {
+          ++sent;
+          ++in_flight;
+        }
+        continue;
+      }
+      pollfd p{fd, POLLIN, 0};
+      if (poll(&p, 1, 50) <= 0) {
+        if (sent < count) in_flight = std::max(0L, in_flight - 1);  // 50 ms silent: stop waiting for one
+        continue;
+      }
+      const ssize_t n = recv(fd, buf.data(), buf.size(), 0);
+      if (n < 4) continue;
+      quiet_since = Clock::now();
+      long i = 0;
+      std::memcpy(&i, buf.data(), 4);
+      make(i, expect);
+      if (static_cast<std::size_t>(n) != expect.size() || std::memcmp(buf.data(), expect.data(), expect.size()) != 0) {
+        ++corrupt;
+      }
+      ++received;
+      in_flight = std::max(0L, in_flight - 1);
+    }
+    std::printf("sent %ld received %ld corrupt %ld\n", sent, received, corrupt);
     return 0;
   }
   if (mode == "blast") {
