@@ -338,6 +338,35 @@ TEST(PacketPool, ThreadCachesAcrossThreadsLoseNothing) {
   EXPECT_EQ(pool->stats().cls[0].in_use, 0u);
 }
 
+// A thread's cache holds at most an eighth of a class: a thread that used
+// every large buffer and gave them back leaves most of them for the others.
+TEST(PacketPool, ThreadCacheCannotHoardASmallClass) {
+  PoolConfig cfg = SmallPool();
+  cfg.large_count = 64;
+  cfg.cache_size = 64;
+  auto pool = *PacketPool::Create(cfg);
+  std::thread hoarder([&] {
+    auto scope = pool->BindThreadCache();
+    std::vector<Packet> all;
+    while (Packet p = pool->Get(BufferClass::kLarge)) all.push_back(std::move(p));
+    EXPECT_EQ(all.size(), 64u);
+    all.clear();  // back through this thread's cache; the scope stays bound
+    // Another thread (no cache) finds at least 7/8 of them.
+    std::thread other([&] {
+      int got = 0;
+      std::vector<Packet> held;
+      while (Packet p = pool->Get(BufferClass::kLarge)) {
+        held.push_back(std::move(p));
+        ++got;
+      }
+      EXPECT_GE(got, 56);
+    });
+    other.join();
+  });
+  hoarder.join();
+  EXPECT_EQ(pool->stats().cls[1].in_use, 0u);
+}
+
 TEST(PacketPool, RejectsBadConfig) {
   PoolConfig c = SmallPool();
   c.standard_count = 0;
