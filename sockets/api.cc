@@ -43,12 +43,12 @@ std::shared_ptr<Stack::Entry> Stack::Get(int fd) {
 }
 
 int Stack::Call(SocketRequest::Kind kind, const std::shared_ptr<Entry>& e, const Endpoint& endpoint,
-                Endpoint* local_out) {
+                const proto::udp::BindOptions& options, Endpoint* local_out) {
   SocketRequest r;
   r.kind = kind;
   r.socket = e->state;
   r.endpoint = endpoint;
-  r.options = e->options;
+  r.options = options;
   r.completion = std::make_shared<SocketRequest::Completion>();
   const auto completion = r.completion;
   engine::SocketInbox& inbox = engine_.worker(0).socket_inbox();
@@ -102,17 +102,26 @@ int Stack::Socket(int domain, int type, int protocol) {
     }
     fds_[fd] = e;
   }
-  e->nonblocking = nonblocking;
-  e->options.v6 = domain == AF_INET6;
+  e->nonblocking.store(nonblocking);
+  proto::udp::BindOptions options;
+  options.v6 = domain == AF_INET6;
+  {
+    std::lock_guard lock(e->mu);
+    e->options = options;
+  }
   Endpoint ident;
-  Call(SocketRequest::Kind::kOpen, e, Endpoint{}, &ident);
-  if (echo) e->local = ident;  // the echo identifier stands for the port
+  Call(SocketRequest::Kind::kOpen, e, Endpoint{}, options, &ident);
+  if (echo) {
+    std::lock_guard lock(e->mu);
+    e->local = ident;  // the echo identifier stands for the port
+  }
   return fd;
 }
 
 int Stack::SetSockOpt(int fd, int level, int name, int value) {
   const auto e = Get(fd);
   if (!e) return -1;
+  std::lock_guard lock(e->mu);
   if (e->local) return Fail(EINVAL);  // these matter only before bind
   if (level == SOL_SOCKET && name == SO_REUSEADDR) {
     e->options.reuse_addr = value != 0;
@@ -128,7 +137,7 @@ int Stack::SetSockOpt(int fd, int level, int name, int value) {
 int Stack::SetNonBlocking(int fd, bool on) {
   const auto e = Get(fd);
   if (!e) return -1;
-  e->nonblocking = on;
+  e->nonblocking.store(on);
   return 0;
 }
 
@@ -136,10 +145,17 @@ int Stack::Bind(int fd, const Endpoint& local) {
   const auto e = Get(fd);
   if (!e) return -1;
   if (e->state->icmp_echo) return Fail(EOPNOTSUPP);  // the identifier is chosen at socket()
-  if (local.addr.is_v6() != e->options.v6) return Fail(EAFNOSUPPORT);
-  if (e->local) return Fail(EINVAL);
+  proto::udp::BindOptions options;
+  {
+    std::lock_guard lock(e->mu);
+    if (local.addr.is_v6() != e->options.v6) return Fail(EAFNOSUPPORT);
+    if (e->local) return Fail(EINVAL);
+    options = e->options;
+  }
   Endpoint bound;
-  if (const int err = Call(SocketRequest::Kind::kBind, e, local, &bound); err != 0) return Fail(err);
+  // A racing bind on the same socket is refused by the worker (EINVAL).
+  if (const int err = Call(SocketRequest::Kind::kBind, e, local, options, &bound); err != 0) return Fail(err);
+  std::lock_guard lock(e->mu);
   e->local = bound;
   return 0;
 }
@@ -147,15 +163,22 @@ int Stack::Bind(int fd, const Endpoint& local) {
 int Stack::Connect(int fd, const Endpoint& remote) {
   const auto e = Get(fd);
   if (!e) return -1;
-  if (remote.addr.is_v6() != e->options.v6) return Fail(EAFNOSUPPORT);
+  proto::udp::BindOptions options;
+  {
+    std::lock_guard lock(e->mu);
+    options = e->options;
+  }
+  if (remote.addr.is_v6() != options.v6) return Fail(EAFNOSUPPORT);
   if (e->state->icmp_echo) {  // only a default destination
     if (remote.addr.IsUnspecified()) return Fail(EINVAL);
+    std::lock_guard lock(e->mu);
     e->peer = remote;
     return 0;
   }
   if (remote.port == 0 || remote.addr.IsUnspecified()) return Fail(EINVAL);
   Endpoint bound;
-  if (const int err = Call(SocketRequest::Kind::kConnect, e, remote, &bound); err != 0) return Fail(err);
+  if (const int err = Call(SocketRequest::Kind::kConnect, e, remote, options, &bound); err != 0) return Fail(err);
+  std::lock_guard lock(e->mu);
   e->local = bound;
   e->peer = remote;
   return 0;
@@ -165,21 +188,31 @@ ssize_t Stack::SendTo(int fd, std::span<const std::byte> data, const Endpoint* t
   const auto e = Get(fd);
   if (!e) return -1;
   if (const int err = e->state->pending_error.exchange(0); err != 0) return Fail(err);
-  const Endpoint* dst = to != nullptr ? to : (e->peer ? &*e->peer : nullptr);
-  if (dst == nullptr) return Fail(EDESTADDRREQ);
-  if (dst->addr.is_v6() != e->options.v6) return Fail(EAFNOSUPPORT);
+  std::optional<Endpoint> peer;
+  bool bound = false;
+  bool v6 = false;
+  {
+    std::lock_guard lock(e->mu);
+    peer = e->peer;
+    bound = e->local.has_value();
+    v6 = e->options.v6;
+  }
+  const std::optional<Endpoint> dst_value = to != nullptr ? std::optional<Endpoint>(*to) : peer;
+  if (!dst_value) return Fail(EDESTADDRREQ);
+  const Endpoint* dst = &*dst_value;
+  if (dst->addr.is_v6() != v6) return Fail(EAFNOSUPPORT);
   if (data.size() > kMaxUdpPayload) return Fail(EMSGSIZE);
   if (e->state->icmp_echo) {
     // An echo request message: type, code, checksum, identifier, sequence,
     // data (the checksum and identifier are filled in on the way out).
-    const std::uint8_t want = e->options.v6 ? 128 : 8;
+    const std::uint8_t want = v6 ? 128 : 8;
     if (data.size() < 8 || static_cast<std::uint8_t>(data[0]) != want || data[1] != std::byte{0}) {
       return Fail(EINVAL);
     }
-  } else if (!e->local) {  // an implicit bind to an ephemeral port, as sendto(2) does
-    Endpoint any{e->options.v6 ? proto::IpAddress(proto::Ipv6Address()) : proto::IpAddress(proto::Ipv4Address()),
-                 0};
-    if (Bind(fd, any) != 0) return -1;
+  } else if (!bound) {  // an implicit bind to an ephemeral port, as sendto(2) does
+    Endpoint any{v6 ? proto::IpAddress(proto::Ipv6Address()) : proto::IpAddress(proto::Ipv4Address()), 0};
+    // Another thread may have bound it meanwhile: that is fine too.
+    if (Bind(fd, any) != 0 && errno != EINVAL) return -1;
   }
   rings::PacketPool& pool = engine_.pool();
   const bool large = data.size() + 64 > pool.data_size(rings::BufferClass::kStandard);
@@ -187,7 +220,8 @@ ssize_t Stack::SendTo(int fd, std::span<const std::byte> data, const Endpoint* t
   // Out of buffers (the large class is small: 64 by default): a blocking
   // socket waits for one to come back, as a full send buffer blocks on Linux,
   // for up to a second; a non-blocking one says EAGAIN.
-  for (int tries = 0; !p && !e->nonblocking && tries < 10000; ++tries) {
+  const bool nonblocking = e->nonblocking.load();
+  for (int tries = 0; !p && !nonblocking && tries < 10000; ++tries) {
     if (pump_) {
       pump_();
     } else {
@@ -195,7 +229,7 @@ ssize_t Stack::SendTo(int fd, std::span<const std::byte> data, const Endpoint* t
     }
     p = pool.Get(large ? rings::BufferClass::kLarge : rings::BufferClass::kStandard);
   }
-  if (!p) return Fail(e->nonblocking ? EAGAIN : ENOBUFS);
+  if (!p) return Fail(nonblocking ? EAGAIN : ENOBUFS);
   const auto room = p.Append(data.size());
   if (room.size() != data.size()) return Fail(EMSGSIZE);
   std::memcpy(room.data(), data.data(), data.size());
@@ -206,7 +240,7 @@ ssize_t Stack::SendTo(int fd, std::span<const std::byte> data, const Endpoint* t
       std::lock_guard lock(s.tx_mu);
       if (s.tx.TryPush(std::move(d))) break;
     }
-    if (e->nonblocking) return Fail(EAGAIN);
+    if (nonblocking) return Fail(EAGAIN);
     if (pump_) {
       pump_();
     } else {
@@ -244,7 +278,7 @@ ssize_t Stack::RecvFrom(int fd, std::span<std::byte> out, Endpoint* from, bool d
       if (from != nullptr) *from = d.peer;
       return static_cast<ssize_t>(n);
     }
-    if (dontwait || e->nonblocking) return Fail(EAGAIN);
+    if (dontwait || e->nonblocking.load()) return Fail(EAGAIN);
     if (pump_) {
       pump_();
       if (s.seq.load(std::memory_order_acquire) == seen) return Fail(EAGAIN);  // nothing is coming
@@ -257,6 +291,7 @@ ssize_t Stack::RecvFrom(int fd, std::span<std::byte> out, Endpoint* from, bool d
 int Stack::GetSockName(int fd, Endpoint* out) {
   const auto e = Get(fd);
   if (!e) return -1;
+  std::lock_guard lock(e->mu);
   *out = e->local.value_or(Endpoint{
       e->options.v6 ? proto::IpAddress(proto::Ipv6Address()) : proto::IpAddress(proto::Ipv4Address()), 0});
   return 0;
@@ -265,6 +300,7 @@ int Stack::GetSockName(int fd, Endpoint* out) {
 int Stack::GetPeerName(int fd, Endpoint* out) {
   const auto e = Get(fd);
   if (!e) return -1;
+  std::lock_guard lock(e->mu);
   if (!e->peer) return Fail(ENOTCONN);
   *out = *e->peer;
   return 0;
@@ -278,7 +314,8 @@ int Stack::Close(int fd) {
     e = std::move(fds_[fd]);
     fds_[fd] = nullptr;
   }
-  Call(SocketRequest::Kind::kClose, e, Endpoint{}, nullptr);  // wakes blocked receivers
+  // Wakes blocked receivers (EBADF).
+  Call(SocketRequest::Kind::kClose, e, Endpoint{}, proto::udp::BindOptions{}, nullptr);
   return 0;
 }
 

@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -63,7 +64,8 @@ class Stack {
  private:
   struct Entry {
     std::shared_ptr<engine::UdpSocketState> state;
-    bool nonblocking = false;
+    std::atomic<bool> nonblocking{false};
+    std::mutex mu;  // the fields below: several threads may use one socket
     proto::udp::BindOptions options;
     std::optional<Endpoint> local;
     std::optional<Endpoint> peer;
@@ -72,7 +74,7 @@ class Stack {
   std::shared_ptr<Entry> Get(int fd);
   // Posts a request to the control shard and waits for its answer.
   int Call(engine::SocketRequest::Kind kind, const std::shared_ptr<Entry>& e, const Endpoint& endpoint,
-           Endpoint* local_out);
+           const proto::udp::BindOptions& options, Endpoint* local_out);
   void WakeWorker();
   int Fail(int error);
 
