@@ -13,6 +13,9 @@
 #ifndef RINGSTACK_ENGINE_UDP_SOCKET_H_
 #define RINGSTACK_ENGINE_UDP_SOCKET_H_
 
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -31,7 +34,17 @@ struct Datagram {
 
 struct UdpSocketState {
   UdpSocketState(std::uint32_t id_, bool v6_, std::size_t depth, bool icmp_echo_ = false)
-      : id(id_), v6(v6_), icmp_echo(icmp_echo_), rx(depth), tx(depth) {}
+      : id(id_),
+        v6(v6_),
+        icmp_echo(icmp_echo_),
+        rx(depth),
+        tx(depth),
+        event_fd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+  ~UdpSocketState() {
+    if (event_fd >= 0) close(event_fd);
+  }
+  UdpSocketState(const UdpSocketState&) = delete;
+  UdpSocketState& operator=(const UdpSocketState&) = delete;
 
   const std::uint32_t id;
   const bool v6;
@@ -53,9 +66,20 @@ struct UdpSocketState {
   // it is queued at most once: the ring never holds more than kMaxSockets.
   std::atomic<bool> tx_scheduled{false};
 
+  // Readable for poll()/epoll while something is ready; written only while
+  // a poller says it waits (`pollers`), so delivery costs no syscall
+  // otherwise. -1 if the kernel refused one (then poll() falls back to
+  // sleeping in short steps).
+  const int event_fd;
+  std::atomic<int> pollers{0};
+
   void Wake() {
-    seq.fetch_add(1, std::memory_order_acq_rel);
+    seq.fetch_add(1, std::memory_order_seq_cst);
     seq.notify_all();
+    if (pollers.load(std::memory_order_seq_cst) > 0 && event_fd >= 0) {
+      const std::uint64_t one = 1;
+      [[maybe_unused]] const ssize_t n = write(event_fd, &one, sizeof(one));
+    }
   }
 };
 

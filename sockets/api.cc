@@ -1,12 +1,15 @@
 #include "sockets/api.h"
 
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <chrono>
 #include <thread>
+#include <vector>
 
 namespace ringstack::sockets {
 
@@ -286,6 +289,72 @@ ssize_t Stack::RecvFrom(int fd, std::span<std::byte> out, Endpoint* from, bool d
       s.seq.wait(seen, std::memory_order_acquire);
     }
   }
+}
+
+int Stack::Poll(std::span<PollFd> fds, int timeout_ms) {
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::shared_ptr<Entry>> entries(fds.size());
+  for (std::size_t i = 0; i < fds.size(); ++i) entries[i] = Get(fds[i].fd);
+  auto scan = [&] {
+    int ready = 0;
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+      short r = 0;
+      const auto& e = entries[i];
+      if (!e) {
+        r = POLLNVAL;
+      } else {
+        UdpSocketState& s = *e->state;
+        const bool error = s.pending_error.load(std::memory_order_acquire) != 0;
+        if (error) r |= POLLERR;
+        if ((fds[i].events & POLLIN) && (!s.rx.EmptyApprox() || error || s.closed.load())) r |= POLLIN;
+        if ((fds[i].events & POLLOUT) && s.tx.SizeApprox() < s.tx.capacity()) r |= POLLOUT;
+      }
+      fds[i].revents = r;
+      ready += r != 0;
+    }
+    return ready;
+  };
+  for (;;) {
+    if (const int ready = scan(); ready > 0 || timeout_ms == 0) return ready;
+    const auto waited = std::chrono::steady_clock::now() - start;
+    if (timeout_ms > 0 && waited >= std::chrono::milliseconds(timeout_ms)) return 0;
+    if (pump_) {
+      pump_();
+      if (scan() == 0 && timeout_ms > 0) return 0;  // a simulated engine has nothing more coming
+      continue;
+    }
+    // Say we wait, look once more (a wake-up in between is not lost: it
+    // writes the eventfds), then sleep on the eventfds.
+    std::vector<pollfd> kfds;
+    for (const auto& e : entries) {
+      if (!e) continue;
+      e->state->pollers.fetch_add(1, std::memory_order_seq_cst);
+      if (e->state->event_fd >= 0) kfds.push_back(pollfd{e->state->event_fd, POLLIN, 0});
+    }
+    int wait_ms = 100;  // bounded: POLLOUT has no wake-up of its own
+    if (timeout_ms > 0) {
+      const auto left = std::chrono::milliseconds(timeout_ms) -
+                        std::chrono::duration_cast<std::chrono::milliseconds>(waited);
+      wait_ms = static_cast<int>(std::min<long long>(wait_ms, std::max<long long>(1, left.count())));
+    }
+    if (scan() == 0) ::poll(kfds.data(), kfds.size(), wait_ms);
+    for (const auto& e : entries) {
+      if (!e) continue;
+      e->state->pollers.fetch_sub(1, std::memory_order_seq_cst);
+      if (e->state->event_fd >= 0) {
+        std::uint64_t drained;
+        [[maybe_unused]] const ssize_t n = read(e->state->event_fd, &drained, sizeof(drained));
+      }
+    }
+  }
+}
+
+int Stack::EventFd(int fd) {
+  const auto e = Get(fd);
+  if (!e) return -1;
+  // An epoll user waits for ever on it, so it must be written on every change.
+  if (e->state->pollers.load() < 1000000) e->state->pollers.fetch_add(1000000);
+  return e->state->event_fd;
 }
 
 int Stack::GetSockName(int fd, Endpoint* out) {

@@ -9,9 +9,9 @@
 // its doorbell and a blocked receiver by an atomic wait. With a `pump` (tests
 // on a SimRunner, one thread), waiting runs the pump instead of blocking.
 //
-// Not yet (issue #5 continues): TCP's listen/accept, poll() and eventfds,
-// socket options beyond SO_REUSEADDR and IPV6_V6ONLY, and sockets on shards
-// other than the control shard.
+// Not yet (issue #5 continues): TCP's listen/accept, socket options beyond
+// SO_REUSEADDR and IPV6_V6ONLY, and sockets on shards other than the control
+// shard.
 #ifndef RINGSTACK_SOCKETS_API_H_
 #define RINGSTACK_SOCKETS_API_H_
 
@@ -57,6 +57,19 @@ class Stack {
   // Copies one datagram (truncated to `out`, as recvfrom does without
   // MSG_TRUNC) and returns its length copied. `dontwait`: EAGAIN when empty.
   ssize_t RecvFrom(int fd, std::span<std::byte> out, Endpoint* from, bool dontwait = false);
+  // poll(2) over ringstack sockets: POLLIN (a datagram, an error or the
+  // socket closed), POLLOUT (room to send), POLLERR (a pending error);
+  // `timeout_ms` < 0 waits for ever. Returns how many entries have revents.
+  struct PollFd {
+    int fd;
+    short events;
+    short revents;
+  };
+  int Poll(std::span<PollFd> fds, int timeout_ms);
+  // An eventfd that is readable whenever the socket may have news, for an
+  // application's own epoll: after it fires, drain it (read 8 bytes) and
+  // call RecvFrom with dontwait until EAGAIN. -1 (EBADF) for a bad fd.
+  int EventFd(int fd);
   int GetSockName(int fd, Endpoint* out);
   int GetPeerName(int fd, Endpoint* out);
   int Close(int fd);

@@ -3,6 +3,7 @@
 // ICMP port unreachable as ECONNREFUSED, and a blocked receiver woken by a
 // datagram or by close from another thread.
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -291,6 +292,61 @@ TEST(Sockets, IcmpEchoSocketPingsAndGetsItsReply) {
   EXPECT_EQ(from.addr.ToString(), "192.0.2.1");
   EXPECT_EQ(api.RecvFrom(s, buf, &from), -1);  // the other identifier's reply was not ours
   EXPECT_EQ(errno, EAGAIN);
+}
+
+TEST(Sockets, PollReadinessEdges) {
+  SimStack sim;
+  Stack& api = sim.api();
+  const int a = api.Socket(AF_INET, SOCK_DGRAM);
+  const int b = api.Socket(AF_INET, SOCK_DGRAM);
+  ASSERT_EQ(api.Bind(a, Ep("0.0.0.0", 7)), 0);
+  ASSERT_EQ(api.Bind(b, Ep("0.0.0.0", 9)), 0);
+  Stack::PollFd fds[] = {{a, POLLIN, 0}, {b, POLLIN | POLLOUT, 0}, {99, POLLIN, 0}};
+  EXPECT_EQ(api.Poll(fds, 0), 2);  // b writable, 99 invalid
+  EXPECT_EQ(fds[0].revents, 0);
+  EXPECT_EQ(fds[1].revents, POLLOUT);
+  EXPECT_EQ(fds[2].revents, POLLNVAL);
+  sim.Send(UdpFrame(5000, 7, "for a"));
+  sim.Run();
+  Stack::PollFd in[] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
+  EXPECT_EQ(api.Poll(in, 0), 1);
+  EXPECT_EQ(in[0].revents, POLLIN);
+  EXPECT_EQ(in[1].revents, 0);
+  std::byte buf[16];
+  ASSERT_EQ(api.RecvFrom(a, buf, nullptr), 5);
+  EXPECT_EQ(api.Poll(in, 0), 0);  // drained: not readable any more
+  EXPECT_GE(api.EventFd(a), 0);
+  EXPECT_EQ(api.EventFd(99), -1);
+}
+
+// Threads: poll() sleeps until a datagram comes for one of its sockets.
+TEST(Sockets, PollWakesOnData) {
+  engine::SteadyClock clock;
+  auto [peer, mine] = engine::SimLink::Pair(clock);
+  engine::Config c = TestConfig();
+  c.poll = engine::PollMode::kBlock;
+  auto eng = std::move(*engine::Engine::CreateWithLink(c, std::move(mine), clock));
+  ASSERT_TRUE(eng->Start().ok());
+  {
+    Stack api(*eng);
+    const int a = api.Socket(AF_INET, SOCK_DGRAM);
+    const int b = api.Socket(AF_INET, SOCK_DGRAM);
+    ASSERT_EQ(api.Bind(a, Ep("0.0.0.0", 7)), 0);
+    ASSERT_EQ(api.Bind(b, Ep("0.0.0.0", 9)), 0);
+    std::thread sender([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      peer->SendBytes(UdpFrame(5000, 9, "for b"));
+    });
+    Stack::PollFd fds[] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_EQ(api.Poll(fds, 5000), 1);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+    EXPECT_EQ(fds[1].revents, POLLIN);
+    sender.join();
+    api.Close(a);
+    api.Close(b);
+  }
+  eng->Stop();
 }
 
 // Threads: a receiver blocked in RecvFrom is woken by a datagram, and
