@@ -2,6 +2,7 @@
 // IPv6, every errno path this slice has, blocking and non-blocking receive,
 // ICMP port unreachable as ECONNREFUSED, and a blocked receiver woken by a
 // datagram or by close from another thread.
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -25,6 +26,7 @@
 #include "protocols/ipv4/ipv4_repr.h"
 #include "protocols/udp/udp_repr.h"
 #include "sockets/api.h"
+#include "sockets/c_api.h"
 #include "tests/vectors/vectors.h"
 
 namespace ringstack::sockets {
@@ -317,6 +319,47 @@ TEST(Sockets, PollReadinessEdges) {
   EXPECT_EQ(api.Poll(in, 0), 0);  // drained: not readable any more
   EXPECT_GE(api.EventFd(a), 0);
   EXPECT_EQ(api.EventFd(99), -1);
+}
+
+// The C face: the same calls with sockaddr structures.
+TEST(Sockets, CApiMirrorsPosix) {
+  rs_attach(nullptr);
+  EXPECT_EQ(rs_socket(AF_INET, SOCK_DGRAM, 0), -1);
+  EXPECT_EQ(errno, ENETDOWN);  // no stack attached
+  SimStack sim;
+  rs_attach(&sim.api());
+  const int fd = rs_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in any{};
+  any.sin_family = AF_INET;
+  any.sin_port = htons(7);
+  ASSERT_EQ(rs_bind(fd, reinterpret_cast<sockaddr*>(&any), sizeof(any)), 0);
+  sockaddr_in name{};
+  socklen_t len = sizeof(name);
+  ASSERT_EQ(rs_getsockname(fd, reinterpret_cast<sockaddr*>(&name), &len), 0);
+  EXPECT_EQ(len, sizeof(sockaddr_in));
+  EXPECT_EQ(ntohs(name.sin_port), 7);
+  char buf[32];
+  EXPECT_EQ(rs_recv(fd, buf, sizeof(buf), 0), -1);
+  EXPECT_EQ(errno, EAGAIN);
+  sim.Send(UdpFrame(5000, 7, "via C"));
+  sim.Run();
+  sockaddr_in from{};
+  len = sizeof(from);
+  ASSERT_EQ(rs_recvfrom(fd, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &len), 5);
+  EXPECT_EQ(std::string(buf, 5), "via C");
+  EXPECT_EQ(ntohs(from.sin_port), 5000);
+  EXPECT_EQ(ntohl(from.sin_addr.s_addr), 0xc0000201u);
+  ASSERT_EQ(rs_sendto(fd, buf, 5, 0, reinterpret_cast<sockaddr*>(&from), len), 5);
+  EXPECT_EQ(sim.Run().size(), 1u);
+  sockaddr bad{};
+  bad.sa_family = AF_UNIX;
+  EXPECT_EQ(rs_connect(fd, &bad, sizeof(bad)), -1);
+  EXPECT_EQ(errno, EAFNOSUPPORT);
+  EXPECT_EQ(rs_close(fd), 0);
+  EXPECT_EQ(rs_close(fd), -1);
+  EXPECT_EQ(errno, EBADF);
+  rs_attach(nullptr);
 }
 
 // Threads: poll() sleeps until a datagram comes for one of its sockets.

@@ -1,0 +1,155 @@
+#include "sockets/c_api.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <span>
+
+#include "sockets/api.h"
+
+namespace {
+
+std::atomic<ringstack::sockets::Stack*> g_stack{nullptr};
+
+ringstack::sockets::Stack* StackOrFail() {
+  ringstack::sockets::Stack* s = g_stack.load(std::memory_order_acquire);
+  if (s == nullptr) errno = ENETDOWN;  // no engine attached
+  return s;
+}
+
+// sockaddr -> Endpoint; false (EINVAL / EAFNOSUPPORT set) when malformed.
+bool ToEndpoint(const sockaddr* a, socklen_t len, ringstack::sockets::Endpoint& out) {
+  namespace proto = ringstack::proto;
+  if (a == nullptr) {
+    errno = EINVAL;
+    return false;
+  }
+  if (a->sa_family == AF_INET && len >= static_cast<socklen_t>(sizeof(sockaddr_in))) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(a);
+    out = {proto::IpAddress(proto::Ipv4Address(ntohl(in->sin_addr.s_addr))), ntohs(in->sin_port)};
+    return true;
+  }
+  if (a->sa_family == AF_INET6 && len >= static_cast<socklen_t>(sizeof(sockaddr_in6))) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(a);
+    out = {proto::IpAddress(proto::Ipv6Address::FromBytes(reinterpret_cast<const std::byte*>(&in6->sin6_addr))),
+           ntohs(in6->sin6_port)};
+    return true;
+  }
+  errno = (a->sa_family == AF_INET || a->sa_family == AF_INET6) ? EINVAL : EAFNOSUPPORT;
+  return false;
+}
+
+void FromEndpoint(const ringstack::sockets::Endpoint& e, sockaddr* a, socklen_t* len) {
+  if (a == nullptr || len == nullptr) return;
+  sockaddr_storage ss{};
+  socklen_t n = 0;
+  if (e.addr.is_v6()) {
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons(e.port);
+    e.addr.v6().CopyTo(reinterpret_cast<std::byte*>(&in6->sin6_addr));
+    n = sizeof(sockaddr_in6);
+  } else {
+    auto* in = reinterpret_cast<sockaddr_in*>(&ss);
+    in->sin_family = AF_INET;
+    in->sin_port = htons(e.port);
+    in->sin_addr.s_addr = htonl(e.addr.v4().value());
+    n = sizeof(sockaddr_in);
+  }
+  std::memcpy(a, &ss, std::min(n, *len));  // truncated as getsockname(2) does
+  *len = n;
+}
+
+}  // namespace
+
+void rs_attach(ringstack::sockets::Stack* stack) { g_stack.store(stack, std::memory_order_release); }
+
+extern "C" {
+
+int rs_socket(int domain, int type, int protocol) {
+  auto* s = StackOrFail();
+  return s == nullptr ? -1 : s->Socket(domain, type, protocol);
+}
+
+int rs_setsockopt(int fd, int level, int name, const void* value, socklen_t len) {
+  auto* s = StackOrFail();
+  if (s == nullptr) return -1;
+  if (value == nullptr || len < static_cast<socklen_t>(sizeof(int))) {
+    errno = EINVAL;
+    return -1;
+  }
+  int v = 0;
+  std::memcpy(&v, value, sizeof(v));
+  return s->SetSockOpt(fd, level, name, v);
+}
+
+int rs_bind(int fd, const sockaddr* addr, socklen_t len) {
+  auto* s = StackOrFail();
+  ringstack::sockets::Endpoint e;
+  if (s == nullptr || !ToEndpoint(addr, len, e)) return -1;
+  return s->Bind(fd, e);
+}
+
+int rs_connect(int fd, const sockaddr* addr, socklen_t len) {
+  auto* s = StackOrFail();
+  ringstack::sockets::Endpoint e;
+  if (s == nullptr || !ToEndpoint(addr, len, e)) return -1;
+  return s->Connect(fd, e);
+}
+
+ssize_t rs_sendto(int fd, const void* buf, size_t len, int flags, const sockaddr* to, socklen_t tolen) {
+  auto* s = StackOrFail();
+  if (s == nullptr) return -1;
+  if (flags != 0 && flags != MSG_NOSIGNAL) {
+    errno = EOPNOTSUPP;
+    return -1;
+  }
+  const auto data = std::span(static_cast<const std::byte*>(buf), len);
+  if (to == nullptr) return s->SendTo(fd, data, nullptr);
+  ringstack::sockets::Endpoint e;
+  if (!ToEndpoint(to, tolen, e)) return -1;
+  return s->SendTo(fd, data, &e);
+}
+
+ssize_t rs_send(int fd, const void* buf, size_t len, int flags) { return rs_sendto(fd, buf, len, flags, nullptr, 0); }
+
+ssize_t rs_recvfrom(int fd, void* buf, size_t len, int flags, sockaddr* from, socklen_t* fromlen) {
+  auto* s = StackOrFail();
+  if (s == nullptr) return -1;
+  if ((flags & ~MSG_DONTWAIT) != 0) {
+    errno = EOPNOTSUPP;
+    return -1;
+  }
+  ringstack::sockets::Endpoint e;
+  const ssize_t n = s->RecvFrom(fd, std::span(static_cast<std::byte*>(buf), len), &e, (flags & MSG_DONTWAIT) != 0);
+  if (n >= 0) FromEndpoint(e, from, fromlen);
+  return n;
+}
+
+ssize_t rs_recv(int fd, void* buf, size_t len, int flags) { return rs_recvfrom(fd, buf, len, flags, nullptr, nullptr); }
+
+int rs_getsockname(int fd, sockaddr* addr, socklen_t* len) {
+  auto* s = StackOrFail();
+  ringstack::sockets::Endpoint e;
+  if (s == nullptr || s->GetSockName(fd, &e) != 0) return -1;
+  FromEndpoint(e, addr, len);
+  return 0;
+}
+
+int rs_getpeername(int fd, sockaddr* addr, socklen_t* len) {
+  auto* s = StackOrFail();
+  ringstack::sockets::Endpoint e;
+  if (s == nullptr || s->GetPeerName(fd, &e) != 0) return -1;
+  FromEndpoint(e, addr, len);
+  return 0;
+}
+
+int rs_close(int fd) {
+  auto* s = StackOrFail();
+  return s == nullptr ? -1 : s->Close(fd);
+}
+
+}  // extern "C"

@@ -1,0 +1,37 @@
+/* The C-callable face of sockets/api.h (issue #5), for C programs and a
+ * later LD_PRELOAD shim: the same calls with an rs_ prefix, POSIX results
+ * (-1 and errno), addresses as struct sockaddr_in / sockaddr_in6.
+ * rs_attach() names the Stack the calls go to (one per process). */
+#ifndef RINGSTACK_SOCKETS_C_API_H_
+#define RINGSTACK_SOCKETS_C_API_H_
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+namespace ringstack::sockets {
+class Stack;
+}
+// Sets the stack rs_* calls use (null detaches).
+void rs_attach(ringstack::sockets::Stack* stack);
+extern "C" {
+#endif
+
+int rs_socket(int domain, int type, int protocol);
+int rs_setsockopt(int fd, int level, int name, const void* value, socklen_t len);
+int rs_bind(int fd, const struct sockaddr* addr, socklen_t len);
+int rs_connect(int fd, const struct sockaddr* addr, socklen_t len);
+ssize_t rs_sendto(int fd, const void* buf, size_t len, int flags, const struct sockaddr* to, socklen_t tolen);
+ssize_t rs_send(int fd, const void* buf, size_t len, int flags);
+ssize_t rs_recvfrom(int fd, void* buf, size_t len, int flags, struct sockaddr* from, socklen_t* fromlen);
+ssize_t rs_recv(int fd, void* buf, size_t len, int flags);
+int rs_getsockname(int fd, struct sockaddr* addr, socklen_t* len);
+int rs_getpeername(int fd, struct sockaddr* addr, socklen_t* len);
+int rs_close(int fd);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RINGSTACK_SOCKETS_C_API_H_ */
