@@ -72,11 +72,15 @@ struct UdpSocketState {
   // sleeping in short steps).
   const int event_fd;
   std::atomic<int> pollers{0};
+  // Set once an application took the eventfd for its own epoll: from then on
+  // every change writes it.
+  std::atomic<bool> event_subscribed{false};
 
   void Wake() {
     seq.fetch_add(1, std::memory_order_seq_cst);
     seq.notify_all();
-    if (pollers.load(std::memory_order_seq_cst) > 0 && event_fd >= 0) {
+    if ((pollers.load(std::memory_order_seq_cst) > 0 || event_subscribed.load(std::memory_order_relaxed)) &&
+        event_fd >= 0) {
       const std::uint64_t one = 1;
       [[maybe_unused]] const ssize_t n = write(event_fd, &one, sizeof(one));
     }

@@ -353,7 +353,7 @@ int Stack::EventFd(int fd) {
   const auto e = Get(fd);
   if (!e) return -1;
   // An epoll user waits for ever on it, so it must be written on every change.
-  if (e->state->pollers.load() < 1000000) e->state->pollers.fetch_add(1000000);
+  e->state->event_subscribed.store(true, std::memory_order_seq_cst);
   return e->state->event_fd;
 }
 

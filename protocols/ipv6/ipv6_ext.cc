@@ -1,5 +1,7 @@
 #include "protocols/ipv6/ipv6_ext.h"
 
+#include <optional>
+
 namespace ringstack::proto::ipv6 {
 namespace {
 
@@ -68,6 +70,16 @@ ExtOutcome WalkOptions(Bytes opts, std::size_t at, bool dst_multicast, bool hop_
   return go_on;
 }
 
+// The length of the extension header at `off` (Hdr Ext Len in 8-byte units,
+// not counting the first 8), when at least `min` bytes of it and all of it
+// are in `payload`.
+std::optional<std::size_t> HeaderLen(Bytes payload, std::size_t off, std::size_t min) {
+  if (off + min > payload.size()) return std::nullopt;
+  const std::size_t len = 8 * (std::size_t{Load8(payload.data() + off + 1)} + 1);
+  if (off + len > payload.size()) return std::nullopt;
+  return len;
+}
+
 }  // namespace
 
 ExtOutcome WalkExtensionHeaders(std::uint8_t first, Bytes payload, bool dst_multicast, std::size_t base,
@@ -90,15 +102,12 @@ ExtOutcome WalkExtensionHeaders(std::uint8_t first, Bytes payload, bool dst_mult
         }
         [[fallthrough]];
       case kDestinationOptions: {
-        if (off + 2 > payload.size()) {
+        const auto header = HeaderLen(payload, off, 2);
+        if (!header) {
           out.error = ParseError::kTruncated;
           return out;
         }
-        const std::size_t len = 8 * (std::size_t{Load8(payload.data() + off + 1)} + 1);
-        if (off + len > payload.size()) {
-          out.error = ParseError::kTruncated;
-          return out;
-        }
+        const std::size_t len = *header;
         ExtOutcome r = WalkOptions(payload.subspan(off + 2, len - 2), base + off + 2, dst_multicast,
                                    next == kHopByHop, router_alert);
         if (r.kind != ExtOutcome::Kind::kUpper) {
@@ -111,15 +120,12 @@ ExtOutcome WalkExtensionHeaders(std::uint8_t first, Bytes payload, bool dst_mult
         break;
       }
       case kRouting: {
-        if (off + 8 > payload.size()) {
+        const auto header = HeaderLen(payload, off, 8);
+        if (!header) {
           out.error = ParseError::kTruncated;
           return out;
         }
-        const std::size_t len = 8 * (std::size_t{Load8(payload.data() + off + 1)} + 1);
-        if (off + len > payload.size()) {
-          out.error = ParseError::kTruncated;
-          return out;
-        }
+        const std::size_t len = *header;
         if (Load8(payload.data() + off + 3) != 0) {  // segments left
           out.kind = ExtOutcome::Kind::kParamProblem;
           out.code = kParamProblemErroneousField;

@@ -109,6 +109,21 @@ class SimStack {
   std::unique_ptr<Stack> stack_;
 };
 
+// A started engine on real threads (--poll block) with the test as its peer.
+struct ThreadedEngine {
+  ThreadedEngine() {
+    auto [p, mine] = engine::SimLink::Pair(clock);
+    peer = std::move(p);
+    engine::Config c = TestConfig();
+    c.poll = engine::PollMode::kBlock;
+    engine = std::move(*engine::Engine::CreateWithLink(c, std::move(mine), clock));
+    EXPECT_TRUE(engine->Start().ok());
+  }
+  engine::SteadyClock clock;
+  std::unique_ptr<engine::SimLink> peer;
+  std::unique_ptr<engine::Engine> engine;
+};
+
 TEST(Sockets, BindErrors) {
   SimStack sim;
   Stack& api = sim.api();
@@ -364,12 +379,9 @@ TEST(Sockets, CApiMirrorsPosix) {
 
 // Threads: poll() sleeps until a datagram comes for one of its sockets.
 TEST(Sockets, PollWakesOnData) {
-  engine::SteadyClock clock;
-  auto [peer, mine] = engine::SimLink::Pair(clock);
-  engine::Config c = TestConfig();
-  c.poll = engine::PollMode::kBlock;
-  auto eng = std::move(*engine::Engine::CreateWithLink(c, std::move(mine), clock));
-  ASSERT_TRUE(eng->Start().ok());
+  ThreadedEngine threaded;
+  auto& peer = threaded.peer;
+  auto& eng = threaded.engine;
   {
     Stack api(*eng);
     const int a = api.Socket(AF_INET, SOCK_DGRAM);
@@ -395,12 +407,9 @@ TEST(Sockets, PollWakesOnData) {
 // Threads: a receiver blocked in RecvFrom is woken by a datagram, and
 // another by close.
 TEST(Sockets, BlockingReceiveWakesOnDataAndOnClose) {
-  engine::SteadyClock clock;
-  auto [peer, mine] = engine::SimLink::Pair(clock);
-  engine::Config c = TestConfig();
-  c.poll = engine::PollMode::kBlock;
-  auto eng = std::move(*engine::Engine::CreateWithLink(c, std::move(mine), clock));
-  ASSERT_TRUE(eng->Start().ok());
+  ThreadedEngine threaded;
+  auto& peer = threaded.peer;
+  auto& eng = threaded.engine;
   {
     Stack api(*eng);
     const int s = api.Socket(AF_INET, SOCK_DGRAM);
@@ -432,12 +441,9 @@ TEST(Sockets, BlockingReceiveWakesOnDataAndOnClose) {
 // every datagram comes back or is counted as dropped, and nothing races (the
 // TSan build runs this too).
 TEST(Sockets, EightThreadsHammerSendAndReceive) {
-  engine::SteadyClock clock;
-  auto [peer, mine] = engine::SimLink::Pair(clock);
-  engine::Config c = TestConfig();
-  c.poll = engine::PollMode::kBlock;
-  auto eng = std::move(*engine::Engine::CreateWithLink(c, std::move(mine), clock));
-  ASSERT_TRUE(eng->Start().ok());
+  ThreadedEngine threaded;
+  auto& peer = threaded.peer;
+  auto& eng = threaded.engine;
   peer->SendBytes(Vec(vectors::kArpRequest));  // teaches the engine the peer's MAC
   std::atomic<bool> stop{false};
   std::thread reflector([&] {  // the peer: swap addresses and ports, send back
