@@ -32,6 +32,7 @@ Engine::~Engine() {
   tx_.reset();
   timer_.reset();
   workers_.clear();
+  fabric_.reset();  // mail may hold buffers
   rx_.reset();
   tx_rings_.clear();
   rx_rings_.clear();
@@ -61,9 +62,11 @@ absl::Status Engine::Build(std::unique_ptr<Link> link) {
   // The TX and timer stages come first: workers hold their doorbells.
   tx_ = std::make_unique<TxStage>(*link_, tx_rings, counters_);
   timer_ = std::make_unique<TimerStage>(clock_);
+  fabric_ = std::make_unique<ShardFabric>(n);
   for (int k = 0; k < n; ++k) {
     workers_.push_back(std::make_unique<Worker>(k, config_, clock_, *pool_, *rx_rings_[k], *tx_rings_[k],
-                                                tx_->doorbell(), timer_->doorbell(), counters_));
+                                                tx_->doorbell(), timer_->doorbell(), counters_, *fabric_));
+    fabric_->SetDoorbell(k, &workers_.back()->doorbell());
     timer_->AddWorker(workers_.back().get());
     inboxes.push_back(ShardInbox{rx_rings_[k].get(), &workers_.back()->doorbell(),
                                  &counters_.Add(absl::StrCat("rx_ring", k, "_full_drop"))});

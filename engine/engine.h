@@ -49,6 +49,9 @@ class Engine {
   // Why the link failed for good, or empty while it works.
   std::string link_failure() const { return link_->failure(); }
   Worker& worker(int shard) { return *workers_[shard]; }
+  // Shard 0's published addresses, routes and neighbours, and the mail
+  // between shards.
+  ShardFabric& fabric() { return *fabric_; }
 
   // Writes "name value" lines (summed over shards, non-zero only unless
   // `all`), then pool figures.
@@ -63,6 +66,7 @@ class Engine {
   std::unique_ptr<SteadyClock> owned_clock_;
   CounterSet counters_;
   std::unique_ptr<rings::PacketPool> pool_;
+  std::unique_ptr<ShardFabric> fabric_;
   std::unique_ptr<Link> link_;
   std::vector<std::unique_ptr<rings::SpscRing<rings::Packet>>> rx_rings_;
   std::vector<std::unique_ptr<rings::SpscRing<rings::Packet>>> tx_rings_;

@@ -43,7 +43,7 @@ void Worker::DropCounters::Add(CounterSet& counters, const std::string& proto) {
 
 Worker::Worker(int shard, const Config& config, const Clock& clock, rings::PacketPool& pool,
                rings::SpscRing<rings::Packet>& rx, rings::SpscRing<rings::Packet>& tx, Doorbell& tx_doorbell,
-               Doorbell& timer_doorbell, CounterSet& counters)
+               Doorbell& timer_doorbell, CounterSet& counters, ShardFabric& fabric)
     : shard_(shard),
       name_(absl::StrCat("w", shard)),
       config_(config),
@@ -66,6 +66,7 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
       wheel_(clock.Now()),
       reassembler_(proto::ipv4::ReassemblyConfig{Duration::Seconds(30), config.reassembly_bytes,
                                                  config.reassembly_bytes / 4}),
+      fabric_(fabric),
       eth_rx_(counters.Add("eth_rx")),
       eth_drop_not_for_us_(counters.Add("eth_drop_not_for_us")),
       eth_drop_unknown_ethertype_(counters.Add("eth_drop_unknown_ethertype")),
@@ -159,7 +160,10 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
       icmp6_rx_packet_too_big_(counters.Add("icmp6_rx_packet_too_big")),
       tx_ring_full_drop_(counters.Add("tx_ring_full_drop")),
       pool_empty_drop_(counters.Add("pool_empty_drop")),
-      no_headroom_drop_(counters.Add("no_headroom_drop")) {
+      no_headroom_drop_(counters.Add("no_headroom_drop")),
+      shard_mail_drop_(counters.Add("shard_mail_drop")),
+      shard_resolve_request_(counters.Add("shard_resolve_request")),
+      shard_snapshot_published_(counters.Add("shard_snapshot_published")) {
   using ReasmDrop = ipv4::Ipv4Reassembler::Drop;
   ipv4_frag_drop_[static_cast<int>(ReasmDrop::kNone)] = &counters.Add("ipv4_frag_drop_unknown");
   ipv4_frag_drop_[static_cast<int>(ReasmDrop::kOverlap)] = &counters.Add("ipv4_frag_drop_overlap");
@@ -185,21 +189,29 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
   icmp6_drop_.Add(counters, "icmp6");
   nd_drop_.Add(counters, "nd");
   mld_drop_.Add(counters, "mld");
-  // Addresses: usable at once without ACD; with it, shard 0 claims them
-  // first (the other shards see only TCP/UDP, see the header).
-  const bool probe = config.acd && shard == 0;
+  last_publish_ = now_;
+  if (shard != 0) {
+    // Addresses, routes and neighbours: shard 0's, from its snapshot
+    // (shard 0 is built first and publishes its first one below).
+    RefreshSnapshot();
+    published_deadline_.store(wheel_.NextExpiry().nanos(), std::memory_order_release);
+    return;
+  }
+  // Addresses: usable at once without ACD; with it, claimed first.
+  const bool probe = config.acd;
   for (const Ip4Setting& s : config.ip4) {
     host_.AddAddress({s.itf, s.gateway, probe ? ipv4::AddressState::kTentative : ipv4::AddressState::kPreferred});
   }
   for (const Route4Setting& r : config.routes4) host_.AddStaticRoute(r.net, r.gateway);
   if (probe) StartAcd();
-  if (config.dhcp4 && shard == 0) {
+  if (config.dhcp4) {
     dhcp4::Dhcp4ClientConfig dc;
     dc.check_address = config.acd;
     dhcp_.emplace(config.mac, MacSeed(config.mac) ^ 0xd4c9u, dc);
     ApplyDhcp(dhcp_->Start(now_, config.dhcp4_previous));
   }
-  if (shard == 0 && config.ipv6) StartIpv6();
+  if (config.ipv6) StartIpv6();
+  PublishSnapshot();
   // The TimerStage learns of timers armed here (ACD's first probe) from this.
   published_deadline_.store(wheel_.NextExpiry().nanos(), std::memory_order_release);
 }
@@ -297,7 +309,13 @@ void Worker::OnAcdVerdict(const arp::ConflictDetector::Seen& seen) {
 
 std::size_t Worker::Poll(std::size_t budget) {
   now_ = clock_.Now();
-  std::size_t done = ServeSockets(budget);
+  if (shard_ != 0) RefreshSnapshot();
+  std::size_t done = 0;
+  if (fabric_.MailPending(shard_)) {
+    ServeMail();
+    ++done;
+  }
+  done += ServeSockets(budget);
   Packet batch[32];
   while (done < budget) {
     const std::size_t n = rx_.TryPopBurst(std::span(batch, std::min<std::size_t>(32, budget - done)));
@@ -309,6 +327,7 @@ std::size_t Worker::Poll(std::size_t budget) {
     OnTimer(cookie);
     ++done;
   });
+  if (shard_ == 0) MaybePublish();
   // Tell the TimerStage when we next need waking. It must hear now of an
   // earlier deadline than before, and of any new one once the old one has
   // passed: it rang for that one and may be asleep with nothing to wait for.
@@ -339,6 +358,7 @@ void Worker::Process(Packet p) {
   }
   switch (eth->ethertype) {
     case ethernet::kEtherTypeArp:
+      net_dirty_ = true;  // the neighbour cache or an address's claim may change
       p.TrimFront(ethernet::kHeaderLen);
       HandleArp(std::move(p));
       return;
@@ -424,14 +444,18 @@ void Worker::HandleUdp(Packet p, const ipv4::Ipv4Repr& ip, bool to_group) {
     return;
   }
   if (!dhcp_ || udp->dst_port != dhcp4::kClientPort || udp->src_port != dhcp4::kServerPort) {
-    // To a socket, or (none bound) RFC 1122 4.1.3.1 port unreachable. Only
-    // the control shard has sockets and a neighbour cache yet; other shards
-    // count (the snapshot and resolve requests come with #5).
-    if (shard_ == 0 && DeliverUdp(p, udp->payload, {ip.dst, udp->dst_port}, {ip.src, udp->src_port}, to_group)) {
-      return;
+    // A reassembled datagram for a port another shard owns goes there.
+    if (shard_ == 0 && config_.workers > 1) {
+      ShardMessage m;
+      m.kind = ShardMessage::Kind::kUdp4;
+      m.ip4 = ip;
+      m.group = to_group;
+      if (ForwardUdp(p, udp->dst_port, std::move(m))) return;
     }
+    // To a socket, or (none bound) RFC 1122 4.1.3.1 port unreachable.
+    if (DeliverUdp(p, udp->payload, {ip.dst, udp->dst_port}, {ip.src, udp->src_port}, to_group)) return;
     udp_rx_no_socket_.Inc();
-    if (shard_ == 0) SendDestUnreachable(icmpv4::kCodePortUnreachable, ip, p, to_group);
+    SendDestUnreachable(icmpv4::kCodePortUnreachable, ip, p, to_group);
     return;
   }
   const auto msg = dhcp4::Dhcp4Repr::Parse(udp->payload);
@@ -458,6 +482,7 @@ void Worker::SendDhcp(const dhcp4::Dhcp4Client::Transmit& t) {
 }
 
 void Worker::ApplyDhcp(const dhcp4::Dhcp4Client::Outcome& out) {
+  net_dirty_ = true;
   using Event = dhcp4::Dhcp4Client::Event;
   auto drop_address = [this] {
     if (!dhcp_address_) return;
@@ -753,6 +778,10 @@ void Worker::SendToNextHop(Packet p, Ipv4Address dst) {
     return;
   }
   const Ipv4Address next_hop = route->next_hop;
+  if (shard_ != 0) {
+    SendBySnapshot(std::move(p), next_hop);
+    return;
+  }
   if (const auto hit = arp_cache_.Use(next_hop, now_)) {
     SendEthernet(std::move(p), hit->mac, ethernet::kEtherTypeIpv4);
     if (hit->send_probe) {
@@ -812,14 +841,17 @@ void Worker::SendArp(const arp::ArpRepr& arp, MacAddress dst) {
 }
 
 template <typename Addr>
-void Worker::ParkIn(absl::flat_hash_map<Addr, Parked>& parked_by_hop, const Addr& next_hop, Packet p) {
+bool Worker::ParkIn(absl::flat_hash_map<Addr, Parked>& parked_by_hop, const Addr& next_hop, Packet p) {
   auto it = parked_by_hop.find(next_hop);
+  bool first = false;
   if (it == parked_by_hop.end()) {
     if (parked_by_hop.size() >= kMaxParkedNeighbours) {
       drop_park_full_.Inc();
-      return;
+      return false;
     }
     it = parked_by_hop.try_emplace(next_hop).first;
+    it->second.since = now_;
+    first = true;
   }
   Parked& parked = it->second;
   if (parked.count == kParkedPerNeighbour) {
@@ -829,6 +861,7 @@ void Worker::ParkIn(absl::flat_hash_map<Addr, Parked>& parked_by_hop, const Addr
     --parked.count;
   }
   parked.packets[parked.count++] = std::move(p);
+  return first;
 }
 
 template <typename Addr>
@@ -841,8 +874,8 @@ void Worker::ReleaseFrom(absl::flat_hash_map<Addr, Parked>& parked_by_hop, const
   for (std::size_t i = 0; i < parked.count; ++i) SendEthernet(std::move(parked.packets[i]), mac, ethertype);
 }
 
-template void Worker::ParkIn(absl::flat_hash_map<Ipv4Address, Parked>&, const Ipv4Address&, Packet);
-template void Worker::ParkIn(absl::flat_hash_map<proto::Ipv6Address, Parked>&, const proto::Ipv6Address&, Packet);
+template bool Worker::ParkIn(absl::flat_hash_map<Ipv4Address, Parked>&, const Ipv4Address&, Packet);
+template bool Worker::ParkIn(absl::flat_hash_map<proto::Ipv6Address, Parked>&, const proto::Ipv6Address&, Packet);
 template void Worker::ReleaseFrom(absl::flat_hash_map<Ipv4Address, Parked>&, const Ipv4Address&, MacAddress,
                                   std::uint16_t);
 template void Worker::ReleaseFrom(absl::flat_hash_map<proto::Ipv6Address, Parked>&, const proto::Ipv6Address&,
@@ -872,6 +905,15 @@ void Worker::RearmReassemblyTimer() {
 }
 
 void Worker::OnTimer(std::uint64_t cookie) {
+  if (cookie == kTimerPublish) {  // MaybePublish, after the timers, publishes
+    publish_timer_armed_ = false;
+    return;
+  }
+  if (cookie == kTimerParked) {
+    ExpireParked();
+    return;
+  }
+  net_dirty_ = true;  // caches age, addresses change state
   if (cookie == kTimerReassembly) {
     reassembly_timer_at_ = Instant::Never();
     reassembler_.OnTimer(now_, [this](const ipv4::Ipv4Reassembler::Expired& e) { OnReassemblyExpired(e); });

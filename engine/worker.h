@@ -12,7 +12,10 @@
 // Time Exceeded. Not yet here (their issues): DHCPv4 (#3), IPv6 (#4), UDP and
 // sockets (#5), TCP (#6); such frames are counted, not silently lost. Shards
 // other than 0 keep a copy of the configured addresses (they handle only
-// TCP/UDP, which #5/#6 bring; those will read shard 0's published snapshot).
+// TCP/UDP, steered by port or flow). Those shards send with what shard 0
+// publishes through the ShardFabric (addresses, routes, neighbours, path
+// MTUs) and ask shard 0 by mail to resolve a neighbour they miss, parking
+// the packets meanwhile (for up to kParkTimeout).
 #ifndef RINGSTACK_ENGINE_WORKER_H_
 #define RINGSTACK_ENGINE_WORKER_H_
 
@@ -27,6 +30,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "engine/config.h"
 #include "engine/counters.h"
+#include "engine/shard_fabric.h"
 #include "engine/stage.h"
 #include "engine/timer_wheel.h"
 #include "engine/udp_socket.h"
@@ -55,7 +59,7 @@ class Worker final : public Stage {
  public:
   Worker(int shard, const Config& config, const Clock& clock, rings::PacketPool& pool,
          rings::SpscRing<rings::Packet>& rx, rings::SpscRing<rings::Packet>& tx, Doorbell& tx_doorbell,
-         Doorbell& timer_doorbell, CounterSet& counters);
+         Doorbell& timer_doorbell, CounterSet& counters, ShardFabric& fabric);
 
   std::string_view name() const override { return name_; }
   std::size_t Poll(std::size_t budget) override;
@@ -82,9 +86,14 @@ class Worker final : public Stage {
   struct Parked {
     std::array<Packet, kParkedPerNeighbour> packets;
     std::size_t count = 0;
+    Instant since;  // when the first packet came (other shards time out on it)
   };
+  // How long a shard other than 0 keeps packets for a neighbour shard 0 is
+  // resolving: a little more than ARP's and ND's three 1-second tries.
+  static constexpr Duration kParkTimeout = Duration::Seconds(4);
   enum TimerKind : std::uint64_t { kTimerArpCache = 1, kTimerReassembly = 2, kTimerAcd = 3, kTimerDhcp = 4,
-                                   kTimerIpv6Host = 5, kTimerNd = 6, kTimerMld = 7, kTimerReassembly6 = 8 };
+                                   kTimerIpv6Host = 5, kTimerNd = 6, kTimerMld = 7, kTimerReassembly6 = 8,
+                                   kTimerPublish = 9, kTimerParked = 10 };
   struct DropCounters {
     std::array<Counter*, proto::kParseErrorCount> by_error{};
     void Add(CounterSet& counters, const std::string& proto);
@@ -122,6 +131,23 @@ class Worker final : public Stage {
   void OnAcdTimer();
   void OnAcdVerdict(const proto::arp::ConflictDetector::Seen& seen);
   void HandleUdp(Packet p, const proto::ipv4::Ipv4Repr& ip, bool to_group);
+  // UDP over IPv6, the UDP header at `offset` in `p`.
+  void HandleUdp6(Packet p, const proto::ipv6::Ipv6Repr& ip, std::size_t offset, bool multicast);
+  // Shard 0, for a datagram it holds whose port another shard owns (after
+  // reassembly or extension headers): mails it there; false when the port
+  // is shard 0's own.
+  bool ForwardUdp(Packet& p, std::uint16_t dst_port, ShardMessage&& m);
+  // The fabric (shard_fabric.h): mail in, the snapshot published (shard 0)
+  // or taken (the others), neighbours resolved through shard 0.
+  void ServeMail();
+  void MaybePublish();
+  void PublishSnapshot();
+  void RefreshSnapshot();
+  // Other shards: send `p` to `next_hop` by the snapshot's neighbours, or
+  // park it and ask shard 0.
+  template <typename Addr>
+  void SendBySnapshot(Packet p, const Addr& next_hop);
+  void ExpireParked();
   // UDP sockets (worker_udp.cc).
   std::size_t ServeSockets(std::size_t budget);
   void ServeRequest(SocketRequest& r);
@@ -142,9 +168,10 @@ class Worker final : public Stage {
   void RearmDhcpTimer();
   // Packets waiting on a neighbour's resolution, IPv4 (ARP) or IPv6 (ND):
   // at most kParkedPerNeighbour each, the oldest dropped first, for at most
-  // kMaxParkedNeighbours neighbours.
+  // kMaxParkedNeighbours neighbours. True when this opened the neighbour's
+  // entry (its first packet).
   template <typename Addr>
-  void ParkIn(absl::flat_hash_map<Addr, Parked>& parked, const Addr& next_hop, Packet p);
+  bool ParkIn(absl::flat_hash_map<Addr, Parked>& parked, const Addr& next_hop, Packet p);
   template <typename Addr>
   void ReleaseFrom(absl::flat_hash_map<Addr, Parked>& parked, const Addr& next_hop, proto::MacAddress mac,
                    std::uint16_t ethertype);
@@ -234,11 +261,8 @@ class Worker final : public Stage {
   Instant reassembly6_timer_at_ = Instant::Never();
   std::uint64_t evicted6_seen_ = 0;
   std::uint32_t next_ident6_;
-  // Path MTUs learnt from Packet Too Big (RFC 8201), for 10 minutes each.
-  struct PathMtuEntry {
-    std::size_t mtu;
-    Instant until;
-  };
+  // Path MTUs learnt from Packet Too Big (RFC 8201), for 10 minutes each
+  // (other shards: shard 0's, from the snapshot).
   absl::flat_hash_map<proto::Ipv6Address, PathMtuEntry> pmtu_;
   TimerWheel::TimerId host6_timer_, nd_timer_, mld_timer_;
   Instant host6_timer_at_ = Instant::Never(), nd_timer_at_ = Instant::Never(), mld_timer_at_ = Instant::Never();
@@ -252,6 +276,19 @@ class Worker final : public Stage {
   TimerWheel::TimerId reassembly_timer_;
   Instant reassembly_timer_at_ = Instant::Never();
   std::atomic<std::int64_t> published_deadline_{Instant::Never().nanos()};
+  ShardFabric& fabric_;
+  // Shard 0: something the snapshot shows may have changed; publish at the
+  // next poll at least kPublishGap after the last (at once when a shard
+  // asked for a neighbour).
+  static constexpr Duration kPublishGap = Duration::Millis(1);
+  bool net_dirty_ = true;
+  bool publish_now_ = false;
+  Instant last_publish_;
+  TimerWheel::TimerId publish_timer_, parked_timer_;
+  bool publish_timer_armed_ = false, parked_timer_armed_ = false;
+  // Other shards: the snapshot in use.
+  std::shared_ptr<const NetSnapshot> snap_;
+  std::uint64_t snap_generation_ = 0;
 
   DropCounters eth_drop_, arp_drop_, ipv4_drop_, icmp4_drop_, icmp4_quote_drop_, udp_drop_, dhcp4_drop_;
   DropCounters ipv6_drop_, ipv6_ext_drop_, icmp6_drop_, nd_drop_, mld_drop_;
@@ -352,6 +389,9 @@ class Worker final : public Stage {
   Counter& tx_ring_full_drop_;
   Counter& pool_empty_drop_;
   Counter& no_headroom_drop_;
+  Counter& shard_mail_drop_;
+  Counter& shard_resolve_request_;
+  Counter& shard_snapshot_published_;
 };
 
 }  // namespace ringstack::engine

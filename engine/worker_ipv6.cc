@@ -98,8 +98,8 @@ void Worker::HandleIpv6(Packet p) {
     return;
   }
   ipv6_rx_.Inc();
-  if (shard_ != 0 || !config_.ipv6) {
-    ipv6_drop_not_for_us_.Inc();  // TODO(#5, #6): IPv6 UDP/TCP on their shards
+  if (!config_.ipv6) {
+    ipv6_drop_not_for_us_.Inc();
     return;
   }
   const bool multicast = ip->dst.IsMulticast();
@@ -143,18 +143,32 @@ void Worker::DeliverIpv6(Packet p, const ipv6::Ipv6Repr& ip, const ipv6::ExtOutc
     return;
   }
   if (ext.protocol == ipv6::kUdp) {
-    const auto udp = proto::udp::UdpRepr::Parse(p.data().subspan(ext.offset), ip.src, ip.dst);
-    if (!udp) {
-      udp_drop_.Count(udp.error());  // over IPv6 the checksum is mandatory
-      return;
-    }
-    // To a socket, or none bound: port unreachable (RFC 4443 3.1 code 4).
-    if (DeliverUdp(p, udp->payload, {ip.dst, udp->dst_port}, {ip.src, udp->src_port}, multicast)) return;
-    udp_rx_no_socket_.Inc();
-    if (!multicast) SendIcmpv6Error(icmpv6::kDestUnreachable, icmpv6::kCodePortUnreachable, 0, p, ip, false);
+    HandleUdp6(std::move(p), ip, ext.offset, multicast);
     return;
   }
   ipv6_drop_protocol_unhandled_.Inc();  // TODO(#6): TCP over IPv6
+}
+
+void Worker::HandleUdp6(Packet p, const ipv6::Ipv6Repr& ip, std::size_t offset, bool multicast) {
+  const auto udp = proto::udp::UdpRepr::Parse(p.data().subspan(offset), ip.src, ip.dst);
+  if (!udp) {
+    udp_drop_.Count(udp.error());  // over IPv6 the checksum is mandatory
+    return;
+  }
+  // Behind extension headers or reassembled on shard 0, for a port another
+  // shard owns: there.
+  if (shard_ == 0 && config_.workers > 1) {
+    ShardMessage m;
+    m.kind = ShardMessage::Kind::kUdp6;
+    m.ip6 = ip;
+    m.offset = offset;
+    m.group = multicast;
+    if (ForwardUdp(p, udp->dst_port, std::move(m))) return;
+  }
+  // To a socket, or none bound: port unreachable (RFC 4443 3.1 code 4).
+  if (DeliverUdp(p, udp->payload, {ip.dst, udp->dst_port}, {ip.src, udp->src_port}, multicast)) return;
+  udp_rx_no_socket_.Inc();
+  if (!multicast) SendIcmpv6Error(icmpv6::kDestUnreachable, icmpv6::kCodePortUnreachable, 0, p, ip, false);
 }
 
 // RFC 8200 4.5 on the control shard; the whole datagram goes on through the
@@ -248,6 +262,7 @@ std::size_t Worker::PathMtu(const Ipv6Address& dst) {
 }
 
 void Worker::HandleIcmpv6(Packet p, const ipv6::Ipv6Repr& ip, bool router_alert) {
+  net_dirty_ = true;  // ND, RA, Redirect and Packet Too Big change what the snapshot shows
   const auto msg = icmpv6::Icmpv6Repr::Parse(p.data(), ip.src, ip.dst);
   if (!msg) {
     icmp6_drop_.Count(msg.error());
@@ -529,6 +544,10 @@ void Worker::SendToNextHop6(Packet p, const Ipv6Address& dst) {
   const auto route = host6_.Lookup(dst);
   if (!route) {
     ipv6_drop_no_route_.Inc();
+    return;
+  }
+  if (shard_ != 0) {
+    SendBySnapshot(std::move(p), route->next_hop);
     return;
   }
   if (const auto mac = nd_cache_.Use(route->next_hop, now_)) {

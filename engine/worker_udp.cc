@@ -224,6 +224,16 @@ void Worker::SendEcho(UdpSocketState& socket, Datagram d) {
 }
 
 void Worker::UdpErrorToSocket(const udp::Endpoint& local, const udp::Endpoint& remote, int error) {
+  // ICMP comes to shard 0; the socket lives on its port's shard.
+  if (const int owner = ShardForUdpPort(local.port, config_.workers); owner != shard_) {
+    ShardMessage m;
+    m.kind = ShardMessage::Kind::kSocketError;
+    m.local = local;
+    m.remote = remote;
+    m.error = error;
+    if (!fabric_.Post(owner, std::move(m))) shard_mail_drop_.Inc();
+    return;
+  }
   // Only a connected socket hears of it (as Linux does): the error is for
   // the next call on it.
   const auto id = udp_bindings_.Lookup(local, remote);

@@ -72,6 +72,9 @@ class NdCache {
                absl::FunctionRef<void(const Ipv6Address&)> failed);
   Instant NextDeadline() const { return next_deadline_; }
   std::size_t size() const { return entries_.size(); }
+  void ForEach(absl::FunctionRef<void(const Ipv6Address&, const Entry&)> fn) const {
+    for (const auto& [ip, e] : entries_) fn(ip, e);
+  }
 
  private:
   void Note(Instant t) {
