@@ -32,6 +32,9 @@ struct Datagram {
   proto::udp::Endpoint peer;  // from (receive) or to (send)
 };
 
+// Linux's defaults (net.core.rmem_default / wmem_default), in payload bytes.
+inline constexpr std::size_t kDefaultSocketBuffer = 212992;
+
 struct UdpSocketState {
   UdpSocketState(std::uint32_t id_, bool v6_, std::size_t depth, bool icmp_echo_ = false)
       : id(id_),
@@ -61,7 +64,17 @@ struct UdpSocketState {
   std::atomic<std::uint32_t> seq{0};
   std::atomic<int> pending_error{0};  // e.g. ECONNREFUSED after port unreachable
   std::atomic<bool> closed{false};
-  std::atomic<std::uint64_t> rx_dropped{0};  // receive ring full
+  std::atomic<std::uint64_t> rx_dropped{0};  // receive ring or SO_RCVBUF full
+  // Payload bytes queued each way against SO_RCVBUF / SO_SNDBUF: the worker
+  // adds to rx_bytes and the application takes off; the application adds to
+  // tx_bytes and the worker takes off.
+  std::atomic<std::size_t> rx_bytes{0}, rcvbuf{kDefaultSocketBuffer};
+  std::atomic<std::size_t> tx_bytes{0}, sndbuf{kDefaultSocketBuffer};
+  // Application threads waiting for send room (a blocked sendto, a poll for
+  // POLLOUT): the worker wakes them after it takes datagrams off.
+  std::atomic<int> tx_waiters{0};
+  // shutdown(SHUT_RD): receive returns 0 once the queue is empty.
+  std::atomic<bool> rd_shut{false};
   // Set while the socket sits in its worker's tx_ready ring (or backlog), so
   // it is queued at most once: the ring never holds more than kMaxSockets.
   std::atomic<bool> tx_scheduled{false};

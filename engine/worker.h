@@ -176,7 +176,10 @@ class Worker final : public Stage {
   void ReleaseFrom(absl::flat_hash_map<Addr, Parked>& parked, const Addr& next_hop, proto::MacAddress mac,
                    std::uint16_t ethertype);
   void Park(proto::Ipv4Address next_hop, Packet p) { ParkIn(parked_, next_hop, std::move(p)); }
+  // On shard 0 a neighbour was just resolved: other shards may be waiting
+  // for it too, so the snapshot goes out at once.
   void ReleaseParked(proto::Ipv4Address next_hop, proto::MacAddress mac) {
+    publish_now_ = true;
     ReleaseFrom(parked_, next_hop, mac, proto::ethernet::kEtherTypeIpv4);
   }
   void DropParked(proto::Ipv4Address next_hop);
@@ -219,6 +222,7 @@ class Worker final : public Stage {
                               const proto::Ipv6Address& to, const proto::Ipv6Address& from);
   void Park6(const proto::Ipv6Address& next_hop, Packet p) { ParkIn(parked6_, next_hop, std::move(p)); }
   void ReleaseParked6(const proto::Ipv6Address& next_hop, proto::MacAddress mac) {
+    publish_now_ = true;
     ReleaseFrom(parked6_, next_hop, mac, proto::ethernet::kEtherTypeIpv6);
   }
   void RearmIpv6Timers();

@@ -1,7 +1,9 @@
-// UDP sockets on their worker (the first slice of issue #5): control
-// requests from application threads, delivery of received datagrams, and
-// sending what the sockets queued. Sockets live on the control shard for now
-// (it alone has routes and neighbours); bind keeps to ports steered there.
+// UDP sockets on their worker (issue #5): control requests from application
+// threads, delivery of received datagrams, and sending what the sockets
+// queued. A UDP socket lives on the shard its local port is steered to
+// (sockets/api.cc sends bind and connect there; an ephemeral port is chosen
+// among that shard's); ICMP echo sockets live on the control shard, where
+// ICMP arrives.
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -29,7 +31,10 @@ std::size_t Worker::ServeSockets(std::size_t budget) {
   auto drain = [&](std::shared_ptr<UdpSocketState> s) {
     s->tx_scheduled.store(false, std::memory_order_release);
     Datagram d;
+    bool took = false;
     while (done < budget && s->tx.TryPop(d)) {
+      s->tx_bytes.fetch_sub(d.payload.size(), std::memory_order_acq_rel);
+      took = true;
       if (!s->closed.load(std::memory_order_acquire)) {
         if (s->icmp_echo) {
           SendEcho(*s, std::move(d));
@@ -39,6 +44,7 @@ std::size_t Worker::ServeSockets(std::size_t budget) {
       }
       ++done;
     }
+    if (took && s->tx_waiters.load(std::memory_order_seq_cst) > 0) s->Wake();  // room to send again
     // Budget spent with more to send: keep it for the next poll (unless an
     // application thread has queued it again meanwhile).
     if (!s->tx.EmptyApprox() && !s->tx_scheduled.exchange(true, std::memory_order_acq_rel)) {
@@ -84,7 +90,10 @@ void Worker::ServeRequest(SocketRequest& r) {
       }
       c.result = udp_bindings_.Bind(id, e, r.options,
                                     [&](std::uint16_t port) { return ShardForUdpPort(port, workers) == shard_; });
-      if (c.result == 0) c.local = *udp_bindings_.local(id);
+      if (c.result == 0) {
+        c.local = *udp_bindings_.local(id);
+        udp_sockets_[id] = r.socket;
+      }
       break;
     }
     case SocketRequest::Kind::kConnect: {
@@ -96,6 +105,7 @@ void Worker::ServeRequest(SocketRequest& r) {
         c.result = udp_bindings_.Bind(id, any, r.options,
                                       [&](std::uint16_t port) { return ShardForUdpPort(port, workers) == shard_; });
         if (c.result != 0) break;
+        udp_sockets_[id] = r.socket;
       }
       c.result = udp_bindings_.Connect(id, r.endpoint);
       if (c.result == 0) c.local = *udp_bindings_.local(id);
@@ -120,8 +130,19 @@ void Worker::ServeRequest(SocketRequest& r) {
 bool Worker::DeliverUdp(Packet& p, proto::Bytes payload, const udp::Endpoint& dst, const udp::Endpoint& src,
                         bool group) {
   auto push = [&](UdpSocketState& s, Packet pkt) {
+    const std::size_t len = pkt.size();
+    // SO_RCVBUF: a datagram that would take the queue past it is dropped
+    // (an empty queue takes any one, as Linux's does).
+    const std::size_t queued = s.rx_bytes.load(std::memory_order_acquire);
+    if (queued != 0 && queued + len > s.rcvbuf.load(std::memory_order_relaxed)) {
+      s.rx_dropped.fetch_add(1, std::memory_order_relaxed);
+      udp_drop_rcvbuf_full_.Inc();
+      return;
+    }
+    s.rx_bytes.fetch_add(len, std::memory_order_acq_rel);
     Datagram d{std::move(pkt), src};
     if (!s.rx.TryPush(std::move(d))) {
+      s.rx_bytes.fetch_sub(len, std::memory_order_acq_rel);
       s.rx_dropped.fetch_add(1, std::memory_order_relaxed);
       udp_drop_rcvbuf_full_.Inc();
       return;
@@ -192,9 +213,18 @@ bool Worker::DeliverEchoReply(Packet& p, bool v6, const proto::IpAddress& from) 
   if (it == echo_idents_.end()) return false;
   const auto s = udp_sockets_.find(it->second);
   if (s == udp_sockets_.end()) return false;
+  UdpSocketState& socket = *s->second;
+  const std::size_t len = p.size();
+  const std::size_t queued = socket.rx_bytes.load(std::memory_order_acquire);
+  if (queued != 0 && queued + len > socket.rcvbuf.load(std::memory_order_relaxed)) {
+    socket.rx_dropped.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+  socket.rx_bytes.fetch_add(len, std::memory_order_acq_rel);
   Datagram d{std::move(p), udp::Endpoint{from, 0}};
-  if (!s->second->rx.TryPush(std::move(d))) {
-    s->second->rx_dropped.fetch_add(1, std::memory_order_relaxed);
+  if (!socket.rx.TryPush(std::move(d))) {
+    socket.rx_bytes.fetch_sub(len, std::memory_order_acq_rel);
+    socket.rx_dropped.fetch_add(1, std::memory_order_relaxed);
     return true;
   }
   s->second->Wake();

@@ -5,11 +5,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <chrono>
 #include <thread>
 #include <vector>
+
+#include "engine/steering.h"
 
 namespace ringstack::sockets {
 
@@ -19,6 +22,12 @@ using engine::UdpSocketState;
 namespace {
 constexpr std::size_t kRingDepth = 256;  // datagrams each way per socket
 constexpr std::size_t kMaxUdpPayload = 65507;
+constexpr std::size_t kMinSocketBuffer = 2048;
+constexpr std::size_t kMaxSocketBuffer = 8u << 20;
+
+Endpoint Wildcard(bool v6) {
+  return Endpoint{v6 ? proto::IpAddress(proto::Ipv6Address()) : proto::IpAddress(proto::Ipv4Address()), 0};
+}
 }  // namespace
 
 Stack::Stack(engine::Engine& engine, std::function<void()> pump) : engine_(engine), pump_(std::move(pump)) {}
@@ -34,7 +43,21 @@ int Stack::Fail(int error) {
   return -1;
 }
 
-void Stack::WakeWorker() { engine_.worker(0).doorbell().Ring(); }
+void Stack::WakeWorker(int shard) { engine_.worker(shard).doorbell().Ring(); }
+
+int Stack::ShardFor(std::uint16_t port) {
+  const int workers = engine_.config().workers;
+  if (port != 0) return engine::ShardForUdpPort(port, workers);
+  return static_cast<int>(next_shard_.fetch_add(1, std::memory_order_relaxed) % static_cast<std::uint32_t>(workers));
+}
+
+void Stack::WaitFor(const std::atomic<std::uint32_t>& seq, std::uint32_t seen) {
+  if (pump_) {
+    pump_();
+  } else {
+    seq.wait(seen, std::memory_order_acquire);
+  }
+}
 
 std::shared_ptr<Stack::Entry> Stack::Get(int fd) {
   std::lock_guard lock(mu_);
@@ -45,7 +68,7 @@ std::shared_ptr<Stack::Entry> Stack::Get(int fd) {
   return fds_[fd];
 }
 
-int Stack::Call(SocketRequest::Kind kind, const std::shared_ptr<Entry>& e, const Endpoint& endpoint,
+int Stack::Call(SocketRequest::Kind kind, int shard, const std::shared_ptr<Entry>& e, const Endpoint& endpoint,
                 const proto::udp::BindOptions& options, Endpoint* local_out) {
   SocketRequest r;
   r.kind = kind;
@@ -54,7 +77,7 @@ int Stack::Call(SocketRequest::Kind kind, const std::shared_ptr<Entry>& e, const
   r.options = options;
   r.completion = std::make_shared<SocketRequest::Completion>();
   const auto completion = r.completion;
-  engine::SocketInbox& inbox = engine_.worker(0).socket_inbox();
+  engine::SocketInbox& inbox = engine_.worker(shard).socket_inbox();
   for (;;) {
     {
       std::lock_guard lock(inbox.mu);
@@ -67,7 +90,7 @@ int Stack::Call(SocketRequest::Kind kind, const std::shared_ptr<Entry>& e, const
       std::this_thread::yield();
     }
   }
-  WakeWorker();
+  WakeWorker(shard);
   while (completion->done.load(std::memory_order_acquire) == 0) {
     if (pump_) {
       pump_();
@@ -112,12 +135,16 @@ int Stack::Socket(int domain, int type, int protocol) {
     std::lock_guard lock(e->mu);
     e->options = options;
   }
-  Endpoint ident;
-  Call(SocketRequest::Kind::kOpen, e, Endpoint{}, options, &ident);
   if (echo) {
+    // ICMP arrives on the control shard: echo sockets live there, with an
+    // identifier chosen at once (it stands for the port).
+    Endpoint ident;
+    Call(SocketRequest::Kind::kOpen, 0, e, Endpoint{}, options, &ident);
     std::lock_guard lock(e->mu);
-    e->local = ident;  // the echo identifier stands for the port
+    e->local = ident;
+    e->shard = 0;
   }
+  // A UDP socket meets its worker at bind (or connect, or the first send).
   return fd;
 }
 
@@ -125,13 +152,66 @@ int Stack::SetSockOpt(int fd, int level, int name, int value) {
   const auto e = Get(fd);
   if (!e) return -1;
   std::lock_guard lock(e->mu);
-  if (e->local) return Fail(EINVAL);  // these matter only before bind
-  if (level == SOL_SOCKET && name == SO_REUSEADDR) {
-    e->options.reuse_addr = value != 0;
-    return 0;
+  if (level == SOL_SOCKET) {
+    switch (name) {
+      case SO_REUSEADDR:  // matters at bind
+        e->options.reuse_addr = value != 0;
+        return 0;
+      case SO_BROADCAST:
+        e->broadcast = value != 0;
+        return 0;
+      case SO_RCVBUF:
+      case SO_SNDBUF: {
+        // Doubled for bookkeeping room, as Linux does (socket(7)), and kept
+        // within bounds; negative values count as 0.
+        const std::size_t want = value < 0 ? 0 : static_cast<std::size_t>(value);
+        const std::size_t size = std::clamp(2 * std::min(want, kMaxSocketBuffer), kMinSocketBuffer, kMaxSocketBuffer);
+        (name == SO_RCVBUF ? e->state->rcvbuf : e->state->sndbuf).store(size, std::memory_order_relaxed);
+        return 0;
+      }
+      default:
+        return Fail(ENOPROTOOPT);
+    }
   }
   if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY && e->options.v6) {
+    if (e->local && !e->state->icmp_echo) return Fail(EINVAL);  // only before bind
     e->options.v6only = value != 0;
+    return 0;
+  }
+  return Fail(ENOPROTOOPT);
+}
+
+int Stack::GetSockOpt(int fd, int level, int name, int* value) {
+  const auto e = Get(fd);
+  if (!e) return -1;
+  if (value == nullptr) return Fail(EFAULT);
+  std::lock_guard lock(e->mu);
+  if (level == SOL_SOCKET) {
+    switch (name) {
+      case SO_REUSEADDR:
+        *value = e->options.reuse_addr ? 1 : 0;
+        return 0;
+      case SO_BROADCAST:
+        *value = e->broadcast ? 1 : 0;
+        return 0;
+      case SO_RCVBUF:
+        *value = static_cast<int>(e->state->rcvbuf.load(std::memory_order_relaxed));
+        return 0;
+      case SO_SNDBUF:
+        *value = static_cast<int>(e->state->sndbuf.load(std::memory_order_relaxed));
+        return 0;
+      case SO_TYPE:
+        *value = SOCK_DGRAM;
+        return 0;
+      case SO_ERROR:
+        *value = e->state->pending_error.exchange(0);
+        return 0;
+      default:
+        return Fail(ENOPROTOOPT);
+    }
+  }
+  if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY && e->options.v6) {
+    *value = e->options.v6only ? 1 : 0;
     return 0;
   }
   return Fail(ENOPROTOOPT);
@@ -144,10 +224,17 @@ int Stack::SetNonBlocking(int fd, bool on) {
   return 0;
 }
 
+int Stack::GetNonBlocking(int fd) {
+  const auto e = Get(fd);
+  if (!e) return -1;
+  return e->nonblocking.load() ? 1 : 0;
+}
+
 int Stack::Bind(int fd, const Endpoint& local) {
   const auto e = Get(fd);
   if (!e) return -1;
   if (e->state->icmp_echo) return Fail(EOPNOTSUPP);  // the identifier is chosen at socket()
+  std::lock_guard bind_lock(e->bind_mu);
   proto::udp::BindOptions options;
   {
     std::lock_guard lock(e->mu);
@@ -155,11 +242,13 @@ int Stack::Bind(int fd, const Endpoint& local) {
     if (e->local) return Fail(EINVAL);
     options = e->options;
   }
+  // The port's own shard, or (port 0) one in turn that picks among its ports.
+  const int shard = ShardFor(local.port);
   Endpoint bound;
-  // A racing bind on the same socket is refused by the worker (EINVAL).
-  if (const int err = Call(SocketRequest::Kind::kBind, e, local, options, &bound); err != 0) return Fail(err);
+  if (const int err = Call(SocketRequest::Kind::kBind, shard, e, local, options, &bound); err != 0) return Fail(err);
   std::lock_guard lock(e->mu);
   e->local = bound;
+  e->shard = shard;
   return 0;
 }
 
@@ -179,11 +268,21 @@ int Stack::Connect(int fd, const Endpoint& remote) {
     return 0;
   }
   if (remote.port == 0 || remote.addr.IsUnspecified()) return Fail(EINVAL);
+  std::lock_guard bind_lock(e->bind_mu);
+  int shard;
+  {
+    std::lock_guard lock(e->mu);
+    shard = e->shard;
+  }
+  if (shard < 0) shard = ShardFor(0);  // unbound: an ephemeral port there
   Endpoint bound;
-  if (const int err = Call(SocketRequest::Kind::kConnect, e, remote, options, &bound); err != 0) return Fail(err);
+  if (const int err = Call(SocketRequest::Kind::kConnect, shard, e, remote, options, &bound); err != 0) {
+    return Fail(err);
+  }
   std::lock_guard lock(e->mu);
   e->local = bound;
   e->peer = remote;
+  e->shard = shard;
   return 0;
 }
 
@@ -191,20 +290,33 @@ ssize_t Stack::SendTo(int fd, std::span<const std::byte> data, const Endpoint* t
   const auto e = Get(fd);
   if (!e) return -1;
   if (const int err = e->state->pending_error.exchange(0); err != 0) return Fail(err);
+  if (e->wr_shut.load()) return Fail(EPIPE);
   std::optional<Endpoint> peer;
   bool bound = false;
   bool v6 = false;
+  bool broadcast = false;
   {
     std::lock_guard lock(e->mu);
     peer = e->peer;
     bound = e->local.has_value();
     v6 = e->options.v6;
+    broadcast = e->broadcast;
   }
   const std::optional<Endpoint> dst_value = to != nullptr ? std::optional<Endpoint>(*to) : peer;
   if (!dst_value) return Fail(EDESTADDRREQ);
   const Endpoint* dst = &*dst_value;
   if (dst->addr.is_v6() != v6) return Fail(EAFNOSUPPORT);
   if (data.size() > kMaxUdpPayload) return Fail(EMSGSIZE);
+  if (!v6 && !broadcast) {
+    // Broadcast needs SO_BROADCAST (EACCES, as on Linux): the limited one,
+    // or a directed one of our networks by shard 0's published view.
+    const proto::Ipv4Address a = dst->addr.v4();
+    bool is_broadcast = a == proto::Ipv4Address(0xffffffffu);
+    if (!is_broadcast) {
+      if (const auto snap = engine_.fabric().Load()) is_broadcast = snap->host4.IsBroadcast(a);
+    }
+    if (is_broadcast) return Fail(EACCES);
+  }
   if (e->state->icmp_echo) {
     // An echo request message: type, code, checksum, identifier, sequence,
     // data (the checksum and identifier are filled in on the way out).
@@ -213,17 +325,41 @@ ssize_t Stack::SendTo(int fd, std::span<const std::byte> data, const Endpoint* t
       return Fail(EINVAL);
     }
   } else if (!bound) {  // an implicit bind to an ephemeral port, as sendto(2) does
-    Endpoint any{v6 ? proto::IpAddress(proto::Ipv6Address()) : proto::IpAddress(proto::Ipv4Address()), 0};
     // Another thread may have bound it meanwhile: that is fine too.
-    if (Bind(fd, any) != 0 && errno != EINVAL) return -1;
+    if (Bind(fd, Wildcard(v6)) != 0 && errno != EINVAL) return -1;
+  }
+  int shard;
+  {
+    std::lock_guard lock(e->mu);
+    shard = e->shard;
+  }
+  if (shard < 0) return Fail(EINVAL);  // unreachable: bound above
+  UdpSocketState& s = *e->state;
+  const bool nonblocking = e->nonblocking.load();
+  // SO_SNDBUF: wait (or EAGAIN) while the queue holds that much already; an
+  // empty queue takes any one datagram, as Linux's does.
+  for (;;) {
+    const std::uint32_t seen = s.seq.load(std::memory_order_acquire);
+    if (s.tx_bytes.load(std::memory_order_acquire) < s.sndbuf.load(std::memory_order_relaxed) &&
+        s.tx.SizeApprox() < s.tx.capacity()) {
+      break;
+    }
+    if (nonblocking) return Fail(EAGAIN);
+    if (s.closed.load(std::memory_order_acquire)) return Fail(EBADF);
+    s.tx_waiters.fetch_add(1, std::memory_order_seq_cst);
+    // Checked again after saying we wait: the worker wakes waiters only.
+    if (s.tx_bytes.load(std::memory_order_seq_cst) >= s.sndbuf.load(std::memory_order_relaxed) ||
+        s.tx.SizeApprox() >= s.tx.capacity()) {
+      WaitFor(s.seq, seen);
+    }
+    s.tx_waiters.fetch_sub(1, std::memory_order_seq_cst);
   }
   rings::PacketPool& pool = engine_.pool();
   const bool large = data.size() + 64 > pool.data_size(rings::BufferClass::kStandard);
   rings::Packet p = pool.Get(large ? rings::BufferClass::kLarge : rings::BufferClass::kStandard);
   // Out of buffers (the large class is small: 64 by default): a blocking
-  // socket waits for one to come back, as a full send buffer blocks on Linux,
-  // for up to a second; a non-blocking one says EAGAIN.
-  const bool nonblocking = e->nonblocking.load();
+  // socket waits for one to come back for up to a second; a non-blocking
+  // one says EAGAIN.
   for (int tries = 0; !p && !nonblocking && tries < 10000; ++tries) {
     if (pump_) {
       pump_();
@@ -237,13 +373,17 @@ ssize_t Stack::SendTo(int fd, std::span<const std::byte> data, const Endpoint* t
   if (room.size() != data.size()) return Fail(EMSGSIZE);
   std::memcpy(room.data(), data.data(), data.size());
   engine::Datagram d{std::move(p), *dst};
-  UdpSocketState& s = *e->state;
+  s.tx_bytes.fetch_add(data.size(), std::memory_order_acq_rel);
   for (;;) {
     {
       std::lock_guard lock(s.tx_mu);
       if (s.tx.TryPush(std::move(d))) break;
     }
-    if (nonblocking) return Fail(EAGAIN);
+    // Another thread filled the ring since the check above.
+    if (nonblocking) {
+      s.tx_bytes.fetch_sub(data.size(), std::memory_order_acq_rel);
+      return Fail(EAGAIN);
+    }
     if (pump_) {
       pump_();
     } else {
@@ -251,17 +391,17 @@ ssize_t Stack::SendTo(int fd, std::span<const std::byte> data, const Endpoint* t
     }
   }
   if (!s.tx_scheduled.exchange(true, std::memory_order_acq_rel)) {
-    engine::SocketInbox& inbox = engine_.worker(0).socket_inbox();
+    engine::SocketInbox& inbox = engine_.worker(shard).socket_inbox();
     std::lock_guard lock(inbox.mu);
     // Room is certain: each socket is in the ring at most once.
     std::shared_ptr<UdpSocketState> ready = e->state;
     (void)inbox.tx_ready.TryPush(std::move(ready));
   }
-  WakeWorker();
+  WakeWorker(shard);
   return static_cast<ssize_t>(data.size());
 }
 
-ssize_t Stack::RecvFrom(int fd, std::span<std::byte> out, Endpoint* from, bool dontwait) {
+ssize_t Stack::RecvFrom(int fd, std::span<std::byte> out, Endpoint* from, bool dontwait, bool full_length) {
   const auto e = Get(fd);
   if (!e) return -1;
   UdpSocketState& s = *e->state;
@@ -276,11 +416,13 @@ ssize_t Stack::RecvFrom(int fd, std::span<std::byte> out, Endpoint* from, bool d
       got = s.rx.TryPop(d);
     }
     if (got) {
+      s.rx_bytes.fetch_sub(d.payload.size(), std::memory_order_acq_rel);
       const std::size_t n = std::min(out.size(), d.payload.size());
       std::memcpy(out.data(), d.payload.data().data(), n);
       if (from != nullptr) *from = d.peer;
-      return static_cast<ssize_t>(n);
+      return static_cast<ssize_t>(full_length ? d.payload.size() : n);
     }
+    if (s.rd_shut.load(std::memory_order_acquire)) return 0;  // shut down for reading: end of data
     if (dontwait || e->nonblocking.load()) return Fail(EAGAIN);
     if (pump_) {
       pump_();
@@ -289,6 +431,32 @@ ssize_t Stack::RecvFrom(int fd, std::span<std::byte> out, Endpoint* from, bool d
       s.seq.wait(seen, std::memory_order_acquire);
     }
   }
+}
+
+int Stack::Shutdown(int fd, int how) {
+  const auto e = Get(fd);
+  if (!e) return -1;
+  if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR) return Fail(EINVAL);
+  {
+    std::lock_guard lock(e->mu);
+    if (!e->peer) return Fail(ENOTCONN);
+  }
+  if (how != SHUT_WR) {
+    e->state->rd_shut.store(true, std::memory_order_release);
+    e->state->Wake();  // blocked receivers see the end
+  }
+  if (how != SHUT_RD) e->wr_shut.store(true);
+  return 0;
+}
+
+int Stack::Listen(int fd, int /*backlog*/) {
+  if (!Get(fd)) return -1;
+  return Fail(EOPNOTSUPP);
+}
+
+int Stack::Accept(int fd, Endpoint* /*peer*/) {
+  if (!Get(fd)) return -1;
+  return Fail(EOPNOTSUPP);
 }
 
 int Stack::Poll(std::span<PollFd> fds, int timeout_ms) {
@@ -306,8 +474,14 @@ int Stack::Poll(std::span<PollFd> fds, int timeout_ms) {
         UdpSocketState& s = *e->state;
         const bool error = s.pending_error.load(std::memory_order_acquire) != 0;
         if (error) r |= POLLERR;
-        if ((fds[i].events & POLLIN) && (!s.rx.EmptyApprox() || error || s.closed.load())) r |= POLLIN;
-        if ((fds[i].events & POLLOUT) && s.tx.SizeApprox() < s.tx.capacity()) r |= POLLOUT;
+        if ((fds[i].events & POLLIN) &&
+            (!s.rx.EmptyApprox() || error || s.closed.load() || s.rd_shut.load(std::memory_order_acquire))) {
+          r |= POLLIN;
+        }
+        if ((fds[i].events & POLLOUT) && s.tx.SizeApprox() < s.tx.capacity() &&
+            s.tx_bytes.load(std::memory_order_seq_cst) < s.sndbuf.load(std::memory_order_relaxed)) {
+          r |= POLLOUT;
+        }
       }
       fds[i].revents = r;
       ready += r != 0;
@@ -323,24 +497,37 @@ int Stack::Poll(std::span<PollFd> fds, int timeout_ms) {
       if (scan() == 0 && timeout_ms > 0) return 0;  // a simulated engine has nothing more coming
       continue;
     }
-    // Say we wait, look once more (a wake-up in between is not lost: it
+    // Say we wait (for POLLOUT too: the worker then wakes us when it takes
+    // datagrams off), look once more (a wake-up in between is not lost: it
     // writes the eventfds), then sleep on the eventfds.
     std::vector<pollfd> kfds;
-    for (const auto& e : entries) {
+    bool all_fds = true;
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+      const auto& e = entries[i];
       if (!e) continue;
       e->state->pollers.fetch_add(1, std::memory_order_seq_cst);
-      if (e->state->event_fd >= 0) kfds.push_back(pollfd{e->state->event_fd, POLLIN, 0});
+      if (fds[i].events & POLLOUT) e->state->tx_waiters.fetch_add(1, std::memory_order_seq_cst);
+      if (e->state->event_fd >= 0) {
+        kfds.push_back(pollfd{e->state->event_fd, POLLIN, 0});
+      } else {
+        all_fds = false;
+      }
     }
-    int wait_ms = 100;  // bounded: POLLOUT has no wake-up of its own
+    // Without an eventfd for every socket (the kernel refused one), sleep
+    // in short steps instead.
+    int wait_ms = all_fds ? -1 : 10;
     if (timeout_ms > 0) {
       const auto left = std::chrono::milliseconds(timeout_ms) -
                         std::chrono::duration_cast<std::chrono::milliseconds>(waited);
-      wait_ms = static_cast<int>(std::min<long long>(wait_ms, std::max<long long>(1, left.count())));
+      const int left_ms = static_cast<int>(std::max<long long>(1, left.count()));
+      wait_ms = wait_ms < 0 ? left_ms : std::min(wait_ms, left_ms);
     }
     if (scan() == 0) ::poll(kfds.data(), kfds.size(), wait_ms);
-    for (const auto& e : entries) {
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+      const auto& e = entries[i];
       if (!e) continue;
       e->state->pollers.fetch_sub(1, std::memory_order_seq_cst);
+      if (fds[i].events & POLLOUT) e->state->tx_waiters.fetch_sub(1, std::memory_order_seq_cst);
       if (e->state->event_fd >= 0) {
         std::uint64_t drained;
         [[maybe_unused]] const ssize_t n = read(e->state->event_fd, &drained, sizeof(drained));
@@ -361,8 +548,7 @@ int Stack::GetSockName(int fd, Endpoint* out) {
   const auto e = Get(fd);
   if (!e) return -1;
   std::lock_guard lock(e->mu);
-  *out = e->local.value_or(Endpoint{
-      e->options.v6 ? proto::IpAddress(proto::Ipv6Address()) : proto::IpAddress(proto::Ipv4Address()), 0});
+  *out = e->local.value_or(Wildcard(e->options.v6));
   return 0;
 }
 
@@ -383,8 +569,20 @@ int Stack::Close(int fd) {
     e = std::move(fds_[fd]);
     fds_[fd] = nullptr;
   }
-  // Wakes blocked receivers (EBADF).
-  Call(SocketRequest::Kind::kClose, e, Endpoint{}, proto::udp::BindOptions{}, nullptr);
+  // A bind or connect in flight finishes first, so the shard is known.
+  std::lock_guard bind_lock(e->bind_mu);
+  int shard;
+  {
+    std::lock_guard lock(e->mu);
+    shard = e->shard;
+  }
+  if (shard >= 0) {
+    // The worker forgets it, then wakes blocked callers (EBADF).
+    Call(SocketRequest::Kind::kClose, shard, e, Endpoint{}, proto::udp::BindOptions{}, nullptr);
+  } else {
+    e->state->closed.store(true, std::memory_order_release);
+    e->state->Wake();
+  }
   return 0;
 }
 

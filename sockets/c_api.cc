@@ -2,11 +2,14 @@
 
 #include <arpa/inet.h>
 
+#include <fcntl.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <span>
+#include <vector>
 
 #include "sockets/api.h"
 
@@ -86,6 +89,32 @@ int rs_setsockopt(int fd, int level, int name, const void* value, socklen_t len)
   return s->SetSockOpt(fd, level, name, v);
 }
 
+int rs_getsockopt(int fd, int level, int name, void* value, socklen_t* len) {
+  auto* s = StackOrFail();
+  if (s == nullptr) return -1;
+  if (value == nullptr || len == nullptr || *len < static_cast<socklen_t>(sizeof(int))) {
+    errno = EINVAL;
+    return -1;
+  }
+  int v = 0;
+  if (s->GetSockOpt(fd, level, name, &v) != 0) return -1;
+  std::memcpy(value, &v, sizeof(v));
+  *len = sizeof(int);
+  return 0;
+}
+
+int rs_fcntl(int fd, int cmd, int arg) {
+  auto* s = StackOrFail();
+  if (s == nullptr) return -1;
+  if (cmd == F_GETFL) {
+    const int on = s->GetNonBlocking(fd);
+    return on < 0 ? -1 : (O_RDWR | (on != 0 ? O_NONBLOCK : 0));
+  }
+  if (cmd == F_SETFL) return s->SetNonBlocking(fd, (arg & O_NONBLOCK) != 0);
+  errno = EINVAL;
+  return -1;
+}
+
 int rs_bind(int fd, const sockaddr* addr, socklen_t len) {
   auto* s = StackOrFail();
   ringstack::sockets::Endpoint e;
@@ -119,17 +148,33 @@ ssize_t rs_send(int fd, const void* buf, size_t len, int flags) { return rs_send
 ssize_t rs_recvfrom(int fd, void* buf, size_t len, int flags, sockaddr* from, socklen_t* fromlen) {
   auto* s = StackOrFail();
   if (s == nullptr) return -1;
-  if ((flags & ~MSG_DONTWAIT) != 0) {
+  if ((flags & ~(MSG_DONTWAIT | MSG_TRUNC)) != 0) {
     errno = EOPNOTSUPP;
     return -1;
   }
   ringstack::sockets::Endpoint e;
-  const ssize_t n = s->RecvFrom(fd, std::span(static_cast<std::byte*>(buf), len), &e, (flags & MSG_DONTWAIT) != 0);
+  const ssize_t n = s->RecvFrom(fd, std::span(static_cast<std::byte*>(buf), len), &e, (flags & MSG_DONTWAIT) != 0,
+                                (flags & MSG_TRUNC) != 0);
   if (n >= 0) FromEndpoint(e, from, fromlen);
   return n;
 }
 
 ssize_t rs_recv(int fd, void* buf, size_t len, int flags) { return rs_recvfrom(fd, buf, len, flags, nullptr, nullptr); }
+
+int rs_shutdown(int fd, int how) {
+  auto* s = StackOrFail();
+  return s == nullptr ? -1 : s->Shutdown(fd, how);
+}
+
+int rs_poll(pollfd* fds, nfds_t n, int timeout_ms) {
+  auto* s = StackOrFail();
+  if (s == nullptr) return -1;
+  std::vector<ringstack::sockets::Stack::PollFd> p(n);
+  for (nfds_t i = 0; i < n; ++i) p[i] = {fds[i].fd, fds[i].events, 0};
+  const int ready = s->Poll(p, timeout_ms);
+  for (nfds_t i = 0; i < n; ++i) fds[i].revents = p[i].revents;
+  return ready;
+}
 
 int rs_getsockname(int fd, sockaddr* addr, socklen_t* len) {
   auto* s = StackOrFail();

@@ -6,6 +6,7 @@
 #define RINGSTACK_SOCKETS_C_API_H_
 
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -20,12 +21,17 @@ extern "C" {
 
 int rs_socket(int domain, int type, int protocol);
 int rs_setsockopt(int fd, int level, int name, const void* value, socklen_t len);
+int rs_getsockopt(int fd, int level, int name, void* value, socklen_t* len);
+/* F_GETFL / F_SETFL with O_NONBLOCK. */
+int rs_fcntl(int fd, int cmd, int arg);
 int rs_bind(int fd, const struct sockaddr* addr, socklen_t len);
 int rs_connect(int fd, const struct sockaddr* addr, socklen_t len);
 ssize_t rs_sendto(int fd, const void* buf, size_t len, int flags, const struct sockaddr* to, socklen_t tolen);
 ssize_t rs_send(int fd, const void* buf, size_t len, int flags);
 ssize_t rs_recvfrom(int fd, void* buf, size_t len, int flags, struct sockaddr* from, socklen_t* fromlen);
 ssize_t rs_recv(int fd, void* buf, size_t len, int flags);
+int rs_shutdown(int fd, int how);
+int rs_poll(struct pollfd* fds, nfds_t n, int timeout_ms);
 int rs_getsockname(int fd, struct sockaddr* addr, socklen_t* len);
 int rs_getpeername(int fd, struct sockaddr* addr, socklen_t* len);
 int rs_close(int fd);

@@ -3,6 +3,7 @@
 // ICMP port unreachable as ECONNREFUSED, and a blocked receiver woken by a
 // datagram or by close from another thread.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -19,8 +20,10 @@
 #include "engine/engine.h"
 #include "engine/link/sim.h"
 #include "engine/runner.h"
+#include "engine/steering.h"
 #include "gtest/gtest.h"
 #include "protocols/common/checksum.h"
+#include "protocols/arp/arp_repr.h"
 #include "protocols/ethernet/ethernet_repr.h"
 #include "protocols/icmpv4/icmpv4_repr.h"
 #include "protocols/ipv4/ipv4_repr.h"
@@ -48,14 +51,22 @@ std::span<const std::byte> Bytes(const std::string& s) { return std::as_bytes(st
 const proto::MacAddress kOurMac = *proto::MacAddress::Parse("02:00:00:00:00:01");
 const proto::MacAddress kPeerMac = *proto::MacAddress::Parse("52:54:00:12:34:56");
 
-engine::Config TestConfig() {
+engine::Config TestConfig(int workers = 1) {
   engine::RawFlags f;
   f.tap = "sim0";
   f.mac = "02:00:00:00:00:01";
   f.ip4 = "192.0.2.2/24";
   f.acd = "off";
   f.ipv6 = "off";
+  f.workers = workers;
   return *engine::ParseConfig(f, 1);
+}
+
+// The first port from `from` up that UDP steering gives to `shard` of `workers`.
+std::uint16_t PortOnShard(int shard, int workers, std::uint16_t from = 7000) {
+  std::uint16_t p = from;
+  while (engine::ShardForUdpPort(p, workers) != shard) ++p;
+  return p;
 }
 
 // A UDP/IPv4 frame from the peer (192.0.2.1) to us.
@@ -74,18 +85,88 @@ Frame UdpFrame(std::uint16_t sport, std::uint16_t dport, const std::string& payl
   return f;
 }
 
+// The peer's ICMP port unreachable about `sent` (a frame we sent it).
+Frame PortUnreachableFor(const Frame& sent) {
+  Frame icmp(14 + 20 + 8 + 28);
+  proto::ethernet::EthernetRepr{kOurMac, kPeerMac, proto::ethernet::kEtherTypeIpv4}.Emit(std::span(icmp).first(14));
+  proto::ipv4::Ipv4Repr ip;
+  ip.src = proto::Ipv4Address(0xc0000201);
+  ip.dst = proto::Ipv4Address(0xc0000202);
+  ip.protocol = proto::ipv4::kProtoIcmp;
+  ip.payload_len = 8 + 28;
+  ip.Emit(std::span(icmp).subspan(14, 20));
+  std::memcpy(icmp.data() + 42, sent.data() + 14, 28);
+  proto::icmpv4::Icmpv4Repr err;
+  err.type = 3;
+  err.code = 3;
+  err.data = std::span(icmp).subspan(42);
+  err.EmitHeader(std::span(icmp).subspan(34));
+  return icmp;
+}
+
+// A UDP/IPv4 datagram from the peer to us in two fragments (the first
+// carrying the UDP header and `split` payload bytes).
+std::vector<Frame> FragmentedUdp(std::uint16_t sport, std::uint16_t dport, const std::string& payload,
+                                 std::size_t split) {
+  const proto::Ipv4Address src(0xc0000201), dst(0xc0000202);
+  std::vector<std::byte> udp(8 + payload.size());
+  std::memcpy(udp.data() + 8, payload.data(), payload.size());
+  proto::udp::UdpRepr{sport, dport, {}}.EmitHeader(udp, src, dst);
+  std::vector<Frame> frames;
+  for (const auto& [off, len] : {std::pair<std::size_t, std::size_t>{0, 8 + split},
+                                {8 + split, payload.size() - split}}) {
+    Frame f(14 + 20 + len);
+    proto::ethernet::EthernetRepr{kOurMac, kPeerMac, proto::ethernet::kEtherTypeIpv4}.Emit(std::span(f).first(14));
+    proto::ipv4::Ipv4Repr ip;
+    ip.src = src;
+    ip.dst = dst;
+    ip.protocol = proto::ipv4::kProtoUdp;
+    ip.ident = 0x4242;
+    ip.frag_offset = static_cast<std::uint32_t>(off);
+    ip.mf = off == 0;
+    ip.payload_len = static_cast<std::uint16_t>(len);
+    ip.Emit(std::span(f).subspan(14, 20));
+    std::memcpy(f.data() + 34, udp.data() + off, len);
+    frames.push_back(std::move(f));
+  }
+  return frames;
+}
+
+// The peer's ARP reply to our request for 192.0.2.1.
+Frame ArpReplyFromPeer() {
+  Frame f(14 + 28);
+  proto::ethernet::EthernetRepr{kOurMac, kPeerMac, proto::ethernet::kEtherTypeArp}.Emit(std::span(f).first(14));
+  proto::arp::ArpRepr arp;
+  arp.oper = 2;
+  arp.sha = kPeerMac;
+  arp.spa = proto::Ipv4Address(0xc0000201);
+  arp.tha = kOurMac;
+  arp.tpa = proto::Ipv4Address(0xc0000202);
+  arp.Emit(std::span(f).subspan(14));
+  return f;
+}
+
+std::string Text(std::span<const std::byte> b) { return std::string(reinterpret_cast<const char*>(b.data()), b.size()); }
+
 class SimStack {
  public:
-  SimStack() {
+  // `introduce`: the peer's ARP request first, so the engine knows its MAC.
+  explicit SimStack(int workers = 1, bool introduce = true) {
     auto [peer, mine] = engine::SimLink::Pair(clock_);
     peer_ = std::move(peer);
-    engine_ = std::move(*engine::Engine::CreateWithLink(TestConfig(), std::move(mine), clock_));
+    engine_ = std::move(*engine::Engine::CreateWithLink(TestConfig(workers), std::move(mine), clock_));
     runner_ = std::make_unique<engine::SimRunner>(engine_->stages(), clock_,
                                                   std::vector<rings::PacketPool*>{&engine_->pool()});
     stack_ = std::make_unique<Stack>(*engine_, [this] { runner_->Settle(); });
-    peer_->SendBytes(Vec(vectors::kArpRequest));  // the engine learns the peer
-    Run();
+    if (introduce) {
+      peer_->SendBytes(Vec(vectors::kArpRequest));  // the engine learns the peer
+      // Past the snapshot's publication gap, so every shard knows the peer.
+      runner_->RunFor(engine::Duration::Millis(2));
+      Run();
+    }
   }
+  // Runs `d` of virtual time (timers fire on the way).
+  void RunFor(engine::Duration d) { runner_->RunFor(d); }
   ~SimStack() {
     stack_.reset();
     runner_.reset();
@@ -218,22 +299,7 @@ TEST(Sockets, PortUnreachableIsConnRefusedOnAConnectedSocket) {
   const auto out = sim.Run();
   ASSERT_EQ(out.size(), 1u);
   // The peer answers with ICMP port unreachable quoting our datagram.
-  const Frame& sent = out[0];
-  Frame icmp(14 + 20 + 8 + 28);
-  proto::ethernet::EthernetRepr{kOurMac, kPeerMac, proto::ethernet::kEtherTypeIpv4}.Emit(std::span(icmp).first(14));
-  proto::ipv4::Ipv4Repr ip;
-  ip.src = proto::Ipv4Address(0xc0000201);
-  ip.dst = proto::Ipv4Address(0xc0000202);
-  ip.protocol = proto::ipv4::kProtoIcmp;
-  ip.payload_len = 8 + 28;
-  ip.Emit(std::span(icmp).subspan(14, 20));
-  std::memcpy(icmp.data() + 42, sent.data() + 14, 28);
-  proto::icmpv4::Icmpv4Repr err;
-  err.type = 3;
-  err.code = 3;
-  err.data = std::span(icmp).subspan(42);
-  err.EmitHeader(std::span(icmp).subspan(34));
-  sim.Send(icmp);
+  sim.Send(PortUnreachableFor(out[0]));
   sim.Run();
   std::byte buf[16];
   EXPECT_EQ(api.RecvFrom(s, buf, nullptr), -1);
@@ -367,6 +433,23 @@ TEST(Sockets, CApiMirrorsPosix) {
   EXPECT_EQ(ntohl(from.sin_addr.s_addr), 0xc0000201u);
   ASSERT_EQ(rs_sendto(fd, buf, 5, 0, reinterpret_cast<sockaddr*>(&from), len), 5);
   EXPECT_EQ(sim.Run().size(), 1u);
+  // MSG_TRUNC: the datagram's whole length, though only 3 bytes fit.
+  sim.Send(UdpFrame(5000, 7, "twelve bytes"));
+  sim.Run();
+  EXPECT_EQ(rs_recv(fd, buf, 3, MSG_TRUNC), 12);
+  EXPECT_EQ(std::string(buf, 3), "twe");
+  pollfd pfd{fd, POLLIN | POLLOUT, 0};
+  EXPECT_EQ(rs_poll(&pfd, 1, 0), 1);
+  EXPECT_EQ(pfd.revents, POLLOUT);  // nothing to read: the rest of that datagram is gone
+  int v = 0;
+  socklen_t vlen = sizeof(v);
+  ASSERT_EQ(rs_getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &vlen), 0);
+  EXPECT_EQ(v, SOCK_DGRAM);
+  EXPECT_NE(rs_fcntl(fd, F_GETFL, 0) & O_NONBLOCK, 0);
+  ASSERT_EQ(rs_fcntl(fd, F_SETFL, 0), 0);
+  EXPECT_EQ(rs_fcntl(fd, F_GETFL, 0) & O_NONBLOCK, 0);
+  EXPECT_EQ(rs_shutdown(fd, SHUT_RD), -1);
+  EXPECT_EQ(errno, ENOTCONN);
   sockaddr bad{};
   bad.sa_family = AF_UNIX;
   EXPECT_EQ(rs_connect(fd, &bad, sizeof(bad)), -1);
@@ -523,6 +606,221 @@ TEST(Sockets, EightThreadsHammerSendAndReceive) {
   stop.store(true);
   reflector.join();
   eng->Stop();
+}
+
+// Two workers: sockets live on the shard their port is steered to, send
+// through shard 0's published neighbours, and hear of ICMP errors (which
+// come to shard 0) and of datagrams shard 0 reassembled.
+TEST(Sockets, SocketsLiveOnTheirPortsShard) {
+  SimStack sim(/*workers=*/2);
+  Stack& api = sim.api();
+  for (int shard : {0, 1}) {
+    const std::uint16_t port = PortOnShard(shard, 2);
+    const int s = api.Socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK);
+    ASSERT_EQ(api.Bind(s, Ep("0.0.0.0", port)), 0) << "shard " << shard;
+    sim.Send(UdpFrame(5000, port, "to shard " + std::to_string(shard)));
+    sim.Run();
+    std::byte buf[64];
+    Endpoint from;
+    const ssize_t n = api.RecvFrom(s, buf, &from);
+    ASSERT_EQ(n, 10) << "shard " << shard;
+    EXPECT_EQ(Text(std::span(buf, 10)), "to shard " + std::to_string(shard));
+    ASSERT_EQ(api.SendTo(s, std::span<const std::byte>(buf, 10), &from), 10);
+    const auto out = sim.Run();
+    ASSERT_EQ(out.size(), 1u) << "shard " << shard;
+    EXPECT_EQ(proto::LoadBe16(out[0].data() + 34), port);  // the reply from the socket's port
+    ASSERT_EQ(api.Close(s), 0);
+  }
+  EXPECT_EQ(sim.Count("shard_resolve_request"), 0u);  // the snapshot knew the peer
+  // Ephemeral ports come from both shards, each one steered to its own.
+  std::vector<int> socks;
+  int on_shard[2] = {0, 0};
+  for (int i = 0; i < 8; ++i) {
+    const int s = api.Socket(AF_INET, SOCK_DGRAM);
+    ASSERT_EQ(api.Bind(s, Ep("0.0.0.0", 0)), 0);
+    Endpoint name;
+    ASSERT_EQ(api.GetSockName(s, &name), 0);
+    ++on_shard[engine::ShardForUdpPort(name.port, 2)];
+    socks.push_back(s);
+  }
+  EXPECT_EQ(on_shard[0], 4);
+  EXPECT_EQ(on_shard[1], 4);
+}
+
+TEST(Sockets, PortUnreachableReachesASocketOnAnotherShard) {
+  SimStack sim(/*workers=*/2);
+  Stack& api = sim.api();
+  const std::uint16_t port = PortOnShard(1, 2);
+  const int s = api.Socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK);
+  ASSERT_EQ(api.Bind(s, Ep("0.0.0.0", port)), 0);
+  ASSERT_EQ(api.Connect(s, Ep("192.0.2.1", 9)), 0);
+  ASSERT_EQ(api.Send(s, Bytes("anyone?")), 7);
+  const auto out = sim.Run();
+  ASSERT_EQ(out.size(), 1u);
+  sim.Send(PortUnreachableFor(out[0]));  // ICMP: steered to shard 0, mailed to shard 1
+  sim.Run();
+  int error = -1;
+  ASSERT_EQ(api.GetSockOpt(s, SOL_SOCKET, SO_ERROR, &error), 0);
+  EXPECT_EQ(error, ECONNREFUSED);
+  ASSERT_EQ(api.GetSockOpt(s, SOL_SOCKET, SO_ERROR, &error), 0);
+  EXPECT_EQ(error, 0);  // read and cleared
+  // No socket on shard 1's port: shard 1 itself answers port unreachable.
+  sim.Send(UdpFrame(5000, PortOnShard(1, 2, port + 1), "nobody"));
+  const auto unreachable = sim.Run();
+  ASSERT_EQ(unreachable.size(), 1u);
+  EXPECT_EQ(static_cast<unsigned>(unreachable[0][34]), 3u);
+}
+
+TEST(Sockets, ReassembledDatagramGoesToItsPortsShard) {
+  SimStack sim(/*workers=*/2);
+  Stack& api = sim.api();
+  const std::uint16_t port = PortOnShard(1, 2);
+  const int s = api.Socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK);
+  ASSERT_EQ(api.Bind(s, Ep("192.0.2.2", port)), 0);
+  std::string payload(3000, 'r');
+  for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>('a' + i % 26);
+  for (const Frame& f : FragmentedUdp(5000, port, payload, 1472)) sim.Send(f);
+  sim.Run();
+  std::vector<std::byte> buf(4000);
+  const ssize_t n = api.RecvFrom(s, buf, nullptr);
+  ASSERT_EQ(n, 3000);
+  EXPECT_EQ(Text(std::span(buf).first(3000)), payload);
+  EXPECT_EQ(sim.Count("ipv4_rx_reassembled"), 1u);
+}
+
+TEST(Sockets, AnotherShardAsksShard0ToResolveTheNeighbour) {
+  SimStack sim(/*workers=*/2, /*introduce=*/false);
+  Stack& api = sim.api();
+  const std::uint16_t port = PortOnShard(1, 2);
+  const int s = api.Socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK);
+  ASSERT_EQ(api.Bind(s, Ep("0.0.0.0", port)), 0);
+  const Endpoint peer = Ep("192.0.2.1", 5000);
+  ASSERT_EQ(api.SendTo(s, Bytes("first"), &peer), 5);
+  ASSERT_EQ(api.SendTo(s, Bytes("second"), &peer), 6);
+  auto out = sim.Run();
+  // Shard 1 parked both and asked once; shard 0 sent the ARP request.
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(proto::LoadBe16(out[0].data() + 12), proto::ethernet::kEtherTypeArp);
+  EXPECT_EQ(sim.Count("shard_resolve_request"), 1u);
+  sim.Send(ArpReplyFromPeer());
+  out = sim.Run();
+  ASSERT_EQ(out.size(), 2u);  // released in order once the snapshot has the peer
+  EXPECT_EQ(Text(std::span(out[0]).subspan(42)), "first");
+  EXPECT_EQ(Text(std::span(out[1]).subspan(42)), "second");
+  EXPECT_EQ(proto::MacAddress::FromBytes(out[0].data()), kPeerMac);
+  // A neighbour that never answers: shard 0 gives up after its ARP tries
+  // and shard 1 drops what it parked, counted.
+  const Endpoint silent = Ep("192.0.2.77", 5000);
+  ASSERT_EQ(api.SendTo(s, Bytes("lost"), &silent), 4);
+  sim.Run();
+  sim.RunFor(engine::Duration::Seconds(6));
+  EXPECT_EQ(sim.Count("ipv4_drop_neighbour_unreachable"), 1u);
+  EXPECT_EQ(sim.Count("arp_resolve_failed"), 1u);
+}
+
+TEST(Sockets, BufferSizesBroadcastAndShutdown) {
+  SimStack sim;
+  Stack& api = sim.api();
+  const int s = api.Socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK);
+  int v = 0;
+  ASSERT_EQ(api.GetSockOpt(s, SOL_SOCKET, SO_RCVBUF, &v), 0);
+  EXPECT_EQ(v, 212992);  // Linux's default
+  ASSERT_EQ(api.SetSockOpt(s, SOL_SOCKET, SO_RCVBUF, 1500), 0);
+  ASSERT_EQ(api.GetSockOpt(s, SOL_SOCKET, SO_RCVBUF, &v), 0);
+  EXPECT_EQ(v, 3000);  // doubled, as Linux reports it
+  ASSERT_EQ(api.GetSockOpt(s, SOL_SOCKET, SO_TYPE, &v), 0);
+  EXPECT_EQ(v, SOCK_DGRAM);
+  EXPECT_EQ(api.GetSockOpt(s, SOL_SOCKET, SO_KEEPALIVE, &v), -1);
+  EXPECT_EQ(errno, ENOPROTOOPT);
+  // SO_RCVBUF: 1000-byte datagrams, 3000 bytes of room: three queue, the
+  // rest are dropped and counted.
+  ASSERT_EQ(api.Bind(s, Ep("0.0.0.0", 4000)), 0);
+  for (int i = 0; i < 5; ++i) sim.Send(UdpFrame(5000, 4000, std::string(1000, static_cast<char>('0' + i))));
+  sim.Run();
+  std::byte buf[1500];
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(api.Recv(s, buf), 1000) << i;
+  EXPECT_EQ(api.Recv(s, buf), -1);
+  EXPECT_EQ(errno, EAGAIN);
+  EXPECT_EQ(sim.Count("udp_drop_rcvbuf_full"), 2u);
+  // SO_SNDBUF: a non-blocking sender hears EAGAIN while 2048 bytes wait
+  // for the worker, and POLLOUT says when there is room again.
+  ASSERT_EQ(api.SetSockOpt(s, SOL_SOCKET, SO_SNDBUF, 1), 0);
+  ASSERT_EQ(api.GetSockOpt(s, SOL_SOCKET, SO_SNDBUF, &v), 0);
+  EXPECT_EQ(v, 2048);  // the floor
+  const Endpoint peer = Ep("192.0.2.1", 5000);
+  const std::string kilo(1000, 'k');
+  EXPECT_EQ(api.SendTo(s, Bytes(kilo), &peer), 1000);
+  EXPECT_EQ(api.SendTo(s, Bytes(kilo), &peer), 1000);
+  EXPECT_EQ(api.SendTo(s, Bytes(kilo), &peer), 1000);  // 2000 < 2048 queued: room for one more
+  EXPECT_EQ(api.SendTo(s, Bytes(kilo), &peer), -1);
+  EXPECT_EQ(errno, EAGAIN);
+  Stack::PollFd pfd{s, POLLOUT, 0};
+  EXPECT_EQ(api.Poll(std::span(&pfd, 1), 0), 0);
+  EXPECT_EQ(sim.Run().size(), 3u);
+  EXPECT_EQ(api.Poll(std::span(&pfd, 1), 0), 1);
+  EXPECT_EQ(pfd.revents, POLLOUT);
+  // Broadcast needs SO_BROADCAST.
+  const Endpoint all = Ep("255.255.255.255", 5000), directed = Ep("192.0.2.255", 5000);
+  EXPECT_EQ(api.SendTo(s, Bytes("hi all"), &all), -1);
+  EXPECT_EQ(errno, EACCES);
+  EXPECT_EQ(api.SendTo(s, Bytes("hi all"), &directed), -1);
+  EXPECT_EQ(errno, EACCES);
+  ASSERT_EQ(api.SetSockOpt(s, SOL_SOCKET, SO_BROADCAST, 1), 0);
+  ASSERT_EQ(api.SendTo(s, Bytes("hi all"), &directed), 6);
+  const auto out = sim.Run();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(proto::MacAddress::FromBytes(out[0].data()), proto::MacAddress::Broadcast());
+  // shutdown: only a connected socket; then reads end and writes fail.
+  EXPECT_EQ(api.Shutdown(s, SHUT_RD), -1);
+  EXPECT_EQ(errno, ENOTCONN);
+  ASSERT_EQ(api.Connect(s, peer), 0);
+  EXPECT_EQ(api.Shutdown(s, 7), -1);
+  EXPECT_EQ(errno, EINVAL);
+  ASSERT_EQ(api.Shutdown(s, SHUT_RDWR), 0);
+  EXPECT_EQ(api.Recv(s, buf), 0);
+  EXPECT_EQ(api.Send(s, Bytes("x")), -1);
+  EXPECT_EQ(errno, EPIPE);
+  // Stream calls on a datagram socket.
+  EXPECT_EQ(api.Listen(s, 5), -1);
+  EXPECT_EQ(errno, EOPNOTSUPP);
+  EXPECT_EQ(api.Accept(s, nullptr), -1);
+  EXPECT_EQ(errno, EOPNOTSUPP);
+  EXPECT_EQ(api.GetNonBlocking(s), 1);
+  // IPV6_V6ONLY only before bind.
+  const int s6 = api.Socket(AF_INET6, SOCK_DGRAM);
+  ASSERT_EQ(api.SetSockOpt(s6, IPPROTO_IPV6, IPV6_V6ONLY, 1), 0);
+  ASSERT_EQ(api.GetSockOpt(s6, IPPROTO_IPV6, IPV6_V6ONLY, &v), 0);
+  EXPECT_EQ(v, 1);
+}
+
+// A blocking sender with a tiny SO_SNDBUF on real threads: every send
+// waits for the worker to take the previous ones off and is woken by it
+// (no polling loop); a poll for POLLOUT sleeps until the worker makes room.
+TEST(Sockets, BlockedSenderAndPollOutWakeWhenTheWorkerDrains) {
+  ThreadedEngine t;
+  Stack api(*t.engine);
+  const int s = api.Socket(AF_INET, SOCK_DGRAM);
+  ASSERT_EQ(api.SetSockOpt(s, SOL_SOCKET, SO_SNDBUF, 1), 0);
+  t.peer->SendBytes(Vec(vectors::kArpRequest));
+  const Endpoint peer = Ep("192.0.2.1", 5000);
+  const std::string chunk(1400, 'w');
+  constexpr int kSends = 400;
+  for (int i = 0; i < kSends; ++i) ASSERT_EQ(api.SendTo(s, Bytes(chunk), &peer), 1400) << i;
+  Stack::PollFd pfd{s, POLLOUT, 0};
+  EXPECT_EQ(api.Poll(std::span(&pfd, 1), -1), 1);
+  EXPECT_EQ(pfd.revents, POLLOUT);
+  int got = 0;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (got < kSends + 1 && std::chrono::steady_clock::now() < until) {  // + the ARP reply
+    if (t.peer->ReceiveBytes()) {
+      ++got;
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+  EXPECT_EQ(got, kSends + 1);
+  EXPECT_EQ(api.Close(s), 0);  // before the engine stops: close asks its worker
+  t.engine->Stop();
 }
 
 }  // namespace
