@@ -122,10 +122,9 @@ for workers in 1 2; do
   check "idle CPU ~0 with --poll block (workers=$workers)" idle_cpu_ok "$pid"
   check "unknown IP protocol: ICMP protocol unreachable quoting it (scapy; workers=$workers)" \
     "$lab" exec "$ns" /usr/bin/python3 "$root/tests/lab/proto_unreachable.py" "$tap" 192.0.2.2 proto
-  if [ "$workers" -eq 1 ]; then  # UDP port 9 hashes to shard 1 with two workers: counted only there (#5)
-    check "UDP to a closed port: ICMP port unreachable quoting it (scapy)" \
-      "$lab" exec "$ns" /usr/bin/python3 "$root/tests/lab/proto_unreachable.py" "$tap" 192.0.2.2 port
-  fi
+  # Port 9 is steered to shard 1 with two workers: that shard answers.
+  check "UDP to a closed port: ICMP port unreachable quoting it (scapy; workers=$workers)" \
+    "$lab" exec "$ns" /usr/bin/python3 "$root/tests/lab/proto_unreachable.py" "$tap" 192.0.2.2 port
   if [ "$workers" -eq 1 ]; then
     check "second engine on the busy TAP: exit 2, says busy" bash -c \
       "timeout 10 \"$lab\" exec $ns \"$bin\" --tap $tap --ip4 192.0.2.3/24 2>&1 | tee /dev/stderr | grep -q 'is busy'; [ \${PIPESTATUS[0]} -eq 2 ]"
@@ -384,30 +383,45 @@ check "ringstack --ping 2001:db8:0:1::1 (static address) and 2001:db8:2::7 (far,
   "$(declare -f ringstack_pings); lab=$lab; bin=$bin; work=$work; ns=$ns; tap=$tap;
    ringstack_pings ping6 2001:db8:0:1::1 --ip6 2001:db8:0:1::2/64 && ringstack_pings pingfar6 2001:db8:2::7"
 
-# --- UDP services on the socket API (#5, first slice) ---------------------------
-read -r ns tap < <("$lab" up) || exit 1
-namespaces+=("$ns")
+# --- UDP services on the socket API (#5) ------------------------------------------
+# With two workers the services' sockets live on the shards their ports are
+# steered to (echo 7 on shard 0; discard 9, daytime 13, chargen 19 on shard 1).
 udp_says() {  # udp_says NS FAMILY ADDR PORT INPUT WANT: socat's answer contains WANT
   local out
   out=$(printf '%s\n' "$5" | timeout 5 "$lab" exec "$1" socat -t 1 - "$2:$3:$4" 2>&1)
   echo "sent '$5' to $3:$4, got: $out"
   grep -q -- "$6" <<<"$out"
 }
-check "engine starts with --services echo,discard,daytime,chargen" \
-  start_engine "$ns" "$tap" svc --ip6 2001:db8:0:1::2/64 --services echo,discard,daytime,chargen --poll block
+discard_ok() {  # discard_ok NS SIZE: one datagram delivered (reassembled when large), nothing answered
+  counters "$engine_pid" svc >"$work/svc.before" 2>&1
+  head -c "$2" /dev/zero | tr '\0' d | timeout 5 "$lab" exec "$1" socat -t 0.5 - UDP4:192.0.2.2:9 >/dev/null 2>&1
+  counters "$engine_pid" svc >"$work/svc.after" 2>&1
+  local n before after tx_before tx_after
+  n() { awk -v n="$1" '$1 == n { print $2 }' "$2" | head -n 1; }
+  before=$(n udp_rx_delivered "$work/svc.before"); after=$(n udp_rx_delivered "$work/svc.after")
+  tx_before=$(n udp_tx "$work/svc.before"); tx_after=$(n udp_tx "$work/svc.after")
+  echo "delivered ${before:-0} -> ${after:-0}, sent ${tx_before:-0} -> ${tx_after:-0}"
+  [ $(( ${after:-0} - ${before:-0} )) -eq 1 ] && [ "${tx_after:-0}" = "${tx_before:-0}" ]
+}
+for workers in 1 2; do
+read -r ns tap < <("$lab" up) || exit 1
+namespaces+=("$ns")
+check "engine starts with --services echo,discard,daytime,chargen (workers=$workers)" \
+  start_engine "$ns" "$tap" svc --ip6 2001:db8:0:1::2/64 --services echo,discard,daytime,chargen --poll block \
+  --workers "$workers"
 sleep 2  # IPv6 DAD
-check "UDP echo over IPv4 (socat)" udp_says "$ns" UDP4 192.0.2.2 7 "hello over v4" "hello over v4"
-check "UDP echo over IPv6 (socat)" udp_says "$ns" UDP6 "[2001:db8:0:1::2]" 7 "hello over v6" "hello over v6"
-check "UDP daytime (RFC 867) over IPv4 and IPv6" bash -c "$(declare -f udp_says); lab=$lab;
+check "UDP echo over IPv4 (socat; workers=$workers)" udp_says "$ns" UDP4 192.0.2.2 7 "hello over v4" "hello over v4"
+check "UDP echo over IPv6 (socat; workers=$workers)" \
+  udp_says "$ns" UDP6 "[2001:db8:0:1::2]" 7 "hello over v6" "hello over v6"
+check "UDP daytime (RFC 867) over IPv4 and IPv6 (workers=$workers)" bash -c "$(declare -f udp_says); lab=$lab;
   udp_says $ns UDP4 192.0.2.2 13 x \"$(date -u +%Y)\" && udp_says $ns UDP6 [2001:db8:0:1::2] 13 x \"$(date -u +%Y)\""
-check "UDP chargen (RFC 864): the rotating printable characters" udp_says "$ns" UDP4 192.0.2.2 19 "0123456789" ' !"#\$%'
-counters "$engine_pid" svc >"$work/svc.before" 2>&1
-printf 'dropped\n' | timeout 5 "$lab" exec "$ns" socat -t 0.5 - UDP4:192.0.2.2:9 >/dev/null 2>&1
-counters "$engine_pid" svc >"$work/svc.after" 2>&1
-check "UDP discard takes a datagram and answers nothing" bash -c \
-  "before=\$(awk '\$1==\"udp_rx_delivered\"{print \$2}' $work/svc.before); after=\$(awk '\$1==\"udp_rx_delivered\"{print \$2}' $work/svc.after);
-   tx_before=\$(awk '\$1==\"udp_tx\"{print \$2}' $work/svc.before); tx_after=\$(awk '\$1==\"udp_tx\"{print \$2}' $work/svc.after);
-   echo \"delivered \$before -> \$after, sent \$tx_before -> \$tx_after\"; [ \$((after - before)) -eq 1 ] && [ \"\$tx_after\" = \"\$tx_before\" ]"
+check "UDP chargen (RFC 864): the rotating printable characters, v4 and v6 (workers=$workers)" bash -c \
+  "$(declare -f udp_says); lab=$lab; udp_says $ns UDP4 192.0.2.2 19 0123456789 ' !\"#\\\$%' &&
+   udp_says $ns UDP6 [2001:db8:0:1::2] 19 0123456789 ' !\"#\\\$%'"
+check "UDP discard takes a datagram and answers nothing (workers=$workers)" discard_ok "$ns" 8
+# 4000 bytes: the kernel fragments it; shard 0 reassembles it and, with two
+# workers, mails it to shard 1, where the discard socket lives.
+check "UDP discard takes a fragmented 4000-byte datagram (workers=$workers)" discard_ok "$ns" 4000
 # 10,000 datagrams of mixed sizes (4..8000 bytes, the large ones fragmented)
 # to the echo service, 32 in flight: every one is accounted for — received by
 # ringstack or counted as dropped there with a reason, each echo sent back,
@@ -430,14 +444,17 @@ udp_accounting_ok() {  # udp_accounting_ok NS
   local delivered tx drops
   delivered=$(delta udp_rx_delivered)
   tx=$(delta udp_tx)
-  drops=$(( $(delta udp_drop_rcvbuf_full) + $(delta rx_ring0_full_drop) + $(delta rx_no_buffer_drop) +
-            $(delta ipv4_frag_drop_memory_limit) + $(delta ipv4_frag_evicted) + $(delta pool_empty_drop) ))
+  drops=$(( $(delta udp_drop_rcvbuf_full) + $(delta rx_ring0_full_drop) + $(delta rx_ring1_full_drop) +
+            $(delta rx_no_buffer_drop) + $(delta ipv4_frag_drop_memory_limit) + $(delta ipv4_frag_evicted) +
+            $(delta pool_empty_drop) + $(delta shard_mail_drop) ))
   echo "client: $out; kernel UdpRcvbufErrors ${rcvbuf:-0}; ringstack: delivered $delivered, counted drops $drops, echoed $tx"
   [ "$sent" -eq 10000 ] && [ "$corrupt" -eq 0 ] && [ $((delivered + drops)) -eq 10000 ] &&
     [ "$tx" -eq "$delivered" ] && [ $((received + ${rcvbuf:-0})) -eq "$tx" ]
 }
-check "UDP echo: 10,000 datagrams of 4..8000 bytes, every one received or counted dropped" udp_accounting_ok "$ns"
-check "SIGTERM: clean exit with the services running" stop_ok "$engine_pid" svc
+check "UDP echo: 10,000 datagrams of 4..8000 bytes, every one received or counted dropped (workers=$workers)" \
+  udp_accounting_ok "$ns"
+check "SIGTERM: clean exit with the services running (workers=$workers)" stop_ok "$engine_pid" svc
+done
 
 # The impairment stage on a real TAP: seeded loss shows in ping and counters.
 impaired_ok() {  # impaired_ok NS
