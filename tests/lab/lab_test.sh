@@ -418,6 +418,9 @@ check "UDP daytime (RFC 867) over IPv4 and IPv6 (workers=$workers)" bash -c "$(d
 check "UDP chargen (RFC 864): the rotating printable characters, v4 and v6 (workers=$workers)" bash -c \
   "$(declare -f udp_says); lab=$lab; udp_says $ns UDP4 192.0.2.2 19 0123456789 ' !\"#\\\$%' &&
    udp_says $ns UDP6 [2001:db8:0:1::2] 19 0123456789 ' !\"#\\\$%'"
+check "UDP to a closed port: the Linux socket sees ECONNREFUSED, v4 and v6 (workers=$workers)" bash -c \
+  "\"$lab\" exec $ns /usr/bin/python3 $root/tests/lab/udp_refused.py 192.0.2.2 4444 &&
+   \"$lab\" exec $ns /usr/bin/python3 $root/tests/lab/udp_refused.py 2001:db8:0:1::2 4445"
 check "UDP discard takes a datagram and answers nothing (workers=$workers)" discard_ok "$ns" 8
 # 4000 bytes: the kernel fragments it; shard 0 reassembles it and, with two
 # workers, mails it to shard 1, where the discard socket lives.
