@@ -1,6 +1,6 @@
 // The engine side of UDP sockets: what an application thread and the worker
-// that owns a socket share (the first slice of issue #5; sockets/api.h is the
-// application's face of it).
+// that owns a socket share (issue #5; sockets/api.h is the application's
+// face of it).
 //
 // Data: each socket has a receive ring (the worker produces, application
 // threads consume under `rx_mu`) and a send ring (application threads produce
@@ -9,7 +9,8 @@
 // SocketInbox as a request with a completion the caller waits on. Waiting
 // uses C++20 atomic wait/notify on a sequence number bumped after every
 // change a waiter could want, so no wake-up is lost. The worker is woken by
-// its stage doorbell after a request or a datagram is queued.
+// its stage doorbell after a request or a datagram is queued. Payload bytes
+// queued each way are counted against SO_RCVBUF / SO_SNDBUF.
 #ifndef RINGSTACK_ENGINE_UDP_SOCKET_H_
 #define RINGSTACK_ENGINE_UDP_SOCKET_H_
 

@@ -1,18 +1,18 @@
 // Worker: one protocol shard. Owns, without locks, everything its packets
-// touch: for the control shard (0) that is the IPv4 addresses and routes
-// (Ipv4Host), Address Conflict Detection, the ARP cache and the packets
-// parked on it; every shard has its timing wheel and counters.
+// touch: for the control shard (0) that is the IPv4 and IPv6 addresses and
+// routes (Ipv4Host, Ipv6Host), Address Conflict Detection, DHCP, the ARP and
+// ND caches and the packets parked on them, reassembly, MLD; every shard has
+// its UDP sockets (those whose ports are steered to it), timing wheel and
+// counters.
 //
-// Receive path: Ethernet -> ARP | IPv4 -> ICMPv4, using the pure parsers and
-// handlers in protocols/; replies are built in place in the received buffer
-// (headers prepended into its headroom) and pushed on this shard's TX ring.
-// Malformed input is dropped and counted under "<proto>_drop_<reason>".
-// IPv4 fragments are reassembled on the control shard and datagrams larger
-// than the MTU leave fragmented; reassembly timeouts are reported with ICMP
-// Time Exceeded. Not yet here (their issues): DHCPv4 (#3), IPv6 (#4), UDP and
-// sockets (#5), TCP (#6); such frames are counted, not silently lost. Shards
-// other than 0 keep a copy of the configured addresses (they handle only
-// TCP/UDP, steered by port or flow). Those shards send with what shard 0
+// Receive path: Ethernet -> ARP | IPv4 | IPv6 -> ICMP, UDP, using the pure
+// parsers and handlers in protocols/; replies are built in place in the
+// received buffer (headers prepended into its headroom) and pushed on this
+// shard's TX ring. Malformed input is dropped and counted under
+// "<proto>_drop_<reason>". Fragments are reassembled on the control shard and
+// datagrams larger than the (path) MTU leave fragmented. TCP (#6) frames are
+// counted, not silently lost. Shards other than 0 see only TCP/UDP (steered
+// by flow or port) and send with what shard 0
 // publishes through the ShardFabric (addresses, routes, neighbours, path
 // MTUs) and ask shard 0 by mail to resolve a neighbour they miss, parking
 // the packets meanwhile (for up to kParkTimeout).
