@@ -90,6 +90,12 @@ struct UdpSocketState {
   // every change writes it.
   std::atomic<bool> event_subscribed{false};
 
+  // After the worker pushed onto `rx`: wakes only when the ring went from
+  // empty to non-empty. Receivers drain until EAGAIN before they wait, so a
+  // datagram pushed behind others is found without a wake-up of its own.
+  void WakeIfFirst() {
+    if (rx.SizeApprox() <= 1) Wake();
+  }
   void Wake() {
     seq.fetch_add(1, std::memory_order_seq_cst);
     seq.notify_all();

@@ -148,7 +148,7 @@ bool Worker::DeliverUdp(Packet& p, proto::Bytes payload, const udp::Endpoint& ds
       return;
     }
     udp_rx_delivered_.Inc();
-    s.Wake();
+    s.WakeIfFirst();
   };
   if (!group) {
     const auto id = udp_bindings_.Lookup(dst, src);
@@ -227,7 +227,7 @@ bool Worker::DeliverEchoReply(Packet& p, bool v6, const proto::IpAddress& from) 
     socket.rx_dropped.fetch_add(1, std::memory_order_relaxed);
     return true;
   }
-  s->second->Wake();
+  s->second->WakeIfFirst();
   return true;
 }
 

@@ -390,14 +390,18 @@ ssize_t Stack::SendTo(int fd, std::span<const std::byte> data, const Endpoint* t
       std::this_thread::yield();  // the worker drains it
     }
   }
+  // The doorbell only when the socket goes from idle to scheduled: while it
+  // is scheduled the worker has yet to drain it, and takes this one too.
   if (!s.tx_scheduled.exchange(true, std::memory_order_acq_rel)) {
     engine::SocketInbox& inbox = engine_.worker(shard).socket_inbox();
-    std::lock_guard lock(inbox.mu);
-    // Room is certain: each socket is in the ring at most once.
-    std::shared_ptr<UdpSocketState> ready = e->state;
-    (void)inbox.tx_ready.TryPush(std::move(ready));
+    {
+      std::lock_guard lock(inbox.mu);
+      // Room is certain: each socket is in the ring at most once.
+      std::shared_ptr<UdpSocketState> ready = e->state;
+      (void)inbox.tx_ready.TryPush(std::move(ready));
+    }
+    WakeWorker(shard);
   }
-  WakeWorker(shard);
   return static_cast<ssize_t>(data.size());
 }
 
