@@ -7,9 +7,10 @@
 # --services echo,discard) on the other side, and one end of a veth pair to
 # namespace B, where bench/udp_peer serves echo and counts discards on the
 # kernel's own stack (198.51.100.2). The client (udp_peer, kernel sockets) runs
-# in A against both. Bounded: COUNT datagrams per measurement.
+# in A against both. Bounded: COUNT datagrams per measurement. ringstack's
+# non-zero drop counters are printed to stderr.
 #
-# usage: sudo bench/e2e_udp.sh [BUILD_DIR] [COUNT] [SIZE]
+# usage: sudo [WORKERS=N] [POLL=MODE] bench/e2e_udp.sh [BUILD_DIR] [COUNT] [SIZE]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
@@ -40,7 +41,7 @@ ip -n "$peer" link set rsveth1 up
 ip -n "$peer" link set lo up
 
 ip netns exec "$ns" "$build/engine/ringstack" --tap "$tap" --ip4 192.0.2.2/24 --acd off --ipv6 off \
-  --services echo,discard --poll "${POLL:-block}" --counters-file "$work/counters" 2>"$work/log" &
+  --services echo,discard --poll "${POLL:-block}" --workers "${WORKERS:-1}" --counters-file "$work/counters" 2>"$work/log" &
 pids+=($!)
 rs_pid=$!
 ip netns exec "$peer" "$peer_bin" echo 7 600 >/dev/null &
@@ -72,6 +73,7 @@ kill -TERM "$sink_pid"
 wait "$sink_pid" 2>/dev/null || true
 k_got=$(awk '{ print $2 }' "$work/sink")
 
+grep -E "drop|full" "$work/counters" | grep -v " 0$" >&2 || true
 printf '%-34s %14s %14s\n' "($count x $size B)" "ringstack" "kernel"
 printf '%-34s %14s %14s\n' "echo round trips/s (lost)" "$rs_rr ($rs_lost)" "$k_rr ($k_lost)"
 awk -v a="$rs_got" -v s="$rs_secs" -v b="$k_got" -v t="$k_secs" -v n="$count" 'BEGIN {
