@@ -69,11 +69,16 @@ std::uint16_t PortOnShard(int shard, int workers, std::uint16_t from = 7000) {
   return p;
 }
 
-// A UDP/IPv4 frame from the peer (192.0.2.1) to us.
-Frame UdpFrame(std::uint16_t sport, std::uint16_t dport, const std::string& payload) {
-  const proto::Ipv4Address src(0xc0000201), dst(0xc0000202);
+// A UDP/IPv4 frame from the peer (192.0.2.1) to us, or to `dst` (a
+// broadcast or group address: the frame goes to its MAC).
+Frame UdpFrame(std::uint16_t sport, std::uint16_t dport, const std::string& payload,
+               proto::Ipv4Address dst = proto::Ipv4Address(0xc0000202)) {
+  const proto::Ipv4Address src(0xc0000201);
+  const proto::MacAddress to = dst == proto::Ipv4Address(0xc0000202) ? kOurMac
+                               : dst.IsMulticast()                  ? proto::MulticastMac(dst)
+                                                                    : proto::MacAddress::Broadcast();
   Frame f(14 + 20 + 8 + payload.size());
-  proto::ethernet::EthernetRepr{kOurMac, kPeerMac, proto::ethernet::kEtherTypeIpv4}.Emit(std::span(f).first(14));
+  proto::ethernet::EthernetRepr{to, kPeerMac, proto::ethernet::kEtherTypeIpv4}.Emit(std::span(f).first(14));
   proto::ipv4::Ipv4Repr ip;
   ip.src = src;
   ip.dst = dst;
@@ -726,6 +731,44 @@ TEST(Sockets, AnotherShardAsksShard0ToResolveTheNeighbour) {
   sim.RunFor(engine::Duration::Seconds(6));
   EXPECT_EQ(sim.Count("ipv4_drop_neighbour_unreachable"), 1u);
   EXPECT_EQ(sim.Count("arp_resolve_failed"), 1u);
+}
+
+// Broadcast and multicast datagrams reach every socket bound for them: the
+// wildcard-bound ones on the port (each its own copy), not one bound to a
+// unicast address; nobody bound means no ICMP error (RFC 1122 3.2.2). On
+// shard 1 of two, where the port is steered.
+TEST(Sockets, BroadcastAndMulticastReachEverySocketBoundForThem) {
+  SimStack sim(/*workers=*/2);
+  Stack& api = sim.api();
+  const std::uint16_t port = PortOnShard(1, 2);
+  int socks[3];
+  for (int i = 0; i < 3; ++i) {
+    socks[i] = api.Socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK);
+    ASSERT_EQ(api.SetSockOpt(socks[i], SOL_SOCKET, SO_REUSEADDR, 1), 0);
+    ASSERT_EQ(api.Bind(socks[i], Ep(i < 2 ? "0.0.0.0" : "192.0.2.2", port)), 0) << i;
+  }
+  std::byte buf[64];
+  for (const char* to : {"255.255.255.255", "192.0.2.255", "224.0.0.1"}) {
+    sim.Send(UdpFrame(5000, port, to, proto::IpAddress::Parse(to)->v4()));
+    EXPECT_TRUE(sim.Run().empty());
+    for (int i = 0; i < 2; ++i) {
+      const ssize_t n = api.Recv(socks[i], buf);
+      ASSERT_GT(n, 0) << to << " socket " << i;
+      EXPECT_EQ(Text(std::span(buf, static_cast<std::size_t>(n))), to);
+    }
+    EXPECT_EQ(api.Recv(socks[2], buf), -1) << to;  // bound to the unicast address
+    EXPECT_EQ(errno, EAGAIN);
+  }
+  // Unicast: one socket, the most specific.
+  sim.Send(UdpFrame(5000, port, "just one"));
+  sim.Run();
+  EXPECT_EQ(api.Recv(socks[2], buf), 8);
+  EXPECT_EQ(api.Recv(socks[0], buf), -1);
+  EXPECT_EQ(api.Recv(socks[1], buf), -1);
+  // A broadcast to a port nobody has: dropped quietly.
+  sim.Send(UdpFrame(5000, PortOnShard(1, 2, port + 1), "anyone?", proto::Ipv4Address(0xffffffffu)));
+  EXPECT_TRUE(sim.Run().empty());
+  EXPECT_EQ(sim.Count("icmp4_tx_dest_unreachable"), 0u);
 }
 
 TEST(Sockets, BufferSizesBroadcastAndShutdown) {
