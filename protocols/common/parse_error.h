@@ -21,6 +21,8 @@ enum class ParseError : std::uint8_t {
   kBadTtl,             // TTL 0 (PyTCP sanity rule; RFC 1122 3.2.1.7 forbids sending it)
   kUnsupportedType,    // e.g. an 802.3 length field instead of an EtherType; a BOOTP packet without the DHCP cookie
   kBadOption,          // an option runs past the data, has a wrong length, or a required one is missing
+  kBadPort,            // a zero port where the protocol needs one (TCP)
+  kBadFlags,           // a flag combination no sender may use (TCP SYN+FIN, SYN+RST)
   kCount,
 };
 
@@ -40,6 +42,8 @@ constexpr std::string_view ParseErrorName(ParseError e) {
     case ParseError::kBadTtl: return "bad_ttl";
     case ParseError::kUnsupportedType: return "unsupported_type";
     case ParseError::kBadOption: return "bad_option";
+    case ParseError::kBadPort: return "bad_port";
+    case ParseError::kBadFlags: return "bad_flags";
     case ParseError::kCount: break;
   }
   return "unknown";

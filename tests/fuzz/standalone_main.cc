@@ -39,11 +39,11 @@ int main(int argc, char** argv) {
       V(v::kIpv4WithOptions), V(v::kIcmpEchoRequestPadded), V(v::kArpProbe), V(v::kArpAnnouncement),
       V(v::kUdpToClosedPort), V(v::kDhcpOffer), V(v::kDhcpAck), V(v::kDhcpNak), V(v::kIpv6EchoRequest),
       V(v::kNdNsFromPeer), V(v::kNdNaDefendsStatic), V(v::kNdRa), V(v::kMldv2GeneralQuery), V(v::kIpv6ExtChain),
-      V(v::kIpv6UnknownOption)};
+      V(v::kIpv6UnknownOption), V(v::kTcpSyn), V(v::kTcpSynAck), V(v::kTcpDataSack6), V(v::kTcpRst)};
   // Seeds at every layer offset, so each parser sees valid inputs too.
   std::vector<std::vector<std::uint8_t>> corpus;
   for (const auto& s : seeds) {
-    for (std::size_t off : {0u, 14u, 34u, 42u, 54u, 58u}) {  // Ethernet, IP, ICMP/UDP, DHCP, ICMPv6, its body
+    for (std::size_t off : {0u, 14u, 34u, 42u, 54u, 58u}) {  // Ethernet, IP, ICMP/UDP/TCP, DHCP, ICMPv6/TCP, its body
       if (off < s.size()) corpus.emplace_back(s.begin() + static_cast<long>(off), s.end());
     }
   }

@@ -9,7 +9,7 @@ so builds do not need scapy.
 import os
 import sys
 
-from scapy.all import ARP, BOOTP, DHCP, ICMP, IP, UDP, Ether, IPOption_Router_Alert, Raw  # noqa: E402
+from scapy.all import ARP, BOOTP, DHCP, ICMP, IP, TCP, UDP, Ether, IPOption_Router_Alert, Raw  # noqa: E402
 from scapy.layers.inet6 import (  # noqa: E402
     ICMPv6EchoReply, ICMPv6EchoRequest, ICMPv6MLDMultAddrRec, ICMPv6MLQuery2, ICMPv6MLReport2,
     ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6ND_RA, ICMPv6ND_Redirect, ICMPv6ND_RS, ICMPv6DestUnreach, ICMPv6PacketTooBig,
@@ -204,6 +204,35 @@ def frames6():
            IPv6ExtHdrFragment(nh=58, offset=0, m=1, id=0x77) / Raw(bytes(range(16))))
 
 
+def frames_tcp():
+    """TCP segments: what Linux sends (SYN with its option order) and what
+    ringstack emits (the SYN+ACK, a data segment with SACK blocks, a RST)."""
+    yield ("kTcpSyn",
+           "IPv4 + TCP SYN 192.0.2.1:40000 -> 192.0.2.2:7, seq 0x11223344, win 64240, "
+           "MSS 1460, SACK-permitted, TS 12345/0, NOP, WS 7 (Linux's order)",
+           Ether(dst=MAC_A, src=MAC_B) / IP(src="192.0.2.1", dst="192.0.2.2", id=0x100, flags="DF", ttl=64) /
+           TCP(sport=40000, dport=7, seq=0x11223344, flags="S", window=64240,
+               options=[("MSS", 1460), ("SAckOK", b""), ("Timestamp", (12345, 0)), ("NOP", None), ("WScale", 7)]))
+    yield ("kTcpSynAck",
+           "IPv4 + TCP SYN+ACK 192.0.2.2:7 -> 192.0.2.1:40000, seq 0x55667788 ack 0x11223345, win 65535, "
+           "MSS 1460, SACK-permitted, TS 1000/12345, NOP, WS 7",
+           Ether(dst=MAC_B, src=MAC_A) / IP(src="192.0.2.2", dst="192.0.2.1", id=0, flags="DF", ttl=64) /
+           TCP(sport=7, dport=40000, seq=0x55667788, ack=0x11223345, flags="SA", window=65535,
+               options=[("MSS", 1460), ("SAckOK", b""), ("Timestamp", (1000, 12345)), ("NOP", None), ("WScale", 7)]))
+    yield ("kTcpDataSack6",
+           "IPv6 + TCP PSH+ACK 2001:db8:0:1::1:40000 -> ::2:7, seq 0x11223345 ack 0x55667789, win 501, "
+           "NOP NOP TS 12400/1000, NOP NOP SACK [0x55667790, 0x556677a0) [0x556677b0, 0x556677c0), 10 bytes",
+           Ether(dst=MAC_A, src=MAC_B) / IPv6(src="2001:db8:0:1::1", dst="2001:db8:0:1::2", hlim=64) /
+           TCP(sport=40000, dport=7, seq=0x11223345, ack=0x55667789, flags="PA", window=501,
+               options=[("NOP", None), ("NOP", None), ("Timestamp", (12400, 1000)), ("NOP", None), ("NOP", None),
+                        ("SAck", (0x55667790, 0x556677a0, 0x556677b0, 0x556677c0))]) /
+           Raw(b"hello, tcp"))
+    yield ("kTcpRst",
+           "IPv4 + TCP RST+ACK 192.0.2.2:7 -> 192.0.2.1:40001, seq 0 ack 0x11223345, win 0",
+           Ether(dst=MAC_B, src=MAC_A) / IP(src="192.0.2.2", dst="192.0.2.1", id=0, flags="DF", ttl=64) /
+           TCP(sport=7, dport=40001, seq=0, ack=0x11223345, flags="RA", window=0))
+
+
 def c_array(name, comment, data):
     lines = [f"// {comment}", f"inline constexpr unsigned char {name}[] = {{"]
     for i in range(0, len(data), 12):
@@ -221,7 +250,7 @@ def main():
            "",
            "namespace ringstack::vectors {",
            ""]
-    for name, comment, pkt in list(frames()) + list(frames6()):
+    for name, comment, pkt in list(frames()) + list(frames6()) + list(frames_tcp()):
         data = bytes(pkt)
         if name == "kIcmpEchoRequestPadded":
             # The link pads the 44-byte frame to the 60-byte Ethernet minimum;

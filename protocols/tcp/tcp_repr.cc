@@ -1,0 +1,221 @@
+#include "protocols/tcp/tcp_repr.h"
+
+#include "protocols/common/checksum.h"
+#include "protocols/ipv4/ipv4_header.h"
+
+namespace ringstack::proto::tcp {
+namespace {
+
+// The fixed length each known option must have (0: variable, checked apart).
+std::size_t KnownLength(std::uint8_t kind) {
+  switch (kind) {
+    case option::kMss: return 4;
+    case option::kWindowScale: return 3;
+    case option::kSackPermitted: return 2;
+    case option::kTimestamps: return 10;
+    default: return 0;
+  }
+}
+
+template <typename Addr>
+Parsed<TcpRepr> ParseWith(Bytes segment, const Addr& src, const Addr& dst) {
+  // Integrity.
+  if (segment.size() < kMinHeaderLen) return ParseError::kTruncated;
+  const std::size_t header_len = (static_cast<unsigned>(segment[field::kDataOffset]) >> 4) * 4u;
+  if (header_len < kMinHeaderLen || header_len > segment.size()) return ParseError::kBadHeaderLength;
+  Checksum c;
+  AddPseudoHeader(c, src, dst, ipv4::kProtoTcp, static_cast<std::uint32_t>(segment.size()));
+  c.Add(segment);
+  if (c.Folded() != 0xffff) return ParseError::kBadChecksum;
+  // Decode.
+  TcpRepr r;
+  r.src_port = LoadBe16(segment.data() + field::kSrcPort);
+  r.dst_port = LoadBe16(segment.data() + field::kDstPort);
+  r.seq = SeqNum(LoadBe32(segment.data() + field::kSeq));
+  r.ack = SeqNum(LoadBe32(segment.data() + field::kAck));
+  r.flags = static_cast<std::uint8_t>(segment[field::kFlags]);
+  r.window = LoadBe16(segment.data() + field::kWindow);
+  r.urgent = LoadBe16(segment.data() + field::kUrgent);
+  const auto options = TcpOptions::Parse(segment.subspan(kMinHeaderLen, header_len - kMinHeaderLen));
+  if (!options) return options.error();
+  r.options = *options;
+  r.payload = segment.subspan(header_len);
+  // Sanity: port 0 is reserved; SYN with FIN or RST is no segment a TCP
+  // sends (the "Christmas tree" probes).
+  if (r.src_port == 0 || r.dst_port == 0) return ParseError::kBadPort;
+  if (r.syn() && (r.fin() || r.rst())) return ParseError::kBadFlags;
+  return r;
+}
+
+template <typename Addr>
+void EmitWith(const TcpRepr& r, MutableBytes segment, const Addr& src, const Addr& dst) {
+  const std::size_t options_len = r.options.EmitLen();
+  std::byte* h = segment.data();
+  StoreBe16(h + field::kSrcPort, r.src_port);
+  StoreBe16(h + field::kDstPort, r.dst_port);
+  StoreBe32(h + field::kSeq, r.seq.value());
+  StoreBe32(h + field::kAck, r.ack.value());
+  h[field::kDataOffset] = static_cast<std::byte>(((kMinHeaderLen + options_len) / 4) << 4);
+  h[field::kFlags] = static_cast<std::byte>(r.flags);
+  StoreBe16(h + field::kWindow, r.window);
+  StoreBe16(h + field::kChecksum, 0);
+  StoreBe16(h + field::kUrgent, r.urgent);
+  r.options.Emit(segment.subspan(kMinHeaderLen, options_len));
+  Checksum c;
+  AddPseudoHeader(c, src, dst, ipv4::kProtoTcp, static_cast<std::uint32_t>(segment.size()));
+  c.Add(segment);
+  StoreBe16(h + field::kChecksum, c.Finish());
+}
+
+}  // namespace
+
+Parsed<TcpOptions> TcpOptions::Parse(Bytes b) {
+  TcpOptions o;
+  std::size_t i = 0;
+  while (i < b.size()) {
+    const auto kind = static_cast<std::uint8_t>(b[i]);
+    if (kind == option::kEnd) break;
+    if (kind == option::kNop) {
+      ++i;
+      continue;
+    }
+    if (i + 2 > b.size()) return ParseError::kBadOption;
+    const std::size_t len = static_cast<std::uint8_t>(b[i + 1]);
+    if (len < 2 || i + len > b.size()) return ParseError::kBadOption;
+    const std::byte* v = b.data() + i + 2;
+    if (const std::size_t want = KnownLength(kind); want != 0 && len != want) return ParseError::kBadOption;
+    switch (kind) {
+      case option::kMss:
+        o.mss = LoadBe16(v);
+        break;
+      case option::kWindowScale:
+        o.window_scale = static_cast<std::uint8_t>(v[0]);
+        break;
+      case option::kSackPermitted:
+        o.sack_permitted = true;
+        break;
+      case option::kTimestamps:
+        o.timestamps = Timestamps{LoadBe32(v), LoadBe32(v + 4)};
+        break;
+      case option::kSack: {
+        // RFC 2018 3: 8 bytes per block, 1..4 blocks in 40 bytes of options.
+        const std::size_t n = (len - 2) / 8;
+        if ((len - 2) % 8 != 0 || n == 0 || n > kMaxSackBlocks) return ParseError::kBadOption;
+        for (std::size_t k = 0; k < n; ++k) {
+          o.sack[k] = SackBlock{SeqNum(LoadBe32(v + 8 * k)), SeqNum(LoadBe32(v + 8 * k + 4))};
+        }
+        o.sack_count = static_cast<std::uint8_t>(n);
+        break;
+      }
+      default:
+        break;  // unknown: skipped by its length (RFC 9293 3.1)
+    }
+    i += len;
+  }
+  return o;
+}
+
+namespace {
+// Room the fixed options take; SACK gets what is left.
+std::size_t FixedLen(const TcpOptions& o) {
+  std::size_t n = 0;
+  if (o.mss) n += 4;
+  if (o.timestamps) {
+    n += 12;  // SACK-permitted + TS, or NOP NOP TS
+  } else if (o.sack_permitted) {
+    n += 4;  // NOP NOP SACK-permitted
+  }
+  if (o.window_scale) n += 4;
+  return n;
+}
+
+std::size_t SackBlocksThatFit(const TcpOptions& o) {
+  const std::size_t fixed = FixedLen(o);
+  if (o.sack_count == 0 || fixed + 4 + 8 > kMaxOptionsLen) return 0;
+  const std::size_t room = (kMaxOptionsLen - fixed - 4) / 8;
+  return o.sack_count < room ? o.sack_count : room;
+}
+}  // namespace
+
+std::size_t TcpOptions::EmitLen() const {
+  const std::size_t blocks = SackBlocksThatFit(*this);
+  return FixedLen(*this) + (blocks != 0 ? 4 + 8 * blocks : 0);
+}
+
+void TcpOptions::Emit(MutableBytes out) const {
+  std::byte* p = out.data();
+  auto put = [&p](std::uint8_t b) { *p++ = static_cast<std::byte>(b); };
+  if (mss) {
+    put(option::kMss);
+    put(4);
+    StoreBe16(p, *mss);
+    p += 2;
+  }
+  if (timestamps) {
+    if (sack_permitted) {
+      put(option::kSackPermitted);
+      put(2);
+    } else {
+      put(option::kNop);
+      put(option::kNop);
+    }
+    put(option::kTimestamps);
+    put(10);
+    StoreBe32(p, timestamps->tsval);
+    StoreBe32(p + 4, timestamps->tsecr);
+    p += 8;
+  } else if (sack_permitted) {
+    put(option::kNop);
+    put(option::kNop);
+    put(option::kSackPermitted);
+    put(2);
+  }
+  if (window_scale) {
+    put(option::kNop);
+    put(option::kWindowScale);
+    put(3);
+    put(*window_scale);
+  }
+  if (const std::size_t blocks = SackBlocksThatFit(*this); blocks != 0) {
+    put(option::kNop);
+    put(option::kNop);
+    put(option::kSack);
+    put(static_cast<std::uint8_t>(2 + 8 * blocks));
+    for (std::size_t k = 0; k < blocks; ++k) {
+      StoreBe32(p, sack[k].left.value());
+      StoreBe32(p + 4, sack[k].right.value());
+      p += 8;
+    }
+  }
+}
+
+Parsed<TcpRepr> TcpRepr::Parse(Bytes segment, Ipv4Address src, Ipv4Address dst) {
+  return ParseWith(segment, src, dst);
+}
+
+Parsed<TcpRepr> TcpRepr::Parse(Bytes segment, const Ipv6Address& src, const Ipv6Address& dst) {
+  return ParseWith(segment, src, dst);
+}
+
+void TcpRepr::EmitHeader(MutableBytes segment, Ipv4Address src, Ipv4Address dst) const {
+  EmitWith(*this, segment, src, dst);
+}
+
+void TcpRepr::EmitHeader(MutableBytes segment, const Ipv6Address& src, const Ipv6Address& dst) const {
+  EmitWith(*this, segment, src, dst);
+}
+
+std::string TcpRepr::FlagString() const {
+  std::string s;
+  if (syn()) s += 'S';
+  if (fin()) s += 'F';
+  if (rst()) s += 'R';
+  if (flags & kPsh) s += 'P';
+  if (flags & kUrg) s += 'U';
+  if (flags & kEce) s += 'E';
+  if (flags & kCwr) s += 'W';
+  if (has_ack()) s += '.';
+  return s.empty() ? "none" : s;
+}
+
+}  // namespace ringstack::proto::tcp

@@ -1,0 +1,99 @@
+// TcpRepr: a validated TCP segment (RFC 9293 3.1) with its options, Parse and
+// Emit. Pure: bytes and addresses in, values out; never allocates.
+//
+// Parse checks integrity (length, data offset, checksum over the IPv4 or
+// IPv6 pseudo-header), then the options, then sanity: ports not zero, no
+// SYN+FIN or SYN+RST. Each failure is its own ParseError, counted by the
+// engine under tcp_drop_<name>. Options (TcpOptions): End and NOP, MSS (2),
+// window scale (3), SACK-permitted (4), SACK blocks (5, 1..4 of them),
+// timestamps (8); unknown kinds are skipped by their length; a length below
+// 2, past the header, or wrong for a known kind is kBadOption (the segment is
+// dropped, RFC 9293 3.1 "Options" and RFC 1122 4.2.2.5 would have us ignore
+// only unknown ones).
+//
+// Emit writes the header in front of a payload already in place, options in
+// Linux's layout (so captures read alike): MSS, SACK-permitted + timestamps
+// or NOP NOP timestamps, NOP window scale, NOP NOP SACK blocks; the checksum
+// over the pseudo-header, header and payload.
+#ifndef RINGSTACK_PROTOCOLS_TCP_TCP_REPR_H_
+#define RINGSTACK_PROTOCOLS_TCP_TCP_REPR_H_
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "protocols/common/address.h"
+#include "protocols/common/bytes.h"
+#include "protocols/common/parse_error.h"
+#include "protocols/tcp/seq_num.h"
+#include "protocols/tcp/tcp_header.h"
+
+namespace ringstack::proto::tcp {
+
+// A SACK block (RFC 2018 3): [left, right) received out of order.
+struct SackBlock {
+  SeqNum left;
+  SeqNum right;
+  bool operator==(const SackBlock&) const = default;
+};
+
+struct Timestamps {
+  std::uint32_t tsval = 0;
+  std::uint32_t tsecr = 0;
+  bool operator==(const Timestamps&) const = default;
+};
+
+struct TcpOptions {
+  static constexpr std::size_t kMaxSackBlocks = 4;
+
+  std::optional<std::uint16_t> mss;
+  std::optional<std::uint8_t> window_scale;  // the shift as sent (RFC 7323 2.3: > 14 is used as 14)
+  bool sack_permitted = false;
+  std::optional<Timestamps> timestamps;
+  std::array<SackBlock, kMaxSackBlocks> sack{};
+  std::uint8_t sack_count = 0;
+
+  static Parsed<TcpOptions> Parse(Bytes options);
+  // Bytes Emit writes: a multiple of 4, at most kMaxOptionsLen. SACK blocks
+  // that do not fit (with timestamps, 3 do) are left out, last first.
+  std::size_t EmitLen() const;
+  // out.size() == EmitLen().
+  void Emit(MutableBytes out) const;
+  bool operator==(const TcpOptions&) const = default;
+};
+
+struct TcpRepr {
+  std::uint16_t src_port = 0;
+  std::uint16_t dst_port = 0;
+  SeqNum seq;
+  SeqNum ack;
+  std::uint8_t flags = 0;
+  std::uint16_t window = 0;  // the field as on the wire (unscaled)
+  std::uint16_t urgent = 0;
+  TcpOptions options;
+  Bytes payload;  // Parse: a view into the segment
+
+  bool syn() const { return (flags & kSyn) != 0; }
+  bool fin() const { return (flags & kFin) != 0; }
+  bool rst() const { return (flags & kRst) != 0; }
+  bool has_ack() const { return (flags & kAck) != 0; }
+  // RFC 9293 3.4 SEG.LEN: payload octets plus one each for SYN and FIN.
+  std::uint32_t seg_len() const {
+    return static_cast<std::uint32_t>(payload.size()) + (syn() ? 1 : 0) + (fin() ? 1 : 0);
+  }
+  std::size_t header_len() const { return kMinHeaderLen + options.EmitLen(); }
+
+  static Parsed<TcpRepr> Parse(Bytes segment, Ipv4Address src, Ipv4Address dst);
+  static Parsed<TcpRepr> Parse(Bytes segment, const Ipv6Address& src, const Ipv6Address& dst);
+  // segment = [header_len() bytes][payload bytes already in place].
+  void EmitHeader(MutableBytes segment, Ipv4Address src, Ipv4Address dst) const;
+  void EmitHeader(MutableBytes segment, const Ipv6Address& src, const Ipv6Address& dst) const;
+
+  // "S.", "P.", "R." ... as tcpdump writes the flags, for logs and tests.
+  std::string FlagString() const;
+};
+
+}  // namespace ringstack::proto::tcp
+
+#endif  // RINGSTACK_PROTOCOLS_TCP_TCP_REPR_H_
