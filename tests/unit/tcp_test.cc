@@ -8,7 +8,10 @@
 
 #include "gtest/gtest.h"
 #include "protocols/common/checksum.h"
+#include "protocols/tcp/assembler.h"
+#include "protocols/tcp/rtt.h"
 #include "protocols/tcp/seq_num.h"
+#include "protocols/tcp/tcp_isn.h"
 #include "protocols/tcp/tcp_repr.h"
 #include "tests/vectors/vectors.h"
 
@@ -208,6 +211,84 @@ TEST(Tcp, MalformedRows) {
     ASSERT_FALSE(r.ok()) << row.name;
     EXPECT_EQ(r.error(), row.want) << row.name << ": got " << ParseErrorName(r.error());
   }
+}
+
+// RFC 6528: F differs per connection and per secret; M moves the ISN on by
+// one every 4 microseconds.
+TEST(Isn, KeyedHashPlusA4MicrosecondClock) {
+  std::array<std::byte, 16> secret{};
+  secret[0] = std::byte{1};
+  const IsnGenerator gen(secret);
+  const IpAddress a = IpAddress(Ipv4Address(0xc0000202)), b = IpAddress(Ipv4Address(0xc0000201));
+  const Instant t0 = Instant::FromNanos(1'000'000'000);
+  const SeqNum isn = gen.Isn(a, 7, b, 40000, t0);
+  EXPECT_EQ(gen.Isn(a, 7, b, 40000, t0 + Duration::Micros(40)), isn + 10);
+  EXPECT_NE(gen.Hash(a, 7, b, 40001), gen.Hash(a, 7, b, 40000));  // another port
+  EXPECT_NE(gen.Hash(b, 7, a, 40000), gen.Hash(a, 7, b, 40000));  // the other direction
+  const IpAddress v6 = IpAddress(*Ipv6Address::Parse("2001:db8::2"));
+  EXPECT_NE(gen.Hash(v6, 7, b, 40000), gen.Hash(a, 7, b, 40000));
+  std::array<std::byte, 16> other = secret;
+  other[15] = std::byte{9};
+  EXPECT_NE(IsnGenerator(other).Hash(a, 7, b, 40000), gen.Hash(a, 7, b, 40000));  // another secret
+}
+
+// RFC 6298 at known points: first sample, a second one, the bounds, backoff.
+TEST(Rtt, Rfc6298AtKnownPoints) {
+  RttEstimator e(RtoConfig{Duration::Seconds(1), Duration::Millis(200), Duration::Seconds(60), Duration::Millis(1)});
+  EXPECT_EQ(e.rto(), Duration::Seconds(1));  // 2.1: before any sample
+  e.OnSample(Duration::Millis(100));
+  EXPECT_EQ(e.srtt(), Duration::Millis(100));   // SRTT = R
+  EXPECT_EQ(e.rttvar(), Duration::Millis(50));  // RTTVAR = R/2
+  EXPECT_EQ(e.rto(), Duration::Millis(300));    // SRTT + 4 RTTVAR
+  e.OnSample(Duration::Millis(200));
+  // RTTVAR = 3/4 * 50 + 1/4 * |100 - 200| = 62.5; SRTT = 7/8 * 100 + 1/8 * 200 = 112.5
+  EXPECT_EQ(e.rttvar(), Duration::Micros(62500));
+  EXPECT_EQ(e.srtt(), Duration::Micros(112500));
+  EXPECT_EQ(e.rto(), Duration::Micros(362500));
+  e.Backoff();
+  EXPECT_EQ(e.rto(), Duration::Micros(725000));  // 5.5: doubled
+  for (int i = 0; i < 20; ++i) e.Backoff();
+  EXPECT_EQ(e.rto(), Duration::Seconds(60));  // 2.5: the maximum
+  e.OnSample(Duration::Millis(1));
+  EXPECT_EQ(e.backoffs(), 0);  // a new sample undoes the backoff
+  EXPECT_GE(e.rto(), Duration::Millis(200));  // 2.4: the minimum
+}
+
+TEST(Assembler, MergesAdvancesAndReportsSackBlocks) {
+  Assembler a;
+  const SeqNum nxt(0xfffffff0u);  // across the wrap
+  ASSERT_TRUE(a.Add(nxt, nxt + 100, nxt + 200));
+  ASSERT_TRUE(a.Add(nxt, nxt + 300, nxt + 400));
+  ASSERT_TRUE(a.Add(nxt, nxt + 500, nxt + 600));
+  EXPECT_EQ(a.ranges(), 3u);
+  EXPECT_EQ(a.held(), 300u);
+  // RFC 2018 4: the block the latest segment went into comes first.
+  ASSERT_TRUE(a.Add(nxt, nxt + 200, nxt + 250));  // extends the first range
+  SackBlock blocks[4];
+  ASSERT_EQ(a.SackBlocks(blocks), 3u);
+  EXPECT_EQ(blocks[0], (SackBlock{nxt + 100, nxt + 250}));
+  EXPECT_EQ(blocks[1], (SackBlock{nxt + 500, nxt + 600}));
+  EXPECT_EQ(blocks[2], (SackBlock{nxt + 300, nxt + 400}));
+  // A segment bridging two ranges merges them.
+  ASSERT_TRUE(a.Add(nxt, nxt + 240, nxt + 310));
+  EXPECT_EQ(a.ranges(), 2u);
+  // The hole at RCV.NXT fills: RCV.NXT runs over the first range only.
+  EXPECT_EQ(a.Advance(nxt + 100), nxt + 400);
+  EXPECT_EQ(a.ranges(), 1u);
+  EXPECT_EQ(a.Advance(nxt + 450), nxt + 450);  // a gap before 500 remains
+  EXPECT_EQ(a.Advance(nxt + 550), nxt + 600);  // covers part of it: over the rest
+  EXPECT_TRUE(a.empty());
+}
+
+TEST(Assembler, BoundedNumberOfRanges) {
+  Assembler a;
+  const SeqNum nxt(1000);
+  for (std::uint32_t i = 0; i < Assembler::kMaxRanges; ++i) {
+    ASSERT_TRUE(a.Add(nxt, nxt + 10 + 20 * i, nxt + 20 + 20 * i)) << i;
+  }
+  EXPECT_FALSE(a.Add(nxt, nxt + 5000, nxt + 5010));  // one range too many: refused
+  EXPECT_TRUE(a.Add(nxt, nxt + 20, nxt + 30));        // one that merges still fits
+  EXPECT_EQ(a.ranges(), Assembler::kMaxRanges - 1);
 }
 
 }  // namespace
