@@ -1,0 +1,268 @@
+// TcpConnection: one TCP connection's state machine (RFC 9293), a plain
+// state class: segments, application calls and `now` in; segments to send,
+// bytes to place and events out through a TcpSink. It owns no bytes: the
+// owner keeps the send buffer (from SND.UNA's first data byte on) and the
+// receive buffer (from RCV.NXT's byte on) and the connection names offsets
+// into them, so data is copied once each way and nothing is kept for
+// retransmission but the send buffer itself (DESIGN.md, "Buffers").
+//
+// States are one struct each in a std::variant (RFC 9293 3.3.2); segment
+// arrival follows RFC 9293 3.10.7 step by step (tcp_input.cc), output,
+// timers and application calls are in tcp_output.cc. Options: MSS, window
+// scale and timestamps (RFC 7323, with RTTM), SACK-permitted and SACK
+// blocks from the receiver (RFC 2018). Retransmission per RFC 6298, fast
+// retransmit / NewReno recovery per RFC 5681 / 6582 through a pluggable
+// CongestionControl. Delayed ACKs (every second full segment, at most
+// `delayed_ack` late), Nagle unless `nodelay`, receiver and sender SWS
+// avoidance (RFC 9293 3.8.6.2), zero-window probes, keepalive.
+//
+// Never allocates after construction; not thread-safe (one worker owns it).
+#ifndef RINGSTACK_PROTOCOLS_TCP_TCP_CONNECTION_H_
+#define RINGSTACK_PROTOCOLS_TCP_TCP_CONNECTION_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <variant>
+
+#include "protocols/common/address.h"
+#include "protocols/common/bytes.h"
+#include "protocols/common/time.h"
+#include "protocols/tcp/assembler.h"
+#include "protocols/tcp/congestion.h"
+#include "protocols/tcp/rtt.h"
+#include "protocols/tcp/seq_num.h"
+#include "protocols/tcp/tcp_repr.h"
+
+namespace ringstack::proto::tcp {
+
+struct TcpConfig {
+  std::uint16_t mss = 1460;                   // what we can receive (MTU - IP - TCP headers)
+  std::uint32_t rcv_buf = 256 * 1024;         // receive buffer capacity (SO_RCVBUF)
+  std::uint32_t snd_buf = 256 * 1024;         // send buffer capacity (SO_SNDBUF)
+  bool window_scale = true;                   // RFC 7323 window scaling
+  bool sack = true;                           // RFC 2018
+  bool timestamps = true;                     // RFC 7323
+  bool nodelay = false;                       // TCP_NODELAY: no Nagle
+  Duration delayed_ack = Duration::Millis(40);  // <= 200 ms (RFC 1122 4.2.3.2 says < 500)
+  Duration msl = Duration::Seconds(30);       // TIME-WAIT lasts 2 * MSL
+  RtoConfig rto{Duration::Seconds(1), Duration::Millis(200), Duration::Seconds(120), Duration::Millis(1)};
+  int syn_retries = 6;                        // SYN / SYN-ACK retransmissions before ETIMEDOUT
+  int data_retries = 15;                      // RTO expiries in a row before ETIMEDOUT
+  bool keepalive = false;                     // SO_KEEPALIVE
+  Duration keepalive_idle = Duration::Seconds(7200);
+  Duration keepalive_interval = Duration::Seconds(75);
+  int keepalive_count = 9;
+  std::string_view congestion = "newreno";
+};
+
+// What a connection tells its owner (beyond the sink's data calls).
+enum class TcpEvent {
+  kEstablished,  // the handshake completed (connect returns; accept may take it)
+  kPeerClosed,   // the peer's FIN: after the bytes before it, reads return 0
+  kReset,        // ECONNRESET: the peer reset a synchronized connection
+  kRefused,      // ECONNREFUSED: RST answering our SYN
+  kTimedOut,     // ETIMEDOUT: retransmissions (or keepalives) went unanswered
+  kClosed,       // the connection is over (CLOSED); the owner may free it
+};
+
+class TcpSink {
+ public:
+  virtual ~TcpSink() = default;
+  // Send a segment: `header` (its payload empty) with `len` bytes from the
+  // send buffer starting `offset` bytes past its first byte.
+  virtual void Transmit(const TcpRepr& header, std::uint32_t offset, std::uint32_t len) = 0;
+  // Put `data` into the receive buffer `offset` bytes past its committed end
+  // (always within the window the connection advertised).
+  virtual void Place(std::uint32_t offset, Bytes data) = 0;
+  // `n` more bytes of the receive buffer are in order: readable by the app.
+  virtual void Commit(std::uint32_t n) = 0;
+  // The first `n` bytes of the send buffer are acknowledged: free them.
+  virtual void Release(std::uint32_t n) = 0;
+  virtual void Event(TcpEvent e) = 0;
+};
+
+struct Endpoints {
+  IpAddress local;
+  std::uint16_t local_port = 0;
+  IpAddress remote;
+  std::uint16_t remote_port = 0;
+};
+
+class TcpConnection {
+ public:
+  // RFC 9293 3.3.2 states. Each holds what only it needs.
+  struct Closed {};
+  struct SynSent { int retries = 0; };
+  struct SynReceived { int retries = 0; };
+  struct Established {};
+  struct FinWait1 {};
+  struct FinWait2 {};
+  struct CloseWait {};
+  struct Closing {};
+  struct LastAck {};
+  struct TimeWait { Instant until; };
+  using State = std::variant<Closed, SynSent, SynReceived, Established, FinWait1, FinWait2, CloseWait, Closing,
+                             LastAck, TimeWait>;
+
+  // Active open (RFC 9293 3.10.1): sends the SYN, enters SYN-SENT.
+  static std::unique_ptr<TcpConnection> Connect(const TcpConfig& config, const Endpoints& ends, SeqNum iss,
+                                                Instant now, TcpSink& sink);
+  // Passive open, from a listener's SYN (3.10.7.2): sends SYN-ACK, enters
+  // SYN-RECEIVED.
+  static std::unique_ptr<TcpConnection> Accept(const TcpConfig& config, const Endpoints& ends, const TcpRepr& syn,
+                                               SeqNum iss, Instant now, TcpSink& sink);
+
+  // RFC 9293 3.10.7: a segment for this connection.
+  void OnSegment(const TcpRepr& seg, Instant now);
+  // Work due at `now` (retransmission, delayed ACK, persist, keepalive,
+  // TIME-WAIT's end).
+  void OnTimer(Instant now);
+  Instant NextDeadline() const;
+
+  // The application appended `n` bytes to the send buffer.
+  void OnAppSend(std::uint32_t n, Instant now);
+  // The application read `n` bytes from the receive buffer.
+  void OnAppRead(std::uint32_t n, Instant now);
+  // shutdown(SHUT_WR): a FIN after what is queued (3.10.4 CLOSE).
+  void Shutdown(Instant now);
+  // close(): Shutdown, unless received data was never read: then a RST
+  // (RFC 9293 3.10.4 allows it; Linux does so, RFC 2525 2.17).
+  void Close(Instant now);
+  // ABORT (3.10.5): a RST if synchronized, then CLOSED.
+  void Abort(Instant now);
+  // RFC 9293 3.10.7.1: the answer to a segment no connection takes (none
+  // for a RST).
+  static std::optional<TcpRepr> ResetFor(const TcpRepr& seg);
+
+  const State& state() const { return state_; }
+  std::string_view StateName() const;
+  bool synchronized() const;
+  const Endpoints& endpoints() const { return ends_; }
+
+  // The TCB (RFC 9293 3.3.1), for tests and the console.
+  SeqNum iss() const { return iss_; }
+  SeqNum irs() const { return irs_; }
+  SeqNum snd_una() const { return snd_una_; }
+  SeqNum snd_nxt() const { return snd_nxt_; }
+  std::uint32_t snd_wnd() const { return snd_wnd_; }
+  SeqNum rcv_nxt() const { return rcv_nxt_; }
+  std::uint32_t rcv_wnd() const;
+  std::uint16_t snd_mss() const { return snd_mss_; }
+  WindowScale snd_scale() const { return snd_scale_; }
+  WindowScale rcv_scale() const { return rcv_scale_; }
+  bool sack_ok() const { return sack_ok_; }
+  bool ts_ok() const { return ts_ok_; }
+  std::uint32_t cwnd() const { return cc_->cwnd(); }
+  std::uint32_t ssthresh() const { return cc_->ssthresh(); }
+  const RttEstimator& rtt() const { return rtt_; }
+  std::uint32_t unsent() const;    // queued bytes not yet sent
+  std::uint32_t in_flight() const;  // SND.NXT - SND.UNA
+  std::uint64_t retransmits() const { return retransmits_; }
+  // Bytes readable by the application (committed, not read).
+  std::uint32_t unread() const { return unread_; }
+
+ private:
+  TcpConnection(const TcpConfig& config, const Endpoints& ends, SeqNum iss, Instant now, TcpSink& sink);
+
+  // tcp_input.cc: RFC 9293 3.10.7, by step.
+  void OnSegmentInSynSent(const TcpRepr& seg, Instant now);
+  bool SegmentAcceptable(const TcpRepr& seg) const;
+  bool CheckSequence(const TcpRepr& seg, Instant now);
+  bool CheckRst(const TcpRepr& seg, Instant now);
+  bool CheckSyn(const TcpRepr& seg, Instant now);
+  bool CheckAck(const TcpRepr& seg, Instant now);
+  void ProcessAckOfData(const TcpRepr& seg, Instant now);
+  void ProcessText(const TcpRepr& seg, Instant now);
+  void ProcessFin(const TcpRepr& seg, Instant now);
+  void UpdateSendWindow(const TcpRepr& seg);
+  void TakeOptions(const TcpOptions& o, bool syn);
+  void TakeTimestamp(const TcpRepr& seg);
+
+  // tcp_output.cc.
+  void Output(Instant now);
+  bool SendData(Instant now);
+  void SendAck(Instant now) { SendSegment(kAck, snd_nxt_, 0, now); }
+  void SendSegment(std::uint8_t flags, SeqNum seq, std::uint32_t len, Instant now, bool syn_options = false);
+  void SendRst(SeqNum seq, Instant now);
+  void Retransmit(Instant now);
+  void ScheduleAck(Instant now, bool quick);
+  void ArmRetransmit(Instant now);
+  void EnterTimeWait(Instant now);
+  void EnterClosed(TcpEvent why);
+  Instant KeepaliveDue() const;
+  std::uint16_t AdvertisedWindowField();
+  std::uint32_t TsVal(Instant now) const;
+  std::uint32_t SendWindowLimit() const;
+  // The payload a segment may carry: the peer's MSS less our per-segment
+  // options (timestamps).
+  std::uint32_t EffectiveMss() const { return snd_mss_ - (ts_ok_ ? 12u : 0u); }
+  // Bytes of data sent from `seq` on (to SND.MAX), for retransmissions.
+  std::uint32_t SentDataAfter(SeqNum seq) const;
+
+  TcpConfig config_;
+  Endpoints ends_;
+  TcpSink& sink_;
+  State state_;
+  std::unique_ptr<CongestionControl> cc_;
+  RttEstimator rtt_;
+  Assembler ooo_;
+
+  // Send sequence variables (RFC 9293 3.3.1).
+  SeqNum iss_;
+  SeqNum snd_una_;
+  SeqNum snd_nxt_;
+  SeqNum snd_max_;  // the highest SND.NXT so far (after a retransmission rewinds SND.NXT)
+  std::uint32_t snd_wnd_ = 0;
+  SeqNum snd_wl1_, snd_wl2_;
+  std::uint32_t max_snd_wnd_ = 0;
+  // Receive sequence variables.
+  SeqNum irs_;
+  SeqNum rcv_nxt_;
+  SeqNum rcv_adv_;  // RCV.NXT + the window last advertised (the right edge never moves left)
+
+  // The send buffer: its first byte is sequence `buf_seq_`; `queued_` bytes.
+  SeqNum buf_seq_;
+  std::uint32_t queued_ = 0;
+  bool fin_queued_ = false;  // the application closed its side
+  bool fin_sent_ = false;
+  SeqNum fin_seq_;           // the FIN's sequence number, once sent
+  std::uint32_t unread_ = 0;  // receive buffer bytes committed and not read
+  bool peer_fin_ = false;
+  bool has_ooo_fin_ = false;  // a FIN came with out-of-order data ...
+  SeqNum ooo_fin_;            // ... at this sequence number
+  bool passive_ = false;      // opened by Accept (SYN-RECEIVED goes back to LISTEN)
+  bool closed_by_app_ = false;  // close(), not shutdown: later data is answered with RST
+
+  // Options agreed.
+  std::uint16_t snd_mss_ = 536;  // RFC 9293 3.7.1 default without the option
+  WindowScale snd_scale_, rcv_scale_;
+  bool ws_ok_ = false, sack_ok_ = false, ts_ok_ = false;
+  std::uint32_t ts_recent_ = 0;  // RFC 7323 4.3
+  std::int64_t ts_offset_ = 0;
+
+  // Retransmission and recovery.
+  Instant rto_at_ = Instant::Never();
+  int rto_count_ = 0;  // expiries since the last forward progress
+  bool timing_ = false;  // an RTT sample is running (without timestamps)
+  SeqNum timed_seq_;
+  Instant timed_at_;
+  int dup_acks_ = 0;
+  bool in_recovery_ = false;
+  SeqNum recover_;
+  std::uint64_t retransmits_ = 0;
+
+  // ACKs and probes.
+  Instant ack_at_ = Instant::Never();  // a delayed ACK is due
+  int unacked_segments_ = 0;           // full segments received since our last ACK
+  Instant persist_at_ = Instant::Never();
+  int persist_backoff_ = 0;
+  Instant keepalive_at_ = Instant::Never();
+  int keepalive_probes_ = 0;
+  Instant last_heard_;
+};
+
+}  // namespace ringstack::proto::tcp
+
+#endif  // RINGSTACK_PROTOCOLS_TCP_TCP_CONNECTION_H_

@@ -1,0 +1,386 @@
+// Segment arrival, RFC 9293 3.10.7, one function per step of its text.
+#include <algorithm>
+
+#include "protocols/tcp/tcp_connection.h"
+
+namespace ringstack::proto::tcp {
+
+namespace {
+template <typename S>
+bool Is(const TcpConnection::State& s) {
+  return std::holds_alternative<S>(s);
+}
+}  // namespace
+
+void TcpConnection::OnSegment(const TcpRepr& seg, Instant now) {
+  last_heard_ = now;
+  keepalive_probes_ = 0;
+  if (Is<Closed>(state_)) return;  // the owner answers segments for no connection (ResetFor)
+  if (Is<SynSent>(state_)) {
+    OnSegmentInSynSent(seg, now);
+    return;
+  }
+  // A retransmission of the SYN we answered: our SYN-ACK was lost; send it again.
+  if (Is<SynReceived>(state_) && seg.syn() && !seg.has_ack() && seg.seq == irs_) {
+    SendSegment(kSyn | kAck, iss_, 0, now, /*syn_options=*/true);
+    return;
+  }
+  if (!CheckSequence(seg, now)) return;  // first
+  if (!CheckRst(seg, now)) return;       // second (third, security, does not apply)
+  if (!CheckSyn(seg, now)) return;       // fourth
+  // Fifth: "if the ACK bit is off, drop the segment and return".
+  if (!seg.has_ack()) return;
+  if (!CheckAck(seg, now)) return;
+  // Sixth, the URG bit: urgent data is delivered in line, as RFC 6093 advises.
+  ProcessText(seg, now);  // seventh
+  if (Is<Closed>(state_)) return;
+  ProcessFin(seg, now);   // eighth
+  Output(now);
+}
+
+// RFC 9293 3.10.7.3, SYN-SENT.
+void TcpConnection::OnSegmentInSynSent(const TcpRepr& seg, Instant now) {
+  // First, the ACK bit: it must acknowledge our SYN and nothing past it.
+  if (seg.has_ack() && (seg.ack.BeforeOrAt(iss_) || seg.ack.After(snd_nxt_))) {
+    if (!seg.rst()) SendRst(seg.ack, now);
+    return;
+  }
+  const bool ack_ok = seg.has_ack();
+  // Second, the RST bit (RFC 5961 3.2: only with an acceptable ACK).
+  if (seg.rst()) {
+    if (ack_ok) EnterClosed(TcpEvent::kRefused);
+    return;
+  }
+  // Fourth, the SYN bit (fifth: neither SYN nor RST, drop).
+  if (!seg.syn()) return;
+  irs_ = seg.seq;
+  rcv_nxt_ = seg.seq + 1;
+  rcv_adv_ = rcv_nxt_;
+  TakeOptions(seg.options, /*syn=*/true);
+  TakeTimestamp(seg);
+  if (ack_ok) {
+    snd_una_ = seg.ack;
+    if (timing_ && !ts_ok_) rtt_.OnSample(now - timed_at_);  // the SYN was not retransmitted (Karn)
+    timing_ = false;
+    rto_count_ = 0;
+    rto_at_ = Instant::Never();
+  }
+  // The window in a SYN is never scaled (RFC 7323 2.2).
+  snd_wnd_ = seg.window;
+  max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
+  snd_wl1_ = seg.seq;
+  snd_wl2_ = seg.ack;
+  if (snd_una_.After(iss_)) {
+    // "If SND.UNA > ISS (our SYN has been ACKed), change the connection
+    // state to ESTABLISHED, form an ACK segment ... and send it."
+    state_ = Established{};
+    sink_.Event(TcpEvent::kEstablished);
+    if (!seg.payload.empty() || seg.fin()) {
+      ProcessText(seg, now);  // "continue processing at the sixth step"
+      ProcessFin(seg, now);
+    }
+    SendAck(now);
+    Output(now);
+    return;
+  }
+  // Simultaneous open: "enter SYN-RECEIVED, form a SYN,ACK segment".
+  state_ = SynReceived{};
+  SendSegment(kSyn | kAck, iss_, 0, now, /*syn_options=*/true);
+  ArmRetransmit(now);
+}
+
+// RFC 9293 3.3 / 3.10.7.4 "first": the acceptability test, against the
+// window we last advertised.
+bool TcpConnection::SegmentAcceptable(const TcpRepr& seg) const {
+  const std::uint32_t wnd = static_cast<std::uint32_t>(rcv_adv_ - rcv_nxt_);
+  const std::uint32_t len = seg.seg_len();
+  if (len == 0) return wnd == 0 ? seg.seq == rcv_nxt_ : seg.seq.InWindow(rcv_nxt_, wnd);
+  if (wnd == 0) return false;
+  return seg.seq.InWindow(rcv_nxt_, wnd) || (seg.seq + (len - 1)).InWindow(rcv_nxt_, wnd);
+}
+
+// "first, check sequence number": an unacceptable segment is answered with
+// an ACK (unless it is a RST) and dropped. A zero window still takes ACKs
+// and RSTs ("special allowance"), which a zero-length segment at RCV.NXT is.
+bool TcpConnection::CheckSequence(const TcpRepr& seg, Instant now) {
+  if (SegmentAcceptable(seg)) {
+    TakeTimestamp(seg);
+    return true;
+  }
+  // A zero window with data at RCV.NXT: its ACK and window still count.
+  if (rcv_adv_ == rcv_nxt_ && seg.seq == rcv_nxt_ && !seg.rst() && seg.has_ack() && !seg.syn()) {
+    if (CheckAck(seg, now)) Output(now);
+    SendAck(now);
+    return false;
+  }
+  // TIME-WAIT: a retransmitted FIN restarts the 2 MSL wait (3.10.7.4 fifth).
+  if (Is<TimeWait>(state_) && seg.fin() && !seg.rst()) EnterTimeWait(now);
+  if (!seg.rst()) SendAck(now);
+  return false;
+}
+
+// "second, check the RST bit" with RFC 5961 3.2: only a RST exactly at
+// RCV.NXT resets; one elsewhere in the window gets a challenge ACK.
+bool TcpConnection::CheckRst(const TcpRepr& seg, Instant now) {
+  if (!seg.rst()) return true;
+  if (seg.seq != rcv_nxt_) {
+    SendAck(now);  // challenge ACK
+    return false;
+  }
+  if (Is<SynReceived>(state_)) {
+    // Passive open: back to LISTEN, i.e. this embryo goes (the listener
+    // stays); active (simultaneous) open: refused.
+    EnterClosed(passive_ ? TcpEvent::kClosed : TcpEvent::kRefused);
+    return false;
+  }
+  if (Is<Established>(state_) || Is<FinWait1>(state_) || Is<FinWait2>(state_) || Is<CloseWait>(state_)) {
+    EnterClosed(TcpEvent::kReset);
+    return false;
+  }
+  EnterClosed(TcpEvent::kClosed);  // CLOSING, LAST-ACK, TIME-WAIT
+  return false;
+}
+
+// "fourth, check the SYN bit": in a synchronized state a SYN, in window or
+// not, gets a challenge ACK (RFC 5961 4.2); in SYN-RECEIVED from a passive
+// open, the embryo goes back to LISTEN.
+bool TcpConnection::CheckSyn(const TcpRepr& seg, Instant now) {
+  if (!seg.syn()) return true;
+  if (Is<SynReceived>(state_) && passive_) {
+    EnterClosed(TcpEvent::kClosed);
+    return false;
+  }
+  SendAck(now);
+  return false;
+}
+
+// "fifth, check the ACK field".
+bool TcpConnection::CheckAck(const TcpRepr& seg, Instant now) {
+  if (Is<SynReceived>(state_)) {
+    if (!(snd_una_.Before(seg.ack) && seg.ack.BeforeOrAt(snd_nxt_))) {
+      SendRst(seg.ack, now);  // <SEQ=SEG.ACK><CTL=RST>
+      return false;
+    }
+    state_ = Established{};
+    snd_wnd_ = WindowSize::FromField(seg.window, snd_scale_).bytes();
+    max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
+    snd_wl1_ = seg.seq;
+    snd_wl2_ = seg.ack;
+    sink_.Event(TcpEvent::kEstablished);
+  }
+  // RFC 5961 5.2: an ACK for data not yet sent, or older than the largest
+  // window the peer offered, is answered with an ACK and dropped.
+  if (seg.ack.After(snd_nxt_) || seg.ack.Before(snd_una_ - max_snd_wnd_)) {
+    SendAck(now);
+    return false;
+  }
+  ProcessAckOfData(seg, now);
+  if (Is<Closed>(state_)) return false;
+  const bool fin_acked = fin_sent_ && snd_una_.After(fin_seq_);
+  if (Is<FinWait1>(state_) && fin_acked) state_ = FinWait2{};
+  if (Is<Closing>(state_)) {
+    if (fin_acked) EnterTimeWait(now);
+    return false;  // "otherwise ignore the segment"
+  }
+  if (Is<LastAck>(state_)) {
+    if (fin_acked) EnterClosed(TcpEvent::kClosed);
+    return false;
+  }
+  if (Is<TimeWait>(state_)) {
+    // Only a retransmission of the peer's FIN can come: ACK it, restart 2 MSL.
+    if (seg.fin()) {
+      SendAck(now);
+      EnterTimeWait(now);
+    }
+    return false;
+  }
+  return true;
+}
+
+void TcpConnection::TakeTimestamp(const TcpRepr& seg) {
+  // RFC 7323 4.3: TS.Recent follows the segment that (would have) advanced
+  // the left window edge.
+  if (!ts_ok_ || !seg.options.timestamps) return;
+  const std::uint32_t tsval = seg.options.timestamps->tsval;
+  if (static_cast<std::int32_t>(tsval - ts_recent_) >= 0 && seg.seq.BeforeOrAt(rcv_nxt_)) ts_recent_ = tsval;
+}
+
+void TcpConnection::TakeOptions(const TcpOptions& o, bool syn) {
+  if (!syn) return;
+  // RFC 9293 3.7.1: without the option the peer takes 536 (IPv4) or 1220 (IPv6).
+  const std::uint16_t default_mss = ends_.remote.is_v6() ? 1220 : 536;
+  snd_mss_ = std::min<std::uint16_t>(o.mss.value_or(default_mss), config_.mss);
+  if (snd_mss_ < 64) snd_mss_ = 64;  // a floor against tiny-MSS resource attacks
+  ws_ok_ = config_.window_scale && o.window_scale.has_value();
+  if (ws_ok_) {
+    snd_scale_ = WindowScale(*o.window_scale);
+  } else {
+    snd_scale_ = WindowScale(0);
+    rcv_scale_ = WindowScale(0);
+  }
+  sack_ok_ = config_.sack && o.sack_permitted;
+  ts_ok_ = config_.timestamps && o.timestamps.has_value();
+  cc_ = MakeCongestionControl(config_.congestion, EffectiveMss());
+  if (!cc_) cc_ = std::make_unique<NewReno>(EffectiveMss());
+}
+
+// The rest of "fifth" for the synchronized states: SND.UNA, the send
+// window, RTT, congestion control and duplicate ACKs (RFC 5681 3.2, RFC 6582).
+void TcpConnection::ProcessAckOfData(const TcpRepr& seg, Instant now) {
+  const std::uint32_t old_wnd = snd_wnd_;
+  if (snd_una_.Before(seg.ack)) {
+    const auto acked = static_cast<std::uint32_t>(seg.ack - snd_una_);
+    const std::uint32_t flight_before = in_flight();
+    snd_una_ = seg.ack;
+    if (snd_nxt_.Before(snd_una_)) snd_nxt_ = snd_una_;  // after a rewind, the peer had it all
+    // Bytes of the send buffer now acknowledged (not the SYN or FIN).
+    const SeqNum data_end = buf_seq_ + queued_;
+    const SeqNum released_to = SeqNum::Min(snd_una_, data_end);
+    if (buf_seq_.Before(released_to)) {
+      const auto n = static_cast<std::uint32_t>(released_to - buf_seq_);
+      buf_seq_ = released_to;
+      queued_ -= n;
+      sink_.Release(n);
+    }
+    // RTT: the echoed timestamp (RFC 7323 4.1), else the timed segment (Karn).
+    if (ts_ok_ && seg.options.timestamps && seg.options.timestamps->tsecr != 0) {
+      rtt_.OnSample(Duration::Millis(static_cast<std::int32_t>(TsVal(now) - seg.options.timestamps->tsecr)));
+    } else if (timing_ && timed_seq_.BeforeOrAt(snd_una_)) {
+      rtt_.OnSample(now - timed_at_);
+      timing_ = false;
+    }
+    rto_count_ = 0;
+    dup_acks_ = 0;
+    if (in_recovery_) {
+      if (snd_una_.AfterOrAt(recover_)) {
+        in_recovery_ = false;  // a full ACK (RFC 6582 3.2 step 5)
+        cc_->OnExitRecovery(in_flight());
+      } else {
+        cc_->OnPartialAck(acked);  // retransmit the next hole at once
+        SendSegment(kAck, snd_una_, std::min<std::uint32_t>(EffectiveMss(), SentDataAfter(snd_una_)), now);
+        ++retransmits_;
+      }
+    } else {
+      cc_->OnAck(std::min(acked, flight_before));
+    }
+    // RFC 6298 5.3: restart the timer when new data is acknowledged.
+    rto_at_ = in_flight() != 0 ? now + rtt_.rto() : Instant::Never();
+  }
+  UpdateSendWindow(seg);
+  // A duplicate ACK (RFC 5681 2): nothing new acknowledged, no data, no
+  // SYN/FIN, the same window, data outstanding.
+  if (seg.ack == snd_una_ && seg.payload.empty() && !seg.syn() && !seg.fin() && snd_wnd_ == old_wnd &&
+      in_flight() != 0) {
+    ++dup_acks_;
+    if (in_recovery_) {
+      cc_->OnDupAckInRecovery();
+    } else if (dup_acks_ == 3 && snd_una_.After(recover_ - 1)) {
+      // Fast retransmit; recovery until everything sent so far is acknowledged.
+      in_recovery_ = true;
+      recover_ = snd_max_;
+      cc_->OnEnterRecovery(in_flight());
+      timing_ = false;
+      SendSegment(kAck, snd_una_, std::min<std::uint32_t>(EffectiveMss(), SentDataAfter(snd_una_)), now);
+      ++retransmits_;
+    }
+  }
+  if (snd_wnd_ != 0) {
+    persist_at_ = Instant::Never();
+    persist_backoff_ = 0;
+  }
+}
+
+// RFC 9293 3.10.7.4 fifth: "If SND.UNA =< SEG.ACK =< SND.NXT, the send
+// window should be updated. If (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and
+// SND.WL2 =< SEG.ACK)), set SND.WND <- SEG.WND, SND.WL1 <- SEG.SEQ, and
+// SND.WL2 <- SEG.ACK."
+void TcpConnection::UpdateSendWindow(const TcpRepr& seg) {
+  if (!(snd_una_.BeforeOrAt(seg.ack) && seg.ack.BeforeOrAt(snd_nxt_))) return;
+  if (snd_wl1_.Before(seg.seq) || (snd_wl1_ == seg.seq && snd_wl2_.BeforeOrAt(seg.ack))) {
+    snd_wnd_ = WindowSize::FromField(seg.window, snd_scale_).bytes();
+    max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
+    snd_wl1_ = seg.seq;
+    snd_wl2_ = seg.ack;
+  }
+}
+
+// "seventh, process the segment text" (ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2):
+// in-order bytes are placed and committed, later ones held for reassembly;
+// what lies past the advertised window is trimmed. Out-of-order arrival, or
+// a segment that fills a hole, is ACKed at once (RFC 5681 4.2), in-order
+// data by the delayed-ACK rule.
+void TcpConnection::ProcessText(const TcpRepr& seg, Instant now) {
+  if (seg.payload.empty()) return;
+  if (!(Is<Established>(state_) || Is<FinWait1>(state_) || Is<FinWait2>(state_))) return;
+  if (closed_by_app_) {
+    // Nobody will read it: reset (RFC 9293 3.10.4 lets a closed side do so;
+    // Linux does, RFC 2525 2.17).
+    SendRst(snd_nxt_, now);
+    EnterClosed(TcpEvent::kClosed);
+    return;
+  }
+  // The part of [SEG.SEQ, SEG.SEQ + len) inside [RCV.NXT, RCV.NXT + RCV.WND).
+  SeqNum start = seg.seq;
+  Bytes data = seg.payload;
+  if (start.Before(rcv_nxt_)) {
+    const auto skip = static_cast<std::uint32_t>(rcv_nxt_ - start);
+    if (skip >= data.size()) {
+      ScheduleAck(now, /*quick=*/true);  // all old: a duplicate, ACK it
+      return;
+    }
+    data = data.subspan(skip);
+    start = rcv_nxt_;
+  }
+  const auto room = static_cast<std::uint32_t>(rcv_adv_ - start);
+  if (SeqNum(start).AfterOrAt(rcv_adv_)) {
+    ScheduleAck(now, true);
+    return;
+  }
+  if (data.size() > room) data = data.first(room);
+  const auto offset = static_cast<std::uint32_t>(start - rcv_nxt_);
+  const bool had_holes = !ooo_.empty();
+  if (offset != 0) {
+    // Out of order: hold it (unless the assembler is full: drop, the peer resends).
+    if (ooo_.Add(rcv_nxt_, start, start + static_cast<std::uint32_t>(data.size()))) sink_.Place(offset, data);
+    if (seg.fin() && start + static_cast<std::uint32_t>(data.size()) == seg.seq + static_cast<std::uint32_t>(seg.payload.size())) {
+      ooo_fin_ = seg.seq + static_cast<std::uint32_t>(seg.payload.size());
+      has_ooo_fin_ = true;
+    }
+    ScheduleAck(now, true);
+    return;
+  }
+  sink_.Place(0, data);
+  const SeqNum before = rcv_nxt_;
+  rcv_nxt_ = ooo_.Advance(rcv_nxt_ + static_cast<std::uint32_t>(data.size()));
+  const auto n = static_cast<std::uint32_t>(rcv_nxt_ - before);
+  unread_ += n;
+  sink_.Commit(n);
+  if (data.size() >= EffectiveMss()) ++unacked_segments_;
+  ScheduleAck(now, had_holes || unacked_segments_ >= 2);
+}
+
+// "eighth, check the FIN bit": only once every byte before it is in.
+void TcpConnection::ProcessFin(const TcpRepr& seg, Instant now) {
+  bool fin = seg.fin() && seg.seq + static_cast<std::uint32_t>(seg.payload.size()) == rcv_nxt_;
+  if (!fin && has_ooo_fin_ && ooo_fin_ == rcv_nxt_) fin = true;  // held with out-of-order data
+  if (!fin || peer_fin_) {
+    if (fin && Is<TimeWait>(state_)) EnterTimeWait(now);
+    if (fin) SendAck(now);
+    return;
+  }
+  peer_fin_ = true;
+  has_ooo_fin_ = false;
+  rcv_nxt_ = rcv_nxt_ + 1;  // the FIN takes a sequence number
+  sink_.Event(TcpEvent::kPeerClosed);
+  if (Is<SynReceived>(state_) || Is<Established>(state_)) {
+    state_ = CloseWait{};
+  } else if (Is<FinWait1>(state_)) {
+    // Our FIN acknowledged (CheckAck would have moved us to FIN-WAIT-2) or not.
+    state_ = Closing{};
+  } else if (Is<FinWait2>(state_)) {
+    EnterTimeWait(now);
+  }
+  SendAck(now);
+}
+
+}  // namespace ringstack::proto::tcp

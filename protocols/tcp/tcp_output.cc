@@ -1,0 +1,386 @@
+// Opening, output, timers and application calls (RFC 9293 3.10.1-3.10.5,
+// 3.8; RFC 6298; RFC 1122 4.2.3).
+#include <algorithm>
+
+#include "protocols/tcp/tcp_connection.h"
+
+namespace ringstack::proto::tcp {
+
+namespace {
+template <typename S>
+bool Is(const TcpConnection::State& s) {
+  return std::holds_alternative<S>(s);
+}
+
+// RFC 7323 2.3: the smallest shift that lets the window field cover `buf`.
+WindowScale ScaleFor(std::uint32_t buf) {
+  std::uint8_t s = 0;
+  while (s < WindowScale::kMax && (buf >> s) > 0xffffu) ++s;
+  return WindowScale(s);
+}
+}  // namespace
+
+TcpConnection::TcpConnection(const TcpConfig& config, const Endpoints& ends, SeqNum iss, Instant now,
+                             TcpSink& sink)
+    : config_(config),
+      ends_(ends),
+      sink_(sink),
+      state_(Closed{}),
+      cc_(std::make_unique<NewReno>(536)),
+      rtt_(config.rto),
+      iss_(iss),
+      snd_una_(iss),
+      snd_nxt_(iss),
+      snd_max_(iss),
+      buf_seq_(iss + 1),
+      rcv_scale_(config.window_scale ? ScaleFor(config.rcv_buf) : WindowScale(0)),
+      ts_offset_(static_cast<std::int64_t>(iss.value())),  // RFC 7323 5.4: a per-connection offset
+      recover_(iss),
+      last_heard_(now) {}
+
+std::unique_ptr<TcpConnection> TcpConnection::Connect(const TcpConfig& config, const Endpoints& ends, SeqNum iss,
+                                                      Instant now, TcpSink& sink) {
+  std::unique_ptr<TcpConnection> c(new TcpConnection(config, ends, iss, now, sink));
+  c->state_ = SynSent{};
+  c->SendSegment(kSyn, iss, 0, now, /*syn_options=*/true);
+  c->snd_nxt_ = c->snd_max_ = iss + 1;
+  c->timing_ = true;
+  c->timed_seq_ = iss + 1;
+  c->timed_at_ = now;
+  c->ArmRetransmit(now);
+  return c;
+}
+
+std::unique_ptr<TcpConnection> TcpConnection::Accept(const TcpConfig& config, const Endpoints& ends,
+                                                     const TcpRepr& syn, SeqNum iss, Instant now, TcpSink& sink) {
+  std::unique_ptr<TcpConnection> c(new TcpConnection(config, ends, iss, now, sink));
+  c->passive_ = true;
+  c->irs_ = syn.seq;
+  c->rcv_nxt_ = syn.seq + 1;
+  c->rcv_adv_ = c->rcv_nxt_;
+  c->TakeOptions(syn.options, /*syn=*/true);
+  if (c->ts_ok_) c->ts_recent_ = syn.options.timestamps->tsval;
+  c->snd_wnd_ = syn.window;  // unscaled in a SYN
+  c->max_snd_wnd_ = c->snd_wnd_;
+  c->snd_wl1_ = syn.seq;
+  c->snd_wl2_ = iss;
+  c->state_ = SynReceived{};
+  c->SendSegment(kSyn | kAck, iss, 0, now, /*syn_options=*/true);
+  c->snd_nxt_ = c->snd_max_ = iss + 1;
+  c->timing_ = true;
+  c->timed_seq_ = iss + 1;
+  c->timed_at_ = now;
+  c->ArmRetransmit(now);
+  return c;
+}
+
+std::optional<TcpRepr> TcpConnection::ResetFor(const TcpRepr& seg) {
+  // RFC 9293 3.10.7.1: "An incoming segment containing a RST is discarded.
+  // An incoming segment not containing a RST causes a RST to be sent".
+  if (seg.rst()) return std::nullopt;
+  TcpRepr r;
+  r.src_port = seg.dst_port;
+  r.dst_port = seg.src_port;
+  if (seg.has_ack()) {
+    r.seq = seg.ack;  // <SEQ=SEG.ACK><CTL=RST>
+    r.flags = kRst;
+  } else {
+    r.ack = seg.seq + seg.seg_len();  // <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>
+    r.flags = kRst | kAck;
+  }
+  return r;
+}
+
+std::uint32_t TcpConnection::TsVal(Instant now) const {
+  return static_cast<std::uint32_t>(now.nanos() / 1'000'000 + ts_offset_);
+}
+
+std::uint32_t TcpConnection::rcv_wnd() const {
+  return rcv_adv_.After(rcv_nxt_) ? static_cast<std::uint32_t>(rcv_adv_ - rcv_nxt_) : 0;
+}
+
+std::uint32_t TcpConnection::unsent() const {
+  const SeqNum data_end = buf_seq_ + queued_;
+  return snd_nxt_.Before(data_end) ? static_cast<std::uint32_t>(data_end - snd_nxt_) : 0;
+}
+
+std::uint32_t TcpConnection::in_flight() const { return static_cast<std::uint32_t>(snd_nxt_ - snd_una_); }
+
+std::uint32_t TcpConnection::SentDataAfter(SeqNum seq) const {
+  const SeqNum end = SeqNum::Min(snd_max_, buf_seq_ + queued_);
+  return seq.Before(end) ? static_cast<std::uint32_t>(end - seq) : 0;
+}
+
+// RFC 9293 3.8.6.2.2, receiver SWS avoidance: the right edge moves only by
+// at least min(RCV.BUFF / 2, Eff.snd.MSS), and never to the left.
+std::uint16_t TcpConnection::AdvertisedWindowField() {
+  if (rcv_adv_.Before(rcv_nxt_)) rcv_adv_ = rcv_nxt_;  // a FIN past a full window
+  const std::uint32_t cap = 0xffffu << rcv_scale_.shift();
+  const std::uint32_t free = std::min(config_.rcv_buf > unread_ ? config_.rcv_buf - unread_ : 0, cap);
+  const std::uint32_t wnd = rcv_wnd();
+  if (free > wnd && free - wnd >= std::min(config_.rcv_buf / 2, EffectiveMss())) rcv_adv_ = rcv_nxt_ + free;
+  return WindowSize(rcv_wnd()).ToField(rcv_scale_);
+}
+
+void TcpConnection::SendSegment(std::uint8_t flags, SeqNum seq, std::uint32_t len, Instant now, bool syn_options) {
+  TcpRepr h;
+  h.src_port = ends_.local_port;
+  h.dst_port = ends_.remote_port;
+  h.seq = seq;
+  h.flags = flags;
+  if (flags & kAck) h.ack = rcv_nxt_;
+  if (syn_options) {
+    // The window in a SYN is never scaled (RFC 7323 2.2).
+    const std::uint32_t free = std::min<std::uint32_t>(config_.rcv_buf, 0xffff);
+    h.window = static_cast<std::uint16_t>(free);
+    if (flags & kAck) rcv_adv_ = SeqNum::Max(rcv_adv_, rcv_nxt_ + free);
+    const bool active = (flags & kAck) == 0;  // our SYN offers; a SYN-ACK answers
+    h.options.mss = config_.mss;
+    if (config_.window_scale && (active || ws_ok_)) h.options.window_scale = rcv_scale_.shift();
+    h.options.sack_permitted = config_.sack && (active || sack_ok_);
+    if (config_.timestamps && (active || ts_ok_)) h.options.timestamps = Timestamps{TsVal(now), ts_recent_};
+  } else {
+    h.window = AdvertisedWindowField();
+    if (ts_ok_) h.options.timestamps = Timestamps{TsVal(now), ts_recent_};
+    if (sack_ok_ && !ooo_.empty()) {
+      h.options.sack_count = static_cast<std::uint8_t>(ooo_.SackBlocks(h.options.sack));
+    }
+  }
+  if (flags & kAck) {
+    ack_at_ = Instant::Never();  // this one carries the ACK
+    unacked_segments_ = 0;
+  }
+  const std::uint32_t offset = len != 0 ? static_cast<std::uint32_t>(seq - buf_seq_) : 0;
+  sink_.Transmit(h, offset, len);
+}
+
+void TcpConnection::SendRst(SeqNum seq, Instant /*now*/) {
+  TcpRepr h;
+  h.src_port = ends_.local_port;
+  h.dst_port = ends_.remote_port;
+  h.seq = seq;
+  h.flags = kRst;
+  sink_.Transmit(h, 0, 0);
+}
+
+void TcpConnection::ScheduleAck(Instant now, bool quick) {
+  // RFC 1122 4.2.3.2 / RFC 5681 4.2: at least every second full segment,
+  // at most `delayed_ack` late; at once for out-of-order data.
+  if (quick) {
+    ack_at_ = now;
+  } else if (ack_at_.IsNever()) {
+    ack_at_ = now + config_.delayed_ack;
+  }
+}
+
+void TcpConnection::ArmRetransmit(Instant now) {
+  if (rto_at_.IsNever()) rto_at_ = now + rtt_.rto();
+}
+
+void TcpConnection::Output(Instant now) {
+  if (synchronized() && !Is<TimeWait>(state_)) SendData(now);
+  if (ack_at_ <= now) SendAck(now);
+}
+
+// What may go now, by the peer's window, cwnd, Nagle and sender SWS
+// avoidance (RFC 9293 3.8.6.2.1, RFC 1122 4.2.3.4): a full segment; or all
+// that is queued when nothing is in flight (or TCP_NODELAY); or at least half
+// the largest window the peer offered. The FIN rides on the last segment.
+bool TcpConnection::SendData(Instant now) {
+  bool sent = false;
+  for (;;) {
+    const std::uint32_t queued = unsent();
+    const SeqNum edge = snd_una_ + std::min(snd_wnd_, cc_->cwnd());
+    const std::uint32_t usable = edge.After(snd_nxt_) ? static_cast<std::uint32_t>(edge - snd_nxt_) : 0;
+    const std::uint32_t len = std::min({queued, usable, EffectiveMss()});
+    const bool fin_now = fin_queued_ && !fin_sent_ && len == queued;
+    if (len == 0 && !fin_now) break;
+    if (len < EffectiveMss() && !fin_now) {
+      const bool all = len == queued && (config_.nodelay || in_flight() == 0);
+      const bool half = max_snd_wnd_ != 0 && len >= max_snd_wnd_ / 2;
+      if (!all && !half) break;
+    }
+    std::uint8_t flags = kAck;
+    if (len != 0 && len == queued) flags |= kPsh;
+    if (fin_now) flags |= kFin;
+    if (snd_nxt_.Before(snd_max_)) ++retransmits_;  // resending after a timeout
+    if (!timing_ && !ts_ok_ && len != 0 && snd_nxt_ == snd_max_) {
+      timing_ = true;
+      timed_seq_ = snd_nxt_ + len;
+      timed_at_ = now;
+    }
+    SendSegment(flags, snd_nxt_, len, now);
+    snd_nxt_ += len;
+    if (fin_now) {
+      fin_sent_ = true;
+      fin_seq_ = snd_nxt_;
+      snd_nxt_ += 1;
+    }
+    snd_max_ = SeqNum::Max(snd_max_, snd_nxt_);
+    ArmRetransmit(now);
+    sent = true;
+    if (fin_now) break;
+  }
+  // Zero window with data waiting and nothing in flight: probe (3.8.6.1).
+  if (unsent() != 0 && snd_wnd_ == 0 && in_flight() == 0 && persist_at_.IsNever()) {
+    persist_at_ = now + std::max(rtt_.rto(), Duration::Millis(200));
+  }
+  return sent;
+}
+
+void TcpConnection::Retransmit(Instant now) {
+  if (auto* s = std::get_if<SynSent>(&state_)) {
+    if (++s->retries > config_.syn_retries) {
+      EnterClosed(TcpEvent::kTimedOut);
+      return;
+    }
+    rtt_.Backoff();
+    timing_ = false;  // Karn
+    SendSegment(kSyn, iss_, 0, now, true);
+    ++retransmits_;
+    rto_at_ = now + rtt_.rto();
+    return;
+  }
+  if (auto* s = std::get_if<SynReceived>(&state_)) {
+    if (++s->retries > config_.syn_retries) {
+      EnterClosed(passive_ ? TcpEvent::kClosed : TcpEvent::kTimedOut);
+      return;
+    }
+    rtt_.Backoff();
+    timing_ = false;
+    SendSegment(kSyn | kAck, iss_, 0, now, true);
+    ++retransmits_;
+    rto_at_ = now + rtt_.rto();
+    return;
+  }
+  if (in_flight() == 0) return;
+  if (++rto_count_ > config_.data_retries) {
+    EnterClosed(TcpEvent::kTimedOut);
+    return;
+  }
+  // RFC 6298 5.4-5.6 and RFC 5681 3.1: back off, cwnd to one segment, and
+  // send again from SND.UNA (RFC 6582: recovery ends).
+  cc_->OnRetransmitTimeout(in_flight());
+  in_recovery_ = false;
+  recover_ = snd_max_;
+  dup_acks_ = 0;
+  timing_ = false;
+  rtt_.Backoff();
+  snd_nxt_ = snd_una_;
+  if (fin_sent_ && snd_una_.BeforeOrAt(fin_seq_)) fin_sent_ = false;  // the FIN goes again too
+  SendData(now);
+  rto_at_ = now + rtt_.rto();
+}
+
+void TcpConnection::OnTimer(Instant now) {
+  if (const auto* t = std::get_if<TimeWait>(&state_)) {
+    if (t->until <= now) EnterClosed(TcpEvent::kClosed);
+    return;
+  }
+  if (Is<Closed>(state_)) return;
+  if (rto_at_ <= now) {
+    rto_at_ = Instant::Never();
+    Retransmit(now);
+    if (Is<Closed>(state_)) return;
+  }
+  if (persist_at_ <= now) {
+    // A zero-window probe: an old sequence number, which the peer answers
+    // with an ACK carrying its current window (as Linux probes).
+    SendSegment(kAck, snd_una_ - 1, 0, now);
+    persist_backoff_ = std::min(persist_backoff_ + 1, 10);
+    const Duration wait = std::min(rtt_.rto() * (std::int64_t{1} << persist_backoff_), Duration::Seconds(60));
+    persist_at_ = snd_wnd_ == 0 && unsent() != 0 ? now + wait : Instant::Never();
+  }
+  if (KeepaliveDue() <= now) {
+    if (keepalive_probes_ >= config_.keepalive_count) {
+      EnterClosed(TcpEvent::kTimedOut);
+      return;
+    }
+    ++keepalive_probes_;
+    SendSegment(kAck, snd_una_ - 1, 0, now);  // <SEQ=SND.UNA-1><ACK=RCV.NXT>, RFC 1122 4.2.3.6
+  }
+  if (ack_at_ <= now) SendAck(now);
+}
+
+Instant TcpConnection::KeepaliveDue() const {
+  if (!config_.keepalive || !(Is<Established>(state_) || Is<CloseWait>(state_))) return Instant::Never();
+  return last_heard_ + config_.keepalive_idle + config_.keepalive_interval * keepalive_probes_;
+}
+
+Instant TcpConnection::NextDeadline() const {
+  if (const auto* t = std::get_if<TimeWait>(&state_)) return t->until;
+  if (Is<Closed>(state_)) return Instant::Never();
+  return std::min({rto_at_, ack_at_, persist_at_, KeepaliveDue()});
+}
+
+void TcpConnection::EnterTimeWait(Instant now) {
+  state_ = TimeWait{now + config_.msl * 2};
+  rto_at_ = persist_at_ = ack_at_ = Instant::Never();
+}
+
+void TcpConnection::EnterClosed(TcpEvent why) {
+  state_ = Closed{};
+  rto_at_ = persist_at_ = ack_at_ = Instant::Never();
+  if (why != TcpEvent::kClosed) sink_.Event(why);
+  sink_.Event(TcpEvent::kClosed);
+}
+
+void TcpConnection::OnAppSend(std::uint32_t n, Instant now) {
+  queued_ += n;
+  if (synchronized()) Output(now);
+}
+
+void TcpConnection::OnAppRead(std::uint32_t n, Instant now) {
+  unread_ -= std::min(n, unread_);
+  if (!synchronized() || peer_fin_) return;
+  // A window update once the right edge can move by the SWS threshold.
+  const std::uint32_t free = config_.rcv_buf > unread_ ? config_.rcv_buf - unread_ : 0;
+  const std::uint32_t wnd = rcv_wnd();
+  if (free > wnd && free - wnd >= std::min(config_.rcv_buf / 2, EffectiveMss())) SendAck(now);
+}
+
+void TcpConnection::Shutdown(Instant now) {
+  // RFC 9293 3.10.4 CLOSE.
+  if (Is<SynSent>(state_)) {
+    EnterClosed(TcpEvent::kClosed);
+    return;
+  }
+  if (fin_queued_) return;
+  if (Is<SynReceived>(state_) || Is<Established>(state_)) {
+    fin_queued_ = true;
+    if (Is<Established>(state_)) state_ = FinWait1{};  // SYN-RECEIVED: once established
+  } else if (Is<CloseWait>(state_)) {
+    fin_queued_ = true;
+    state_ = LastAck{};
+  }
+  Output(now);
+}
+
+void TcpConnection::Close(Instant now) {
+  closed_by_app_ = true;
+  // Received data nobody will read: reset, so the peer knows (RFC 2525 2.17).
+  if (unread_ != 0) {
+    Abort(now);
+    return;
+  }
+  Shutdown(now);
+}
+
+void TcpConnection::Abort(Instant now) {
+  // RFC 9293 3.10.5: <SEQ=SND.NXT><CTL=RST> when synchronized.
+  if (synchronized() && !Is<TimeWait>(state_)) SendRst(snd_nxt_, now);
+  if (!Is<Closed>(state_)) EnterClosed(TcpEvent::kClosed);
+}
+
+bool TcpConnection::synchronized() const {
+  return !(Is<Closed>(state_) || Is<SynSent>(state_) || Is<SynReceived>(state_));
+}
+
+std::string_view TcpConnection::StateName() const {
+  static constexpr std::string_view kNames[] = {"CLOSED",     "SYN-SENT",   "SYN-RECEIVED", "ESTABLISHED",
+                                                "FIN-WAIT-1", "FIN-WAIT-2", "CLOSE-WAIT",   "CLOSING",
+                                                "LAST-ACK",   "TIME-WAIT"};
+  return kNames[state_.index()];
+}
+
+}  // namespace ringstack::proto::tcp

@@ -1,0 +1,349 @@
+// The TCP state machine (protocols/tcp/tcp_connection.h) as tables: for
+// each RFC 9293 state (a fixture such as Established() or FinWait1()) and
+// each class of incoming segment, the next state, the reply and the events,
+// against RFC 9293 3.10.7 and RFC 5961. Then the handshakes, the closes,
+// timers and windows one behaviour at a time.
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "protocols/tcp/tcp_connection.h"
+
+namespace ringstack::proto::tcp {
+namespace {
+
+constexpr std::uint32_t kIss = 1000;   // ours
+constexpr std::uint32_t kIrs = 50000;  // the peer's
+const Instant kT0 = Instant::FromNanos(10'000'000'000);
+
+// Records what the connection asks; keeps the receive buffer as a string.
+struct Recorder : TcpSink {
+  struct Sent {
+    TcpRepr h;
+    std::uint32_t offset;
+    std::uint32_t len;
+  };
+  std::vector<Sent> sent;
+  std::vector<TcpEvent> events;
+  std::string rx;  // [0, committed) readable; past it, placed out of order
+  std::uint32_t committed = 0;
+  std::uint32_t released = 0;
+
+  void Transmit(const TcpRepr& h, std::uint32_t offset, std::uint32_t len) override {
+    sent.push_back({h, offset, len});
+  }
+  void Place(std::uint32_t offset, Bytes data) override {
+    const std::size_t at = committed + offset;
+    if (rx.size() < at + data.size()) rx.resize(at + data.size(), '?');
+    std::memcpy(rx.data() + at, data.data(), data.size());
+  }
+  void Commit(std::uint32_t n) override { committed += n; }
+  void Release(std::uint32_t n) override { released += n; }
+  void Event(TcpEvent e) override { events.push_back(e); }
+
+  // The replies since the last Take, as tcpdump-style flag strings.
+  std::string Take() {
+    std::string s;
+    for (const Sent& x : sent) s += (s.empty() ? "" : " ") + x.h.FlagString();
+    sent.clear();
+    return s.empty() ? "none" : s;
+  }
+  bool Saw(TcpEvent e) const { return std::find(events.begin(), events.end(), e) != events.end(); }
+};
+
+TcpConfig Config() {
+  TcpConfig c;
+  c.timestamps = false;  // the tables look at flags and numbers; options have tests of their own
+  c.rcv_buf = 65535;
+  return c;
+}
+
+Endpoints Ends() {
+  return Endpoints{IpAddress(Ipv4Address(0xc0000202)), 7, IpAddress(Ipv4Address(0xc0000201)), 40000};
+}
+
+// A segment from the peer.
+TcpRepr Seg(std::uint8_t flags, std::uint32_t seq, std::uint32_t ack = 0, std::uint16_t window = 65535) {
+  TcpRepr s;
+  s.src_port = 40000;
+  s.dst_port = 7;
+  s.flags = flags;
+  s.seq = SeqNum(seq);
+  s.ack = SeqNum(ack);
+  s.window = window;
+  return s;
+}
+
+struct Fixture {
+  Recorder rec;
+  std::unique_ptr<TcpConnection> c;
+  Instant now = kT0;
+  std::string payload_store;  // keeps data segments' bytes alive
+
+  std::string State() const { return std::string(c->StateName()); }
+  // The peer's next sequence number and what it acknowledges of ours.
+  std::uint32_t PeerSeq() const { return c->rcv_nxt().value(); }
+  std::uint32_t OurNxt() const { return c->snd_nxt().value(); }
+  void In(const TcpRepr& s) { c->OnSegment(s, now); }
+  TcpRepr Data(std::uint32_t seq, const std::string& bytes, std::uint8_t flags = kAck | kPsh) {
+    payload_store = bytes;
+    TcpRepr s = Seg(flags, seq, OurNxt());
+    s.payload = std::as_bytes(std::span(payload_store));
+    return s;
+  }
+};
+
+std::unique_ptr<Fixture> SynSent() {
+  auto f = std::make_unique<Fixture>();
+  f->c = TcpConnection::Connect(Config(), Ends(), SeqNum(kIss), f->now, f->rec);
+  f->rec.Take();
+  return f;
+}
+
+std::unique_ptr<Fixture> SynReceived() {
+  auto f = std::make_unique<Fixture>();
+  TcpRepr syn = Seg(kSyn, kIrs);
+  syn.options.mss = 1460;
+  f->c = TcpConnection::Accept(Config(), Ends(), syn, SeqNum(kIss), f->now, f->rec);
+  f->rec.Take();
+  return f;
+}
+
+std::unique_ptr<Fixture> Established() {
+  auto f = SynSent();
+  TcpRepr synack = Seg(kSyn | kAck, kIrs, kIss + 1);
+  synack.options.mss = 1460;
+  f->In(synack);
+  f->rec.Take();
+  f->rec.events.clear();
+  return f;
+}
+
+std::unique_ptr<Fixture> FinWait1() {
+  auto f = Established();
+  f->c->Shutdown(f->now);
+  f->rec.Take();
+  return f;
+}
+
+std::unique_ptr<Fixture> FinWait2() {
+  auto f = FinWait1();
+  f->In(Seg(kAck, f->PeerSeq(), f->OurNxt()));
+  f->rec.Take();
+  return f;
+}
+
+std::unique_ptr<Fixture> CloseWait() {
+  auto f = Established();
+  f->In(Seg(kFin | kAck, f->PeerSeq(), f->OurNxt()));
+  f->rec.Take();
+  f->rec.events.clear();
+  return f;
+}
+
+std::unique_ptr<Fixture> LastAck() {
+  auto f = CloseWait();
+  f->c->Shutdown(f->now);
+  f->rec.Take();
+  return f;
+}
+
+std::unique_ptr<Fixture> Closing() {
+  auto f = FinWait1();
+  // The peer's FIN acknowledges everything but our FIN.
+  f->In(Seg(kFin | kAck, f->PeerSeq(), f->OurNxt() - 1));
+  f->rec.Take();
+  f->rec.events.clear();
+  return f;
+}
+
+std::unique_ptr<Fixture> TimeWait() {
+  auto f = FinWait2();
+  f->In(Seg(kFin | kAck, f->PeerSeq(), f->OurNxt()));
+  f->rec.Take();
+  f->rec.events.clear();
+  return f;
+}
+
+TEST(TcpFixtures, ReachTheirStates) {
+  EXPECT_EQ(SynSent()->State(), "SYN-SENT");
+  EXPECT_EQ(SynReceived()->State(), "SYN-RECEIVED");
+  EXPECT_EQ(Established()->State(), "ESTABLISHED");
+  EXPECT_EQ(FinWait1()->State(), "FIN-WAIT-1");
+  EXPECT_EQ(FinWait2()->State(), "FIN-WAIT-2");
+  EXPECT_EQ(CloseWait()->State(), "CLOSE-WAIT");
+  EXPECT_EQ(LastAck()->State(), "LAST-ACK");
+  EXPECT_EQ(Closing()->State(), "CLOSING");
+  EXPECT_EQ(TimeWait()->State(), "TIME-WAIT");
+}
+
+// A row: a segment class built against the fixture, and what must follow.
+struct Row {
+  const char* state;
+  std::function<std::unique_ptr<Fixture>()> make;
+  const char* segment;
+  std::function<TcpRepr(Fixture&)> build;
+  const char* next_state;
+  const char* reply;  // flag strings of what is sent, "none" for silence
+  std::vector<TcpEvent> events;
+};
+
+void RunRows(const std::vector<Row>& rows) {
+  for (const Row& r : rows) {
+    auto f = r.make();
+    f->In(r.build(*f));
+    EXPECT_EQ(f->State(), r.next_state) << r.state << " + " << r.segment;
+    EXPECT_EQ(f->rec.Take(), r.reply) << r.state << " + " << r.segment;
+    EXPECT_EQ(f->rec.events, r.events) << r.state << " + " << r.segment;
+  }
+}
+
+// Segment classes, relative to the fixture's RCV.NXT and SND.NXT.
+TcpRepr SynIn(Fixture& f) { return Seg(kSyn, f.PeerSeq()); }
+TcpRepr SynAckIn(Fixture& f) { return Seg(kSyn | kAck, f.PeerSeq(), f.OurNxt()); }
+TcpRepr AckIn(Fixture& f) { return Seg(kAck, f.PeerSeq(), f.OurNxt()); }
+TcpRepr AckOfUnsent(Fixture& f) { return Seg(kAck, f.PeerSeq(), f.OurNxt() + 100); }
+TcpRepr RstExact(Fixture& f) { return Seg(kRst, f.PeerSeq()); }
+TcpRepr RstInWindow(Fixture& f) { return Seg(kRst, f.PeerSeq() + 100); }
+TcpRepr RstOutOfWindow(Fixture& f) { return Seg(kRst, f.PeerSeq() + 200000); }
+TcpRepr FinIn(Fixture& f) { return Seg(kFin | kAck, f.PeerSeq(), f.OurNxt()); }
+TcpRepr DataInWindow(Fixture& f) { return f.Data(f.PeerSeq(), "hello"); }
+TcpRepr DataOutOfWindow(Fixture& f) { return f.Data(f.PeerSeq() + 200000, "far"); }
+TcpRepr OldDuplicate(Fixture& f) { return f.Data(f.PeerSeq() - 10, "old"); }
+
+using E = TcpEvent;
+
+// RFC 9293 3.10.7.4 for the synchronized states, with RFC 5961's RST and
+// SYN rules: a SYN anywhere gets a challenge ACK; only a RST exactly at
+// RCV.NXT resets, one elsewhere in the window gets a challenge ACK, one
+// outside it nothing; an ACK of data never sent is answered with an ACK.
+TEST(TcpStateTable, Established) {
+  RunRows({
+      {"ESTABLISHED", Established, "SYN", SynIn, "ESTABLISHED", ".", {}},
+      {"ESTABLISHED", Established, "SYN+ACK", SynAckIn, "ESTABLISHED", ".", {}},
+      {"ESTABLISHED", Established, "ACK", AckIn, "ESTABLISHED", "none", {}},
+      {"ESTABLISHED", Established, "ACK of unsent data", AckOfUnsent, "ESTABLISHED", ".", {}},
+      {"ESTABLISHED", Established, "RST at RCV.NXT", RstExact, "CLOSED", "none", {E::kReset, E::kClosed}},
+      {"ESTABLISHED", Established, "RST in window", RstInWindow, "ESTABLISHED", ".", {}},
+      {"ESTABLISHED", Established, "RST out of window", RstOutOfWindow, "ESTABLISHED", "none", {}},
+      {"ESTABLISHED", Established, "FIN", FinIn, "CLOSE-WAIT", ".", {E::kPeerClosed}},
+      {"ESTABLISHED", Established, "data in window", DataInWindow, "ESTABLISHED", "none", {}},  // delayed ACK
+      {"ESTABLISHED", Established, "data out of window", DataOutOfWindow, "ESTABLISHED", ".", {}},
+      {"ESTABLISHED", Established, "old duplicate", OldDuplicate, "ESTABLISHED", ".", {}},
+  });
+}
+
+TEST(TcpStateTable, FinWait1) {
+  RunRows({
+      {"FIN-WAIT-1", FinWait1, "SYN", SynIn, "FIN-WAIT-1", ".", {}},
+      {"FIN-WAIT-1", FinWait1, "ACK of our FIN", AckIn, "FIN-WAIT-2", "none", {}},
+      {"FIN-WAIT-1", FinWait1, "ACK of unsent data", AckOfUnsent, "FIN-WAIT-1", ".", {}},
+      {"FIN-WAIT-1", FinWait1, "RST at RCV.NXT", RstExact, "CLOSED", "none", {E::kReset, E::kClosed}},
+      {"FIN-WAIT-1", FinWait1, "RST in window", RstInWindow, "FIN-WAIT-1", ".", {}},
+      {"FIN-WAIT-1", FinWait1, "RST out of window", RstOutOfWindow, "FIN-WAIT-1", "none", {}},
+      {"FIN-WAIT-1", FinWait1, "FIN acking ours", FinIn, "TIME-WAIT", ".", {E::kPeerClosed}},
+      {"FIN-WAIT-1", FinWait1, "FIN not acking ours",
+       [](Fixture& f) { return Seg(kFin | kAck, f.PeerSeq(), f.OurNxt() - 1); }, "CLOSING", ".", {E::kPeerClosed}},
+      {"FIN-WAIT-1", FinWait1, "data in window, our FIN not yet acked",
+       [](Fixture& f) {
+         TcpRepr d = f.Data(f.PeerSeq(), "hello");
+         d.ack = SeqNum(f.OurNxt() - 1);
+         return d;
+       },
+       "FIN-WAIT-1", "none", {}},
+      {"FIN-WAIT-1", FinWait1, "data in window acking our FIN", DataInWindow, "FIN-WAIT-2", "none", {}},
+      {"FIN-WAIT-1", FinWait1, "data out of window", DataOutOfWindow, "FIN-WAIT-1", ".", {}},
+  });
+}
+
+TEST(TcpStateTable, FinWait2) {
+  RunRows({
+      {"FIN-WAIT-2", FinWait2, "SYN", SynIn, "FIN-WAIT-2", ".", {}},
+      {"FIN-WAIT-2", FinWait2, "ACK", AckIn, "FIN-WAIT-2", "none", {}},
+      {"FIN-WAIT-2", FinWait2, "RST at RCV.NXT", RstExact, "CLOSED", "none", {E::kReset, E::kClosed}},
+      {"FIN-WAIT-2", FinWait2, "RST in window", RstInWindow, "FIN-WAIT-2", ".", {}},
+      {"FIN-WAIT-2", FinWait2, "FIN", FinIn, "TIME-WAIT", ".", {E::kPeerClosed}},
+      {"FIN-WAIT-2", FinWait2, "data in window", DataInWindow, "FIN-WAIT-2", "none", {}},
+      {"FIN-WAIT-2", FinWait2, "old duplicate", OldDuplicate, "FIN-WAIT-2", ".", {}},
+  });
+}
+
+TEST(TcpStateTable, CloseWait) {
+  RunRows({
+      {"CLOSE-WAIT", CloseWait, "SYN", SynIn, "CLOSE-WAIT", ".", {}},
+      {"CLOSE-WAIT", CloseWait, "ACK", AckIn, "CLOSE-WAIT", "none", {}},
+      {"CLOSE-WAIT", CloseWait, "RST at RCV.NXT", RstExact, "CLOSED", "none", {E::kReset, E::kClosed}},
+      {"CLOSE-WAIT", CloseWait, "RST in window", RstInWindow, "CLOSE-WAIT", ".", {}},
+      {"CLOSE-WAIT", CloseWait, "FIN again (old)",
+       [](Fixture& f) { return Seg(kFin | kAck, f.PeerSeq() - 1, f.OurNxt()); }, "CLOSE-WAIT", ".", {}},
+      // Data after the peer's FIN is past it: nothing to deliver.
+      {"CLOSE-WAIT", CloseWait, "data in window", DataInWindow, "CLOSE-WAIT", "none", {}},
+  });
+}
+
+TEST(TcpStateTable, ClosingLastAckTimeWait) {
+  RunRows({
+      {"CLOSING", Closing, "ACK of our FIN", AckIn, "TIME-WAIT", "none", {}},
+      {"CLOSING", Closing, "ACK short of our FIN",
+       [](Fixture& f) { return Seg(kAck, f.PeerSeq(), f.OurNxt() - 1); }, "CLOSING", "none", {}},
+      {"CLOSING", Closing, "RST at RCV.NXT", RstExact, "CLOSED", "none", {E::kClosed}},
+      {"CLOSING", Closing, "SYN", SynIn, "CLOSING", ".", {}},
+      {"LAST-ACK", LastAck, "ACK of our FIN", AckIn, "CLOSED", "none", {E::kClosed}},
+      {"LAST-ACK", LastAck, "RST at RCV.NXT", RstExact, "CLOSED", "none", {E::kClosed}},
+      {"LAST-ACK", LastAck, "RST in window", RstInWindow, "LAST-ACK", ".", {}},
+      {"LAST-ACK", LastAck, "SYN", SynIn, "LAST-ACK", ".", {}},
+      // TIME-WAIT: a retransmitted FIN is ACKed (and the wait restarts).
+      {"TIME-WAIT", TimeWait, "retransmitted FIN",
+       [](Fixture& f) { return Seg(kFin | kAck, f.PeerSeq() - 1, f.OurNxt()); }, "TIME-WAIT", ".", {}},
+      {"TIME-WAIT", TimeWait, "RST at RCV.NXT", RstExact, "CLOSED", "none", {E::kClosed}},
+      {"TIME-WAIT", TimeWait, "SYN", SynIn, "TIME-WAIT", ".", {}},
+      {"TIME-WAIT", TimeWait, "ACK", AckIn, "TIME-WAIT", "none", {}},
+  });
+}
+
+// RFC 9293 3.10.7.3 (SYN-SENT) and 3.10.7.4 for SYN-RECEIVED.
+TEST(TcpStateTable, Handshake) {
+  RunRows({
+      {"SYN-SENT", SynSent, "SYN+ACK acking our SYN",
+       [](Fixture&) { return Seg(kSyn | kAck, kIrs, kIss + 1); }, "ESTABLISHED", ".", {E::kEstablished}},
+      {"SYN-SENT", SynSent, "SYN (simultaneous open)", [](Fixture&) { return Seg(kSyn, kIrs); }, "SYN-RECEIVED",
+       "S.", {}},
+      {"SYN-SENT", SynSent, "ACK of something else", [](Fixture&) { return Seg(kAck, kIrs, kIss + 7); }, "SYN-SENT",
+       "R", {}},
+      {"SYN-SENT", SynSent, "ACK at ISS", [](Fixture&) { return Seg(kAck, kIrs, kIss); }, "SYN-SENT", "R", {}},
+      {"SYN-SENT", SynSent, "RST+ACK acking our SYN", [](Fixture&) { return Seg(kRst | kAck, 0, kIss + 1); },
+       "CLOSED", "none", {E::kRefused, E::kClosed}},
+      {"SYN-SENT", SynSent, "RST without ACK", [](Fixture&) { return Seg(kRst, 0); }, "SYN-SENT", "none", {}},
+      {"SYN-SENT", SynSent, "plain ACK of our SYN", [](Fixture&) { return Seg(kAck, kIrs, kIss + 1); }, "SYN-SENT",
+       "none", {}},
+      {"SYN-RECEIVED", SynReceived, "ACK of our SYN", AckIn, "ESTABLISHED", "none", {E::kEstablished}},
+      {"SYN-RECEIVED", SynReceived, "ACK of something else", AckOfUnsent, "SYN-RECEIVED", "R", {}},
+      {"SYN-RECEIVED", SynReceived, "the peer's SYN again", [](Fixture&) { return Seg(kSyn, kIrs); },
+       "SYN-RECEIVED", "S.", {}},
+      {"SYN-RECEIVED", SynReceived, "RST at RCV.NXT", RstExact, "CLOSED", "none", {E::kClosed}},
+      {"SYN-RECEIVED", SynReceived, "RST in window", RstInWindow, "SYN-RECEIVED", ".", {}},
+      {"SYN-RECEIVED", SynReceived, "a new SYN in window", [](Fixture& f) { return Seg(kSyn, f.PeerSeq() + 5); },
+       "CLOSED", "none", {E::kClosed}},
+  });
+}
+
+TEST(TcpConnection, SegmentsForNoConnectionAreReset) {
+  // RFC 9293 3.10.7.1.
+  const auto to_syn = TcpConnection::ResetFor(Seg(kSyn, 777));
+  ASSERT_TRUE(to_syn.has_value());
+  EXPECT_EQ(to_syn->FlagString(), "R.");
+  EXPECT_EQ(to_syn->seq, SeqNum(0));
+  EXPECT_EQ(to_syn->ack, SeqNum(778));  // SEG.SEQ + SEG.LEN (the SYN counts)
+  EXPECT_EQ(to_syn->dst_port, 40000);
+  const auto to_ack = TcpConnection::ResetFor(Seg(kAck, 777, 4242));
+  ASSERT_TRUE(to_ack.has_value());
+  EXPECT_EQ(to_ack->FlagString(), "R");
+  EXPECT_EQ(to_ack->seq, SeqNum(4242));  // <SEQ=SEG.ACK>
+  EXPECT_FALSE(TcpConnection::ResetFor(Seg(kRst, 777)).has_value());
+}
+
+}  // namespace
+}  // namespace ringstack::proto::tcp
