@@ -183,7 +183,10 @@ class TcpConnection {
   // tcp_output.cc.
   void Output(Instant now);
   bool SendData(Instant now);
-  void SendAck(Instant now) { SendSegment(kAck, snd_nxt_, 0, now); }
+  // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, where SND.NXT is the highest sent
+  // (after a timeout rewinds SND.NXT the peer has seen more; an ACK from
+  // behind its RCV.NXT would be unacceptable to it, and answered, forever).
+  void SendAck(Instant now) { SendSegment(kAck, snd_max_, 0, now); }
   void SendSegment(std::uint8_t flags, SeqNum seq, std::uint32_t len, Instant now, bool syn_options = false);
   void SendRst(SeqNum seq, Instant now);
   void Retransmit(Instant now);

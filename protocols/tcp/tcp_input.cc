@@ -169,8 +169,10 @@ bool TcpConnection::CheckAck(const TcpRepr& seg, Instant now) {
     sink_.Event(TcpEvent::kEstablished);
   }
   // RFC 5961 5.2: an ACK for data not yet sent, or older than the largest
-  // window the peer offered, is answered with an ACK and dropped.
-  if (seg.ack.After(snd_nxt_) || seg.ack.Before(snd_una_ - max_snd_wnd_)) {
+  // window the peer offered, is answered with an ACK and dropped. "Sent"
+  // reaches SND.MAX: after a timeout rewinds SND.NXT, a late ACK may still
+  // cover what went out before.
+  if (seg.ack.After(snd_max_) || seg.ack.Before(snd_una_ - max_snd_wnd_)) {
     SendAck(now);
     return false;
   }
@@ -295,7 +297,7 @@ void TcpConnection::ProcessAckOfData(const TcpRepr& seg, Instant now) {
 // SND.WL2 =< SEG.ACK)), set SND.WND <- SEG.WND, SND.WL1 <- SEG.SEQ, and
 // SND.WL2 <- SEG.ACK."
 void TcpConnection::UpdateSendWindow(const TcpRepr& seg) {
-  if (!(snd_una_.BeforeOrAt(seg.ack) && seg.ack.BeforeOrAt(snd_nxt_))) return;
+  if (!(snd_una_.BeforeOrAt(seg.ack) && seg.ack.BeforeOrAt(snd_max_))) return;
   if (snd_wl1_.Before(seg.seq) || (snd_wl1_ == seg.seq && snd_wl2_.BeforeOrAt(seg.ack))) {
     snd_wnd_ = WindowSize::FromField(seg.window, snd_scale_).bytes();
     max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
