@@ -330,6 +330,221 @@ TEST(TcpStateTable, Handshake) {
   });
 }
 
+// --- Behaviours, one at a time -------------------------------------------
+
+std::unique_ptr<Fixture> EstablishedWith(const TcpConfig& config, bool peer_sack = false,
+                                         std::uint16_t peer_window = 65535) {
+  auto f = std::make_unique<Fixture>();
+  f->c = TcpConnection::Connect(config, Ends(), SeqNum(kIss), f->now, f->rec);
+  TcpRepr synack = Seg(kSyn | kAck, kIrs, kIss + 1, peer_window);
+  synack.options.mss = 1000;
+  synack.options.sack_permitted = peer_sack;
+  f->In(synack);
+  f->rec.Take();
+  f->rec.events.clear();
+  return f;
+}
+
+TEST(TcpConnection, DelayedAckAfterTheDelayOrOnTheSecondFullSegment) {
+  auto f = Established();
+  f->In(f->Data(f->PeerSeq(), "small"));
+  EXPECT_EQ(f->rec.Take(), "none");
+  EXPECT_EQ(f->c->NextDeadline(), f->now + Duration::Millis(40));
+  f->now = f->now + Duration::Millis(39);
+  f->c->OnTimer(f->now);
+  EXPECT_EQ(f->rec.Take(), "none");
+  f->now = f->now + Duration::Millis(1);
+  f->c->OnTimer(f->now);
+  EXPECT_EQ(f->rec.Take(), ".");
+  // Two full segments (the peer's MSS is 1460): the second is ACKed at once.
+  const std::string full(1460, 'x');
+  f->In(f->Data(f->PeerSeq(), full));
+  EXPECT_EQ(f->rec.Take(), "none");
+  f->In(f->Data(f->PeerSeq(), full));
+  EXPECT_EQ(f->rec.Take(), ".");
+  EXPECT_EQ(f->rec.committed, 5u + 2 * 1460);
+}
+
+TEST(TcpConnection, OutOfOrderDataIsAckedAtOnceWithSackBlocks) {
+  TcpConfig c = Config();
+  auto f = EstablishedWith(c, /*peer_sack=*/true);
+  const std::uint32_t nxt = f->PeerSeq();
+  f->In(f->Data(nxt + 100, std::string(50, 'b')));
+  ASSERT_EQ(f->rec.sent.size(), 1u);
+  const TcpRepr& dup = f->rec.sent[0].h;
+  EXPECT_EQ(dup.ack, SeqNum(nxt));  // still waiting for nxt
+  ASSERT_EQ(dup.options.sack_count, 1);
+  EXPECT_EQ(dup.options.sack[0], (SackBlock{SeqNum(nxt + 100), SeqNum(nxt + 150)}));
+  f->rec.Take();
+  // The hole fills: RCV.NXT runs over both, ACKed at once.
+  f->In(f->Data(nxt, std::string(100, 'a')));
+  ASSERT_EQ(f->rec.sent.size(), 1u);
+  EXPECT_EQ(f->rec.sent[0].h.ack, SeqNum(nxt + 150));
+  EXPECT_EQ(f->rec.sent[0].h.options.sack_count, 0);
+  EXPECT_EQ(f->rec.rx.substr(0, f->rec.committed), std::string(100, 'a') + std::string(50, 'b'));
+}
+
+TEST(TcpConnection, ThreeDuplicateAcksRetransmitAtOnce) {
+  TcpConfig c = Config();
+  c.nodelay = true;
+  auto f = EstablishedWith(c);
+  f->c->OnAppSend(10 * 1000, f->now);  // ten segments at the peer's MSS of 1000
+  ASSERT_EQ(f->rec.sent.size(), 10u);
+  f->rec.Take();
+  const std::uint32_t una = f->c->snd_una().value();
+  const std::uint32_t cwnd = f->c->cwnd();
+  for (int i = 0; i < 2; ++i) f->In(Seg(kAck, f->PeerSeq(), una));
+  EXPECT_EQ(f->rec.Take(), "none");
+  f->In(Seg(kAck, f->PeerSeq(), una));  // the third
+  ASSERT_EQ(f->rec.sent.size(), 1u);
+  EXPECT_EQ(f->rec.sent[0].h.seq, SeqNum(una));
+  EXPECT_EQ(f->rec.sent[0].len, 1000u);
+  EXPECT_EQ(f->c->retransmits(), 1u);
+  // RFC 5681 3.2: ssthresh = FlightSize / 2, cwnd = ssthresh + 3 SMSS.
+  EXPECT_EQ(f->c->ssthresh(), 5000u);
+  EXPECT_EQ(f->c->cwnd(), 8000u);
+  EXPECT_LT(f->c->ssthresh(), cwnd);
+}
+
+TEST(TcpConnection, RetransmitsOnTimeoutThenGivesUp) {
+  TcpConfig c = Config();
+  c.data_retries = 2;
+  auto f = EstablishedWith(c);
+  f->c->OnAppSend(300, f->now);
+  ASSERT_EQ(f->rec.Take(), "P.");
+  const Instant rto = f->c->NextDeadline();
+  // The handshake measured an RTT of 0 (same instant): RTO is the 200 ms floor.
+  EXPECT_EQ(rto, f->now + Duration::Millis(200));
+  f->now = rto;
+  f->c->OnTimer(f->now);
+  ASSERT_EQ(f->rec.sent.size(), 1u);
+  EXPECT_EQ(f->rec.sent[0].h.seq, SeqNum(kIss + 1));  // from SND.UNA again
+  EXPECT_EQ(f->rec.sent[0].len, 300u);
+  f->rec.Take();
+  EXPECT_EQ(f->c->cwnd(), 1000u);  // RFC 5681 3.1: one segment
+  f->now = f->c->NextDeadline();
+  f->c->OnTimer(f->now);
+  EXPECT_EQ(f->rec.Take(), "P.");
+  f->now = f->c->NextDeadline();
+  f->c->OnTimer(f->now);
+  EXPECT_EQ(f->State(), "CLOSED");
+  EXPECT_EQ(f->rec.events, (std::vector<TcpEvent>{TcpEvent::kTimedOut, TcpEvent::kClosed}));
+}
+
+TEST(TcpConnection, NagleHoldsSmallWritesWhileDataIsInFlight) {
+  auto f = EstablishedWith(Config());
+  f->c->OnAppSend(10, f->now);
+  EXPECT_EQ(f->rec.Take(), "P.");  // nothing in flight: goes
+  f->c->OnAppSend(10, f->now);
+  f->c->OnAppSend(10, f->now);
+  EXPECT_EQ(f->rec.Take(), "none");  // held until the ACK
+  f->In(Seg(kAck, f->PeerSeq(), kIss + 11));
+  ASSERT_EQ(f->rec.sent.size(), 1u);
+  EXPECT_EQ(f->rec.sent[0].len, 20u);  // the two coalesced
+  // TCP_NODELAY: each goes at once.
+  TcpConfig nd = Config();
+  nd.nodelay = true;
+  auto g = EstablishedWith(nd);
+  g->c->OnAppSend(10, g->now);
+  g->c->OnAppSend(10, g->now);
+  EXPECT_EQ(g->rec.Take(), "P. P.");
+}
+
+TEST(TcpConnection, ZeroWindowIsProbedUntilItOpens) {
+  auto f = EstablishedWith(Config(), false, /*peer_window=*/0);
+  f->c->OnAppSend(500, f->now);
+  EXPECT_EQ(f->rec.Take(), "none");  // no window
+  const Instant probe = f->c->NextDeadline();
+  EXPECT_GT(probe, f->now);
+  f->now = probe;
+  f->c->OnTimer(f->now);
+  ASSERT_EQ(f->rec.sent.size(), 1u);
+  EXPECT_EQ(f->rec.sent[0].h.seq, SeqNum(kIss));  // SND.UNA - 1: the peer answers with its window
+  EXPECT_EQ(f->rec.sent[0].len, 0u);
+  f->rec.Take();
+  EXPECT_GT(f->c->NextDeadline() - f->now, probe - kT0);  // backed off
+  f->In(Seg(kAck, f->PeerSeq(), kIss + 1, 4000));  // the window opens
+  ASSERT_EQ(f->rec.sent.size(), 1u);
+  EXPECT_EQ(f->rec.sent[0].len, 500u);
+}
+
+TEST(TcpConnection, ReceiveWindowClosesAndReopensPastTheSwsThreshold) {
+  TcpConfig c = Config();
+  c.rcv_buf = 4000;
+  auto f = EstablishedWith(c);
+  f->In(f->Data(f->PeerSeq(), std::string(1000, 'a')));
+  f->In(f->Data(f->PeerSeq(), std::string(1000, 'b')));  // a second full segment: ACKed
+  ASSERT_FALSE(f->rec.sent.empty());
+  EXPECT_EQ(f->rec.sent.back().h.window, 2000);  // 4000 less the 2000 unread
+  f->rec.Take();
+  f->In(f->Data(f->PeerSeq(), std::string(1000, 'c')));
+  f->In(f->Data(f->PeerSeq(), std::string(1000, 'd')));
+  ASSERT_FALSE(f->rec.sent.empty());
+  EXPECT_EQ(f->rec.sent.back().h.window, 0);
+  f->rec.Take();
+  // More data now is outside the window: ACKed (with window 0) and dropped.
+  f->In(f->Data(f->PeerSeq(), "e"));
+  EXPECT_EQ(f->rec.Take(), ".");
+  EXPECT_EQ(f->rec.committed, 4000u);
+  // Reading 500 bytes: below min(RCV.BUFF / 2, MSS) = 1000, no update yet.
+  f->c->OnAppRead(500, f->now);
+  EXPECT_EQ(f->rec.Take(), "none");
+  f->c->OnAppRead(500, f->now);
+  ASSERT_EQ(f->rec.sent.size(), 1u);
+  EXPECT_EQ(f->rec.sent[0].h.window, 1000);
+}
+
+TEST(TcpConnection, KeepaliveProbesThenTimesOut) {
+  TcpConfig c = Config();
+  c.keepalive = true;
+  c.keepalive_idle = Duration::Seconds(10);
+  c.keepalive_interval = Duration::Seconds(2);
+  c.keepalive_count = 3;
+  auto f = EstablishedWith(c);
+  EXPECT_EQ(f->c->NextDeadline(), f->now + Duration::Seconds(10));
+  for (int i = 0; i < 3; ++i) {
+    f->now = f->c->NextDeadline();
+    f->c->OnTimer(f->now);
+    ASSERT_EQ(f->rec.sent.size(), 1u) << i;
+    EXPECT_EQ(f->rec.sent[0].h.seq, SeqNum(kIss));  // <SEQ=SND.UNA-1>
+    f->rec.Take();
+  }
+  // An answer would reset the count; none came.
+  f->now = f->c->NextDeadline();
+  f->c->OnTimer(f->now);
+  EXPECT_EQ(f->State(), "CLOSED");
+  EXPECT_TRUE(f->rec.Saw(TcpEvent::kTimedOut));
+}
+
+TEST(TcpConnection, CloseWithUnreadDataResets) {
+  auto f = Established();
+  f->In(f->Data(f->PeerSeq(), "never read"));
+  f->rec.Take();
+  f->c->Close(f->now);
+  EXPECT_EQ(f->rec.Take(), "R");
+  EXPECT_EQ(f->State(), "CLOSED");
+  // Data after close() (not shutdown) is answered with a RST too.
+  auto g = Established();
+  g->c->Close(g->now);
+  EXPECT_EQ(g->State(), "FIN-WAIT-1");
+  g->rec.Take();
+  g->In(g->Data(g->PeerSeq(), "late"));
+  EXPECT_EQ(g->rec.Take(), "R");
+  EXPECT_EQ(g->State(), "CLOSED");
+}
+
+TEST(TcpConnection, TimeWaitLastsTwoMsl) {
+  auto f = TimeWait();
+  EXPECT_EQ(f->c->NextDeadline(), f->now + Duration::Seconds(60));
+  f->now = f->now + Duration::Seconds(59);
+  f->c->OnTimer(f->now);
+  EXPECT_EQ(f->State(), "TIME-WAIT");
+  f->now = f->now + Duration::Seconds(1);
+  f->c->OnTimer(f->now);
+  EXPECT_EQ(f->State(), "CLOSED");
+  EXPECT_EQ(f->rec.events, (std::vector<TcpEvent>{TcpEvent::kClosed}));
+}
+
 TEST(TcpConnection, SegmentsForNoConnectionAreReset) {
   // RFC 9293 3.10.7.1.
   const auto to_syn = TcpConnection::ResetFor(Seg(kSyn, 777));
