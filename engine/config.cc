@@ -211,6 +211,8 @@ absl::StatusOr<Config> ParseConfig(const RawFlags& f, int cpus) {
     }
     c.reassembly_bytes = static_cast<std::size_t>(bytes * unit);
   }
+  if (f.tcp_msl < 1 || f.tcp_msl > 240) return Bad("tcp-msl", "must be in [1, 240] seconds");
+  c.tcp_msl = proto::Duration::Seconds(f.tcp_msl);
   for (absl::string_view item : Items(f.ip6)) {
     const auto itf = Ipv6Interface::Parse(std::string_view(item.data(), item.size()));
     if (!itf) return Bad("ip6", absl::StrCat("'", item, "' is not ADDR/LEN like 2001:db8:0:1::2/64"));

@@ -65,6 +65,8 @@ struct Config {
   std::size_t mtu = 1500;
   // IPv4 reassembly memory: all datagrams in progress; one source may hold a quarter.
   std::size_t reassembly_bytes = 4u << 20;
+  // TCP's Maximum Segment Lifetime: TIME-WAIT lasts twice this.
+  proto::Duration tcp_msl = proto::Duration::Seconds(30);
   ImpairConfig impair;
   std::string counters_file;       // where to write counters at exit ("" = stderr)
 };
@@ -82,6 +84,7 @@ struct RawFlags {
   std::string ipv6 = "on";
   std::string ip6_stable;
   std::string reassembly_mem = "4M";
+  int tcp_msl = 30;  // seconds
   std::string ip6;
   std::string gw6;
   std::string services;

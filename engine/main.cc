@@ -53,6 +53,7 @@ ABSL_FLAG(std::string, ping, "",
           "ADDR: once up, ping ADDR (IPv4 or IPv6) from ringstack's own stack until --ping-count replies came "
           "(or 30 s passed), print them, and exit: 0 if all came back, 1 if not");
 ABSL_FLAG(int, ping_count, 3, "replies --ping waits for (1..1000)");
+ABSL_FLAG(int, tcp_msl, 30, "TCP Maximum Segment Lifetime in seconds (1..240); TIME-WAIT lasts twice this");
 ABSL_FLAG(std::string, reassembly_mem, "4M",
           "memory for IPv4 datagrams being reassembled (one source may use a quarter), e.g. 512K, 16M");
 ABSL_FLAG(std::string, ip6, "", "IPv6 address/prefix, e.g. 2001:db8:0:1::2/64; repeat for more (IPv6 lands with issue #4)");
@@ -182,6 +183,7 @@ int main(int argc, char** argv) {
   raw.ip6_stable = absl::GetFlag(FLAGS_ip6_stable);
   raw.dhcp4_previous = absl::GetFlag(FLAGS_dhcp4_previous);
   raw.reassembly_mem = absl::GetFlag(FLAGS_reassembly_mem);
+  raw.tcp_msl = absl::GetFlag(FLAGS_tcp_msl);
   raw.ip6 = absl::GetFlag(FLAGS_ip6);
   raw.gw6 = absl::GetFlag(FLAGS_gw6);
   raw.services = absl::GetFlag(FLAGS_services);

@@ -66,6 +66,7 @@ struct ShardMessage {
     kSocketError,  // to a socket's shard: `error` for (local, remote)
     kUdp4,         // to a port's shard: `packet` holds the UDP datagram, `ip4` its header
     kUdp6,         // the same over IPv6: the UDP header at `offset`
+    kTcp,          // to a flow's shard: `packet` holds the TCP segment from remote.addr to local.addr
   };
   Kind kind = Kind::kResolve4;
   proto::IpAddress addr;

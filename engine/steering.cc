@@ -1,5 +1,7 @@
 #include "engine/steering.h"
 
+#include <array>
+
 #include "protocols/ethernet/ethernet_header.h"
 #include "protocols/ipv4/ipv4_header.h"
 
@@ -48,6 +50,18 @@ std::uint32_t FlowHash(std::uint32_t addr_a, std::uint32_t addr_b, std::uint16_t
   const std::uint32_t addrs = Mix(addr_a) + Mix(addr_b);
   const std::uint32_t ports = Mix(port_a) + Mix(port_b);
   return Mix(addrs ^ (ports * 0x9e3779b1u));
+}
+
+int ShardForFlow(const proto::IpAddress& a, std::uint16_t pa, const proto::IpAddress& b, std::uint16_t pb,
+                 int shards) {
+  if (shards <= 1) return 0;
+  auto fold = [](const proto::IpAddress& x) {
+    if (!x.is_v6()) return x.v4().value();
+    std::array<std::byte, 16> bytes;
+    x.v6().CopyTo(bytes.data());
+    return Fold6(bytes.data());
+  };
+  return static_cast<int>(FlowHash(fold(a), fold(b), pa, pb) % static_cast<std::uint32_t>(shards));
 }
 
 int ShardFor(Bytes frame, int shards) {

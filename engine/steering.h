@@ -8,6 +8,7 @@
 
 #include <cstdint>
 
+#include "protocols/common/address.h"
 #include "protocols/common/bytes.h"
 
 namespace ringstack::engine {
@@ -22,6 +23,11 @@ int ShardForUdpPort(std::uint16_t port, int shards);
 // so an active open can pick a local port that lands on its own shard.
 std::uint32_t FlowHash(std::uint32_t addr_a, std::uint32_t addr_b, std::uint16_t port_a,
                        std::uint16_t port_b);
+
+// The shard a TCP flow between a:pa and b:pb is steered to (either way
+// round), as ShardFor computes it from a received segment.
+int ShardForFlow(const proto::IpAddress& a, std::uint16_t pa, const proto::IpAddress& b, std::uint16_t pb,
+                 int shards);
 
 }  // namespace ringstack::engine
 

@@ -2,9 +2,11 @@
 
 #include <cerrno>
 #include <cstring>
+#include <random>
 
 #include "absl/strings/str_cat.h"
 #include "engine/log.h"
+#include "engine/worker_tcp_session.h"
 #include "protocols/arp/arp_handler.h"
 #include "protocols/arp/arp_repr.h"
 #include "protocols/icmpv4/icmpv4_handler.h"
@@ -31,6 +33,18 @@ std::uint64_t MacSeed(const MacAddress& mac) {
   std::uint64_t seed = 0;
   for (std::byte b : mac.bytes()) seed = seed << 8 | static_cast<std::uint64_t>(b);
   return seed;
+}
+
+// RFC 6528's secret for TCP ISNs: unguessable, so from the system's random
+// source, drawn once per worker.
+std::array<std::byte, 16> RandomSecret() {
+  std::random_device rd;
+  std::array<std::byte, 16> secret;
+  for (std::size_t i = 0; i < secret.size(); i += 4) {
+    const std::uint32_t r = rd();
+    std::memcpy(secret.data() + i, &r, 4);
+  }
+  return secret;
 }
 
 }  // namespace
@@ -67,6 +81,7 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
       reassembler_(proto::ipv4::ReassemblyConfig{Duration::Seconds(30), config.reassembly_bytes,
                                                  config.reassembly_bytes / 4}),
       fabric_(fabric),
+      isn_(RandomSecret()),
       eth_rx_(counters.Add("eth_rx")),
       eth_drop_not_for_us_(counters.Add("eth_drop_not_for_us")),
       eth_drop_unknown_ethertype_(counters.Add("eth_drop_unknown_ethertype")),
@@ -163,7 +178,18 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
       no_headroom_drop_(counters.Add("no_headroom_drop")),
       shard_mail_drop_(counters.Add("shard_mail_drop")),
       shard_resolve_request_(counters.Add("shard_resolve_request")),
-      shard_snapshot_published_(counters.Add("shard_snapshot_published")) {
+      shard_snapshot_published_(counters.Add("shard_snapshot_published")),
+      tcp_rx_(counters.Add("tcp_rx")),
+      tcp_tx_(counters.Add("tcp_tx")),
+      tcp_tx_rst_(counters.Add("tcp_tx_rst")),
+      tcp_rx_no_socket_(counters.Add("tcp_rx_no_socket")),
+      tcp_syn_backlog_full_(counters.Add("tcp_syn_backlog_full")),
+      tcp_opened_active_(counters.Add("tcp_opened_active")),
+      tcp_opened_passive_(counters.Add("tcp_opened_passive")),
+      tcp_established_(counters.Add("tcp_established")),
+      tcp_closed_count_(counters.Add("tcp_closed")),
+      tcp_retransmits_(counters.Add("tcp_retransmits")),
+      tcp_drop_to_group_(counters.Add("tcp_drop_to_group")) {
   using ReasmDrop = ipv4::Ipv4Reassembler::Drop;
   ipv4_frag_drop_[static_cast<int>(ReasmDrop::kNone)] = &counters.Add("ipv4_frag_drop_unknown");
   ipv4_frag_drop_[static_cast<int>(ReasmDrop::kOverlap)] = &counters.Add("ipv4_frag_drop_overlap");
@@ -183,6 +209,7 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
   icmp4_drop_.Add(counters, "icmp4");
   icmp4_quote_drop_.Add(counters, "icmp4_quote");
   udp_drop_.Add(counters, "udp");
+  tcp_drop_.Add(counters, "tcp");
   dhcp4_drop_.Add(counters, "dhcp4");
   ipv6_drop_.Add(counters, "ipv6");
   ipv6_ext_drop_.Add(counters, "ipv6_ext");
@@ -426,7 +453,7 @@ void Worker::HandleIpv4(Packet p) {
       HandleUdp(std::move(p), header, to_group);
       return;
     case ipv4::kProtoTcp:
-      ipv4_drop_protocol_unhandled_.Inc();  // TODO(#6): TCP
+      HandleTcp(std::move(p), header.src, header.dst, to_group);
       return;
     default:
       // RFC 1122 3.2.2.1: a host SHOULD say so when it has no such protocol.
@@ -911,6 +938,10 @@ void Worker::OnTimer(std::uint64_t cookie) {
   }
   if (cookie == kTimerParked) {
     ExpireParked();
+    return;
+  }
+  if ((cookie >> 32) == kTimerTcp) {
+    OnTcpTimer(static_cast<std::uint32_t>(cookie));
     return;
   }
   net_dirty_ = true;  // caches age, addresses change state

@@ -50,6 +50,8 @@
 #include "protocols/ipv4/ipv4_host.h"
 #include "protocols/ipv4/ipv4_reassembly.h"
 #include "protocols/ipv4/ipv4_repr.h"
+#include "protocols/tcp/tcp_connection.h"
+#include "protocols/tcp/tcp_isn.h"
 #include "rings/packet_pool.h"
 #include "rings/spsc_ring.h"
 
@@ -60,6 +62,7 @@ class Worker final : public Stage {
   Worker(int shard, const Config& config, const Clock& clock, rings::PacketPool& pool,
          rings::SpscRing<rings::Packet>& rx, rings::SpscRing<rings::Packet>& tx, Doorbell& tx_doorbell,
          Doorbell& timer_doorbell, CounterSet& counters, ShardFabric& fabric);
+  ~Worker() override;  // in worker_tcp.cc, where TcpSession is complete
 
   std::string_view name() const override { return name_; }
   std::size_t Poll(std::size_t budget) override;
@@ -93,7 +96,8 @@ class Worker final : public Stage {
   static constexpr Duration kParkTimeout = Duration::Seconds(4);
   enum TimerKind : std::uint64_t { kTimerArpCache = 1, kTimerReassembly = 2, kTimerAcd = 3, kTimerDhcp = 4,
                                    kTimerIpv6Host = 5, kTimerNd = 6, kTimerMld = 7, kTimerReassembly6 = 8,
-                                   kTimerPublish = 9, kTimerParked = 10 };
+                                   kTimerPublish = 9, kTimerParked = 10,
+                                   kTimerTcp = 16 };  // TCP: (kTimerTcp << 32) | session id
   struct DropCounters {
     std::array<Counter*, proto::kParseErrorCount> by_error{};
     void Add(CounterSet& counters, const std::string& proto);
@@ -137,6 +141,38 @@ class Worker final : public Stage {
   // reassembly or extension headers): mails it there; false when the port
   // is shard 0's own.
   bool ForwardUdp(Packet& p, std::uint16_t dst_port, ShardMessage&& m);
+  // TCP (worker_tcp.cc): sessions owned by this shard (steered here by
+  // their 4-tuple), listeners (every shard has each), stream sockets.
+  struct TcpSession;
+  struct FlowKey {
+    proto::IpAddress local;
+    proto::IpAddress remote;
+    std::uint16_t local_port = 0;
+    std::uint16_t remote_port = 0;
+    bool operator==(const FlowKey&) const = default;
+    template <typename H>
+    friend H AbslHashValue(H h, const FlowKey& k) {
+      return H::combine(std::move(h), k.local, k.remote, k.local_port, k.remote_port);
+    }
+  };
+  struct TcpListener {
+    std::shared_ptr<TcpSocketState> socket;
+    proto::IpAddress addr;  // unspecified: any of ours (of the socket's family)
+    int embryonic = 0;      // handshakes under way on this shard
+  };
+  // `p` holds the TCP segment; `src`/`dst` its IP addresses.
+  void HandleTcp(Packet p, const proto::IpAddress& src, const proto::IpAddress& dst, bool to_group);
+  void ServeTcpRequest(SocketRequest& r);
+  void ServeTcpSocket(const std::shared_ptr<TcpSocketState>& s);
+  void OnTcpTimer(std::uint32_t session_id);
+  void AcceptTcp(TcpListener& l, const proto::tcp::TcpRepr& syn, const FlowKey& key);
+  TcpSession& AddTcpSession(const FlowKey& key, std::shared_ptr<TcpSocketState> socket);
+  proto::tcp::TcpConfig TcpConfigFor(const TcpSocketState& s, const proto::IpAddress& remote);
+  void RearmTcp(TcpSession& s);
+  void ReapTcp();
+  void SendTcp(const proto::tcp::TcpRepr& h, const FlowKey& key, const rings::ByteRing* data, std::uint32_t offset,
+               std::uint32_t len);
+  TcpListener* FindListener(const proto::IpAddress& dst, std::uint16_t port);
   // The fabric (shard_fabric.h): mail in, the snapshot published (shard 0)
   // or taken (the others), neighbours resolved through shard 0.
   void ServeMail();
@@ -293,6 +329,14 @@ class Worker final : public Stage {
   // Other shards: the snapshot in use.
   std::shared_ptr<const NetSnapshot> snap_;
   std::uint64_t snap_generation_ = 0;
+  // TCP.
+  absl::flat_hash_map<FlowKey, std::unique_ptr<TcpSession>> tcp_sessions_;
+  absl::flat_hash_map<std::uint32_t, TcpSession*> tcp_by_id_;
+  absl::flat_hash_map<const TcpSocketState*, TcpSession*> tcp_by_socket_;
+  absl::flat_hash_map<std::uint16_t, std::vector<TcpListener>> tcp_listeners_;
+  std::vector<std::uint32_t> tcp_closed_;  // sessions to remove once the call that closed them returns
+  std::uint32_t next_tcp_id_ = 1;
+  proto::tcp::IsnGenerator isn_;
 
   DropCounters eth_drop_, arp_drop_, ipv4_drop_, icmp4_drop_, icmp4_quote_drop_, udp_drop_, dhcp4_drop_;
   DropCounters ipv6_drop_, ipv6_ext_drop_, icmp6_drop_, nd_drop_, mld_drop_;
@@ -396,6 +440,18 @@ class Worker final : public Stage {
   Counter& shard_mail_drop_;
   Counter& shard_resolve_request_;
   Counter& shard_snapshot_published_;
+  DropCounters tcp_drop_;
+  Counter& tcp_rx_;
+  Counter& tcp_tx_;
+  Counter& tcp_tx_rst_;
+  Counter& tcp_rx_no_socket_;
+  Counter& tcp_syn_backlog_full_;
+  Counter& tcp_opened_active_;
+  Counter& tcp_opened_passive_;
+  Counter& tcp_established_;
+  Counter& tcp_closed_count_;
+  Counter& tcp_retransmits_;
+  Counter& tcp_drop_to_group_;
 };
 
 }  // namespace ringstack::engine

@@ -163,6 +163,9 @@ void Worker::ServeMail() {
       case ShardMessage::Kind::kUdp6:
         HandleUdp6(std::move(m.packet), m.ip6, m.offset, m.group);
         break;
+      case ShardMessage::Kind::kTcp:
+        HandleTcp(std::move(m.packet), m.remote.addr, m.local.addr, m.group);
+        break;
     }
     m = ShardMessage();
   }

@@ -146,7 +146,12 @@ void Worker::DeliverIpv6(Packet p, const ipv6::Ipv6Repr& ip, const ipv6::ExtOutc
     HandleUdp6(std::move(p), ip, ext.offset, multicast);
     return;
   }
-  ipv6_drop_protocol_unhandled_.Inc();  // TODO(#6): TCP over IPv6
+  if (ext.protocol == proto::ipv4::kProtoTcp) {
+    p.TrimFront(ext.offset);
+    HandleTcp(std::move(p), ip.src, ip.dst, multicast);
+    return;
+  }
+  ipv6_drop_protocol_unhandled_.Inc();
 }
 
 void Worker::HandleUdp6(Packet p, const ipv6::Ipv6Repr& ip, std::size_t offset, bool multicast) {

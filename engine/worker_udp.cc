@@ -56,10 +56,20 @@ std::size_t Worker::ServeSockets(std::size_t budget) {
   for (auto& s : backlog) drain(std::move(s));
   std::shared_ptr<UdpSocketState> s;
   while (done < budget && socket_inbox_.tx_ready.TryPop(s)) drain(std::move(s));
+  std::shared_ptr<TcpSocketState> t;
+  while (done < budget && socket_inbox_.tcp_ready.TryPop(t)) {
+    t->scheduled.store(false, std::memory_order_release);  // news after this point schedules it again
+    ServeTcpSocket(t);
+    ++done;
+  }
   return done;
 }
 
 void Worker::ServeRequest(SocketRequest& r) {
+  if (r.tcp) {
+    ServeTcpRequest(r);
+    return;
+  }
   auto& c = *r.completion;
   const std::uint32_t id = r.socket->id;
   switch (r.kind) {
@@ -121,6 +131,11 @@ void Worker::ServeRequest(SocketRequest& r) {
       r.socket->closed.store(true, std::memory_order_release);
       r.socket->Wake();
       c.result = 0;
+      break;
+    case SocketRequest::Kind::kTcpListen:
+    case SocketRequest::Kind::kTcpUnlisten:
+    case SocketRequest::Kind::kTcpConnect:
+      c.result = EINVAL;  // a TCP request without its socket
       break;
   }
   c.done.store(1, std::memory_order_release);

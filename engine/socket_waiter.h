@@ -1,0 +1,48 @@
+// SocketWaiter: how application threads wait on a socket, UDP or TCP (the
+// worker calls Wake after any change a waiter could want).
+#ifndef RINGSTACK_ENGINE_SOCKET_WAITER_H_
+#define RINGSTACK_ENGINE_SOCKET_WAITER_H_
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
+
+namespace ringstack::engine {
+
+// How application threads wait on a socket (UDP or TCP): a sequence number
+// bumped (and notified) after every change a waiter could want, and an
+// eventfd for poll()/epoll, written only while a poller says it waits
+// (`pollers`) or an application took it for its own epoll.
+struct SocketWaiter {
+  SocketWaiter() : event_fd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+  ~SocketWaiter() {
+    if (event_fd >= 0) close(event_fd);
+  }
+  SocketWaiter(const SocketWaiter&) = delete;
+  SocketWaiter& operator=(const SocketWaiter&) = delete;
+
+  std::atomic<std::uint32_t> seq{0};
+  // -1 if the kernel refused one (then poll() sleeps in short steps).
+  const int event_fd;
+  std::atomic<int> pollers{0};
+  std::atomic<bool> event_subscribed{false};
+  // Application threads waiting for send room (a blocked send, a poll for
+  // POLLOUT): the worker wakes them after it takes data off.
+  std::atomic<int> tx_waiters{0};
+
+  void Wake() {
+    seq.fetch_add(1, std::memory_order_seq_cst);
+    seq.notify_all();
+    if ((pollers.load(std::memory_order_seq_cst) > 0 || event_subscribed.load(std::memory_order_relaxed)) &&
+        event_fd >= 0) {
+      const std::uint64_t one = 1;
+      [[maybe_unused]] const ssize_t n = write(event_fd, &one, sizeof(one));
+    }
+  }
+};
+
+}  // namespace ringstack::engine
+
+#endif  // RINGSTACK_ENGINE_SOCKET_WAITER_H_

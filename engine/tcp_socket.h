@@ -1,0 +1,84 @@
+// The engine side of TCP sockets (issue #6): what application threads and
+// the worker that owns a connection share. sockets/api.h is the
+// application's face of it; engine/worker_tcp.cc the worker's.
+//
+// Data: two ByteRings. `send` holds the bytes from SND.UNA's first data byte
+// on: application threads append (under send_mu), the worker reads segments
+// out of it at offsets and releases what the peer acknowledged — nothing is
+// kept elsewhere for retransmission. `recv` is the receive buffer: the worker
+// places in-order and out-of-order bytes into its free space and commits
+// them as they become contiguous; application threads read (under recv_mu).
+// Counters of bytes written and read tell the worker what changed when it
+// is scheduled (an application call puts the socket on its worker's ready
+// ring once, ringing the doorbell only then).
+//
+// State the worker sets (status, error, peer_closed) is read by application
+// threads after a Wake. Listening sockets hold the accept queue that every
+// shard's listener fills.
+#ifndef RINGSTACK_ENGINE_TCP_SOCKET_H_
+#define RINGSTACK_ENGINE_TCP_SOCKET_H_
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+
+#include "engine/socket_waiter.h"
+#include "protocols/udp/udp_bindings.h"
+#include "rings/byte_ring.h"
+
+namespace ringstack::engine {
+
+// Per-connection buffer sizes by default (SO_SNDBUF / SO_RCVBUF before
+// connect or listen change them), powers of two as ByteRing needs.
+inline constexpr std::size_t kDefaultTcpBuffer = 256 * 1024;
+
+struct TcpSocketState : SocketWaiter {
+  enum class Status : int { kIdle, kListening, kConnecting, kConnected, kClosed };
+
+  TcpSocketState(std::uint32_t id_, bool v6_, std::size_t snd_cap, std::size_t rcv_cap)
+      : id(id_), v6(v6_), send(snd_cap), recv(rcv_cap) {}
+
+  const std::uint32_t id;
+  const bool v6;
+  rings::ByteRing send;
+  rings::ByteRing recv;
+  std::mutex send_mu;  // application writers
+  std::mutex recv_mu;  // application readers
+  std::atomic<std::uint64_t> written{0};   // bytes applications put in `send`, ever
+  std::atomic<std::uint64_t> consumed{0};  // bytes applications took from `recv`, ever
+
+  std::atomic<Status> status{Status::kIdle};
+  std::atomic<int> error{0};              // ECONNREFUSED, ECONNRESET, ETIMEDOUT: for the next call / SO_ERROR
+  std::atomic<bool> peer_closed{false};   // the peer's FIN: reads return 0 once `recv` is empty
+  std::atomic<bool> send_closed{false};   // no more sending (shutdown(SHUT_WR), close, or the connection ended)
+
+  // Application requests the worker acts on when it serves the socket.
+  std::atomic<bool> shutdown_requested{false};
+  std::atomic<bool> close_requested{false};
+  std::atomic<bool> scheduled{false};  // on its worker's ready ring (at most once)
+
+  // Options (set by the application before connect/listen; the worker reads
+  // them when it makes the connection).
+  std::atomic<bool> nodelay{false};
+  std::atomic<bool> keepalive{false};
+  std::atomic<int> keepalive_idle_s{7200}, keepalive_interval_s{75}, keepalive_count{9};
+
+  // Endpoints, set by the worker before status leaves kConnecting (or for
+  // accepted sockets before they are queued).
+  std::mutex ends_mu;
+  proto::udp::Endpoint local;
+  proto::udp::Endpoint remote;
+  int shard = -1;
+
+  // A listening socket's accept queue: connections established by any
+  // shard's listener, bounded by `backlog` (with the handshakes under way).
+  std::mutex accept_mu;
+  std::deque<std::shared_ptr<TcpSocketState>> accept_queue;
+  int backlog = 0;
+};
+
+}  // namespace ringstack::engine
+
+#endif  // RINGSTACK_ENGINE_TCP_SOCKET_H_

@@ -1,0 +1,393 @@
+// TCP on its worker (issue #6): the sessions this shard owns (steered here by
+// their 4-tuple), each a protocols/tcp TcpConnection whose sink is the
+// session; listeners (every shard has a copy of each; established
+// connections go to the listening socket's one accept queue); and the
+// stream sockets' requests. Payload moves once each way: from the socket's
+// send ring into the segment's buffer, from the segment into the receive
+// ring.
+#include <cerrno>
+#include <cstring>
+
+#include "engine/steering.h"
+#include "engine/worker.h"
+#include "engine/worker_tcp_session.h"
+#include "protocols/ipv4/ipv4_header.h"
+#include "protocols/ipv6/ipv6_repr.h"
+
+namespace ringstack::engine {
+
+namespace tcp = proto::tcp;
+using proto::IpAddress;
+
+Worker::~Worker() = default;
+
+void Worker::TcpSession::Event(tcp::TcpEvent e) {
+  TcpSocketState& s = *socket;
+  switch (e) {
+    case tcp::TcpEvent::kEstablished:
+      s.status.store(TcpSocketState::Status::kConnected, std::memory_order_release);
+      w.tcp_established_.Inc();
+      if (listener) {
+        // Into the listening socket's accept queue (the backlog was checked
+        // at the SYN).
+        if (TcpListener* l = w.FindListener(key.local, key.local_port); l != nullptr && l->socket == listener) {
+          --l->embryonic;
+        }
+        {
+          std::lock_guard lock(listener->accept_mu);
+          listener->accept_queue.push_back(socket);
+        }
+        listener->Wake();
+        listener.reset();
+      }
+      break;
+    case tcp::TcpEvent::kPeerClosed:
+      s.peer_closed.store(true, std::memory_order_release);
+      break;
+    case tcp::TcpEvent::kReset:
+      s.error.store(ECONNRESET, std::memory_order_release);
+      s.send_closed.store(true, std::memory_order_release);
+      break;
+    case tcp::TcpEvent::kRefused:
+      s.error.store(ECONNREFUSED, std::memory_order_release);
+      break;
+    case tcp::TcpEvent::kTimedOut:
+      s.error.store(ETIMEDOUT, std::memory_order_release);
+      break;
+    case tcp::TcpEvent::kClosed:
+      s.status.store(TcpSocketState::Status::kClosed, std::memory_order_release);
+      s.send_closed.store(true, std::memory_order_release);
+      if (listener) {  // an embryo that never made it to the queue
+        if (TcpListener* l = w.FindListener(key.local, key.local_port); l != nullptr && l->socket == listener) {
+          --l->embryonic;
+        }
+        listener.reset();
+      }
+      if (!closed) {
+        closed = true;
+        w.tcp_closed_.push_back(id);
+      }
+      break;
+  }
+  s.Wake();
+}
+
+tcp::TcpConfig Worker::TcpConfigFor(const TcpSocketState& s, const IpAddress& remote) {
+  tcp::TcpConfig c;
+  // MSS from the link MTU, or a smaller path MTU (RFC 9293 3.7.1, RFC 8201).
+  const std::size_t mtu = remote.is_v6() ? PathMtu(remote.v6()) : config_.mtu;
+  const std::size_t headers = remote.is_v6() ? 60 : 40;
+  c.mss = static_cast<std::uint16_t>(mtu > headers + 64 ? mtu - headers : 536);
+  c.rcv_buf = static_cast<std::uint32_t>(s.recv.capacity());
+  c.snd_buf = static_cast<std::uint32_t>(s.send.capacity());
+  c.nodelay = s.nodelay.load(std::memory_order_relaxed);
+  c.keepalive = s.keepalive.load(std::memory_order_relaxed);
+  c.keepalive_idle = Duration::Seconds(s.keepalive_idle_s.load(std::memory_order_relaxed));
+  c.keepalive_interval = Duration::Seconds(s.keepalive_interval_s.load(std::memory_order_relaxed));
+  c.keepalive_count = s.keepalive_count.load(std::memory_order_relaxed);
+  c.msl = config_.tcp_msl;
+  return c;
+}
+
+Worker::TcpSession& Worker::AddTcpSession(const FlowKey& key, std::shared_ptr<TcpSocketState> socket) {
+  const std::uint32_t id = next_tcp_id_++;
+  auto session = std::make_unique<TcpSession>(*this, key, id, std::move(socket));
+  TcpSession& s = *session;
+  tcp_by_id_[id] = &s;
+  tcp_by_socket_[s.socket.get()] = &s;
+  tcp_sessions_[key] = std::move(session);
+  {
+    std::lock_guard lock(s.socket->ends_mu);
+    s.socket->local = proto::udp::Endpoint{key.local, key.local_port};
+    s.socket->remote = proto::udp::Endpoint{key.remote, key.remote_port};
+    s.socket->shard = shard_;
+  }
+  return s;
+}
+
+Worker::TcpListener* Worker::FindListener(const IpAddress& dst, std::uint16_t port) {
+  const auto it = tcp_listeners_.find(port);
+  if (it == tcp_listeners_.end()) return nullptr;
+  TcpListener* wildcard = nullptr;
+  for (TcpListener& l : it->second) {
+    if (l.addr.is_v6() != dst.is_v6()) continue;
+    if (l.addr == dst) return &l;  // a specific address wins
+    if (l.addr.IsUnspecified()) wildcard = &l;
+  }
+  return wildcard;
+}
+
+void Worker::HandleTcp(Packet p, const IpAddress& src, const IpAddress& dst, bool to_group) {
+  // Reassembled or behind IPv6 extension headers on shard 0, for a flow
+  // another shard owns: there (the ports are the segment's first 4 bytes).
+  if (shard_ == 0 && config_.workers > 1 && p.size() >= 4) {
+    const std::uint16_t sport = proto::LoadBe16(p.data().data()), dport = proto::LoadBe16(p.data().data() + 2);
+    if (const int owner = ShardForFlow(src, sport, dst, dport, config_.workers); owner != 0) {
+      ShardMessage m;
+      m.kind = ShardMessage::Kind::kTcp;
+      m.remote.addr = src;
+      m.local.addr = dst;
+      m.group = to_group;
+      m.packet = std::move(p);
+      if (!fabric_.Post(owner, std::move(m))) shard_mail_drop_.Inc();
+      return;
+    }
+  }
+  const auto seg = src.is_v6() ? tcp::TcpRepr::Parse(p.data(), src.v6(), dst.v6())
+                               : tcp::TcpRepr::Parse(p.data(), src.v4(), dst.v4());
+  if (!seg) {
+    tcp_drop_.Count(seg.error());
+    return;
+  }
+  tcp_rx_.Inc();
+  if (to_group) {
+    tcp_drop_to_group_.Inc();  // TCP is unicast only (RFC 1122 4.2.3.10)
+    return;
+  }
+  const FlowKey key{dst, src, seg->dst_port, seg->src_port};
+  if (const auto it = tcp_sessions_.find(key); it != tcp_sessions_.end()) {
+    TcpSession& s = *it->second;
+    // RFC 9293 3.6.1 / RFC 6191: a new SYN past a TIME-WAIT connection's
+    // sequence space may start a new incarnation.
+    const bool reuse = std::holds_alternative<tcp::TcpConnection::TimeWait>(s.conn->state()) && seg->syn() &&
+                       !seg->has_ack() && seg->seq.After(s.conn->rcv_nxt()) && FindListener(dst, seg->dst_port);
+    if (!reuse) {
+      s.conn->OnSegment(*seg, now_);
+      RearmTcp(s);
+      ReapTcp();
+      return;
+    }
+    s.conn->Abort(now_);  // CLOSED quietly (no RST from TIME-WAIT)
+    ReapTcp();
+  }
+  if (seg->syn() && !seg->has_ack() && !seg->rst()) {
+    if (TcpListener* l = FindListener(dst, seg->dst_port)) {
+      AcceptTcp(*l, *seg, key);
+      return;
+    }
+  }
+  // No connection takes it: RFC 9293 3.10.7.1.
+  tcp_rx_no_socket_.Inc();
+  if (const auto rst = tcp::TcpConnection::ResetFor(*seg)) SendTcp(*rst, key, nullptr, 0, 0);
+}
+
+void Worker::AcceptTcp(TcpListener& l, const tcp::TcpRepr& syn, const FlowKey& key) {
+  TcpSocketState& ls = *l.socket;
+  std::size_t queued;
+  {
+    std::lock_guard lock(ls.accept_mu);
+    queued = ls.accept_queue.size();
+  }
+  if (queued + static_cast<std::size_t>(l.embryonic) >= static_cast<std::size_t>(std::max(ls.backlog, 1))) {
+    tcp_syn_backlog_full_.Inc();  // the peer retransmits its SYN
+    return;
+  }
+  auto child = std::make_shared<TcpSocketState>(0, key.local.is_v6(), ls.send.capacity(), ls.recv.capacity());
+  child->nodelay.store(ls.nodelay.load());
+  child->keepalive.store(ls.keepalive.load());
+  child->keepalive_idle_s.store(ls.keepalive_idle_s.load());
+  child->keepalive_interval_s.store(ls.keepalive_interval_s.load());
+  child->keepalive_count.store(ls.keepalive_count.load());
+  child->status.store(TcpSocketState::Status::kConnecting);
+  TcpSession& s = AddTcpSession(key, child);
+  s.listener = l.socket;
+  ++l.embryonic;
+  tcp_opened_passive_.Inc();
+  const tcp::Endpoints ends{key.local, key.local_port, key.remote, key.remote_port};
+  s.conn = tcp::TcpConnection::Accept(TcpConfigFor(*child, key.remote), ends, syn,
+                                      isn_.Isn(key.local, key.local_port, key.remote, key.remote_port, now_), now_,
+                                      s);
+  RearmTcp(s);
+}
+
+// Builds and sends a segment: the header, then `len` bytes from `data` at
+// `offset` (the send ring, from SND.UNA's first byte).
+void Worker::SendTcp(const tcp::TcpRepr& h, const FlowKey& key, const rings::ByteRing* data, std::uint32_t offset,
+                     std::uint32_t len) {
+  const std::size_t header = h.header_len();
+  const bool large = header + len + 128 > pool_.data_size(rings::BufferClass::kStandard);
+  Packet p = pool_.Get(large ? rings::BufferClass::kLarge : rings::BufferClass::kStandard);
+  if (!p) {
+    pool_empty_drop_.Inc();  // a lost segment: TCP sends it again
+    return;
+  }
+  const auto seg = p.Append(header + len);
+  if (seg.size() != header + len) {
+    no_headroom_drop_.Inc();
+    return;
+  }
+  if (len != 0 && (data == nullptr || data->Peek(offset, seg.subspan(header)) != len)) return;
+  tcp_tx_.Inc();
+  if (h.rst()) tcp_tx_rst_.Inc();
+  if (key.local.is_v6()) {
+    h.EmitHeader(seg, key.local.v6(), key.remote.v6());
+    proto::ipv6::Ipv6Repr ip;
+    ip.src = key.local.v6();
+    ip.dst = key.remote.v6();
+    ip.next_header = proto::ipv4::kProtoTcp;
+    SendIpv6(std::move(p), ip);
+    return;
+  }
+  h.EmitHeader(seg, key.local.v4(), key.remote.v4());
+  SendIpv4(std::move(p), key.local.v4(), key.remote.v4(), proto::ipv4::kProtoTcp);
+}
+
+void Worker::RearmTcp(TcpSession& s) {
+  if (s.closed || !s.conn) return;
+  const Instant at = s.conn->NextDeadline();
+  if (at == s.timer_at) return;
+  if (!s.timer_at.IsNever()) wheel_.Cancel(s.timer);
+  s.timer_at = at;
+  if (!at.IsNever()) s.timer = wheel_.Arm(at, (std::uint64_t{kTimerTcp} << 32) | s.id);
+}
+
+void Worker::OnTcpTimer(std::uint32_t session_id) {
+  const auto it = tcp_by_id_.find(session_id);
+  if (it == tcp_by_id_.end()) return;
+  TcpSession& s = *it->second;
+  s.timer_at = Instant::Never();
+  const std::uint64_t before = s.conn->retransmits();
+  s.conn->OnTimer(now_);
+  tcp_retransmits_.Inc(s.conn->retransmits() - before);
+  RearmTcp(s);
+  ReapTcp();
+}
+
+void Worker::ReapTcp() {
+  for (const std::uint32_t id : tcp_closed_) {
+    const auto it = tcp_by_id_.find(id);
+    if (it == tcp_by_id_.end()) continue;
+    TcpSession* s = it->second;
+    if (!s->timer_at.IsNever()) wheel_.Cancel(s->timer);
+    tcp_closed_count_.Inc();
+    tcp_by_socket_.erase(s->socket.get());
+    tcp_by_id_.erase(it);
+    tcp_sessions_.erase(s->key);  // frees s
+  }
+  tcp_closed_.clear();
+}
+
+// An application thread changed something on the socket: bytes written or
+// read, shutdown, close.
+void Worker::ServeTcpSocket(const std::shared_ptr<TcpSocketState>& socket) {
+  const auto it = tcp_by_socket_.find(socket.get());
+  if (it == tcp_by_socket_.end()) return;  // not (or no longer) a connection here
+  TcpSession& s = *it->second;
+  const std::uint64_t written = socket->written.load(std::memory_order_acquire);
+  if (written != s.seen_written) {
+    s.conn->OnAppSend(static_cast<std::uint32_t>(written - s.seen_written), now_);
+    s.seen_written = written;
+  }
+  const std::uint64_t consumed = socket->consumed.load(std::memory_order_acquire);
+  if (consumed != s.seen_consumed) {
+    s.conn->OnAppRead(static_cast<std::uint32_t>(consumed - s.seen_consumed), now_);
+    s.seen_consumed = consumed;
+  }
+  if (socket->close_requested.load(std::memory_order_acquire) && !s.close_done) {
+    s.close_done = s.shutdown_done = true;
+    s.conn->Close(now_);
+  } else if (socket->shutdown_requested.load(std::memory_order_acquire) && !s.shutdown_done) {
+    s.shutdown_done = true;
+    s.conn->Shutdown(now_);
+  }
+  RearmTcp(s);
+  ReapTcp();
+}
+
+void Worker::ServeTcpRequest(SocketRequest& r) {
+  auto& c = *r.completion;
+  TcpSocketState& sock = *r.tcp;
+  const int workers = config_.workers;
+  switch (r.kind) {
+    case SocketRequest::Kind::kTcpListen: {
+      const proto::udp::Endpoint& e = r.endpoint;
+      const bool ours = e.addr.IsUnspecified() ||
+                        (e.addr.is_v6() ? host6_.IsLocal(e.addr.v6()) : host_.IsLocal(e.addr.v4()));
+      if (!ours) {
+        c.result = EADDRNOTAVAIL;
+        break;
+      }
+      auto& on_port = tcp_listeners_[e.port];
+      c.result = 0;
+      for (const TcpListener& l : on_port) {
+        if (l.addr.is_v6() == e.addr.is_v6() && (l.addr == e.addr || l.addr.IsUnspecified() || e.addr.IsUnspecified())) {
+          c.result = EADDRINUSE;
+        }
+      }
+      if (c.result == 0) on_port.push_back(TcpListener{r.tcp, e.addr, 0});
+      break;
+    }
+    case SocketRequest::Kind::kTcpUnlisten: {
+      if (auto it = tcp_listeners_.find(r.endpoint.port); it != tcp_listeners_.end()) {
+        std::erase_if(it->second, [&](const TcpListener& l) { return l.socket == r.tcp; });
+        if (it->second.empty()) tcp_listeners_.erase(it);
+      }
+      // Handshakes under way for it end with a RST.
+      for (auto& [key, s] : tcp_sessions_) {
+        if (s->listener == r.tcp) {
+          s->listener.reset();
+          s->conn->Abort(now_);
+        }
+      }
+      ReapTcp();
+      c.result = 0;
+      break;
+    }
+    case SocketRequest::Kind::kTcpConnect: {
+      const proto::udp::Endpoint& remote = r.endpoint;
+      // The source address: the bound one, or the route's.
+      IpAddress local = r.bound.addr;
+      if (local.IsUnspecified()) {
+        local = remote.addr.is_v6() ? IpAddress(host6_.SourceFor(remote.addr.v6()))
+                                    : IpAddress(host_.SourceFor(remote.addr.v4()));
+      }
+      if (local.IsUnspecified()) {
+        c.result = ENETUNREACH;  // no address to send from
+        break;
+      }
+      // The local port: the bound one, or an ephemeral one whose flow is
+      // steered to this shard and whose 4-tuple is free (RFC 6056-style:
+      // from a random point).
+      std::uint16_t port = r.bound.port;
+      if (port == 0) {
+        const std::uint16_t start = static_cast<std::uint16_t>(32768 + (isn_.Hash(local, 0, remote.addr, remote.port) ^
+                                                                        now_.nanos()) % 28232);
+        for (int i = 0; i < 28232; ++i) {
+          const auto candidate = static_cast<std::uint16_t>(32768 + (start - 32768 + i) % 28232);
+          if (ShardForFlow(local, candidate, remote.addr, remote.port, workers) != shard_) continue;
+          if (tcp_sessions_.contains(FlowKey{local, remote.addr, candidate, remote.port})) continue;
+          if (tcp_listeners_.contains(candidate)) continue;
+          port = candidate;
+          break;
+        }
+        if (port == 0) {
+          c.result = EADDRNOTAVAIL;  // every port in use
+          break;
+        }
+      }
+      const FlowKey key{local, remote.addr, port, remote.port};
+      if (tcp_sessions_.contains(key)) {
+        c.result = EADDRINUSE;
+        break;
+      }
+      sock.status.store(TcpSocketState::Status::kConnecting, std::memory_order_release);
+      TcpSession& s = AddTcpSession(key, r.tcp);
+      tcp_opened_active_.Inc();
+      const tcp::Endpoints ends{key.local, key.local_port, key.remote, key.remote_port};
+      s.conn = tcp::TcpConnection::Connect(TcpConfigFor(sock, key.remote), ends,
+                                           isn_.Isn(key.local, key.local_port, key.remote, key.remote_port, now_),
+                                           now_, s);
+      RearmTcp(s);
+      c.local = proto::udp::Endpoint{local, port};
+      c.result = 0;
+      break;
+    }
+    default:
+      c.result = EINVAL;
+      break;
+  }
+  c.done.store(1, std::memory_order_release);
+  c.done.notify_all();
+}
+
+}  // namespace ringstack::engine

@@ -1,0 +1,67 @@
+// Worker::TcpSession: one TCP connection on its worker — the protocols/tcp
+// connection, the socket it serves and the sink between them (payload from
+// the socket's send ring into segments, from segments into its receive
+// ring). Complete here for the translation units that build or destroy
+// Workers; the behaviour is in worker_tcp.cc.
+#ifndef RINGSTACK_ENGINE_WORKER_TCP_SESSION_H_
+#define RINGSTACK_ENGINE_WORKER_TCP_SESSION_H_
+
+#include <cstring>
+#include <memory>
+
+#include "engine/worker.h"
+
+namespace ringstack::engine {
+
+struct Worker::TcpSession final : proto::tcp::TcpSink {
+  TcpSession(Worker& w_, const FlowKey& key_, std::uint32_t id_, std::shared_ptr<TcpSocketState> socket_)
+      : w(w_), key(key_), id(id_), socket(std::move(socket_)) {}
+
+  void Transmit(const proto::tcp::TcpRepr& h, std::uint32_t offset, std::uint32_t len) override {
+    w.SendTcp(h, key, &socket->send, offset, len);
+  }
+  void Place(std::uint32_t offset, proto::Bytes data) override {
+    // Into the receive ring's free space, `offset` past its write position.
+    const auto spans = socket->recv.WritableSpans();
+    if (offset + data.size() > spans.size()) return;  // past the window: cannot happen
+    std::size_t at = offset;
+    for (std::span<std::byte> span : {spans.first, spans.second}) {
+      if (data.empty()) break;
+      if (at >= span.size()) {
+        at -= span.size();
+        continue;
+      }
+      const std::size_t n = std::min(span.size() - at, data.size());
+      std::memcpy(span.data() + at, data.data(), n);
+      data = data.subspan(n);
+      at = 0;
+    }
+  }
+  void Commit(std::uint32_t n) override {
+    socket->recv.CommitWrite(n);
+    if (socket->recv.ReadableApprox() == n) socket->Wake();  // it was empty: a reader may wait
+  }
+  void Release(std::uint32_t n) override {
+    socket->send.CommitRead(n);
+    if (socket->tx_waiters.load(std::memory_order_seq_cst) > 0) socket->Wake();
+  }
+  void Event(proto::tcp::TcpEvent e) override;
+
+  Worker& w;
+  const FlowKey key;
+  const std::uint32_t id;
+  std::shared_ptr<TcpSocketState> socket;
+  std::shared_ptr<TcpSocketState> listener;  // a passive open not yet in its accept queue
+  std::unique_ptr<proto::tcp::TcpConnection> conn;
+  std::uint64_t seen_written = 0;
+  std::uint64_t seen_consumed = 0;
+  bool shutdown_done = false;
+  bool close_done = false;
+  bool closed = false;
+  TimerWheel::TimerId timer;
+  Instant timer_at = Instant::Never();
+};
+
+}  // namespace ringstack::engine
+
+#endif  // RINGSTACK_ENGINE_WORKER_TCP_SESSION_H_
