@@ -80,6 +80,10 @@ class Worker final : public Stage {
   // Where application threads queue socket requests for this shard (then
   // ring doorbell()).
   SocketInbox& socket_inbox() { return socket_inbox_; }
+  // One line per TCP session this shard owns (state, sequence variables,
+  // windows, timers), for the console and tests. The worker's thread only
+  // (or a stopped engine).
+  std::vector<std::string> TcpSessionLines() const;
 
  private:
   using Packet = rings::Packet;

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "absl/strings/str_cat.h"
 #include "engine/steering.h"
 #include "engine/worker.h"
 #include "engine/worker_tcp_session.h"
@@ -292,6 +293,21 @@ void Worker::ServeTcpSocket(const std::shared_ptr<TcpSocketState>& socket) {
   }
   RearmTcp(s);
   ReapTcp();
+}
+
+std::vector<std::string> Worker::TcpSessionLines() const {
+  std::vector<std::string> out;
+  for (const auto& [key, s] : tcp_sessions_) {
+    const tcp::TcpConnection& c = *s->conn;
+    out.push_back(absl::StrCat(
+        key.local.ToString(), ":", key.local_port, " ", key.remote.ToString(), ":", key.remote_port, " ",
+        std::string(c.StateName()), " snd_una=", c.snd_una().value(), " snd_nxt=", c.snd_nxt().value(), " snd_wnd=",
+        c.snd_wnd(), " unsent=", c.unsent(), " in_flight=", c.in_flight(), " cwnd=", c.cwnd(),
+        " ts=", c.ts_ok(), " sack=", c.sack_ok(), " mss=", c.snd_mss(), " rcv_nxt=", c.rcv_nxt().value(), " rcv_wnd=", c.rcv_wnd(), " unread=", c.unread(),
+        " srtt=", c.rtt().srtt().nanos() / 1000000, "ms rttvar=", c.rtt().rttvar().nanos() / 1000000, "ms backoffs=", c.rtt().backoffs(), " rto=", c.rtt().rto().nanos() / 1000000, "ms retransmits=", c.retransmits(),
+        " next=", c.NextDeadline().IsNever() ? std::string("never") : absl::StrCat((c.NextDeadline() - now_).nanos() / 1000000, "ms")));
+  }
+  return out;
 }
 
 void Worker::ServeTcpRequest(SocketRequest& r) {

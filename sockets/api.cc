@@ -75,6 +75,10 @@ int Stack::Call(SocketRequest::Kind kind, int shard, const std::shared_ptr<Entry
   r.socket = e->state;
   r.endpoint = endpoint;
   r.options = options;
+  return Post(shard, std::move(r), local_out);
+}
+
+int Stack::Post(int shard, SocketRequest r, Endpoint* local_out) {
   r.completion = std::make_shared<SocketRequest::Completion>();
   const auto completion = r.completion;
   engine::SocketInbox& inbox = engine_.worker(shard).socket_inbox();
@@ -102,33 +106,49 @@ int Stack::Call(SocketRequest::Kind kind, int shard, const std::shared_ptr<Entry
   return completion->result;
 }
 
+int Stack::AddEntry(std::shared_ptr<Entry> e) {
+  std::lock_guard lock(mu_);
+  std::size_t open = 0;
+  for (const auto& f : fds_) open += f != nullptr;
+  if (open >= engine::kMaxSockets) return Fail(EMFILE);
+  int fd = -1;
+  for (std::size_t i = 0; i < fds_.size() && fd < 0; ++i) {
+    if (!fds_[i]) fd = static_cast<int>(i);
+  }
+  if (fd < 0) {
+    fd = static_cast<int>(fds_.size());
+    fds_.push_back(nullptr);
+  }
+  fds_[fd] = std::move(e);
+  return fd;
+}
+
 int Stack::Socket(int domain, int type, int protocol) {
   if (domain != AF_INET && domain != AF_INET6) return Fail(EAFNOSUPPORT);
   const bool nonblocking = (type & SOCK_NONBLOCK) != 0;
   type &= ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+  if (type == SOCK_STREAM) {
+    if (protocol != 0 && protocol != IPPROTO_TCP) return Fail(EPROTONOSUPPORT);
+    auto e = std::make_shared<Entry>();
+    e->tcp = std::make_shared<engine::TcpSocketState>(0, domain == AF_INET6, engine::kDefaultTcpBuffer,
+                                                      engine::kDefaultTcpBuffer);
+    e->nonblocking.store(nonblocking);
+    e->options.v6 = domain == AF_INET6;
+    return AddEntry(std::move(e));
+  }
   // UDP, or ICMP echo ("ping") sockets: SOCK_DGRAM with IPPROTO_ICMP /
   // IPPROTO_ICMPV6, as on Linux.
   const bool echo =
       (domain == AF_INET && protocol == IPPROTO_ICMP) || (domain == AF_INET6 && protocol == IPPROTO_ICMPV6);
   if (type != SOCK_DGRAM || (protocol != 0 && protocol != IPPROTO_UDP && !echo)) return Fail(EPROTONOSUPPORT);
   auto e = std::make_shared<Entry>();
-  int fd = -1;
   {
     std::lock_guard lock(mu_);
-    std::size_t open = 0;
-    for (const auto& f : fds_) open += f != nullptr;
-    if (open >= engine::kMaxSockets) return Fail(EMFILE);
     e->state = std::make_shared<UdpSocketState>(next_id_++, domain == AF_INET6, kRingDepth, echo);
-    for (std::size_t i = 0; i < fds_.size() && fd < 0; ++i) {
-      if (!fds_[i]) fd = static_cast<int>(i);
-    }
-    if (fd < 0) {
-      fd = static_cast<int>(fds_.size());
-      fds_.push_back(nullptr);
-    }
-    fds_[fd] = e;
   }
   e->nonblocking.store(nonblocking);
+  const int fd = AddEntry(e);
+  if (fd < 0) return -1;
   proto::udp::BindOptions options;
   options.v6 = domain == AF_INET6;
   {
@@ -152,6 +172,7 @@ int Stack::SetSockOpt(int fd, int level, int name, int value) {
   const auto e = Get(fd);
   if (!e) return -1;
   std::lock_guard lock(e->mu);
+  if (e->tcp) return StreamSetOpt(*e, level, name, value);
   if (level == SOL_SOCKET) {
     switch (name) {
       case SO_REUSEADDR:  // matters at bind
@@ -186,6 +207,7 @@ int Stack::GetSockOpt(int fd, int level, int name, int* value) {
   if (!e) return -1;
   if (value == nullptr) return Fail(EFAULT);
   std::lock_guard lock(e->mu);
+  if (e->tcp) return StreamGetOpt(*e, level, name, value);
   if (level == SOL_SOCKET) {
     switch (name) {
       case SO_REUSEADDR:
@@ -233,6 +255,7 @@ int Stack::GetNonBlocking(int fd) {
 int Stack::Bind(int fd, const Endpoint& local) {
   const auto e = Get(fd);
   if (!e) return -1;
+  if (e->tcp) return StreamBind(*e, local);
   if (e->state->icmp_echo) return Fail(EOPNOTSUPP);  // the identifier is chosen at socket()
   std::lock_guard bind_lock(e->bind_mu);
   proto::udp::BindOptions options;
@@ -255,6 +278,7 @@ int Stack::Bind(int fd, const Endpoint& local) {
 int Stack::Connect(int fd, const Endpoint& remote) {
   const auto e = Get(fd);
   if (!e) return -1;
+  if (e->tcp) return StreamConnect(e, remote);
   proto::udp::BindOptions options;
   {
     std::lock_guard lock(e->mu);
@@ -289,6 +313,7 @@ int Stack::Connect(int fd, const Endpoint& remote) {
 ssize_t Stack::SendTo(int fd, std::span<const std::byte> data, const Endpoint* to) {
   const auto e = Get(fd);
   if (!e) return -1;
+  if (e->tcp) return StreamSend(e, data);  // the address, as on Linux, is ignored (or EISCONN)
   if (const int err = e->state->pending_error.exchange(0); err != 0) return Fail(err);
   if (e->wr_shut.load()) return Fail(EPIPE);
   std::optional<Endpoint> peer;
@@ -408,6 +433,14 @@ ssize_t Stack::SendTo(int fd, std::span<const std::byte> data, const Endpoint* t
 ssize_t Stack::RecvFrom(int fd, std::span<std::byte> out, Endpoint* from, bool dontwait, bool full_length) {
   const auto e = Get(fd);
   if (!e) return -1;
+  if (e->tcp) {
+    const ssize_t n = StreamRecv(e, out, dontwait);
+    if (n >= 0 && from != nullptr) {
+      std::lock_guard lock(e->mu);
+      *from = e->peer.value_or(Endpoint{});
+    }
+    return n;
+  }
   UdpSocketState& s = *e->state;
   for (;;) {
     const std::uint32_t seen = s.seq.load(std::memory_order_acquire);
@@ -441,6 +474,7 @@ int Stack::Shutdown(int fd, int how) {
   const auto e = Get(fd);
   if (!e) return -1;
   if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR) return Fail(EINVAL);
+  if (e->tcp) return StreamShutdown(*e, how);
   {
     std::lock_guard lock(e->mu);
     if (!e->peer) return Fail(ENOTCONN);
@@ -453,14 +487,18 @@ int Stack::Shutdown(int fd, int how) {
   return 0;
 }
 
-int Stack::Listen(int fd, int /*backlog*/) {
-  if (!Get(fd)) return -1;
-  return Fail(EOPNOTSUPP);
+int Stack::Listen(int fd, int backlog) {
+  const auto e = Get(fd);
+  if (!e) return -1;
+  if (!e->tcp) return Fail(EOPNOTSUPP);
+  return StreamListen(e, backlog);
 }
 
-int Stack::Accept(int fd, Endpoint* /*peer*/) {
-  if (!Get(fd)) return -1;
-  return Fail(EOPNOTSUPP);
+int Stack::Accept(int fd, Endpoint* peer) {
+  const auto e = Get(fd);
+  if (!e) return -1;
+  if (!e->tcp) return Fail(EOPNOTSUPP);
+  return StreamAccept(e, peer);
 }
 
 int Stack::Poll(std::span<PollFd> fds, int timeout_ms) {
@@ -474,6 +512,8 @@ int Stack::Poll(std::span<PollFd> fds, int timeout_ms) {
       const auto& e = entries[i];
       if (!e) {
         r = POLLNVAL;
+      } else if (e->tcp) {
+        r = StreamReady(*e, fds[i].events);
       } else {
         UdpSocketState& s = *e->state;
         const bool error = s.pending_error.load(std::memory_order_acquire) != 0;
@@ -509,10 +549,11 @@ int Stack::Poll(std::span<PollFd> fds, int timeout_ms) {
     for (std::size_t i = 0; i < fds.size(); ++i) {
       const auto& e = entries[i];
       if (!e) continue;
-      e->state->pollers.fetch_add(1, std::memory_order_seq_cst);
-      if (fds[i].events & POLLOUT) e->state->tx_waiters.fetch_add(1, std::memory_order_seq_cst);
-      if (e->state->event_fd >= 0) {
-        kfds.push_back(pollfd{e->state->event_fd, POLLIN, 0});
+      engine::SocketWaiter& w = e->waiter();
+      w.pollers.fetch_add(1, std::memory_order_seq_cst);
+      if (fds[i].events & POLLOUT) w.tx_waiters.fetch_add(1, std::memory_order_seq_cst);
+      if (w.event_fd >= 0) {
+        kfds.push_back(pollfd{w.event_fd, POLLIN, 0});
       } else {
         all_fds = false;
       }
@@ -530,11 +571,12 @@ int Stack::Poll(std::span<PollFd> fds, int timeout_ms) {
     for (std::size_t i = 0; i < fds.size(); ++i) {
       const auto& e = entries[i];
       if (!e) continue;
-      e->state->pollers.fetch_sub(1, std::memory_order_seq_cst);
-      if (fds[i].events & POLLOUT) e->state->tx_waiters.fetch_sub(1, std::memory_order_seq_cst);
-      if (e->state->event_fd >= 0) {
+      engine::SocketWaiter& w = e->waiter();
+      w.pollers.fetch_sub(1, std::memory_order_seq_cst);
+      if (fds[i].events & POLLOUT) w.tx_waiters.fetch_sub(1, std::memory_order_seq_cst);
+      if (w.event_fd >= 0) {
         std::uint64_t drained;
-        [[maybe_unused]] const ssize_t n = read(e->state->event_fd, &drained, sizeof(drained));
+        [[maybe_unused]] const ssize_t n = read(w.event_fd, &drained, sizeof(drained));
       }
     }
   }
@@ -544,8 +586,8 @@ int Stack::EventFd(int fd) {
   const auto e = Get(fd);
   if (!e) return -1;
   // An epoll user waits for ever on it, so it must be written on every change.
-  e->state->event_subscribed.store(true, std::memory_order_seq_cst);
-  return e->state->event_fd;
+  e->waiter().event_subscribed.store(true, std::memory_order_seq_cst);
+  return e->waiter().event_fd;
 }
 
 int Stack::GetSockName(int fd, Endpoint* out) {
@@ -572,6 +614,10 @@ int Stack::Close(int fd) {
     if (fd < 0 || fd >= static_cast<int>(fds_.size()) || !fds_[fd]) return Fail(EBADF);
     e = std::move(fds_[fd]);
     fds_[fd] = nullptr;
+  }
+  if (e->tcp) {
+    StreamClose(e);
+    return 0;
   }
   // A bind or connect in flight finishes first, so the shard is known.
   std::lock_guard bind_lock(e->bind_mu);

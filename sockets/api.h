@@ -1,9 +1,19 @@
-// The Berkeley-like socket API (issue #5): UDP and ICMP echo sockets over
-// IPv4 and IPv6 (TCP's stream sockets come with issue #6). Calls mirror
+// The Berkeley-like socket API: UDP and ICMP echo sockets (issue #5) and TCP
+// stream sockets (issue #6) over IPv4 and IPv6. Calls mirror
 // POSIX — -1 and `errno` on failure (EAGAIN, EACCES, EADDRINUSE,
-// EADDRNOTAVAIL, EAFNOSUPPORT, EBADF, ECONNREFUSED, EDESTADDRREQ, EINVAL,
-// EMSGSIZE, EMFILE, ENOTCONN, ENOPROTOOPT, EOPNOTSUPP, EPIPE) — so code
-// ports by renaming calls.
+// EADDRNOTAVAIL, EAFNOSUPPORT, EALREADY, EBADF, ECONNREFUSED, ECONNRESET,
+// EDESTADDRREQ, EINPROGRESS, EINVAL, EISCONN, EMSGSIZE, EMFILE, ENOTCONN,
+// ENOPROTOOPT, EOPNOTSUPP, EPIPE, ETIMEDOUT) — so code ports by renaming
+// calls.
+//
+// TCP: a connection lives on the shard its 4-tuple is steered to (connect
+// picks a shard in turn and the worker an ephemeral port that steers
+// there); listen installs the listener on every shard, and connections
+// established on any of them queue on the listening socket for accept.
+// Data goes through the socket's two byte rings (engine/tcp_socket.h);
+// send and recv copy once, block (or EAGAIN) on full/empty rings, and
+// schedule the socket with its worker (the doorbell only when it was not
+// already scheduled).
 //
 // Threads: any number of application threads. A UDP socket lives on the
 // worker shard its local port is steered to: bind sends its request there
@@ -46,7 +56,8 @@ class Stack {
   Stack(const Stack&) = delete;
   Stack& operator=(const Stack&) = delete;
 
-  // AF_INET or AF_INET6; SOCK_DGRAM, optionally | SOCK_NONBLOCK; protocol 0
+  // AF_INET or AF_INET6; SOCK_STREAM (protocol 0 or IPPROTO_TCP), or
+  // SOCK_DGRAM, optionally | SOCK_NONBLOCK; protocol 0
   // or IPPROTO_UDP, or IPPROTO_ICMP / IPPROTO_ICMPV6 for an ICMP echo socket
   // (Linux's ping sockets: send echo requests, receive the replies to this
   // socket's identifier, which getsockname shows as the port).
@@ -56,7 +67,10 @@ class Stack {
   // queued each way; as on Linux the value is doubled, then kept within
   // [2048, 8 MiB]; a datagram past SO_RCVBUF is dropped and counted, a send
   // past SO_SNDBUF blocks or says EAGAIN); IPPROTO_IPV6: IPV6_V6ONLY
-  // (before bind, else EINVAL). ENOPROTOOPT for the rest.
+  // (before bind, else EINVAL). TCP also: IPPROTO_TCP/TCP_NODELAY,
+  // SO_KEEPALIVE with TCP_KEEPIDLE / TCP_KEEPINTVL / TCP_KEEPCNT (seconds,
+  // count), SO_RCVBUF / SO_SNDBUF sizing the byte rings (before connect or
+  // listen). ENOPROTOOPT for the rest.
   int SetSockOpt(int fd, int level, int name, int value);
   // The options above, and SO_TYPE, SO_ERROR (the pending error, cleared).
   int GetSockOpt(int fd, int level, int name, int* value);
@@ -74,11 +88,14 @@ class Stack {
   ssize_t RecvFrom(int fd, std::span<std::byte> out, Endpoint* from, bool dontwait = false,
                    bool full_length = false);
   ssize_t Recv(int fd, std::span<std::byte> out, bool dontwait = false) { return RecvFrom(fd, out, nullptr, dontwait); }
-  // shutdown(2) on a connected datagram socket (ENOTCONN otherwise):
-  // SHUT_RD — receive returns 0 once the queue is empty (blocked receivers
-  // wake); SHUT_WR — send says EPIPE; SHUT_RDWR both.
+  // shutdown(2) on a connected socket (ENOTCONN otherwise): SHUT_RD —
+  // receive returns 0 once the queue is empty (blocked receivers wake);
+  // SHUT_WR — send says EPIPE (TCP: a FIN follows the queued data);
+  // SHUT_RDWR both.
   int Shutdown(int fd, int how);
-  // Stream calls: EOPNOTSUPP on datagram sockets (TCP brings them).
+  // TCP: listen (an unbound socket gets an ephemeral port; backlog capped
+  // at 4096) and accept (the peer's address in `peer` if not null; EAGAIN
+  // when non-blocking and none is queued). EOPNOTSUPP on datagram sockets.
   int Listen(int fd, int backlog);
   int Accept(int fd, Endpoint* peer);
   // poll(2) over ringstack sockets: POLLIN (a datagram, an error or the
@@ -101,7 +118,10 @@ class Stack {
 
  private:
   struct Entry {
-    std::shared_ptr<engine::UdpSocketState> state;
+    std::shared_ptr<engine::UdpSocketState> state;   // datagram sockets
+    std::shared_ptr<engine::TcpSocketState> tcp;     // stream sockets
+    engine::SocketWaiter& waiter() { return tcp ? static_cast<engine::SocketWaiter&>(*tcp) : *state; }
+    std::atomic<bool> rd_shut{false};  // TCP shutdown(SHUT_RD)
     std::atomic<bool> nonblocking{false};
     std::atomic<bool> wr_shut{false};
     std::mutex bind_mu;  // one bind or connect at a time (held across the worker's answer)
@@ -115,8 +135,26 @@ class Stack {
   // The entry for `fd`, or null (errno EBADF).
   std::shared_ptr<Entry> Get(int fd);
   // Posts a request to `shard` and waits for its answer.
+  int Post(int shard, engine::SocketRequest r, Endpoint* local_out);
   int Call(engine::SocketRequest::Kind kind, int shard, const std::shared_ptr<Entry>& e, const Endpoint& endpoint,
            const proto::udp::BindOptions& options, Endpoint* local_out);
+  // A new descriptor for `e` (EMFILE past kMaxSockets).
+  int AddEntry(std::shared_ptr<Entry> e);
+  // TCP (stream.cc).
+  int StreamSetOpt(Entry& e, int level, int name, int value);
+  int StreamGetOpt(Entry& e, int level, int name, int* value);
+  int StreamBind(Entry& e, const Endpoint& local);
+  int StreamListen(const std::shared_ptr<Entry>& e, int backlog);
+  int StreamAccept(const std::shared_ptr<Entry>& e, Endpoint* peer);
+  int StreamConnect(const std::shared_ptr<Entry>& e, const Endpoint& remote);
+  ssize_t StreamSend(const std::shared_ptr<Entry>& e, std::span<const std::byte> data);
+  ssize_t StreamRecv(const std::shared_ptr<Entry>& e, std::span<std::byte> out, bool dontwait);
+  int StreamShutdown(Entry& e, int how);
+  void StreamClose(const std::shared_ptr<Entry>& e);
+  short StreamReady(Entry& e, short events);
+  // Puts the socket on its worker's ready ring (the doorbell only if it was
+  // not there already).
+  void ScheduleTcp(const std::shared_ptr<engine::TcpSocketState>& s);
   void WakeWorker(int shard);
   // The shard for a socket binding `port` (0: the next in turn).
   int ShardFor(std::uint16_t port);

@@ -30,7 +30,12 @@ void TcpConnection::OnSegment(const TcpRepr& seg, Instant now) {
   if (!CheckSyn(seg, now)) return;       // fourth
   // Fifth: "if the ACK bit is off, drop the segment and return".
   if (!seg.has_ack()) return;
-  if (!CheckAck(seg, now)) return;
+  if (!CheckAck(seg, now)) {
+    // Dropped here, but what it acknowledged may let more go (CLOSING and
+    // LAST-ACK still send what a timeout rewound).
+    if (synchronized() && !Is<TimeWait>(state_)) Output(now);
+    return;
+  }
   // Sixth, the URG bit: urgent data is delivered in line, as RFC 6093 advises.
   ProcessText(seg, now);  // seventh
   if (Is<Closed>(state_)) return;
@@ -57,7 +62,9 @@ void TcpConnection::OnSegmentInSynSent(const TcpRepr& seg, Instant now) {
   rcv_nxt_ = seg.seq + 1;
   rcv_adv_ = rcv_nxt_;
   TakeOptions(seg.options, /*syn=*/true);
-  TakeTimestamp(seg);
+  // RFC 7323 4.3: TS.Recent starts as the SYN's TSval (no comparison: the
+  // peer's clock may be anywhere in the 32-bit space).
+  if (ts_ok_) ts_recent_ = seg.options.timestamps->tsval;
   if (ack_ok) {
     snd_una_ = seg.ack;
     if (timing_ && !ts_ok_) rtt_.OnSample(now - timed_at_);  // the SYN was not retransmitted (Karn)
@@ -265,8 +272,10 @@ void TcpConnection::ProcessAckOfData(const TcpRepr& seg, Instant now) {
     } else {
       cc_->OnAck(std::min(acked, flight_before));
     }
-    // RFC 6298 5.3: restart the timer when new data is acknowledged.
-    rto_at_ = in_flight() != 0 ? now + rtt_.rto() : Instant::Never();
+    // RFC 6298 5.2/5.3: off when everything sent is acknowledged, else
+    // restarted. "Sent" reaches SND.MAX: after a timeout rewinds SND.NXT,
+    // what went before is still outstanding.
+    rto_at_ = snd_una_ != snd_max_ ? now + rtt_.rto() : Instant::Never();
   }
   UpdateSendWindow(seg);
   // A duplicate ACK (RFC 5681 2): nothing new acknowledged, no data, no

@@ -253,7 +253,7 @@ void TcpConnection::Retransmit(Instant now) {
     rto_at_ = now + rtt_.rto();
     return;
   }
-  if (in_flight() == 0) return;
+  if (snd_una_ == snd_max_) return;  // nothing outstanding
   if (++rto_count_ > config_.data_retries) {
     EnterClosed(TcpEvent::kTimedOut);
     return;

@@ -545,6 +545,24 @@ TEST(TcpConnection, TimeWaitLastsTwoMsl) {
   EXPECT_EQ(f->rec.events, (std::vector<TcpEvent>{TcpEvent::kClosed}));
 }
 
+// RFC 7323 4.3: TS.Recent starts as the SYN-ACK's TSval whatever its value
+// (a clock past 2^31 included), and our segments echo it.
+TEST(TcpConnection, TimestampsEchoThePeersClockFromTheStart) {
+  TcpConfig c = Config();
+  c.timestamps = true;
+  auto f = std::make_unique<Fixture>();
+  f->c = TcpConnection::Connect(c, Ends(), SeqNum(kIss), f->now, f->rec);
+  ASSERT_TRUE(f->rec.sent[0].h.options.timestamps.has_value());
+  const std::uint32_t our_tsval = f->rec.sent[0].h.options.timestamps->tsval;
+  f->rec.Take();
+  TcpRepr synack = Seg(kSyn | kAck, kIrs, kIss + 1);
+  synack.options.timestamps = Timestamps{0x90000000u, our_tsval};
+  f->In(synack);
+  ASSERT_EQ(f->rec.sent.size(), 1u);
+  ASSERT_TRUE(f->c->ts_ok());
+  EXPECT_EQ(f->rec.sent[0].h.options.timestamps->tsecr, 0x90000000u);
+}
+
 TEST(TcpConnection, SegmentsForNoConnectionAreReset) {
   // RFC 9293 3.10.7.1.
   const auto to_syn = TcpConnection::ResetFor(Seg(kSyn, 777));
