@@ -1,6 +1,7 @@
 #include "engine/engine.h"
 
 #include <string>
+#include <thread>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -99,6 +100,35 @@ absl::Status Engine::Start() {
 void Engine::Stop() {
   if (runner_) runner_->Stop();
   runner_.reset();
+}
+
+std::vector<std::string> Engine::TcpSessionReport(std::chrono::milliseconds wait) {
+  std::vector<std::string> out;
+  auto add = [&](int shard, const std::vector<std::string>& lines) {
+    for (const std::string& l : lines) out.push_back(absl::StrCat("tcp_session w", shard, " ", l));
+  };
+  if (!runner_) {  // no threads: read directly
+    for (const auto& w : workers_) add(w->shard(), w->TcpSessionLines());
+    return out;
+  }
+  for (const auto& w : workers_) {
+    (void)w->TakeTcpReport();  // a stale one from an earlier, timed-out request
+    w->RequestTcpReport();
+  }
+  const auto until = std::chrono::steady_clock::now() + wait;
+  std::vector<bool> got(workers_.size(), false);
+  for (std::size_t done = 0; done < workers_.size() && std::chrono::steady_clock::now() < until;) {
+    for (std::size_t k = 0; k < workers_.size(); ++k) {
+      if (got[k]) continue;
+      if (auto lines = workers_[k]->TakeTcpReport()) {
+        add(static_cast<int>(k), *lines);
+        got[k] = true;
+        ++done;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return out;
 }
 
 void Engine::PrintCounters(std::FILE* out, bool all) const {

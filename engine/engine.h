@@ -5,8 +5,10 @@
 #ifndef RINGSTACK_ENGINE_ENGINE_H_
 #define RINGSTACK_ENGINE_ENGINE_H_
 
+#include <chrono>
 #include <cstdio>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -56,6 +58,10 @@ class Engine {
   // Writes "name value" lines (summed over shards, non-zero only unless
   // `all`), then pool figures.
   void PrintCounters(std::FILE* out, bool all = false) const;
+  // "tcp_session <shard> <local> <remote> <state> ..." lines, one per TCP
+  // session (from each worker's thread while running, waiting up to
+  // `wait` for them).
+  std::vector<std::string> TcpSessionReport(std::chrono::milliseconds wait = std::chrono::milliseconds(300));
 
  private:
   Engine(const Config& config, const Clock& clock) : config_(config), clock_(clock) {}

@@ -59,8 +59,8 @@ ABSL_FLAG(std::string, reassembly_mem, "4M",
 ABSL_FLAG(std::string, ip6, "", "IPv6 address/prefix, e.g. 2001:db8:0:1::2/64; repeat for more (IPv6 lands with issue #4)");
 ABSL_FLAG(std::string, gw6, "", "IPv6 default gateway");
 ABSL_FLAG(std::string, services, "",
-          "UDP services to run on the socket API, over IPv4 and IPv6: echo (7), discard (9), daytime (13), "
-          "chargen (19); iperf3 needs TCP (issue #6)");
+          "services to run on the socket API, over UDP and TCP, IPv4 and IPv6: echo (7), discard (9), daytime (13), "
+          "chargen (19); iperf3 comes with issue #8");
 ABSL_FLAG(int, workers, 1, "protocol worker shards (1..64); shard 0 is the control shard");
 ABSL_FLAG(std::string, pin, "none", "thread pinning: none | auto | rx=CPU,tx=CPU,timer=CPU,w0=CPU,...");
 ABSL_FLAG(std::string, poll, "adaptive", "idle strategy: adaptive (default: spin ~50us then sleep, when every stage thread has a CPU; else sleep at once) | block (sleep at once) | busy (spin)");
@@ -136,7 +136,7 @@ int Fail(const std::string& msg) {
   return 2;
 }
 
-void WriteCounters(const ringstack::engine::Engine& engine, const std::string& path) {
+void WriteCounters(ringstack::engine::Engine& engine, const std::string& path) {
   std::FILE* out = stderr;
   if (!path.empty()) {
     out = std::fopen(path.c_str(), "w");
@@ -146,6 +146,7 @@ void WriteCounters(const ringstack::engine::Engine& engine, const std::string& p
     }
   }
   engine.PrintCounters(out);
+  for (const std::string& line : engine.TcpSessionReport()) std::fprintf(out, "%s\n", line.c_str());
   if (out != stderr) std::fclose(out);
 }
 
@@ -242,7 +243,7 @@ int main(int argc, char** argv) {
                  config->impair.enabled() ? absl::StrCat(", impair ", config->impair.ToString()).c_str() : "");
   }
 
-  // The UDP services, on the socket API, once the engine runs.
+  // The services, on the socket API, once the engine runs.
   ringstack::sockets::Stack stack(**engine);
   ringstack::sockets::Services services(stack);
   if (!config->services.empty()) {
@@ -252,7 +253,7 @@ int main(int argc, char** argv) {
       return Fail(std::string(s.message()));
     }
     if (info) {
-      std::fprintf(stderr, "ringstack: services: %s (UDP%s)\n", absl::StrJoin(config->services, ", ").c_str(),
+      std::fprintf(stderr, "ringstack: services: %s (UDP and TCP%s)\n", absl::StrJoin(config->services, ", ").c_str(),
                    config->ipv6 ? ", IPv4 and IPv6" : ", IPv4");
     }
   }

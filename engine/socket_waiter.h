@@ -31,6 +31,30 @@ struct SocketWaiter {
   // Application threads waiting for send room (a blocked send, a poll for
   // POLLOUT): the worker wakes them after it takes data off.
   std::atomic<int> tx_waiters{0};
+  // Application threads waiting for data (a blocked receive).
+  std::atomic<int> rx_waiters{0};
+
+  // The worker, after it made data readable (WakeReaders) or room to send
+  // (WakeWriters): wakes whoever waits. The fence orders the ring update
+  // before the waiter counts, and a waiter counts itself (an atomic
+  // read-modify-write) before it looks at the ring a last time: with both,
+  // either the worker sees the waiter or the waiter sees the data. (Looking
+  // at the ring's fill instead — "was it empty?" — loses wake-ups: each
+  // side's store may still sit in its store buffer when the other loads.)
+  void WakeReaders() {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (rx_waiters.load(std::memory_order_relaxed) > 0 || pollers.load(std::memory_order_relaxed) > 0 ||
+        event_subscribed.load(std::memory_order_relaxed)) {
+      Wake();
+    }
+  }
+  void WakeWriters() {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (tx_waiters.load(std::memory_order_relaxed) > 0 || pollers.load(std::memory_order_relaxed) > 0 ||
+        event_subscribed.load(std::memory_order_relaxed)) {
+      Wake();
+    }
+  }
 
   void Wake() {
     seq.fetch_add(1, std::memory_order_seq_cst);

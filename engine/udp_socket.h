@@ -66,12 +66,6 @@ struct UdpSocketState : SocketWaiter {
   // it is queued at most once: the ring never holds more than kMaxSockets.
   std::atomic<bool> tx_scheduled{false};
 
-  // After the worker pushed onto `rx`: wakes only when the ring went from
-  // empty to non-empty. Receivers drain until EAGAIN before they wait, so a
-  // datagram pushed behind others is found without a wake-up of its own.
-  void WakeIfFirst() {
-    if (rx.SizeApprox() <= 1) Wake();
-  }
 };
 
 // A control call and its answer.

@@ -355,6 +355,11 @@ std::size_t Worker::Poll(std::size_t budget) {
     ++done;
   });
   if (shard_ == 0) MaybePublish();
+  if (tcp_report_requested_.load(std::memory_order_relaxed) && tcp_report_requested_.exchange(false)) {
+    auto lines = TcpSessionLines();
+    std::lock_guard lock(tcp_report_mu_);
+    tcp_report_ = std::move(lines);
+  }
   // Tell the TimerStage when we next need waking. It must hear now of an
   // earlier deadline than before, and of any new one once the old one has
   // passed: it rang for that one and may be asleep with nothing to wait for.

@@ -22,6 +22,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -84,6 +85,18 @@ class Worker final : public Stage {
   // windows, timers), for the console and tests. The worker's thread only
   // (or a stopped engine).
   std::vector<std::string> TcpSessionLines() const;
+  // The same from another thread while the engine runs: ask, then take the
+  // lines once the worker has polled (nullopt until then).
+  void RequestTcpReport() {
+    tcp_report_requested_.store(true, std::memory_order_release);
+    doorbell().Ring();
+  }
+  std::optional<std::vector<std::string>> TakeTcpReport() {
+    std::lock_guard lock(tcp_report_mu_);
+    auto out = std::move(tcp_report_);
+    tcp_report_.reset();
+    return out;
+  }
 
  private:
   using Packet = rings::Packet;
@@ -340,6 +353,9 @@ class Worker final : public Stage {
   absl::flat_hash_map<std::uint16_t, std::vector<TcpListener>> tcp_listeners_;
   std::vector<std::uint32_t> tcp_closed_;  // sessions to remove once the call that closed them returns
   std::uint32_t next_tcp_id_ = 1;
+  std::atomic<bool> tcp_report_requested_{false};
+  std::mutex tcp_report_mu_;
+  std::optional<std::vector<std::string>> tcp_report_;
   proto::tcp::IsnGenerator isn_;
 
   DropCounters eth_drop_, arp_drop_, ipv4_drop_, icmp4_drop_, icmp4_quote_drop_, udp_drop_, dhcp4_drop_;

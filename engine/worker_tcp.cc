@@ -305,6 +305,9 @@ std::vector<std::string> Worker::TcpSessionLines() const {
         c.snd_wnd(), " unsent=", c.unsent(), " in_flight=", c.in_flight(), " cwnd=", c.cwnd(),
         " ts=", c.ts_ok(), " sack=", c.sack_ok(), " mss=", c.snd_mss(), " rcv_nxt=", c.rcv_nxt().value(), " rcv_wnd=", c.rcv_wnd(), " unread=", c.unread(),
         " srtt=", c.rtt().srtt().nanos() / 1000000, "ms rttvar=", c.rtt().rttvar().nanos() / 1000000, "ms backoffs=", c.rtt().backoffs(), " rto=", c.rtt().rto().nanos() / 1000000, "ms retransmits=", c.retransmits(),
+        " ring_rx=", s->socket->recv.ReadableApprox(), " ring_tx=", s->socket->send.ReadableApprox(),
+        " written=", s->socket->written.load() - s->seen_written, " consumed=", s->socket->consumed.load() - s->seen_consumed,
+        " scheduled=", s->socket->scheduled.load(),
         " next=", c.NextDeadline().IsNever() ? std::string("never") : absl::StrCat((c.NextDeadline() - now_).nanos() / 1000000, "ms")));
   }
   return out;

@@ -39,11 +39,11 @@ struct Worker::TcpSession final : proto::tcp::TcpSink {
   }
   void Commit(std::uint32_t n) override {
     socket->recv.CommitWrite(n);
-    if (socket->recv.ReadableApprox() == n) socket->Wake();  // it was empty: a reader may wait
+    socket->WakeReaders();
   }
   void Release(std::uint32_t n) override {
     socket->send.CommitRead(n);
-    if (socket->tx_waiters.load(std::memory_order_seq_cst) > 0) socket->Wake();
+    socket->WakeWriters();
   }
   void Event(proto::tcp::TcpEvent e) override;
 

@@ -29,7 +29,10 @@ std::size_t Worker::ServeSockets(std::size_t budget) {
   }
   // Sockets left over from the last poll first, then newly scheduled ones.
   auto drain = [&](std::shared_ptr<UdpSocketState> s) {
-    s->tx_scheduled.store(false, std::memory_order_release);
+    // An exchange, not a store: the read-modify-write orders it before the
+    // pops below (a plain store may pass later loads, on x86 too), so a
+    // datagram pushed by a thread that saw the flag still set is found.
+    (void)s->tx_scheduled.exchange(false, std::memory_order_acq_rel);
     Datagram d;
     bool took = false;
     while (done < budget && s->tx.TryPop(d)) {
@@ -44,7 +47,7 @@ std::size_t Worker::ServeSockets(std::size_t budget) {
       }
       ++done;
     }
-    if (took && s->tx_waiters.load(std::memory_order_seq_cst) > 0) s->Wake();  // room to send again
+    if (took) s->WakeWriters();  // room to send again
     // Budget spent with more to send: keep it for the next poll (unless an
     // application thread has queued it again meanwhile).
     if (!s->tx.EmptyApprox() && !s->tx_scheduled.exchange(true, std::memory_order_acq_rel)) {
@@ -58,7 +61,10 @@ std::size_t Worker::ServeSockets(std::size_t budget) {
   while (done < budget && socket_inbox_.tx_ready.TryPop(s)) drain(std::move(s));
   std::shared_ptr<TcpSocketState> t;
   while (done < budget && socket_inbox_.tcp_ready.TryPop(t)) {
-    t->scheduled.store(false, std::memory_order_release);  // news after this point schedules it again
+    // News after this point schedules it again. An exchange, not a store,
+    // so the counters read next are at least as new as what a thread that
+    // found the flag still set had written (see the UDP drain above).
+    (void)t->scheduled.exchange(false, std::memory_order_acq_rel);
     ServeTcpSocket(t);
     ++done;
   }
@@ -163,7 +169,7 @@ bool Worker::DeliverUdp(Packet& p, proto::Bytes payload, const udp::Endpoint& ds
       return;
     }
     udp_rx_delivered_.Inc();
-    s.WakeIfFirst();
+    s.WakeReaders();
   };
   if (!group) {
     const auto id = udp_bindings_.Lookup(dst, src);
@@ -242,7 +248,7 @@ bool Worker::DeliverEchoReply(Packet& p, bool v6, const proto::IpAddress& from) 
     socket.rx_dropped.fetch_add(1, std::memory_order_relaxed);
     return true;
   }
-  s->second->WakeIfFirst();
+  s->second->WakeReaders();
   return true;
 }
 

@@ -463,9 +463,12 @@ ssize_t Stack::RecvFrom(int fd, std::span<std::byte> out, Endpoint* from, bool d
     if (dontwait || e->nonblocking.load()) return Fail(EAGAIN);
     if (pump_) {
       pump_();
-      if (s.seq.load(std::memory_order_acquire) == seen) return Fail(EAGAIN);  // nothing is coming
+      if (s.seq.load(std::memory_order_acquire) == seen && s.rx.EmptyApprox()) return Fail(EAGAIN);  // nothing is coming
     } else {
-      s.seq.wait(seen, std::memory_order_acquire);
+      // Count ourselves in, look once more, then sleep (see SocketWaiter).
+      s.rx_waiters.fetch_add(1, std::memory_order_seq_cst);
+      if (s.rx.EmptyApprox()) s.seq.wait(seen, std::memory_order_acquire);
+      s.rx_waiters.fetch_sub(1, std::memory_order_seq_cst);
     }
   }
 }

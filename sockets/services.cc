@@ -50,6 +50,21 @@ absl::Status Services::Start(const std::vector<std::string>& names, bool ipv6) {
     if (k == nullptr) return absl::InvalidArgumentError(absl::StrCat("unknown service '", name, "'"));
     for (const int domain : {AF_INET, AF_INET6}) {
       if (domain == AF_INET6 && !ipv6) continue;
+      // TCP: a listener and its accepting thread.
+      const int l = stack_.Socket(domain, SOCK_STREAM);
+      if (l < 0) return absl::InternalError(absl::StrCat(name, ": socket: ", std::strerror(errno)));
+      if (domain == AF_INET6) stack_.SetSockOpt(l, IPPROTO_IPV6, IPV6_V6ONLY, 1);
+      const Endpoint tcp_any{domain == AF_INET6 ? proto::IpAddress(proto::Ipv6Address())
+                                                : proto::IpAddress(proto::Ipv4Address()),
+                             k->port};
+      if (stack_.Bind(l, tcp_any) != 0 || stack_.Listen(l, 128) != 0) {
+        const int err = errno;
+        stack_.Close(l);
+        return absl::FailedPreconditionError(
+            absl::StrCat(name, ": cannot listen on TCP port ", k->port, ": ", std::strerror(err)));
+      }
+      fds_.push_back(l);
+      threads_.emplace_back([this, l, name] { Accept(l, name); });
       const int fd = stack_.Socket(domain, SOCK_DGRAM);
       if (fd < 0) return absl::InternalError(absl::StrCat(name, ": socket: ", std::strerror(errno)));
       if (domain == AF_INET6) stack_.SetSockOpt(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1);
@@ -94,11 +109,64 @@ void Services::Serve(int fd, std::string name) {
   }
 }
 
+void Services::Accept(int listener, std::string name) {
+  for (;;) {
+    const int fd = stack_.Accept(listener, nullptr);
+    if (fd < 0) {
+      if (errno == EBADF || errno == EINVAL) return;  // closed by Stop()
+      continue;
+    }
+    std::lock_guard lock(mu_);
+    if (stopping_ || static_cast<int>(connections_.size()) >= kMaxConnections) {
+      stack_.Close(fd);
+      continue;
+    }
+    connections_.push_back(fd);
+    connection_threads_.emplace_back([this, fd, name] { ServeConnection(fd, name); });
+  }
+}
+
+// One TCP connection: echo returns what it reads, discard reads, daytime
+// writes the time and closes, chargen writes lines until the peer goes.
+void Services::ServeConnection(int fd, std::string name) {
+  std::vector<std::byte> buf(16384);
+  if (name == "daytime") {
+    const std::string text = Daytime();
+    stack_.Send(fd, std::as_bytes(std::span(text)));
+  } else if (name == "chargen") {
+    std::size_t line = 0;
+    for (;;) {
+      const std::string text = Chargen(line, 74 * 64);  // 64 lines at a time
+      line += 64;
+      if (stack_.Send(fd, std::as_bytes(std::span(text))) < 0) break;  // the peer closed (EPIPE, ECONNRESET)
+    }
+  } else {
+    for (;;) {
+      const ssize_t n = stack_.Recv(fd, buf);
+      if (n <= 0) break;  // EOF, reset or shut down by Stop()
+      if (name == "echo" && stack_.Send(fd, std::span<const std::byte>(buf.data(), static_cast<std::size_t>(n))) < 0) {
+        break;
+      }
+    }
+  }
+  std::lock_guard lock(mu_);
+  std::erase(connections_, fd);
+  stack_.Close(fd);
+}
+
 void Services::Stop() {
   for (const int fd : fds_) stack_.Close(fd);
   for (std::thread& t : threads_) t.join();
   fds_.clear();
   threads_.clear();
+  std::vector<std::thread> connection_threads;
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    for (const int fd : connections_) stack_.Shutdown(fd, SHUT_RDWR);  // wakes their threads
+    connection_threads.swap(connection_threads_);
+  }
+  for (std::thread& t : connection_threads) t.join();
 }
 
 }  // namespace ringstack::sockets

@@ -1,11 +1,15 @@
-// The small UDP services of --services, on the socket API (issue #5): echo
-// (RFC 862, port 7), discard (RFC 863, 9), daytime (RFC 867, 13) and chargen
-// (RFC 864, 19), each over IPv4 and, when the engine runs IPv6, over IPv6
-// (one socket per family, IPV6_V6ONLY). A thread per socket blocks in
-// recvfrom; Stop() closes the sockets, which wakes and ends the threads.
+// The small services of --services, on the socket API (issues #5, #6):
+// echo (RFC 862, port 7), discard (RFC 863, 9), daytime (RFC 867, 13) and
+// chargen (RFC 864, 19), each over UDP and TCP, IPv4 and, when the engine
+// runs IPv6, IPv6 (one socket per family, IPV6_V6ONLY). A thread per UDP
+// socket blocks in recvfrom; a thread per TCP listener in accept, and a
+// thread per TCP connection (at most kMaxConnections at once; more are
+// closed at once). Stop() closes the listeners and sockets and shuts the
+// connections down, which wakes and ends every thread.
 #ifndef RINGSTACK_SOCKETS_SERVICES_H_
 #define RINGSTACK_SOCKETS_SERVICES_H_
 
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -33,11 +37,18 @@ class Services {
   static std::string Daytime();
 
  private:
+  static constexpr int kMaxConnections = 256;
   void Serve(int fd, std::string name);
+  void Accept(int listener, std::string name);
+  void ServeConnection(int fd, std::string name);
 
   Stack& stack_;
   std::vector<int> fds_;
   std::vector<std::thread> threads_;
+  std::mutex mu_;  // the connections
+  std::vector<int> connections_;
+  std::vector<std::thread> connection_threads_;
+  bool stopping_ = false;
 };
 
 }  // namespace ringstack::sockets

@@ -350,8 +350,11 @@ ssize_t Stack::StreamRecv(const std::shared_ptr<Entry>& e, std::span<std::byte> 
     if (status == Status::kIdle || status == Status::kListening) return Fail(ENOTCONN);
     if (status == Status::kClosed) return 0;
     if (dontwait || e->nonblocking.load()) return Fail(EAGAIN);
-    WaitFor(s.seq, seen);
-    if (pump_ && s.seq.load() == seen) return Fail(EAGAIN);
+    // Count ourselves in, look once more, then sleep (see SocketWaiter).
+    s.rx_waiters.fetch_add(1, std::memory_order_seq_cst);
+    if (s.recv.ReadableApprox() == 0 && !s.peer_closed.load() && s.error.load() == 0) WaitFor(s.seq, seen);
+    s.rx_waiters.fetch_sub(1, std::memory_order_seq_cst);
+    if (pump_ && s.seq.load() == seen && s.recv.ReadableApprox() == 0) return Fail(EAGAIN);
   }
 }
 

@@ -9,13 +9,16 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/engine.h"
@@ -261,6 +264,82 @@ TEST(TcpSim, HundredMegabytesEachWayAtTwoPercentLoss) {
   EXPECT_EQ(Sha(at_b), Sha(ab));
   EXPECT_EQ(Sha(at_a), Sha(ba));
   EXPECT_GT(t.engine_a().counter("tcp_retransmits"), 0u);
+}
+
+}  // namespace
+}  // namespace ringstack::sockets
+
+namespace ringstack::sockets {
+namespace {
+
+// Real threads: both engines started (--poll block), a blocking echo server
+// thread on B, a writer and a reader thread on A moving 50 MB through it.
+TEST(TcpThreaded, EchoFiftyMegabytesWithBlockingCalls) {
+  engine::SteadyClock clock;
+  auto [la, lb] = engine::SimLink::Pair(clock);
+  engine::Config ca = Cfg("02:00:00:00:00:0a", "192.0.2.1/24", "2001:db8::1/64", 1);
+  engine::Config cb = Cfg("02:00:00:00:00:0b", "192.0.2.2/24", "2001:db8::2/64", 2);
+  ca.ipv6 = cb.ipv6 = false;
+  ca.poll = cb.poll = engine::PollMode::kBlock;
+  auto a = std::move(*engine::Engine::CreateWithLink(ca, std::move(la), clock));
+  auto b = std::move(*engine::Engine::CreateWithLink(cb, std::move(lb), clock));
+  ASSERT_TRUE(a->Start().ok());
+  ASSERT_TRUE(b->Start().ok());
+  {
+    Stack sa(*a), sb(*b);
+    const int l = sb.Socket(AF_INET, SOCK_STREAM);
+    ASSERT_EQ(sb.Bind(l, Ep("0.0.0.0", 7)), 0);
+    ASSERT_EQ(sb.Listen(l, 8), 0);
+    std::thread server([&] {
+      const int s = sb.Accept(l, nullptr);
+      ASSERT_GE(s, 0);
+      std::vector<std::byte> buf(16384);
+      for (;;) {
+        const ssize_t n = sb.Recv(s, buf);
+        if (n <= 0) break;
+        ASSERT_EQ(sb.Send(s, std::span<const std::byte>(buf.data(), static_cast<std::size_t>(n))), n);
+      }
+      sb.Close(s);
+    });
+    const int c = sa.Socket(AF_INET, SOCK_STREAM);
+    ASSERT_EQ(sa.Connect(c, Ep("192.0.2.2", 7)), 0);
+    const std::string data = Pattern(50u << 20, 3);
+    std::thread writer([&] {
+      std::size_t sent = 0;
+      while (sent < data.size()) {
+        const ssize_t n = sa.Send(c, std::as_bytes(std::span(data).subspan(sent, std::min<std::size_t>(65536, data.size() - sent))));
+        ASSERT_GT(n, 0);
+        sent += static_cast<std::size_t>(n);
+      }
+      sa.Shutdown(c, SHUT_WR);
+    });
+    // A watchdog: if the transfer hangs, say where each connection stands.
+    std::atomic<bool> done{false};
+    std::thread watchdog([&] {
+      for (int i = 0; i < 200 && !done.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (done.load()) return;
+      for (auto* e : {a.get(), b.get()}) {
+        for (const std::string& line : e->TcpSessionReport()) fprintf(stderr, "%s\n", line.c_str());
+      }
+    });
+    std::string back;
+    std::vector<std::byte> buf(65536);
+    for (;;) {
+      const ssize_t n = sa.Recv(c, buf);
+      if (n <= 0) break;
+      back.append(reinterpret_cast<const char*>(buf.data()), static_cast<std::size_t>(n));
+    }
+    done.store(true);
+    watchdog.join();
+    writer.join();
+    server.join();
+    EXPECT_EQ(back.size(), data.size());
+    EXPECT_EQ(Sha(back), Sha(data));
+    sa.Close(c);
+    sb.Close(l);
+  }
+  a->Stop();
+  b->Stop();
 }
 
 }  // namespace
