@@ -259,7 +259,8 @@ class TcpConnection {
   // ACKs and probes.
   Instant ack_at_ = Instant::Never();  // a delayed ACK is due
   int unacked_segments_ = 0;           // full segments received since our last ACK
-  Instant persist_at_ = Instant::Never();
+  Instant persist_at_ = Instant::Never();  // zero-window probe or SWS override
+  bool force_send_ = false;                 // the SWS override is sending
   int persist_backoff_ = 0;
   Instant keepalive_at_ = Instant::Never();
   int keepalive_probes_ = 0;

@@ -195,7 +195,7 @@ bool TcpConnection::SendData(Instant now) {
     const std::uint32_t len = std::min({queued, usable, EffectiveMss()});
     const bool fin_now = fin_queued_ && !fin_sent_ && len == queued;
     if (len == 0 && !fin_now) break;
-    if (len < EffectiveMss() && !fin_now) {
+    if (len < EffectiveMss() && !fin_now && !force_send_) {
       const bool all = len == queued && (config_.nodelay || in_flight() == 0);
       const bool half = max_snd_wnd_ != 0 && len >= max_snd_wnd_ / 2;
       if (!all && !half) break;
@@ -219,10 +219,14 @@ bool TcpConnection::SendData(Instant now) {
     snd_max_ = SeqNum::Max(snd_max_, snd_nxt_);
     ArmRetransmit(now);
     sent = true;
+    force_send_ = false;
     if (fin_now) break;
   }
-  // Zero window with data waiting and nothing in flight: probe (3.8.6.1).
-  if (unsent() != 0 && snd_wnd_ == 0 && in_flight() == 0 && persist_at_.IsNever()) {
+  // Data waiting and nothing in flight to bring an ACK: a zero window
+  // (3.8.6.1: probe it) or one too small for SWS avoidance (3.8.6.2.1: the
+  // override timeout sends what fits). Either way a timer, so a lost window
+  // update cannot stall the connection.
+  if (unsent() != 0 && in_flight() == 0 && persist_at_.IsNever()) {
     persist_at_ = now + std::max(rtt_.rto(), Duration::Millis(200));
   }
   return sent;
@@ -284,12 +288,20 @@ void TcpConnection::OnTimer(Instant now) {
     if (Is<Closed>(state_)) return;
   }
   if (persist_at_ <= now) {
-    // A zero-window probe: an old sequence number, which the peer answers
-    // with an ACK carrying its current window (as Linux probes).
-    SendSegment(kAck, snd_una_ - 1, 0, now);
-    persist_backoff_ = std::min(persist_backoff_ + 1, 10);
-    const Duration wait = std::min(rtt_.rto() * (std::int64_t{1} << persist_backoff_), Duration::Seconds(60));
-    persist_at_ = snd_wnd_ == 0 && unsent() != 0 ? now + wait : Instant::Never();
+    persist_at_ = Instant::Never();
+    if (snd_wnd_ > in_flight() && unsent() != 0) {
+      // The SWS override: send what the window takes, small or not.
+      force_send_ = true;
+      SendData(now);
+      force_send_ = false;
+    } else if (unsent() != 0) {
+      // A zero-window probe: an old sequence number, which the peer answers
+      // with an ACK carrying its current window (as Linux probes).
+      SendSegment(kAck, snd_una_ - 1, 0, now);
+      persist_backoff_ = std::min(persist_backoff_ + 1, 10);
+      const Duration wait = std::min(rtt_.rto() * (std::int64_t{1} << persist_backoff_), Duration::Seconds(60));
+      persist_at_ = now + wait;
+    }
   }
   if (KeepaliveDue() <= now) {
     if (keepalive_probes_ >= config_.keepalive_count) {

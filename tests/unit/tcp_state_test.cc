@@ -468,6 +468,22 @@ TEST(TcpConnection, ZeroWindowIsProbedUntilItOpens) {
   EXPECT_EQ(f->rec.sent[0].len, 500u);
 }
 
+// RFC 9293 3.8.6.2.1: a usable window below a segment (and below half the
+// largest the peer offered) holds the data back, but not for ever — the
+// override timeout sends what fits, so a lost window update cannot stall.
+TEST(TcpConnection, SenderSwsOverrideSendsASmallWindowAfterATimeout) {
+  auto f = EstablishedWith(Config());  // the peer offered 65535
+  f->In(Seg(kAck, f->PeerSeq(), kIss + 1, 100));  // now only 100 bytes
+  f->c->OnAppSend(5000, f->now);
+  EXPECT_EQ(f->rec.Take(), "none");
+  const Instant override_at = f->c->NextDeadline();
+  ASSERT_FALSE(override_at.IsNever());
+  f->now = override_at;
+  f->c->OnTimer(f->now);
+  ASSERT_EQ(f->rec.sent.size(), 1u);
+  EXPECT_EQ(f->rec.sent[0].len, 100u);
+}
+
 TEST(TcpConnection, ReceiveWindowClosesAndReopensPastTheSwsThreshold) {
   TcpConfig c = Config();
   c.rcv_buf = 4000;
