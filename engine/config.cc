@@ -247,6 +247,20 @@ absl::StatusOr<Config> ParseConfig(const RawFlags& f, int cpus) {
     c.ping = a;
   }
   if (f.ping_count < 1 || f.ping_count > 1000) return Bad("ping-count", "must be in [1, 1000]");
+  for (const auto& [flag, text, out] : {std::tuple<const char*, const std::string&, std::optional<proto::IpAddress>&>{
+                                            "echo-client", f.echo_client, c.echo_client},
+                                        {"daytime-client", f.daytime_client, c.daytime_client}}) {
+    if (text.empty()) continue;
+    const auto a = proto::IpAddress::Parse(text);
+    if (!a || a->IsUnspecified() || a->IsMulticast()) {
+      return Bad(flag, absl::StrCat("'", text, "' is not a unicast IPv4 or IPv6 address"));
+    }
+    out = a;
+  }
+  if (c.echo_client && c.daytime_client) return Bad("echo-client", "use one of --echo-client and --daytime-client");
+  if ((c.echo_client || c.daytime_client) && c.ping) return Bad("ping", "use --ping or a client, not both");
+  if (f.echo_bytes < 0 || f.echo_bytes > (std::int64_t{1} << 40)) return Bad("echo-bytes", "must be in [0, 2^40]");
+  c.echo_bytes = static_cast<std::uint64_t>(f.echo_bytes);
   c.ping_count = f.ping_count;
   if (f.workers < 1 || f.workers > 64) return Bad("workers", "must be in [1, 64]");
   c.workers = f.workers;

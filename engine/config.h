@@ -53,6 +53,10 @@ struct Config {
   std::vector<std::string> services;
   std::optional<proto::IpAddress> ping;  // --ping: ping this address, print, exit
   int ping_count = 3;
+  // --echo-client / --daytime-client: a TCP client run once, then exit.
+  std::optional<proto::IpAddress> echo_client;
+  std::uint64_t echo_bytes = 1u << 20;
+  std::optional<proto::IpAddress> daytime_client;
   int workers = 1;
   PinPlan pin;
   PollMode poll = PollMode::kAdaptive;
@@ -90,6 +94,9 @@ struct RawFlags {
   std::string services;
   std::string ping;
   int ping_count = 3;
+  std::string echo_client;
+  std::int64_t echo_bytes = 1 << 20;
+  std::string daytime_client;
   int workers = 1;
   std::string pin = "none";
   std::string poll = "adaptive";

@@ -18,12 +18,14 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/config.h"
 #include "engine/engine.h"
 #include "sockets/api.h"
+#include "sockets/clients.h"
 #include "sockets/ping.h"
 #include "sockets/services.h"
 
@@ -53,6 +55,12 @@ ABSL_FLAG(std::string, ping, "",
           "ADDR: once up, ping ADDR (IPv4 or IPv6) from ringstack's own stack until --ping-count replies came "
           "(or 30 s passed), print them, and exit: 0 if all came back, 1 if not");
 ABSL_FLAG(int, ping_count, 3, "replies --ping waits for (1..1000)");
+ABSL_FLAG(std::string, echo_client, "",
+          "ADDR: once up, connect to ADDR's TCP echo port (7), send --echo-bytes bytes while reading them back, "
+          "check them, print a summary and exit 0 if all came back equal, 1 if not");
+ABSL_FLAG(int64_t, echo_bytes, 1 << 20, "bytes --echo-client sends (0..2^40)");
+ABSL_FLAG(std::string, daytime_client, "",
+          "ADDR: once up, connect to ADDR's TCP daytime port (13), print what it says, exit 0 (1 on an error)");
 ABSL_FLAG(int, tcp_msl, 30, "TCP Maximum Segment Lifetime in seconds (1..240); TIME-WAIT lasts twice this");
 ABSL_FLAG(std::string, reassembly_mem, "4M",
           "memory for IPv4 datagrams being reassembled (one source may use a quarter), e.g. 512K, 16M");
@@ -190,6 +198,9 @@ int main(int argc, char** argv) {
   raw.services = absl::GetFlag(FLAGS_services);
   raw.ping = absl::GetFlag(FLAGS_ping);
   raw.ping_count = absl::GetFlag(FLAGS_ping_count);
+  raw.echo_client = absl::GetFlag(FLAGS_echo_client);
+  raw.echo_bytes = absl::GetFlag(FLAGS_echo_bytes);
+  raw.daytime_client = absl::GetFlag(FLAGS_daytime_client);
   raw.workers = absl::GetFlag(FLAGS_workers);
   raw.pin = absl::GetFlag(FLAGS_pin);
   raw.poll = absl::GetFlag(FLAGS_poll);
@@ -256,6 +267,31 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "ringstack: services: %s (UDP and TCP%s)\n", absl::StrJoin(config->services, ", ").c_str(),
                    config->ipv6 ? ", IPv4 and IPv6" : ", IPv4");
     }
+  }
+
+  if (config->echo_client || config->daytime_client) {
+    // One-shot TCP clients: run, print, stop.
+    int rc = 0;
+    if (config->echo_client) {
+      const auto r = ringstack::sockets::RunEchoClient(stack, {*config->echo_client, 7}, config->echo_bytes,
+                                                       std::chrono::seconds(60));
+      std::fprintf(stderr, "ringstack: echo %s: sent %llu, received %llu, %s (%.1f MB/s)\n",
+                   config->echo_client->ToString().c_str(), static_cast<unsigned long long>(r.sent),
+                   static_cast<unsigned long long>(r.received), r.ok ? "all equal" : r.error.c_str(),
+                   r.seconds > 0 ? static_cast<double>(r.received) / r.seconds / 1e6 : 0.0);
+      rc = r.ok ? 0 : 1;
+    } else {
+      const std::string text = ringstack::sockets::RunDaytimeClient(stack, {*config->daytime_client, 13},
+                                                                    std::chrono::seconds(60));
+      std::fprintf(stderr, "ringstack: daytime %s: %s\n", config->daytime_client->ToString().c_str(),
+                   std::string(absl::StripAsciiWhitespace(text)).c_str());
+      rc = text.rfind("error: ", 0) == 0 || text.empty() ? 1 : 0;
+    }
+    services.Stop();
+    (*engine)->Stop();
+    WriteCounters(**engine, config->counters_file);
+    if (info) std::fprintf(stderr, "ringstack: stopped cleanly\n");
+    return rc;
   }
 
   if (config->ping) {
