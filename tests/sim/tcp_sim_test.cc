@@ -248,6 +248,74 @@ TEST(TcpSim, TransfersUnderSeededImpairment) {
   }
 }
 
+// RFC 9293 3.5 simultaneous open: both sides connect, their SYNs cross, both
+// pass SYN-RECEIVED and reach ESTABLISHED; data flows both ways.
+TEST(TcpSim, SimultaneousOpen) {
+  engine::ImpairConfig slow;
+  slow.delay = engine::Duration::Millis(5);  // both SYNs leave before either arrives
+  TwoEngines t(slow);
+  const int a = t.a().Socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK);
+  const int b = t.b().Socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK);
+  ASSERT_EQ(t.a().Bind(a, Ep("192.0.2.1", 5000)), 0);
+  ASSERT_EQ(t.b().Bind(b, Ep("192.0.2.2", 6000)), 0);
+  ASSERT_EQ(t.a().Connect(a, Ep("192.0.2.2", 6000)), -1);
+  ASSERT_EQ(errno, EINPROGRESS);
+  ASSERT_EQ(t.b().Connect(b, Ep("192.0.2.1", 5000)), -1);  // before A's SYN is delivered
+  ASSERT_EQ(errno, EINPROGRESS);
+  ASSERT_TRUE(t.RunUntil(
+      [&] {
+        Stack::PollFd pa{a, POLLOUT, 0}, pb{b, POLLOUT, 0};
+        return t.a().Poll(std::span(&pa, 1), 0) == 1 && t.b().Poll(std::span(&pb, 1), 0) == 1;
+      },
+      engine::Duration::Seconds(10)));
+  int err = -1;
+  ASSERT_EQ(t.a().GetSockOpt(a, SOL_SOCKET, SO_ERROR, &err), 0);
+  EXPECT_EQ(err, 0);
+  std::string at_b, at_a;
+  ASSERT_TRUE(Exchange(t, a, b, "from a", "from b", at_b, at_a, engine::Duration::Seconds(10)));
+  EXPECT_EQ(at_b, "from a");
+  EXPECT_EQ(at_a, "from b");
+  EXPECT_EQ(t.engine_a().counter("tcp_opened_passive") + t.engine_b().counter("tcp_opened_passive"), 0u);
+}
+
+// RFC 9293 3.6.1 (and RFC 6191's rule): a new SYN for a connection in
+// TIME-WAIT with a sequence number past the old one's starts a new
+// incarnation instead of being refused.
+TEST(TcpSim, TimeWaitIsReusedByANewerSyn) {
+  TwoEngines t;
+  const int l = t.b().Socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK);
+  ASSERT_EQ(t.b().Bind(l, Ep("0.0.0.0", 7)), 0);
+  ASSERT_EQ(t.b().Listen(l, 8), 0);
+  for (int round = 0; round < 2; ++round) {
+    const int c = t.a().Socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK);
+    ASSERT_EQ(t.a().SetSockOpt(c, SOL_SOCKET, SO_REUSEADDR, 1), 0);
+    ASSERT_EQ(t.a().Bind(c, Ep("192.0.2.1", 40404)), 0);  // the same 4-tuple both rounds
+    ASSERT_EQ(t.a().Connect(c, Ep("192.0.2.2", 7)), -1);
+    int s = -1;
+    ASSERT_TRUE(t.RunUntil(
+        [&] {
+          if (s < 0) s = t.b().Accept(l, nullptr);
+          return s >= 0;
+        },
+        engine::Duration::Seconds(10)))
+        << "round " << round;
+    // B closes first, so B's side holds TIME-WAIT.
+    std::string at_b, at_a;
+    t.b().Shutdown(s, SHUT_WR);
+    ASSERT_TRUE(Exchange(t, c, s, "x", "", at_b, at_a, engine::Duration::Seconds(10))) << "round " << round;
+    t.a().Close(c);
+    t.b().Close(s);
+    t.RunFor(engine::Duration::Seconds(1));
+    if (round == 0) {
+      const auto lines = t.engine_b().TcpSessionReport();
+      ASSERT_EQ(lines.size(), 1u);
+      EXPECT_NE(lines[0].find("TIME-WAIT"), std::string::npos) << lines[0];
+    }
+  }
+  EXPECT_EQ(t.engine_b().counter("tcp_established"), 2u);
+  EXPECT_EQ(t.engine_b().counter("tcp_tx_rst"), 0u);
+}
+
 // A hundred megabytes each way at 2% loss and 1% reordering.
 TEST(TcpSim, HundredMegabytesEachWayAtTwoPercentLoss) {
   engine::ImpairConfig imp;
