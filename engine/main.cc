@@ -76,7 +76,9 @@ ABSL_FLAG(std::string, log_level, "info", "error | warn | info | debug | trace")
 ABSL_FLAG(int, ring_size, 1024, "slots in each RX->worker and worker->TX ring (power of two)");
 ABSL_FLAG(int, pool_buffers, 8192, "2 KiB packet buffers allocated at start");
 ABSL_FLAG(int, rx_batch, 64, "frames read per RX wake-up");
-ABSL_FLAG(std::string, impair, "", "impair received frames: loss=P,dup=P,reorder=P,corrupt=P,delay=5ms,seed=N");
+ABSL_FLAG(std::string, impair, "",
+          "impair frames: loss=P,dup=P,reorder=P,corrupt=P,delay=5ms,seed=N (loss, dup, reorder both ways; corrupt, "
+          "delay on received frames)");
 ABSL_FLAG(std::string, counters_file, "", "write counters here on SIGUSR1 and at exit (default: stderr)");
 
 namespace {

@@ -131,8 +131,14 @@ void Services::Accept(int listener, std::string name) {
 void Services::ServeConnection(int fd, std::string name) {
   std::vector<std::byte> buf(16384);
   if (name == "daytime") {
+    // The time, our FIN, then whatever the client sent read to its FIN: a
+    // close with unread data would reset the connection (and a reset may
+    // overtake the time at the client).
     const std::string text = Daytime();
     stack_.Send(fd, std::as_bytes(std::span(text)));
+    stack_.Shutdown(fd, SHUT_WR);
+    while (stack_.Recv(fd, buf) > 0) {
+    }
   } else if (name == "chargen") {
     std::size_t line = 0;
     for (;;) {

@@ -121,7 +121,44 @@ ImpairedLink::ImpairedLink(std::unique_ptr<Link> inner, const ImpairConfig& conf
       dropped_(counters.Add("impair_dropped")),
       duplicated_(counters.Add("impair_duplicated")),
       reordered_(counters.Add("impair_reordered")),
-      corrupted_(counters.Add("impair_corrupted")) {}
+      corrupted_(counters.Add("impair_corrupted")),
+      tx_impairer_([&] {
+        ImpairConfig tx = config;
+        tx.seed = config.seed ^ 0x5eed7a5eedull;
+        return tx;
+      }()),
+      tx_dropped_(counters.Add("impair_tx_dropped")),
+      tx_duplicated_(counters.Add("impair_tx_duplicated")),
+      tx_reordered_(counters.Add("impair_tx_reordered")) {}
+
+SendResult ImpairedLink::Send(const rings::Packet& frame) {
+  const Impairer::Decision d = tx_impairer_.Next(frame.size());
+  if (d.drop) {
+    tx_dropped_.Inc();
+    return SendResult::kSent;  // lost on the wire
+  }
+  if (d.reorder && !tx_holding_) {
+    tx_held_.assign(frame.data().begin(), frame.data().end());
+    tx_holding_ = true;
+    tx_reordered_.Inc();
+    return SendResult::kSent;  // goes after the next frame
+  }
+  const SendResult r = inner_->Send(frame);
+  if (r == SendResult::kSent && tx_holding_) {
+    tx_holding_ = false;
+    rings::Packet held = pool_.Get(frame.buffer_class());
+    const auto room = held ? held.Append(tx_held_.size()) : std::span<std::byte>();
+    if (room.size() == tx_held_.size()) {
+      std::memcpy(room.data(), tx_held_.data(), tx_held_.size());
+      (void)inner_->Send(held);
+    }
+  }
+  if (r == SendResult::kSent && d.duplicate) {
+    tx_duplicated_.Inc();
+    (void)inner_->Send(frame);
+  }
+  return r;
+}
 
 void ImpairedLink::Hold(Instant due, rings::Packet frame) {
   auto it = held_.end();

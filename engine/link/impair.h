@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <vector>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -66,15 +67,20 @@ class Impairer {
   std::uint64_t dropped_ = 0, duplicated_ = 0, reordered_ = 0, corrupted_ = 0;
 };
 
-// Applies impairments to frames received from `inner`. Held frames wait in
-// pool buffers (at most kMaxHeld; past that a frame is passed on undelayed).
+// Applies impairments to frames received from `inner`, and (with its own
+// seeded stream) to frames sent: loss, duplication and reordering — a sent
+// frame picked for reordering is held and goes out after the next one (or
+// after `reorder_delay`, checked when the next frame is sent). Received held
+// frames wait in pool buffers (at most kMaxHeld; past that a frame is passed
+// on undelayed). Corruption and delay apply to received frames only.
 class ImpairedLink final : public Link {
  public:
   // Counts what it does under impair_dropped/_duplicated/_reordered/_corrupted.
   ImpairedLink(std::unique_ptr<Link> inner, const ImpairConfig& config, rings::PacketPool& pool,
                const Clock& clock, CounterSet& counters);
   bool Receive(rings::Packet& into, bool& oversize) override;
-  SendResult Send(const rings::Packet& frame) override { return inner_->Send(frame); }
+  // The TX stage's thread only.
+  SendResult Send(const rings::Packet& frame) override;
   int rx_fd() const override { return inner_->rx_fd(); }
   int tx_fd() const override { return inner_->tx_fd(); }
   void SetRxDoorbell(Doorbell* d) override { inner_->SetRxDoorbell(d); }
@@ -100,6 +106,14 @@ class ImpairedLink final : public Link {
   Counter& duplicated_;
   Counter& reordered_;
   Counter& corrupted_;
+  Impairer tx_impairer_;
+  // A sent frame being reordered: its bytes (not a pool buffer, so a frame
+  // held when the engine stops leaves the pool whole).
+  std::vector<std::byte> tx_held_;
+  bool tx_holding_ = false;
+  Counter& tx_dropped_;
+  Counter& tx_duplicated_;
+  Counter& tx_reordered_;
 };
 
 }  // namespace ringstack::engine

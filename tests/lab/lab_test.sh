@@ -526,8 +526,9 @@ check "engine starts with --impair loss=0.02,reorder=0.02" \
 check "TCP echo through 2% loss and 2% reordering: 100 MB each way, sha256 equal" \
   "$lab" exec "$ns" /usr/bin/python3 "$root/tests/lab/tcp_echo_check.py" 192.0.2.2 7 100000000 300
 counters "$engine_pid" tcpimp >"$work/tcpimp.snap" 2>&1
-check "impaired TCP: frames dropped by the stage, segments retransmitted" bash -c \
+check "impaired TCP: frames dropped and reordered both ways, segments retransmitted" bash -c \
   "$(declare -f counter_at_least); counter_at_least $work/tcpimp.snap impair_dropped 100 &&
+   counter_at_least $work/tcpimp.snap impair_tx_dropped 100 && counter_at_least $work/tcpimp.snap impair_tx_reordered 100 &&
    counter_at_least $work/tcpimp.snap tcp_retransmits 10"
 check "SIGTERM: clean exit (impaired TCP)" stop_ok "$engine_pid" tcpimp
 
@@ -557,14 +558,16 @@ impaired_ok() {  # impaired_ok NS
   lost=$(sed -n 's/.* \([0-9]*\)[.0-9]*% packet loss.*/\1/p' <<<"$out")
   counters "$engine_pid" impaired >"$work/impaired.snap"
   dropped=$(awk '$1 == "impair_dropped" { print $2 }' "$work/impaired.snap")
-  echo "loss ${lost}%, impair_dropped ${dropped:-0}"
-  # 30% loss of requests: expect 20..40% loss and that many drops counted.
-  [ "${lost:-0}" -ge 20 ] && [ "${lost:-0}" -le 40 ] && [ "${dropped:-0}" -ge 40 ]
+  tx_dropped=$(awk '$1 == "impair_tx_dropped" { print $2 }' "$work/impaired.snap")
+  echo "loss ${lost}%, impair_dropped ${dropped:-0}, impair_tx_dropped ${tx_dropped:-0}"
+  # 30% loss each way: a round trip survives 0.7 * 0.7 = 49%; expect 40..62%
+  # lost and drops counted on both sides.
+  [ "${lost:-0}" -ge 40 ] && [ "${lost:-0}" -le 62 ] && [ "${dropped:-0}" -ge 40 ] && [ "${tx_dropped:-0}" -ge 20 ]
 }
 read -r ns tap < <("$lab" up) || exit 1
 namespaces+=("$ns")
 check "engine starts with --impair loss=0.3,seed=11" start_engine "$ns" "$tap" impaired --impair loss=0.3,seed=11
-check "impaired TAP: ~30% of pings lost, drops counted" impaired_ok "$ns"
+check "impaired TAP, 30% loss each way: ~51% of pings lost, drops counted" impaired_ok "$ns"
 check "SIGTERM: clean exit (impaired)" stop_ok "$engine_pid" impaired
 
 # A multi-queue TAP is attached as one of its queues.
