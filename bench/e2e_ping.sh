@@ -16,31 +16,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
 count=${2:-20000}
 size=${SIZE:-56}
-[ "$(id -u)" -eq 0 ] || { echo "e2e_ping: run as root" >&2; exit 2; }
-
-read -r ns tap < <("$root/scripts/lab" up)
-peer="rs-peer-$$"
-pid=""
-cleanup() {
-  [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  ip netns del "$peer" 2>/dev/null || true
-  "$root/scripts/lab" down "$ns"
-}
-trap cleanup EXIT INT TERM
-
-ip netns add "$peer"
-ip -n "$ns" link add rsveth0 type veth peer name rsveth1 netns "$peer"
-ip -n "$ns" addr add 198.51.100.1/24 dev rsveth0
-ip -n "$ns" link set rsveth0 up
-ip -n "$peer" addr add 198.51.100.2/24 dev rsveth1
-ip -n "$peer" link set rsveth1 up
-ip -n "$peer" link set lo up
-
-ip netns exec "$ns" "$build/engine/ringstack" --tap "$tap" --ip4 192.0.2.2/24 --acd off --poll "${POLL:-block}" \
-  2>/tmp/rs-e2e-$$.log &
-pid=$!
-for _ in $(seq 50); do grep -q "up on" /tmp/rs-e2e-$$.log && break; sleep 0.1; done
-rm -f /tmp/rs-e2e-$$.log
+. "$root/bench/e2e_lab.sh"
+start_ringstack --poll "${POLL:-block}"
 
 flood() {  # flood ADDR -> "avg_ms total_ms"
   ip netns exec "$ns" ping -n -q -f -s "$size" -c 1000 "$1" >/dev/null  # warm-up: ARP, caches

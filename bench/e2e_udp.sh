@@ -16,40 +16,14 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
 count=${2:-20000}
 size=${3:-64}
-[ "$(id -u)" -eq 0 ] || { echo "e2e_udp: run as root" >&2; exit 2; }
 peer_bin=$build/bench/udp_peer
-
-read -r ns tap < <("$root/scripts/lab" up)
-peer="rs-peer-$$"
-pids=()
-work=$(mktemp -d)
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  ip netns del "$peer" 2>/dev/null || true
-  "$root/scripts/lab" down "$ns"
-  rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
-
-ip netns add "$peer"
-ip -n "$ns" link add rsveth0 type veth peer name rsveth1 netns "$peer"
-ip -n "$ns" addr add 198.51.100.1/24 dev rsveth0
-ip -n "$ns" link set rsveth0 up
-ip -n "$peer" addr add 198.51.100.2/24 dev rsveth1
-ip -n "$peer" link set rsveth1 up
-ip -n "$peer" link set lo up
-
-ip netns exec "$ns" "$build/engine/ringstack" --tap "$tap" --ip4 192.0.2.2/24 --acd off --ipv6 off \
-  --services echo,discard --poll "${POLL:-block}" --workers "${WORKERS:-1}" --counters-file "$work/counters" 2>"$work/log" &
-pids+=($!)
-rs_pid=$!
+. "$root/bench/e2e_lab.sh"
+start_ringstack --ipv6 off --services echo,discard --poll "${POLL:-block}" --workers "${WORKERS:-1}"
 ip netns exec "$peer" "$peer_bin" echo 7 600 >/dev/null &
 pids+=($!)
 ip netns exec "$peer" "$peer_bin" sink 9 600 >"$work/sink" &
 pids+=($!)
 sink_pid=$!
-for _ in $(seq 50); do grep -q "services:" "$work/log" && break; sleep 0.1; done
 
 client() { ip netns exec "$ns" "$peer_bin" "$@"; }
 client rr 192.0.2.2 7 200 "$size" >/dev/null      # warm-up: ARP, caches

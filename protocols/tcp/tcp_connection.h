@@ -188,6 +188,7 @@ class TcpConnection {
   // behind its RCV.NXT would be unacceptable to it, and answered, forever).
   void SendAck(Instant now) { SendSegment(kAck, snd_max_, 0, now); }
   void SendSegment(std::uint8_t flags, SeqNum seq, std::uint32_t len, Instant now, bool syn_options = false);
+  void SendSyn(std::uint8_t flags, Instant now);
   void SendRst(SeqNum seq, Instant now);
   void Retransmit(Instant now);
   void ScheduleAck(Instant now, bool quick);

@@ -42,13 +42,19 @@ std::unique_ptr<TcpConnection> TcpConnection::Connect(const TcpConfig& config, c
                                                       Instant now, TcpSink& sink) {
   std::unique_ptr<TcpConnection> c(new TcpConnection(config, ends, iss, now, sink));
   c->state_ = SynSent{};
-  c->SendSegment(kSyn, iss, 0, now, /*syn_options=*/true);
-  c->snd_nxt_ = c->snd_max_ = iss + 1;
-  c->timing_ = true;
-  c->timed_seq_ = iss + 1;
-  c->timed_at_ = now;
-  c->ArmRetransmit(now);
+  c->SendSyn(kSyn, now);
   return c;
+}
+
+// Our SYN (or SYN-ACK) at ISS, timed for the first RTT sample, under the
+// retransmission timer.
+void TcpConnection::SendSyn(std::uint8_t flags, Instant now) {
+  SendSegment(flags, iss_, 0, now, /*syn_options=*/true);
+  snd_nxt_ = snd_max_ = iss_ + 1;
+  timing_ = true;
+  timed_seq_ = iss_ + 1;
+  timed_at_ = now;
+  ArmRetransmit(now);
 }
 
 std::unique_ptr<TcpConnection> TcpConnection::Accept(const TcpConfig& config, const Endpoints& ends,
@@ -65,12 +71,7 @@ std::unique_ptr<TcpConnection> TcpConnection::Accept(const TcpConfig& config, co
   c->snd_wl1_ = syn.seq;
   c->snd_wl2_ = iss;
   c->state_ = SynReceived{};
-  c->SendSegment(kSyn | kAck, iss, 0, now, /*syn_options=*/true);
-  c->snd_nxt_ = c->snd_max_ = iss + 1;
-  c->timing_ = true;
-  c->timed_seq_ = iss + 1;
-  c->timed_at_ = now;
-  c->ArmRetransmit(now);
+  c->SendSyn(kSyn | kAck, now);
   return c;
 }
 

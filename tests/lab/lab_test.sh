@@ -541,10 +541,17 @@ socat_ok() {  # socat_ok NS: echo (7) and daytime (13) servers on the kernel sid
   local day_pid=$!
   pids+=("$echo_pid" "$day_pid")
   sleep 0.5
-  timeout 60 "$lab" exec "$ns" "$bin" --tap "$tap" --mac 02:00:00:00:00:03 --ip4 192.0.2.3/24 --acd off --ipv6 off \
-    --poll block --echo-client 192.0.2.1 --echo-bytes 20000000 2>&1 | tee /dev/stderr | grep -q 'received 20000000, all equal' || rc=1
-  timeout 60 "$lab" exec "$ns" "$bin" --tap "$tap" --mac 02:00:00:00:00:03 --ip4 192.0.2.3/24 --acd off --ipv6 off \
-    --poll block --daytime-client 192.0.2.1 2>&1 | tee /dev/stderr | grep -q "daytime 192.0.2.1: .*$(date -u +%Y)" || rc=1
+  local out
+  # Whole outputs first: `grep -q` ending a pipeline early would fail it
+  # under pipefail.
+  out=$(timeout 60 "$lab" exec "$ns" "$bin" --tap "$tap" --mac 02:00:00:00:00:03 --ip4 192.0.2.3/24 --acd off \
+    --ipv6 off --poll block --echo-client 192.0.2.1 --echo-bytes 20000000 2>&1)
+  echo "$out"
+  grep -q 'received 20000000, all equal' <<<"$out" || rc=1
+  out=$(timeout 60 "$lab" exec "$ns" "$bin" --tap "$tap" --mac 02:00:00:00:00:03 --ip4 192.0.2.3/24 --acd off \
+    --ipv6 off --poll block --daytime-client 192.0.2.1 2>&1)
+  echo "$out"
+  grep -q "daytime 192.0.2.1: .*$(date -u +%Y)" <<<"$out" || rc=1
   kill -TERM "$echo_pid" "$day_pid" 2>/dev/null
   return $rc
 }
