@@ -316,11 +316,14 @@ TEST(TcpSim, TimeWaitIsReusedByANewerSyn) {
   EXPECT_EQ(t.engine_b().counter("tcp_tx_rst"), 0u);
 }
 
-// A hundred megabytes each way at 2% loss and 1% reordering.
+// A hundred megabytes each way at 2% loss, with duplication, reordering and
+// corruption.
 TEST(TcpSim, HundredMegabytesEachWayAtTwoPercentLoss) {
   engine::ImpairConfig imp;
   imp.loss = 0.02;
   imp.reorder = 0.01;
+  imp.dup = 0.005;
+  imp.corrupt = 0.001;
   imp.seed = 42;
   TwoEngines t(imp);
   auto [c, s] = Connect(t, "192.0.2.2", 9);
