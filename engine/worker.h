@@ -180,6 +180,7 @@ class Worker final : public Stage {
   // `p` holds the TCP segment; `src`/`dst` its IP addresses.
   void HandleTcp(Packet p, const proto::IpAddress& src, const proto::IpAddress& dst, bool to_group);
   void ServeTcpRequest(SocketRequest& r);
+  int ConnectTcp(SocketRequest& r, proto::udp::Endpoint& local_out);
   void ServeTcpSocket(const std::shared_ptr<TcpSocketState>& s);
   void OnTcpTimer(std::uint32_t session_id);
   void AcceptTcp(TcpListener& l, const proto::tcp::TcpRepr& syn, const FlowKey& key);

@@ -313,10 +313,48 @@ std::vector<std::string> Worker::TcpSessionLines() const {
   return out;
 }
 
+// An active open on this shard (the application's connect): the source
+// address (bound, or the route's), the local port (bound, or an ephemeral
+// one whose flow is steered here and whose 4-tuple is free, RFC 6056-style
+// from a random point), then the SYN. 0 or an errno value.
+int Worker::ConnectTcp(SocketRequest& r, proto::udp::Endpoint& local_out) {
+  const proto::udp::Endpoint& remote = r.endpoint;
+  IpAddress local = r.bound.addr;
+  if (local.IsUnspecified()) {
+    local = remote.addr.is_v6() ? IpAddress(host6_.SourceFor(remote.addr.v6()))
+                                : IpAddress(host_.SourceFor(remote.addr.v4()));
+  }
+  if (local.IsUnspecified()) return ENETUNREACH;  // no address to send from
+  std::uint16_t port = r.bound.port;
+  if (port == 0) {
+    const auto start =
+        static_cast<std::uint32_t>((isn_.Hash(local, 0, remote.addr, remote.port) ^ now_.nanos()) % 28232);
+    for (std::uint32_t i = 0; i < 28232 && port == 0; ++i) {
+      const auto candidate = static_cast<std::uint16_t>(32768 + (start + i) % 28232);
+      if (ShardForFlow(local, candidate, remote.addr, remote.port, config_.workers) != shard_) continue;
+      if (tcp_sessions_.contains(FlowKey{local, remote.addr, candidate, remote.port})) continue;
+      if (tcp_listeners_.contains(candidate)) continue;
+      port = candidate;
+    }
+    if (port == 0) return EADDRNOTAVAIL;  // every port in use
+  }
+  const FlowKey key{local, remote.addr, port, remote.port};
+  if (tcp_sessions_.contains(key)) return EADDRINUSE;
+  TcpSocketState& sock = *r.tcp;
+  sock.status.store(TcpSocketState::Status::kConnecting, std::memory_order_release);
+  TcpSession& s = AddTcpSession(key, r.tcp);
+  tcp_opened_active_.Inc();
+  const tcp::Endpoints ends{key.local, key.local_port, key.remote, key.remote_port};
+  s.conn = tcp::TcpConnection::Connect(TcpConfigFor(sock, key.remote), ends,
+                                       isn_.Isn(key.local, key.local_port, key.remote, key.remote_port, now_), now_,
+                                       s);
+  RearmTcp(s);
+  local_out = proto::udp::Endpoint{local, port};
+  return 0;
+}
+
 void Worker::ServeTcpRequest(SocketRequest& r) {
   auto& c = *r.completion;
-  TcpSocketState& sock = *r.tcp;
-  const int workers = config_.workers;
   switch (r.kind) {
     case SocketRequest::Kind::kTcpListen: {
       const proto::udp::Endpoint& e = r.endpoint;
@@ -352,55 +390,9 @@ void Worker::ServeTcpRequest(SocketRequest& r) {
       c.result = 0;
       break;
     }
-    case SocketRequest::Kind::kTcpConnect: {
-      const proto::udp::Endpoint& remote = r.endpoint;
-      // The source address: the bound one, or the route's.
-      IpAddress local = r.bound.addr;
-      if (local.IsUnspecified()) {
-        local = remote.addr.is_v6() ? IpAddress(host6_.SourceFor(remote.addr.v6()))
-                                    : IpAddress(host_.SourceFor(remote.addr.v4()));
-      }
-      if (local.IsUnspecified()) {
-        c.result = ENETUNREACH;  // no address to send from
-        break;
-      }
-      // The local port: the bound one, or an ephemeral one whose flow is
-      // steered to this shard and whose 4-tuple is free (RFC 6056-style:
-      // from a random point).
-      std::uint16_t port = r.bound.port;
-      if (port == 0) {
-        const std::uint16_t start = static_cast<std::uint16_t>(32768 + (isn_.Hash(local, 0, remote.addr, remote.port) ^
-                                                                        now_.nanos()) % 28232);
-        for (int i = 0; i < 28232; ++i) {
-          const auto candidate = static_cast<std::uint16_t>(32768 + (start - 32768 + i) % 28232);
-          if (ShardForFlow(local, candidate, remote.addr, remote.port, workers) != shard_) continue;
-          if (tcp_sessions_.contains(FlowKey{local, remote.addr, candidate, remote.port})) continue;
-          if (tcp_listeners_.contains(candidate)) continue;
-          port = candidate;
-          break;
-        }
-        if (port == 0) {
-          c.result = EADDRNOTAVAIL;  // every port in use
-          break;
-        }
-      }
-      const FlowKey key{local, remote.addr, port, remote.port};
-      if (tcp_sessions_.contains(key)) {
-        c.result = EADDRINUSE;
-        break;
-      }
-      sock.status.store(TcpSocketState::Status::kConnecting, std::memory_order_release);
-      TcpSession& s = AddTcpSession(key, r.tcp);
-      tcp_opened_active_.Inc();
-      const tcp::Endpoints ends{key.local, key.local_port, key.remote, key.remote_port};
-      s.conn = tcp::TcpConnection::Connect(TcpConfigFor(sock, key.remote), ends,
-                                           isn_.Isn(key.local, key.local_port, key.remote, key.remote_port, now_),
-                                           now_, s);
-      RearmTcp(s);
-      c.local = proto::udp::Endpoint{local, port};
-      c.result = 0;
+    case SocketRequest::Kind::kTcpConnect:
+      c.result = ConnectTcp(r, c.local);
       break;
-    }
     default:
       c.result = EINVAL;
       break;

@@ -310,6 +310,35 @@ int Stack::Connect(int fd, const Endpoint& remote) {
   return 0;
 }
 
+bool Stack::IsBroadcast(proto::Ipv4Address a) {
+  // The limited broadcast, or a directed one of our networks by shard 0's
+  // published view.
+  if (a == proto::Ipv4Address(0xffffffffu)) return true;
+  const auto snap = engine_.fabric().Load();
+  return snap && snap->host4.IsBroadcast(a);
+}
+
+// SO_SNDBUF: wait (or EAGAIN) while the queue holds that much already; an
+// empty queue takes any one datagram, as Linux's does. 0 or an errno value.
+int Stack::WaitForSendRoom(UdpSocketState& s, bool nonblocking) {
+  for (;;) {
+    const std::uint32_t seen = s.seq.load(std::memory_order_acquire);
+    if (s.tx_bytes.load(std::memory_order_acquire) < s.sndbuf.load(std::memory_order_relaxed) &&
+        s.tx.SizeApprox() < s.tx.capacity()) {
+      return 0;
+    }
+    if (nonblocking) return EAGAIN;
+    if (s.closed.load(std::memory_order_acquire)) return EBADF;
+    s.tx_waiters.fetch_add(1, std::memory_order_seq_cst);
+    // Checked again after saying we wait (see SocketWaiter).
+    if (s.tx_bytes.load(std::memory_order_seq_cst) >= s.sndbuf.load(std::memory_order_relaxed) ||
+        s.tx.SizeApprox() >= s.tx.capacity()) {
+      WaitFor(s.seq, seen);
+    }
+    s.tx_waiters.fetch_sub(1, std::memory_order_seq_cst);
+  }
+}
+
 ssize_t Stack::SendTo(int fd, std::span<const std::byte> data, const Endpoint* to) {
   const auto e = Get(fd);
   if (!e) return -1;
@@ -332,16 +361,8 @@ ssize_t Stack::SendTo(int fd, std::span<const std::byte> data, const Endpoint* t
   const Endpoint* dst = &*dst_value;
   if (dst->addr.is_v6() != v6) return Fail(EAFNOSUPPORT);
   if (data.size() > kMaxUdpPayload) return Fail(EMSGSIZE);
-  if (!v6 && !broadcast) {
-    // Broadcast needs SO_BROADCAST (EACCES, as on Linux): the limited one,
-    // or a directed one of our networks by shard 0's published view.
-    const proto::Ipv4Address a = dst->addr.v4();
-    bool is_broadcast = a == proto::Ipv4Address(0xffffffffu);
-    if (!is_broadcast) {
-      if (const auto snap = engine_.fabric().Load()) is_broadcast = snap->host4.IsBroadcast(a);
-    }
-    if (is_broadcast) return Fail(EACCES);
-  }
+  // Broadcast needs SO_BROADCAST (EACCES, as on Linux).
+  if (!v6 && !broadcast && IsBroadcast(dst->addr.v4())) return Fail(EACCES);
   if (e->state->icmp_echo) {
     // An echo request message: type, code, checksum, identifier, sequence,
     // data (the checksum and identifier are filled in on the way out).
@@ -361,24 +382,15 @@ ssize_t Stack::SendTo(int fd, std::span<const std::byte> data, const Endpoint* t
   if (shard < 0) return Fail(EINVAL);  // unreachable: bound above
   UdpSocketState& s = *e->state;
   const bool nonblocking = e->nonblocking.load();
-  // SO_SNDBUF: wait (or EAGAIN) while the queue holds that much already; an
-  // empty queue takes any one datagram, as Linux's does.
-  for (;;) {
-    const std::uint32_t seen = s.seq.load(std::memory_order_acquire);
-    if (s.tx_bytes.load(std::memory_order_acquire) < s.sndbuf.load(std::memory_order_relaxed) &&
-        s.tx.SizeApprox() < s.tx.capacity()) {
-      break;
-    }
-    if (nonblocking) return Fail(EAGAIN);
-    if (s.closed.load(std::memory_order_acquire)) return Fail(EBADF);
-    s.tx_waiters.fetch_add(1, std::memory_order_seq_cst);
-    // Checked again after saying we wait: the worker wakes waiters only.
-    if (s.tx_bytes.load(std::memory_order_seq_cst) >= s.sndbuf.load(std::memory_order_relaxed) ||
-        s.tx.SizeApprox() >= s.tx.capacity()) {
-      WaitFor(s.seq, seen);
-    }
-    s.tx_waiters.fetch_sub(1, std::memory_order_seq_cst);
-  }
+  if (const int err = WaitForSendRoom(s, nonblocking); err != 0) return Fail(err);
+  return QueueDatagram(e->state, shard, data, *dst, nonblocking);
+}
+
+// Copies `data` into a pool buffer and onto the socket's send ring, and
+// schedules the socket with its worker.
+ssize_t Stack::QueueDatagram(const std::shared_ptr<UdpSocketState>& state, int shard,
+                             std::span<const std::byte> data, const Endpoint& to, bool nonblocking) {
+  UdpSocketState& s = *state;
   rings::PacketPool& pool = engine_.pool();
   const bool large = data.size() + 64 > pool.data_size(rings::BufferClass::kStandard);
   rings::Packet p = pool.Get(large ? rings::BufferClass::kLarge : rings::BufferClass::kStandard);
@@ -397,7 +409,7 @@ ssize_t Stack::SendTo(int fd, std::span<const std::byte> data, const Endpoint* t
   const auto room = p.Append(data.size());
   if (room.size() != data.size()) return Fail(EMSGSIZE);
   std::memcpy(room.data(), data.data(), data.size());
-  engine::Datagram d{std::move(p), *dst};
+  engine::Datagram d{std::move(p), to};
   s.tx_bytes.fetch_add(data.size(), std::memory_order_acq_rel);
   for (;;) {
     {
@@ -422,7 +434,7 @@ ssize_t Stack::SendTo(int fd, std::span<const std::byte> data, const Endpoint* t
     {
       std::lock_guard lock(inbox.mu);
       // Room is certain: each socket is in the ring at most once.
-      std::shared_ptr<UdpSocketState> ready = e->state;
+      std::shared_ptr<UdpSocketState> ready = state;
       (void)inbox.tx_ready.TryPush(std::move(ready));
     }
     WakeWorker(shard);

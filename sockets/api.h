@@ -158,6 +158,10 @@ class Stack {
   void WakeWorker(int shard);
   // The shard for a socket binding `port` (0: the next in turn).
   int ShardFor(std::uint16_t port);
+  bool IsBroadcast(proto::Ipv4Address a);
+  int WaitForSendRoom(engine::UdpSocketState& s, bool nonblocking);
+  ssize_t QueueDatagram(const std::shared_ptr<engine::UdpSocketState>& state, int shard,
+                        std::span<const std::byte> data, const Endpoint& to, bool nonblocking);
   // Sleeps until `seq` moves from `seen` (or runs the pump once).
   void WaitFor(const std::atomic<std::uint32_t>& seq, std::uint32_t seen);
   int Fail(int error);
