@@ -153,7 +153,9 @@ void Worker::HandleTcp(Packet p, const IpAddress& src, const IpAddress& dst, boo
     const bool reuse = std::holds_alternative<tcp::TcpConnection::TimeWait>(s.conn->state()) && seg->syn() &&
                        !seg->has_ack() && seg->seq.After(s.conn->rcv_nxt()) && FindListener(dst, seg->dst_port);
     if (!reuse) {
+      const std::uint64_t before = s.conn->retransmits();
       s.conn->OnSegment(*seg, now_);
+      tcp_retransmits_.Inc(s.conn->retransmits() - before);  // fast retransmits and partial-ACK resends
       RearmTcp(s);
       ReapTcp();
       return;
