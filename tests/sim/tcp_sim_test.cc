@@ -346,12 +346,12 @@ namespace {
 // Real threads: both engines started (--poll block), a blocking echo server
 // thread on B, a writer and a reader thread on A moving 50 MB through it (5
 // under TSan). A watchdog prints where the connections stand after 60 s.
-TEST(TcpThreaded, EchoFiftyMegabytesWithBlockingCalls) {
+void ThreadedEcho(bool v6) {
   engine::SteadyClock clock;
   auto [la, lb] = engine::SimLink::Pair(clock);
   engine::Config ca = Cfg("02:00:00:00:00:0a", "192.0.2.1/24", "2001:db8::1/64", 1);
   engine::Config cb = Cfg("02:00:00:00:00:0b", "192.0.2.2/24", "2001:db8::2/64", 2);
-  ca.ipv6 = cb.ipv6 = false;
+  ca.ipv6 = cb.ipv6 = v6;
   ca.poll = cb.poll = engine::PollMode::kBlock;
   auto a = std::move(*engine::Engine::CreateWithLink(ca, std::move(la), clock));
   auto b = std::move(*engine::Engine::CreateWithLink(cb, std::move(lb), clock));
@@ -359,8 +359,10 @@ TEST(TcpThreaded, EchoFiftyMegabytesWithBlockingCalls) {
   ASSERT_TRUE(b->Start().ok());
   {
     Stack sa(*a), sb(*b);
-    const int l = sb.Socket(AF_INET, SOCK_STREAM);
-    ASSERT_EQ(sb.Bind(l, Ep("0.0.0.0", 7)), 0);
+    if (v6) std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // DAD
+    const int family = v6 ? AF_INET6 : AF_INET;
+    const int l = sb.Socket(family, SOCK_STREAM);
+    ASSERT_EQ(sb.Bind(l, Ep(v6 ? "::" : "0.0.0.0", 7)), 0);
     ASSERT_EQ(sb.Listen(l, 8), 0);
     std::thread server([&] {
       const int s = sb.Accept(l, nullptr);
@@ -373,8 +375,8 @@ TEST(TcpThreaded, EchoFiftyMegabytesWithBlockingCalls) {
       }
       sb.Close(s);
     });
-    const int c = sa.Socket(AF_INET, SOCK_STREAM);
-    ASSERT_EQ(sa.Connect(c, Ep("192.0.2.2", 7)), 0);
+    const int c = sa.Socket(family, SOCK_STREAM);
+    ASSERT_EQ(sa.Connect(c, Ep(v6 ? "2001:db8::2" : "192.0.2.2", 7)), 0);
 #if defined(__SANITIZE_THREAD__)
     const std::string data = Pattern(5u << 20, 3);  // TSan runs ~10x slower
 #else
@@ -418,5 +420,9 @@ TEST(TcpThreaded, EchoFiftyMegabytesWithBlockingCalls) {
   b->Stop();
 }
 
+TEST(TcpThreaded, EchoFiftyMegabytesWithBlockingCalls) { ThreadedEcho(false); }
+TEST(TcpThreaded, EchoFiftyMegabytesOverIpv6) { ThreadedEcho(true); }
+
 }  // namespace
 }  // namespace ringstack::sockets
+
