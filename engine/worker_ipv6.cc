@@ -516,7 +516,9 @@ void Worker::SendIpv6(Packet p, const ipv6::Ipv6Repr& header) {
   // the fragmentable part: what this host sends large carries no hop-by-hop
   // or routing header.
   const std::size_t chunk = (mtu - ipv6::kHeaderLen - 8) & ~std::size_t{7};
-  const std::uint32_t ident = next_ident6_++;
+  // Shard k uses k, k + workers, ... (as IPv4 does): no two shards reuse an ID.
+  const std::uint32_t ident = next_ident6_;
+  next_ident6_ += static_cast<std::uint32_t>(config_.workers);
   const auto payload = p.data();
   for (std::size_t off = 0; off < payload.size(); off += chunk) {
     const std::size_t n = std::min(chunk, payload.size() - off);

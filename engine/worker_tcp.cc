@@ -276,6 +276,13 @@ void Worker::ServeTcpSocket(const std::shared_ptr<TcpSocketState>& socket) {
   const auto it = tcp_by_socket_.find(socket.get());
   if (it == tcp_by_socket_.end()) return;  // not (or no longer) a connection here
   TcpSession& s = *it->second;
+  // The close and shutdown flags first: the application sets them after
+  // its last write, so once one is seen (acquire) the counters read below
+  // include everything before it. Read the other way round, a close could
+  // be seen with an older `written` and the FIN would go out before the
+  // last bytes (the data loss issue #6's lab runs caught over IPv6).
+  const bool close = socket->close_requested.load(std::memory_order_acquire);
+  const bool shutdown = socket->shutdown_requested.load(std::memory_order_acquire);
   const std::uint64_t written = socket->written.load(std::memory_order_acquire);
   if (written != s.seen_written) {
     s.conn->OnAppSend(static_cast<std::uint32_t>(written - s.seen_written), now_);
@@ -286,10 +293,10 @@ void Worker::ServeTcpSocket(const std::shared_ptr<TcpSocketState>& socket) {
     s.conn->OnAppRead(static_cast<std::uint32_t>(consumed - s.seen_consumed), now_);
     s.seen_consumed = consumed;
   }
-  if (socket->close_requested.load(std::memory_order_acquire) && !s.close_done) {
+  if (close && !s.close_done) {
     s.close_done = s.shutdown_done = true;
     s.conn->Close(now_);
-  } else if (socket->shutdown_requested.load(std::memory_order_acquire) && !s.shutdown_done) {
+  } else if (shutdown && !s.shutdown_done) {
     s.shutdown_done = true;
     s.conn->Shutdown(now_);
   }

@@ -202,6 +202,10 @@ class TcpConnection {
   // The payload a segment may carry: the peer's MSS less our per-segment
   // options (timestamps).
   std::uint32_t EffectiveMss() const { return snd_mss_ - (ts_ok_ ? 12u : 0u); }
+  // The payload the next data segment may carry: the peer's MSS less the
+  // options it will carry now (timestamps and any SACK blocks), so a
+  // segment never needs IP fragmentation (RFC 9293 3.7.1).
+  std::uint32_t SegmentRoom() const;
   // Bytes of data sent from `seq` on (to SND.MAX), for retransmissions.
   std::uint32_t SentDataAfter(SeqNum seq) const;
 

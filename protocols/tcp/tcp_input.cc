@@ -266,7 +266,7 @@ void TcpConnection::ProcessAckOfData(const TcpRepr& seg, Instant now) {
         cc_->OnExitRecovery(in_flight());
       } else {
         cc_->OnPartialAck(acked);  // retransmit the next hole at once
-        SendSegment(kAck, snd_una_, std::min<std::uint32_t>(EffectiveMss(), SentDataAfter(snd_una_)), now);
+        SendSegment(kAck, snd_una_, std::min(SegmentRoom(), SentDataAfter(snd_una_)), now);
         ++retransmits_;
       }
     } else {
@@ -291,7 +291,7 @@ void TcpConnection::ProcessAckOfData(const TcpRepr& seg, Instant now) {
       recover_ = snd_max_;
       cc_->OnEnterRecovery(in_flight());
       timing_ = false;
-      SendSegment(kAck, snd_una_, std::min<std::uint32_t>(EffectiveMss(), SentDataAfter(snd_una_)), now);
+      SendSegment(kAck, snd_una_, std::min(SegmentRoom(), SentDataAfter(snd_una_)), now);
       ++retransmits_;
     }
   }

@@ -100,6 +100,14 @@ std::uint32_t TcpConnection::rcv_wnd() const {
   return rcv_adv_.After(rcv_nxt_) ? static_cast<std::uint32_t>(rcv_adv_ - rcv_nxt_) : 0;
 }
 
+std::uint32_t TcpConnection::SegmentRoom() const {
+  TcpOptions o;
+  if (ts_ok_) o.timestamps = Timestamps{};
+  if (sack_ok_ && !ooo_.empty()) o.sack_count = static_cast<std::uint8_t>(ooo_.SackBlocks(o.sack));
+  const std::uint32_t options = static_cast<std::uint32_t>(o.EmitLen());
+  return snd_mss_ > options + 64 ? snd_mss_ - options : 64;
+}
+
 std::uint32_t TcpConnection::unsent() const {
   const SeqNum data_end = buf_seq_ + queued_;
   return snd_nxt_.Before(data_end) ? static_cast<std::uint32_t>(data_end - snd_nxt_) : 0;
@@ -193,10 +201,11 @@ bool TcpConnection::SendData(Instant now) {
     const std::uint32_t queued = unsent();
     const SeqNum edge = snd_una_ + std::min(snd_wnd_, cc_->cwnd());
     const std::uint32_t usable = edge.After(snd_nxt_) ? static_cast<std::uint32_t>(edge - snd_nxt_) : 0;
-    const std::uint32_t len = std::min({queued, usable, EffectiveMss()});
+    const std::uint32_t room = SegmentRoom();
+    const std::uint32_t len = std::min({queued, usable, room});
     const bool fin_now = fin_queued_ && !fin_sent_ && len == queued;
     if (len == 0 && !fin_now) break;
-    if (len < EffectiveMss() && !fin_now && !force_send_) {
+    if (len < room && !fin_now && !force_send_) {
       const bool all = len == queued && (config_.nodelay || in_flight() == 0);
       const bool half = max_snd_wnd_ != 0 && len >= max_snd_wnd_ / 2;
       if (!all && !half) break;

@@ -413,6 +413,15 @@ void ThreadedEcho(bool v6) {
     server.join();
     EXPECT_EQ(back.size(), data.size());
     EXPECT_EQ(Sha(back), Sha(data));
+    if (back != data) {
+      std::size_t at = 0;
+      while (at < back.size() && at < data.size() && back[at] == data[at]) ++at;
+      ADD_FAILURE() << "the echo first differs at byte " << at << " of " << data.size() << " (got " << back.size()
+                    << ")";
+      a->PrintCounters(stderr);
+      fprintf(stderr, "----\n");
+      b->PrintCounters(stderr);
+    }
     sa.Close(c);
     sb.Close(l);
   }
