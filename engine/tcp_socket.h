@@ -64,6 +64,15 @@ struct TcpSocketState : SocketWaiter {
   std::atomic<bool> nodelay{false};
   std::atomic<bool> keepalive{false};
   std::atomic<int> keepalive_idle_s{7200}, keepalive_interval_s{75}, keepalive_count{9};
+  // The options above from `o` (an accepted connection takes its
+  // listener's; a socket remade for new buffer sizes keeps its own).
+  void CopyOptionsFrom(const TcpSocketState& o) {
+    nodelay.store(o.nodelay.load());
+    keepalive.store(o.keepalive.load());
+    keepalive_idle_s.store(o.keepalive_idle_s.load());
+    keepalive_interval_s.store(o.keepalive_interval_s.load());
+    keepalive_count.store(o.keepalive_count.load());
+  }
 
   // Endpoints, set by the worker before status leaves kConnecting (or for
   // accepted sockets before they are queued).

@@ -80,7 +80,6 @@ tcp::TcpConfig Worker::TcpConfigFor(const TcpSocketState& s, const IpAddress& re
   const std::size_t headers = remote.is_v6() ? 60 : 40;
   c.mss = static_cast<std::uint16_t>(mtu > headers + 64 ? mtu - headers : 536);
   c.rcv_buf = static_cast<std::uint32_t>(s.recv.capacity());
-  c.snd_buf = static_cast<std::uint32_t>(s.send.capacity());
   c.nodelay = s.nodelay.load(std::memory_order_relaxed);
   c.keepalive = s.keepalive.load(std::memory_order_relaxed);
   c.keepalive_idle = Duration::Seconds(s.keepalive_idle_s.load(std::memory_order_relaxed));
@@ -186,11 +185,7 @@ void Worker::AcceptTcp(TcpListener& l, const tcp::TcpRepr& syn, const FlowKey& k
     return;
   }
   auto child = std::make_shared<TcpSocketState>(0, key.local.is_v6(), ls.send.capacity(), ls.recv.capacity());
-  child->nodelay.store(ls.nodelay.load());
-  child->keepalive.store(ls.keepalive.load());
-  child->keepalive_idle_s.store(ls.keepalive_idle_s.load());
-  child->keepalive_interval_s.store(ls.keepalive_interval_s.load());
-  child->keepalive_count.store(ls.keepalive_count.load());
+  child->CopyOptionsFrom(ls);
   child->status.store(TcpSocketState::Status::kConnecting);
   TcpSession& s = AddTcpSession(key, child);
   s.listener = l.socket;

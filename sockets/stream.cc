@@ -69,11 +69,7 @@ int Stack::StreamSetOpt(Entry& e, int level, int name, int value) {
         const std::size_t snd = name == SO_SNDBUF ? size : s.send.capacity();
         const std::size_t rcv = name == SO_RCVBUF ? size : s.recv.capacity();
         auto fresh_state = std::make_shared<TcpSocketState>(0, s.v6, snd, rcv);
-        fresh_state->nodelay.store(s.nodelay.load());
-        fresh_state->keepalive.store(s.keepalive.load());
-        fresh_state->keepalive_idle_s.store(s.keepalive_idle_s.load());
-        fresh_state->keepalive_interval_s.store(s.keepalive_interval_s.load());
-        fresh_state->keepalive_count.store(s.keepalive_count.load());
+        fresh_state->CopyOptionsFrom(s);
         e.tcp = std::move(fresh_state);
         return 0;
       }

@@ -40,7 +40,6 @@ namespace ringstack::proto::tcp {
 struct TcpConfig {
   std::uint16_t mss = 1460;                   // what we can receive (MTU - IP - TCP headers)
   std::uint32_t rcv_buf = 256 * 1024;         // receive buffer capacity (SO_RCVBUF)
-  std::uint32_t snd_buf = 256 * 1024;         // send buffer capacity (SO_SNDBUF)
   bool window_scale = true;                   // RFC 7323 window scaling
   bool sack = true;                           // RFC 2018
   bool timestamps = true;                     // RFC 7323
