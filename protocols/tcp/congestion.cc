@@ -1,62 +1,187 @@
 #include "protocols/tcp/congestion.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace ringstack::proto::tcp {
 
-// RFC 5681 3.1 as updated by RFC 6928: IW = min(10*SMSS, max(2*SMSS, 14600)).
-NewReno::NewReno(std::uint32_t smss)
-    : smss_(smss), cwnd_(std::min(10 * smss, std::max(2 * smss, 14600u))) {}
+// RFC 9406 4.2: on each ACK in slow start (or CSS).
+HyStartPlusPlus::Verdict HyStartPlusPlus::OnAck(const AckInfo& a) {
+  if (!started_) {
+    started_ = true;
+    window_end_ = a.snd_nxt;
+  } else if (a.snd_una.AfterOrAt(window_end_)) {
+    // A round ended: its minimum becomes the baseline for the next.
+    last_round_min_ = current_round_min_;
+    current_round_min_ = Duration::Infinite();
+    samples_ = 0;
+    window_end_ = a.snd_nxt;
+    if (in_css_ && ++css_rounds_ >= kCssRounds) return Verdict::kExit;
+  }
+  if (a.rtt > Duration()) {
+    current_round_min_ = std::min(current_round_min_, a.rtt);
+    ++samples_;
+  }
+  if (!in_css_) {
+    if (samples_ >= kNRttSample && current_round_min_ != Duration::Infinite() &&
+        last_round_min_ != Duration::Infinite()) {
+      const Duration thresh =
+          std::clamp(Duration::Nanos(last_round_min_.nanos() / 8), Duration::Millis(4), Duration::Millis(16));
+      if (current_round_min_ >= last_round_min_ + thresh) {
+        in_css_ = true;
+        css_baseline_ = current_round_min_;
+        css_rounds_ = 0;
+      }
+    }
+  } else if (samples_ >= kNRttSample && current_round_min_ < css_baseline_) {
+    in_css_ = false;  // the rise was spurious: back to slow start
+  }
+  return in_css_ ? Verdict::kConservative : Verdict::kSlowStart;
+}
 
-void NewReno::OnAck(std::uint32_t acked) {
+// RFC 5681 3.1 as updated by RFC 6928: IW = min(10*SMSS, max(2*SMSS, 14600)).
+CongestionControl::CongestionControl(std::uint32_t smss, bool hystart)
+    : smss_(smss), cwnd_(std::min(10 * smss, std::max(2 * smss, 14600u))), hystart_on_(hystart) {}
+
+std::uint32_t CongestionControl::initial_window() const { return std::min(10 * smss_, std::max(2 * smss_, 14600u)); }
+
+void CongestionControl::OnAck(const AckInfo& a) {
+  if (a.acked == 0) return;
   if (cwnd_ < ssthresh_) {
-    // RFC 5681 3.1 slow start: cwnd += min(N, SMSS) per ACK.
-    cwnd_ += std::min(acked, smss_);
+    // Slow start with ABC (RFC 3465 2.2): at most L octets per ACK.
+    std::uint32_t inc = std::min(a.acked, (after_rto_ ? 1u : 2u) * smss_);
+    if (hystart_on_) {
+      const HyStartPlusPlus::Verdict v = hystart_.OnAck(a);
+      if (v == HyStartPlusPlus::Verdict::kExit) {
+        ssthresh_ = cwnd_;  // RFC 9406 4.2: CSS_ROUNDS done, on to congestion avoidance
+        hystart_.Reset();
+        return;
+      }
+      if (v == HyStartPlusPlus::Verdict::kConservative) inc /= HyStartPlusPlus::kCssGrowthDivisor;
+    }
+    cwnd_ += inc;
+    if (cwnd_ >= ssthresh_) after_rto_ = false;
     return;
   }
-  // Congestion avoidance: one SMSS per cwnd of data acknowledged (RFC 5681
-  // 3.1's byte-counting variant, RFC 3465 2.1).
-  bytes_acked_ += acked;
+  after_rto_ = false;
+  Avoid(a);
+}
+
+void CongestionControl::OnCongestionEvent(std::uint32_t flight, Instant now) {
+  prior_cwnd_ = cwnd_;
+  prior_ssthresh_ = ssthresh_;
+  SaveState();
+  can_undo_ = true;
+  ssthresh_ = EventSsthresh(flight, now);
+  hystart_.Reset();  // RFC 9406 4.2: a loss ends slow start and CSS alike
+}
+
+void CongestionControl::OnRetransmitTimeout(std::uint32_t flight, Instant now, bool first) {
+  if (first) OnCongestionEvent(flight, now);
+  cwnd_ = smss_;  // RFC 5681 3.1: LW = 1 SMSS
+  after_rto_ = true;
+}
+
+void CongestionControl::OnNonValidatedPeriodEnd() {
+  ssthresh_ = std::max(ssthresh_ == 0xffffffffu ? 0u : ssthresh_, cwnd_ / 4 * 3);
+  cwnd_ = std::max(cwnd_ / 2, initial_window());
+}
+
+void CongestionControl::Undo() {
+  if (!can_undo_) return;
+  cwnd_ = std::max(cwnd_, prior_cwnd_);
+  ssthresh_ = std::max(ssthresh_, prior_ssthresh_);
+  RestoreState();
+  after_rto_ = false;
+  can_undo_ = false;
+}
+
+// NewReno: one SMSS per cwnd of data acknowledged (RFC 5681 3.1's
+// byte-counting variant, RFC 3465 2.1).
+void NewReno::Avoid(const AckInfo& a) {
+  bytes_acked_ += a.acked;
   if (bytes_acked_ >= cwnd_) {
     bytes_acked_ -= cwnd_;
     cwnd_ += smss_;
   }
 }
 
-void NewReno::HalveTo(std::uint32_t flight) {
-  // RFC 5681 eq. (4): ssthresh = max(FlightSize / 2, 2*SMSS).
-  ssthresh_ = std::max(flight / 2, 2 * smss_);
+// RFC 5681 eq. (4): ssthresh = max(FlightSize / 2, 2*SMSS).
+std::uint32_t NewReno::EventSsthresh(std::uint32_t flight, Instant /*now*/) {
   bytes_acked_ = 0;
+  return std::max(flight / 2, 2 * smss_);
 }
 
-void NewReno::OnEnterRecovery(std::uint32_t flight) {
-  HalveTo(flight);
-  cwnd_ = ssthresh_ + 3 * smss_;  // RFC 5681 3.2 step 3 / RFC 6582 3.2 step 3
+// RFC 9438 eq. 2: K = cubic_root((W_max - cwnd_epoch) / C).
+double Cubic::K(double w_max, double cwnd_epoch) { return std::cbrt(std::max(0.0, w_max - cwnd_epoch) / kC); }
+
+// RFC 9438 eq. 1: W_cubic(t) = C * (t - K)^3 + W_max.
+double Cubic::WCubic(double t, double k, double w_max) {
+  const double d = t - k;
+  return kC * d * d * d + w_max;
 }
 
-void NewReno::OnDupAckInRecovery() { cwnd_ += smss_; }  // step 4: inflate
-
-void NewReno::OnPartialAck(std::uint32_t acked) {
-  // RFC 6582 3.2 step 5 (partial): deflate by the amount acknowledged, add
-  // back SMSS if that was at least SMSS.
-  cwnd_ = cwnd_ > acked ? cwnd_ - acked : 0;
-  if (acked >= smss_) cwnd_ += smss_;
-  cwnd_ = std::max(cwnd_, smss_);
+// RFC 9438 4.6 (multiplicative decrease) with 4.7 (fast convergence).
+std::uint32_t Cubic::EventSsthresh(std::uint32_t /*flight*/, Instant /*now*/) {
+  const double cwnd = static_cast<double>(cwnd_) / smss_;
+  w_max_ = cwnd < w_max_ ? cwnd * (1.0 + kBeta) / 2.0 : cwnd;
+  epoch_valid_ = false;
+  pending_ = 0;
+  return std::max(static_cast<std::uint32_t>(cwnd_ * kBeta), 2 * smss_);
 }
 
-void NewReno::OnExitRecovery(std::uint32_t flight) {
-  // RFC 6582 3.2 step 5 (full): cwnd = min(ssthresh, max(FlightSize, SMSS) + SMSS).
-  cwnd_ = std::min(ssthresh_, std::max(flight, smss_) + smss_);
+// RFC 9438 4.2-4.5, per ACK in congestion avoidance.
+void Cubic::Avoid(const AckInfo& a) {
+  const double cwnd = static_cast<double>(cwnd_) / smss_;
+  if (!epoch_valid_) {
+    // The first ACK of congestion avoidance starts the epoch (4.2).
+    epoch_valid_ = true;
+    epoch_start_ = a.now;
+    cwnd_epoch_ = cwnd;
+    w_est_ = cwnd;
+    if (w_max_ < cwnd) w_max_ = cwnd;  // no loss yet, or grown past it: the plateau is here
+    k_ = K(w_max_, cwnd_epoch_);
+  }
+  const double t = static_cast<double>((a.now - epoch_start_).nanos()) / 1e9;
+  const double rtt = static_cast<double>(a.srtt.nanos()) / 1e9;
+  // 4.3: the target one RTT ahead, kept within [cwnd, 1.5 cwnd].
+  const double target = std::clamp(WCubic(t + rtt, k_, w_max_), cwnd, 1.5 * cwnd);
+  // 4.3 Reno-friendly estimate: alpha = 3(1 - beta)/(1 + beta) below W_max, 1 past it.
+  const double alpha = w_est_ >= w_max_ ? 1.0 : 3.0 * (1.0 - kBeta) / (1.0 + kBeta);
+  const double acked_segments = static_cast<double>(a.acked) / smss_;
+  w_est_ += alpha * acked_segments / cwnd;
+  if (WCubic(t, k_, w_max_) < w_est_) {
+    // 4.3: the Reno-friendly region.
+    if (w_est_ > cwnd) cwnd_ = static_cast<std::uint32_t>(w_est_ * smss_);
+    return;
+  }
+  // 4.4 / 4.5: concave and convex regions, (target - cwnd) / cwnd per segment.
+  pending_ += (target - cwnd) / cwnd * a.acked;
+  if (pending_ >= 1.0) {
+    const auto inc = static_cast<std::uint32_t>(pending_);
+    cwnd_ += inc;
+    pending_ -= inc;
+  }
 }
 
-void NewReno::OnRetransmitTimeout(std::uint32_t flight) {
-  HalveTo(flight);
-  cwnd_ = smss_;  // RFC 5681 3.1: LW = 1 SMSS
+void Cubic::SaveState() { saved_ = State{w_max_, k_, w_est_, cwnd_epoch_, epoch_valid_, epoch_start_}; }
+
+// RFC 9438 4.9: a spurious event restores W_max and the epoch.
+void Cubic::RestoreState() {
+  w_max_ = saved_.w_max;
+  k_ = saved_.k;
+  w_est_ = saved_.w_est;
+  cwnd_epoch_ = saved_.cwnd_epoch;
+  epoch_valid_ = saved_.epoch_valid;
+  epoch_start_ = saved_.epoch_start;
 }
 
-std::unique_ptr<CongestionControl> MakeCongestionControl(std::string_view name, std::uint32_t smss) {
-  if (name == "newreno" || name == "reno") return std::make_unique<NewReno>(smss);
+std::unique_ptr<CongestionControl> MakeCongestionControl(std::string_view name, std::uint32_t smss, bool hystart) {
+  if (name == "cubic") return std::make_unique<Cubic>(smss, hystart);
+  if (name == "newreno" || name == "reno") return std::make_unique<NewReno>(smss, hystart);
   return nullptr;
 }
+
+bool KnownCongestionControl(std::string_view name) { return name == "cubic" || name == "newreno" || name == "reno"; }
 
 }  // namespace ringstack::proto::tcp

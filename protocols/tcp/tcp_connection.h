@@ -9,20 +9,35 @@
 // States are one struct each in a std::variant (RFC 9293 3.3.2); segment
 // arrival follows RFC 9293 3.10.7 step by step (tcp_input.cc), output,
 // timers and application calls are in tcp_output.cc. Options: MSS, window
-// scale and timestamps (RFC 7323, with RTTM), SACK-permitted and SACK
-// blocks from the receiver (RFC 2018). Retransmission per RFC 6298, fast
-// retransmit / NewReno recovery per RFC 5681 / 6582 through a pluggable
-// CongestionControl. Delayed ACKs (every second full segment, at most
-// `delayed_ack` late), Nagle unless `nodelay`, receiver and sender SWS
-// avoidance (RFC 9293 3.8.6.2), zero-window probes, keepalive.
+// scale and timestamps (RFC 7323, with RTTM and PAWS), SACK-permitted and
+// SACK blocks both ways (RFC 2018) with D-SACK (RFC 2883).
 //
-// Never allocates after construction; not thread-safe (one worker owns it).
+// Loss recovery (tcp_recovery.cc), by `TcpConfig::recovery`:
+//   - "rack" (default): RACK-TLP (RFC 8985) marks losses by time on the
+//     SACK scoreboard, tail loss probes repair tail drops without a timeout;
+//   - "sack": RFC 6675's DupThresh rule on the same scoreboard;
+//   both retransmit by NextSeg and pace recovery by Proportional Rate
+//   Reduction (RFC 6937); D-SACKs that show every retransmission of an
+//   episode was needless undo its reduction (RFC 2883 with RFC 9438 4.9);
+//   - "newreno", or a peer without SACK: three duplicate ACKs and NewReno's
+//     partial ACKs (RFC 5681 / 6582), cwnd inflated and deflated.
+// A timeout (RFC 6298) deems everything outstanding lost and resends it
+// under slow start. Congestion control is pluggable (congestion.h: CUBIC by
+// default, NewReno; HyStart++, ABC) and grows cwnd only while the sender
+// uses it (RFC 7661). RFC 5961 challenge ACKs share a rate limit. Delayed
+// ACKs (every second full segment, at most `delayed_ack` late), Nagle
+// unless `nodelay`, receiver and sender SWS avoidance (RFC 9293 3.8.6.2),
+// zero-window probes, keepalive.
+//
+// Allocates only when more segments are in flight than ever before (the
+// scoreboard grows); not thread-safe (one worker owns it).
 #ifndef RINGSTACK_PROTOCOLS_TCP_TCP_CONNECTION_H_
 #define RINGSTACK_PROTOCOLS_TCP_TCP_CONNECTION_H_
 
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <variant>
 
@@ -31,11 +46,50 @@
 #include "protocols/common/time.h"
 #include "protocols/tcp/assembler.h"
 #include "protocols/tcp/congestion.h"
+#include "protocols/tcp/rack.h"
 #include "protocols/tcp/rtt.h"
+#include "protocols/tcp/scoreboard.h"
 #include "protocols/tcp/seq_num.h"
 #include "protocols/tcp/tcp_repr.h"
 
 namespace ringstack::proto::tcp {
+
+// How losses are found and repaired (see the comment above).
+enum class Recovery { kRack, kSack, kNewReno };
+std::string_view RecoveryName(Recovery r);
+std::optional<Recovery> ParseRecovery(std::string_view name);
+
+// RFC 5961 7: challenge ACKs (and PAWS's answering ACKs) are limited to
+// `per_second` across the connections that share one limiter (a worker's).
+class ChallengeAckLimiter {
+ public:
+  explicit ChallengeAckLimiter(int per_second = 1000) : per_second_(per_second) {}
+  bool Allow(Instant now);
+  std::uint64_t suppressed() const { return suppressed_; }
+
+ private:
+  int per_second_;
+  Instant window_start_;
+  int sent_ = 0;
+  std::uint64_t suppressed_ = 0;
+};
+
+// What a connection did, for counters, the console and tests.
+struct TcpStats {
+  std::uint64_t retransmits = 0;       // segments sent again, for any reason
+  std::uint64_t timeouts = 0;          // RTO expiries with data outstanding
+  std::uint64_t fast_recoveries = 0;   // recovery episodes begun by loss detection
+  std::uint64_t rack_marked = 0;       // segments RACK deemed lost
+  std::uint64_t dupthresh_marked = 0;  // segments RFC 6675 IsLost deemed lost
+  std::uint64_t tlp_probes = 0;        // tail loss probes sent
+  std::uint64_t tlp_recoveries = 0;    // probes that repaired a loss (cwnd reduced)
+  std::uint64_t dsacks = 0;            // D-SACK blocks received
+  std::uint64_t undos = 0;             // reductions undone as spurious
+  std::uint64_t challenge_acks = 0;    // RFC 5961 challenge ACKs sent
+  std::uint64_t challenge_limited = 0; // ... and held back by the rate limit
+  std::uint64_t paws_dropped = 0;      // RFC 7323 5: old timestamps
+  std::uint64_t ts_missing_dropped = 0;  // RFC 7323 3.2: no timestamp once agreed
+};
 
 struct TcpConfig {
   std::uint16_t mss = 1460;                   // what we can receive (MTU - IP - TCP headers)
@@ -53,7 +107,12 @@ struct TcpConfig {
   Duration keepalive_idle = Duration::Seconds(7200);
   Duration keepalive_interval = Duration::Seconds(75);
   int keepalive_count = 9;
-  std::string_view congestion = "newreno";
+  std::string_view congestion = "cubic";      // MakeCongestionControl's names
+  bool hystart = true;                        // RFC 9406 slow-start exit
+  Recovery recovery = Recovery::kRack;
+  Duration max_ack_delay = Duration::Millis(200);  // the peer's, for the tail probe (RFC 8985 7.2)
+  Duration non_validated_period = Duration::Seconds(300);  // RFC 7661 4.4
+  ChallengeAckLimiter* challenge_limiter = nullptr;  // shared; null: unlimited
 };
 
 // What a connection tells its owner (beyond the sink's data calls).
@@ -158,7 +217,15 @@ class TcpConnection {
   const RttEstimator& rtt() const { return rtt_; }
   std::uint32_t unsent() const;    // queued bytes not yet sent
   std::uint32_t in_flight() const;  // SND.NXT - SND.UNA
-  std::uint64_t retransmits() const { return retransmits_; }
+  std::uint64_t retransmits() const { return stats_.retransmits; }
+  const TcpStats& stats() const { return stats_; }
+  std::string_view congestion_name() const { return cc_->name(); }
+  bool in_recovery() const { return phase_ != Phase::kOpen; }
+  std::string_view RecoveryPhase() const;
+  // RFC 6675 pipe: octets the sender believes are in the network.
+  std::uint32_t pipe() const { return sb_.Pipe(in_flight()); }
+  const Scoreboard& scoreboard() const { return sb_; }
+  const Rack& rack() const { return rack_; }
   // Bytes readable by the application (committed, not read).
   std::uint32_t unread() const { return unread_; }
 
@@ -176,12 +243,35 @@ class TcpConnection {
   void ProcessText(const TcpRepr& seg, Instant now);
   void ProcessFin(const TcpRepr& seg, Instant now);
   void UpdateSendWindow(const TcpRepr& seg);
+  bool PawsReject(const TcpRepr& seg, Instant now);
+  void SendChallengeAck(Instant now);
+
+  // tcp_recovery.cc: loss detection and recovery.
+  bool UseSack() const { return sack_ok_ && config_.recovery != Recovery::kNewReno; }
+  bool IsDsack(const TcpRepr& seg) const;
+  void OnDsack(const SackBlock& b, Instant now);
+  void DetectLosses(bool dsack, bool exiting, Instant now);
+  void OnDupAck(Instant now);
+  void EnterRecovery(Instant now);
+  void ExitRecovery();
+  void PrrOnAck(std::uint32_t delivered);
+  void ArmUndo();
+  void Undo();
+  void ArmTlp(Instant now);
+  void SendTlp(Instant now);
+  void OnReorderTimer(Instant now);
+  void RetransmitRecord(std::size_t i, Instant now);
+  void TrackRound(std::uint32_t delivered, Instant now);
+  bool Validated() const;
+  void CheckNonValidated(Instant now);
   void TakeOptions(const TcpOptions& o, bool syn);
   void TakeTimestamp(const TcpRepr& seg);
 
   // tcp_output.cc.
   void Output(Instant now);
-  bool SendData(Instant now);
+  // Sends what NextSeg allows (RFC 6675 4): lost segments first, then new
+  // data. A tail probe sends one new segment past cwnd.
+  bool SendData(Instant now, bool probe = false);
   // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, where SND.NXT is the highest sent
   // (after a timeout rewinds SND.NXT the peer has seen more; an ACK from
   // behind its RCV.NXT would be unacceptable to it, and answered, forever).
@@ -205,6 +295,9 @@ class TcpConnection {
   // options it will carry now (timestamps and any SACK blocks), so a
   // segment never needs IP fragmentation (RFC 9293 3.7.1).
   std::uint32_t SegmentRoom() const;
+  // The SACK blocks our next segment carries: a pending D-SACK, then the
+  // assembler's ranges (RFC 2018 4, RFC 2883 4).
+  std::uint8_t SackOptions(std::span<SackBlock, TcpOptions::kMaxSackBlocks> out) const;
   // Bytes of data sent from `seq` on (to SND.MAX), for retransmissions.
   std::uint32_t SentDataAfter(SeqNum seq) const;
 
@@ -255,10 +348,39 @@ class TcpConnection {
   bool timing_ = false;  // an RTT sample is running (without timestamps)
   SeqNum timed_seq_;
   Instant timed_at_;
+  Scoreboard sb_;  // [SND.UNA, SND.NXT) as sent
+  Rack rack_;
+  enum class Phase { kOpen, kFast, kRto };
+  Phase phase_ = Phase::kOpen;
+  SeqNum recover_;  // recovery ends when SND.UNA reaches it (RFC 6582 / 6675)
   int dup_acks_ = 0;
-  bool in_recovery_ = false;
-  SeqNum recover_;
-  std::uint64_t retransmits_ = 0;
+  // PRR (RFC 6937).
+  std::uint32_t prr_delivered_ = 0;
+  std::uint32_t prr_out_ = 0;
+  std::uint32_t recover_fs_ = 0;
+  // Undo: retransmissions of the latest reduction not yet shown needless.
+  bool undo_armed_ = false;
+  SeqNum undo_marker_;
+  int undo_retrans_ = 0;
+  // Tail loss probe (RFC 8985 7) and RACK's reorder timer.
+  Instant tlp_at_ = Instant::Never();
+  bool tlp_out_ = false;
+  bool tlp_retrans_ = false;
+  SeqNum tlp_end_;
+  Instant rack_at_ = Instant::Never();
+  // RFC 7661: rounds, pipeACK and whether the sender is using cwnd.
+  SeqNum round_end_;
+  std::uint32_t round_acked_ = 0;
+  std::uint32_t pipe_ack_ = 0;
+  bool cwnd_limited_ = false;       // this round
+  bool cwnd_limited_last_ = false;  // the round before
+  Instant nvp_since_ = Instant::Never();
+  TcpStats stats_;
+  // PAWS (RFC 7323 5.5): when TS.Recent was last set.
+  Instant ts_recent_at_;
+  // A D-SACK (RFC 2883) for the next ACK: a duplicate arrived.
+  bool dsack_pending_ = false;
+  SackBlock dsack_;
 
   // ACKs and probes.
   Instant ack_at_ = Instant::Never();  // a delayed ACK is due

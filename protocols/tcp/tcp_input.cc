@@ -64,7 +64,10 @@ void TcpConnection::OnSegmentInSynSent(const TcpRepr& seg, Instant now) {
   TakeOptions(seg.options, /*syn=*/true);
   // RFC 7323 4.3: TS.Recent starts as the SYN's TSval (no comparison: the
   // peer's clock may be anywhere in the 32-bit space).
-  if (ts_ok_) ts_recent_ = seg.options.timestamps->tsval;
+  if (ts_ok_) {
+    ts_recent_ = seg.options.timestamps->tsval;
+    ts_recent_at_ = now;
+  }
   if (ack_ok) {
     snd_una_ = seg.ack;
     if (timing_ && !ts_ok_) rtt_.OnSample(now - timed_at_);  // the SYN was not retransmitted (Karn)
@@ -110,6 +113,7 @@ bool TcpConnection::SegmentAcceptable(const TcpRepr& seg) const {
 // an ACK (unless it is a RST) and dropped. A zero window still takes ACKs
 // and RSTs ("special allowance"), which a zero-length segment at RCV.NXT is.
 bool TcpConnection::CheckSequence(const TcpRepr& seg, Instant now) {
+  if (PawsReject(seg, now)) return false;
   if (SegmentAcceptable(seg)) {
     TakeTimestamp(seg);
     return true;
@@ -131,7 +135,7 @@ bool TcpConnection::CheckSequence(const TcpRepr& seg, Instant now) {
 bool TcpConnection::CheckRst(const TcpRepr& seg, Instant now) {
   if (!seg.rst()) return true;
   if (seg.seq != rcv_nxt_) {
-    SendAck(now);  // challenge ACK
+    SendChallengeAck(now);
     return false;
   }
   if (Is<SynReceived>(state_)) {
@@ -157,7 +161,7 @@ bool TcpConnection::CheckSyn(const TcpRepr& seg, Instant now) {
     EnterClosed(TcpEvent::kClosed);
     return false;
   }
-  SendAck(now);
+  SendChallengeAck(now);
   return false;
 }
 
@@ -180,7 +184,7 @@ bool TcpConnection::CheckAck(const TcpRepr& seg, Instant now) {
   // reaches SND.MAX: after a timeout rewinds SND.NXT, a late ACK may still
   // cover what went out before.
   if (seg.ack.After(snd_max_) || seg.ack.Before(snd_una_ - max_snd_wnd_)) {
-    SendAck(now);
+    SendChallengeAck(now);
     return false;
   }
   ProcessAckOfData(seg, now);
@@ -211,7 +215,44 @@ void TcpConnection::TakeTimestamp(const TcpRepr& seg) {
   // the left window edge.
   if (!ts_ok_ || !seg.options.timestamps) return;
   const std::uint32_t tsval = seg.options.timestamps->tsval;
-  if (static_cast<std::int32_t>(tsval - ts_recent_) >= 0 && seg.seq.BeforeOrAt(rcv_nxt_)) ts_recent_ = tsval;
+  if (static_cast<std::int32_t>(tsval - ts_recent_) >= 0 && seg.seq.BeforeOrAt(rcv_nxt_)) {
+    ts_recent_ = tsval;
+    ts_recent_at_ = last_heard_;
+  }
+}
+
+// RFC 7323 5.3 R1 (PAWS): a segment whose TSval is older than TS.Recent is
+// an old duplicate: dropped, answered with an ACK (not a RST, which carries
+// no timestamp obligation). TS.Recent older than 24 days is stale (5.5) and
+// the check passes. And 3.2: once timestamps are agreed, a segment without
+// one (but a RST) is dropped.
+bool TcpConnection::PawsReject(const TcpRepr& seg, Instant now) {
+  if (!ts_ok_ || seg.rst()) return false;
+  if (!seg.options.timestamps) {
+    ++stats_.ts_missing_dropped;
+    return true;
+  }
+  const std::uint32_t tsval = seg.options.timestamps->tsval;
+  if (static_cast<std::int32_t>(tsval - ts_recent_) >= 0) return false;
+  if (now - ts_recent_at_ > Duration::Seconds(24 * 24 * 3600)) {
+    ts_recent_ = tsval;
+    ts_recent_at_ = now;
+    return false;
+  }
+  ++stats_.paws_dropped;
+  SendChallengeAck(now);
+  return true;
+}
+
+// RFC 5961 3.2, 4.2, 5.2: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, within the
+// shared limit (7).
+void TcpConnection::SendChallengeAck(Instant now) {
+  if (config_.challenge_limiter != nullptr && !config_.challenge_limiter->Allow(now)) {
+    ++stats_.challenge_limited;
+    return;
+  }
+  ++stats_.challenge_acks;
+  SendAck(now);
 }
 
 void TcpConnection::TakeOptions(const TcpOptions& o, bool syn) {
@@ -229,19 +270,35 @@ void TcpConnection::TakeOptions(const TcpOptions& o, bool syn) {
   }
   sack_ok_ = config_.sack && o.sack_permitted;
   ts_ok_ = config_.timestamps && o.timestamps.has_value();
-  cc_ = MakeCongestionControl(config_.congestion, EffectiveMss());
-  if (!cc_) cc_ = std::make_unique<NewReno>(EffectiveMss());
+  cc_ = MakeCongestionControl(config_.congestion, EffectiveMss(), config_.hystart);
+  if (!cc_) cc_ = std::make_unique<Cubic>(EffectiveMss(), config_.hystart);
 }
 
-// The rest of "fifth" for the synchronized states: SND.UNA, the send
-// window, RTT, congestion control and duplicate ACKs (RFC 5681 3.2, RFC 6582).
+// The rest of "fifth" for the synchronized states: SACK blocks onto the
+// scoreboard, SND.UNA, the send window, RTT, then loss detection, recovery
+// and congestion control (tcp_recovery.cc).
 void TcpConnection::ProcessAckOfData(const TcpRepr& seg, Instant now) {
   const std::uint32_t old_wnd = snd_wnd_;
+  std::uint32_t delivered = 0;
+  auto on_delivered = [&](const SentSegment& s) { rack_.OnDelivered(s, now); };
+  // SACK blocks (RFC 2018), the first possibly a D-SACK (RFC 2883 4).
+  bool dsack = false;
+  if (sack_ok_ && seg.options.sack_count != 0) {
+    for (std::uint8_t k = 0; k < seg.options.sack_count; ++k) {
+      const SackBlock& b = seg.options.sack[k];
+      if (k == 0 && IsDsack(seg)) {
+        dsack = true;
+        OnDsack(b, now);
+        continue;
+      }
+      if (UseSack()) delivered += sb_.OnSackBlock(b.left, b.right, on_delivered);
+    }
+  }
+  std::uint32_t acked = 0;
   if (snd_una_.Before(seg.ack)) {
-    const auto acked = static_cast<std::uint32_t>(seg.ack - snd_una_);
-    const std::uint32_t flight_before = in_flight();
+    acked = static_cast<std::uint32_t>(seg.ack - snd_una_);
+    delivered += sb_.OnAck(seg.ack, on_delivered);
     snd_una_ = seg.ack;
-    if (snd_nxt_.Before(snd_una_)) snd_nxt_ = snd_una_;  // after a rewind, the peer had it all
     // Bytes of the send buffer now acknowledged (not the SYN or FIN).
     const SeqNum data_end = buf_seq_ + queued_;
     const SeqNum released_to = SeqNum::Min(snd_una_, data_end);
@@ -252,49 +309,70 @@ void TcpConnection::ProcessAckOfData(const TcpRepr& seg, Instant now) {
       sink_.Release(n);
     }
     // RTT: the echoed timestamp (RFC 7323 4.1), else the timed segment (Karn).
+    Duration sample;
     if (ts_ok_ && seg.options.timestamps && seg.options.timestamps->tsecr != 0) {
-      rtt_.OnSample(Duration::Millis(static_cast<std::int32_t>(TsVal(now) - seg.options.timestamps->tsecr)));
+      sample = Duration::Millis(static_cast<std::int32_t>(TsVal(now) - seg.options.timestamps->tsecr));
     } else if (timing_ && timed_seq_.BeforeOrAt(snd_una_)) {
-      rtt_.OnSample(now - timed_at_);
+      sample = now - timed_at_;
       timing_ = false;
+    }
+    if (sample > Duration()) {
+      rtt_.OnSample(sample);
+      rack_.OnRttSample(sample);
     }
     rto_count_ = 0;
     dup_acks_ = 0;
-    if (in_recovery_) {
-      if (snd_una_.AfterOrAt(recover_)) {
-        in_recovery_ = false;  // a full ACK (RFC 6582 3.2 step 5)
-        cc_->OnExitRecovery(in_flight());
-      } else {
-        cc_->OnPartialAck(acked);  // retransmit the next hole at once
-        SendSegment(kAck, snd_una_, std::min(SegmentRoom(), SentDataAfter(snd_una_)), now);
-        ++retransmits_;
-      }
-    } else {
-      cc_->OnAck(std::min(acked, flight_before));
-    }
-    // RFC 6298 5.2/5.3: off when everything sent is acknowledged, else
-    // restarted. "Sent" reaches SND.MAX: after a timeout rewinds SND.NXT,
-    // what went before is still outstanding.
+    // RFC 6298 5.2/5.3: off when everything sent is acknowledged, else restarted.
     rto_at_ = snd_una_ != snd_max_ ? now + rtt_.rto() : Instant::Never();
+    TrackRound(acked, now);
+    if (phase_ != Phase::kFast && Validated()) {
+      AckInfo a;
+      a.acked = acked;
+      a.now = now;
+      a.rtt = sample;
+      a.srtt = rtt_.srtt();
+      a.snd_una = snd_una_;
+      a.snd_nxt = snd_nxt_;
+      cc_->OnAck(a);
+    }
   }
   UpdateSendWindow(seg);
-  // A duplicate ACK (RFC 5681 2): nothing new acknowledged, no data, no
-  // SYN/FIN, the same window, data outstanding.
-  if (seg.ack == snd_una_ && seg.payload.empty() && !seg.syn() && !seg.fin() && snd_wnd_ == old_wnd &&
-      in_flight() != 0) {
-    ++dup_acks_;
-    if (in_recovery_) {
-      cc_->OnDupAckInRecovery();
-    } else if (dup_acks_ == 3 && snd_una_.After(recover_ - 1)) {
-      // Fast retransmit; recovery until everything sent so far is acknowledged.
-      in_recovery_ = true;
-      recover_ = snd_max_;
-      cc_->OnEnterRecovery(in_flight());
-      timing_ = false;
-      SendSegment(kAck, snd_una_, std::min(SegmentRoom(), SentDataAfter(snd_una_)), now);
-      ++retransmits_;
+  // RFC 8985 7.4: a tail probe's outcome. A retransmitted probe that comes
+  // back without a D-SACK repaired a real loss: that is congestion.
+  if (tlp_out_ && snd_una_.AfterOrAt(tlp_end_)) {
+    tlp_out_ = false;
+    if (tlp_retrans_ && !dsack && phase_ == Phase::kOpen) {
+      ArmUndo();
+      cc_->OnCongestionEvent(in_flight(), now);
+      cc_->SetCwnd(cc_->ssthresh());
+      ++stats_.tlp_recoveries;
     }
   }
+  // A duplicate ACK (RFC 5681 2): nothing new acknowledged, no data, no
+  // SYN/FIN, the same window, data outstanding.
+  const bool dup_ack = acked == 0 && seg.payload.empty() && !seg.syn() && !seg.fin() && snd_wnd_ == old_wnd &&
+                       in_flight() != 0;
+  bool exiting = false;
+  if (phase_ != Phase::kOpen && snd_una_.AfterOrAt(recover_)) {
+    ExitRecovery();
+    exiting = true;
+  }
+  if (UseSack()) {
+    DetectLosses(dsack, exiting, now);
+    if (phase_ == Phase::kOpen && sb_.lost_bytes() != 0) EnterRecovery(now);
+    if (phase_ == Phase::kFast) PrrOnAck(delivered);
+  } else if (dup_ack) {
+    OnDupAck(now);
+  } else if (acked != 0 && phase_ == Phase::kFast) {
+    // RFC 6582 3.2 step 5, a partial ACK: the next hole goes at once, cwnd
+    // deflates by what was acknowledged and grows by one SMSS if that was one.
+    sb_.MarkLost(0);
+    const std::uint32_t smss = EffectiveMss();
+    std::uint32_t cwnd = cc_->cwnd() > acked ? cc_->cwnd() - acked : 0;
+    if (acked >= smss) cwnd += smss;
+    cc_->SetCwnd(cwnd);
+  }
+  if (acked != 0 || delivered != 0) ArmTlp(now);
   if (snd_wnd_ != 0) {
     persist_at_ = Instant::Never();
     persist_backoff_ = 0;
@@ -336,7 +414,11 @@ void TcpConnection::ProcessText(const TcpRepr& seg, Instant now) {
   if (start.Before(rcv_nxt_)) {
     const auto skip = static_cast<std::uint32_t>(rcv_nxt_ - start);
     if (skip >= data.size()) {
-      ScheduleAck(now, /*quick=*/true);  // all old: a duplicate, ACK it
+      // All old: a duplicate. ACK it at once, reporting it in a D-SACK
+      // (RFC 2883 4) so the sender can tell its retransmission was needless.
+      dsack_ = SackBlock{seg.seq, seg.seq + static_cast<std::uint32_t>(seg.payload.size())};
+      dsack_pending_ = sack_ok_;
+      ScheduleAck(now, /*quick=*/true);
       return;
     }
     data = data.subspan(skip);

@@ -26,7 +26,7 @@ TcpConnection::TcpConnection(const TcpConfig& config, const Endpoints& ends, Seq
       ends_(ends),
       sink_(sink),
       state_(Closed{}),
-      cc_(std::make_unique<NewReno>(536)),
+      cc_(std::make_unique<Cubic>(536, config.hystart)),
       rtt_(config.rto),
       iss_(iss),
       snd_una_(iss),
@@ -36,6 +36,8 @@ TcpConnection::TcpConnection(const TcpConfig& config, const Endpoints& ends, Seq
       rcv_scale_(config.window_scale ? ScaleFor(config.rcv_buf) : WindowScale(0)),
       ts_offset_(static_cast<std::int64_t>(iss.value())),  // RFC 7323 5.4: a per-connection offset
       recover_(iss),
+      round_end_(iss),
+      ts_recent_at_(now),
       last_heard_(now) {}
 
 std::unique_ptr<TcpConnection> TcpConnection::Connect(const TcpConfig& config, const Endpoints& ends, SeqNum iss,
@@ -65,7 +67,10 @@ std::unique_ptr<TcpConnection> TcpConnection::Accept(const TcpConfig& config, co
   c->rcv_nxt_ = syn.seq + 1;
   c->rcv_adv_ = c->rcv_nxt_;
   c->TakeOptions(syn.options, /*syn=*/true);
-  if (c->ts_ok_) c->ts_recent_ = syn.options.timestamps->tsval;
+  if (c->ts_ok_) {
+    c->ts_recent_ = syn.options.timestamps->tsval;
+    c->ts_recent_at_ = now;
+  }
   c->snd_wnd_ = syn.window;  // unscaled in a SYN
   c->max_snd_wnd_ = c->snd_wnd_;
   c->snd_wl1_ = syn.seq;
@@ -103,9 +108,17 @@ std::uint32_t TcpConnection::rcv_wnd() const {
 std::uint32_t TcpConnection::SegmentRoom() const {
   TcpOptions o;
   if (ts_ok_) o.timestamps = Timestamps{};
-  if (sack_ok_ && !ooo_.empty()) o.sack_count = static_cast<std::uint8_t>(ooo_.SackBlocks(o.sack));
+  o.sack_count = SackOptions(o.sack);
   const std::uint32_t options = static_cast<std::uint32_t>(o.EmitLen());
   return snd_mss_ > options + 64 ? snd_mss_ - options : 64;
+}
+
+std::uint8_t TcpConnection::SackOptions(std::span<SackBlock, TcpOptions::kMaxSackBlocks> out) const {
+  if (!sack_ok_) return 0;
+  std::size_t n = 0;
+  if (dsack_pending_) out[n++] = dsack_;  // RFC 2883 4: the D-SACK goes first
+  n += ooo_.SackBlocks(std::span<SackBlock>(out).subspan(n));
+  return static_cast<std::uint8_t>(n);
 }
 
 std::uint32_t TcpConnection::unsent() const {
@@ -151,13 +164,12 @@ void TcpConnection::SendSegment(std::uint8_t flags, SeqNum seq, std::uint32_t le
   } else {
     h.window = AdvertisedWindowField();
     if (ts_ok_) h.options.timestamps = Timestamps{TsVal(now), ts_recent_};
-    if (sack_ok_ && !ooo_.empty()) {
-      h.options.sack_count = static_cast<std::uint8_t>(ooo_.SackBlocks(h.options.sack));
-    }
+    h.options.sack_count = SackOptions(h.options.sack);
   }
   if (flags & kAck) {
     ack_at_ = Instant::Never();  // this one carries the ACK
     unacked_segments_ = 0;
+    dsack_pending_ = false;
   }
   const std::uint32_t offset = len != 0 ? static_cast<std::uint32_t>(seq - buf_seq_) : 0;
   sink_.Transmit(h, offset, len);
@@ -191,21 +203,46 @@ void TcpConnection::Output(Instant now) {
   if (ack_at_ <= now) SendAck(now);
 }
 
-// What may go now, by the peer's window, cwnd, Nagle and sender SWS
+// What may go now (RFC 6675 4 NextSeg): first what is deemed lost, then
+// new data by the peer's window, cwnd less pipe, Nagle and sender SWS
 // avoidance (RFC 9293 3.8.6.2.1, RFC 1122 4.2.3.4): a full segment; or all
 // that is queued when nothing is in flight (or TCP_NODELAY); or at least half
 // the largest window the peer offered. The FIN rides on the last segment.
-bool TcpConnection::SendData(Instant now) {
+// In NewReno's fast recovery the hole goes at once and new data by cwnd less
+// the flight (RFC 6582, cwnd inflated).
+bool TcpConnection::SendData(Instant now, bool probe) {
   bool sent = false;
+  CheckNonValidated(now);
+  const bool classic = phase_ == Phase::kFast && !UseSack();
   for (;;) {
+    const std::uint32_t cwnd = cc_->cwnd();
+    const std::uint32_t out = classic ? in_flight() : pipe();
+    std::uint32_t budget = cwnd > out ? cwnd - out : 0;
+    if (!probe) {
+      const std::size_t lost = sb_.FirstLostToSend();
+      if (lost != Scoreboard::kNone) {
+        const std::uint32_t need = std::min(sb_.at(lost).len(), SegmentRoom());
+        if (!classic && budget < need) {
+          cwnd_limited_ = true;
+          break;
+        }
+        RetransmitRecord(lost, now);
+        sent = true;
+        continue;
+      }
+    } else {
+      budget = 0xffffffffu;  // RFC 8985 7.3: the probe goes past cwnd
+    }
     const std::uint32_t queued = unsent();
-    const SeqNum edge = snd_una_ + std::min(snd_wnd_, cc_->cwnd());
-    const std::uint32_t usable = edge.After(snd_nxt_) ? static_cast<std::uint32_t>(edge - snd_nxt_) : 0;
+    const SeqNum edge = snd_una_ + snd_wnd_;
+    const std::uint32_t rwnd = edge.After(snd_nxt_) ? static_cast<std::uint32_t>(edge - snd_nxt_) : 0;
+    const std::uint32_t usable = std::min(rwnd, budget);
     const std::uint32_t room = SegmentRoom();
     const std::uint32_t len = std::min({queued, usable, room});
     const bool fin_now = fin_queued_ && !fin_sent_ && len == queued;
+    if (queued != 0 && budget < std::min(queued, room) && budget < rwnd) cwnd_limited_ = true;
     if (len == 0 && !fin_now) break;
-    if (len < room && !fin_now && !force_send_) {
+    if (len < room && !fin_now && !force_send_ && !probe) {
       const bool all = len == queued && (config_.nodelay || in_flight() == 0);
       const bool half = max_snd_wnd_ != 0 && len >= max_snd_wnd_ / 2;
       if (!all && !half) break;
@@ -213,24 +250,26 @@ bool TcpConnection::SendData(Instant now) {
     std::uint8_t flags = kAck;
     if (len != 0 && len == queued) flags |= kPsh;
     if (fin_now) flags |= kFin;
-    if (snd_nxt_.Before(snd_max_)) ++retransmits_;  // resending after a timeout
-    if (!timing_ && !ts_ok_ && len != 0 && snd_nxt_ == snd_max_) {
+    if (!timing_ && !ts_ok_ && len != 0) {
       timing_ = true;
       timed_seq_ = snd_nxt_ + len;
       timed_at_ = now;
     }
     SendSegment(flags, snd_nxt_, len, now);
+    const SeqNum start = snd_nxt_;
     snd_nxt_ += len;
     if (fin_now) {
       fin_sent_ = true;
       fin_seq_ = snd_nxt_;
       snd_nxt_ += 1;
     }
-    snd_max_ = SeqNum::Max(snd_max_, snd_nxt_);
+    sb_.OnSend(start, snd_nxt_, fin_now, now);
+    prr_out_ += static_cast<std::uint32_t>(snd_nxt_ - start);
+    snd_max_ = snd_nxt_;
     ArmRetransmit(now);
     sent = true;
     force_send_ = false;
-    if (fin_now) break;
+    if (fin_now || probe) break;
   }
   // Data waiting and nothing in flight to bring an ACK: a zero window
   // (3.8.6.1: probe it) or one too small for SWS avoidance (3.8.6.2.1: the
@@ -239,6 +278,7 @@ bool TcpConnection::SendData(Instant now) {
   if (unsent() != 0 && in_flight() == 0 && persist_at_.IsNever()) {
     persist_at_ = now + std::max(rtt_.rto(), Duration::Millis(200));
   }
+  if (sent && tlp_at_.IsNever()) ArmTlp(now);
   return sent;
 }
 
@@ -251,7 +291,7 @@ void TcpConnection::Retransmit(Instant now) {
     rtt_.Backoff();
     timing_ = false;  // Karn
     SendSegment(kSyn, iss_, 0, now, true);
-    ++retransmits_;
+    ++stats_.retransmits;
     rto_at_ = now + rtt_.rto();
     return;
   }
@@ -263,25 +303,30 @@ void TcpConnection::Retransmit(Instant now) {
     rtt_.Backoff();
     timing_ = false;
     SendSegment(kSyn | kAck, iss_, 0, now, true);
-    ++retransmits_;
+    ++stats_.retransmits;
     rto_at_ = now + rtt_.rto();
     return;
   }
-  if (snd_una_ == snd_max_) return;  // nothing outstanding
+  if (sb_.empty()) return;  // nothing outstanding
   if (++rto_count_ > config_.data_retries) {
     EnterClosed(TcpEvent::kTimedOut);
     return;
   }
-  // RFC 6298 5.4-5.6 and RFC 5681 3.1: back off, cwnd to one segment, and
-  // send again from SND.UNA (RFC 6582: recovery ends).
-  cc_->OnRetransmitTimeout(in_flight());
-  in_recovery_ = false;
-  recover_ = snd_max_;
+  // RFC 6298 5.4-5.6 and RFC 5681 3.1: back off, cwnd to one segment;
+  // everything outstanding is deemed lost (RFC 6675 5.1, RFC 8985 6.3) and
+  // goes again, oldest first, as slow start lets it.
+  ++stats_.timeouts;
+  const bool first = phase_ != Phase::kRto;
+  if (first) ArmUndo();
+  cc_->OnRetransmitTimeout(in_flight(), now, first);
+  phase_ = Phase::kRto;
+  recover_ = snd_nxt_;
   dup_acks_ = 0;
   timing_ = false;
+  tlp_out_ = false;
+  tlp_at_ = rack_at_ = Instant::Never();
   rtt_.Backoff();
-  snd_nxt_ = snd_una_;
-  if (fin_sent_ && snd_una_.BeforeOrAt(fin_seq_)) fin_sent_ = false;  // the FIN goes again too
+  sb_.MarkAllLost();
   SendData(now);
   rto_at_ = now + rtt_.rto();
 }
@@ -297,6 +342,8 @@ void TcpConnection::OnTimer(Instant now) {
     Retransmit(now);
     if (Is<Closed>(state_)) return;
   }
+  if (rack_at_ <= now) OnReorderTimer(now);
+  if (tlp_at_ <= now) SendTlp(now);
   if (persist_at_ <= now) {
     persist_at_ = Instant::Never();
     if (snd_wnd_ > in_flight() && unsent() != 0) {
@@ -332,17 +379,17 @@ Instant TcpConnection::KeepaliveDue() const {
 Instant TcpConnection::NextDeadline() const {
   if (const auto* t = std::get_if<TimeWait>(&state_)) return t->until;
   if (Is<Closed>(state_)) return Instant::Never();
-  return std::min({rto_at_, ack_at_, persist_at_, KeepaliveDue()});
+  return std::min({rto_at_, ack_at_, persist_at_, KeepaliveDue(), tlp_at_, rack_at_});
 }
 
 void TcpConnection::EnterTimeWait(Instant now) {
   state_ = TimeWait{now + config_.msl * 2};
-  rto_at_ = persist_at_ = ack_at_ = Instant::Never();
+  rto_at_ = persist_at_ = ack_at_ = tlp_at_ = rack_at_ = Instant::Never();
 }
 
 void TcpConnection::EnterClosed(TcpEvent why) {
   state_ = Closed{};
-  rto_at_ = persist_at_ = ack_at_ = Instant::Never();
+  rto_at_ = persist_at_ = ack_at_ = tlp_at_ = rack_at_ = Instant::Never();
   if (why != TcpEvent::kClosed) sink_.Event(why);
   sink_.Event(TcpEvent::kClosed);
 }

@@ -387,6 +387,7 @@ TEST(TcpConnection, OutOfOrderDataIsAckedAtOnceWithSackBlocks) {
 TEST(TcpConnection, ThreeDuplicateAcksRetransmitAtOnce) {
   TcpConfig c = Config();
   c.nodelay = true;
+  c.congestion = "newreno";
   auto f = EstablishedWith(c);
   f->c->OnAppSend(10 * 1000, f->now);  // ten segments at the peer's MSS of 1000
   ASSERT_EQ(f->rec.sent.size(), 10u);
