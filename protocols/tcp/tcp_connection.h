@@ -262,7 +262,8 @@ class TcpConnection {
   void OnReorderTimer(Instant now);
   void RetransmitRecord(std::size_t i, Instant now);
   void TrackRound(std::uint32_t delivered, Instant now);
-  bool Validated() const;
+  bool Validated(Instant now) const;
+  Duration SamplePeriod() const;
   void CheckNonValidated(Instant now);
   void TakeOptions(const TcpOptions& o, bool syn);
   void TakeTimestamp(const TcpRepr& seg);
@@ -372,8 +373,8 @@ class TcpConnection {
   SeqNum round_end_;
   std::uint32_t round_acked_ = 0;
   std::uint32_t pipe_ack_ = 0;
-  bool cwnd_limited_ = false;       // this round
-  bool cwnd_limited_last_ = false;  // the round before
+  Instant pipe_ack_at_ = Instant::Never();  // when pipe_ack_ was sampled
+  Instant limited_at_ = Instant::Never();   // when cwnd last held data back
   Instant nvp_since_ = Instant::Never();
   TcpStats stats_;
   // PAWS (RFC 7323 5.5): when TS.Recent was last set.

@@ -118,6 +118,13 @@ bool TcpConnection::CheckSequence(const TcpRepr& seg, Instant now) {
     TakeTimestamp(seg);
     return true;
   }
+  // Data wholly below RCV.NXT is a duplicate: report it in a D-SACK (RFC 2883 4).
+  const auto len = static_cast<std::uint32_t>(seg.payload.size());
+  if (sack_ok_ && len != 0 && !seg.rst() && (seg.seq + len).BeforeOrAt(rcv_nxt_) &&
+      (seg.seq + len).After(rcv_nxt_ - (1u << 30))) {
+    dsack_ = SackBlock{seg.seq, seg.seq + len};
+    dsack_pending_ = true;
+  }
   // A zero window with data at RCV.NXT: its ACK and window still count.
   if (rcv_adv_ == rcv_nxt_ && seg.seq == rcv_nxt_ && !seg.rst() && seg.has_ack() && !seg.syn()) {
     if (CheckAck(seg, now)) Output(now);
@@ -325,7 +332,7 @@ void TcpConnection::ProcessAckOfData(const TcpRepr& seg, Instant now) {
     // RFC 6298 5.2/5.3: off when everything sent is acknowledged, else restarted.
     rto_at_ = snd_una_ != snd_max_ ? now + rtt_.rto() : Instant::Never();
     TrackRound(acked, now);
-    if (phase_ != Phase::kFast && Validated()) {
+    if (phase_ != Phase::kFast && Validated(now)) {
       AckInfo a;
       a.acked = acked;
       a.now = now;

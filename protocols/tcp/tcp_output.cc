@@ -223,7 +223,7 @@ bool TcpConnection::SendData(Instant now, bool probe) {
       if (lost != Scoreboard::kNone) {
         const std::uint32_t need = std::min(sb_.at(lost).len(), SegmentRoom());
         if (!classic && budget < need) {
-          cwnd_limited_ = true;
+          limited_at_ = now;
           break;
         }
         RetransmitRecord(lost, now);
@@ -240,7 +240,7 @@ bool TcpConnection::SendData(Instant now, bool probe) {
     const std::uint32_t room = SegmentRoom();
     const std::uint32_t len = std::min({queued, usable, room});
     const bool fin_now = fin_queued_ && !fin_sent_ && len == queued;
-    if (queued != 0 && budget < std::min(queued, room) && budget < rwnd) cwnd_limited_ = true;
+    if (queued != 0 && budget < std::min(queued, room) && budget < rwnd) limited_at_ = now;
     if (len == 0 && !fin_now) break;
     if (len < room && !fin_now && !force_send_ && !probe) {
       const bool all = len == queued && (config_.nodelay || in_flight() == 0);
@@ -278,6 +278,9 @@ bool TcpConnection::SendData(Instant now, bool probe) {
   if (unsent() != 0 && in_flight() == 0 && persist_at_.IsNever()) {
     persist_at_ = now + std::max(rtt_.rto(), Duration::Millis(200));
   }
+  // The sender is using its window when at least half of cwnd is out
+  // (RFC 7661's validated threshold, on the flight itself).
+  if (pipe() * 2 >= cc_->cwnd()) limited_at_ = now;
   if (sent && tlp_at_.IsNever()) ArmTlp(now);
   return sent;
 }

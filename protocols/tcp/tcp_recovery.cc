@@ -251,39 +251,42 @@ void TcpConnection::TrackRound(std::uint32_t delivered, Instant now) {
   round_acked_ += delivered;
   if (snd_una_.Before(round_end_)) return;
   pipe_ack_ = round_acked_;
+  pipe_ack_at_ = now;
   round_acked_ = 0;
   round_end_ = snd_nxt_;
-  cwnd_limited_last_ = cwnd_limited_;
-  cwnd_limited_ = false;
   CheckNonValidated(now);
 }
 
-// RFC 7661 4.1: validated while pipeACK >= cwnd / 2, or while the sender
-// is held by cwnd (it is using all of it).
-bool TcpConnection::Validated() const {
-  return cwnd_limited_ || cwnd_limited_last_ || pipe_ack_ * 2 >= cc_->cwnd();
+// RFC 7661 4.2: samples count for max(3 SRTT, 1 s).
+Duration TcpConnection::SamplePeriod() const { return std::max(rtt_.srtt() * 3, Duration::Seconds(1)); }
+
+// RFC 7661 4.1: validated while the sender recently used its whole cwnd or
+// saw pipeACK >= cwnd / 2.
+bool TcpConnection::Validated(Instant now) const {
+  const Duration period = SamplePeriod();
+  if (!limited_at_.IsNever() && now - limited_at_ < period) return true;
+  return !pipe_ack_at_.IsNever() && now - pipe_ack_at_ < period && pipe_ack_ * 2 >= cc_->cwnd();
 }
 
 // RFC 7661 4.3/4.4: cwnd is kept through a non-validated period (an idle or
 // application-limited spell); when it outlasts `non_validated_period`, cwnd
 // is halved (ssthresh keeping 3/4 of it) and the period starts over.
 void TcpConnection::CheckNonValidated(Instant now) {
-  if (Validated()) {
+  if (Validated(now)) {
     nvp_since_ = Instant::Never();
     return;
   }
   if (nvp_since_.IsNever()) {
-    nvp_since_ = now;
-    return;
+    // It began when the last evidence of use lapsed.
+    Instant last = limited_at_;
+    if (!pipe_ack_at_.IsNever() && (last.IsNever() || pipe_ack_at_ > last)) last = pipe_ack_at_;
+    nvp_since_ = last.IsNever() ? now : std::min(now, last + SamplePeriod());
   }
   while (now - nvp_since_ >= config_.non_validated_period) {
     const std::uint32_t before = cc_->cwnd();
     cc_->OnNonValidatedPeriodEnd();
     nvp_since_ = nvp_since_ + config_.non_validated_period;
-    if (cc_->cwnd() == before) {
-      nvp_since_ = now;
-      break;
-    }
+    if (cc_->cwnd() == before) break;
   }
 }
 

@@ -11,90 +11,12 @@
 
 #include "gtest/gtest.h"
 #include "protocols/tcp/tcp_connection.h"
+#include "tests/unit/tcp_fixture.h"
 
 namespace ringstack::proto::tcp {
 namespace {
 
-constexpr std::uint32_t kIss = 1000;   // ours
-constexpr std::uint32_t kIrs = 50000;  // the peer's
-const Instant kT0 = Instant::FromNanos(10'000'000'000);
-
-// Records what the connection asks; keeps the receive buffer as a string.
-struct Recorder : TcpSink {
-  struct Sent {
-    TcpRepr h;
-    std::uint32_t offset;
-    std::uint32_t len;
-  };
-  std::vector<Sent> sent;
-  std::vector<TcpEvent> events;
-  std::string rx;  // [0, committed) readable; past it, placed out of order
-  std::uint32_t committed = 0;
-  std::uint32_t released = 0;
-
-  void Transmit(const TcpRepr& h, std::uint32_t offset, std::uint32_t len) override {
-    sent.push_back({h, offset, len});
-  }
-  void Place(std::uint32_t offset, Bytes data) override {
-    const std::size_t at = committed + offset;
-    if (rx.size() < at + data.size()) rx.resize(at + data.size(), '?');
-    std::memcpy(rx.data() + at, data.data(), data.size());
-  }
-  void Commit(std::uint32_t n) override { committed += n; }
-  void Release(std::uint32_t n) override { released += n; }
-  void Event(TcpEvent e) override { events.push_back(e); }
-
-  // The replies since the last Take, as tcpdump-style flag strings.
-  std::string Take() {
-    std::string s;
-    for (const Sent& x : sent) s += (s.empty() ? "" : " ") + x.h.FlagString();
-    sent.clear();
-    return s.empty() ? "none" : s;
-  }
-  bool Saw(TcpEvent e) const { return std::find(events.begin(), events.end(), e) != events.end(); }
-};
-
-TcpConfig Config() {
-  TcpConfig c;
-  c.timestamps = false;  // the tables look at flags and numbers; options have tests of their own
-  c.rcv_buf = 65535;
-  return c;
-}
-
-Endpoints Ends() {
-  return Endpoints{IpAddress(Ipv4Address(0xc0000202)), 7, IpAddress(Ipv4Address(0xc0000201)), 40000};
-}
-
-// A segment from the peer.
-TcpRepr Seg(std::uint8_t flags, std::uint32_t seq, std::uint32_t ack = 0, std::uint16_t window = 65535) {
-  TcpRepr s;
-  s.src_port = 40000;
-  s.dst_port = 7;
-  s.flags = flags;
-  s.seq = SeqNum(seq);
-  s.ack = SeqNum(ack);
-  s.window = window;
-  return s;
-}
-
-struct Fixture {
-  Recorder rec;
-  std::unique_ptr<TcpConnection> c;
-  Instant now = kT0;
-  std::string payload_store;  // keeps data segments' bytes alive
-
-  std::string State() const { return std::string(c->StateName()); }
-  // The peer's next sequence number and what it acknowledges of ours.
-  std::uint32_t PeerSeq() const { return c->rcv_nxt().value(); }
-  std::uint32_t OurNxt() const { return c->snd_nxt().value(); }
-  void In(const TcpRepr& s) { c->OnSegment(s, now); }
-  TcpRepr Data(std::uint32_t seq, const std::string& bytes, std::uint8_t flags = kAck | kPsh) {
-    payload_store = bytes;
-    TcpRepr s = Seg(flags, seq, OurNxt());
-    s.payload = std::as_bytes(std::span(payload_store));
-    return s;
-  }
-};
+using namespace fixture;  // NOLINT: the fixture is this file's vocabulary
 
 std::unique_ptr<Fixture> SynSent() {
   auto f = std::make_unique<Fixture>();
@@ -332,18 +254,6 @@ TEST(TcpStateTable, Handshake) {
 
 // --- Behaviours, one at a time -------------------------------------------
 
-std::unique_ptr<Fixture> EstablishedWith(const TcpConfig& config, bool peer_sack = false,
-                                         std::uint16_t peer_window = 65535) {
-  auto f = std::make_unique<Fixture>();
-  f->c = TcpConnection::Connect(config, Ends(), SeqNum(kIss), f->now, f->rec);
-  TcpRepr synack = Seg(kSyn | kAck, kIrs, kIss + 1, peer_window);
-  synack.options.mss = 1000;
-  synack.options.sack_permitted = peer_sack;
-  f->In(synack);
-  f->rec.Take();
-  f->rec.events.clear();
-  return f;
-}
 
 TEST(TcpConnection, DelayedAckAfterTheDelayOrOnTheSecondFullSegment) {
   auto f = Established();

@@ -1,0 +1,436 @@
+// Loss recovery and congestion control (issue #7): the SACK scoreboard as a
+// table against RFC 6675's definitions, CUBIC's window function against RFC
+// 9438's equations at known points, HyStart++, then a connection at a time:
+// PRR's pacing, RACK's reordering window and its timer, the tail loss
+// probe, D-SACK undo, PAWS, the challenge-ACK limit, RFC 7661.
+#include <cmath>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "protocols/tcp/congestion.h"
+#include "protocols/tcp/scoreboard.h"
+#include "protocols/tcp/tcp_connection.h"
+#include "tests/unit/tcp_fixture.h"
+
+namespace ringstack::proto::tcp {
+namespace {
+
+using namespace fixture;  // NOLINT: the fixture is this file's vocabulary
+
+const Instant kT = Instant::FromNanos(1'000'000'000);
+auto kNoVisit = [](const SentSegment&) {};
+
+// Ten records of 1000 from 1000.
+Scoreboard Ten() {
+  Scoreboard sb;
+  for (std::uint32_t i = 0; i < 10; ++i) sb.OnSend(SeqNum(1000 + i * 1000), SeqNum(2000 + i * 1000), false, kT);
+  return sb;
+}
+
+TEST(Scoreboard, SackedOctetsPipeAndIsLostFollowRfc6675) {
+  Scoreboard sb = Ten();
+  EXPECT_EQ(sb.Pipe(10000), 10000u);
+  // Records 2 and 3 SACKed: 2000 octets above records 0 and 1, which is not
+  // more than (DupThresh - 1) * SMSS: not lost yet.
+  EXPECT_EQ(sb.OnSackBlock(SeqNum(3000), SeqNum(5000), kNoVisit), 2000u);
+  EXPECT_EQ(sb.sacked_bytes(), 2000u);
+  EXPECT_EQ(sb.MarkLostByDupThresh(1000), 0);
+  EXPECT_EQ(sb.Holes(), 1);
+  // A third SACKed record (6): records 0, 1 have three above them, record 4
+  // and 5 only one: lost are 0 and 1.
+  sb.OnSackBlock(SeqNum(7000), SeqNum(8000), kNoVisit);
+  EXPECT_EQ(sb.MarkLostByDupThresh(1000), 2);
+  EXPECT_TRUE(sb.at(0).lost && sb.at(1).lost);
+  EXPECT_FALSE(sb.at(4).lost || sb.at(5).lost);
+  EXPECT_EQ(sb.Holes(), 2);
+  EXPECT_EQ(sb.HighSacked(SeqNum(1000)), SeqNum(8000));
+  // pipe = flight - SACKed - lost + retransmitted.
+  EXPECT_EQ(sb.Pipe(10000), 10000u - 3000 - 2000);
+  // NextSeg rule 1: the first lost, then (after it is resent) the next.
+  ASSERT_EQ(sb.FirstLostToSend(), 0u);
+  sb.OnRetransmit(0, kT);
+  EXPECT_EQ(sb.Pipe(10000), 10000u - 3000 - 2000 + 1000);
+  ASSERT_EQ(sb.FirstLostToSend(), 1u);
+  sb.OnRetransmit(1, kT);
+  EXPECT_EQ(sb.FirstLostToSend(), Scoreboard::kNone);
+  // A lost retransmission is lost again: it may go once more.
+  sb.MarkLost(0);
+  EXPECT_EQ(sb.FirstLostToSend(), 0u);
+  EXPECT_EQ(sb.Pipe(10000), 10000u - 3000 - 2000 + 1000);
+}
+
+TEST(Scoreboard, BlocksSplitRecordsAndAcksTrimThem) {
+  Scoreboard sb = Ten();
+  // A block inside record 2 (3000-4000) splits it in three.
+  std::vector<std::uint32_t> seen;
+  EXPECT_EQ(sb.OnSackBlock(SeqNum(3200), SeqNum(3700), [&](const SentSegment& s) { seen.push_back(s.len()); }), 500u);
+  EXPECT_EQ(seen, std::vector<std::uint32_t>{500});
+  EXPECT_EQ(sb.size(), 12u);
+  EXPECT_EQ(sb.at(2).end, SeqNum(3200));
+  EXPECT_TRUE(sb.at(3).sacked);
+  EXPECT_EQ(sb.at(4).start, SeqNum(3700));
+  // The same block again delivers nothing new.
+  EXPECT_EQ(sb.OnSackBlock(SeqNum(3200), SeqNum(3700), kNoVisit), 0u);
+  // A cumulative ACK inside record 0 trims it; one past the SACKed part
+  // delivers only what was not SACKed.
+  EXPECT_EQ(sb.OnAck(SeqNum(1500), kNoVisit), 500u);
+  EXPECT_EQ(sb.at(0).start, SeqNum(1500));
+  EXPECT_EQ(sb.OnAck(SeqNum(4000), kNoVisit), 2500u - 500);
+  EXPECT_EQ(sb.sacked_bytes(), 0u);
+  EXPECT_EQ(sb.at(0).start, SeqNum(4000));
+  // A timeout: SACK information goes (RFC 2018 8), everything is lost.
+  sb.OnSackBlock(SeqNum(6000), SeqNum(7000), kNoVisit);
+  sb.MarkAllLost();
+  EXPECT_EQ(sb.sacked_bytes(), 0u);
+  EXPECT_EQ(sb.Pipe(7000), 0u);
+  EXPECT_EQ(sb.FirstLostToSend(), 0u);
+}
+
+TEST(Cubic, WindowFunctionMatchesRfc9438AtKnownPoints) {
+  // W_max = 100 segments, reduced to cwnd_epoch = 70 (beta 0.7):
+  // K = cbrt((100 - 70) / 0.4) = cbrt(75).
+  const double k = Cubic::K(100, 70);
+  EXPECT_NEAR(k, 4.2172, 1e-4);
+  EXPECT_NEAR(Cubic::WCubic(0, k, 100), 70, 1e-9);     // starts at cwnd_epoch
+  EXPECT_NEAR(Cubic::WCubic(k, k, 100), 100, 1e-9);    // the plateau at K
+  EXPECT_NEAR(Cubic::WCubic(2 * k, k, 100), 130, 1e-9);  // convex: symmetric past it
+  EXPECT_NEAR(Cubic::WCubic(k + 1, k, 100), 100.4, 1e-9);
+}
+
+TEST(Cubic, DecreaseFastConvergenceAndGrowthBackToWmaxNearK) {
+  Cubic c(1000, /*hystart=*/false);
+  c.SetCwnd(100'000);
+  c.OnCongestionEvent(100'000, kT);
+  EXPECT_EQ(c.ssthresh(), 70'000u);  // beta = 0.7
+  EXPECT_NEAR(c.w_max_segments(), 100, 1e-9);
+  // A second loss below W_max: fast convergence, W_max = cwnd (1 + beta) / 2.
+  c.SetCwnd(80'000);
+  c.OnCongestionEvent(80'000, kT);
+  EXPECT_NEAR(c.w_max_segments(), 68, 1e-9);
+  // From a loss at 100 segments, ACKs for a window every 100 ms RTT: cwnd
+  // is back near W_max after K seconds, and grows on past it.
+  Cubic d(1000, false);
+  d.SetCwnd(100'000);
+  d.OnCongestionEvent(100'000, kT);
+  d.SetCwnd(d.ssthresh());
+  Instant now = kT;
+  const double k = Cubic::K(100, 70);
+  std::uint32_t at_k = 0;
+  for (int ms = 0; ms <= 8000; ms += 10) {
+    now = kT + Duration::Millis(ms);
+    AckInfo a;
+    a.now = now;
+    a.srtt = Duration::Millis(100);
+    a.acked = d.cwnd() / 10;  // one window per 100 ms
+    d.OnAck(a);
+    if (at_k == 0 && ms >= static_cast<int>(k * 1000)) at_k = d.cwnd();
+  }
+  EXPECT_NEAR(at_k / 1000.0, 100.0, 3.0);
+  EXPECT_GT(d.cwnd(), 115'000u);  // W_cubic(8.1 s) = 121.6 segments
+  // Spurious: Undo restores cwnd and ssthresh from before the event.
+  Cubic u(1000, false);
+  u.SetCwnd(50'000);
+  u.OnCongestionEvent(50'000, kT);
+  u.SetCwnd(u.ssthresh());
+  u.Undo();
+  EXPECT_EQ(u.cwnd(), 50'000u);
+  EXPECT_EQ(u.ssthresh(), 0xffffffffu);
+}
+
+TEST(NewReno, HalvesTheFlightAndGrowsOneSegmentPerWindow) {
+  NewReno r(1000);
+  r.SetCwnd(20'000);
+  r.OnCongestionEvent(20'000, kT);
+  EXPECT_EQ(r.ssthresh(), 10'000u);
+  r.SetCwnd(10'000);
+  AckInfo a;
+  a.now = kT;
+  a.acked = 1000;
+  for (int i = 0; i < 10; ++i) r.OnAck(a);
+  EXPECT_EQ(r.cwnd(), 11'000u);
+}
+
+TEST(HyStartPlusPlus, RisingRoundRttEntersConservativeSlowStartThenLeaves) {
+  NewReno r(1000, /*hystart=*/true);
+  std::uint32_t una = 0;
+  auto round = [&](Duration rtt) {
+    // One round: the window's worth of ACKs, each with an RTT sample.
+    const std::uint32_t end = una + r.cwnd();
+    while (una < end) {
+      una += 1000;
+      AckInfo a;
+      a.acked = 1000;
+      a.now = kT;
+      a.rtt = rtt;
+      a.snd_una = SeqNum(una);
+      a.snd_nxt = SeqNum(end + r.cwnd());
+      r.OnAck(a);
+    }
+  };
+  round(Duration::Millis(50));
+  round(Duration::Millis(50));
+  EXPECT_FALSE(r.in_css());
+  const std::uint32_t before = r.cwnd();
+  round(Duration::Millis(60));  // +10 ms > max(4, min(16, 50/8)) ms
+  EXPECT_TRUE(r.in_css());
+  // CSS grows by a quarter of slow start.
+  EXPECT_LT(r.cwnd() - before, before);
+  for (int i = 0; i < 6 && r.in_slow_start(); ++i) round(Duration::Millis(60));
+  EXPECT_FALSE(r.in_slow_start());  // after CSS_ROUNDS: ssthresh = cwnd
+  EXPECT_EQ(r.ssthresh(), r.cwnd());
+}
+
+// A connection with a SACK-capable peer (MSS 1000, no timestamps), 10
+// segments in flight.
+std::unique_ptr<Fixture> Flight(Recovery recovery, std::string_view cc = "newreno", std::uint32_t bytes = 10'000) {
+  TcpConfig c = Config();
+  c.nodelay = true;
+  c.recovery = recovery;
+  c.congestion = cc;
+  c.hystart = false;
+  auto f = EstablishedWith(c, /*peer_sack=*/true, 65535, Duration::Millis(100));
+  f->c->OnAppSend(bytes, f->now);
+  f->rec.Take();
+  return f;
+}
+
+TcpRepr SackAck(std::uint32_t peer_seq, std::uint32_t ack, std::vector<std::pair<std::uint32_t, std::uint32_t>> blocks) {
+  TcpRepr s = Seg(kAck, peer_seq, ack);
+  for (auto [l, r] : blocks) s.options.sack[s.options.sack_count++] = SackBlock{SeqNum(l), SeqNum(r)};
+  return s;
+}
+
+TEST(TcpRecovery, SackRecoveryRetransmitsTheHoleAndPrrPacesTheRest) {
+  auto f = Flight(Recovery::kSack, "newreno");  // 10 in flight
+  const std::uint32_t una = kIss + 1;
+  ASSERT_EQ(f->c->in_flight(), 10'000u);
+  // Segment 0 lost; the peer SACKs 1, 2, 3 one by one.
+  f->In(SackAck(f->PeerSeq(), una, {{una + 1000, una + 2000}}));
+  f->In(SackAck(f->PeerSeq(), una, {{una + 1000, una + 3000}}));
+  EXPECT_EQ(f->rec.Take(), "none");
+  EXPECT_FALSE(f->c->in_recovery());
+  f->In(SackAck(f->PeerSeq(), una, {{una + 1000, una + 4000}}));
+  // IsLost(segment 0): three SACKed above it. Retransmitted at once.
+  ASSERT_TRUE(f->c->in_recovery());
+  ASSERT_EQ(f->rec.sent.size(), 1u);
+  EXPECT_EQ(f->rec.sent[0].h.seq, SeqNum(una));
+  EXPECT_EQ(f->c->ssthresh(), 5000u);
+  f->rec.Take();
+  f->c->OnAppSend(20'000, f->now);  // more to send while recovering
+  EXPECT_EQ(f->rec.Take(), "none");  // pipe (7000) is over cwnd
+  // Each further SACK delivers 1000; PRR lets out ssthresh / RecoverFS = 1/2
+  // of what is delivered while pipe > ssthresh.
+  std::uint32_t delivered = 1000;  // the SACK that started recovery
+  std::uint32_t out = 1000;        // the retransmission
+  // Once pipe is down to ssthresh, the slow-start reduction bound holds it
+  // there (PRR-SSRB).
+  for (std::uint32_t k = 4; k < 10; ++k) {
+    const bool proportional = f->c->pipe() > f->c->ssthresh();
+    f->In(SackAck(f->PeerSeq(), una, {{una + 1000, una + (k + 1) * 1000}}));
+    delivered += 1000;
+    for (const auto& s : f->rec.sent) out += s.len;
+    f->rec.sent.clear();
+    if (proportional) {
+      const std::uint32_t allowed = (delivered * 5000 + 9999) / 10'000;
+      EXPECT_LE(out, std::max(allowed, 1000u) + 1000) << "after SACK of segment " << k;
+      EXPECT_GE(out + 1000, allowed) << "after SACK of segment " << k;
+    } else {
+      EXPECT_LE(f->c->pipe(), f->c->ssthresh()) << "after SACK of segment " << k;
+      EXPECT_GE(f->c->pipe() + 1000, f->c->ssthresh()) << "after SACK of segment " << k;
+    }
+  }
+  // The hole is filled: recovery ends with cwnd = ssthresh (RFC 6937).
+  f->In(SackAck(f->PeerSeq(), una + 10'000, {}));
+  EXPECT_FALSE(f->c->in_recovery());
+  EXPECT_EQ(f->c->cwnd(), 5000u);
+  EXPECT_EQ(f->c->stats().fast_recoveries, 1u);
+  EXPECT_EQ(f->c->stats().dupthresh_marked, 1u);
+}
+
+TEST(TcpRecovery, RackWaitsOutReorderingWithinItsWindow) {
+  auto f = Flight(Recovery::kRack);
+  const std::uint32_t una = kIss + 1;
+  f->now = f->now + Duration::Millis(100);
+  f->In(SackAck(f->PeerSeq(), una + 1000, {}));  // an RTT sample: 100 ms
+  f->now = f->now + Duration::Millis(1);
+  // Segment 2 arrives before 1: within min_RTT / 4 RACK does not call 1 lost.
+  f->In(SackAck(f->PeerSeq(), una + 1000, {{una + 2000, una + 3000}}));
+  EXPECT_EQ(f->rec.Take(), "none");
+  EXPECT_FALSE(f->c->in_recovery());
+  EXPECT_EQ(f->c->rack().reo_wnd(), Duration::Millis(25));  // min_RTT / 4
+  EXPECT_LE(f->c->NextDeadline(), f->now + Duration::Millis(25));  // the reorder timer
+  // ... and 1 comes: no retransmission, reordering noted.
+  f->now = f->now + Duration::Millis(5);
+  f->In(SackAck(f->PeerSeq(), una + 3000, {}));
+  f->now = f->now + Duration::Millis(30);
+  f->c->OnTimer(f->now);
+  EXPECT_EQ(f->c->retransmits(), 0u);
+  EXPECT_TRUE(f->c->rack().reordering_seen());
+}
+
+TEST(TcpRecovery, RackTimerDeclaresTheLossWhenTheWindowPasses) {
+  auto f = Flight(Recovery::kRack);
+  const std::uint32_t una = kIss + 1;
+  f->now = f->now + Duration::Millis(100);
+  f->In(SackAck(f->PeerSeq(), una + 1000, {}));
+  f->now = f->now + Duration::Millis(1);
+  f->In(SackAck(f->PeerSeq(), una + 1000, {{una + 2000, una + 3000}}));
+  EXPECT_EQ(f->rec.Take(), "none");
+  const Instant timer = f->c->NextDeadline();
+  EXPECT_LT(timer, f->now + Duration::Millis(200));  // well before the RTO
+  f->now = timer;
+  f->c->OnTimer(f->now);
+  ASSERT_FALSE(f->rec.sent.empty());
+  EXPECT_EQ(f->rec.sent[0].h.seq, SeqNum(una + 1000));
+  EXPECT_TRUE(f->c->in_recovery());
+  EXPECT_EQ(f->c->stats().rack_marked, 1u);
+  EXPECT_EQ(f->c->stats().timeouts, 0u);
+}
+
+TEST(TcpRecovery, TailLossProbeRepairsATailDropBeforeTheRto) {
+  auto f = Flight(Recovery::kRack);
+  const std::uint32_t una = kIss + 1;
+  f->now = f->now + Duration::Millis(100);
+  f->In(SackAck(f->PeerSeq(), una + 8000, {}));  // the last two are lost
+  f->rec.Take();
+  // PTO = 2 SRTT (100 ms) after the ACK; RTO would be later.
+  const Instant pto = f->c->NextDeadline();
+  EXPECT_EQ(pto, f->now + Duration::Millis(200));
+  f->now = pto;
+  f->c->OnTimer(f->now);
+  ASSERT_EQ(f->rec.sent.size(), 1u);  // the probe: the last segment again
+  EXPECT_EQ(f->rec.sent[0].h.seq, SeqNum(una + 9000));
+  f->rec.Take();
+  EXPECT_EQ(f->c->stats().tlp_probes, 1u);
+  // The probe's SACK shows segment 8 missing: RACK marks it, recovery resends it.
+  f->now = f->now + Duration::Millis(100);
+  f->In(SackAck(f->PeerSeq(), una + 8000, {{una + 9000, una + 10'000}}));
+  ASSERT_FALSE(f->rec.sent.empty());
+  EXPECT_EQ(f->rec.sent[0].h.seq, SeqNum(una + 8000));
+  f->In(SackAck(f->PeerSeq(), una + 10'000, {}));
+  EXPECT_EQ(f->c->stats().timeouts, 0u);
+  EXPECT_EQ(f->c->in_flight(), 0u);
+}
+
+TEST(TcpRecovery, DsackOfEveryRetransmissionUndoesTheReduction) {
+  auto f = Flight(Recovery::kSack);
+  const std::uint32_t una = kIss + 1;
+  const std::uint32_t cwnd = f->c->cwnd();
+  f->In(SackAck(f->PeerSeq(), una, {{una + 1000, una + 4000}}));  // reordered, not lost
+  ASSERT_TRUE(f->c->in_recovery());
+  EXPECT_LT(f->c->ssthresh(), cwnd);
+  // Segment 0 arrives after all, then our retransmission of it: the peer
+  // reports the duplicate in a D-SACK below its cumulative ACK.
+  f->In(SackAck(f->PeerSeq(), una + 4000, {{una, una + 1000}}));
+  EXPECT_EQ(f->c->stats().dsacks, 1u);
+  EXPECT_EQ(f->c->stats().undos, 1u);
+  EXPECT_FALSE(f->c->in_recovery());
+  EXPECT_GE(f->c->cwnd(), cwnd);  // restored (and the same ACK's growth on top)
+  EXPECT_EQ(f->c->ssthresh(), 0xffffffffu);
+}
+
+TEST(TcpRecovery, ReceiverReportsDuplicatesInADsack) {
+  TcpConfig c = Config();
+  auto f = EstablishedWith(c, /*peer_sack=*/true);
+  const std::uint32_t seq = f->PeerSeq();
+  f->In(f->Data(seq, std::string(100, 'a')));
+  f->rec.Take();
+  f->In(f->Data(seq, std::string(100, 'a')));  // again
+  ASSERT_EQ(f->rec.sent.size(), 1u);
+  const TcpRepr& ack = f->rec.sent[0].h;
+  ASSERT_EQ(ack.options.sack_count, 1);
+  EXPECT_EQ(ack.options.sack[0], (SackBlock{SeqNum(seq), SeqNum(seq + 100)}));
+  EXPECT_EQ(ack.ack, SeqNum(seq + 100));
+}
+
+// A connection with timestamps agreed: the peer's TSval starts at 500.
+std::unique_ptr<Fixture> WithTimestamps(ChallengeAckLimiter* limiter = nullptr) {
+  TcpConfig c = Config();
+  c.timestamps = true;
+  c.challenge_limiter = limiter;
+  auto f = std::make_unique<Fixture>();
+  f->c = TcpConnection::Connect(c, Ends(), SeqNum(kIss), f->now, f->rec);
+  TcpRepr synack = Seg(kSyn | kAck, kIrs, kIss + 1);
+  synack.options.mss = 1000;
+  synack.options.timestamps = Timestamps{500, f->rec.sent[0].h.options.timestamps->tsval};
+  f->In(synack);
+  f->rec.Take();
+  return f;
+}
+
+TEST(TcpHardening, PawsDropsSegmentsWithOldTimestamps) {
+  auto f = WithTimestamps();
+  TcpRepr fresh = f->Data(f->PeerSeq(), "new");
+  fresh.options.timestamps = Timestamps{600, 0};
+  f->In(fresh);
+  EXPECT_EQ(f->rec.committed, 3u);
+  f->rec.Take();
+  // An old duplicate from a previous incarnation: in window, older TSval.
+  TcpRepr old = f->Data(f->PeerSeq(), "old");
+  old.options.timestamps = Timestamps{550, 0};
+  f->In(old);
+  EXPECT_EQ(f->rec.committed, 3u);
+  EXPECT_EQ(f->c->stats().paws_dropped, 1u);
+  EXPECT_EQ(f->rec.Take(), ".");  // answered with an ACK
+  // Without a timestamp at all (RFC 7323 3.2): dropped silently.
+  f->In(f->Data(f->PeerSeq(), "bare"));
+  EXPECT_EQ(f->rec.committed, 3u);
+  EXPECT_EQ(f->c->stats().ts_missing_dropped, 1u);
+  EXPECT_EQ(f->rec.Take(), "none");
+  // A RST needs no timestamp.
+  TcpRepr rst = Seg(kRst, f->PeerSeq());
+  f->In(rst);
+  EXPECT_EQ(f->State(), "CLOSED");
+}
+
+TEST(TcpHardening, ChallengeAcksAreRateLimited) {
+  ChallengeAckLimiter limiter(2);
+  auto f = WithTimestamps(&limiter);
+  for (int i = 0; i < 3; ++i) {
+    TcpRepr rst = Seg(kRst, f->PeerSeq() + 10 + i);  // in window, not RCV.NXT
+    f->In(rst);
+  }
+  EXPECT_EQ(f->State(), "ESTABLISHED");
+  EXPECT_EQ(f->rec.Take(), ". .");
+  EXPECT_EQ(f->c->stats().challenge_acks, 2u);
+  EXPECT_EQ(f->c->stats().challenge_limited, 1u);
+  f->now = f->now + Duration::Seconds(1);
+  f->In(Seg(kRst, f->PeerSeq() + 20));
+  EXPECT_EQ(f->rec.Take(), ".");
+}
+
+TEST(TcpCongestion, ApplicationLimitedSenderDoesNotGrowCwnd) {
+  TcpConfig c = Config();
+  c.nodelay = true;
+  c.non_validated_period = Duration::Seconds(1);
+  auto f = EstablishedWith(c, /*peer_sack=*/true);
+  const std::uint32_t iw = f->c->cwnd();
+  // One small write per round trip: cwnd is never used, so never grows.
+  for (int i = 0; i < 50; ++i) {
+    f->c->OnAppSend(100, f->now);
+    f->now = f->now + Duration::Millis(10);
+    f->In(Seg(kAck, f->PeerSeq(), f->OurNxt()));
+  }
+  EXPECT_EQ(f->c->cwnd(), iw);
+  // A bulk transfer fills it and grows it (slow start: an ACK per segment).
+  for (int i = 0; i < 3; ++i) {
+    f->c->OnAppSend(f->c->cwnd(), f->now);
+    const std::uint32_t una = f->c->snd_una().value();
+    const std::uint32_t nxt = f->OurNxt();
+    f->now = f->now + Duration::Millis(10);
+    for (std::uint32_t a = una + 1000; a - una <= nxt - una; a += 1000) f->In(Seg(kAck, f->PeerSeq(), a));
+    f->In(Seg(kAck, f->PeerSeq(), nxt));
+  }
+  const std::uint32_t grown = f->c->cwnd();
+  EXPECT_GT(grown, 2 * iw);
+  // Idle past the non-validated period: cwnd halves (not below IW).
+  f->now = f->now + Duration::Millis(2500);
+  f->c->OnAppSend(100, f->now);
+  EXPECT_LE(f->c->cwnd(), grown / 2);
+  EXPECT_GE(f->c->cwnd(), iw);
+}
+
+}  // namespace
+}  // namespace ringstack::proto::tcp
