@@ -50,6 +50,7 @@
 #include "protocols/tcp/rtt.h"
 #include "protocols/tcp/scoreboard.h"
 #include "protocols/tcp/seq_num.h"
+#include "protocols/tcp/syn_cookie.h"
 #include "protocols/tcp/tcp_repr.h"
 
 namespace ringstack::proto::tcp {
@@ -171,6 +172,15 @@ class TcpConnection {
   // SYN-RECEIVED.
   static std::unique_ptr<TcpConnection> Accept(const TcpConfig& config, const Endpoints& ends, const TcpRepr& syn,
                                                SeqNum iss, Instant now, TcpSink& sink);
+
+  // SYN cookies (syn_cookie.h): the stateless SYN-ACK for `syn` with ISS
+  // `cookie` (options as `o` says, within what `config` allows) ...
+  static TcpRepr CookieSynAck(const TcpConfig& config, const TcpRepr& syn, SeqNum cookie, const CookieOptions& o,
+                              Instant now);
+  // ... and the connection its returning ACK makes: ESTABLISHED at once,
+  // the ACK's own data processed.
+  static std::unique_ptr<TcpConnection> FromCookie(const TcpConfig& config, const Endpoints& ends, const TcpRepr& ack,
+                                                   const CookieOptions& o, Instant now, TcpSink& sink);
 
   // RFC 9293 3.10.7: a segment for this connection.
   void OnSegment(const TcpRepr& seg, Instant now);

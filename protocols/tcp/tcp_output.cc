@@ -80,6 +80,56 @@ std::unique_ptr<TcpConnection> TcpConnection::Accept(const TcpConfig& config, co
   return c;
 }
 
+TcpRepr TcpConnection::CookieSynAck(const TcpConfig& config, const TcpRepr& syn, SeqNum cookie,
+                                    const CookieOptions& o, Instant now) {
+  TcpRepr h;
+  h.src_port = syn.dst_port;
+  h.dst_port = syn.src_port;
+  h.seq = cookie;
+  h.ack = syn.seq + 1;
+  h.flags = kSyn | kAck;
+  h.window = static_cast<std::uint16_t>(std::min<std::uint32_t>(config.rcv_buf, 0xffff));
+  h.options.mss = config.mss;
+  if (o.timestamps) {
+    // The connection's timestamp clock starts from its ISS (RFC 7323 5.4),
+    // so this TSval is what it would send now, its low bits the options.
+    const auto tsval = static_cast<std::uint32_t>(now.nanos() / 1'000'000 + cookie.value());
+    h.options.timestamps = Timestamps{SynCookies::EncodeTsval(tsval, o), syn.options.timestamps->tsval};
+    if (config.window_scale && o.window_scale) h.options.window_scale = ScaleFor(config.rcv_buf).shift();
+    h.options.sack_permitted = config.sack && o.sack;
+  }
+  return h;
+}
+
+std::unique_ptr<TcpConnection> TcpConnection::FromCookie(const TcpConfig& config, const Endpoints& ends,
+                                                         const TcpRepr& ack, const CookieOptions& o, Instant now,
+                                                         TcpSink& sink) {
+  const SeqNum iss = ack.ack - 1;
+  std::unique_ptr<TcpConnection> c(new TcpConnection(config, ends, iss, now, sink));
+  c->passive_ = true;
+  c->irs_ = ack.seq - 1;
+  c->rcv_nxt_ = ack.seq;
+  c->rcv_adv_ = c->rcv_nxt_ + std::min<std::uint32_t>(config.rcv_buf, 0xffff);
+  TcpOptions syn;
+  syn.mss = o.mss;
+  if (o.timestamps) {
+    syn.window_scale = o.window_scale;
+    syn.sack_permitted = o.sack;
+    if (ack.options.timestamps) syn.timestamps = ack.options.timestamps;
+  }
+  c->TakeOptions(syn, /*syn=*/true);
+  if (c->ts_ok_) c->ts_recent_ = ack.options.timestamps->tsval;
+  c->snd_una_ = c->snd_nxt_ = c->snd_max_ = iss + 1;
+  c->snd_wnd_ = WindowSize::FromField(ack.window, c->snd_scale_).bytes();
+  c->max_snd_wnd_ = c->snd_wnd_;
+  c->snd_wl1_ = ack.seq;
+  c->snd_wl2_ = ack.ack;
+  c->state_ = Established{};
+  sink.Event(TcpEvent::kEstablished);
+  if (!ack.payload.empty() || ack.fin()) c->OnSegment(ack, now);
+  return c;
+}
+
 std::optional<TcpRepr> TcpConnection::ResetFor(const TcpRepr& seg) {
   // RFC 9293 3.10.7.1: "An incoming segment containing a RST is discarded.
   // An incoming segment not containing a RST causes a RST to be sent".

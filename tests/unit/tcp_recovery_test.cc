@@ -11,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "protocols/tcp/congestion.h"
 #include "protocols/tcp/scoreboard.h"
+#include "protocols/tcp/syn_cookie.h"
 #include "protocols/tcp/tcp_connection.h"
 #include "tests/unit/tcp_fixture.h"
 
@@ -430,6 +431,90 @@ TEST(TcpCongestion, ApplicationLimitedSenderDoesNotGrowCwnd) {
   f->c->OnAppSend(100, f->now);
   EXPECT_LE(f->c->cwnd(), grown / 2);
   EXPECT_GE(f->c->cwnd(), iw);
+}
+
+TEST(SynCookies, RoundTripStaleAndForgedCookies) {
+  std::array<std::byte, 16> secret{};
+  secret[0] = std::byte{7};
+  const SynCookies cookies(secret);
+  const IpAddress local(Ipv4Address(0xc0000202)), remote(Ipv4Address(0xc0000201));
+  const SeqNum peer_isn(123456);
+  const SeqNum iss = cookies.Make(local, 80, remote, 40000, peer_isn, 1460, kT);
+  // The ACK: SEQ = peer ISN + 1, ACK = cookie + 1.
+  EXPECT_EQ(cookies.Check(local, 80, remote, 40000, peer_isn + 1, iss + 1, kT), std::optional<std::uint16_t>(1460));
+  // An MSS between table values rounds down.
+  const SeqNum iss2 = cookies.Make(local, 80, remote, 40000, peer_isn, 1450, kT);
+  EXPECT_EQ(cookies.Check(local, 80, remote, 40000, peer_isn + 1, iss2 + 1, kT), std::optional<std::uint16_t>(1440));
+  // Good for the next tick, not two later.
+  EXPECT_TRUE(cookies.Check(local, 80, remote, 40000, peer_isn + 1, iss + 1, kT + SynCookies::kTick));
+  EXPECT_FALSE(cookies.Check(local, 80, remote, 40000, peer_isn + 1, iss + 1, kT + SynCookies::kTick * 2));
+  // Another 4-tuple, or a guessed cookie: no.
+  EXPECT_FALSE(cookies.Check(local, 80, remote, 40001, peer_isn + 1, iss + 1, kT));
+  EXPECT_FALSE(cookies.Check(IpAddress(Ipv4Address(0xc0000203)), 80, remote, 40000, peer_isn + 1, iss + 1, kT));
+  int accepted = 0;
+  for (std::uint32_t guess = 0; guess < 2000; ++guess) {
+    accepted += cookies.Check(local, 80, remote, 40000, peer_isn + 1, SeqNum(guess * 2654435761u), kT) ? 1 : 0;
+  }
+  EXPECT_LE(accepted, 1);  // a 2^-21-ish chance each (3 index bits of 24 valid)
+  // Options through the timestamp.
+  CookieOptions o;
+  o.window_scale = 7;
+  o.sack = true;
+  CookieOptions back;
+  SynCookies::DecodeTsecr(SynCookies::EncodeTsval(0x12345678, o), back);
+  EXPECT_EQ(back.window_scale, std::optional<std::uint8_t>(7));
+  EXPECT_TRUE(back.sack && back.timestamps);
+  CookieOptions none;
+  SynCookies::DecodeTsecr(SynCookies::EncodeTsval(0x12345678, none), back);
+  EXPECT_FALSE(back.window_scale.has_value());
+  EXPECT_FALSE(back.sack);
+}
+
+TEST(SynCookies, TheReturningAckMakesAnEstablishedConnection) {
+  TcpConfig config = Config();
+  config.timestamps = true;
+  config.rcv_buf = 256 * 1024;
+  TcpRepr syn = Seg(kSyn, kIrs);
+  syn.dst_port = 7;
+  syn.options.mss = 1460;
+  syn.options.window_scale = 9;
+  syn.options.sack_permitted = true;
+  syn.options.timestamps = Timestamps{777, 0};
+  CookieOptions o;
+  o.mss = 1460;
+  o.window_scale = 9;
+  o.sack = true;
+  o.timestamps = true;
+  const SeqNum cookie(0xabcdef01);
+  const TcpRepr synack = TcpConnection::CookieSynAck(config, syn, cookie, o, kT);
+  EXPECT_EQ(synack.FlagString(), "S.");
+  EXPECT_EQ(synack.seq, cookie);
+  EXPECT_EQ(synack.ack, SeqNum(kIrs + 1));
+  ASSERT_TRUE(synack.options.timestamps && synack.options.window_scale);
+  EXPECT_EQ(*synack.options.window_scale, 3);  // 256 KiB needs a shift of 3
+  EXPECT_TRUE(synack.options.sack_permitted);
+  // The peer's ACK echoes the TSval; decoding gives the options back.
+  TcpRepr ack = Seg(kAck | kPsh, kIrs + 1, cookie.value() + 1, 100);
+  ack.options.timestamps = Timestamps{778, synack.options.timestamps->tsecr == 777 ? synack.options.timestamps->tsval : 0};
+  const std::string hello = "hello";
+  ack.payload = std::as_bytes(std::span(hello));
+  CookieOptions from_ack;
+  from_ack.mss = 1460;
+  SynCookies::DecodeTsecr(ack.options.timestamps->tsecr, from_ack);
+  Recorder rec;
+  auto c = TcpConnection::FromCookie(config, Ends(), ack, from_ack, kT + Duration::Millis(1), rec);
+  EXPECT_EQ(c->StateName(), "ESTABLISHED");
+  EXPECT_TRUE(rec.Saw(TcpEvent::kEstablished));
+  EXPECT_TRUE(c->sack_ok() && c->ts_ok());
+  EXPECT_EQ(c->snd_scale().shift(), 9);
+  EXPECT_EQ(c->snd_wnd(), 100u << 9);
+  EXPECT_EQ(rec.rx.substr(0, rec.committed), "hello");  // the ACK's own data
+  rec.Take();
+  c->OnAppSend(10, kT + Duration::Millis(2));
+  ASSERT_FALSE(rec.sent.empty());
+  EXPECT_EQ(rec.sent.back().h.seq, cookie + 1);
+  // Its timestamps run on from the SYN-ACK's.
+  EXPECT_GE(rec.sent.back().h.options.timestamps->tsval, synack.options.timestamps->tsval);
 }
 
 }  // namespace
