@@ -3,6 +3,7 @@
 #include <sys/random.h>
 
 #include <bit>
+#include <filesystem>
 #include <cstring>
 
 #include "absl/status/status.h"
@@ -213,6 +214,30 @@ absl::StatusOr<Config> ParseConfig(const RawFlags& f, int cpus) {
   }
   if (f.tcp_msl < 1 || f.tcp_msl > 240) return Bad("tcp-msl", "must be in [1, 240] seconds");
   c.tcp_msl = proto::Duration::Seconds(f.tcp_msl);
+  if (!proto::tcp::KnownCongestionControl(std::string_view(f.tcp_cc))) {
+    return Bad("tcp-cc", absl::StrCat("'", f.tcp_cc, "' is not a congestion control (cubic, newreno)"));
+  }
+  c.tcp_cc = f.tcp_cc;
+  if (const auto r = proto::tcp::ParseRecovery(std::string_view(f.tcp_recovery))) {
+    c.tcp_recovery = *r;
+  } else {
+    return Bad("tcp-recovery", absl::StrCat("'", f.tcp_recovery, "' is not one of rack, sack, newreno"));
+  }
+  if (f.tcp_syncookies != "on" && f.tcp_syncookies != "off") {
+    return Bad("tcp-syncookies", absl::StrCat("'", f.tcp_syncookies, "' is not on or off"));
+  }
+  c.tcp_syncookies = f.tcp_syncookies == "on";
+  if (f.tcp_challenge_ack_limit < 1 || f.tcp_challenge_ack_limit > 1'000'000) {
+    return Bad("tcp-challenge-ack-limit", "must be in [1, 1000000] per second");
+  }
+  c.tcp_challenge_ack_limit = f.tcp_challenge_ack_limit;
+  if (!f.tcp_trace.empty()) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(f.tcp_trace, ec)) {
+      return Bad("tcp-trace", absl::StrCat("'", f.tcp_trace, "' is not a directory (create it first)"));
+    }
+  }
+  c.tcp_trace_dir = f.tcp_trace;
   for (absl::string_view item : Items(f.ip6)) {
     const auto itf = Ipv6Interface::Parse(std::string_view(item.data(), item.size()));
     if (!itf) return Bad("ip6", absl::StrCat("'", item, "' is not ADDR/LEN like 2001:db8:0:1::2/64"));

@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "engine/link/impair.h"
+#include "protocols/tcp/tcp_connection.h"
 #include "protocols/common/address.h"
 
 namespace ringstack::engine {
@@ -71,6 +72,13 @@ struct Config {
   std::size_t reassembly_bytes = 4u << 20;
   // TCP's Maximum Segment Lifetime: TIME-WAIT lasts twice this.
   proto::Duration tcp_msl = proto::Duration::Seconds(30);
+  // TCP congestion control and loss recovery (sockets may pick another
+  // algorithm with TCP_CONGESTION).
+  std::string tcp_cc = "cubic";
+  proto::tcp::Recovery tcp_recovery = proto::tcp::Recovery::kRack;
+  bool tcp_syncookies = true;           // when a listener's SYN backlog is full
+  int tcp_challenge_ack_limit = 1000;   // RFC 5961 7, per second and worker
+  std::string tcp_trace_dir;            // "" = off; else one CSV per connection
   ImpairConfig impair;
   std::string counters_file;       // where to write counters at exit ("" = stderr)
 };
@@ -89,6 +97,11 @@ struct RawFlags {
   std::string ip6_stable;
   std::string reassembly_mem = "4M";
   int tcp_msl = 30;  // seconds
+  std::string tcp_cc = "cubic";
+  std::string tcp_recovery = "rack";
+  std::string tcp_syncookies = "on";
+  int tcp_challenge_ack_limit = 1000;
+  std::string tcp_trace;
   std::string ip6;
   std::string gw6;
   std::string services;

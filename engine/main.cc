@@ -62,6 +62,15 @@ ABSL_FLAG(int64_t, echo_bytes, 1 << 20, "bytes --echo-client sends (0..2^40)");
 ABSL_FLAG(std::string, daytime_client, "",
           "ADDR: once up, connect to ADDR's TCP daytime port (13), print what it says, exit 0 (1 on an error)");
 ABSL_FLAG(int, tcp_msl, 30, "TCP Maximum Segment Lifetime in seconds (1..240); TIME-WAIT lasts twice this");
+ABSL_FLAG(std::string, tcp_cc, "cubic", "TCP congestion control: cubic (RFC 9438, with HyStart++) or newreno");
+ABSL_FLAG(std::string, tcp_recovery, "rack",
+          "TCP loss recovery: rack (RACK-TLP, RFC 8985), sack (RFC 6675 DupThresh), both with PRR and D-SACK "
+          "undo; or newreno (RFC 6582, SACK not used)");
+ABSL_FLAG(std::string, tcp_syncookies, "on", "on or off: answer SYNs with cookies when a listener's backlog is full");
+ABSL_FLAG(int, tcp_challenge_ack_limit, 1000, "RFC 5961 challenge ACKs per second and worker (1..1000000)");
+ABSL_FLAG(std::string, tcp_trace, "",
+          "DIR: write one CSV per TCP connection there (time, cwnd, ssthresh, pipe, in_flight, srtt, ...), "
+          "a row per ACK or timer event");
 ABSL_FLAG(std::string, reassembly_mem, "4M",
           "memory for IPv4 datagrams being reassembled (one source may use a quarter), e.g. 512K, 16M");
 ABSL_FLAG(std::string, ip6, "", "IPv6 address/prefix, e.g. 2001:db8:0:1::2/64; repeat for more (IPv6 lands with issue #4)");
@@ -195,6 +204,11 @@ int main(int argc, char** argv) {
   raw.dhcp4_previous = absl::GetFlag(FLAGS_dhcp4_previous);
   raw.reassembly_mem = absl::GetFlag(FLAGS_reassembly_mem);
   raw.tcp_msl = absl::GetFlag(FLAGS_tcp_msl);
+  raw.tcp_cc = absl::GetFlag(FLAGS_tcp_cc);
+  raw.tcp_recovery = absl::GetFlag(FLAGS_tcp_recovery);
+  raw.tcp_syncookies = absl::GetFlag(FLAGS_tcp_syncookies);
+  raw.tcp_challenge_ack_limit = absl::GetFlag(FLAGS_tcp_challenge_ack_limit);
+  raw.tcp_trace = absl::GetFlag(FLAGS_tcp_trace);
   raw.ip6 = absl::GetFlag(FLAGS_ip6);
   raw.gw6 = absl::GetFlag(FLAGS_gw6);
   raw.services = absl::GetFlag(FLAGS_services);

@@ -19,6 +19,7 @@
 #define RINGSTACK_ENGINE_TCP_SOCKET_H_
 
 #include <atomic>
+#include <string_view>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -64,6 +65,9 @@ struct TcpSocketState : SocketWaiter {
   std::atomic<bool> nodelay{false};
   std::atomic<bool> keepalive{false};
   std::atomic<int> keepalive_idle_s{7200}, keepalive_interval_s{75}, keepalive_count{9};
+  // TCP_CONGESTION: 0 the engine's --tcp-cc, else an index into kCongestionNames.
+  static constexpr std::string_view kCongestionNames[] = {"", "cubic", "newreno", "reno"};
+  std::atomic<int> congestion{0};
   // The options above from `o` (an accepted connection takes its
   // listener's; a socket remade for new buffer sizes keeps its own).
   void CopyOptionsFrom(const TcpSocketState& o) {
@@ -72,6 +76,7 @@ struct TcpSocketState : SocketWaiter {
     keepalive_idle_s.store(o.keepalive_idle_s.load());
     keepalive_interval_s.store(o.keepalive_interval_s.load());
     keepalive_count.store(o.keepalive_count.load());
+    congestion.store(o.congestion.load());
   }
 
   // Endpoints, set by the worker before status leaves kConnecting (or for

@@ -82,6 +82,8 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
                                                  config.reassembly_bytes / 4}),
       fabric_(fabric),
       isn_(RandomSecret()),
+      syncookies_(RandomSecret()),
+      challenge_limiter_(config.tcp_challenge_ack_limit),
       eth_rx_(counters.Add("eth_rx")),
       eth_drop_not_for_us_(counters.Add("eth_drop_not_for_us")),
       eth_drop_unknown_ethertype_(counters.Add("eth_drop_unknown_ethertype")),
@@ -188,8 +190,14 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
       tcp_opened_passive_(counters.Add("tcp_opened_passive")),
       tcp_established_(counters.Add("tcp_established")),
       tcp_closed_count_(counters.Add("tcp_closed")),
-      tcp_retransmits_(counters.Add("tcp_retransmits")),
+      tcp_syncookies_sent_(counters.Add("tcp_syncookies_sent")),
+      tcp_syncookies_ok_(counters.Add("tcp_syncookies_ok")),
+      tcp_syncookies_failed_(counters.Add("tcp_syncookies_failed")),
+      tcp_accept_queue_full_(counters.Add("tcp_accept_queue_full")),
       tcp_drop_to_group_(counters.Add("tcp_drop_to_group")) {
+  for (std::size_t i = 0; i < proto::tcp::kTcpStatCount; ++i) {
+    tcp_stat_[i] = &counters.Add(absl::StrCat("tcp_", std::string(proto::tcp::kTcpStatFields[i].first)));
+  }
   using ReasmDrop = ipv4::Ipv4Reassembler::Drop;
   ipv4_frag_drop_[static_cast<int>(ReasmDrop::kNone)] = &counters.Add("ipv4_frag_drop_unknown");
   ipv4_frag_drop_[static_cast<int>(ReasmDrop::kOverlap)] = &counters.Add("ipv4_frag_drop_overlap");

@@ -52,6 +52,7 @@
 #include "protocols/ipv4/ipv4_reassembly.h"
 #include "protocols/ipv4/ipv4_repr.h"
 #include "protocols/tcp/tcp_connection.h"
+#include "protocols/tcp/syn_cookie.h"
 #include "protocols/tcp/tcp_isn.h"
 #include "rings/packet_pool.h"
 #include "rings/spsc_ring.h"
@@ -186,7 +187,13 @@ class Worker final : public Stage {
   void AcceptTcp(TcpListener& l, const proto::tcp::TcpRepr& syn, const FlowKey& key);
   TcpSession& AddTcpSession(const FlowKey& key, std::shared_ptr<TcpSocketState> socket);
   proto::tcp::TcpConfig TcpConfigFor(const TcpSocketState& s, const proto::IpAddress& remote);
+  // After every call into a connection: its stats into the counters, a
+  // trace row, and its timer.
   void RearmTcp(TcpSession& s);
+  void TraceTcp(TcpSession& s);
+  void SendSynCookie(TcpListener& l, const proto::tcp::TcpRepr& syn, const FlowKey& key);
+  bool AcceptCookie(TcpListener& l, const proto::tcp::TcpRepr& ack, const FlowKey& key);
+  std::shared_ptr<TcpSocketState> NewChild(TcpListener& l, const FlowKey& key);
   void ReapTcp();
   void SendTcp(const proto::tcp::TcpRepr& h, const FlowKey& key, const rings::ByteRing* data, std::uint32_t offset,
                std::uint32_t len);
@@ -358,6 +365,9 @@ class Worker final : public Stage {
   std::mutex tcp_report_mu_;
   std::optional<std::vector<std::string>> tcp_report_;
   proto::tcp::IsnGenerator isn_;
+  proto::tcp::SynCookies syncookies_;
+  Instant syncookies_sent_at_ = Instant::Never();
+  proto::tcp::ChallengeAckLimiter challenge_limiter_;
 
   DropCounters eth_drop_, arp_drop_, ipv4_drop_, icmp4_drop_, icmp4_quote_drop_, udp_drop_, dhcp4_drop_;
   DropCounters ipv6_drop_, ipv6_ext_drop_, icmp6_drop_, nd_drop_, mld_drop_;
@@ -471,7 +481,11 @@ class Worker final : public Stage {
   Counter& tcp_opened_passive_;
   Counter& tcp_established_;
   Counter& tcp_closed_count_;
-  Counter& tcp_retransmits_;
+  std::array<Counter*, proto::tcp::kTcpStatCount> tcp_stat_{};  // tcp_<TcpStats field>
+  Counter& tcp_syncookies_sent_;
+  Counter& tcp_syncookies_ok_;
+  Counter& tcp_syncookies_failed_;
+  Counter& tcp_accept_queue_full_;
   Counter& tcp_drop_to_group_;
 };
 

@@ -5,6 +5,7 @@
 // stream sockets' requests. Payload moves once each way: from the socket's
 // send ring into the segment's buffer, from the segment into the receive
 // ring.
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -19,6 +20,7 @@ namespace ringstack::engine {
 
 namespace tcp = proto::tcp;
 using proto::IpAddress;
+
 
 Worker::~Worker() = default;
 
@@ -86,6 +88,10 @@ tcp::TcpConfig Worker::TcpConfigFor(const TcpSocketState& s, const IpAddress& re
   c.keepalive_interval = Duration::Seconds(s.keepalive_interval_s.load(std::memory_order_relaxed));
   c.keepalive_count = s.keepalive_count.load(std::memory_order_relaxed);
   c.msl = config_.tcp_msl;
+  const int cc = s.congestion.load(std::memory_order_relaxed);
+  c.congestion = cc == 0 ? std::string_view(config_.tcp_cc) : TcpSocketState::kCongestionNames[cc];
+  c.recovery = config_.tcp_recovery;
+  c.challenge_limiter = &challenge_limiter_;
   return c;
 }
 
@@ -152,9 +158,7 @@ void Worker::HandleTcp(Packet p, const IpAddress& src, const IpAddress& dst, boo
     const bool reuse = std::holds_alternative<tcp::TcpConnection::TimeWait>(s.conn->state()) && seg->syn() &&
                        !seg->has_ack() && seg->seq.After(s.conn->rcv_nxt()) && FindListener(dst, seg->dst_port);
     if (!reuse) {
-      const std::uint64_t before = s.conn->retransmits();
       s.conn->OnSegment(*seg, now_);
-      tcp_retransmits_.Inc(s.conn->retransmits() - before);  // fast retransmits and partial-ACK resends
       RearmTcp(s);
       ReapTcp();
       return;
@@ -167,6 +171,12 @@ void Worker::HandleTcp(Packet p, const IpAddress& src, const IpAddress& dst, boo
       AcceptTcp(*l, *seg, key);
       return;
     }
+  }
+  // An ACK for no connection may return one of our SYN cookies.
+  if (config_.tcp_syncookies && !syncookies_sent_at_.IsNever() &&
+      now_ - syncookies_sent_at_ < tcp::SynCookies::kTick * tcp::SynCookies::kMaxAge && seg->has_ack() &&
+      !seg->syn() && !seg->rst()) {
+    if (TcpListener* l = FindListener(dst, seg->dst_port); l != nullptr && AcceptCookie(*l, *seg, key)) return;
   }
   // No connection takes it: RFC 9293 3.10.7.1.
   tcp_rx_no_socket_.Inc();
@@ -181,12 +191,13 @@ void Worker::AcceptTcp(TcpListener& l, const tcp::TcpRepr& syn, const FlowKey& k
     queued = ls.accept_queue.size();
   }
   if (queued + static_cast<std::size_t>(l.embryonic) >= static_cast<std::size_t>(std::max(ls.backlog, 1))) {
-    tcp_syn_backlog_full_.Inc();  // the peer retransmits its SYN
+    tcp_syn_backlog_full_.Inc();
+    // Full: a SYN cookie keeps no state (RFC 4987 3.6); without, the peer
+    // retransmits its SYN.
+    if (config_.tcp_syncookies) SendSynCookie(l, syn, key);
     return;
   }
-  auto child = std::make_shared<TcpSocketState>(0, key.local.is_v6(), ls.send.capacity(), ls.recv.capacity());
-  child->CopyOptionsFrom(ls);
-  child->status.store(TcpSocketState::Status::kConnecting);
+  auto child = NewChild(l, key);
   TcpSession& s = AddTcpSession(key, child);
   s.listener = l.socket;
   ++l.embryonic;
@@ -196,6 +207,61 @@ void Worker::AcceptTcp(TcpListener& l, const tcp::TcpRepr& syn, const FlowKey& k
                                       isn_.Isn(key.local, key.local_port, key.remote, key.remote_port, now_), now_,
                                       s);
   RearmTcp(s);
+}
+
+std::shared_ptr<TcpSocketState> Worker::NewChild(TcpListener& l, const FlowKey& /*key*/) {
+  TcpSocketState& ls = *l.socket;
+  auto child = std::make_shared<TcpSocketState>(0, ls.v6, ls.send.capacity(), ls.recv.capacity());
+  child->CopyOptionsFrom(ls);
+  child->status.store(TcpSocketState::Status::kConnecting);
+  return child;
+}
+
+void Worker::SendSynCookie(TcpListener& l, const tcp::TcpRepr& syn, const FlowKey& key) {
+  const tcp::TcpConfig c = TcpConfigFor(*l.socket, key.remote);
+  tcp::CookieOptions o;
+  o.mss = std::min<std::uint16_t>(syn.options.mss.value_or(key.remote.is_v6() ? 1220 : 536), c.mss);
+  o.timestamps = c.timestamps && syn.options.timestamps.has_value();
+  o.window_scale = syn.options.window_scale;
+  o.sack = syn.options.sack_permitted;
+  const proto::tcp::SeqNum cookie =
+      syncookies_.Make(key.local, key.local_port, key.remote, key.remote_port, syn.seq, o.mss, now_);
+  SendTcp(tcp::TcpConnection::CookieSynAck(c, syn, cookie, o, now_), key, nullptr, 0, 0);
+  tcp_syncookies_sent_.Inc();
+  syncookies_sent_at_ = now_;
+}
+
+// The ACK completing a cookie's handshake: a connection, straight into the
+// accept queue (if it has room: else the ACK is dropped and the peer sends
+// again). False when the ACK holds no valid cookie (the caller resets).
+bool Worker::AcceptCookie(TcpListener& l, const tcp::TcpRepr& ack, const FlowKey& key) {
+  const auto mss = syncookies_.Check(key.local, key.local_port, key.remote, key.remote_port, ack.seq, ack.ack, now_);
+  if (!mss) {
+    tcp_syncookies_failed_.Inc();
+    return false;
+  }
+  TcpSocketState& ls = *l.socket;
+  {
+    std::lock_guard lock(ls.accept_mu);
+    if (ls.accept_queue.size() >= static_cast<std::size_t>(std::max(ls.backlog, 1))) {
+      tcp_accept_queue_full_.Inc();
+      return true;
+    }
+  }
+  tcp::CookieOptions o;
+  o.mss = *mss;
+  if (ack.options.timestamps) tcp::SynCookies::DecodeTsecr(ack.options.timestamps->tsecr, o);
+  auto child = NewChild(l, key);
+  TcpSession& s = AddTcpSession(key, child);
+  s.listener = l.socket;
+  ++l.embryonic;  // the established event moves it to the queue
+  tcp_opened_passive_.Inc();
+  tcp_syncookies_ok_.Inc();
+  const tcp::Endpoints ends{key.local, key.local_port, key.remote, key.remote_port};
+  s.conn = tcp::TcpConnection::FromCookie(TcpConfigFor(*child, key.remote), ends, ack, o, now_, s);
+  RearmTcp(s);
+  ReapTcp();
+  return true;
 }
 
 // Builds and sends a segment: the header, then `len` bytes from `data` at
@@ -231,7 +297,15 @@ void Worker::SendTcp(const tcp::TcpRepr& h, const FlowKey& key, const rings::Byt
 }
 
 void Worker::RearmTcp(TcpSession& s) {
-  if (s.closed || !s.conn) return;
+  if (!s.conn) return;
+  const tcp::TcpStats& st = s.conn->stats();
+  for (std::size_t i = 0; i < tcp::kTcpStatCount; ++i) {
+    const auto field = tcp::kTcpStatFields[i].second;
+    if (st.*field != s.seen_stats.*field) tcp_stat_[i]->Inc(st.*field - s.seen_stats.*field);
+  }
+  s.seen_stats = st;
+  if (!config_.tcp_trace_dir.empty()) TraceTcp(s);
+  if (s.closed) return;
   const Instant at = s.conn->NextDeadline();
   if (at == s.timer_at) return;
   if (!s.timer_at.IsNever()) wheel_.Cancel(s.timer);
@@ -239,14 +313,42 @@ void Worker::RearmTcp(TcpSession& s) {
   if (!at.IsNever()) s.timer = wheel_.Arm(at, (std::uint64_t{kTimerTcp} << 32) | s.id);
 }
 
+// --tcp-trace: a CSV row whenever cwnd, pipe or SND.UNA moved.
+void Worker::TraceTcp(TcpSession& s) {
+  const tcp::TcpConnection& c = *s.conn;
+  if (s.trace == nullptr) {
+    if (s.closed) return;
+    // "tcp-192.0.2.2_7-192.0.2.1_40000.csv" (IPv6 colons become dots).
+    std::string name = absl::StrCat(config_.tcp_trace_dir, "/tcp-", s.key.local.ToString(), "_", s.key.local_port,
+                                    "-", s.key.remote.ToString(), "_", s.key.remote_port, ".csv");
+    std::replace(name.begin() + static_cast<std::ptrdiff_t>(config_.tcp_trace_dir.size()), name.end(), ':', '.');
+    s.trace = std::fopen(name.c_str(), "w");
+    if (s.trace == nullptr) return;
+    s.trace_start = now_;
+    std::fputs("time_s,cwnd,ssthresh,pipe,in_flight,srtt_ms,rttvar_ms,rto_ms,retransmits,phase,sacked,lost,"
+               "acked_bytes,cc\n",
+               s.trace);
+  }
+  const std::uint32_t una = c.snd_una() - c.iss();
+  if (c.cwnd() == s.trace_cwnd && c.pipe() == s.trace_pipe && una == s.trace_una) return;
+  s.trace_cwnd = c.cwnd();
+  s.trace_pipe = c.pipe();
+  s.trace_una = una;
+  std::fprintf(s.trace, "%.6f,%u,%u,%u,%u,%.3f,%.3f,%.3f,%llu,%s,%u,%u,%u,%s\n",
+               static_cast<double>((now_ - s.trace_start).nanos()) / 1e9, c.cwnd(),
+               c.ssthresh() == 0xffffffffu ? 0u : c.ssthresh(), c.pipe(), c.in_flight(),
+               static_cast<double>(c.rtt().srtt().nanos()) / 1e6, static_cast<double>(c.rtt().rttvar().nanos()) / 1e6,
+               static_cast<double>(c.rtt().rto().nanos()) / 1e6, static_cast<unsigned long long>(c.retransmits()),
+               std::string(c.RecoveryPhase()).c_str(), c.scoreboard().sacked_bytes(), c.scoreboard().lost_bytes(),
+               una, std::string(c.congestion_name()).c_str());
+}
+
 void Worker::OnTcpTimer(std::uint32_t session_id) {
   const auto it = tcp_by_id_.find(session_id);
   if (it == tcp_by_id_.end()) return;
   TcpSession& s = *it->second;
   s.timer_at = Instant::Never();
-  const std::uint64_t before = s.conn->retransmits();
   s.conn->OnTimer(now_);
-  tcp_retransmits_.Inc(s.conn->retransmits() - before);
   RearmTcp(s);
   ReapTcp();
 }
@@ -279,6 +381,10 @@ void Worker::ServeTcpSocket(const std::shared_ptr<TcpSocketState>& socket) {
   const bool close = socket->close_requested.load(std::memory_order_acquire);
   const bool shutdown = socket->shutdown_requested.load(std::memory_order_acquire);
   const std::uint64_t written = socket->written.load(std::memory_order_acquire);
+  if (const int cc = socket->congestion.load(std::memory_order_relaxed); cc != s.congestion) {
+    s.congestion = cc;
+    s.conn->SetCongestion(cc == 0 ? std::string_view(config_.tcp_cc) : TcpSocketState::kCongestionNames[cc]);
+  }
   if (written != s.seen_written) {
     s.conn->OnAppSend(static_cast<std::uint32_t>(written - s.seen_written), now_);
     s.seen_written = written;
@@ -307,6 +413,9 @@ std::vector<std::string> Worker::TcpSessionLines() const {
         key.local.ToString(), ":", key.local_port, " ", key.remote.ToString(), ":", key.remote_port, " ",
         std::string(c.StateName()), " snd_una=", c.snd_una().value(), " snd_nxt=", c.snd_nxt().value(), " snd_wnd=",
         c.snd_wnd(), " unsent=", c.unsent(), " in_flight=", c.in_flight(), " cwnd=", c.cwnd(),
+        " ssthresh=", c.ssthresh(), " pipe=", c.pipe(), " cc=", std::string(c.congestion_name()),
+        " recovery=", std::string(c.RecoveryPhase()), " sacked=", c.scoreboard().sacked_bytes(),
+        " lost=", c.scoreboard().lost_bytes(), " holes=", c.scoreboard().Holes(),
         " ts=", c.ts_ok(), " sack=", c.sack_ok(), " mss=", c.snd_mss(), " rcv_nxt=", c.rcv_nxt().value(), " rcv_wnd=", c.rcv_wnd(), " unread=", c.unread(),
         " srtt=", c.rtt().srtt().nanos() / 1000000, "ms rttvar=", c.rtt().rttvar().nanos() / 1000000, "ms backoffs=", c.rtt().backoffs(), " rto=", c.rtt().rto().nanos() / 1000000, "ms retransmits=", c.retransmits(),
         " ring_rx=", s->socket->recv.ReadableApprox(), " ring_tx=", s->socket->send.ReadableApprox(),

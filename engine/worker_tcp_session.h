@@ -6,6 +6,7 @@
 #ifndef RINGSTACK_ENGINE_WORKER_TCP_SESSION_H_
 #define RINGSTACK_ENGINE_WORKER_TCP_SESSION_H_
 
+#include <cstdio>
 #include <cstring>
 #include <memory>
 
@@ -16,6 +17,11 @@ namespace ringstack::engine {
 struct Worker::TcpSession final : proto::tcp::TcpSink {
   TcpSession(Worker& w_, const FlowKey& key_, std::uint32_t id_, std::shared_ptr<TcpSocketState> socket_)
       : w(w_), key(key_), id(id_), socket(std::move(socket_)) {}
+  ~TcpSession() override {
+    if (trace != nullptr) std::fclose(trace);
+  }
+  TcpSession(const TcpSession&) = delete;
+  TcpSession& operator=(const TcpSession&) = delete;
 
   void Transmit(const proto::tcp::TcpRepr& h, std::uint32_t offset, std::uint32_t len) override {
     w.SendTcp(h, key, &socket->send, offset, len);
@@ -60,6 +66,11 @@ struct Worker::TcpSession final : proto::tcp::TcpSink {
   bool closed = false;
   TimerWheel::TimerId timer;
   Instant timer_at = Instant::Never();
+  int congestion = 0;                  // the socket's TCP_CONGESTION as last applied
+  proto::tcp::TcpStats seen_stats;     // what the counters have of this connection's stats
+  std::FILE* trace = nullptr;          // --tcp-trace: this connection's CSV
+  Instant trace_start;
+  std::uint32_t trace_cwnd = 0, trace_pipe = 0, trace_una = 0;  // the last row's, to skip repeats
 };
 
 }  // namespace ringstack::engine

@@ -74,6 +74,12 @@ class Stack {
   int SetSockOpt(int fd, int level, int name, int value);
   // The options above, and SO_TYPE, SO_ERROR (the pending error, cleared).
   int GetSockOpt(int fd, int level, int name, int* value);
+  // TCP_CONGESTION by name ("cubic", "newreno", "reno"): ENOENT for an
+  // unknown one (as Linux); a connection switches at once, keeping cwnd and
+  // ssthresh; accepted connections take their listener's.
+  int SetCongestion(int fd, std::string_view name);
+  // The algorithm a TCP socket uses (its own choice or the engine's --tcp-cc).
+  int GetCongestion(int fd, std::string& name);
   // fcntl(O_NONBLOCK) alike.
   int SetNonBlocking(int fd, bool on);
   int GetNonBlocking(int fd);

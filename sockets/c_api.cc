@@ -3,12 +3,15 @@
 #include <arpa/inet.h>
 
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "sockets/api.h"
@@ -80,6 +83,14 @@ int rs_socket(int domain, int type, int protocol) {
 int rs_setsockopt(int fd, int level, int name, const void* value, socklen_t len) {
   auto* s = StackOrFail();
   if (s == nullptr) return -1;
+  if (level == IPPROTO_TCP && name == TCP_CONGESTION) {
+    if (value == nullptr || len <= 0) {
+      errno = EINVAL;
+      return -1;
+    }
+    const auto* text = static_cast<const char*>(value);
+    return s->SetCongestion(fd, std::string_view(text, strnlen(text, static_cast<std::size_t>(len))));
+  }
   if (value == nullptr || len < static_cast<socklen_t>(sizeof(int))) {
     errno = EINVAL;
     return -1;
@@ -92,6 +103,16 @@ int rs_setsockopt(int fd, int level, int name, const void* value, socklen_t len)
 int rs_getsockopt(int fd, int level, int name, void* value, socklen_t* len) {
   auto* s = StackOrFail();
   if (s == nullptr) return -1;
+  if (level == IPPROTO_TCP && name == TCP_CONGESTION && value != nullptr && len != nullptr && *len > 0) {
+    std::string algo;
+    if (s->GetCongestion(fd, algo) != 0) return -1;
+    // As Linux: the name, NUL-padded to the buffer (TCP_CA_NAME_MAX is 16).
+    const auto n = std::min(static_cast<std::size_t>(*len), std::size_t{16});
+    std::memset(value, 0, n);
+    std::memcpy(value, algo.data(), std::min(algo.size(), n));
+    *len = static_cast<socklen_t>(n);
+    return 0;
+  }
   if (value == nullptr || len == nullptr || *len < static_cast<socklen_t>(sizeof(int))) {
     errno = EINVAL;
     return -1;

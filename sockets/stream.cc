@@ -103,6 +103,33 @@ int Stack::StreamSetOpt(Entry& e, int level, int name, int value) {
   return Fail(ENOPROTOOPT);
 }
 
+int Stack::SetCongestion(int fd, std::string_view name) {
+  const auto e = Get(fd);
+  if (!e) return -1;
+  std::lock_guard lock(e->mu);
+  if (!e->tcp) return Fail(ENOPROTOOPT);
+  const auto& names = engine::TcpSocketState::kCongestionNames;
+  for (int i = 1; i < static_cast<int>(std::size(names)); ++i) {
+    if (names[i] == name) {
+      e->tcp->congestion.store(i);
+      ScheduleTcp(e->tcp);  // a connection switches when next served
+      return 0;
+    }
+  }
+  return Fail(ENOENT);
+}
+
+int Stack::GetCongestion(int fd, std::string& name) {
+  const auto e = Get(fd);
+  if (!e) return -1;
+  std::lock_guard lock(e->mu);
+  if (!e->tcp) return Fail(ENOPROTOOPT);
+  const int i = e->tcp->congestion.load();
+  name = std::string(i == 0 ? std::string_view(engine_.config().tcp_cc)
+                            : engine::TcpSocketState::kCongestionNames[i]);
+  return 0;
+}
+
 int Stack::StreamGetOpt(Entry& e, int level, int name, int* value) {
   TcpSocketState& s = *e.tcp;
   if (level == SOL_SOCKET) {

@@ -79,6 +79,12 @@ class CongestionControl {
   // The retransmission timer expired: ssthresh as for loss (the first time
   // in a row only, RFC 5681 3.1), cwnd to one segment.
   void OnRetransmitTimeout(std::uint32_t flight, Instant now, bool first);
+  // Switching algorithms (TCP_CONGESTION on a live connection): the window
+  // carries over.
+  void AdoptWindow(const CongestionControl& o) {
+    cwnd_ = o.cwnd_;
+    ssthresh_ = o.ssthresh_;
+  }
   // Recovery sets cwnd (PRR) and ends it at ssthresh.
   void SetCwnd(std::uint32_t cwnd) { cwnd_ = cwnd < smss_ ? smss_ : cwnd; }
   // RFC 7661 4.4: the non-validated period ran out: ssthresh keeps 3/4 of

@@ -39,6 +39,7 @@
 #include <optional>
 #include <span>
 #include <string_view>
+#include <utility>
 #include <variant>
 
 #include "protocols/common/address.h"
@@ -91,6 +92,24 @@ struct TcpStats {
   std::uint64_t paws_dropped = 0;      // RFC 7323 5: old timestamps
   std::uint64_t ts_missing_dropped = 0;  // RFC 7323 3.2: no timestamp once agreed
 };
+
+// TcpStats' fields by name, for counters ("tcp_" + name) and reports.
+inline constexpr std::pair<std::string_view, std::uint64_t TcpStats::*> kTcpStatFields[] = {
+    {"retransmits", &TcpStats::retransmits},
+    {"timeouts", &TcpStats::timeouts},
+    {"fast_recoveries", &TcpStats::fast_recoveries},
+    {"rack_marked", &TcpStats::rack_marked},
+    {"dupthresh_marked", &TcpStats::dupthresh_marked},
+    {"tlp_probes", &TcpStats::tlp_probes},
+    {"tlp_recoveries", &TcpStats::tlp_recoveries},
+    {"dsacks", &TcpStats::dsacks},
+    {"undos", &TcpStats::undos},
+    {"challenge_acks", &TcpStats::challenge_acks},
+    {"challenge_limited", &TcpStats::challenge_limited},
+    {"paws_dropped", &TcpStats::paws_dropped},
+    {"ts_missing_dropped", &TcpStats::ts_missing_dropped},
+};
+inline constexpr std::size_t kTcpStatCount = std::size(kTcpStatFields);
 
 struct TcpConfig {
   std::uint16_t mss = 1460;                   // what we can receive (MTU - IP - TCP headers)
@@ -198,6 +217,9 @@ class TcpConnection {
   // close(): Shutdown, unless received data was never read: then a RST
   // (RFC 9293 3.10.4 allows it; Linux does so, RFC 2525 2.17).
   void Close(Instant now);
+  // TCP_CONGESTION: another algorithm from now on (cwnd and ssthresh carry
+  // over); false for an unknown name.
+  bool SetCongestion(std::string_view name);
   // ABORT (3.10.5): a RST if synchronized, then CLOSED.
   void Abort(Instant now);
   // RFC 9293 3.10.7.1: the answer to a segment no connection takes (none

@@ -488,6 +488,15 @@ void TcpConnection::Close(Instant now) {
   Shutdown(now);
 }
 
+bool TcpConnection::SetCongestion(std::string_view name) {
+  auto next = MakeCongestionControl(name, EffectiveMss(), config_.hystart);
+  if (!next) return false;
+  next->AdoptWindow(*cc_);
+  cc_ = std::move(next);
+  config_.congestion = cc_->name();
+  return true;
+}
+
 void TcpConnection::Abort(Instant now) {
   // RFC 9293 3.10.5: <SEQ=SND.NXT><CTL=RST> when synchronized.
   if (synchronized() && !Is<TimeWait>(state_)) SendRst(snd_nxt_, now);
