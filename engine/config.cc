@@ -324,6 +324,9 @@ absl::StatusOr<Config> ParseConfig(const RawFlags& f, int cpus) {
 
   auto impair = ImpairConfig::Parse(f.impair);
   if (!impair.ok()) return impair.status();
+  if (impair->rate != 0 || impair->queue != 0) {
+    return Bad("impair", "rate and queue model the simulated link only; a TAP's rate is the real one");
+  }
   c.impair = *impair;
   c.counters_file = f.counters_file;
   return c;

@@ -55,21 +55,55 @@ absl::StatusOr<ImpairConfig> ImpairConfig::Parse(absl::string_view spec) {
       auto d = ParseDuration(key, value);
       if (!d.ok()) return d.status();
       (key == "delay" ? c.delay : c.reorder_delay) = *d;
+    } else if (key == "burst") {
+      if (!absl::SimpleAtoi(value, &c.burst) || c.burst < 1 || c.burst > 1000) {
+        return absl::InvalidArgumentError(absl::StrCat("--impair: burst wants a frame count in [1, 1000], got '",
+                                                       value, "'"));
+      }
+    } else if (key == "rate") {
+      absl::string_view v = value;
+      std::uint64_t unit = 1;
+      if (absl::ConsumeSuffix(&v, "gbit")) {
+        unit = 1'000'000'000;
+      } else if (absl::ConsumeSuffix(&v, "mbit")) {
+        unit = 1'000'000;
+      } else if (absl::ConsumeSuffix(&v, "kbit")) {
+        unit = 1'000;
+      }
+      if (!absl::SimpleAtoi(v, &c.rate) || c.rate == 0 || c.rate > 1'000'000) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--impair: rate wants bits per second like 100mbit, 1gbit or 500kbit, got '", value, "'"));
+      }
+      c.rate *= unit;
+    } else if (key == "queue") {
+      absl::string_view v = value;
+      std::uint64_t unit = 1;
+      if (absl::ConsumeSuffix(&v, "K")) {
+        unit = 1024;
+      } else if (absl::ConsumeSuffix(&v, "M")) {
+        unit = 1024 * 1024;
+      }
+      if (!absl::SimpleAtoi(v, &c.queue) || c.queue == 0 || c.queue > 1024) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--impair: queue wants a size like 256K or 1M (at most 1024 of the unit), got '", value, "'"));
+      }
+      c.queue *= unit;
     } else if (key == "seed") {
       if (!absl::SimpleAtoi(value, &c.seed)) {
         return absl::InvalidArgumentError(absl::StrCat("--impair: seed wants an integer, got '", value, "'"));
       }
     } else {
       return absl::InvalidArgumentError(absl::StrCat(
-          "--impair: unknown key '", key, "' (known: loss, dup, reorder, corrupt, delay, reorder_delay, seed)"));
+          "--impair: unknown key '", key,
+          "' (known: loss, dup, reorder, corrupt, delay, reorder_delay, burst, seed; rate, queue in simulations)"));
     }
   }
   return c;
 }
 
 std::string ImpairConfig::ToString() const {
-  return absl::StrFormat("loss=%g,dup=%g,reorder=%g,corrupt=%g,delay=%dus,seed=%u", loss, dup, reorder,
-                         corrupt, delay.nanos() / 1000, seed);
+  return absl::StrFormat("loss=%g,dup=%g,reorder=%g,corrupt=%g,delay=%dus,burst=%d,rate=%u,queue=%u,seed=%u", loss,
+                         dup, reorder, corrupt, delay.nanos() / 1000, burst, rate, queue, seed);
 }
 
 std::uint64_t Impairer::NextU64() {
@@ -89,7 +123,14 @@ Impairer::Decision Impairer::Next(std::size_t frame_len) {
   const double u_corrupt = NextUnit();
   const std::uint64_t r = NextU64();
   d.delay = config_.delay;
-  if (u_loss < config_.loss) {
+  if (burst_left_ > 0) {
+    --burst_left_;
+    d.drop = true;
+    ++dropped_;
+    return d;
+  }
+  if (u_loss < config_.loss / config_.burst) {
+    burst_left_ = config_.burst - 1;
     d.drop = true;
     ++dropped_;
     return d;

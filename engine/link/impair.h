@@ -30,9 +30,15 @@ struct ImpairConfig {
   double corrupt = 0;  // probability one byte of the frame is flipped
   Duration delay;      // added to every frame
   Duration reorder_delay = Duration::Millis(2);
+  int burst = 1;       // a loss drops this many frames in a row (the average loss rate stays `loss`)
+  // The simulated link only (SimLink): a bottleneck of `rate` bits per
+  // second with a drop-tail queue of `queue` bytes (0: unbounded).
+  std::uint64_t rate = 0;
+  std::uint64_t queue = 0;
   std::uint64_t seed = 1;
 
-  // "loss=0.05,dup=0.01,reorder=0.05,corrupt=0.001,delay=5ms,seed=7"; an empty
+  // "loss=0.05,dup=0.01,reorder=0.05,corrupt=0.001,delay=5ms,burst=3,seed=7"
+  // (and for SimLink "rate=100mbit,queue=256K"); an empty
   // spec is no impairment. Errors name the bad key or value.
   static absl::StatusOr<ImpairConfig> Parse(absl::string_view spec);
   bool enabled() const { return loss > 0 || dup > 0 || reorder > 0 || corrupt > 0 || delay > Duration(); }
@@ -65,6 +71,7 @@ class Impairer {
   ImpairConfig config_;
   std::uint64_t state_;
   std::uint64_t dropped_ = 0, duplicated_ = 0, reordered_ = 0, corrupted_ = 0;
+  int burst_left_ = 0;
 };
 
 // Applies impairments to frames received from `inner`, and (with its own

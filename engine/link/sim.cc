@@ -15,13 +15,15 @@ struct Direction {
   std::map<std::pair<Instant, std::uint64_t>, std::vector<std::byte>> in_flight;
   std::uint64_t seq = 0;
   std::uint64_t sent = 0;
+  std::uint64_t tail_dropped = 0;
+  Instant busy_until;  // the bottleneck is sending until then (rate model)
   Doorbell* receiver = nullptr;
 };
 
 class SimWire {
  public:
   SimWire(const Clock& clock, const ImpairConfig& a_to_b, const ImpairConfig& b_to_a)
-      : clock_(clock), dir_{Direction(a_to_b), Direction(b_to_a)} {}
+      : clock_(clock), dir_{Direction(a_to_b), Direction(b_to_a)}, rates_{a_to_b, b_to_a} {}
 
   // Direction `from` -> the other side.
   void Send(int from, std::span<const std::byte> bytes) {
@@ -32,7 +34,22 @@ class SimWire {
       ++d.sent;
       const Impairer::Decision dec = d.impairer.Next(bytes.size());
       if (dec.drop) return;
-      const Instant due = clock_.Now() + dec.delay;
+      const Instant now = clock_.Now();
+      Instant due = now + dec.delay;
+      if (const std::uint64_t rate = rates_[from].rate; rate != 0) {
+        // A bottleneck: the frame waits for those before it, unless the
+        // queue (what is still to be sent, in bytes) is full: dropped.
+        const Instant start = d.busy_until > now ? d.busy_until : now;
+        const auto backlog = static_cast<std::uint64_t>(
+            static_cast<double>((start - now).nanos()) * static_cast<double>(rate) / 8e9);
+        if (rates_[from].queue != 0 && backlog + bytes.size() > rates_[from].queue) {
+          ++d.tail_dropped;
+          return;
+        }
+        d.busy_until = start + Duration::Nanos(static_cast<std::int64_t>(
+                                   static_cast<double>(bytes.size()) * 8e9 / static_cast<double>(rate)));
+        due = d.busy_until + dec.delay;
+      }
       const int copies = dec.duplicate ? 2 : 1;
       for (int i = 0; i < copies; ++i) {
         std::vector<std::byte> frame(bytes.begin(), bytes.end());
@@ -86,9 +103,16 @@ class SimWire {
     return d.sent;
   }
 
+  std::uint64_t TailDropped(int from) const {
+    const Direction& d = dir_[from];
+    std::lock_guard<std::mutex> lock(d.mu);
+    return d.tail_dropped;
+  }
+
  private:
   const Clock& clock_;
   Direction dir_[2];
+  ImpairConfig rates_[2];
 };
 
 std::pair<std::unique_ptr<SimLink>, std::unique_ptr<SimLink>> SimLink::Pair(
@@ -121,5 +145,7 @@ std::optional<std::vector<std::byte>> SimLink::ReceiveBytes() {
 }
 
 std::size_t SimLink::sent() const { return wire_->Sent(side_); }
+
+std::uint64_t SimLink::tail_dropped() const { return wire_->TailDropped(side_); }
 
 }  // namespace ringstack::engine

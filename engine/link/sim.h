@@ -2,7 +2,9 @@
 // an engine and a test), with a seeded Impairer per direction.
 //
 // Frames are copied into the wire on Send and become receivable on the other
-// end at send time + delay (reordered frames later). Time is the Clock's, so
+// end at send time + delay (reordered frames later); with a rate, each
+// direction is a bottleneck that serialises frames at that rate behind a
+// drop-tail queue (ImpairConfig::rate, ::queue). Time is the Clock's, so
 // under a VirtualClock a delayed frame costs no real time. Thread-safe: a
 // mutex guards each direction, so the ThreadedRunner can drive it too.
 // Test-only plumbing: it allocates per frame.
@@ -42,6 +44,8 @@ class SimLink final : public Link {
   void SendBytes(std::span<const std::byte> frame);
   std::optional<std::vector<std::byte>> ReceiveBytes();
   std::size_t sent() const;
+  // Frames this side sent that the bottleneck's full queue dropped.
+  std::uint64_t tail_dropped() const;
 
  private:
   SimLink(std::shared_ptr<SimWire> wire, int side) : wire_(std::move(wire)), side_(side) {}

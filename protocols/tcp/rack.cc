@@ -33,6 +33,12 @@ void Rack::OnDelivered(const SentSegment& s, Instant now) {
 void Rack::UpdateReoWnd(bool dsack, SeqNum snd_una, SeqNum snd_nxt, bool in_recovery, bool exiting_recovery,
                         int sacked_segments, Duration srtt) {
   if (dsack_round_valid_ && snd_una.AfterOrAt(dsack_round_)) dsack_round_valid_ = false;
+  if (dsack) {
+    // A D-SACK shows a retransmission was needless: the network reorders
+    // (as Linux takes it), so from now on RACK waits a reordering window
+    // even with DupThresh segments SACKed.
+    reordering_seen_ = true;
+  }
   if (!dsack_round_valid_ && dsack) {
     // Reordering fooled RACK: a wider window, kept for 16 recoveries.
     dsack_round_valid_ = true;

@@ -2,6 +2,9 @@
 // once a segment sent after it has been delivered and more than RACK.rtt +
 // RACK.reo_wnd has passed since it was sent; the reordering window grows
 // with D-SACKs (reordering that fooled it) and shrinks back over recoveries.
+// Until reordering is seen the window is zero once DupThresh segments are
+// SACKed (6.2 step 4); a D-SACK counts as seeing it (as Linux does), since a
+// retransmitted segment's late original cannot show it by step 1.
 // The tail loss probe (RFC 8985 7) is the connection's: it owns the timers.
 // Pure; never allocates.
 #ifndef RINGSTACK_PROTOCOLS_TCP_RACK_H_
