@@ -416,7 +416,7 @@ std::vector<std::string> Worker::TcpSessionLines() const {
         " ssthresh=", c.ssthresh(), " pipe=", c.pipe(), " cc=", std::string(c.congestion_name()),
         " recovery=", std::string(c.RecoveryPhase()), " sacked=", c.scoreboard().sacked_bytes(),
         " lost=", c.scoreboard().lost_bytes(), " holes=", c.scoreboard().Holes(),
-        " ts=", c.ts_ok(), " sack=", c.sack_ok(), " mss=", c.snd_mss(), " rcv_nxt=", c.rcv_nxt().value(), " rcv_wnd=", c.rcv_wnd(), " unread=", c.unread(),
+        " ts=", c.ts_ok(), " sack=", c.sack_ok(), " wscale=", static_cast<int>(c.snd_scale().shift()), " ts_recent=", c.ts_recent(), " mss=", c.snd_mss(), " rcv_nxt=", c.rcv_nxt().value(), " rcv_wnd=", c.rcv_wnd(), " unread=", c.unread(),
         " srtt=", c.rtt().srtt().nanos() / 1000000, "ms rttvar=", c.rtt().rttvar().nanos() / 1000000, "ms backoffs=", c.rtt().backoffs(), " rto=", c.rtt().rto().nanos() / 1000000, "ms retransmits=", c.retransmits(),
         " ring_rx=", s->socket->recv.ReadableApprox(), " ring_tx=", s->socket->send.ReadableApprox(),
         " written=", s->socket->written.load() - s->seen_written, " consumed=", s->socket->consumed.load() - s->seen_consumed,

@@ -244,6 +244,7 @@ class TcpConnection {
   WindowScale rcv_scale() const { return rcv_scale_; }
   bool sack_ok() const { return sack_ok_; }
   bool ts_ok() const { return ts_ok_; }
+  std::uint32_t ts_recent() const { return ts_recent_; }
   std::uint32_t cwnd() const { return cc_->cwnd(); }
   std::uint32_t ssthresh() const { return cc_->ssthresh(); }
   const RttEstimator& rtt() const { return rtt_; }

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <random>
@@ -26,6 +27,9 @@
 #include "engine/runner.h"
 #include "gtest/gtest.h"
 #include "protocols/common/sha256.h"
+#include "protocols/ethernet/ethernet_repr.h"
+#include "protocols/ipv4/ipv4_repr.h"
+#include "protocols/tcp/tcp_repr.h"
 #include "sockets/api.h"
 #include "tests/sim/tcp_sim_harness.h"
 
@@ -303,3 +307,169 @@ TEST(TcpThreaded, EchoFiftyMegabytesOverIpv6) { ThreadedEcho(true); }
 }  // namespace
 }  // namespace ringstack::sockets
 
+
+namespace ringstack::sockets {
+namespace {
+
+using namespace harness;  // NOLINT
+
+// "key=value" from B's one session line.
+std::uint32_t SessionField(engine::Engine& e, const std::string& key) {
+  const auto lines = e.TcpSessionReport();
+  EXPECT_EQ(lines.size(), 1u);
+  if (lines.empty()) return 0;
+  const std::string& l = lines[0];
+  const auto at = l.find(" " + key + "=");
+  EXPECT_NE(at, std::string::npos) << key << " in " << l;
+  if (at == std::string::npos) return 0;
+  return static_cast<std::uint32_t>(std::strtoul(l.c_str() + at + key.size() + 2, nullptr, 10));
+}
+
+// A segment "from A" (192.0.2.1, A's MAC) to B, as an attacker on the path
+// that can spoof A's address but not see the connection would send it.
+std::vector<std::byte> Forged(const proto::tcp::TcpRepr& h) {
+  using namespace proto;
+  const std::size_t tcp_len = h.header_len() + h.payload.size();
+  std::vector<std::byte> f(ethernet::EthernetRepr::header_len() + ipv4::Ipv4Repr::header_len() + tcp_len);
+  ethernet::EthernetRepr eth{*MacAddress::Parse("02:00:00:00:00:0b"), *MacAddress::Parse("02:00:00:00:00:0a"),
+                             ethernet::kEtherTypeIpv4};
+  eth.Emit(f);
+  const Ipv4Address a = *Ipv4Address::Parse("192.0.2.1"), b = *Ipv4Address::Parse("192.0.2.2");
+  ipv4::Ipv4Repr ip;
+  ip.src = a;
+  ip.dst = b;
+  ip.protocol = ipv4::kProtoTcp;
+  ip.payload_len = static_cast<std::uint16_t>(tcp_len);
+  auto rest = std::span(f).subspan(ethernet::EthernetRepr::header_len());
+  ip.Emit(rest);
+  auto seg = rest.subspan(ipv4::Ipv4Repr::header_len());
+  std::memcpy(seg.data() + h.header_len(), h.payload.data(), h.payload.size());
+  h.EmitHeader(seg, a, b);
+  return f;
+}
+
+// RFC 5961 and PAWS against blind injections, in process: RSTs and SYNs in
+// the window, data with an ACK beyond what was sent, and an old timestamp
+// are all refused (challenge ACKs, counted) while the connection carries on
+// and no injected byte reaches the application.
+TEST(TcpSim, BlindInjectionsAreChallengedAndDropped) {
+  TwoEngines t;
+  auto [c, s] = Connect(t, "192.0.2.2", 7);
+  ASSERT_GE(s, 0);
+  std::string at_b, at_a;
+  auto exchange = [&](const std::string& text) {
+    ASSERT_EQ(t.a().Send(c, std::as_bytes(std::span(text))), static_cast<ssize_t>(text.size()));
+    std::vector<std::byte> buf(4096);
+    ASSERT_TRUE(t.RunUntil(
+        [&] {
+          const ssize_t n = t.b().Recv(s, buf, true);
+          if (n > 0) at_b.append(reinterpret_cast<const char*>(buf.data()), static_cast<std::size_t>(n));
+          return at_b.size() >= text.size();
+        },
+        engine::Duration::Seconds(5)));
+  };
+  exchange("before ");
+  Endpoint a_name;
+  ASSERT_EQ(t.a().GetSockName(c, &a_name), 0);
+  const std::uint32_t rcv_nxt = SessionField(t.engine_b(), "rcv_nxt");
+  const std::uint32_t snd_nxt = SessionField(t.engine_b(), "snd_nxt");
+  const std::uint32_t ts_recent = SessionField(t.engine_b(), "ts_recent");
+  auto base = [&](std::uint8_t flags, std::uint32_t seq, std::uint32_t ack) {
+    proto::tcp::TcpRepr h;
+    h.src_port = a_name.port;
+    h.dst_port = 7;
+    h.flags = flags;
+    h.seq = proto::tcp::SeqNum(seq);
+    h.ack = proto::tcp::SeqNum(ack);
+    h.window = 1000;
+    h.options.timestamps = proto::tcp::Timestamps{ts_recent + 5, 0};
+    return h;
+  };
+  const std::string evil = "INJECTED";
+  auto inject = [&](proto::tcp::TcpRepr h, bool with_data) {
+    if (with_data) h.payload = std::as_bytes(std::span(evil));
+    t.link_a()->SendBytes(Forged(h));
+    t.RunFor(engine::Duration::Millis(5));
+  };
+  inject(base(proto::tcp::kRst, rcv_nxt + 1000, 0), false);                       // in window, not RCV.NXT
+  inject(base(proto::tcp::kSyn, rcv_nxt + 77, 0), false);                         // SYN on a live connection
+  inject(base(proto::tcp::kAck | proto::tcp::kPsh, rcv_nxt, snd_nxt + 100'000), true);  // ACK past SND.MAX
+  auto old = base(proto::tcp::kAck | proto::tcp::kPsh, rcv_nxt, snd_nxt);
+  old.options.timestamps->tsval = ts_recent - 100;  // PAWS: older than TS.Recent
+  inject(old, true);
+  EXPECT_EQ(t.engine_b().counter("tcp_challenge_acks"), 4u);  // three RFC 5961 answers and PAWS's ACK
+  EXPECT_EQ(t.engine_b().counter("tcp_paws_dropped"), 1u);
+  // The connection lives on, and only A's own bytes arrived.
+  exchange("after");
+  EXPECT_EQ(at_b, "before after");
+  EXPECT_EQ(t.engine_b().counter("tcp_tx_rst"), 0u);
+  // A RST exactly at RCV.NXT does reset it (RFC 5961 3.2).
+  inject(base(proto::tcp::kRst, SessionField(t.engine_b(), "rcv_nxt"), 0), false);
+  std::vector<std::byte> buf(16);
+  EXPECT_EQ(t.b().Recv(s, buf, true), -1);
+  EXPECT_EQ(errno, ECONNRESET);
+}
+
+// A listener whose backlog is full answers with SYN cookies: the
+// connection its ACK returns is made statelessly (once the accept queue has
+// room), with the options the cookie carried, and carries data.
+TEST(TcpSim, SynCookiesWhenTheBacklogIsFull) {
+  TwoEngines t;
+  const int l = t.b().Socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK);
+  ASSERT_EQ(t.b().Bind(l, Ep("0.0.0.0", 8080)), 0);
+  ASSERT_EQ(t.b().Listen(l, 1), 0);
+  int c[2];
+  for (int i = 0; i < 2; ++i) {
+    c[i] = t.a().Socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK);
+    EXPECT_EQ(t.a().Connect(c[i], Ep("192.0.2.2", 8080)), -1);
+    ASSERT_TRUE(t.RunUntil(
+        [&] {
+          Stack::PollFd p{c[i], POLLOUT, 0};
+          return t.a().Poll(std::span(&p, 1), 0) == 1;
+        },
+        engine::Duration::Seconds(10)));
+  }
+  // The second handshake went by cookie; its ACK found the queue full.
+  EXPECT_EQ(t.engine_b().counter("tcp_syncookies_sent"), 1u);
+  EXPECT_GE(t.engine_b().counter("tcp_accept_queue_full"), 1u);
+  const std::string text = "through a cookie";
+  ASSERT_EQ(t.a().Send(c[1], std::as_bytes(std::span(text))), static_cast<ssize_t>(text.size()));
+  const int s0 = t.b().Accept(l, nullptr);
+  ASSERT_GE(s0, 0);
+  // A retransmits; now there is room: the cookie makes the connection.
+  int s1 = -1;
+  ASSERT_TRUE(t.RunUntil(
+      [&] {
+        if (s1 < 0) s1 = t.b().Accept(l, nullptr);
+        return s1 >= 0;
+      },
+      engine::Duration::Seconds(10)));
+  EXPECT_EQ(t.engine_b().counter("tcp_syncookies_ok"), 1u);
+  std::string got;
+  std::vector<std::byte> buf(4096);
+  ASSERT_TRUE(t.RunUntil(
+      [&] {
+        const ssize_t n = t.b().Recv(s1, buf, true);
+        if (n > 0) got.append(reinterpret_cast<const char*>(buf.data()), static_cast<std::size_t>(n));
+        return got.size() >= text.size();
+      },
+      engine::Duration::Seconds(10)));
+  EXPECT_EQ(got, text);
+  // The options came through the cookie (timestamps, SACK, window scale).
+  bool found = false;
+  for (const std::string& line : t.engine_b().TcpSessionReport()) {
+    if (line.find(":8080 ") == std::string::npos || line.find("ESTABLISHED") == std::string::npos) continue;
+    EXPECT_NE(line.find(" ts=1 sack=1 wscale="), std::string::npos) << line;
+    found = true;
+  }
+  EXPECT_TRUE(found);
+  // And a big transfer over it goes both ways.
+  std::string at_b, at_a;
+  const std::string ab = Pattern(2'000'000, 5), ba = Pattern(500'000, 6);
+  ASSERT_TRUE(Exchange(t, c[1], s1, ab, ba, at_b, at_a, engine::Duration::Seconds(60)));
+  EXPECT_EQ(Sha(at_b), Sha(ab));
+  EXPECT_EQ(Sha(at_a), Sha(ba));
+}
+
+}  // namespace
+}  // namespace ringstack::sockets
