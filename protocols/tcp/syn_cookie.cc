@@ -76,7 +76,11 @@ std::optional<std::uint16_t> SynCookies::Check(const IpAddress& local, std::uint
 
 std::uint32_t SynCookies::EncodeTsval(std::uint32_t tsval, const CookieOptions& o) {
   const std::uint32_t ws = o.window_scale ? std::min<std::uint32_t>(*o.window_scale, 14) : 0xf;
-  return (tsval & ~0x3fu) | ws | (o.sack ? 0x10u : 0u);
+  std::uint32_t v = (tsval & ~0x3fu) | ws | (o.sack ? 0x10u : 0u);
+  // Never ahead of the clock (as Linux): the connection's later TSvals must
+  // not look older to the peer's PAWS.
+  if (static_cast<std::int32_t>(v - tsval) > 0) v -= 0x40u;
+  return v;
 }
 
 void SynCookies::DecodeTsecr(std::uint32_t tsecr, CookieOptions& o) {

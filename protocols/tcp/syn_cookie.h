@@ -47,7 +47,8 @@ class SynCookies {
   std::optional<std::uint16_t> Check(const IpAddress& local, std::uint16_t local_port, const IpAddress& remote,
                                      std::uint16_t remote_port, SeqNum seq, SeqNum ack, Instant now) const;
 
-  // The SYN-ACK's TSval with the options in its low 6 bits.
+  // The SYN-ACK's TSval with the options in its low 6 bits, at or below
+  // `tsval` (64 ms back when the bits would put it ahead).
   static std::uint32_t EncodeTsval(std::uint32_t tsval, const CookieOptions& o);
   // Window scale and SACK back from the echoed TSecr.
   static void DecodeTsecr(std::uint32_t tsecr, CookieOptions& o);

@@ -535,6 +535,34 @@ check "impaired TCP: frames dropped and reordered both ways, segments retransmit
    counter_at_least $work/tcpimp.snap tcp_retransmits 10"
 check "SIGTERM: clean exit (impaired TCP)" stop_ok "$engine_pid" tcpimp
 
+# A bounded SYN flood (#7): 20,000 SYNs from 100 spoofed on-link sources in
+# at most 10 s fill the echo listener's backlog with handshakes nobody
+# finishes; SYN cookies keep it serving a real client meanwhile.
+read -r ns tap < <("$lab" up) || exit 1
+namespaces+=("$ns")
+check "engine starts with echo for the SYN flood" \
+  start_engine "$ns" "$tap" synflood --ipv6 off --services echo --poll block
+flood_ok() {  # flood_ok NS TAP
+  local ns=$1 tap=$2 rc=0
+  "$lab" exec "$ns" /usr/bin/python3 "$root/tests/lab/syn_flood.py" "$tap" 02:00:00:00:00:02 192.0.2.2 7 20000 100 8 \
+    >"$work/synflood.out" 2>&1 &
+  local flood_pid=$!
+  pids+=("$flood_pid")
+  for _ in $(seq 300); do grep -q flooding "$work/synflood.out" && break; sleep 0.1; done
+  sleep 1  # the backlog fills in the first 128 SYNs
+  "$lab" exec "$ns" /usr/bin/python3 "$root/tests/lab/tcp_while_flooded.py" 192.0.2.2 7 100000 6 5 || rc=1
+  wait "$flood_pid" || rc=1
+  cat "$work/synflood.out"
+  return $rc
+}
+check "SYN flood of 20,000 spoofed SYNs: a real client still connects and echoes 100 KB, again and again" \
+  flood_ok "$ns" "$tap"
+counters "$engine_pid" synflood >"$work/synflood.snap" 2>&1
+check "SYN flood counted: backlog full, cookies sent, the client's cookies accepted" bash -c \
+  "$(declare -f counter_at_least); counter_at_least $work/synflood.snap tcp_syn_backlog_full 1000 &&
+   counter_at_least $work/synflood.snap tcp_syncookies_sent 1000 && counter_at_least $work/synflood.snap tcp_syncookies_ok 5"
+check "SIGTERM: clean exit after the SYN flood" stop_ok "$engine_pid" synflood
+
 # The stack opens, sends and closes: ringstack's clients against socat.
 socat_ok() {  # socat_ok NS: echo (7) and daytime (13) servers on the kernel side, then both clients
   local ns=$1 rc=0

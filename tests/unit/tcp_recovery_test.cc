@@ -464,6 +464,12 @@ TEST(SynCookies, RoundTripStaleAndForgedCookies) {
   SynCookies::DecodeTsecr(SynCookies::EncodeTsval(0x12345678, o), back);
   EXPECT_EQ(back.window_scale, std::optional<std::uint8_t>(7));
   EXPECT_TRUE(back.sack && back.timestamps);
+  // Never ahead of the clock it was made from.
+  for (std::uint32_t clock : {0x12345600u, 0x12345601u, 0x1234563fu, 0xffffffc0u}) {
+    const std::uint32_t v = SynCookies::EncodeTsval(clock, o);
+    EXPECT_LE(static_cast<std::int32_t>(v - clock), 0) << clock;
+    EXPECT_GT(static_cast<std::int32_t>(v - clock), -128) << clock;
+  }
   CookieOptions none;
   SynCookies::DecodeTsecr(SynCookies::EncodeTsval(0x12345678, none), back);
   EXPECT_FALSE(back.window_scale.has_value());
