@@ -128,6 +128,17 @@ std::size_t Scoreboard::FirstLostToSend() {
   return kNone;
 }
 
+void Scoreboard::UnmarkUnsentLost() {
+  if (lost_ == 0) return;
+  for (std::size_t i = 0; i < count_; ++i) {
+    SentSegment& s = mut(i);
+    if (!s.lost || s.sacked || s.retrans_out) continue;
+    Uncount(s);
+    s.lost = false;
+    Count(s);
+  }
+}
+
 std::size_t Scoreboard::Find(SeqNum seq) const {
   std::size_t lo = 0, hi = count_;
   while (lo < hi) {

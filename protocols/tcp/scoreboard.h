@@ -74,6 +74,9 @@ class Scoreboard {
   // The retransmission timer expired: SACK information is dropped (RFC 2018
   // 8: the receiver may have reneged) and every record is lost.
   void MarkAllLost();
+  // A reduction was undone as spurious: records deemed lost but not yet
+  // sent again are not (loss detection may find them lost again).
+  void UnmarkUnsentLost();
   // NextSeg's first rule (RFC 6675 4): the first record deemed lost, not
   // SACKed and not retransmitted since; kNone when none is.
   std::size_t FirstLostToSend();

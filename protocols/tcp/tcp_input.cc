@@ -350,6 +350,7 @@ void TcpConnection::ProcessAckOfData(const TcpRepr& seg, Instant now) {
     tlp_out_ = false;
     if (tlp_retrans_ && !dsack && phase_ == Phase::kOpen) {
       ArmUndo();
+      undo_retrans_ = 1;  // the probe: a late D-SACK for it undoes this
       cc_->OnCongestionEvent(in_flight(), now);
       cc_->SetCwnd(cc_->ssthresh());
       ++stats_.tlp_recoveries;

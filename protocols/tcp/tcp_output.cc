@@ -331,7 +331,7 @@ bool TcpConnection::SendData(Instant now, bool probe) {
   // The sender is using its window when at least half of cwnd is out
   // (RFC 7661's validated threshold, on the flight itself).
   if (pipe() * 2 >= cc_->cwnd()) limited_at_ = now;
-  if (sent && tlp_at_.IsNever()) ArmTlp(now);
+  if (sent && !probe && tlp_at_.IsNever()) ArmTlp(now);  // a probe waits for its ACK or the RTO
   return sent;
 }
 

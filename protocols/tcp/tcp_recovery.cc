@@ -86,9 +86,11 @@ void TcpConnection::Undo() {
   undo_armed_ = false;
   cc_->Undo();
   ++stats_.undos;
-  // PRR would set cwnd again on the next ACK: recovery is over. What is
-  // still marked lost goes by NextSeg's first rule all the same.
-  if (phase_ != Phase::kOpen) phase_ = Phase::kOpen;
+  // PRR would set cwnd again on the next ACK: recovery is over. What was
+  // deemed lost and not yet resent is not any more (as after a spurious
+  // timeout every "lost" original arrived); real losses are found again.
+  phase_ = Phase::kOpen;
+  sb_.UnmarkUnsentLost();
 }
 
 // The loss detector of the configured recovery, after an ACK.
