@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -462,6 +463,20 @@ TEST(Sockets, CApiMirrorsPosix) {
   EXPECT_EQ(rs_close(fd), 0);
   EXPECT_EQ(rs_close(fd), -1);
   EXPECT_EQ(errno, EBADF);
+  // TCP_CONGESTION takes and gives a name, as on Linux.
+  const int tfd = rs_socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(tfd, 0);
+  char algo[16] = {};
+  socklen_t alen = sizeof(algo);
+  ASSERT_EQ(rs_getsockopt(tfd, IPPROTO_TCP, TCP_CONGESTION, algo, &alen), 0);
+  EXPECT_STREQ(algo, "cubic");
+  ASSERT_EQ(rs_setsockopt(tfd, IPPROTO_TCP, TCP_CONGESTION, "newreno", 7), 0);
+  alen = sizeof(algo);
+  ASSERT_EQ(rs_getsockopt(tfd, IPPROTO_TCP, TCP_CONGESTION, algo, &alen), 0);
+  EXPECT_STREQ(algo, "newreno");
+  EXPECT_EQ(rs_setsockopt(tfd, IPPROTO_TCP, TCP_CONGESTION, "vegas", 5), -1);
+  EXPECT_EQ(errno, ENOENT);
+  EXPECT_EQ(rs_close(tfd), 0);
   rs_attach(nullptr);
 }
 

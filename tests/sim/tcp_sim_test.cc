@@ -473,3 +473,59 @@ TEST(TcpSim, SynCookiesWhenTheBacklogIsFull) {
 
 }  // namespace
 }  // namespace ringstack::sockets
+
+namespace ringstack::sockets {
+namespace {
+
+using namespace harness;  // NOLINT
+
+// TCP_CONGESTION: by name, per socket, inherited by accepted connections,
+// switched on a live one; an unknown name is ENOENT, as on Linux.
+TEST(TcpSim, CongestionControlChosenPerSocket) {
+  TwoEngines t;
+  const int probe = t.a().Socket(AF_INET, SOCK_STREAM);
+  std::string name;
+  ASSERT_EQ(t.a().GetCongestion(probe, name), 0);
+  EXPECT_EQ(name, "cubic");  // the engine's --tcp-cc
+  EXPECT_EQ(t.a().SetCongestion(probe, "bbr"), -1);
+  EXPECT_EQ(errno, ENOENT);
+  ASSERT_EQ(t.a().SetCongestion(probe, "newreno"), 0);
+  ASSERT_EQ(t.a().GetCongestion(probe, name), 0);
+  EXPECT_EQ(name, "newreno");
+  t.a().Close(probe);
+  // A listener's choice goes to what it accepts.
+  const int l = t.b().Socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK);
+  ASSERT_EQ(t.b().SetCongestion(l, "newreno"), 0);
+  ASSERT_EQ(t.b().Bind(l, Ep("0.0.0.0", 7000)), 0);
+  ASSERT_EQ(t.b().Listen(l, 4), 0);
+  const int c = t.a().Socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK);
+  t.a().Connect(c, Ep("192.0.2.2", 7000));
+  int s = -1;
+  ASSERT_TRUE(t.RunUntil(
+      [&] {
+        if (s < 0) s = t.b().Accept(l, nullptr);
+        return s >= 0;
+      },
+      engine::Duration::Seconds(5)));
+  ASSERT_EQ(t.b().GetCongestion(s, name), 0);
+  EXPECT_EQ(name, "newreno");
+  auto cc_of = [&](engine::Engine& e) {
+    const auto lines = e.TcpSessionReport();
+    return lines.size() == 1 && lines[0].find(" cc=newreno ") != std::string::npos ? "newreno"
+           : lines.size() == 1 && lines[0].find(" cc=cubic ") != std::string::npos ? "cubic"
+                                                                                  : "?";
+  };
+  EXPECT_STREQ(cc_of(t.engine_b()), "newreno");
+  EXPECT_STREQ(cc_of(t.engine_a()), "cubic");
+  // Switched on the live connection (A's side), keeping it working.
+  ASSERT_EQ(t.a().SetCongestion(c, "newreno"), 0);
+  t.RunFor(engine::Duration::Millis(5));
+  EXPECT_STREQ(cc_of(t.engine_a()), "newreno");
+  std::string at_b, at_a;
+  const std::string ab = Pattern(300'000, 9);
+  ASSERT_TRUE(Exchange(t, c, s, ab, "", at_b, at_a, engine::Duration::Seconds(30)));
+  EXPECT_EQ(Sha(at_b), Sha(ab));
+}
+
+}  // namespace
+}  // namespace ringstack::sockets
