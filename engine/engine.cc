@@ -100,6 +100,7 @@ absl::Status Engine::Start() {
 void Engine::Stop() {
   if (runner_) runner_->Stop();
   runner_.reset();
+  for (const auto& w : workers_) w->DropHeld();
 }
 
 std::vector<std::string> Engine::TcpSessionReport(std::chrono::milliseconds wait) {

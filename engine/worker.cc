@@ -112,6 +112,7 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
       ipv4_drop_no_route_(counters.Add("ipv4_drop_no_route")),
       ipv4_drop_neighbour_unreachable_(counters.Add("ipv4_drop_neighbour_unreachable")),
       drop_park_full_(counters.Add("neighbour_drop_park_full")),
+      drop_parked_at_stop_(counters.Add("neighbour_drop_parked_at_stop")),
       ipv4_tx_(counters.Add("ipv4_tx")),
       icmp4_rx_echo_request_(counters.Add("icmp4_rx_echo_request")),
       icmp4_rx_echo_reply_(counters.Add("icmp4_rx_echo_reply")),
@@ -920,6 +921,13 @@ template void Worker::ReleaseFrom(absl::flat_hash_map<Ipv4Address, Parked>&, con
                                   std::uint16_t);
 template void Worker::ReleaseFrom(absl::flat_hash_map<proto::Ipv6Address, Parked>&, const proto::Ipv6Address&,
                                   MacAddress, std::uint16_t);
+
+void Worker::DropHeld() {
+  for (const auto& [hop, parked] : parked_) drop_parked_at_stop_.Inc(parked.count);
+  for (const auto& [hop, parked] : parked6_) drop_parked_at_stop_.Inc(parked.count);
+  parked_.clear();  // handles return their buffers
+  parked6_.clear();
+}
 
 void Worker::DropParked(Ipv4Address next_hop) {
   auto it = parked_.find(next_hop);

@@ -65,6 +65,10 @@ class Worker final : public Stage {
          rings::SpscRing<rings::Packet>& rx, rings::SpscRing<rings::Packet>& tx, Doorbell& tx_doorbell,
          Doorbell& timer_doorbell, CounterSet& counters, ShardFabric& fabric);
   ~Worker() override;  // in worker_tcp.cc, where TcpSession is complete
+  // The engine stopped (threads joined): packets still waiting for a
+  // neighbour are dropped (counted neighbour_drop_parked_at_stop), so every
+  // buffer is back in the pool when the counters are written.
+  void DropHeld();
 
   std::string_view name() const override { return name_; }
   std::size_t Poll(std::size_t budget) override;
@@ -401,6 +405,7 @@ class Worker final : public Stage {
   Counter& ipv4_drop_no_route_;
   Counter& ipv4_drop_neighbour_unreachable_;
   Counter& drop_park_full_;
+  Counter& drop_parked_at_stop_;
   Counter& ipv4_tx_;
   Counter& icmp4_rx_echo_request_;
   Counter& icmp4_rx_echo_reply_;
