@@ -124,8 +124,8 @@ double Cubic::WCubic(double t, double k, double w_max) {
 // RFC 9438 4.6 (multiplicative decrease) with 4.7 (fast convergence).
 std::uint32_t Cubic::EventSsthresh(std::uint32_t /*flight*/, Instant /*now*/) {
   const double cwnd = static_cast<double>(cwnd_) / smss_;
-  w_max_ = cwnd < w_max_ ? cwnd * (1.0 + kBeta) / 2.0 : cwnd;
-  epoch_valid_ = false;
+  st_.w_max = cwnd < st_.w_max ? cwnd * (1.0 + kBeta) / 2.0 : cwnd;
+  st_.epoch_valid = false;
   pending_ = 0;
   return std::max(static_cast<std::uint32_t>(cwnd_ * kBeta), 2 * smss_);
 }
@@ -133,26 +133,26 @@ std::uint32_t Cubic::EventSsthresh(std::uint32_t /*flight*/, Instant /*now*/) {
 // RFC 9438 4.2-4.5, per ACK in congestion avoidance.
 void Cubic::Avoid(const AckInfo& a) {
   const double cwnd = static_cast<double>(cwnd_) / smss_;
-  if (!epoch_valid_) {
+  if (!st_.epoch_valid) {
     // The first ACK of congestion avoidance starts the epoch (4.2).
-    epoch_valid_ = true;
-    epoch_start_ = a.now;
-    cwnd_epoch_ = cwnd;
-    w_est_ = cwnd;
-    if (w_max_ < cwnd) w_max_ = cwnd;  // no loss yet, or grown past it: the plateau is here
-    k_ = K(w_max_, cwnd_epoch_);
+    st_.epoch_valid = true;
+    st_.epoch_start = a.now;
+    st_.cwnd_epoch = cwnd;
+    st_.w_est = cwnd;
+    if (st_.w_max < cwnd) st_.w_max = cwnd;  // no loss yet, or grown past it: the plateau is here
+    st_.k = K(st_.w_max, st_.cwnd_epoch);
   }
-  const double t = static_cast<double>((a.now - epoch_start_).nanos()) / 1e9;
+  const double t = static_cast<double>((a.now - st_.epoch_start).nanos()) / 1e9;
   const double rtt = static_cast<double>(a.srtt.nanos()) / 1e9;
   // 4.3: the target one RTT ahead, kept within [cwnd, 1.5 cwnd].
-  const double target = std::clamp(WCubic(t + rtt, k_, w_max_), cwnd, 1.5 * cwnd);
+  const double target = std::clamp(WCubic(t + rtt, st_.k, st_.w_max), cwnd, 1.5 * cwnd);
   // 4.3 Reno-friendly estimate: alpha = 3(1 - beta)/(1 + beta) below W_max, 1 past it.
-  const double alpha = w_est_ >= w_max_ ? 1.0 : 3.0 * (1.0 - kBeta) / (1.0 + kBeta);
+  const double alpha = st_.w_est >= st_.w_max ? 1.0 : 3.0 * (1.0 - kBeta) / (1.0 + kBeta);
   const double acked_segments = static_cast<double>(a.acked) / smss_;
-  w_est_ += alpha * acked_segments / cwnd;
-  if (WCubic(t, k_, w_max_) < w_est_) {
+  st_.w_est += alpha * acked_segments / cwnd;
+  if (WCubic(t, st_.k, st_.w_max) < st_.w_est) {
     // 4.3: the Reno-friendly region.
-    if (w_est_ > cwnd) cwnd_ = static_cast<std::uint32_t>(w_est_ * smss_);
+    if (st_.w_est > cwnd) cwnd_ = static_cast<std::uint32_t>(st_.w_est * smss_);
     return;
   }
   // 4.4 / 4.5: concave and convex regions, (target - cwnd) / cwnd per segment.
@@ -164,17 +164,10 @@ void Cubic::Avoid(const AckInfo& a) {
   }
 }
 
-void Cubic::SaveState() { saved_ = State{w_max_, k_, w_est_, cwnd_epoch_, epoch_valid_, epoch_start_}; }
+void Cubic::SaveState() { saved_ = st_; }
 
 // RFC 9438 4.9: a spurious event restores W_max and the epoch.
-void Cubic::RestoreState() {
-  w_max_ = saved_.w_max;
-  k_ = saved_.k;
-  w_est_ = saved_.w_est;
-  cwnd_epoch_ = saved_.cwnd_epoch;
-  epoch_valid_ = saved_.epoch_valid;
-  epoch_start_ = saved_.epoch_start;
-}
+void Cubic::RestoreState() { st_ = saved_; }
 
 std::unique_ptr<CongestionControl> MakeCongestionControl(std::string_view name, std::uint32_t smss, bool hystart) {
   if (name == "cubic") return std::make_unique<Cubic>(smss, hystart);

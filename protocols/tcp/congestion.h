@@ -137,8 +137,8 @@ class Cubic final : public CongestionControl {
   // RFC 9438 eq. 1 and 2, in segments and seconds, for tests.
   static double K(double w_max, double cwnd_epoch) ;
   static double WCubic(double t, double k, double w_max) ;
-  double w_max_segments() const { return w_max_; }
-  double k_seconds() const { return k_; }
+  double w_max_segments() const { return st_.w_max; }
+  double k_seconds() const { return st_.k; }
 
  private:
   void Avoid(const AckInfo& a) override;
@@ -154,14 +154,9 @@ class Cubic final : public CongestionControl {
     bool epoch_valid = false;
     Instant epoch_start;
   };
-  double w_max_ = 0;
-  double k_ = 0;
-  double w_est_ = 0;
-  double cwnd_epoch_ = 0;
-  bool epoch_valid_ = false;
-  Instant epoch_start_;
+  State st_;
+  State saved_;         // before the last congestion event (RFC 9438 4.9)
   double pending_ = 0;  // fractional octets of growth not yet in cwnd
-  State saved_;
 };
 
 // The algorithm named `name` ("cubic", "newreno" or "reno"), or null.

@@ -4,23 +4,13 @@
 
 #include "protocols/common/bytes.h"
 #include "protocols/common/sha256.h"
+#include "protocols/tcp/tcp_isn.h"
 
 namespace ringstack::proto::tcp {
 namespace {
 
 constexpr int kCookieBits = 24;
 constexpr std::uint32_t kCookieMask = (1u << kCookieBits) - 1;
-
-void AddAddress(Sha256& h, const IpAddress& a) {
-  std::array<std::byte, 16> b{};
-  if (a.is_v6()) {
-    a.v6().CopyTo(b.data());
-    h.Update(b);
-  } else {
-    StoreBe32(b.data(), a.v4().value());
-    h.Update(std::span(b).first(4));
-  }
-}
 
 std::uint32_t Count(Instant now) {
   return static_cast<std::uint32_t>(now.nanos() / SynCookies::kTick.nanos());
@@ -31,8 +21,8 @@ std::uint32_t Count(Instant now) {
 std::uint32_t SynCookies::Hash(const IpAddress& local, std::uint16_t local_port, const IpAddress& remote,
                                std::uint16_t remote_port, std::uint32_t count, std::uint8_t which) const {
   Sha256 h;
-  AddAddress(h, local);
-  AddAddress(h, remote);
+  HashAddress(h, local);
+  HashAddress(h, remote);
   std::array<std::byte, 9> tail;
   StoreBe16(tail.data(), local_port);
   StoreBe16(tail.data() + 2, remote_port);

@@ -4,9 +4,8 @@
 #include "protocols/common/sha256.h"
 
 namespace ringstack::proto::tcp {
-namespace {
 
-void AddAddress(Sha256& h, const IpAddress& a) {
+void HashAddress(Sha256& h, const IpAddress& a) {
   std::array<std::byte, 16> b{};
   if (a.is_v6()) {
     a.v6().CopyTo(b.data());
@@ -17,13 +16,11 @@ void AddAddress(Sha256& h, const IpAddress& a) {
   }
 }
 
-}  // namespace
-
 std::uint32_t IsnGenerator::Hash(const IpAddress& local, std::uint16_t local_port, const IpAddress& remote,
                                  std::uint16_t remote_port) const {
   Sha256 h;
-  AddAddress(h, local);
-  AddAddress(h, remote);
+  HashAddress(h, local);
+  HashAddress(h, remote);
   std::array<std::byte, 4> ports;
   StoreBe16(ports.data(), local_port);
   StoreBe16(ports.data() + 2, remote_port);

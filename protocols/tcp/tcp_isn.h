@@ -15,7 +15,15 @@
 #include "protocols/common/time.h"
 #include "protocols/tcp/seq_num.h"
 
+namespace ringstack::proto {
+class Sha256;
+}
+
 namespace ringstack::proto::tcp {
+
+// Feeds an address into a hash (4 bytes for IPv4, 16 for IPv6): ISNs and
+// SYN cookies hash the 4-tuple alike.
+void HashAddress(Sha256& h, const IpAddress& a);
 
 class IsnGenerator {
  public:

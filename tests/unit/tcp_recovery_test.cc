@@ -250,14 +250,22 @@ TEST(TcpRecovery, SackRecoveryRetransmitsTheHoleAndPrrPacesTheRest) {
   EXPECT_EQ(f->c->stats().dupthresh_marked, 1u);
 }
 
-TEST(TcpRecovery, RackWaitsOutReorderingWithinItsWindow) {
+// RACK with an RTT sample of 100 ms (segment 0 ACKed), then segment 2
+// SACKed 1 ms later while 1 is missing.
+std::unique_ptr<Fixture> RackWithAHole() {
   auto f = Flight(Recovery::kRack);
   const std::uint32_t una = kIss + 1;
   f->now = f->now + Duration::Millis(100);
-  f->In(SackAck(f->PeerSeq(), una + 1000, {}));  // an RTT sample: 100 ms
+  f->In(SackAck(f->PeerSeq(), una + 1000, {}));
   f->now = f->now + Duration::Millis(1);
-  // Segment 2 arrives before 1: within min_RTT / 4 RACK does not call 1 lost.
   f->In(SackAck(f->PeerSeq(), una + 1000, {{una + 2000, una + 3000}}));
+  return f;
+}
+
+TEST(TcpRecovery, RackWaitsOutReorderingWithinItsWindow) {
+  // Segment 2 arrives before 1: within min_RTT / 4 RACK does not call 1 lost.
+  auto f = RackWithAHole();
+  const std::uint32_t una = kIss + 1;
   EXPECT_EQ(f->rec.Take(), "none");
   EXPECT_FALSE(f->c->in_recovery());
   EXPECT_EQ(f->c->rack().reo_wnd(), Duration::Millis(25));  // min_RTT / 4
@@ -272,12 +280,8 @@ TEST(TcpRecovery, RackWaitsOutReorderingWithinItsWindow) {
 }
 
 TEST(TcpRecovery, RackTimerDeclaresTheLossWhenTheWindowPasses) {
-  auto f = Flight(Recovery::kRack);
+  auto f = RackWithAHole();
   const std::uint32_t una = kIss + 1;
-  f->now = f->now + Duration::Millis(100);
-  f->In(SackAck(f->PeerSeq(), una + 1000, {}));
-  f->now = f->now + Duration::Millis(1);
-  f->In(SackAck(f->PeerSeq(), una + 1000, {{una + 2000, una + 3000}}));
   EXPECT_EQ(f->rec.Take(), "none");
   const Instant timer = f->c->NextDeadline();
   EXPECT_LT(timer, f->now + Duration::Millis(200));  // well before the RTO
