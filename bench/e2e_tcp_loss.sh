@@ -11,10 +11,10 @@
 # (--tcp-recovery rack, sack; newreno up to 1%: it takes minutes past that)
 # is measured. TRIALS runs per cell with different seeds; medians shown.
 #
-# usage: sudo bench/e2e_tcp_loss.sh [BUILD_DIR] [BYTES] [LOSSES] [TRIALS]
+# usage: sudo [RS_ARGS="--tcp-rto-min 20"] bench/e2e_tcp_loss.sh [BUILD_DIR] [BYTES] [LOSSES] [TRIALS]
 #   BYTES per transfer (default 20000000), LOSSES a space-separated list
-#   (default "0 0.005 0.01 0.02 0.05"), TRIALS (default 3). Prints a
-#   Markdown table.
+#   (default "0 0.005 0.01 0.02 0.05"), TRIALS (default 3); RS_ARGS more
+#   ringstack flags. Prints a Markdown table.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
@@ -40,8 +40,9 @@ for loss in $losses; do
   for trial in $(seq "$trials"); do
     for rec in rack sack newreno; do
       if [ "$rec" = newreno ] && awk -v l="$loss" 'BEGIN { exit !(l > 0.01) }'; then continue; fi
+      # shellcheck disable=SC2086  # RS_ARGS is a list of flags
       start_ringstack --ipv6 off --services chargen,discard --poll block --tcp-recovery "$rec" \
-        --impair "loss=$loss,seed=$((17 + trial))"
+        --impair "loss=$loss,seed=$((17 + trial))" ${RS_ARGS:-}
       ip netns exec "$ns" ping -c 2 -i 0.2 -W 1 192.0.2.2 >/dev/null 2>&1 || true  # ARP
       runs[$rec]+=" $(transfer pull 19)"
       if [ "$rec" = rack ]; then runs[linux]+=" $(transfer push 9)"; fi

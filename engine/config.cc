@@ -214,6 +214,8 @@ absl::StatusOr<Config> ParseConfig(const RawFlags& f, int cpus) {
   }
   if (f.tcp_msl < 1 || f.tcp_msl > 240) return Bad("tcp-msl", "must be in [1, 240] seconds");
   c.tcp_msl = proto::Duration::Seconds(f.tcp_msl);
+  if (f.tcp_rto_min < 1 || f.tcp_rto_min > 1000) return Bad("tcp-rto-min", "must be in [1, 1000] milliseconds");
+  c.tcp_rto_min = proto::Duration::Millis(f.tcp_rto_min);
   if (!proto::tcp::KnownCongestionControl(std::string_view(f.tcp_cc))) {
     return Bad("tcp-cc", absl::StrCat("'", f.tcp_cc, "' is not a congestion control (cubic, newreno)"));
   }

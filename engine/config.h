@@ -72,6 +72,8 @@ struct Config {
   std::size_t reassembly_bytes = 4u << 20;
   // TCP's Maximum Segment Lifetime: TIME-WAIT lasts twice this.
   proto::Duration tcp_msl = proto::Duration::Seconds(30);
+  // The retransmission timeout's floor (RFC 6298 2.4 says 1 s; Linux 200 ms).
+  proto::Duration tcp_rto_min = proto::Duration::Millis(200);
   // TCP congestion control and loss recovery (sockets may pick another
   // algorithm with TCP_CONGESTION).
   std::string tcp_cc = "cubic";
@@ -97,6 +99,7 @@ struct RawFlags {
   std::string ip6_stable;
   std::string reassembly_mem = "4M";
   int tcp_msl = 30;  // seconds
+  int tcp_rto_min = 200;  // milliseconds
   std::string tcp_cc = "cubic";
   std::string tcp_recovery = "rack";
   std::string tcp_syncookies = "on";

@@ -83,7 +83,10 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
       fabric_(fabric),
       isn_(RandomSecret()),
       syncookies_(RandomSecret()),
-      challenge_limiter_(config.tcp_challenge_ack_limit),
+      challenge_limiter_(config.tcp_challenge_ack_limit, [] {
+        const auto r = RandomSecret();
+        return (std::uint64_t{proto::LoadBe32(r.data())} << 32) | proto::LoadBe32(r.data() + 4);
+      }()),
       eth_rx_(counters.Add("eth_rx")),
       eth_drop_not_for_us_(counters.Add("eth_drop_not_for_us")),
       eth_drop_unknown_ethertype_(counters.Add("eth_drop_unknown_ethertype")),

@@ -88,6 +88,7 @@ tcp::TcpConfig Worker::TcpConfigFor(const TcpSocketState& s, const IpAddress& re
   c.keepalive_interval = Duration::Seconds(s.keepalive_interval_s.load(std::memory_order_relaxed));
   c.keepalive_count = s.keepalive_count.load(std::memory_order_relaxed);
   c.msl = config_.tcp_msl;
+  c.rto.min = config_.tcp_rto_min;
   const int cc = s.congestion.load(std::memory_order_relaxed);
   c.congestion = cc == 0 ? std::string_view(config_.tcp_cc) : TcpSocketState::kCongestionNames[cc];
   c.recovery = config_.tcp_recovery;

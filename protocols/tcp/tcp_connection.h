@@ -62,16 +62,25 @@ std::string_view RecoveryName(Recovery r);
 std::optional<Recovery> ParseRecovery(std::string_view name);
 
 // RFC 5961 7: challenge ACKs (and PAWS's answering ACKs) are limited to
-// `per_second` across the connections that share one limiter (a worker's).
+// about `per_second` across the connections that share one limiter (a
+// worker's). The budget of each second is drawn from [per_second / 2,
+// 3 * per_second / 2) (as Linux does since CVE-2016-5696): a fixed global
+// count let an off-path attacker learn, by exhausting it, whether his
+// guesses hit a connection.
 class ChallengeAckLimiter {
  public:
-  explicit ChallengeAckLimiter(int per_second = 1000) : per_second_(per_second) {}
+  explicit ChallengeAckLimiter(int per_second = 1000, std::uint64_t seed = 1)
+      : per_second_(per_second), rng_(seed | 1) {}
   bool Allow(Instant now);
   std::uint64_t suppressed() const { return suppressed_; }
+  int budget() const { return budget_; }  // this second's
 
  private:
   int per_second_;
+  std::uint64_t rng_;
+  bool started_ = false;
   Instant window_start_;
+  int budget_ = 0;
   int sent_ = 0;
   std::uint64_t suppressed_ = 0;
 };

@@ -28,11 +28,17 @@ std::optional<Recovery> ParseRecovery(std::string_view name) {
 }
 
 bool ChallengeAckLimiter::Allow(Instant now) {
-  if (now - window_start_ >= Duration::Seconds(1)) {
+  if (!started_ || now - window_start_ >= Duration::Seconds(1)) {
+    started_ = true;
     window_start_ = now;
     sent_ = 0;
+    // xorshift64: this second's budget in [per_second / 2, 3 * per_second / 2).
+    rng_ ^= rng_ << 13;
+    rng_ ^= rng_ >> 7;
+    rng_ ^= rng_ << 17;
+    budget_ = per_second_ / 2 + static_cast<int>(rng_ % static_cast<std::uint64_t>(std::max(per_second_, 1)));
   }
-  if (sent_ >= per_second_) {
+  if (sent_ >= budget_) {
     ++suppressed_;
     return false;
   }

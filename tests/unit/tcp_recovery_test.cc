@@ -5,6 +5,7 @@
 // probe, D-SACK undo, PAWS, the challenge-ACK limit, RFC 7661.
 #include <cmath>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -391,19 +392,28 @@ TEST(TcpHardening, PawsDropsSegmentsWithOldTimestamps) {
 }
 
 TEST(TcpHardening, ChallengeAcksAreRateLimited) {
-  ChallengeAckLimiter limiter(2);
+  ChallengeAckLimiter limiter(4, /*seed=*/99);
   auto f = WithTimestamps(&limiter);
-  for (int i = 0; i < 3; ++i) {
-    TcpRepr rst = Seg(kRst, f->PeerSeq() + 10 + i);  // in window, not RCV.NXT
-    f->In(rst);
-  }
+  for (int i = 0; i < 10; ++i) f->In(Seg(kRst, f->PeerSeq() + 10 + i));  // in window, not RCV.NXT
   EXPECT_EQ(f->State(), "ESTABLISHED");
-  EXPECT_EQ(f->rec.Take(), ". .");
-  EXPECT_EQ(f->c->stats().challenge_acks, 2u);
-  EXPECT_EQ(f->c->stats().challenge_limited, 1u);
+  // This second's budget, drawn from [2, 6): that many answered, the rest held back.
+  const int budget = limiter.budget();
+  EXPECT_GE(budget, 2);
+  EXPECT_LT(budget, 6);
+  EXPECT_EQ(f->c->stats().challenge_acks, static_cast<std::uint64_t>(budget));
+  EXPECT_EQ(f->c->stats().challenge_limited, static_cast<std::uint64_t>(10 - budget));
+  f->rec.Take();
+  // A second later there is a new budget.
   f->now = f->now + Duration::Seconds(1);
   f->In(Seg(kRst, f->PeerSeq() + 20));
   EXPECT_EQ(f->rec.Take(), ".");
+  // The budget varies from second to second (an attacker cannot count on it).
+  std::set<int> budgets;
+  for (int sec = 2; sec < 40; ++sec) {
+    limiter.Allow(f->now + Duration::Seconds(sec));
+    budgets.insert(limiter.budget());
+  }
+  EXPECT_GE(budgets.size(), 3u);
 }
 
 TEST(TcpCongestion, ApplicationLimitedSenderDoesNotGrowCwnd) {
