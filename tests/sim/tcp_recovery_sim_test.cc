@@ -12,7 +12,9 @@
 // CSV traces (--tcp-trace) under DIR/<scenario>/<mode>/ for bench plots;
 // RS_RECOVERY_CC=newreno runs them under NewReno instead of CUBIC;
 // RS_RECOVERY_ONLY=NAME runs only the scenario NAME (bench/tcp_recovery.sh
-// uses all of these).
+// uses all of these); RS_RECOVERY_LINK=SPEC replaces the bottleneck (an
+// --impair spec: "rate=10gbit,delay=50us,queue=1M"; the SimRunner's 1 ms
+// step keeps round trips at a millisecond or more).
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -45,7 +47,14 @@ struct Result {
   bool ok = false;
 };
 
+// The bottleneck every scenario starts from; RS_RECOVERY_LINK (an --impair
+// spec, e.g. "rate=10gbit,delay=50us,queue=1M") replaces it.
 engine::ImpairConfig Link() {
+  if (const char* spec = std::getenv("RS_RECOVERY_LINK")) {
+    auto c = engine::ImpairConfig::Parse(spec);
+    EXPECT_TRUE(c.ok()) << c.status();
+    if (c.ok()) return *c;
+  }
   engine::ImpairConfig c;
   c.rate = 100'000'000;
   c.delay = engine::Duration::Millis(10);
