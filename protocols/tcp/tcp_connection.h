@@ -370,6 +370,7 @@ class TcpConnection {
   std::uint32_t queued_ = 0;
   bool fin_queued_ = false;  // the application closed its side
   bool fin_sent_ = false;
+  SeqNum pushed_seq_;        // the end of the last segment sent with PSH
   SeqNum fin_seq_;           // the FIN's sequence number, once sent
   std::uint32_t unread_ = 0;  // receive buffer bytes committed and not read
   bool peer_fin_ = false;

@@ -33,6 +33,7 @@ TcpConnection::TcpConnection(const TcpConfig& config, const Endpoints& ends, Seq
       snd_nxt_(iss),
       snd_max_(iss),
       buf_seq_(iss + 1),
+      pushed_seq_(iss + 1),
       rcv_scale_(config.window_scale ? ScaleFor(config.rcv_buf) : WindowScale(0)),
       ts_offset_(static_cast<std::int64_t>(iss.value())),  // RFC 7323 5.4: a per-connection offset
       recover_(iss),
@@ -298,7 +299,20 @@ bool TcpConnection::SendData(Instant now, bool probe) {
       if (!all && !half) break;
     }
     std::uint8_t flags = kAck;
-    if (len != 0 && len == queued) flags |= kPsh;
+    // PSH on the last byte queued, at least every half window (as Linux),
+    // and on the last segment the windows let out now while they are small
+    // (recovering, or cwnd under 4 segments): a receiver that delays the ACK
+    // of a lone segment (Linux: 40 ms) ACKs a pushed one once its
+    // application has read it, so a sender short of window does not stall on
+    // the delayed ACK. (On every burst it would cost a fifth of lossless
+    // throughput in ACKs.)
+    const bool small = phase_ != Phase::kOpen || cc_->cwnd() < 4 * EffectiveMss();
+    const bool last_now = len != 0 && small && (usable - len) < std::min(queued - len, room);
+    const bool half_window = len != 0 && max_snd_wnd_ != 0 && (snd_nxt_ + len) - pushed_seq_ >= static_cast<std::int32_t>(max_snd_wnd_ / 2);
+    if (len != 0 && (len == queued || last_now || half_window || probe)) {
+      flags |= kPsh;
+      pushed_seq_ = snd_nxt_ + len;
+    }
     if (fin_now) flags |= kFin;
     if (!timing_ && !ts_ok_ && len != 0) {
       timing_ = true;

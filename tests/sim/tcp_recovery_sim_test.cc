@@ -13,8 +13,7 @@
 // RS_RECOVERY_CC=newreno runs them under NewReno instead of CUBIC;
 // RS_RECOVERY_ONLY=NAME runs only the scenario NAME (bench/tcp_recovery.sh
 // uses all of these); RS_RECOVERY_LINK=SPEC replaces the bottleneck (an
-// --impair spec: "rate=10gbit,delay=50us,queue=1M"; the SimRunner's 1 ms
-// step keeps round trips at a millisecond or more).
+// --impair spec, e.g. "rate=10gbit,delay=50us,queue=1M" for a LAN).
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
