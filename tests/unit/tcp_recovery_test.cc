@@ -263,6 +263,39 @@ std::unique_ptr<Fixture> RackWithAHole() {
   return f;
 }
 
+// PSH (as Linux sets it): on what the windows let out while they are small,
+// so a receiver that delays a lone segment's ACK answers once it is read;
+// not on every segment of a full-window burst.
+TEST(TcpRecovery, SmallWindowsPushTheirLastSegment) {
+  auto f = Flight(Recovery::kSack, "newreno", 30'000);  // 10 out (cwnd 10 segments), 20 queued
+  const std::uint32_t una = kIss + 1;
+  f->In(SackAck(f->PeerSeq(), una, {{una + 1000, una + 4000}}));  // recovery: segment 0 resent
+  ASSERT_TRUE(f->c->in_recovery());
+  f->rec.Take();
+  int pushed = 0, data = 0;
+  for (std::uint32_t k = 4; k < 10; ++k) {
+    f->In(SackAck(f->PeerSeq(), una, {{una + 1000, una + (k + 1) * 1000}}));
+    for (const auto& x : f->rec.sent) {
+      if (x.len == 0) continue;
+      ++data;
+      pushed += (x.h.flags & kPsh) != 0 ? 1 : 0;
+    }
+    f->rec.sent.clear();
+  }
+  ASSERT_GT(data, 0);
+  EXPECT_EQ(pushed, data);  // PRR lets one out at a time: each is the last
+  // A full-window burst in the open state: PSH only at the half window and the end.
+  auto g = Flight(Recovery::kRack, "newreno", 0);
+  g->c->OnAppSend(100'000, g->now);
+  int g_pushed = 0, g_data = 0;
+  for (const auto& x : g->rec.sent) {
+    g_data += x.len != 0 ? 1 : 0;
+    g_pushed += (x.h.flags & kPsh) != 0 ? 1 : 0;
+  }
+  EXPECT_EQ(g_data, 10);
+  EXPECT_LE(g_pushed, 2);
+}
+
 TEST(TcpRecovery, RackWaitsOutReorderingWithinItsWindow) {
   // Segment 2 arrives before 1: within min_RTT / 4 RACK does not call 1 lost.
   auto f = RackWithAHole();
