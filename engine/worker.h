@@ -197,7 +197,8 @@ class Worker final : public Stage {
   void TraceTcp(TcpSession& s);
   void SendSynCookie(TcpListener& l, const proto::tcp::TcpRepr& syn, const FlowKey& key);
   bool AcceptCookie(TcpListener& l, const proto::tcp::TcpRepr& ack, const FlowKey& key);
-  std::shared_ptr<TcpSocketState> NewChild(TcpListener& l, const FlowKey& key);
+  // An accepted connection's socket: the listener's buffer sizes and options.
+  std::shared_ptr<TcpSocketState> NewChild(TcpListener& l);
   void ReapTcp();
   void SendTcp(const proto::tcp::TcpRepr& h, const FlowKey& key, const rings::ByteRing* data, std::uint32_t offset,
                std::uint32_t len);

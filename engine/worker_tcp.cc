@@ -102,6 +102,7 @@ Worker::TcpSession& Worker::AddTcpSession(const FlowKey& key, std::shared_ptr<Tc
   TcpSession& s = *session;
   tcp_by_id_[id] = &s;
   tcp_by_socket_[s.socket.get()] = &s;
+  s.congestion = s.socket->congestion.load(std::memory_order_relaxed);  // TcpConfigFor applies it
   tcp_sessions_[key] = std::move(session);
   {
     std::lock_guard lock(s.socket->ends_mu);
@@ -198,7 +199,7 @@ void Worker::AcceptTcp(TcpListener& l, const tcp::TcpRepr& syn, const FlowKey& k
     if (config_.tcp_syncookies) SendSynCookie(l, syn, key);
     return;
   }
-  auto child = NewChild(l, key);
+  auto child = NewChild(l);
   TcpSession& s = AddTcpSession(key, child);
   s.listener = l.socket;
   ++l.embryonic;
@@ -210,7 +211,7 @@ void Worker::AcceptTcp(TcpListener& l, const tcp::TcpRepr& syn, const FlowKey& k
   RearmTcp(s);
 }
 
-std::shared_ptr<TcpSocketState> Worker::NewChild(TcpListener& l, const FlowKey& /*key*/) {
+std::shared_ptr<TcpSocketState> Worker::NewChild(TcpListener& l) {
   TcpSocketState& ls = *l.socket;
   auto child = std::make_shared<TcpSocketState>(0, ls.v6, ls.send.capacity(), ls.recv.capacity());
   child->CopyOptionsFrom(ls);
@@ -252,7 +253,7 @@ bool Worker::AcceptCookie(TcpListener& l, const tcp::TcpRepr& ack, const FlowKey
   tcp::CookieOptions o;
   o.mss = *mss;
   if (ack.options.timestamps) tcp::SynCookies::DecodeTsecr(ack.options.timestamps->tsecr, o);
-  auto child = NewChild(l, key);
+  auto child = NewChild(l);
   TcpSession& s = AddTcpSession(key, child);
   s.listener = l.socket;
   ++l.embryonic;  // the established event moves it to the queue
