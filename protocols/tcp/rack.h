@@ -34,11 +34,9 @@ class Rack {
   // the count marked in `marked`.
   Duration DetectLoss(Scoreboard& sb, Instant now, int& marked);
 
-  bool has_delivered() const { return has_; }
   Duration rtt() const { return rtt_; }
   Duration min_rtt() const { return min_rtt_; }
   Duration reo_wnd() const { return reo_wnd_; }
-  int reo_wnd_mult() const { return reo_wnd_mult_; }
   bool reordering_seen() const { return reordering_seen_; }
 
  private:

@@ -16,6 +16,7 @@ void Scoreboard::Grow() {
 void Scoreboard::Uncount(const SentSegment& s) {
   if (s.sacked) {
     sacked_ -= s.len();
+    --sacked_records_;
     return;
   }
   if (s.lost) lost_ -= s.len();
@@ -25,6 +26,7 @@ void Scoreboard::Uncount(const SentSegment& s) {
 void Scoreboard::Count(const SentSegment& s) {
   if (s.sacked) {
     sacked_ += s.len();
+    ++sacked_records_;
     return;
   }
   if (s.lost) lost_ += s.len();
@@ -64,7 +66,8 @@ void Scoreboard::Split(std::size_t i, std::uint32_t n) {
   SentSegment& first = mut(i);
   first.end = second.start;
   first.fin = false;
-  Insert(i + 1, second);  // the counters hold: the octets are the same
+  Insert(i + 1, second);  // the octet counters hold: the octets are the same
+  if (second.sacked) ++sacked_records_;
 }
 
 void Scoreboard::PopFront() {
@@ -109,6 +112,7 @@ void Scoreboard::MarkLost(std::size_t i) {
 
 void Scoreboard::MarkAllLost() {
   sacked_ = lost_ = retrans_out_ = 0;
+  sacked_records_ = 0;
   for (std::size_t i = 0; i < count_; ++i) {
     SentSegment& s = mut(i);
     s.sacked = false;
@@ -179,6 +183,7 @@ SeqNum Scoreboard::HighSacked(SeqNum una) const {
 void Scoreboard::Clear() {
   head_ = count_ = 0;
   sacked_ = lost_ = retrans_out_ = 0;
+  sacked_records_ = 0;
   lost_hint_ = 0;
 }
 

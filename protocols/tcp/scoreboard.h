@@ -84,6 +84,7 @@ class Scoreboard {
   std::size_t Find(SeqNum seq) const;
 
   std::uint32_t sacked_bytes() const { return sacked_; }
+  std::size_t sacked_records() const { return sacked_records_; }
   std::uint32_t lost_bytes() const { return lost_; }
   std::uint32_t retrans_out_bytes() const { return retrans_out_; }
   // RFC 6675 pipe, given the flight [SND.UNA, SND.NXT) the records cover.
@@ -111,6 +112,7 @@ class Scoreboard {
   std::size_t count_ = 0;
   std::size_t mask_ = 0;
   std::uint32_t sacked_ = 0;
+  std::size_t sacked_records_ = 0;
   std::uint32_t lost_ = 0;
   std::uint32_t retrans_out_ = 0;
   std::size_t lost_hint_ = 0;  // no unsent lost record before this index

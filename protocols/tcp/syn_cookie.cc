@@ -21,13 +21,10 @@ std::uint32_t Count(Instant now) {
 std::uint32_t SynCookies::Hash(const IpAddress& local, std::uint16_t local_port, const IpAddress& remote,
                                std::uint16_t remote_port, std::uint32_t count, std::uint8_t which) const {
   Sha256 h;
-  HashAddress(h, local);
-  HashAddress(h, remote);
-  std::array<std::byte, 9> tail;
-  StoreBe16(tail.data(), local_port);
-  StoreBe16(tail.data() + 2, remote_port);
-  StoreBe32(tail.data() + 4, count);
-  tail[8] = std::byte{which};
+  HashFourTuple(h, local, local_port, remote, remote_port);
+  std::array<std::byte, 5> tail;
+  StoreBe32(tail.data(), count);
+  tail[4] = std::byte{which};
   h.Update(tail);
   h.Update(secret_);
   const auto digest = h.Finish();

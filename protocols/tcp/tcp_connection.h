@@ -72,7 +72,6 @@ class ChallengeAckLimiter {
   explicit ChallengeAckLimiter(int per_second = 1000, std::uint64_t seed = 1)
       : per_second_(per_second), rng_(seed | 1) {}
   bool Allow(Instant now);
-  std::uint64_t suppressed() const { return suppressed_; }
   int budget() const { return budget_; }  // this second's
 
  private:
@@ -82,7 +81,6 @@ class ChallengeAckLimiter {
   Instant window_start_;
   int budget_ = 0;
   int sent_ = 0;
-  std::uint64_t suppressed_ = 0;
 };
 
 // What a connection did, for counters, the console and tests.
@@ -315,10 +313,9 @@ class TcpConnection {
   // Sends what NextSeg allows (RFC 6675 4): lost segments first, then new
   // data. A tail probe sends one new segment past cwnd.
   bool SendData(Instant now, bool probe = false);
-  // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, where SND.NXT is the highest sent
-  // (after a timeout rewinds SND.NXT the peer has seen more; an ACK from
-  // behind its RCV.NXT would be unacceptable to it, and answered, forever).
-  void SendAck(Instant now) { SendSegment(kAck, snd_max_, 0, now); }
+  // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> (SND.NXT never moves back: a
+  // timeout resends what the scoreboard deems lost instead).
+  void SendAck(Instant now) { SendSegment(kAck, snd_nxt_, 0, now); }
   void SendSegment(std::uint8_t flags, SeqNum seq, std::uint32_t len, Instant now, bool syn_options = false);
   void SendSyn(std::uint8_t flags, Instant now);
   void SendRst(SeqNum seq, Instant now);
@@ -341,8 +338,6 @@ class TcpConnection {
   // The SACK blocks our next segment carries: a pending D-SACK, then the
   // assembler's ranges (RFC 2018 4, RFC 2883 4).
   std::uint8_t SackOptions(std::span<SackBlock, TcpOptions::kMaxSackBlocks> out) const;
-  // Bytes of data sent from `seq` on (to SND.MAX), for retransmissions.
-  std::uint32_t SentDataAfter(SeqNum seq) const;
 
   TcpConfig config_;
   Endpoints ends_;
@@ -356,7 +351,6 @@ class TcpConnection {
   SeqNum iss_;
   SeqNum snd_una_;
   SeqNum snd_nxt_;
-  SeqNum snd_max_;  // the highest SND.NXT so far (after a retransmission rewinds SND.NXT)
   std::uint32_t snd_wnd_ = 0;
   SeqNum snd_wl1_, snd_wl2_;
   std::uint32_t max_snd_wnd_ = 0;

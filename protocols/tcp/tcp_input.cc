@@ -187,10 +187,8 @@ bool TcpConnection::CheckAck(const TcpRepr& seg, Instant now) {
     sink_.Event(TcpEvent::kEstablished);
   }
   // RFC 5961 5.2: an ACK for data not yet sent, or older than the largest
-  // window the peer offered, is answered with an ACK and dropped. "Sent"
-  // reaches SND.MAX: after a timeout rewinds SND.NXT, a late ACK may still
-  // cover what went out before.
-  if (seg.ack.After(snd_max_) || seg.ack.Before(snd_una_ - max_snd_wnd_)) {
+  // window the peer offered, is answered with an ACK and dropped.
+  if (seg.ack.After(snd_nxt_) || seg.ack.Before(snd_una_ - max_snd_wnd_)) {
     SendChallengeAck(now);
     return false;
   }
@@ -330,7 +328,7 @@ void TcpConnection::ProcessAckOfData(const TcpRepr& seg, Instant now) {
     rto_count_ = 0;
     dup_acks_ = 0;
     // RFC 6298 5.2/5.3: off when everything sent is acknowledged, else restarted.
-    rto_at_ = snd_una_ != snd_max_ ? now + rtt_.rto() : Instant::Never();
+    rto_at_ = snd_una_ != snd_nxt_ ? now + rtt_.rto() : Instant::Never();
     TrackRound(acked, now);
     if (phase_ != Phase::kFast && Validated(now)) {
       AckInfo a;
@@ -392,7 +390,7 @@ void TcpConnection::ProcessAckOfData(const TcpRepr& seg, Instant now) {
 // SND.WL2 =< SEG.ACK)), set SND.WND <- SEG.WND, SND.WL1 <- SEG.SEQ, and
 // SND.WL2 <- SEG.ACK."
 void TcpConnection::UpdateSendWindow(const TcpRepr& seg) {
-  if (!(snd_una_.BeforeOrAt(seg.ack) && seg.ack.BeforeOrAt(snd_max_))) return;
+  if (!(snd_una_.BeforeOrAt(seg.ack) && seg.ack.BeforeOrAt(snd_nxt_))) return;
   if (snd_wl1_.Before(seg.seq) || (snd_wl1_ == seg.seq && snd_wl2_.BeforeOrAt(seg.ack))) {
     snd_wnd_ = WindowSize::FromField(seg.window, snd_scale_).bytes();
     max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);

@@ -5,6 +5,8 @@
 
 namespace ringstack::proto::tcp {
 
+namespace {
+
 void HashAddress(Sha256& h, const IpAddress& a) {
   std::array<std::byte, 16> b{};
   if (a.is_v6()) {
@@ -16,15 +18,22 @@ void HashAddress(Sha256& h, const IpAddress& a) {
   }
 }
 
-std::uint32_t IsnGenerator::Hash(const IpAddress& local, std::uint16_t local_port, const IpAddress& remote,
-                                 std::uint16_t remote_port) const {
-  Sha256 h;
+}  // namespace
+
+void HashFourTuple(Sha256& h, const IpAddress& local, std::uint16_t local_port, const IpAddress& remote,
+                   std::uint16_t remote_port) {
   HashAddress(h, local);
   HashAddress(h, remote);
   std::array<std::byte, 4> ports;
   StoreBe16(ports.data(), local_port);
   StoreBe16(ports.data() + 2, remote_port);
   h.Update(ports);
+}
+
+std::uint32_t IsnGenerator::Hash(const IpAddress& local, std::uint16_t local_port, const IpAddress& remote,
+                                 std::uint16_t remote_port) const {
+  Sha256 h;
+  HashFourTuple(h, local, local_port, remote, remote_port);
   h.Update(secret_);
   const auto digest = h.Finish();
   return LoadBe32(digest.data());

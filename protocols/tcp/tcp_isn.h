@@ -21,9 +21,10 @@ class Sha256;
 
 namespace ringstack::proto::tcp {
 
-// Feeds an address into a hash (4 bytes for IPv4, 16 for IPv6): ISNs and
-// SYN cookies hash the 4-tuple alike.
-void HashAddress(Sha256& h, const IpAddress& a);
+// Feeds a connection's 4-tuple into a hash (addresses as 4 or 16 bytes,
+// then the ports): ISNs and SYN cookies hash it alike.
+void HashFourTuple(Sha256& h, const IpAddress& local, std::uint16_t local_port, const IpAddress& remote,
+                   std::uint16_t remote_port);
 
 class IsnGenerator {
  public:

@@ -31,7 +31,6 @@ TcpConnection::TcpConnection(const TcpConfig& config, const Endpoints& ends, Seq
       iss_(iss),
       snd_una_(iss),
       snd_nxt_(iss),
-      snd_max_(iss),
       buf_seq_(iss + 1),
       pushed_seq_(iss + 1),
       rcv_scale_(config.window_scale ? ScaleFor(config.rcv_buf) : WindowScale(0)),
@@ -53,7 +52,7 @@ std::unique_ptr<TcpConnection> TcpConnection::Connect(const TcpConfig& config, c
 // retransmission timer.
 void TcpConnection::SendSyn(std::uint8_t flags, Instant now) {
   SendSegment(flags, iss_, 0, now, /*syn_options=*/true);
-  snd_nxt_ = snd_max_ = iss_ + 1;
+  snd_nxt_ = iss_ + 1;
   timing_ = true;
   timed_seq_ = iss_ + 1;
   timed_at_ = now;
@@ -120,7 +119,7 @@ std::unique_ptr<TcpConnection> TcpConnection::FromCookie(const TcpConfig& config
   }
   c->TakeOptions(syn, /*syn=*/true);
   if (c->ts_ok_) c->ts_recent_ = ack.options.timestamps->tsval;
-  c->snd_una_ = c->snd_nxt_ = c->snd_max_ = iss + 1;
+  c->snd_una_ = c->snd_nxt_ = iss + 1;
   c->snd_wnd_ = WindowSize::FromField(ack.window, c->snd_scale_).bytes();
   c->max_snd_wnd_ = c->snd_wnd_;
   c->snd_wl1_ = ack.seq;
@@ -179,10 +178,6 @@ std::uint32_t TcpConnection::unsent() const {
 
 std::uint32_t TcpConnection::in_flight() const { return static_cast<std::uint32_t>(snd_nxt_ - snd_una_); }
 
-std::uint32_t TcpConnection::SentDataAfter(SeqNum seq) const {
-  const SeqNum end = SeqNum::Min(snd_max_, buf_seq_ + queued_);
-  return seq.Before(end) ? static_cast<std::uint32_t>(end - seq) : 0;
-}
 
 // RFC 9293 3.8.6.2.2, receiver SWS avoidance: the right edge moves only by
 // at least min(RCV.BUFF / 2, Eff.snd.MSS), and never to the left.
@@ -329,7 +324,6 @@ bool TcpConnection::SendData(Instant now, bool probe) {
     }
     sb_.OnSend(start, snd_nxt_, fin_now, now);
     prr_out_ += static_cast<std::uint32_t>(snd_nxt_ - start);
-    snd_max_ = snd_nxt_;
     ArmRetransmit(now);
     sent = true;
     force_send_ = false;

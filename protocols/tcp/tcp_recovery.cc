@@ -38,10 +38,7 @@ bool ChallengeAckLimiter::Allow(Instant now) {
     rng_ ^= rng_ << 17;
     budget_ = per_second_ / 2 + static_cast<int>(rng_ % static_cast<std::uint64_t>(std::max(per_second_, 1)));
   }
-  if (sent_ >= budget_) {
-    ++suppressed_;
-    return false;
-  }
+  if (sent_ >= budget_) return false;  // counted by the connection (challenge_limited)
   ++sent_;
   return true;
 }
@@ -75,7 +72,7 @@ bool TcpConnection::IsDsack(const TcpRepr& seg) const {
 void TcpConnection::OnDsack(const SackBlock& b, Instant /*now*/) {
   ++stats_.dsacks;
   if (tlp_out_ && tlp_retrans_ && b.right == tlp_end_) tlp_out_ = false;
-  if (!undo_armed_ || b.left.Before(undo_marker_) || b.right.After(snd_max_)) return;
+  if (!undo_armed_ || b.left.Before(undo_marker_) || b.right.After(snd_nxt_)) return;
   const std::uint32_t mss = std::max(EffectiveMss(), 1u);
   const auto len = static_cast<std::uint32_t>(b.right - b.left);
   undo_retrans_ -= static_cast<int>(std::max(1u, (len + mss - 1) / mss));
@@ -102,12 +99,7 @@ void TcpConnection::Undo() {
 // The loss detector of the configured recovery, after an ACK.
 void TcpConnection::DetectLosses(bool dsack, bool exiting, Instant now) {
   if (config_.recovery == Recovery::kRack) {
-    int sacked_segments = 0;
-    if (sb_.sacked_bytes() != 0) {
-      for (std::size_t i = 0; i < sb_.size() && sacked_segments < Scoreboard::kDupThresh; ++i) {
-        if (sb_.at(i).sacked) ++sacked_segments;
-      }
-    }
+    const int sacked_segments = static_cast<int>(std::min<std::size_t>(sb_.sacked_records(), Scoreboard::kDupThresh));
     rack_.UpdateReoWnd(dsack, snd_una_, snd_nxt_, phase_ != Phase::kOpen, exiting, sacked_segments, rtt_.srtt());
     int marked = 0;
     const Duration wait = rack_.DetectLoss(sb_, now, marked);

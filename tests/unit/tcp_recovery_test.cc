@@ -528,6 +528,7 @@ TEST(TcpRecovery, ScoreboardInvariantsUnderRandomFeedback) {
         ASSERT_EQ(f->State(), "ESTABLISHED") << "seed " << seed;
         const Scoreboard& sb = f->c->scoreboard();
         std::uint32_t sacked = 0, lost = 0, rout = 0;
+        std::size_t sacked_records = 0;
         SeqNum at = f->c->snd_una();
         for (std::size_t i = 0; i < sb.size(); ++i) {
           const SentSegment& x = sb.at(i);
@@ -536,6 +537,7 @@ TEST(TcpRecovery, ScoreboardInvariantsUnderRandomFeedback) {
           at = x.end;
           if (x.sacked) {
             sacked += x.len();
+            ++sacked_records;
           } else {
             lost += x.lost ? x.len() : 0;
             rout += x.retrans_out ? x.len() : 0;
@@ -543,6 +545,7 @@ TEST(TcpRecovery, ScoreboardInvariantsUnderRandomFeedback) {
         }
         ASSERT_EQ(at, f->c->snd_nxt()) << "seed " << seed << " step " << step;
         ASSERT_EQ(sb.sacked_bytes(), sacked) << "seed " << seed << " step " << step;
+        ASSERT_EQ(sb.sacked_records(), sacked_records) << "seed " << seed << " step " << step;
         ASSERT_EQ(sb.lost_bytes(), lost) << "seed " << seed << " step " << step;
         ASSERT_EQ(sb.retrans_out_bytes(), rout) << "seed " << seed << " step " << step;
         const std::uint32_t fl = f->c->in_flight();
