@@ -71,6 +71,23 @@ absl::Status ParsePin(absl::string_view spec, int workers, int cpus, PinPlan& pl
   return absl::OkStatus();
 }
 
+// Bytes, or with a K, M or G suffix (powers of 1024).
+std::optional<std::uint64_t> ParseSize(absl::string_view text) {
+  std::uint64_t unit = 1;
+  if (!text.empty()) {
+    switch (text.back()) {
+      case 'K': case 'k': unit = 1u << 10; break;
+      case 'M': case 'm': unit = 1u << 20; break;
+      case 'G': case 'g': unit = 1u << 30; break;
+      default: break;
+    }
+  }
+  if (unit != 1) text.remove_suffix(1);
+  std::uint64_t n = 0;
+  if (!absl::SimpleAtoi(text, &n) || n > (std::uint64_t{1} << 40)) return std::nullopt;
+  return n * unit;
+}
+
 }  // namespace
 
 proto::MacAddress RandomLocalMac() {
@@ -200,17 +217,12 @@ absl::StatusOr<Config> ParseConfig(const RawFlags& f, int cpus) {
     return Bad("acd", absl::StrCat("'", f.acd, "' is not on or off"));
   }
   {
-    std::uint64_t bytes = 0;
-    absl::string_view text = f.reassembly_mem;
-    std::uint64_t unit = 1;
-    if (!text.empty() && (text.back() == 'K' || text.back() == 'k')) unit = 1u << 10;
-    if (!text.empty() && (text.back() == 'M' || text.back() == 'm')) unit = 1u << 20;
-    if (unit != 1) text.remove_suffix(1);
-    if (!absl::SimpleAtoi(text, &bytes) || bytes * unit < (64u << 10) || bytes * unit > (1u << 30)) {
+    const auto bytes = ParseSize(f.reassembly_mem);
+    if (!bytes || *bytes < (64u << 10) || *bytes > (1u << 30)) {
       return Bad("reassembly-mem", absl::StrCat("'", f.reassembly_mem,
                                                 "' is not a size in [64K, 1024M] (bytes, or with K or M)"));
     }
-    c.reassembly_bytes = static_cast<std::size_t>(bytes * unit);
+    c.reassembly_bytes = static_cast<std::size_t>(*bytes);
   }
   if (f.tcp_msl < 1 || f.tcp_msl > 240) return Bad("tcp-msl", "must be in [1, 240] seconds");
   c.tcp_msl = proto::Duration::Seconds(f.tcp_msl);
@@ -303,17 +315,31 @@ absl::StatusOr<Config> ParseConfig(const RawFlags& f, int cpus) {
     return Bad("poll", absl::StrCat("'", f.poll, "' is not busy, adaptive or block"));
   }
 
-  static constexpr std::pair<absl::string_view, LogLevel> kLevels[] = {
-      {"error", LogLevel::kError}, {"warn", LogLevel::kWarn}, {"info", LogLevel::kInfo},
-      {"debug", LogLevel::kDebug}, {"trace", LogLevel::kTrace}};
-  bool level_ok = false;
-  for (const auto& [name, level] : kLevels) {
-    if (f.log_level == name) {
-      c.log_level = level;
-      level_ok = true;
-    }
+  auto levels = ParseLogLevels(f.log_level);
+  if (!levels.ok()) return Bad("log-level", std::string(levels.status().message()));
+  c.log_levels = *levels;
+  c.log_level = levels->all;
+  auto trace = ParseTrace(f.trace);
+  if (!trace.ok()) return Bad("trace", std::string(trace.status().message()));
+  c.trace = *trace;
+
+  if (f.console == "off") {
+    c.console.clear();
+  } else if (f.console == "auto" || f.console.empty()) {
+    c.console = DefaultConsolePath(c.tap);
+  } else {
+    if (f.console.size() >= 108) return Bad("console", "a Unix socket path must be shorter than 108 bytes");
+    c.console = f.console;
+    c.console_explicit = true;
   }
-  if (!level_ok) return Bad("log-level", absl::StrCat("'", f.log_level, "' is not error, warn, info, debug or trace"));
+  c.pcap = f.pcap;
+  auto pcap_size = ParseSize(f.pcap_size);
+  if (!pcap_size || *pcap_size < (64u << 10)) {
+    return Bad("pcap-size", absl::StrCat("'", f.pcap_size, "' is not a size of at least 64K (e.g. 100M)"));
+  }
+  c.pcap_size = *pcap_size;
+  if (f.pcap_files < 1 || f.pcap_files > 1000) return Bad("pcap-files", "must be in [1, 1000]");
+  c.pcap_files = f.pcap_files;
 
   if (f.ring_size < 16 || f.ring_size > (1 << 20) || !std::has_single_bit(static_cast<unsigned>(f.ring_size))) {
     return Bad("ring-size", "must be a power of two in [16, 1048576]");
@@ -332,6 +358,10 @@ absl::StatusOr<Config> ParseConfig(const RawFlags& f, int cpus) {
   c.impair = *impair;
   c.counters_file = f.counters_file;
   return c;
+}
+
+std::string DefaultConsolePath(const std::string& tap) {
+  return absl::StrCat("/run/ringstack/", tap.empty() ? std::string("ringstack") : tap, ".sock");
 }
 
 }  // namespace ringstack::engine

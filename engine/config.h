@@ -12,13 +12,13 @@
 
 #include "absl/status/statusor.h"
 #include "engine/link/impair.h"
+#include "engine/log.h"
 #include "protocols/tcp/tcp_connection.h"
 #include "protocols/common/address.h"
 
 namespace ringstack::engine {
 
 enum class PollMode { kBusy, kAdaptive, kBlock };
-enum class LogLevel { kError, kWarn, kInfo, kDebug, kTrace };
 
 // CPU for each stage thread; -1 leaves the thread to the scheduler.
 struct PinPlan {
@@ -61,7 +61,18 @@ struct Config {
   int workers = 1;
   PinPlan pin;
   PollMode poll = PollMode::kAdaptive;
-  LogLevel log_level = LogLevel::kInfo;
+  LogLevel log_level = LogLevel::kInfo;   // the default level (log_levels.all)
+  LogLevels log_levels;                   // with per-subsystem overrides
+  std::uint32_t trace = 0;                // --trace: TraceLayer bits, 0 = off
+  // The console's Unix socket ("" = none); console_explicit: the user named
+  // it (failing to open it is then an error, else a warning).
+  std::string console;
+  bool console_explicit = false;
+  // --pcap: capture from the start into this file; rotated at pcap_size
+  // bytes, keeping pcap_files files in all.
+  std::string pcap;
+  std::uint64_t pcap_size = 64u << 20;
+  int pcap_files = 4;
   std::size_t ring_size = 1024;    // RX->worker and worker->TX rings, per shard
   std::size_t pool_buffers = 8192; // standard (2 KiB) buffers
   std::size_t rx_batch = 64;       // frames per RX wake-up
@@ -117,6 +128,11 @@ struct RawFlags {
   std::string pin = "none";
   std::string poll = "adaptive";
   std::string log_level = "info";
+  std::string trace;
+  std::string console = "auto";  // auto: /run/ringstack/<tap>.sock; off: none
+  std::string pcap;
+  std::string pcap_size = "64M";
+  int pcap_files = 4;
   int ring_size = 1024;
   int pool_buffers = 8192;
   int rx_batch = 64;
@@ -131,6 +147,9 @@ absl::StatusOr<Config> ParseConfig(const RawFlags& flags, int cpus);
 proto::MacAddress RandomLocalMac();
 
 const char* PollModeName(PollMode mode);
+
+// Where the console listens unless --console says otherwise.
+std::string DefaultConsolePath(const std::string& tap);
 
 }  // namespace ringstack::engine
 

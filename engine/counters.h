@@ -3,7 +3,10 @@
 // A Counter is written only by the thread that owns its stage, so Inc() is a
 // relaxed load and store (no locked read-modify-write on the data path);
 // readers see a value that is at most momentarily stale. A CounterSet hands
-// out counters with stable addresses and lists them by name.
+// out counters with stable addresses and lists them by name; each counter
+// also remembers the scope it was registered under (the stage or shard that
+// writes it: "rx", "w0", "tx", ...), so readers can sum by name or split by
+// scope.
 #ifndef RINGSTACK_ENGINE_COUNTERS_H_
 #define RINGSTACK_ENGINE_COUNTERS_H_
 
@@ -31,13 +34,20 @@ class Counter {
 class CounterSet {
  public:
   // Registration happens while stages are built, before threads start.
+  // Counters added from now on belong to `scope`.
+  void SetScope(std::string scope) { scope_ = std::move(scope); }
   Counter& Add(std::string name) {
     entries_.emplace_back();
     entries_.back().name = std::move(name);
+    entries_.back().scope = scope_;
     return entries_.back().counter;
   }
   void ForEach(absl::FunctionRef<void(std::string_view, std::uint64_t)> fn) const {
     for (const auto& e : entries_) fn(e.name, e.counter.value());
+  }
+  // name, scope, value, in registration order.
+  void ForEachScoped(absl::FunctionRef<void(std::string_view, std::string_view, std::uint64_t)> fn) const {
+    for (const auto& e : entries_) fn(e.name, e.scope, e.counter.value());
   }
   // 0 when no counter has that name.
   std::uint64_t Get(std::string_view name) const {
@@ -51,9 +61,11 @@ class CounterSet {
  private:
   struct Entry {
     std::string name;
+    std::string scope;
     Counter counter;
   };
   std::deque<Entry> entries_;
+  std::string scope_;
 };
 
 }  // namespace ringstack::engine

@@ -6,6 +6,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "engine/link/impair.h"
+#include "engine/console/observed_link.h"
 #include "engine/link/tap.h"
 
 namespace ringstack::engine {
@@ -47,7 +48,11 @@ absl::Status Engine::Build(std::unique_ptr<Link> link) {
   if (!pool.ok()) return pool.status();
   pool_ = std::move(*pool);
 
-  link_ = std::move(link);
+  // The capture and the packet trace see frames as they cross the link
+  // (below the impairment stage, as tcpdump on the TAP would).
+  counters_.SetScope("link");
+  capture_ = std::make_unique<Capture>(counters_);
+  link_ = std::make_unique<ObservedLink>(std::move(link), *capture_, logger_);
   if (config_.impair.enabled()) {
     link_ = std::make_unique<ImpairedLink>(std::move(link_), config_.impair, *pool_, clock_, counters_);
   }
@@ -61,18 +66,28 @@ absl::Status Engine::Build(std::unique_ptr<Link> link) {
     tx_rings.push_back(tx_rings_.back().get());
   }
   // The TX and timer stages come first: workers hold their doorbells.
+  counters_.SetScope("tx");
   tx_ = std::make_unique<TxStage>(*link_, tx_rings, counters_);
   timer_ = std::make_unique<TimerStage>(clock_);
   fabric_ = std::make_unique<ShardFabric>(n);
   for (int k = 0; k < n; ++k) {
+    counters_.SetScope(absl::StrCat("w", k));
     workers_.push_back(std::make_unique<Worker>(k, config_, clock_, *pool_, *rx_rings_[k], *tx_rings_[k],
-                                                tx_->doorbell(), timer_->doorbell(), counters_, *fabric_));
+                                                tx_->doorbell(), timer_->doorbell(), counters_, *fabric_, logger_));
     fabric_->SetDoorbell(k, &workers_.back()->doorbell());
     timer_->AddWorker(workers_.back().get());
+    counters_.SetScope("rx");
     inboxes.push_back(ShardInbox{rx_rings_[k].get(), &workers_.back()->doorbell(),
                                  &counters_.Add(absl::StrCat("rx_ring", k, "_full_drop"))});
   }
+  counters_.SetScope("rx");
   rx_ = std::make_unique<RxStage>(*link_, *pool_, std::move(inboxes), counters_);
+  counters_.SetScope("");
+  if (!config_.pcap.empty()) {
+    if (absl::Status s = capture_->Start(config_.pcap, config_.pcap_size, config_.pcap_files); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--pcap: ", s.message()));
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -92,42 +107,56 @@ absl::Status Engine::Start() {
   }
   threads.push_back({timer_.get(), config_.pin.timer});
   threads.push_back({tx_.get(), config_.pin.tx});
-  runner_ = std::make_unique<ThreadedRunner>(std::move(threads), config_.poll, clock_,
-                                             std::vector<rings::PacketPool*>{pool_.get()});
-  return runner_->Start();
+  auto runner = std::make_unique<ThreadedRunner>(std::move(threads), config_.poll, clock_,
+                                                std::vector<rings::PacketPool*>{pool_.get()});
+  if (absl::Status s = runner->Start(); !s.ok()) return s;
+  std::lock_guard lock(runner_mu_);
+  runner_ = std::move(runner);
+  return absl::OkStatus();
 }
 
 void Engine::Stop() {
-  if (runner_) runner_->Stop();
-  runner_.reset();
+  std::unique_ptr<ThreadedRunner> runner;
+  {
+    std::lock_guard lock(runner_mu_);
+    runner = std::move(runner_);
+  }
+  if (runner) runner->Stop();
+  runner.reset();
   for (const auto& w : workers_) w->DropHeld();
+  // After the threads: every frame they counted is in the capture.
+  if (capture_) capture_->Stop();
+}
+
+std::vector<ThreadInfo> Engine::threads() const {
+  std::lock_guard lock(runner_mu_);
+  return runner_ ? runner_->threads() : std::vector<ThreadInfo>{};
+}
+
+std::vector<Engine::RingInfo> Engine::rings() const {
+  std::vector<RingInfo> out;
+  for (std::size_t k = 0; k < rx_rings_.size(); ++k) {
+    out.push_back(RingInfo{absl::StrCat("rx->w", k), rx_rings_[k]->SizeApprox(), rx_rings_[k]->capacity(),
+                           counters_.Get(absl::StrCat("rx_ring", k, "_full_drop"))});
+  }
+  for (std::size_t k = 0; k < tx_rings_.size(); ++k) {
+    std::uint64_t drops = 0;
+    counters_.ForEachScoped([&](std::string_view name, std::string_view scope, std::uint64_t v) {
+      if (name == "tx_ring_full_drop" && scope == absl::StrCat("w", k)) drops += v;
+    });
+    out.push_back(RingInfo{absl::StrCat("w", k, "->tx"), tx_rings_[k]->SizeApprox(), tx_rings_[k]->capacity(),
+                           drops});
+  }
+  return out;
 }
 
 std::vector<std::string> Engine::TcpSessionReport(std::chrono::milliseconds wait) {
   std::vector<std::string> out;
-  auto add = [&](int shard, const std::vector<std::string>& lines) {
-    for (const std::string& l : lines) out.push_back(absl::StrCat("tcp_session w", shard, " ", l));
-  };
-  if (!runner_) {  // no threads: read directly
-    for (const auto& w : workers_) add(w->shard(), w->TcpSessionLines());
-    return out;
-  }
-  for (const auto& w : workers_) {
-    (void)w->TakeTcpReport();  // a stale one from an earlier, timed-out request
-    w->RequestTcpReport();
-  }
-  const auto until = std::chrono::steady_clock::now() + wait;
-  std::vector<bool> got(workers_.size(), false);
-  for (std::size_t done = 0; done < workers_.size() && std::chrono::steady_clock::now() < until;) {
-    for (std::size_t k = 0; k < workers_.size(); ++k) {
-      if (got[k]) continue;
-      if (auto lines = workers_[k]->TakeTcpReport()) {
-        add(static_cast<int>(k), *lines);
-        got[k] = true;
-        ++done;
-      }
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  for (int k = 0; k < workers(); ++k) {
+    const auto lines =
+        OnShard<std::vector<std::string>>(k, [](const Worker& w) { return w.TcpSessionLines(); }, wait);
+    if (!lines) continue;
+    for (const std::string& l : *lines) out.push_back(absl::StrCat("tcp_session w", k, " ", l));
   }
   return out;
 }

@@ -6,15 +6,21 @@
 #define RINGSTACK_ENGINE_ENGINE_H_
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "engine/clock.h"
 #include "engine/config.h"
+#include "engine/console/capture.h"
 #include "engine/counters.h"
+#include "engine/log.h"
 #include "engine/link/link.h"
 #include "engine/runner.h"
 #include "engine/rx_stage.h"
@@ -45,6 +51,49 @@ class Engine {
   std::vector<Stage*> stages();
   rings::PacketPool& pool() { return *pool_; }
   const CounterSet& counters() const { return counters_; }
+  Logger& logger() { return logger_; }
+  // pcap capture of what crosses the link (--pcap, or the console's capture start).
+  Capture& capture() { return *capture_; }
+  // The stage threads while running (empty otherwise).
+  std::vector<ThreadInfo> threads() const;
+  // Ring depths: RX -> worker k and worker k -> TX.
+  struct RingInfo {
+    std::string name;
+    std::size_t depth = 0, capacity = 0;
+    std::uint64_t drops = 0;
+  };
+  std::vector<RingInfo> rings() const;
+  int workers() const { return static_cast<int>(workers_.size()); }
+  const Clock& clock() const { return clock_; }
+
+  // Runs fn on shard `shard`'s thread (directly when no threads run) and
+  // returns its result, or nullopt when the shard did not get to it within
+  // `wait`. Any thread; fn must not block.
+  template <typename T>
+  std::optional<T> OnShard(int shard, std::function<T(const Worker&)> fn,
+                           std::chrono::milliseconds wait = std::chrono::milliseconds(500)) {
+    Worker& w = *workers_[static_cast<std::size_t>(shard)];
+    if (!running()) return fn(w);
+    struct State {
+      std::mutex mu;
+      std::condition_variable cv;
+      std::optional<T> result;
+    };
+    auto state = std::make_shared<State>();
+    w.Inspect([state, fn = std::move(fn), &w] {
+      T value = fn(w);
+      std::lock_guard lock(state->mu);
+      state->result = std::move(value);
+      state->cv.notify_all();
+    });
+    std::unique_lock lock(state->mu);
+    state->cv.wait_for(lock, wait, [&] { return state->result.has_value(); });
+    return std::move(state->result);
+  }
+  bool running() const {
+    std::lock_guard lock(runner_mu_);
+    return runner_ != nullptr;
+  }
   std::uint64_t counter(std::string_view name) const { return counters_.Get(name); }
   const Config& config() const { return config_; }
   const Link& link() const { return *link_; }
@@ -60,15 +109,18 @@ class Engine {
   void PrintCounters(std::FILE* out, bool all = false) const;
   // "tcp_session <shard> <local> <remote> <state> ..." lines, one per TCP
   // session (from each worker's thread while running, waiting up to
-  // `wait` for them).
+  // `wait` for each).
   std::vector<std::string> TcpSessionReport(std::chrono::milliseconds wait = std::chrono::milliseconds(300));
 
  private:
-  Engine(const Config& config, const Clock& clock) : config_(config), clock_(clock) {}
+  Engine(const Config& config, const Clock& clock)
+      : config_(config), clock_(clock), logger_(config.log_levels, config.trace) {}
   absl::Status Build(std::unique_ptr<Link> link);
 
   Config config_;
   const Clock& clock_;
+  Logger logger_;
+  std::unique_ptr<Capture> capture_;
   std::unique_ptr<SteadyClock> owned_clock_;
   CounterSet counters_;
   std::unique_ptr<rings::PacketPool> pool_;
@@ -80,6 +132,7 @@ class Engine {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<TimerStage> timer_;
   std::unique_ptr<TxStage> tx_;
+  mutable std::mutex runner_mu_;  // runner_ as other threads see it
   std::unique_ptr<ThreadedRunner> runner_;
 };
 

@@ -25,7 +25,10 @@
 #include "engine/config.h"
 #include "engine/engine.h"
 #include "sockets/api.h"
+#include "engine/console/console.h"
+#include "engine/console/engine_commands.h"
 #include "sockets/clients.h"
+#include "sockets/console_commands.h"
 #include "sockets/ping.h"
 #include "sockets/services.h"
 
@@ -86,7 +89,20 @@ ABSL_FLAG(std::string, services, "",
 ABSL_FLAG(int, workers, 1, "protocol worker shards (1..64); shard 0 is the control shard");
 ABSL_FLAG(std::string, pin, "none", "thread pinning: none | auto | rx=CPU,tx=CPU,timer=CPU,w0=CPU,...");
 ABSL_FLAG(std::string, poll, "adaptive", "idle strategy: adaptive (default: spin ~50us then sleep, when every stage thread has a CPU; else sleep at once) | block (sleep at once) | busy (spin)");
-ABSL_FLAG(std::string, log_level, "info", "error | warn | info | debug | trace");
+ABSL_FLAG(std::string, log_level, "info",
+          "LEVEL[,SUBSYSTEM=LEVEL...]: error | warn | info | debug | trace, for all subsystems or one of engine, "
+          "link, arp, ip4, ip6, icmp, nd, dhcp4, udp, tcp, console (e.g. info,tcp=debug); the console's "
+          "'log level' changes them while running");
+ABSL_FLAG(std::string, trace, "",
+          "LAYER,...: log one line per frame received or sent that carries one of these layers: eth, arp, ip, "
+          "ip4, ip6, icmp, icmp4, icmp6, udp, tcp, or all (off by default; the console's 'trace' switches it)");
+ABSL_FLAG(std::string, console, "auto",
+          "PATH: the console's Unix socket, for ringstack-ctl | auto: /run/ringstack/<tap>.sock | off");
+ABSL_FLAG(std::string, pcap, "",
+          "FILE: capture every frame received and sent, from the start, to this pcap file (tshark -r FILE reads "
+          "it); the console's 'capture start FILE' does the same while running");
+ABSL_FLAG(std::string, pcap_size, "64M", "rotate the capture file when it would pass this size (64K..1T; K, M, G)");
+ABSL_FLAG(int, pcap_files, 4, "capture files kept when rotating: FILE, FILE.1, ... (1..1000)");
 ABSL_FLAG(int, ring_size, 1024, "slots in each RX->worker and worker->TX ring (power of two)");
 ABSL_FLAG(int, pool_buffers, 8192, "2 KiB packet buffers allocated at start");
 ABSL_FLAG(int, rx_batch, 64, "frames read per RX wake-up");
@@ -188,8 +204,10 @@ int main(int argc, char** argv) {
       "                 [--dhcp4 [--dhcp4-previous ADDR]] [--acd on|off] [--reassembly-mem SIZE]\n"
       "                 [--ipv6 on|off] [--ip6 ADDR/LEN]... [--gw6 ADDR] [--ip6-stable SECRET]\n"
       "                 [--services LIST] [--ping ADDR [--ping-count N]] [--workers N] [--pin SPEC]\n"
-      "                 [--poll busy|adaptive|block] [--log-level L] [--impair SPEC]\n"
-      "runs until SIGINT/SIGTERM; SIGUSR1 prints counters. Exit 2 on a bad flag or start-up error,\n1 when the TAP fails while running.");
+      "                 [--poll busy|adaptive|block] [--log-level L] [--trace LAYERS] [--impair SPEC]\n"
+      "                 [--console PATH|auto|off] [--pcap FILE [--pcap-size SIZE] [--pcap-files N]]\n"
+      "runs until SIGINT/SIGTERM; SIGUSR1 prints counters; ringstack-ctl talks to its console.\n"
+      "Exit 2 on a bad flag or start-up error, 1 when the TAP fails while running.");
   std::vector<std::string> args = JoinRepeated(argc, argv);
   std::vector<char*> cargs;
   for (auto& a : args) cargs.push_back(a.data());
@@ -227,6 +245,11 @@ int main(int argc, char** argv) {
   raw.pin = absl::GetFlag(FLAGS_pin);
   raw.poll = absl::GetFlag(FLAGS_poll);
   raw.log_level = absl::GetFlag(FLAGS_log_level);
+  raw.trace = absl::GetFlag(FLAGS_trace);
+  raw.console = absl::GetFlag(FLAGS_console);
+  raw.pcap = absl::GetFlag(FLAGS_pcap);
+  raw.pcap_size = absl::GetFlag(FLAGS_pcap_size);
+  raw.pcap_files = absl::GetFlag(FLAGS_pcap_files);
   raw.ring_size = absl::GetFlag(FLAGS_ring_size);
   raw.pool_buffers = absl::GetFlag(FLAGS_pool_buffers);
   raw.rx_batch = absl::GetFlag(FLAGS_rx_batch);
@@ -291,6 +314,27 @@ int main(int argc, char** argv) {
     }
   }
 
+  // The console, once the services run (they are part of what it shows).
+  ringstack::engine::Console console;
+  if (!config->console.empty()) {
+    ringstack::engine::AddEngineCommands(console, **engine);
+    ringstack::sockets::AddSocketCommands(console, stack);
+    if (absl::Status s = console.Listen(config->console); !s.ok()) {
+      if (config->console_explicit) {
+        services.Stop();
+        (*engine)->Stop();
+        return Fail(absl::StrCat("--console: ", std::string(s.message())));
+      }
+      if (config->log_level >= ringstack::engine::LogLevel::kWarn) {
+        std::fprintf(stderr, "ringstack: warning: no console: %s (--console PATH chooses another place)\n",
+                     std::string(s.message()).c_str());
+      }
+    } else if (info) {
+      std::fprintf(stderr, "ringstack: console on %s (ringstack-ctl -s %s help)\n", config->console.c_str(),
+                   config->console.c_str());
+    }
+  }
+
   if (config->echo_client || config->daytime_client) {
     // One-shot TCP clients: run, print, stop.
     int rc = 0;
@@ -309,6 +353,7 @@ int main(int argc, char** argv) {
                    std::string(absl::StripAsciiWhitespace(text)).c_str());
       rc = text.rfind("error: ", 0) == 0 || text.empty() ? 1 : 0;
     }
+    console.Stop();
     services.Stop();
     (*engine)->Stop();
     WriteCounters(**engine, config->counters_file);
@@ -321,6 +366,7 @@ int main(int argc, char** argv) {
     const auto result = ringstack::sockets::Ping(
         stack, *config->ping, config->ping_count, std::chrono::milliseconds(1000), std::chrono::seconds(30),
         [](const std::string& line) { std::fprintf(stderr, "ringstack: %s\n", line.c_str()); });
+    console.Stop();
     services.Stop();
     (*engine)->Stop();
     WriteCounters(**engine, config->counters_file);
@@ -342,6 +388,7 @@ int main(int argc, char** argv) {
     failure = (*engine)->link_failure();
     if (!failure.empty()) break;
   }
+  console.Stop();   // its commands use sockets: first
   services.Stop();  // closes its sockets while the engine still serves requests
   (*engine)->Stop();
   WriteCounters(**engine, config->counters_file);

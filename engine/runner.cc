@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <unistd.h>
 
 #include <cstring>
 
@@ -18,7 +19,11 @@ namespace ringstack::engine {
 
 ThreadedRunner::ThreadedRunner(std::vector<StageThread> stages, PollMode mode, const Clock& clock,
                                std::vector<rings::PacketPool*> pools)
-    : stages_(std::move(stages)), mode_(mode), clock_(clock), pools_(std::move(pools)) {
+    : stages_(std::move(stages)),
+      mode_(mode),
+      clock_(clock),
+      pools_(std::move(pools)),
+      tids_(std::make_unique<std::atomic<int>[]>(stages_.size())) {
   cpu_set_t set;
   online_cpus_ = sched_getaffinity(0, sizeof(set), &set) == 0 ? static_cast<std::size_t>(CPU_COUNT(&set)) : 1;
 }
@@ -26,8 +31,12 @@ ThreadedRunner::ThreadedRunner(std::vector<StageThread> stages, PollMode mode, c
 ThreadedRunner::~ThreadedRunner() { Stop(); }
 
 absl::Status ThreadedRunner::Start() {
-  for (const StageThread& st : stages_) {
-    threads_.emplace_back([this, st] { Loop(st); });
+  for (std::size_t i = 0; i < stages_.size(); ++i) {
+    const StageThread& st = stages_[i];
+    threads_.emplace_back([this, st, i] {
+      tids_[i].store(static_cast<int>(gettid()), std::memory_order_release);
+      Loop(st);
+    });
     const std::string name = absl::StrCat("rs-", std::string(st.stage->name())).substr(0, 15);
     pthread_setname_np(threads_.back().native_handle(), name.c_str());
     if (st.cpu >= 0) {
@@ -53,6 +62,15 @@ void ThreadedRunner::Stop() {
     if (t.joinable()) t.join();
   }
   threads_.clear();
+}
+
+std::vector<ThreadInfo> ThreadedRunner::threads() const {
+  std::vector<ThreadInfo> out;
+  for (std::size_t i = 0; i < stages_.size(); ++i) {
+    out.push_back(ThreadInfo{std::string(stages_[i].stage->name()), tids_[i].load(std::memory_order_acquire),
+                             stages_[i].cpu});
+  }
+  return out;
 }
 
 void ThreadedRunner::Loop(StageThread st) {

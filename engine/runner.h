@@ -15,6 +15,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -32,6 +33,13 @@ struct StageThread {
   std::size_t budget = 64;  // items per Poll
 };
 
+// A stage thread as the console shows it.
+struct ThreadInfo {
+  std::string stage;
+  int tid = 0;   // 0 until the thread runs
+  int cpu = -1;  // pinned to; -1: the scheduler's choice
+};
+
 class ThreadedRunner {
  public:
   ThreadedRunner(std::vector<StageThread> stages, PollMode mode, const Clock& clock,
@@ -42,6 +50,8 @@ class ThreadedRunner {
   absl::Status Start();
   // Stops and joins every thread. Idempotent.
   void Stop();
+  std::vector<ThreadInfo> threads() const;
+  PollMode mode() const { return mode_; }
 
  private:
   void Loop(StageThread st);
@@ -54,6 +64,7 @@ class ThreadedRunner {
   std::atomic<bool> stop_{false};
   std::atomic<std::size_t> ready_{0};
   std::vector<std::thread> threads_;
+  std::unique_ptr<std::atomic<int>[]> tids_;
 };
 
 class SimRunner {

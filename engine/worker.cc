@@ -57,10 +57,11 @@ void Worker::DropCounters::Add(CounterSet& counters, const std::string& proto) {
 
 Worker::Worker(int shard, const Config& config, const Clock& clock, rings::PacketPool& pool,
                rings::SpscRing<rings::Packet>& rx, rings::SpscRing<rings::Packet>& tx, Doorbell& tx_doorbell,
-               Doorbell& timer_doorbell, CounterSet& counters, ShardFabric& fabric)
+               Doorbell& timer_doorbell, CounterSet& counters, ShardFabric& fabric, const Logger& logger)
     : shard_(shard),
       name_(absl::StrCat("w", shard)),
       config_(config),
+      logger_(logger),
       clock_(clock),
       pool_(pool),
       rx_(rx),
@@ -271,7 +272,6 @@ bool Worker::WantedMulticast(const MacAddress& mac) const {
   return false;
 }
 
-void Worker::Log(LogLevel level, std::string_view text) const { engine::Log(config_.log_level, level, text); }
 
 // RFC 5227: every configured address is probed before it is used.
 void Worker::StartAcd() {
@@ -304,7 +304,7 @@ void Worker::OnAcdTimer() {
         arp_acd_claimed_.Inc();
         host_.SetState(ip, ipv4::AddressState::kPreferred);
         const ipv4::HostAddress* a = host_.Find(ip);
-        Log(LogLevel::kInfo, absl::StrCat("ip4 ", a != nullptr ? a->itf.ToString() : ip.ToString(),
+        Log(Subsystem::kIp4, LogLevel::kInfo, absl::StrCat("ip4 ", a != nullptr ? a->itf.ToString() : ip.ToString(),
                                           ": claimed (no conflict after ARP probes)"));
         if (dhcp_ && dhcp_address_ && dhcp_address_->address == ip &&
             dhcp_->state() == dhcp4::Dhcp4Client::State::kChecking) {
@@ -320,14 +320,14 @@ void Worker::OnAcdVerdict(const arp::ConflictDetector::Seen& seen) {
       return;
     case arp::ConflictDetector::Verdict::kDefend:
       arp_acd_defend_.Inc();
-      Log(LogLevel::kWarn, absl::StrCat("ip4 ", seen.ip.ToString(), ": ", seen.other.ToString(),
+      Log(Subsystem::kIp4, LogLevel::kWarn, absl::StrCat("ip4 ", seen.ip.ToString(), ": ", seen.other.ToString(),
                                         " claims it too; defending with an announcement"));
       SendArp(acd_.Announcement(seen.ip), MacAddress::Broadcast());
       return;
     case arp::ConflictDetector::Verdict::kConflict:
       arp_acd_conflict_.Inc();
       host_.SetState(seen.ip, ipv4::AddressState::kConflict);
-      Log(LogLevel::kWarn, absl::StrCat("ip4 ", seen.ip.ToString(), ": address conflict with ",
+      Log(Subsystem::kIp4, LogLevel::kWarn, absl::StrCat("ip4 ", seen.ip.ToString(), ": address conflict with ",
                                         seen.other.ToString(), "; not using it"));
       RearmAcdTimer();
       if (dhcp_ && dhcp_address_ && dhcp_address_->address == seen.ip) {
@@ -367,10 +367,13 @@ std::size_t Worker::Poll(std::size_t budget) {
     ++done;
   });
   if (shard_ == 0) MaybePublish();
-  if (tcp_report_requested_.load(std::memory_order_relaxed) && tcp_report_requested_.exchange(false)) {
-    auto lines = TcpSessionLines();
-    std::lock_guard lock(tcp_report_mu_);
-    tcp_report_ = std::move(lines);
+  if (inspect_pending_.load(std::memory_order_relaxed) && inspect_pending_.exchange(false)) {
+    std::vector<std::function<void()>> todo;
+    {
+      std::lock_guard lock(inspect_mu_);
+      todo.swap(inspect_);
+    }
+    for (auto& fn : todo) fn();
   }
   // Tell the TimerStage when we next need waking. It must hear now of an
   // earlier deadline than before, and of any new one once the old one has
@@ -568,7 +571,7 @@ void Worker::ApplyDhcp(const dhcp4::Dhcp4Client::Outcome& out) {
       if (!same && host_.Find(out.lease->itf.address) != nullptr) {
         drop_address();
         (out.event == Event::kBound ? dhcp4_bound_ : dhcp4_renewed_).Inc();
-        Log(LogLevel::kInfo, absl::StrCat("dhcp4: leased ", describe(*out.lease),
+        Log(Subsystem::kDhcp4, LogLevel::kInfo, absl::StrCat("dhcp4: leased ", describe(*out.lease),
                                           ", which --ip4 already configures; keeping that configuration"));
         break;
       }
@@ -581,19 +584,19 @@ void Worker::ApplyDhcp(const dhcp4::Dhcp4Client::Outcome& out) {
       }
       host_.SetState(out.lease->itf.address, ipv4::AddressState::kPreferred);
       (out.event == Event::kBound ? dhcp4_bound_ : dhcp4_renewed_).Inc();
-      Log(LogLevel::kInfo, absl::StrCat("dhcp4: ", out.event == Event::kBound ? "bound " : "renewed ",
+      Log(Subsystem::kDhcp4, LogLevel::kInfo, absl::StrCat("dhcp4: ", out.event == Event::kBound ? "bound " : "renewed ",
                                         describe(*out.lease)));
       break;
     }
     case Event::kDeclined:
       dhcp4_declined_.Inc();
-      Log(LogLevel::kWarn, absl::StrCat("dhcp4: ", out.lost->ToString(),
+      Log(Subsystem::kDhcp4, LogLevel::kWarn, absl::StrCat("dhcp4: ", out.lost->ToString(),
                                         " is in use by another host; declined, asking again in 10 s"));
       drop_address();
       break;
     case Event::kLost:
       dhcp4_lost_.Inc();
-      if (out.lost) Log(LogLevel::kWarn, absl::StrCat("dhcp4: lost ", out.lost->ToString(), "; asking again"));
+      if (out.lost) Log(Subsystem::kDhcp4, LogLevel::kWarn, absl::StrCat("dhcp4: lost ", out.lost->ToString(), "; asking again"));
       drop_address();
       break;
   }

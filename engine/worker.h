@@ -22,6 +22,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -31,6 +32,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "engine/config.h"
 #include "engine/counters.h"
+#include "engine/log.h"
 #include "engine/shard_fabric.h"
 #include "engine/stage.h"
 #include "engine/timer_wheel.h"
@@ -63,7 +65,7 @@ class Worker final : public Stage {
  public:
   Worker(int shard, const Config& config, const Clock& clock, rings::PacketPool& pool,
          rings::SpscRing<rings::Packet>& rx, rings::SpscRing<rings::Packet>& tx, Doorbell& tx_doorbell,
-         Doorbell& timer_doorbell, CounterSet& counters, ShardFabric& fabric);
+         Doorbell& timer_doorbell, CounterSet& counters, ShardFabric& fabric, const Logger& logger);
   ~Worker() override;  // in worker_tcp.cc, where TcpSession is complete
   // The engine stopped (threads joined): packets still waiting for a
   // neighbour are dropped (counted neighbour_drop_parked_at_stop), so every
@@ -81,6 +83,7 @@ class Worker final : public Stage {
   }
   int shard() const { return shard_; }
   const proto::arp::ArpCache& arp_cache() const { return arp_cache_; }
+  const proto::nd::NdCache& nd_cache() const { return nd_cache_; }
   const proto::ipv4::Ipv4Host& ipv4_host() const { return host_; }
   const proto::ipv6::Ipv6Host& ipv6_host() const { return host6_; }
   // Where application threads queue socket requests for this shard (then
@@ -90,17 +93,37 @@ class Worker final : public Stage {
   // windows, timers), for the console and tests. The worker's thread only
   // (or a stopped engine).
   std::vector<std::string> TcpSessionLines() const;
-  // The same from another thread while the engine runs: ask, then take the
-  // lines once the worker has polled (nullopt until then).
-  void RequestTcpReport() {
-    tcp_report_requested_.store(true, std::memory_order_release);
+  // What the console shows of this shard's sockets. The worker's thread only
+  // (Engine::OnShard runs it there).
+  struct TcpSessionInfo {
+    proto::udp::Endpoint local, remote;
+    std::string state;
+    int shard = 0;
+    bool listener = false;
+    std::uint32_t snd_una = 0, snd_nxt = 0, rcv_nxt = 0;
+    std::uint64_t snd_wnd = 0, rcv_wnd = 0, cwnd = 0, ssthresh = 0, in_flight = 0, unsent = 0, unread = 0;
+    std::uint64_t srtt_us = 0, rto_ms = 0, retransmits = 0, mss = 0;
+    std::string cc, recovery;
+    std::uint64_t backlog = 0, accept_queue = 0;  // listeners
+  };
+  std::vector<TcpSessionInfo> TcpSessions() const;
+  struct UdpSocketInfo {
+    proto::udp::Endpoint local, remote;  // remote unspecified unless connected
+    int shard = 0;
+    bool icmp_echo = false;
+    std::uint64_t rx_queued = 0, tx_queued = 0, rx_dropped = 0;
+  };
+  std::vector<UdpSocketInfo> UdpSockets() const;
+  // Runs `fn` on this worker's thread at its next poll, so another thread
+  // (the console) can read what only this thread may touch. `fn` must not
+  // block; it runs even if the caller stopped waiting.
+  void Inspect(std::function<void()> fn) {
+    {
+      std::lock_guard lock(inspect_mu_);
+      inspect_.push_back(std::move(fn));
+    }
+    inspect_pending_.store(true, std::memory_order_release);
     doorbell().Ring();
-  }
-  std::optional<std::vector<std::string>> TakeTcpReport() {
-    std::lock_guard lock(tcp_report_mu_);
-    auto out = std::move(tcp_report_);
-    tcp_report_.reset();
-    return out;
   }
 
  private:
@@ -252,7 +275,10 @@ class Worker final : public Stage {
   void RearmArpTimer();
   void RearmReassemblyTimer();
   void OnTimer(std::uint64_t cookie);
-  void Log(LogLevel level, std::string_view text) const;
+  void Log(Subsystem subsystem, LogLevel level, std::string_view text) const {
+    logger_.Log(subsystem, level, text);
+  }
+  bool LogEnabled(Subsystem subsystem, LogLevel level) const { return logger_.Enabled(subsystem, level); }
   bool WantedMulticast(const proto::MacAddress& mac) const;
 
   // IPv6 (worker_ipv6.cc), on the control shard.
@@ -296,6 +322,7 @@ class Worker final : public Stage {
   const int shard_;
   const std::string name_;
   const Config& config_;
+  const Logger& logger_;
   const Clock& clock_;
   rings::PacketPool& pool_;
   rings::SpscRing<rings::Packet>& rx_;
@@ -366,9 +393,9 @@ class Worker final : public Stage {
   absl::flat_hash_map<std::uint16_t, std::vector<TcpListener>> tcp_listeners_;
   std::vector<std::uint32_t> tcp_closed_;  // sessions to remove once the call that closed them returns
   std::uint32_t next_tcp_id_ = 1;
-  std::atomic<bool> tcp_report_requested_{false};
-  std::mutex tcp_report_mu_;
-  std::optional<std::vector<std::string>> tcp_report_;
+  std::atomic<bool> inspect_pending_{false};
+  std::mutex inspect_mu_;
+  std::vector<std::function<void()>> inspect_;
   proto::tcp::IsnGenerator isn_;
   proto::tcp::SynCookies syncookies_;
   Instant syncookies_sent_at_ = Instant::Never();

@@ -45,18 +45,18 @@ void Worker::ApplyIpv6(ipv6::Ipv6Host::Events ev) {
   }
   for (const Ipv6Address& a : ev.preferred) {
     const ipv6::HostAddress6* h = host6_.Find(a);
-    Log(LogLevel::kInfo, absl::StrCat("ip6 ", h != nullptr ? h->itf.ToString() : a.ToString(),
+    Log(Subsystem::kIp6, LogLevel::kInfo, absl::StrCat("ip6 ", h != nullptr ? h->itf.ToString() : a.ToString(),
                                       ": DAD passed, in use"));
     if (a == host6_.link_local()) host6_.StartRouterSolicitation(now_);
   }
   for (const Ipv6Address& a : ev.duplicate) {
     nd_dad_duplicate_.Inc();
-    Log(LogLevel::kWarn, absl::StrCat("ip6 ", a.ToString(), ": duplicate (another host has it); not using it"));
+    Log(Subsystem::kIp6, LogLevel::kWarn, absl::StrCat("ip6 ", a.ToString(), ": duplicate (another host has it); not using it"));
   }
   for (const proto::Ipv6Interface& itf : ev.removed) {
-    Log(LogLevel::kInfo, absl::StrCat("ip6 ", itf.ToString(), ": valid lifetime over; removed"));
+    Log(Subsystem::kIp6, LogLevel::kInfo, absl::StrCat("ip6 ", itf.ToString(), ": valid lifetime over; removed"));
   }
-  for (const std::string& line : ev.log) Log(LogLevel::kInfo, line);
+  for (const std::string& line : ev.log) Log(Subsystem::kIp6, LogLevel::kInfo, line);
   if (ev.send_rs) {
     // RFC 4861 6.3.7: from the link-local address with our link-layer
     // address, or from :: without it while there is none.

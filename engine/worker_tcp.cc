@@ -517,3 +517,56 @@ void Worker::ServeTcpRequest(SocketRequest& r) {
 }
 
 }  // namespace ringstack::engine
+
+namespace ringstack::engine {
+
+std::vector<Worker::TcpSessionInfo> Worker::TcpSessions() const {
+  std::vector<TcpSessionInfo> out;
+  for (const auto& [port, listeners] : tcp_listeners_) {
+    for (const TcpListener& l : listeners) {
+      TcpSessionInfo i;
+      i.local = proto::udp::Endpoint{l.addr, port};
+      i.remote = proto::udp::Endpoint{l.addr.is_v6() ? proto::IpAddress(proto::Ipv6Address())
+                                                     : proto::IpAddress(proto::Ipv4Address()), 0};
+      i.state = "LISTEN";
+      i.shard = shard_;
+      i.listener = true;
+      i.backlog = static_cast<std::uint64_t>(l.socket->backlog);
+      {
+        std::lock_guard lock(l.socket->accept_mu);
+        i.accept_queue = l.socket->accept_queue.size();
+      }
+      i.unread = static_cast<std::uint64_t>(l.embryonic);
+      out.push_back(std::move(i));
+    }
+  }
+  for (const auto& [key, s] : tcp_sessions_) {
+    if (!s->conn) continue;
+    const tcp::TcpConnection& c = *s->conn;
+    TcpSessionInfo i;
+    i.local = proto::udp::Endpoint{key.local, key.local_port};
+    i.remote = proto::udp::Endpoint{key.remote, key.remote_port};
+    i.state = std::string(c.StateName());
+    i.shard = shard_;
+    i.snd_una = c.snd_una().value();
+    i.snd_nxt = c.snd_nxt().value();
+    i.rcv_nxt = c.rcv_nxt().value();
+    i.snd_wnd = c.snd_wnd();
+    i.rcv_wnd = c.rcv_wnd();
+    i.cwnd = c.cwnd();
+    i.ssthresh = c.ssthresh();
+    i.in_flight = c.in_flight();
+    i.unsent = c.unsent();
+    i.unread = c.unread();
+    i.srtt_us = static_cast<std::uint64_t>(c.rtt().srtt().nanos() / 1000);
+    i.rto_ms = static_cast<std::uint64_t>(c.rtt().rto().nanos() / 1000000);
+    i.retransmits = c.retransmits();
+    i.mss = c.snd_mss();
+    i.cc = std::string(c.congestion_name());
+    i.recovery = std::string(c.RecoveryPhase());
+    out.push_back(std::move(i));
+  }
+  return out;
+}
+
+}  // namespace ringstack::engine

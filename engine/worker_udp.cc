@@ -296,3 +296,31 @@ void Worker::UdpErrorToSocket(const udp::Endpoint& local, const udp::Endpoint& r
 }
 
 }  // namespace ringstack::engine
+
+namespace ringstack::engine {
+
+std::vector<Worker::UdpSocketInfo> Worker::UdpSockets() const {
+  std::vector<UdpSocketInfo> out;
+  for (const auto& [id, s] : udp_sockets_) {
+    UdpSocketInfo i;
+    const auto local = udp_bindings_.local(id);
+    if (local) {
+      i.local = *local;
+    } else {
+      i.local = proto::udp::Endpoint{s->v6 ? proto::IpAddress(proto::Ipv6Address())
+                                           : proto::IpAddress(proto::Ipv4Address()), 0};
+    }
+    const auto peer = udp_bindings_.peer(id);
+    i.remote = peer ? *peer : proto::udp::Endpoint{i.local.addr.is_v6() ? proto::IpAddress(proto::Ipv6Address())
+                                                                         : proto::IpAddress(proto::Ipv4Address()), 0};
+    i.shard = shard_;
+    i.icmp_echo = s->icmp_echo;
+    i.rx_queued = s->rx_bytes.load(std::memory_order_relaxed);
+    i.tx_queued = s->tx_bytes.load(std::memory_order_relaxed);
+    i.rx_dropped = s->rx_dropped.load(std::memory_order_relaxed);
+    out.push_back(std::move(i));
+  }
+  return out;
+}
+
+}  // namespace ringstack::engine

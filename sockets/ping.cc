@@ -14,7 +14,8 @@
 namespace ringstack::sockets {
 
 PingResult Ping(Stack& stack, const proto::IpAddress& to, int count, std::chrono::milliseconds interval,
-                std::chrono::milliseconds deadline, const std::function<void(const std::string&)>& print) {
+                std::chrono::milliseconds deadline, const std::function<void(const std::string&)>& print,
+                std::size_t payload, const std::function<bool()>& stop, bool send_count_only) {
   using Clock = std::chrono::steady_clock;
   PingResult r;
   const bool v6 = to.is_v6();
@@ -29,11 +30,11 @@ PingResult Ping(Stack& stack, const proto::IpAddress& to, int count, std::chrono
   std::vector<Clock::time_point> sent_at;
   auto next_send = start;
   double total_ms = 0;
-  std::vector<std::byte> buf(2048);
-  while (r.received < count && Clock::now() - start < deadline) {
-    if (Clock::now() >= next_send) {
-      // type 8/128, code 0, checksum and identifier (filled in), sequence, 56 bytes of data
-      std::vector<std::byte> req(8 + 56);
+  std::vector<std::byte> buf(payload + 64);
+  while (r.received < count && Clock::now() - start < deadline && !(stop && stop())) {
+    if (Clock::now() >= next_send && !(send_count_only && static_cast<int>(sent_at.size()) >= count)) {
+      // type 8/128, code 0, checksum and identifier (filled in), sequence, `payload` bytes of data
+      std::vector<std::byte> req(8 + payload);
       req[0] = std::byte{static_cast<unsigned char>(v6 ? 128 : 8)};
       proto::StoreBe16(req.data() + 6, static_cast<std::uint16_t>(sent_at.size()));
       for (std::size_t i = 8; i < req.size(); ++i) req[i] = std::byte{static_cast<unsigned char>(i)};

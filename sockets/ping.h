@@ -22,8 +22,13 @@ struct PingResult {
   double max_ms = 0;
 };
 
+// `payload`: data bytes after the 8-byte echo header (ping -s, default 56).
+// `stop`: asked between sends; true ends the run early (a console client
+// that left). `send_count_only`: send `count` requests and no more, as
+// ping -c does (else: keep sending until `count` replies came).
 PingResult Ping(Stack& stack, const proto::IpAddress& to, int count, std::chrono::milliseconds interval,
-                std::chrono::milliseconds deadline, const std::function<void(const std::string&)>& print);
+                std::chrono::milliseconds deadline, const std::function<void(const std::string&)>& print,
+                std::size_t payload = 56, const std::function<bool()>& stop = {}, bool send_count_only = false);
 
 }  // namespace ringstack::sockets
 

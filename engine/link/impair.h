@@ -93,6 +93,7 @@ class ImpairedLink final : public Link {
   void SetRxDoorbell(Doorbell* d) override { inner_->SetRxDoorbell(d); }
   Instant NextDeadline() const override;
   std::string Describe() const override;
+  std::string failure() const override { return inner_->failure(); }
   const Impairer& impairer() const { return impairer_; }
 
  private:

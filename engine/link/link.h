@@ -36,8 +36,9 @@ class Link {
   virtual Instant NextDeadline() const { return Instant::Never(); }
   virtual std::string Describe() const = 0;
   // Set once the link has failed for good (the TAP was deleted, say); empty
-  // while it works. Safe to read from any thread.
-  std::string failure() const {
+  // while it works. Safe to read from any thread. Decorators report their
+  // inner link's.
+  virtual std::string failure() const {
     return failed_.load(std::memory_order_acquire) ? failure_ : std::string();
   }
 
