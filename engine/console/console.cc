@@ -210,9 +210,9 @@ int Console::Unknown(const std::vector<std::string>& words, ConsoleOutput& out) 
       guess = c.words[0];
     }
   }
-  out.Write(absl::StrCat("error: unknown command '", words[0], "'",
-                         guess.empty() ? std::string("") : absl::StrCat("; did you mean '", guess, "'?"),
-                         " try 'help'\n"));
+  out.Write(absl::StrCat("error: unknown command '", words[0], "'; ",
+                         guess.empty() ? std::string("") : absl::StrCat("did you mean '", guess, "'? "),
+                         "try 'help'\n"));
   return kUsage;
 }
 
@@ -342,6 +342,11 @@ void Console::Serve(int fd, Client* self) {
       buffer.erase(0, nl + 1);
       if (skipping) {
         skipping = false;
+        continue;
+      }
+      if (line.size() > kMaxLine) {
+        out.Write(absl::StrCat("error: line longer than ", kMaxLine, " bytes; ignored\n", std::string(1, '\0'),
+                               kUsage, "\n"));
         continue;
       }
       const int rc = Execute(line, out);
