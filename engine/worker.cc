@@ -1001,6 +1001,9 @@ void Worker::OnTimer(std::uint64_t cookie) {
           },
           [this](const proto::Ipv6Address& ip) {
             nd_resolve_failed_.Inc();
+            if (LogEnabled(Subsystem::kNd, LogLevel::kDebug)) {
+              Log(Subsystem::kNd, LogLevel::kDebug, absl::StrCat("nd: ", ip.ToString(), " did not answer; unreachable"));
+            }
             auto it = parked6_.find(ip);
             if (it != parked6_.end()) {
               ipv6_drop_neighbour_unreachable_.Inc(it->second.count);
@@ -1025,6 +1028,9 @@ void Worker::OnTimer(std::uint64_t cookie) {
       now_, [this](Ipv4Address ip, std::optional<MacAddress> unicast) { SendArpRequest(ip, unicast); },
       [this](Ipv4Address ip) {
         arp_resolve_failed_.Inc();
+        if (LogEnabled(Subsystem::kArp, LogLevel::kDebug)) {
+          Log(Subsystem::kArp, LogLevel::kDebug, absl::StrCat("arp: ", ip.ToString(), " did not answer; unreachable"));
+        }
         DropParked(ip);
       });
   RearmArpTimer();

@@ -26,6 +26,13 @@ Worker::~Worker() = default;
 
 void Worker::TcpSession::Event(tcp::TcpEvent e) {
   TcpSocketState& s = *socket;
+  if (w.LogEnabled(Subsystem::kTcp, LogLevel::kDebug)) {
+    static constexpr const char* kNames[] = {"established", "peer closed", "reset", "refused", "timed out", "closed"};
+    const auto i = static_cast<std::size_t>(e);
+    w.Log(Subsystem::kTcp, LogLevel::kDebug,
+          absl::StrCat("tcp ", key.local.ToString(), ":", key.local_port, " ", key.remote.ToString(), ":",
+                       key.remote_port, ": ", i < std::size(kNames) ? kNames[i] : "event"));
+  }
   switch (e) {
     case tcp::TcpEvent::kEstablished:
       s.status.store(TcpSocketState::Status::kConnected, std::memory_order_release);

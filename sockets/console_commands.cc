@@ -30,7 +30,7 @@ bool IntOption(ConsoleArgs& args, std::string_view name, int lo, int hi, int& va
   const auto text = args.Option(name);
   if (!text) return true;
   if (!absl::SimpleAtoi(*text, &value) || value < lo || value > hi) {
-    Console::UsageError(out, absl::StrCat(std::string(name), " '", *text, "' is not in [", lo, ", ", hi, "]"), usage);
+    Console::UsageError(out, absl::StrCat(std::string(name), " ", Console::Quote(*text), " is not in [", lo, ", ", hi, "]"), usage);
     bad = true;
     return false;
   }
@@ -49,7 +49,7 @@ int PingCommand(Stack& stack, bool v6_only, ConsoleArgs& args, ConsoleOutput& ou
   if (!Console::ArgsDone(args, out, usage)) return Console::kUsage;
   if (!target) return Console::UsageError(out, "which address?", usage);
   const auto addr = proto::IpAddress::Parse(*target);
-  if (!addr) return Console::UsageError(out, absl::StrCat("'", *target, "' is not an IPv4 or IPv6 address"), usage);
+  if (!addr) return Console::UsageError(out, absl::StrCat(Console::Quote(*target), " is not an IPv4 or IPv6 address"), usage);
   if (v6_only && !addr->is_v6()) return Console::UsageError(out, "ping6 takes an IPv6 address (ping for IPv4)", usage);
   const auto r = Ping(
       stack, *addr, count, std::chrono::milliseconds(interval),
@@ -80,10 +80,10 @@ int EchoCommand(Stack& stack, bool tcp, ConsoleArgs& args, ConsoleOutput& out) {
   if (!Console::ArgsDone(args, out, usage)) return Console::kUsage;
   if (!target || !port_text || !text) return Console::UsageError(out, "give an address, a port and a text", usage);
   const auto addr = proto::IpAddress::Parse(*target);
-  if (!addr) return Console::UsageError(out, absl::StrCat("'", *target, "' is not an IPv4 or IPv6 address"), usage);
+  if (!addr) return Console::UsageError(out, absl::StrCat(Console::Quote(*target), " is not an IPv4 or IPv6 address"), usage);
   int port = 0;
   if (!absl::SimpleAtoi(*port_text, &port) || port < 1 || port > 65535) {
-    return Console::UsageError(out, absl::StrCat("'", *port_text, "' is not a port (1..65535)"), usage);
+    return Console::UsageError(out, absl::StrCat(Console::Quote(*port_text), " is not a port (1..65535)"), usage);
   }
   if (text->empty()) return Console::UsageError(out, "the text is empty", usage);
   const Endpoint server{*addr, static_cast<std::uint16_t>(port)};

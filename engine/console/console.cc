@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
@@ -45,8 +46,32 @@ bool SendAll(int fd, std::string_view text) {
 class SocketOutput final : public ConsoleOutput {
  public:
   SocketOutput(int fd, const std::atomic<bool>& stopping) : fd_(fd), stopping_(stopping) {}
+  // A NUL ends an answer on the wire, and control bytes would steer the
+  // client's terminal: any in the text (a word of the client's quoted back)
+  // go as \xNN. Newlines and tabs pass.
   void Write(std::string_view text) override {
-    if (!gone_ && !SendAll(fd_, text)) gone_ = true;
+    if (gone_) return;
+    const auto unsafe = [](char c) {
+      const auto u = static_cast<unsigned char>(c);
+      return (u < 0x20 && c != '\n' && c != '\t') || u == 0x7f;
+    };
+    if (std::none_of(text.begin(), text.end(), unsafe)) {
+      if (!SendAll(fd_, text)) gone_ = true;
+      return;
+    }
+    std::string clean;
+    for (const char c : text) {
+      if (unsafe(c)) {
+        absl::StrAppend(&clean, "\\x", absl::Hex(static_cast<unsigned char>(c), absl::kZeroPad2));
+      } else {
+        clean += c;
+      }
+    }
+    if (!SendAll(fd_, clean)) gone_ = true;
+  }
+  // The end of an answer: NUL, the status, a newline.
+  void End(int status) {
+    if (!gone_ && !SendAll(fd_, absl::StrCat(std::string(1, '\0'), status, "\n"))) gone_ = true;
   }
   bool cancelled() const override {
     if (gone_ || stopping_.load(std::memory_order_relaxed)) return true;
@@ -144,6 +169,12 @@ void Console::Add(std::string name, std::string usage, std::string help, Handler
   commands_.push_back(Command{SplitCommandLine(name, error), std::move(usage), std::move(help), std::move(fn)});
 }
 
+std::string Console::Quote(std::string_view word) {
+  std::string w = absl::CHexEscape(absl::string_view(word.data(), word.size()));
+  if (w.size() > 64) w = w.substr(0, 61) + "...";
+  return absl::StrCat("'", w, "'");
+}
+
 int Console::UsageError(ConsoleOutput& out, std::string_view what, std::string_view usage) {
   out.Write(absl::StrCat("error: ", std::string(what), "; usage: ", std::string(usage), "\n"));
   return kUsage;
@@ -155,7 +186,7 @@ bool Console::ArgsDone(ConsoleArgs& args, ConsoleOutput& out, std::string_view u
     return false;
   }
   if (!args.rest().empty()) {
-    UsageError(out, absl::StrCat("unexpected '", args.rest().front(), "'"), usage);
+    UsageError(out, absl::StrCat("unexpected ", Quote(args.rest().front())), usage);
     return false;
   }
   return true;
@@ -197,7 +228,7 @@ int Console::Unknown(const std::vector<std::string>& words, ConsoleOutput& out) 
   }
   const std::string typed = absl::StrJoin(words.begin(), words.begin() + std::min<std::size_t>(words.size(), 2), " ");
   if (!seconds.empty()) {
-    out.Write(absl::StrCat("error: unknown command '", typed, "'; ", words[0], " what? one of: ",
+    out.Write(absl::StrCat("error: unknown command ", Quote(typed), "; ", words[0], " what? one of: ",
                            absl::StrJoin(seconds, ", "), "\n"));
     return kUsage;
   }
@@ -210,7 +241,7 @@ int Console::Unknown(const std::vector<std::string>& words, ConsoleOutput& out) 
       guess = c.words[0];
     }
   }
-  out.Write(absl::StrCat("error: unknown command '", words[0], "'; ",
+  out.Write(absl::StrCat("error: unknown command ", Quote(words[0]), "; ",
                          guess.empty() ? std::string("") : absl::StrCat("did you mean '", guess, "'? "),
                          "try 'help'\n"));
   return kUsage;
@@ -218,18 +249,26 @@ int Console::Unknown(const std::vector<std::string>& words, ConsoleOutput& out) 
 
 int Console::Help(ConsoleArgs& args, ConsoleOutput& out) const {
   const std::vector<std::string> filter = args.rest();
+  // Usages past kWidth get a line of their own, the help under them.
+  constexpr std::size_t kWidth = 44;
   std::size_t width = 0;
-  for (const Command& c : commands_) width = std::max(width, c.usage.size());
+  for (const Command& c : commands_) {
+    if (c.usage.size() <= kWidth) width = std::max(width, c.usage.size());
+  }
   std::string text;
   for (const Command& c : commands_) {
     if (!filter.empty() && !std::equal(filter.begin(), filter.begin() + std::min(filter.size(), c.words.size()),
                                        c.words.begin())) {
       continue;
     }
-    absl::StrAppend(&text, c.usage, std::string(width + 2 - c.usage.size(), ' '), c.help, "\n");
+    if (c.usage.size() > width) {
+      absl::StrAppend(&text, c.usage, "\n", std::string(width + 2, ' '), c.help, "\n");
+    } else {
+      absl::StrAppend(&text, c.usage, std::string(width + 2 - c.usage.size(), ' '), c.help, "\n");
+    }
   }
   if (text.empty()) {
-    out.Write(absl::StrCat("error: no command starts with '", absl::StrJoin(filter, " "), "'; try 'help'\n"));
+    out.Write(absl::StrCat("error: no command starts with ", Quote(absl::StrJoin(filter, " ")), "; try 'help'\n"));
     return kUsage;
   }
   if (filter.empty()) text += "every show command takes --json; 'COMMAND --help' shows one command\n";
@@ -345,16 +384,15 @@ void Console::Serve(int fd, Client* self) {
         continue;
       }
       if (line.size() > kMaxLine) {
-        out.Write(absl::StrCat("error: line longer than ", kMaxLine, " bytes; ignored\n", std::string(1, '\0'),
-                               kUsage, "\n"));
+        out.Write(absl::StrCat("error: line longer than ", kMaxLine, " bytes; ignored\n"));
+        out.End(kUsage);
         continue;
       }
-      const int rc = Execute(line, out);
-      out.Write(absl::StrCat(std::string(1, '\0'), rc, "\n"));
+      out.End(Execute(line, out));
     }
     if (buffer.size() > kMaxLine) {
-      out.Write(absl::StrCat("error: line longer than ", kMaxLine, " bytes; ignored\n", std::string(1, '\0'),
-                             kUsage, "\n"));
+      out.Write(absl::StrCat("error: line longer than ", kMaxLine, " bytes; ignored\n"));
+      out.End(kUsage);
       buffer.clear();
       skipping = true;
     }

@@ -99,6 +99,9 @@ class Console {
 
   // For a command's error: "error: <what>; usage: <usage>", status kUsage.
   static int UsageError(ConsoleOutput& out, std::string_view what, std::string_view usage);
+  // A word of the client's for an error message: 'word', with control and
+  // non-ASCII bytes escaped (\x1b) and cut at 64 characters.
+  static std::string Quote(std::string_view word);
   // kUsage with a message when `args` has words left or an option error.
   static bool ArgsDone(ConsoleArgs& args, ConsoleOutput& out, std::string_view usage);
 

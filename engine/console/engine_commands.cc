@@ -283,8 +283,9 @@ int ShowCounters(Engine& engine, Args& args, Out& out) {
     if (shown != 0) out.Write(t.Text());
   }
   if (shown == 0) {
-    out.Write(absl::StrCat("no ", all ? "" : "non-zero ", "counters", filter.empty() ? "" : " match '", filter,
-                           filter.empty() ? "" : "'", all ? "" : " (--all shows zeros)", "\n"));
+    out.Write(absl::StrCat("no ", all ? "" : "non-zero ", "counters",
+                           filter.empty() ? std::string() : absl::StrCat(" match ", Console::Quote(filter)),
+                           all ? "" : " (--all shows zeros)", "\n"));
   }
   return kOk;
 }
@@ -369,13 +370,13 @@ int CaptureStart(Engine& engine, Args& args, Out& out) {
     else if (!s.empty() && (s.back() == 'K' || s.back() == 'k')) unit = 1u << 10, s.pop_back();
     else if (!s.empty() && (s.back() == 'G' || s.back() == 'g')) unit = 1u << 30, s.pop_back();
     if (!absl::SimpleAtoi(s, &n) || n * unit < (64u << 10)) {
-      return Console::UsageError(out, absl::StrCat("'", *size_text, "' is not a size of at least 64K"), kUsageText);
+      return Console::UsageError(out, absl::StrCat(Console::Quote(*size_text), " is not a size of at least 64K"), kUsageText);
     }
     size = n * unit;
   }
   int files = engine.config().pcap_files;
   if (files_text && (!absl::SimpleAtoi(*files_text, &files) || files < 1 || files > 1000)) {
-    return Console::UsageError(out, absl::StrCat("'", *files_text, "' is not a count in [1, 1000]"), kUsageText);
+    return Console::UsageError(out, absl::StrCat(Console::Quote(*files_text), " is not a count in [1, 1000]"), kUsageText);
   }
   if (absl::Status s = engine.capture().Start(*file, size, files); !s.ok()) {
     out.Write(absl::StrCat("error: ", s.message(), "\n"));

@@ -5,34 +5,7 @@
 #
 # usage: tests/lab/lab_test.sh BUILD_DIR
 set -uo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-build=$(cd "${1:-$root/build}" && pwd)
-bin=$build/engine/ringstack
-lab=$root/scripts/lab
-work=$(mktemp -d /tmp/rs-lab.XXXXXX)
-namespaces=()
-pids=()
-
-cleanup() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
-  for ns in "${namespaces[@]}"; do "$lab" down "$ns" 2>/dev/null; done
-  rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
-
-failures=0
-check() {  # check NAME CMD...
-  local name=$1
-  shift
-  if "$@" >>"$work/log" 2>&1; then
-    echo "ok - $name"
-  else
-    echo "not ok - $name"
-    failures=$((failures + 1))
-    tail -n 15 "$work/log" | sed 's/^/#   /'
-  fi
-}
+source "$(dirname "$0")/lab_lib.sh" "${1:-}"
 
 # start_engine NS TAP LOGNAME ARGS... ; sets $engine_pid, waits for "up on".
 start_engine() {
@@ -58,12 +31,6 @@ counters() {  # counters PID NAME: SIGUSR1, then print the file
   cat "$work/$2.counters"
 }
 
-counter_at_least() {  # counter_at_least FILE NAME MIN
-  local v
-  v=$(awk -v n="$2" '$1 == n { print $2 }' "$1")
-  echo "$2 = ${v:-0} (want >= $3)"
-  [ "${v:-0}" -ge "$3" ]
-}
 
 ping_ok() {  # ping_ok NS COUNT ARGS... : every reply back, payload intact
   local ns=$1 count=$2
@@ -656,14 +623,6 @@ namespaces+=("$ns")
 check "TAP deleted under the engine: exit 1 with the reason" tap_deleted_ok "$ns" "$tap"
 
 # Start-up errors: one line, exit 2.
-exit2_says() {  # exit2_says TEXT CMD...
-  local want=$1 out rc
-  shift
-  out=$(timeout 10 "$@" 2>&1)
-  rc=$?
-  echo "rc=$rc: $out"
-  [ "$rc" -eq 2 ] && [ "$(wc -l <<<"$out")" -eq 1 ] && grep -q -- "$want" <<<"$out"
-}
 check "bad address: exit 2, one line" exit2_says "is not ADDR/LEN" "$bin" --tap rsx0 --ip4 192.0.2.300/24
 check "missing --tap: exit 2, one line" exit2_says "--tap: required" "$bin" --ip4 192.0.2.2/24
 check "not root: exit 2, says CAP_NET_ADMIN" exit2_says "CAP_NET_ADMIN" \

@@ -772,6 +772,9 @@ TEST(ConsoleServer, ServesSeveralClientsAtOnce) {
   ASSERT_TRUE(c.ok());
   c.Send("ehco x\n");
   EXPECT_EQ(c.Answer(), std::make_pair(2, std::string("error: unknown command 'ehco'; did you mean 'echo'? try 'help'\n")));
+  // Control bytes never reach the client's terminal raw; a NUL never ends an answer early.
+  c.Send(std::string("echo a\x1b[31m") + '\0' + "b\n");
+  EXPECT_EQ(c.Answer(), std::make_pair(0, std::string("a\\x1b[31m\\x00b\n")));
   c.Send(std::string(Console::kMaxLine + 10, 'x') + "\necho after\n");
   const auto long_line = c.Answer();
   EXPECT_EQ(long_line.first, 2);

@@ -1,0 +1,49 @@
+# The lab tests' shared part: paths, a work directory, cleanup on exit (the
+# engines started, by PID, and the namespaces made), and the TAP-style
+# check. Sourced by tests/lab/*_test.sh with the build directory as $1.
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build=$(cd "${1:-$root/build}" && pwd)
+ctl=$build/engine/ringstack-ctl
+bin=$build/engine/ringstack
+lab=$root/scripts/lab
+work=$(mktemp -d /tmp/rs-lab.XXXXXX)
+namespaces=()
+pids=()
+
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
+  for ns in "${namespaces[@]}"; do "$lab" down "$ns" 2>/dev/null; done
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+failures=0
+check() {  # check NAME CMD...
+  local name=$1
+  shift
+  if "$@" >>"$work/log" 2>&1; then
+    echo "ok - $name"
+  else
+    echo "not ok - $name"
+    failures=$((failures + 1))
+    tail -n 15 "$work/log" | sed 's/^/#   /'
+  fi
+}
+
+
+counter_at_least() {  # counter_at_least FILE NAME MIN
+  local v
+  v=$(awk -v n="$2" '$1 == n { print $2 }' "$1")
+  echo "$2 = ${v:-0} (want >= $3)"
+  [ "${v:-0}" -ge "$3" ]
+}
+
+exit2_says() {  # exit2_says TEXT CMD...
+  local want=$1 out rc
+  shift
+  out=$(timeout 10 "$@" 2>&1)
+  rc=$?
+  echo "rc=$rc: $out"
+  [ "$rc" -eq 2 ] && [ "$(wc -l <<<"$out")" -eq 1 ] && grep -q -- "$want" <<<"$out"
+}
