@@ -199,8 +199,11 @@ int ShowNd(Engine& engine, Args& args, Out& out) {
 }
 
 int ShowTcp(Engine& engine, Args& args, Out& out) {
-  static constexpr const char* kUsageText = "show tcp [--json]";
+  static constexpr const char* kUsageText = "show tcp [--listening | --all] [--json]";
   const bool json = args.Flag("--json");
+  // As ss(8): connections, or listeners (-l), or both (-a).
+  const bool listening = args.Flag("--listening") || args.Flag("-l");
+  const bool all = args.Flag("--all") || args.Flag("-a");
   if (!Console::ArgsDone(args, out, kUsageText)) return kUsage;
   Table t({"local", "remote", "state", "shard", "snd_wnd", "rcv_wnd", "cwnd", "ssthresh", "in_flight", "srtt_ms",
            "rto_ms", "retransmits", "cc", "recovery"});
@@ -209,6 +212,7 @@ int ShowTcp(Engine& engine, Args& args, Out& out) {
         k, [](const Worker& w) { return w.TcpSessions(); });
     if (!rows) return ShardSilent(out, k);
     for (const auto& i : *rows) {
+      if (i.listener ? !(listening || all) : listening) continue;
       if (i.listener) {
         t.Add({Ep(i.local), std::string("*"), i.state, Num(i.shard), Num(0), Num(0), Num(0), Num(0),
                Num(i.accept_queue), 0.0, Num(0), Num(0), std::string("-"), std::string("-")});
@@ -504,7 +508,8 @@ void AddEngineCommands(Console& console, Engine& engine) {
               bind(ShowRoutes));
   console.Add("show arp", "show arp [--json]", "the ARP cache", bind(ShowArp));
   console.Add("show nd", "show nd [--json]", "the IPv6 neighbour cache", bind(ShowNd));
-  console.Add("show tcp", "show tcp [--json]", "TCP listeners and connections: state, shard, windows, cwnd, srtt",
+  console.Add("show tcp", "show tcp [--listening | --all] [--json]",
+              "TCP connections (or listeners, or both): state, shard, windows, cwnd, srtt",
               bind(ShowTcp));
   console.Add("show udp", "show udp [--json]", "UDP and ICMP echo sockets", bind(ShowUdp));
   console.Add("show counters", "show counters [PROTO|drops] [--all] [--scopes] [--json | --prometheus]",

@@ -70,6 +70,7 @@ check "show interfaces: up, frames both ways" says 0 "$tap  *02:00:00:00:00:02 *
 check "show threads: rx, w0, w1, timer, tx" \
   bash -c "$(declare -f c); sock=$sock ctl=$ctl; out=\$(c show threads); echo \"\$out\"; for s in rx w0 w1 timer tx; do grep -q \"^\$s \" <<<\"\$out\" || exit 1; done"
 check "show udp: the services' sockets" says 0 "0.0.0.0:9 " show udp
+check "show tcp --listening: the services' listeners on each shard" says 0 "^0.0.0.0:7  *\*  *LISTEN  *1" show tcp --listening
 check "show counters icmp4: only ICMPv4's" \
   bash -c "$(declare -f c); sock=$sock ctl=$ctl; out=\$(c show counters icmp4); echo \"\$out\"; grep -q icmp4_rx_echo_request <<<\"\$out\" && ! grep -q '^arp' <<<\"\$out\""
 check "show counters --prometheus: samples per scope" says 0 'ringstack_icmp4_rx_echo_request_total{scope="w0"} 5' show counters --prometheus

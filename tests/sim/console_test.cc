@@ -692,6 +692,21 @@ TEST(ConsoleEngine, ShowTcpListsTheConnections) {
   EXPECT_GT(row["cwnd"].number, 0);
   EXPECT_GT(row["rcv_wnd"].number, 0);
   EXPECT_EQ(row["cc"].string, "cubic");
+  // Listeners as ss shows them: with --listening, or among all with --all.
+  const int l = t.a().Socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK);
+  ASSERT_EQ(t.a().Bind(l, sockets::harness::Ep("0.0.0.0", 8080)), 0);
+  ASSERT_EQ(t.a().Listen(l, 8), 0);
+  StringOutput listening, all;
+  ASSERT_EQ(console.Execute("show tcp --listening --json", listening), 0);
+  const auto lj = ParseJson(listening.text());
+  ASSERT_TRUE(lj.has_value());
+  ASSERT_EQ(lj->array.size(), 1u) << listening.text();
+  EXPECT_EQ(lj->array[0]["local"].string, "0.0.0.0:8080");
+  EXPECT_EQ(lj->array[0]["state"].string, "LISTEN");
+  ASSERT_EQ(console.Execute("show tcp -a", all), 0);
+  EXPECT_THAT(all.text(), HasSubstr("0.0.0.0:8080"));
+  EXPECT_THAT(all.text(), HasSubstr("ESTABLISHED"));
+  t.a().Close(l);
   t.a().Close(c);
   t.b().Close(s);
 }
