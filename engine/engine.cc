@@ -116,13 +116,18 @@ absl::Status Engine::Start() {
 }
 
 void Engine::Stop() {
-  std::unique_ptr<ThreadedRunner> runner;
+  // runner_ stays set while its threads stop, so OnShard from another thread
+  // asks the (stopping) workers and times out instead of touching them.
+  ThreadedRunner* runner = nullptr;
   {
     std::lock_guard lock(runner_mu_);
-    runner = std::move(runner_);
+    runner = runner_.get();
   }
-  if (runner) runner->Stop();
-  runner.reset();
+  if (runner != nullptr) runner->Stop();
+  {
+    std::lock_guard lock(runner_mu_);
+    runner_.reset();
+  }
   for (const auto& w : workers_) w->DropHeld();
   // After the threads: every frame they counted is in the capture.
   if (capture_) capture_->Stop();

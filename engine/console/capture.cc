@@ -42,7 +42,9 @@ std::int64_t Capture::Now() {
 }
 
 Capture::Capture(CounterSet& counters)
-    : frames_(counters.Add("capture_frames")), dropped_(counters.Add("capture_dropped")) {}
+    : frames_(counters.Add("capture_frames")),
+      rx_dropped_(counters.Add("capture_rx_dropped")),
+      tx_dropped_(counters.Add("capture_tx_dropped")) {}
 
 Capture::~Capture() { Stop(); }
 
@@ -53,7 +55,7 @@ void Capture::Copy(Direction d, std::span<const std::byte> frame, std::int64_t s
   const std::size_t need = sizeof(Record) + len;
   rings::ByteRing::Spans spans = ring.WritableSpans();
   if (spans.size() < need) {
-    dropped_.Inc();
+    (d == Direction::kRx ? rx_dropped_ : tx_dropped_).Inc();
     dropped_now_.fetch_add(1, std::memory_order_relaxed);
     return;
   }

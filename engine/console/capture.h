@@ -4,7 +4,7 @@
 //
 // The RX and TX threads each copy a frame into a ring of their own (a
 // ByteRing: one producer, one consumer; never blocking, never allocating: a
-// full ring drops the copy and counts capture_dropped); a writer thread of
+// full ring drops the copy and counts capture_rx_dropped / capture_tx_dropped); a writer thread of
 // the capture's own merges the two by time and writes. A file that would
 // pass `max_bytes` is rotated as tcpdump -C/-W does: FILE becomes FILE.1,
 // FILE.1 becomes FILE.2, ..., keeping `files` files in all.
@@ -83,7 +83,8 @@ class Capture {
   std::atomic<bool> active_{false};
   std::atomic<std::uint32_t> generation_{0};
   Counter& frames_;
-  Counter& dropped_;
+  Counter& rx_dropped_;  // one writer each: the RX and the TX thread
+  Counter& tx_dropped_;
   std::atomic<std::uint64_t> dropped_now_{0};
 
   mutable std::mutex mu_;  // the fields below, and Start/Stop

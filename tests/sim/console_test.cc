@@ -604,7 +604,7 @@ TEST(ConsoleEngine, CaptureHoldsEveryFrameEachWay) {
   // The port unreachable as sent (its IP identification is the engine's own).
   EXPECT_EQ(pcap.frames.back().size(), sizeof(vectors::kIcmpPortUnreachable));
   EXPECT_THAT(SummarizeFrame(pcap.frames.back()).text, HasSubstr("icmp4 unreachable code 3"));
-  EXPECT_EQ(e.engine().counter("capture_dropped"), 0u);
+  EXPECT_EQ(e.engine().counter("capture_rx_dropped") + e.engine().counter("capture_tx_dropped"), 0u);
   EXPECT_EQ(e.Run("capture stop").first, Console::kFailed);  // none runs
   std::tie(rc, text) = e.Run("capture start /nonexistent-dir/x.pcap");
   EXPECT_EQ(rc, Console::kFailed);

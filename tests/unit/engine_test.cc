@@ -69,6 +69,37 @@ TEST(Config, PerAddressGatewaysStaticRoutesAcdAndReassemblyMemory) {
   EXPECT_EQ(c->reassembly_bytes, 512u << 10);
 }
 
+TEST(Config, ConsoleCaptureLogLevelsAndTrace) {
+  RawFlags f = Good();
+  auto c = ParseConfig(f, 1);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->console, "/run/ringstack/" + f.tap + ".sock");  // auto
+  EXPECT_FALSE(c->console_explicit);
+  EXPECT_EQ(c->trace, 0u);
+  EXPECT_EQ(c->pcap_size, 64u << 20);
+  f.console = "off";
+  f.log_level = "warn,tcp=debug";
+  f.trace = "ip6,tcp";
+  f.pcap = "/tmp/x.pcap";
+  f.pcap_size = "2M";
+  f.pcap_files = 9;
+  c = ParseConfig(f, 1);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->console.empty());
+  EXPECT_EQ(c->log_level, LogLevel::kWarn);
+  ASSERT_EQ(c->log_levels.overrides.size(), 1u);
+  EXPECT_EQ(c->log_levels.overrides[0], std::make_pair(Subsystem::kTcp, LogLevel::kDebug));
+  EXPECT_EQ(c->trace, kTraceIp6 | kTraceTcp);
+  EXPECT_EQ(c->pcap, "/tmp/x.pcap");
+  EXPECT_EQ(c->pcap_size, 2u << 20);
+  EXPECT_EQ(c->pcap_files, 9);
+  f.console = "/tmp/rs.sock";
+  c = ParseConfig(f, 1);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->console, "/tmp/rs.sock");
+  EXPECT_TRUE(c->console_explicit);
+}
+
 TEST(Config, RandomMacIsLocalUnicast) {
   auto c = ParseConfig(Good(), 1);
   ASSERT_TRUE(c.ok());
@@ -119,6 +150,12 @@ TEST(Config, BadFlagsNameTheFlag) {
       {[](RawFlags& f) { f.pin = "rx"; }, "--pin"},
       {[](RawFlags& f) { f.poll = "sometimes"; }, "--poll"},
       {[](RawFlags& f) { f.log_level = "loud"; }, "--log-level"},
+      {[](RawFlags& f) { f.log_level = "info,tpc=debug"; }, "--log-level: 'tpc' is not a subsystem"},
+      {[](RawFlags& f) { f.trace = "ip4,ipx"; }, "--trace: 'ipx' is not a layer"},
+      {[](RawFlags& f) { f.pcap_size = "1K"; }, "--pcap-size"},
+      {[](RawFlags& f) { f.pcap_size = "big"; }, "--pcap-size"},
+      {[](RawFlags& f) { f.pcap_files = 0; }, "--pcap-files"},
+      {[](RawFlags& f) { f.console = std::string(120, 'x'); }, "--console: a Unix socket path must be shorter"},
       {[](RawFlags& f) { f.ring_size = 1000; }, "--ring-size"},
       {[](RawFlags& f) { f.pool_buffers = 1; }, "--pool-buffers"},
       {[](RawFlags& f) { f.rx_batch = 0; }, "--rx-batch"},
