@@ -1,7 +1,10 @@
 // Engine: builds the pipeline from a Config and owns it — packet pool, link,
 // RX stage, worker shards, timer stage, TX stage and the rings between them —
 // then hands the stages to a runner (threads in production, SimRunner in
-// tests). Counters from every stage are gathered in one CounterSet.
+// tests). Counters from every stage are gathered in one CounterSet, each
+// under its stage's or shard's scope. The link is wrapped so the pcap
+// capture and the per-packet trace see every frame; the console reads
+// worker-owned state through OnShard, on the worker's own thread.
 #ifndef RINGSTACK_ENGINE_ENGINE_H_
 #define RINGSTACK_ENGINE_ENGINE_H_
 

@@ -315,7 +315,7 @@ int main(int argc, char** argv) {
   }
 
   // The console, once the services run (they are part of what it shows).
-  ringstack::engine::Console console;
+  ringstack::engine::Console console(&(*engine)->logger());
   if (!config->console.empty()) {
     ringstack::engine::AddEngineCommands(console, **engine);
     ringstack::sockets::AddSocketCommands(console, stack);

@@ -664,6 +664,12 @@ void Worker::OnIcmpError(const icmpv4::Icmpv4Repr& msg) {
       report->protocol == ipv4::kProtoUdp) {
     UdpErrorToSocket({report->src, report->src_port}, {report->dst, report->dst_port}, ECONNREFUSED);
   }
+  if (LogEnabled(Subsystem::kIcmp, LogLevel::kDebug)) {
+    Log(Subsystem::kIcmp, LogLevel::kDebug,
+        absl::StrCat("icmp4: type ", msg.type, " code ", msg.code, " about ",
+                     report->src.ToString(), ":", report->src_port, " > ", report->dst.ToString(), ":",
+                     report->dst_port, " protocol ", report->protocol));
+  }
   switch (msg.type) {
     case icmpv4::kTypeDestUnreachable: icmp4_rx_dest_unreachable_.Inc(); break;
     case icmpv4::kTypeTimeExceeded: icmp4_rx_time_exceeded_.Inc(); break;
@@ -672,6 +678,11 @@ void Worker::OnIcmpError(const icmpv4::Icmpv4Repr& msg) {
 }
 
 void Worker::SendDestUnreachable(std::uint8_t code, const ipv4::Ipv4Repr& about, const Packet& p, bool to_group) {
+  if (LogEnabled(Subsystem::kIcmp, LogLevel::kDebug)) {
+    Log(Subsystem::kIcmp, LogLevel::kDebug,
+        absl::StrCat("icmp4: unreachable (code ", code, ") to ", about.src.ToString(), " for protocol ",
+                     about.protocol));
+  }
   if (!icmpv4::ErrorAllowed(about, p.data(), to_group)) {
     icmp4_error_suppressed_.Inc();
     return;

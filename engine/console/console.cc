@@ -160,7 +160,7 @@ std::optional<std::string> ConsoleArgs::Next() {
   return w;
 }
 
-Console::Console() = default;
+Console::Console(const Logger* logger) : logger_(logger) {}
 
 Console::~Console() { Stop(); }
 
@@ -357,6 +357,10 @@ void Console::AcceptLoop() {
       ::close(fd);
       continue;
     }
+    if (logger_ != nullptr && logger_->Enabled(Subsystem::kConsole, LogLevel::kDebug)) {
+      logger_->Log(Subsystem::kConsole, LogLevel::kDebug,
+                   absl::StrCat("console: client connected (", clients_.size() + 1, " now)"));
+    }
     Client& c = clients_.emplace_back();
     c.thread = std::thread([this, fd, &c] { Serve(fd, &c); });
   }
@@ -387,6 +391,9 @@ void Console::Serve(int fd, Client* self) {
         out.Write(absl::StrCat("error: line longer than ", kMaxLine, " bytes; ignored\n"));
         out.End(kUsage);
         continue;
+      }
+      if (logger_ != nullptr && logger_->Enabled(Subsystem::kConsole, LogLevel::kDebug)) {
+        logger_->Log(Subsystem::kConsole, LogLevel::kDebug, absl::StrCat("console: ", Quote(line)));
       }
       out.End(Execute(line, out));
     }

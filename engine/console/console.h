@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "engine/log.h"
 
 namespace ringstack::engine {
 
@@ -78,7 +79,9 @@ class Console {
 
   using Handler = std::function<int(ConsoleArgs& args, ConsoleOutput& out)>;
 
-  Console();
+  // `logger`: where client connections and commands are logged (subsystem
+  // console, debug level); none in tests.
+  explicit Console(const Logger* logger = nullptr);
   ~Console();
   Console(const Console&) = delete;
   Console& operator=(const Console&) = delete;
@@ -121,6 +124,7 @@ class Console {
   void Serve(int fd, Client* self);
 
   std::vector<Command> commands_;
+  const Logger* logger_;
   std::string path_;
   int listen_fd_ = -1;
   int stop_pipe_[2] = {-1, -1};

@@ -143,6 +143,8 @@ check "still serving after the random lines: Linux pings, show works" \
 # Log levels and the per-packet trace, switched while running.
 check "log level tcp=debug: TCP events in the log" bash -c \
   "$(declare -f c); sock=$sock ctl=$ctl; c log level tcp=debug | grep -q 'tcp  *debug' && echo hi | \"$lab\" exec $ns nc -q 1 192.0.2.2 7 && sleep 0.3 && grep -q 'tcp 192.0.2.2:7 192.0.2.1:[0-9]*: established' $work/main.log"
+check "log level console=debug icmp=debug: console commands and ICMP errors in the log" bash -c \
+  "$(declare -f c); sock=$sock ctl=$ctl; c log level console=debug icmp=debug >/dev/null && c show pool >/dev/null && echo x | \"$lab\" exec $ns nc -u -w 1 192.0.2.2 4444; sleep 0.3; grep -q \"console: 'show pool'\" $work/main.log && grep -q 'icmp4: unreachable (code 3) to 192.0.2.1' $work/main.log"
 c log level info >/dev/null
 trace_ok() {
   c trace icmp4 | grep -q "trace: icmp4" || return 1
