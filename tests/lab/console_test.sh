@@ -221,6 +221,8 @@ pcap_exit_ok() {
     [ "$(tshark -r "$work/all.pcap" -Y 'tcp.flags.syn == 1' 2>/dev/null | wc -l)" -eq 2 ]
 }
 check "--pcap FILE: tshark counts exactly rx_frames + tx_frames at exit" pcap_exit_ok
+check "--pcap to an unwritable place: exit 2, one line" exit2_says "--pcap: cannot write /proc/nope/x.pcap" \
+  "$lab" exec "$ns" "$bin" --tap rsbad0 --ip4 192.0.2.9/24 --acd off --console off --pcap /proc/nope/x.pcap
 
 # The default console path, found by ringstack-ctl -t TAP.
 read -r ns tap < <("$lab" up --tap "rsctl$$") || exit 1
