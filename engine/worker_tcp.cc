@@ -543,7 +543,6 @@ std::vector<Worker::TcpSessionInfo> Worker::TcpSessions() const {
         std::lock_guard lock(l.socket->accept_mu);
         i.accept_queue = l.socket->accept_queue.size();
       }
-      i.unread = static_cast<std::uint64_t>(l.embryonic);
       out.push_back(std::move(i));
     }
   }

@@ -205,8 +205,11 @@ int ShowTcp(Engine& engine, Args& args, Out& out) {
   const bool listening = args.Flag("--listening") || args.Flag("-l");
   const bool all = args.Flag("--all") || args.Flag("-a");
   if (!Console::ArgsDone(args, out, kUsageText)) return kUsage;
-  Table t({"local", "remote", "state", "shard", "snd_wnd", "rcv_wnd", "cwnd", "ssthresh", "in_flight", "srtt_ms",
-           "rto_ms", "retransmits", "cc", "recovery"});
+  // recv_q and send_q as ss shows them: bytes not yet read and not yet
+  // acknowledged (unsent included); for a listener, the accept queue and
+  // the backlog.
+  Table t({"local", "remote", "state", "shard", "recv_q", "send_q", "snd_wnd", "rcv_wnd", "cwnd", "ssthresh",
+           "in_flight", "srtt_ms", "rto_ms", "retransmits", "cc", "recovery"});
   for (int k = 0; k < engine.workers(); ++k) {
     const auto rows = engine.OnShard<std::vector<Worker::TcpSessionInfo>>(
         k, [](const Worker& w) { return w.TcpSessions(); });
@@ -214,11 +217,12 @@ int ShowTcp(Engine& engine, Args& args, Out& out) {
     for (const auto& i : *rows) {
       if (i.listener ? !(listening || all) : listening) continue;
       if (i.listener) {
-        t.Add({Ep(i.local), std::string("*"), i.state, Num(i.shard), Num(0), Num(0), Num(0), Num(0),
-               Num(i.accept_queue), 0.0, Num(0), Num(0), std::string("-"), std::string("-")});
+        t.Add({Ep(i.local), std::string("*"), i.state, Num(i.shard), Num(i.accept_queue), Num(i.backlog), Num(0),
+               Num(0), Num(0), Num(0), Num(0), 0.0, Num(0), Num(0), std::string("-"), std::string("-")});
         continue;
       }
-      t.Add({Ep(i.local), Ep(i.remote), i.state, Num(i.shard), Num(i.snd_wnd), Num(i.rcv_wnd), Num(i.cwnd),
+      t.Add({Ep(i.local), Ep(i.remote), i.state, Num(i.shard), Num(i.unread), Num(i.unsent + i.in_flight),
+             Num(i.snd_wnd), Num(i.rcv_wnd), Num(i.cwnd),
              Num(std::min<std::uint64_t>(i.ssthresh, std::numeric_limits<std::int64_t>::max())), Num(i.in_flight),
              static_cast<double>(i.srtt_us) / 1000.0, Num(i.rto_ms), Num(i.retransmits), i.cc, i.recovery});
     }

@@ -692,6 +692,8 @@ TEST(ConsoleEngine, ShowTcpListsTheConnections) {
   EXPECT_GT(row["cwnd"].number, 0);
   EXPECT_GT(row["rcv_wnd"].number, 0);
   EXPECT_EQ(row["cc"].string, "cubic");
+  EXPECT_EQ(row["recv_q"].number, 0);
+  EXPECT_EQ(row["send_q"].number, 0);
   // Listeners as ss shows them: with --listening, or among all with --all.
   const int l = t.a().Socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK);
   ASSERT_EQ(t.a().Bind(l, sockets::harness::Ep("0.0.0.0", 8080)), 0);
@@ -703,6 +705,8 @@ TEST(ConsoleEngine, ShowTcpListsTheConnections) {
   ASSERT_EQ(lj->array.size(), 1u) << listening.text();
   EXPECT_EQ(lj->array[0]["local"].string, "0.0.0.0:8080");
   EXPECT_EQ(lj->array[0]["state"].string, "LISTEN");
+  EXPECT_EQ(lj->array[0]["send_q"].number, 8);  // the backlog, as ss shows it
+  EXPECT_EQ(lj->array[0]["recv_q"].number, 0);  // nothing waiting in accept()
   ASSERT_EQ(console.Execute("show tcp -a", all), 0);
   EXPECT_THAT(all.text(), HasSubstr("0.0.0.0:8080"));
   EXPECT_THAT(all.text(), HasSubstr("ESTABLISHED"));
