@@ -223,7 +223,25 @@ absl::StatusOr<Config> ParseConfig(const RawFlags& f, int cpus) {
                                                 "' is not a size in [64K, 1024M] (bytes, or with K or M)"));
     }
     c.reassembly_bytes = static_cast<std::size_t>(*bytes);
+    const auto bytes6 = ParseSize(f.reassembly_mem6);
+    if (!bytes6 || *bytes6 < (64u << 10) || *bytes6 > (1u << 30)) {
+      return Bad("reassembly-mem6", absl::StrCat("'", f.reassembly_mem6,
+                                                 "' is not a size in [64K, 1024M] (bytes, or with K or M)"));
+    }
+    c.reassembly6_bytes = static_cast<std::size_t>(*bytes6);
   }
+  if (f.tcp_max_sessions < 1 || f.tcp_max_sessions > 10'000'000) {
+    return Bad("tcp-max-sessions", "must be in [1, 10000000]");
+  }
+  c.tcp_max_sessions = static_cast<std::size_t>(f.tcp_max_sessions);
+  if (f.tcp_max_half_open < 1 || f.tcp_max_half_open > 1'000'000) {
+    return Bad("tcp-max-half-open", "must be in [1, 1000000]");
+  }
+  c.tcp_max_half_open = static_cast<std::size_t>(f.tcp_max_half_open);
+  if (f.neighbour_cache < 16 || f.neighbour_cache > (1 << 20)) return Bad("neighbour-cache", "must be in [16, 1048576]");
+  c.neighbour_cache = static_cast<std::size_t>(f.neighbour_cache);
+  if (f.neighbour_pending < 1 || f.neighbour_pending > 48) return Bad("neighbour-pending", "must be in [1, 48]");
+  c.neighbour_pending = static_cast<std::size_t>(f.neighbour_pending);
   if (f.tcp_msl < 1 || f.tcp_msl > 240) return Bad("tcp-msl", "must be in [1, 240] seconds");
   c.tcp_msl = proto::Duration::Seconds(f.tcp_msl);
   if (f.tcp_rto_min < 1 || f.tcp_rto_min > 1000) return Bad("tcp-rto-min", "must be in [1, 1000] milliseconds");

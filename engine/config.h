@@ -79,8 +79,18 @@ struct Config {
   // IP MTU of the link: larger datagrams go out fragmented. The TAP default;
   // a flag (and jumbo frames, which need larger RX buffers) come with #8.
   std::size_t mtu = 1500;
-  // IPv4 reassembly memory: all datagrams in progress; one source may hold a quarter.
+  // Reassembly memory, IPv4 and IPv6 each: all datagrams in progress; one
+  // source may hold a quarter.
   std::size_t reassembly_bytes = 4u << 20;
+  std::size_t reassembly6_bytes = 4u << 20;
+  // Resource limits (issue #10): TCP sessions in all (each worker holds its
+  // share), handshakes in SYN-RECEIVED in all (past it: SYN cookies, or
+  // the SYN is dropped), neighbour cache entries (ARP and ND each), packets
+  // parked per unresolved neighbour.
+  std::size_t tcp_max_sessions = 16384;
+  std::size_t tcp_max_half_open = 1024;
+  std::size_t neighbour_cache = 1024;
+  std::size_t neighbour_pending = 48;
   // TCP's Maximum Segment Lifetime: TIME-WAIT lasts twice this.
   proto::Duration tcp_msl = proto::Duration::Seconds(30);
   // The retransmission timeout's floor (RFC 6298 2.4 says 1 s; Linux 200 ms).
@@ -109,6 +119,11 @@ struct RawFlags {
   std::string ipv6 = "on";
   std::string ip6_stable;
   std::string reassembly_mem = "4M";
+  std::string reassembly_mem6 = "4M";
+  int tcp_max_sessions = 16384;
+  int tcp_max_half_open = 1024;
+  int neighbour_cache = 1024;
+  int neighbour_pending = 48;
   int tcp_msl = 30;  // seconds
   int tcp_rto_min = 200;  // milliseconds
   std::string tcp_cc = "cubic";

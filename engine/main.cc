@@ -79,6 +79,20 @@ ABSL_FLAG(int, tcp_challenge_ack_limit, 1000,
 ABSL_FLAG(std::string, tcp_trace, "",
           "DIR: write one CSV per TCP connection there (time, cwnd, ssthresh, pipe, in_flight, srtt, ...), "
           "a row per ACK or timer event");
+ABSL_FLAG(std::string, reassembly_mem6, "4M",
+          "memory for IPv6 datagrams being reassembled (one source may use a quarter), e.g. 512K, 16M");
+ABSL_FLAG(int, tcp_max_sessions, 16384,
+          "TCP connections at once, in all states (1..10000000; each worker holds its share): past it a SYN is "
+          "dropped (counted tcp_session_limit_drop) and connect() fails with ENOBUFS");
+ABSL_FLAG(int, tcp_max_half_open, 1024,
+          "TCP handshakes in SYN-RECEIVED at once (1..1000000; each worker its share): past it SYNs are answered "
+          "with cookies (--tcp-syncookies on) or dropped; counted tcp_half_open_limit");
+ABSL_FLAG(int, neighbour_cache, 1024,
+          "entries in the ARP cache and in the IPv6 neighbour cache, each (16..1048576); a full cache resolves "
+          "nothing new (counted) and keeps the entries it has");
+ABSL_FLAG(int, neighbour_pending, 48,
+          "packets held per neighbour being resolved (1..48; the newest kept, the rest counted "
+          "neighbour_drop_park_full)");
 ABSL_FLAG(std::string, reassembly_mem, "4M",
           "memory for IPv4 datagrams being reassembled (one source may use a quarter), e.g. 512K, 16M");
 ABSL_FLAG(std::string, ip6, "", "IPv6 address/prefix, e.g. 2001:db8:0:1::2/64; repeat for more (IPv6 lands with issue #4)");
@@ -201,7 +215,8 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "a userspace TCP/IP stack on a Linux TAP interface.\n"
       "usage: ringstack --tap NAME [--mac MAC] [--ip4 ADDR/LEN[@GW]]... [--gw4 ADDR] [--route4 NET/LEN@GW]...\n"
-      "                 [--dhcp4 [--dhcp4-previous ADDR]] [--acd on|off] [--reassembly-mem SIZE]\n"
+      "                 [--dhcp4 [--dhcp4-previous ADDR]] [--acd on|off] [--reassembly-mem[6] SIZE]\n"
+      "                 [--tcp-max-sessions N] [--tcp-max-half-open N] [--neighbour-cache N] [--neighbour-pending N]\n"
       "                 [--ipv6 on|off] [--ip6 ADDR/LEN]... [--gw6 ADDR] [--ip6-stable SECRET]\n"
       "                 [--services LIST] [--ping ADDR [--ping-count N]] [--workers N] [--pin SPEC]\n"
       "                 [--poll busy|adaptive|block] [--log-level L] [--trace LAYERS] [--impair SPEC]\n"
@@ -226,6 +241,11 @@ int main(int argc, char** argv) {
   raw.ip6_stable = absl::GetFlag(FLAGS_ip6_stable);
   raw.dhcp4_previous = absl::GetFlag(FLAGS_dhcp4_previous);
   raw.reassembly_mem = absl::GetFlag(FLAGS_reassembly_mem);
+  raw.reassembly_mem6 = absl::GetFlag(FLAGS_reassembly_mem6);
+  raw.tcp_max_sessions = absl::GetFlag(FLAGS_tcp_max_sessions);
+  raw.tcp_max_half_open = absl::GetFlag(FLAGS_tcp_max_half_open);
+  raw.neighbour_cache = absl::GetFlag(FLAGS_neighbour_cache);
+  raw.neighbour_pending = absl::GetFlag(FLAGS_neighbour_pending);
   raw.tcp_msl = absl::GetFlag(FLAGS_tcp_msl);
   raw.tcp_rto_min = absl::GetFlag(FLAGS_tcp_rto_min);
   raw.tcp_cc = absl::GetFlag(FLAGS_tcp_cc);

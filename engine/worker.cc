@@ -74,10 +74,12 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
       udp_bindings_(MacSeed(config.mac) ^ 0x6056u),
       host6_(config.mac, MacSeed(config.mac) ^ 0x6666u,
              proto::ipv6::Ipv6HostConfig{.link_mtu = config.mtu, .stable_secret = config.ip6_stable_secret}),
+      nd_cache_(proto::nd::NdCacheConfig{.max_entries = config.neighbour_cache}),
       mld_(MacSeed(config.mac) ^ 0x3810u),
-      reassembler6_(proto::ReassemblyConfig{Duration::Seconds(60), config.reassembly_bytes,
-                                            config.reassembly_bytes / 4}),
+      reassembler6_(proto::ReassemblyConfig{Duration::Seconds(60), config.reassembly6_bytes,
+                                            config.reassembly6_bytes / 4}),
       next_ident6_(static_cast<std::uint32_t>(config.mac.bytes()[5]) << 24 | static_cast<std::uint32_t>(shard)),
+      arp_cache_(proto::arp::ArpCacheConfig{.max_entries = config.neighbour_cache}),
       wheel_(clock.Now()),
       reassembler_(proto::ipv4::ReassemblyConfig{Duration::Seconds(30), config.reassembly_bytes,
                                                  config.reassembly_bytes / 4}),
@@ -116,6 +118,8 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
       ipv4_drop_no_route_(counters.Add("ipv4_drop_no_route")),
       ipv4_drop_neighbour_unreachable_(counters.Add("ipv4_drop_neighbour_unreachable")),
       drop_park_full_(counters.Add("neighbour_drop_park_full")),
+      arp_cache_full_drop_(counters.Add("arp_cache_full_drop")),
+      nd_cache_full_drop_(counters.Add("nd_cache_full_drop")),
       drop_parked_at_stop_(counters.Add("neighbour_drop_parked_at_stop")),
       ipv4_tx_(counters.Add("ipv4_tx")),
       icmp4_rx_echo_request_(counters.Add("icmp4_rx_echo_request")),
@@ -191,6 +195,9 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
       tcp_tx_rst_(counters.Add("tcp_tx_rst")),
       tcp_rx_no_socket_(counters.Add("tcp_rx_no_socket")),
       tcp_syn_backlog_full_(counters.Add("tcp_syn_backlog_full")),
+      tcp_session_limit_drop_(counters.Add("tcp_session_limit_drop")),
+      tcp_session_limit_refused_(counters.Add("tcp_session_limit_refused")),
+      tcp_half_open_limit_(counters.Add("tcp_half_open_limit")),
       tcp_opened_active_(counters.Add("tcp_opened_active")),
       tcp_opened_passive_(counters.Add("tcp_opened_passive")),
       tcp_established_(counters.Add("tcp_established")),
@@ -858,7 +865,7 @@ void Worker::SendToNextHop(Packet p, Ipv4Address dst) {
       Park(next_hop, std::move(p));
       return;
     case arp::ArpCache::Resolve::kCacheFull:
-      ipv4_drop_neighbour_unreachable_.Inc();
+      arp_cache_full_drop_.Inc();  // --neighbour-cache
       return;
   }
 }
@@ -912,10 +919,11 @@ bool Worker::ParkIn(absl::flat_hash_map<Addr, Parked>& parked_by_hop, const Addr
     first = true;
   }
   Parked& parked = it->second;
-  if (parked.count == kParkedPerNeighbour) {
+  const std::size_t limit = std::min(kParkedPerNeighbour, config_.neighbour_pending);
+  if (parked.count >= limit) {
     // Keep the newest packets, as Linux's neighbour queue does.
     drop_park_full_.Inc();
-    for (std::size_t i = 1; i < kParkedPerNeighbour; ++i) parked.packets[i - 1] = std::move(parked.packets[i]);
+    for (std::size_t i = 1; i < parked.count; ++i) parked.packets[i - 1] = std::move(parked.packets[i]);
     --parked.count;
   }
   parked.packets[parked.count++] = std::move(p);

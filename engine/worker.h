@@ -128,7 +128,8 @@ class Worker final : public Stage {
 
  private:
   using Packet = rings::Packet;
-  // Enough for a fragmented 64 KiB datagram (45 fragments) waiting on ARP.
+  // Enough for a fragmented 64 KiB datagram (45 fragments) waiting on ARP;
+  // --neighbour-pending may lower it.
   static constexpr std::size_t kParkedPerNeighbour = 48;
   static constexpr std::size_t kMaxParkedNeighbours = 256;
   struct Parked {
@@ -433,6 +434,8 @@ class Worker final : public Stage {
   Counter& ipv4_drop_no_route_;
   Counter& ipv4_drop_neighbour_unreachable_;
   Counter& drop_park_full_;
+  Counter& arp_cache_full_drop_;
+  Counter& nd_cache_full_drop_;
   Counter& drop_parked_at_stop_;
   Counter& ipv4_tx_;
   Counter& icmp4_rx_echo_request_;
@@ -510,6 +513,16 @@ class Worker final : public Stage {
   Counter& tcp_tx_rst_;
   Counter& tcp_rx_no_socket_;
   Counter& tcp_syn_backlog_full_;
+  Counter& tcp_session_limit_drop_;     // a SYN (or cookie ACK) for a full session table
+  Counter& tcp_session_limit_refused_;  // connect() on a full table: ENOBUFS
+  Counter& tcp_half_open_limit_;        // a SYN past --tcp-max-half-open (a cookie, or dropped)
+  // This shard's share of --tcp-max-sessions / --tcp-max-half-open, and its
+  // handshakes in SYN-RECEIVED now.
+  std::size_t TcpSessionLimit() const { return (config_.tcp_max_sessions + config_.workers - 1) / config_.workers; }
+  std::size_t TcpHalfOpenLimit() const {
+    return (config_.tcp_max_half_open + config_.workers - 1) / config_.workers;
+  }
+  std::size_t tcp_half_open_ = 0;
   Counter& tcp_opened_active_;
   Counter& tcp_opened_passive_;
   Counter& tcp_established_;

@@ -572,7 +572,7 @@ void Worker::SendToNextHop6(Packet p, const Ipv6Address& dst) {
       Park6(route->next_hop, std::move(p));
       return;
     case nd::NdCache::Resolve::kCacheFull:
-      ipv6_drop_neighbour_unreachable_.Inc();
+      nd_cache_full_drop_.Inc();  // --neighbour-cache
       return;
   }
 }

@@ -43,6 +43,7 @@ void Worker::TcpSession::Event(tcp::TcpEvent e) {
         if (TcpListener* l = w.FindListener(key.local, key.local_port); l != nullptr && l->socket == listener) {
           --l->embryonic;
         }
+        --w.tcp_half_open_;
         {
           std::lock_guard lock(listener->accept_mu);
           listener->accept_queue.push_back(socket);
@@ -71,6 +72,7 @@ void Worker::TcpSession::Event(tcp::TcpEvent e) {
         if (TcpListener* l = w.FindListener(key.local, key.local_port); l != nullptr && l->socket == listener) {
           --l->embryonic;
         }
+        --w.tcp_half_open_;
         listener.reset();
       }
       if (!closed) {
@@ -199,8 +201,17 @@ void Worker::AcceptTcp(TcpListener& l, const tcp::TcpRepr& syn, const FlowKey& k
     std::lock_guard lock(ls.accept_mu);
     queued = ls.accept_queue.size();
   }
-  if (queued + static_cast<std::size_t>(l.embryonic) >= static_cast<std::size_t>(std::max(ls.backlog, 1))) {
-    tcp_syn_backlog_full_.Inc();
+  // A full session table takes no one (not even by cookie: its ACK would
+  // need a session too); the peer retransmits its SYN.
+  if (tcp_sessions_.size() >= TcpSessionLimit()) {
+    tcp_session_limit_drop_.Inc();
+    return;
+  }
+  const bool backlog_full =
+      queued + static_cast<std::size_t>(l.embryonic) >= static_cast<std::size_t>(std::max(ls.backlog, 1));
+  const bool half_open_full = tcp_half_open_ >= TcpHalfOpenLimit();
+  if (backlog_full || half_open_full) {
+    (backlog_full ? tcp_syn_backlog_full_ : tcp_half_open_limit_).Inc();
     // Full: a SYN cookie keeps no state (RFC 4987 3.6); without, the peer
     // retransmits its SYN.
     if (config_.tcp_syncookies) SendSynCookie(l, syn, key);
@@ -210,6 +221,7 @@ void Worker::AcceptTcp(TcpListener& l, const tcp::TcpRepr& syn, const FlowKey& k
   TcpSession& s = AddTcpSession(key, child);
   s.listener = l.socket;
   ++l.embryonic;
+  ++tcp_half_open_;
   tcp_opened_passive_.Inc();
   const tcp::Endpoints ends{key.local, key.local_port, key.remote, key.remote_port};
   s.conn = tcp::TcpConnection::Accept(TcpConfigFor(*child, key.remote), ends, syn,
@@ -257,6 +269,10 @@ bool Worker::AcceptCookie(TcpListener& l, const tcp::TcpRepr& ack, const FlowKey
       return true;
     }
   }
+  if (tcp_sessions_.size() >= TcpSessionLimit()) {
+    tcp_session_limit_drop_.Inc();
+    return true;  // dropped; the peer sends again
+  }
   tcp::CookieOptions o;
   o.mss = *mss;
   if (ack.options.timestamps) tcp::SynCookies::DecodeTsecr(ack.options.timestamps->tsecr, o);
@@ -264,6 +280,7 @@ bool Worker::AcceptCookie(TcpListener& l, const tcp::TcpRepr& ack, const FlowKey
   TcpSession& s = AddTcpSession(key, child);
   s.listener = l.socket;
   ++l.embryonic;  // the established event moves it to the queue
+  ++tcp_half_open_;
   tcp_opened_passive_.Inc();
   tcp_syncookies_ok_.Inc();
   const tcp::Endpoints ends{key.local, key.local_port, key.remote, key.remote_port};
@@ -462,6 +479,10 @@ int Worker::ConnectTcp(SocketRequest& r, proto::udp::Endpoint& local_out) {
   }
   const FlowKey key{local, remote.addr, port, remote.port};
   if (tcp_sessions_.contains(key)) return EADDRINUSE;
+  if (tcp_sessions_.size() >= TcpSessionLimit()) {
+    tcp_session_limit_refused_.Inc();
+    return ENOBUFS;  // --tcp-max-sessions
+  }
   TcpSocketState& sock = *r.tcp;
   sock.status.store(TcpSocketState::Status::kConnecting, std::memory_order_release);
   TcpSession& s = AddTcpSession(key, r.tcp);

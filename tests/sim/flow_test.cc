@@ -544,6 +544,43 @@ Frame ArpFrame(std::uint16_t oper, proto::MacAddress sha, const char* spa, proto
 
 const proto::MacAddress kOurMac = *proto::MacAddress::Parse("02:00:00:00:00:01");
 
+// --neighbour-cache and --neighbour-pending (issue #10): a full ARP cache
+// resolves nothing new (counted, the entries it has kept), and a neighbour
+// being resolved holds at most N packets, the newest.
+TEST(Flow, NeighbourCacheAndPendingLimits) {
+  Config c = SimConfig();
+  c.neighbour_cache = 16;
+  c.neighbour_pending = 2;
+  Sim sim(c);
+  // Echo requests from 20 on-link hosts nobody has resolved: 16 ARP requests, 4 refused.
+  std::size_t arp_requests = 0;
+  for (std::uint32_t host = 100; host < 120; ++host) {
+    sim.Send(WithIpv4Src(Vec(vectors::kIcmpEchoRequest), 0xc0000200u + host));
+    for (const Frame& f : sim.Run()) arp_requests += proto::LoadBe16(f.data() + 12) == 0x0806 ? 1 : 0;
+  }
+  EXPECT_EQ(arp_requests, 16u);
+  EXPECT_EQ(sim.Count("arp_cache_full_drop"), 4u);
+  // Five more for 192.0.2.100, still unresolved: two held in all, the rest dropped.
+  for (int i = 0; i < 5; ++i) {
+    Frame f = WithIpv4Src(Vec(vectors::kIcmpEchoRequest), 0xc0000264u);
+    f[14 + 20 + 7] = static_cast<std::byte>(100 + i);  // echo sequence (checksum fixed below)
+    proto::StoreBe16(f.data() + 14 + 20 + 2, 0);
+    proto::StoreBe16(f.data() + 14 + 20 + 2, proto::InternetChecksum(std::span(f).subspan(14 + 20)));
+    sim.Send(f);
+    sim.Run();
+  }
+  EXPECT_EQ(sim.Count("neighbour_drop_park_full"), 4u);  // 6 parked in turn, 2 kept
+  sim.Send(ArpFrame(2, kPeerMac, "192.0.2.100", kOurMac, "192.0.2.2", kOurMac));
+  const auto out = sim.Run();
+  ASSERT_EQ(out.size(), 2u);  // the two newest echo replies
+  EXPECT_EQ(static_cast<unsigned>(out[0][14 + 20 + 7]), 103u);
+  EXPECT_EQ(static_cast<unsigned>(out[1][14 + 20 + 7]), 104u);
+  // The 15 others never answer: their packets go when ARP gives up.
+  sim.Run(Duration::Seconds(5));
+  EXPECT_EQ(sim.Count("arp_resolve_failed"), 15u);
+  EXPECT_EQ(sim.engine().pool().stats().cls[0].in_use, 0u);
+}
+
 Frame Probe(const char* ip) {
   return ArpFrame(1, kOurMac, "0.0.0.0", proto::MacAddress(), ip, proto::MacAddress::Broadcast());
 }

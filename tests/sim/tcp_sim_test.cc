@@ -327,14 +327,14 @@ std::uint32_t SessionField(engine::Engine& e, const std::string& key) {
 
 // A segment "from A" (192.0.2.1, A's MAC) to B, as an attacker on the path
 // that can spoof A's address but not see the connection would send it.
-std::vector<std::byte> Forged(const proto::tcp::TcpRepr& h) {
+std::vector<std::byte> Forged(const proto::tcp::TcpRepr& h, const char* src = "192.0.2.1") {
   using namespace proto;
   const std::size_t tcp_len = h.header_len() + h.payload.size();
   std::vector<std::byte> f(ethernet::EthernetRepr::header_len() + ipv4::Ipv4Repr::header_len() + tcp_len);
   ethernet::EthernetRepr eth{*MacAddress::Parse("02:00:00:00:00:0b"), *MacAddress::Parse("02:00:00:00:00:0a"),
                              ethernet::kEtherTypeIpv4};
   eth.Emit(f);
-  const Ipv4Address a = *Ipv4Address::Parse("192.0.2.1"), b = *Ipv4Address::Parse("192.0.2.2");
+  const Ipv4Address a = *Ipv4Address::Parse(src), b = *Ipv4Address::Parse("192.0.2.2");
   ipv4::Ipv4Repr ip;
   ip.src = a;
   ip.dst = b;
@@ -408,6 +408,99 @@ TEST(TcpSim, BlindInjectionsAreChallengedAndDropped) {
   std::vector<std::byte> buf(16);
   EXPECT_EQ(t.b().Recv(s, buf, true), -1);
   EXPECT_EQ(errno, ECONNRESET);
+}
+
+// --tcp-max-sessions (issue #10): past the limit a SYN is dropped and
+// counted (the client keeps retrying), connect() says ENOBUFS; once
+// sessions end, the waiting client gets in.
+TEST(TcpSim, SessionLimitDropsSynsAndRefusesConnects) {
+  TwoEngines t({}, 1, [](engine::Config& c) {
+    if (c.ip4.at(0).itf.address.ToString() == "192.0.2.2") c.tcp_max_sessions = 3;  // B only
+    c.tcp_msl = engine::Duration::Millis(500);  // TIME-WAIT ends soon
+  });
+  const int l = t.b().Socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK);
+  ASSERT_EQ(t.b().Bind(l, Ep("0.0.0.0", 8080)), 0);
+  ASSERT_EQ(t.b().Listen(l, 16), 0);
+  std::vector<int> clients, accepted;
+  for (int i = 0; i < 5; ++i) {
+    clients.push_back(t.a().Socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK));
+    EXPECT_EQ(t.a().Connect(clients.back(), Ep("192.0.2.2", 8080)), -1);
+  }
+  t.RunFor(engine::Duration::Seconds(2));
+  for (int s; (s = t.b().Accept(l, nullptr)) >= 0;) accepted.push_back(s);
+  EXPECT_EQ(accepted.size(), 3u);
+  EXPECT_GE(t.engine_b().counter("tcp_session_limit_drop"), 2u);
+  // B itself cannot open a fourth.
+  const int own = t.b().Socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK);
+  EXPECT_EQ(t.b().Connect(own, Ep("192.0.2.1", 9)), -1);
+  EXPECT_EQ(errno, ENOBUFS);
+  EXPECT_EQ(t.engine_b().counter("tcp_session_limit_refused"), 1u);
+  t.b().Close(own);
+  // Two connections end (both sides close); the clients still retrying get in.
+  for (int i = 0; i < 2; ++i) {
+    Endpoint peer;
+    ASSERT_EQ(t.b().GetPeerName(accepted[i], &peer), 0);
+    for (int& c : clients) {
+      Endpoint mine;
+      if (c >= 0 && t.a().GetSockName(c, &mine) == 0 && mine.port == peer.port) {
+        t.a().Close(c);
+        c = -1;
+      }
+    }
+    t.b().Close(accepted[i]);
+  }
+  ASSERT_TRUE(t.RunUntil(
+      [&] {
+        for (int s; (s = t.b().Accept(l, nullptr)) >= 0;) accepted.push_back(s);
+        return accepted.size() >= 5;
+      },
+      engine::Duration::Seconds(30)));
+  EXPECT_EQ(accepted.size(), 5u);
+  for (std::size_t i = 2; i < accepted.size(); ++i) t.b().Close(accepted[i]);
+  for (int c : clients) {
+    if (c >= 0) t.a().Close(c);
+  }
+  t.b().Close(l);
+}
+
+// --tcp-max-half-open (issue #10): handshakes in SYN-RECEIVED past the
+// limit are answered with cookies (no state), so a real client still gets
+// in while half-open ones from a silent source hold their places.
+TEST(TcpSim, HalfOpenLimitAnswersWithCookies) {
+  TwoEngines t({}, 1, [](engine::Config& c) { c.tcp_max_half_open = 4; });  // A never has a half-open one
+  const int l = t.b().Socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK);
+  ASSERT_EQ(t.b().Bind(l, Ep("0.0.0.0", 8080)), 0);
+  ASSERT_EQ(t.b().Listen(l, 128), 0);
+  // Ten SYNs from 192.0.2.77, which never answers (its SYN-ACKs wait on ARP).
+  for (std::uint16_t port = 1000; port < 1010; ++port) {
+    proto::tcp::TcpRepr syn;
+    syn.src_port = port;
+    syn.dst_port = 8080;
+    syn.flags = proto::tcp::kSyn;
+    syn.seq = proto::tcp::SeqNum(12345u * port);
+    syn.window = 65535;
+    t.link_a()->SendBytes(Forged(syn, "192.0.2.77"));
+  }
+  t.RunFor(engine::Duration::Millis(10));
+  EXPECT_EQ(t.engine_b().counter("tcp_half_open_limit"), 6u);
+  EXPECT_EQ(t.engine_b().counter("tcp_syncookies_sent"), 6u);
+  // A real client: past the limit too, so by cookie; it connects and talks.
+  const int c = t.a().Socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK);
+  EXPECT_EQ(t.a().Connect(c, Ep("192.0.2.2", 8080)), -1);
+  int s = -1;
+  ASSERT_TRUE(t.RunUntil(
+      [&] {
+        if (s < 0) s = t.b().Accept(l, nullptr);
+        return s >= 0;
+      },
+      engine::Duration::Seconds(10)));
+  EXPECT_EQ(t.engine_b().counter("tcp_syncookies_ok"), 1u);
+  std::string at_b, at_a;
+  ASSERT_TRUE(Exchange(t, c, s, Pattern(100'000, 1), Pattern(100'000, 2), at_b, at_a, engine::Duration::Seconds(30)));
+  EXPECT_EQ(Sha(at_b), Sha(Pattern(100'000, 1)));
+  t.a().Close(c);
+  t.b().Close(s);
+  t.b().Close(l);
 }
 
 // A listener whose backlog is full answers with SYN cookies: the

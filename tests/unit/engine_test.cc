@@ -67,6 +67,24 @@ TEST(Config, PerAddressGatewaysStaticRoutesAcdAndReassemblyMemory) {
   EXPECT_EQ(c->routes4[1].net.prefix_len, 0);
   EXPECT_FALSE(c->acd);
   EXPECT_EQ(c->reassembly_bytes, 512u << 10);
+  EXPECT_EQ(c->reassembly6_bytes, 4u << 20);  // its own default
+  // Resource limits (issue #10): defaults, then values.
+  EXPECT_EQ(c->tcp_max_sessions, 16384u);
+  EXPECT_EQ(c->tcp_max_half_open, 1024u);
+  EXPECT_EQ(c->neighbour_cache, 1024u);
+  EXPECT_EQ(c->neighbour_pending, 48u);
+  f.reassembly_mem6 = "16M";
+  f.tcp_max_sessions = 100;
+  f.tcp_max_half_open = 10;
+  f.neighbour_cache = 64;
+  f.neighbour_pending = 4;
+  c = ParseConfig(f, 1);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->reassembly6_bytes, 16u << 20);
+  EXPECT_EQ(c->tcp_max_sessions, 100u);
+  EXPECT_EQ(c->tcp_max_half_open, 10u);
+  EXPECT_EQ(c->neighbour_cache, 64u);
+  EXPECT_EQ(c->neighbour_pending, 4u);
 }
 
 TEST(Config, ConsoleCaptureLogLevelsAndTrace) {
@@ -139,6 +157,11 @@ TEST(Config, BadFlagsNameTheFlag) {
       {[](RawFlags& f) { f.dhcp4 = true; f.dhcp4_previous = "224.0.0.1"; }, "--dhcp4-previous"},
       {[](RawFlags& f) { f.reassembly_mem = "1K"; }, "--reassembly-mem"},
       {[](RawFlags& f) { f.reassembly_mem = "lots"; }, "--reassembly-mem"},
+      {[](RawFlags& f) { f.reassembly_mem6 = "2G"; }, "--reassembly-mem6"},
+      {[](RawFlags& f) { f.tcp_max_sessions = 0; }, "--tcp-max-sessions"},
+      {[](RawFlags& f) { f.tcp_max_half_open = 0; }, "--tcp-max-half-open"},
+      {[](RawFlags& f) { f.neighbour_cache = 8; }, "--neighbour-cache"},
+      {[](RawFlags& f) { f.neighbour_pending = 49; }, "--neighbour-pending"},
       {[](RawFlags& f) { f.ip6 = "2001:db8::/129"; }, "--ip6"},
       {[](RawFlags& f) { f.ip6 = "ff02::1/64"; }, "--ip6"},
       {[](RawFlags& f) { f.gw6 = "nope"; }, "--gw6"},
