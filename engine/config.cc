@@ -242,6 +242,13 @@ absl::StatusOr<Config> ParseConfig(const RawFlags& f, int cpus) {
   c.neighbour_cache = static_cast<std::size_t>(f.neighbour_cache);
   if (f.neighbour_pending < 1 || f.neighbour_pending > 48) return Bad("neighbour-pending", "must be in [1, 48]");
   c.neighbour_pending = static_cast<std::size_t>(f.neighbour_pending);
+  {
+    const auto bytes = ParseSize(f.socket_buffer_max);
+    if (!bytes || *bytes < (64u << 10) || *bytes > (1u << 30)) {
+      return Bad("socket-buffer-max", absl::StrCat("'", f.socket_buffer_max, "' is not a size in [64K, 1024M]"));
+    }
+    c.socket_buffer_max = static_cast<std::size_t>(*bytes);
+  }
   if (f.tcp_msl < 1 || f.tcp_msl > 240) return Bad("tcp-msl", "must be in [1, 240] seconds");
   c.tcp_msl = proto::Duration::Seconds(f.tcp_msl);
   if (f.tcp_rto_min < 1 || f.tcp_rto_min > 1000) return Bad("tcp-rto-min", "must be in [1, 1000] milliseconds");

@@ -91,6 +91,9 @@ struct Config {
   std::size_t tcp_max_half_open = 1024;
   std::size_t neighbour_cache = 1024;
   std::size_t neighbour_pending = 48;
+  // The most SO_RCVBUF/SO_SNDBUF may give one socket (as Linux's
+  // net.core.rmem_max/wmem_max): a TCP ring, or a UDP socket's queued bytes.
+  std::size_t socket_buffer_max = 16u << 20;
   // TCP's Maximum Segment Lifetime: TIME-WAIT lasts twice this.
   proto::Duration tcp_msl = proto::Duration::Seconds(30);
   // The retransmission timeout's floor (RFC 6298 2.4 says 1 s; Linux 200 ms).
@@ -124,6 +127,7 @@ struct RawFlags {
   int tcp_max_half_open = 1024;
   int neighbour_cache = 1024;
   int neighbour_pending = 48;
+  std::string socket_buffer_max = "16M";
   int tcp_msl = 30;  // seconds
   int tcp_rto_min = 200;  // milliseconds
   std::string tcp_cc = "cubic";

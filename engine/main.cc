@@ -93,6 +93,8 @@ ABSL_FLAG(int, neighbour_cache, 1024,
 ABSL_FLAG(int, neighbour_pending, 48,
           "packets held per neighbour being resolved (1..48; the newest kept, the rest counted "
           "neighbour_drop_park_full)");
+ABSL_FLAG(std::string, socket_buffer_max, "16M",
+          "the most SO_RCVBUF/SO_SNDBUF may give one socket (64K..1G), as Linux's net.core.rmem_max/wmem_max");
 ABSL_FLAG(std::string, reassembly_mem, "4M",
           "memory for IPv4 datagrams being reassembled (one source may use a quarter), e.g. 512K, 16M");
 ABSL_FLAG(std::string, ip6, "", "IPv6 address/prefix, e.g. 2001:db8:0:1::2/64; repeat for more (IPv6 lands with issue #4)");
@@ -246,6 +248,7 @@ int main(int argc, char** argv) {
   raw.tcp_max_half_open = absl::GetFlag(FLAGS_tcp_max_half_open);
   raw.neighbour_cache = absl::GetFlag(FLAGS_neighbour_cache);
   raw.neighbour_pending = absl::GetFlag(FLAGS_neighbour_pending);
+  raw.socket_buffer_max = absl::GetFlag(FLAGS_socket_buffer_max);
   raw.tcp_msl = absl::GetFlag(FLAGS_tcp_msl);
   raw.tcp_rto_min = absl::GetFlag(FLAGS_tcp_rto_min);
   raw.tcp_cc = absl::GetFlag(FLAGS_tcp_cc);

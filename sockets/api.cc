@@ -23,7 +23,6 @@ namespace {
 constexpr std::size_t kRingDepth = 256;  // datagrams each way per socket
 constexpr std::size_t kMaxUdpPayload = 65507;
 constexpr std::size_t kMinSocketBuffer = 2048;
-constexpr std::size_t kMaxSocketBuffer = 8u << 20;
 
 Endpoint Wildcard(bool v6) {
   return Endpoint{v6 ? proto::IpAddress(proto::Ipv6Address()) : proto::IpAddress(proto::Ipv4Address()), 0};
@@ -186,7 +185,8 @@ int Stack::SetSockOpt(int fd, int level, int name, int value) {
         // Doubled for bookkeeping room, as Linux does (socket(7)), and kept
         // within bounds; negative values count as 0.
         const std::size_t want = value < 0 ? 0 : static_cast<std::size_t>(value);
-        const std::size_t size = std::clamp(2 * std::min(want, kMaxSocketBuffer), kMinSocketBuffer, kMaxSocketBuffer);
+        const std::size_t most = engine_.config().socket_buffer_max;  // --socket-buffer-max
+        const std::size_t size = std::clamp(2 * std::min(want, most), kMinSocketBuffer, most);
         (name == SO_RCVBUF ? e->state->rcvbuf : e->state->sndbuf).store(size, std::memory_order_relaxed);
         return 0;
       }

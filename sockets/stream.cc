@@ -22,7 +22,6 @@ using Status = TcpSocketState::Status;
 namespace {
 constexpr int kMaxBacklog = 4096;  // Linux's somaxconn
 constexpr std::size_t kMinTcpBuffer = 4096;
-constexpr std::size_t kMaxTcpBuffer = 16u << 20;
 
 Endpoint Wildcard(bool v6) {
   return Endpoint{v6 ? proto::IpAddress(proto::Ipv6Address()) : proto::IpAddress(proto::Ipv4Address()), 0};
@@ -65,7 +64,9 @@ int Stack::StreamSetOpt(Entry& e, int level, int name, int value) {
         // connection exists.
         if (!fresh) return Fail(EINVAL);
         const std::size_t want = value < 0 ? 0 : 2 * static_cast<std::size_t>(value);
-        const std::size_t size = std::bit_ceil(std::clamp(want, kMinTcpBuffer, kMaxTcpBuffer));
+        // At most --socket-buffer-max (a power of two not above it).
+        const std::size_t most = std::bit_floor(engine_.config().socket_buffer_max);
+        const std::size_t size = std::bit_ceil(std::clamp(want, kMinTcpBuffer, most));
         const std::size_t snd = name == SO_SNDBUF ? size : s.send.capacity();
         const std::size_t rcv = name == SO_RCVBUF ? size : s.recv.capacity();
         auto fresh_state = std::make_shared<TcpSocketState>(0, s.v6, snd, rcv);

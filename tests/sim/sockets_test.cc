@@ -796,6 +796,18 @@ TEST(Sockets, BufferSizesBroadcastAndShutdown) {
   ASSERT_EQ(api.SetSockOpt(s, SOL_SOCKET, SO_RCVBUF, 1500), 0);
   ASSERT_EQ(api.GetSockOpt(s, SOL_SOCKET, SO_RCVBUF, &v), 0);
   EXPECT_EQ(v, 3000);  // doubled, as Linux reports it
+  // --socket-buffer-max (default 16M) caps what a socket may ask, UDP and TCP.
+  ASSERT_EQ(api.SetSockOpt(s, SOL_SOCKET, SO_RCVBUF, 100 << 20), 0);
+  ASSERT_EQ(api.GetSockOpt(s, SOL_SOCKET, SO_RCVBUF, &v), 0);
+  EXPECT_EQ(v, 16 << 20);
+  {
+    const int t = api.Socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK);
+    ASSERT_EQ(api.SetSockOpt(t, SOL_SOCKET, SO_SNDBUF, 100 << 20), 0);
+    ASSERT_EQ(api.GetSockOpt(t, SOL_SOCKET, SO_SNDBUF, &v), 0);
+    EXPECT_EQ(v, 16 << 20);
+    api.Close(t);
+  }
+  ASSERT_EQ(api.SetSockOpt(s, SOL_SOCKET, SO_RCVBUF, 1500), 0);
   ASSERT_EQ(api.GetSockOpt(s, SOL_SOCKET, SO_TYPE, &v), 0);
   EXPECT_EQ(v, SOCK_DGRAM);
   EXPECT_EQ(api.GetSockOpt(s, SOL_SOCKET, SO_KEEPALIVE, &v), -1);

@@ -73,6 +73,7 @@ TEST(Config, PerAddressGatewaysStaticRoutesAcdAndReassemblyMemory) {
   EXPECT_EQ(c->tcp_max_half_open, 1024u);
   EXPECT_EQ(c->neighbour_cache, 1024u);
   EXPECT_EQ(c->neighbour_pending, 48u);
+  EXPECT_EQ(c->socket_buffer_max, 16u << 20);
   f.reassembly_mem6 = "16M";
   f.tcp_max_sessions = 100;
   f.tcp_max_half_open = 10;
@@ -162,6 +163,7 @@ TEST(Config, BadFlagsNameTheFlag) {
       {[](RawFlags& f) { f.tcp_max_half_open = 0; }, "--tcp-max-half-open"},
       {[](RawFlags& f) { f.neighbour_cache = 8; }, "--neighbour-cache"},
       {[](RawFlags& f) { f.neighbour_pending = 49; }, "--neighbour-pending"},
+      {[](RawFlags& f) { f.socket_buffer_max = "1K"; }, "--socket-buffer-max"},
       {[](RawFlags& f) { f.ip6 = "2001:db8::/129"; }, "--ip6"},
       {[](RawFlags& f) { f.ip6 = "ff02::1/64"; }, "--ip6"},
       {[](RawFlags& f) { f.gw6 = "nope"; }, "--gw6"},
