@@ -12,7 +12,7 @@ Parsed<Icmpv6Repr> Icmpv6Repr::Parse(Bytes m, const Ipv6Address& src, const Ipv6
   Checksum c;
   AddPseudoHeader(c, src, dst, kNextHeaderIcmpv6, static_cast<std::uint32_t>(m.size()));
   c.Add(m);
-  if (c.Folded() != 0xffff) return ParseError::kBadChecksum;
+  if (!Verifies(c)) return ParseError::kBadChecksum;
   Icmpv6Repr r;
   r.type = Load8(m.data());
   r.code = Load8(m.data() + 1);

@@ -26,7 +26,7 @@ Parsed<TcpRepr> ParseWith(Bytes segment, const Addr& src, const Addr& dst) {
   Checksum c;
   AddPseudoHeader(c, src, dst, ipv4::kProtoTcp, static_cast<std::uint32_t>(segment.size()));
   c.Add(segment);
-  if (c.Folded() != 0xffff) return ParseError::kBadChecksum;
+  if (!Verifies(c)) return ParseError::kBadChecksum;
   // Decode.
   TcpRepr r;
   r.src_port = LoadBe16(segment.data() + field::kSrcPort);

@@ -16,7 +16,7 @@ Parsed<UdpRepr> ParseWith(Bytes datagram, const Addr& src, const Addr& dst, bool
     Checksum c;
     AddPseudoHeader(c, src, dst, ipv4::kProtoUdp, length);
     c.Add(covered);
-    if (c.Folded() != 0xffff) return ParseError::kBadChecksum;
+    if (!Verifies(c)) return ParseError::kBadChecksum;
   } else if (!zero_checksum_ok) {
     return ParseError::kBadChecksum;
   }
