@@ -55,11 +55,14 @@ struct Json {
   bool boolean = false;
   std::string string;
   std::vector<Json> array;
-  std::vector<std::pair<std::string, Json>> object;
+  // An object's members, in order (two vectors: std::vector may hold the
+  // incomplete Json, a std::pair may not).
+  std::vector<std::string> keys;
+  std::vector<Json> values;
   const Json& operator[](const std::string& key) const {
     static const Json kNone;
-    for (const auto& [k, v] : object) {
-      if (k == key) return v;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (keys[i] == key) return values[i];
     }
     return kNone;
   }
@@ -136,7 +139,8 @@ class JsonReader {
         if (i_ >= s_.size() || s_[i_++] != ':') return false;
         Json item;
         if (!Value(item)) return false;
-        v.object.emplace_back(std::move(key), std::move(item));
+        v.keys.push_back(std::move(key));
+        v.values.push_back(std::move(item));
         Blank();
         if (i_ < s_.size() && s_[i_] == ',') {
           ++i_;
