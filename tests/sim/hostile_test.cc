@@ -57,6 +57,25 @@ void FixIp4Checksum(Frame& f) {
   proto::StoreBe16(f.data() + 24, proto::InternetChecksum(std::span(f).subspan(14, std::min(ihl, f.size() - 14))));
 }
 
+// IPv4 with a 4-byte options area holding one option's type and length
+// bytes (a UDP header behind), the header checksum right.
+Frame Ip4WithOption(std::uint8_t type, std::uint8_t len) {
+  std::vector<std::byte> pkt(24 + 8);
+  proto::ipv4::Ipv4Repr ip;
+  ip.src = kA4;
+  ip.dst = kB4;
+  ip.protocol = 17;
+  ip.payload_len = 8;
+  ip.Emit(pkt);  // a 20-byte header: grown to 24 below
+  Frame f = Eth(0x0800, pkt);
+  f[14] = std::byte{0x46};
+  proto::StoreBe16(f.data() + 16, 32);
+  f[34] = static_cast<std::byte>(type);
+  f[35] = static_cast<std::byte>(len);
+  FixIp4Checksum(f);
+  return f;
+}
+
 // A TCP segment to B from `src` (A by default; 192.0.2.77 never answers,
 // so B's replies to it wait on ARP and draw no answer back).
 Frame Tcp4(const proto::tcp::TcpRepr& h, Ipv4Address src = kA4) {
@@ -194,42 +213,9 @@ TEST_F(Hostile, EachCaseDroppedAndCountedByName) {
          return f;
        },
        "ipv4_drop_bad_checksum"},
-      {"ipv4: an option of length 0 (a loop for a naive parser)",
-       [] {
-         std::vector<std::byte> pkt(24 + 8);
-         proto::ipv4::Ipv4Repr ip;
-         ip.src = kA4;
-         ip.dst = kB4;
-         ip.protocol = 17;
-         ip.payload_len = 8;
-         ip.Emit(pkt);  // 20 bytes; grow to 24 with an option
-         Frame f = Eth(0x0800, pkt);
-         f[14] = std::byte{0x46};
-         proto::StoreBe16(f.data() + 16, 32);
-         f[34] = std::byte{0x07};  // record route
-         f[35] = std::byte{0x00};  // length 0
-         FixIp4Checksum(f);
-         return f;
-       },
+      {"ipv4: an option of length 0 (a loop for a naive parser)", [] { return Ip4WithOption(0x07, 0); },
        "ipv4_drop_bad_option"},
-      {"ipv4: an option running past the header",
-       [] {
-         std::vector<std::byte> pkt(24 + 8);
-         proto::ipv4::Ipv4Repr ip;
-         ip.src = kA4;
-         ip.dst = kB4;
-         ip.protocol = 17;
-         ip.payload_len = 8;
-         ip.Emit(pkt);
-         Frame f = Eth(0x0800, pkt);
-         f[14] = std::byte{0x46};
-         proto::StoreBe16(f.data() + 16, 32);
-         f[34] = std::byte{0x44};  // timestamp
-         f[35] = std::byte{40};
-         FixIp4Checksum(f);
-         return f;
-       },
-       "ipv4_drop_bad_option"},
+      {"ipv4: an option running past the header", [] { return Ip4WithOption(0x44, 40); }, "ipv4_drop_bad_option"},
       {"icmp4: 3 bytes", [] { return Ip4(1, Bytes({8, 0, 0})); }, "icmp4_drop_truncated"},
       {"udp: length past the datagram", [] { return Ip4(17, Bytes({0x9c, 0x40, 0, 9, 0x01, 0, 0, 0})); },
        "udp_drop_bad_total_length"},
