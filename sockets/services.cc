@@ -121,8 +121,20 @@ void Services::Accept(int listener, std::string name) {
       stack_.Close(fd);
       continue;
     }
+    for (auto it = connection_threads_.begin(); it != connection_threads_.end();) {
+      if (it->done.load(std::memory_order_acquire)) {
+        it->thread.join();
+        it = connection_threads_.erase(it);
+      } else {
+        ++it;
+      }
+    }
     connections_.push_back(fd);
-    connection_threads_.emplace_back([this, fd, name] { ServeConnection(fd, name); });
+    Connection& c = connection_threads_.emplace_back();
+    c.thread = std::thread([this, fd, name, &c] {
+      ServeConnection(fd, name);
+      c.done.store(true, std::memory_order_release);
+    });
   }
 }
 
@@ -165,14 +177,14 @@ void Services::Stop() {
   for (std::thread& t : threads_) t.join();
   fds_.clear();
   threads_.clear();
-  std::vector<std::thread> connection_threads;
+  std::list<Connection> connection_threads;
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
     for (const int fd : connections_) stack_.Shutdown(fd, SHUT_RDWR);  // wakes their threads
     connection_threads.swap(connection_threads_);
   }
-  for (std::thread& t : connection_threads) t.join();
+  for (Connection& c : connection_threads) c.thread.join();
 }
 
 }  // namespace ringstack::sockets

@@ -12,6 +12,8 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <list>
+#include <atomic>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -47,7 +49,14 @@ class Services {
   std::vector<std::thread> threads_;
   std::mutex mu_;  // the connections
   std::vector<int> connections_;
-  std::vector<std::thread> connection_threads_;
+  // A thread per connection; a finished one is joined when the next
+  // connection comes (else each would keep its stack until Stop: the soak
+  // saw RSS grow ~8 KB per connection).
+  struct Connection {
+    std::thread thread;
+    std::atomic<bool> done{false};
+  };
+  std::list<Connection> connection_threads_;
   bool stopping_ = false;
 };
 
