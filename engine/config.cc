@@ -71,8 +71,11 @@ absl::Status ParsePin(absl::string_view spec, int workers, int cpus, PinPlan& pl
   return absl::OkStatus();
 }
 
-// Bytes, or with a K, M or G suffix (powers of 1024).
-std::optional<std::uint64_t> ParseSize(absl::string_view text) {
+
+}  // namespace
+
+std::optional<std::uint64_t> ParseSize(std::string_view text_in) {
+  absl::string_view text(text_in.data(), text_in.size());
   std::uint64_t unit = 1;
   if (!text.empty()) {
     switch (text.back()) {
@@ -87,8 +90,6 @@ std::optional<std::uint64_t> ParseSize(absl::string_view text) {
   if (!absl::SimpleAtoi(text, &n) || n > (std::uint64_t{1} << 40)) return std::nullopt;
   return n * unit;
 }
-
-}  // namespace
 
 proto::MacAddress RandomLocalMac() {
   std::array<std::byte, 6> b{};

@@ -167,6 +167,10 @@ proto::MacAddress RandomLocalMac();
 
 const char* PollModeName(PollMode mode);
 
+// A size in bytes, or with a K, M or G suffix (powers of 1024); nullopt
+// when it is not one (or past 2^40 units).
+std::optional<std::uint64_t> ParseSize(std::string_view text);
+
 // Where the console listens unless --console says otherwise.
 std::string DefaultConsolePath(const std::string& tap);
 

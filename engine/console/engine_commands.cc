@@ -372,15 +372,12 @@ int CaptureStart(Engine& engine, Args& args, Out& out) {
   if (!file) return Console::UsageError(out, "which file?", kUsageText);
   std::uint64_t size = engine.config().pcap_size;
   if (size_text) {
-    std::uint64_t n = 0, unit = 1;
-    std::string s = *size_text;
-    if (!s.empty() && (s.back() == 'M' || s.back() == 'm')) unit = 1u << 20, s.pop_back();
-    else if (!s.empty() && (s.back() == 'K' || s.back() == 'k')) unit = 1u << 10, s.pop_back();
-    else if (!s.empty() && (s.back() == 'G' || s.back() == 'g')) unit = 1u << 30, s.pop_back();
-    if (!absl::SimpleAtoi(s, &n) || n * unit < (64u << 10)) {
-      return Console::UsageError(out, absl::StrCat(Console::Quote(*size_text), " is not a size of at least 64K"), kUsageText);
+    const auto bytes = ParseSize(*size_text);  // as --pcap-size
+    if (!bytes || *bytes < (64u << 10)) {
+      return Console::UsageError(out, absl::StrCat(Console::Quote(*size_text), " is not a size of at least 64K"),
+                                 kUsageText);
     }
-    size = n * unit;
+    size = *bytes;
   }
   int files = engine.config().pcap_files;
   if (files_text && (!absl::SimpleAtoi(*files_text, &files) || files < 1 || files > 1000)) {
