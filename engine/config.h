@@ -7,6 +7,7 @@
 #define RINGSTACK_ENGINE_CONFIG_H_
 
 #include <optional>
+#include <string_view>
 #include <string>
 #include <vector>
 
