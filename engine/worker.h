@@ -86,6 +86,9 @@ class Worker final : public Stage {
   const proto::nd::NdCache& nd_cache() const { return nd_cache_; }
   const proto::ipv4::Ipv4Host& ipv4_host() const { return host_; }
   const proto::ipv6::Ipv6Host& ipv6_host() const { return host6_; }
+  // Fragments in reassembly (the control shard's; the others' stay empty).
+  const proto::ipv4::Ipv4Reassembler& reassembler4() const { return reassembler_; }
+  const proto::ipv6::Ipv6Reassembler& reassembler6() const { return reassembler6_; }
   // Where application threads queue socket requests for this shard (then
   // ring doorbell()).
   SocketInbox& socket_inbox() { return socket_inbox_; }

@@ -323,6 +323,30 @@ int ShowPool(Engine& engine, Args& args, Out& out) {
   return Show(out, t, json);
 }
 
+// Fragments in reassembly on the control shard, against their bounds
+// (--reassembly-mem, --reassembly-mem6; a source may hold a quarter).
+int ShowReassembly(Engine& engine, Args& args, Out& out) {
+  static constexpr const char* kUsageText = "show reassembly [--json]";
+  const bool json = args.Flag("--json");
+  if (!Console::ArgsDone(args, out, kUsageText)) return kUsage;
+  struct Held {
+    std::size_t datagrams4, bytes4, datagrams6, bytes6;
+    std::uint64_t evicted4, evicted6;
+  };
+  const auto held = engine.OnShard<Held>(0, [](const Worker& w) {
+    return Held{w.reassembler4().datagrams(), w.reassembler4().bytes_held(), w.reassembler6().datagrams(),
+                w.reassembler6().bytes_held(), w.reassembler4().evicted(), w.reassembler6().evicted()};
+  });
+  if (!held) return ShardSilent(out, 0);
+  const Config& c = engine.config();
+  Table t({"ip", "datagrams", "bytes", "limit", "per_source", "evicted"});
+  t.Add({std::string("ip4"), Num(held->datagrams4), Num(held->bytes4), Num(c.reassembly_bytes),
+         Num(c.reassembly_bytes / 4), Num(held->evicted4)});
+  t.Add({std::string("ip6"), Num(held->datagrams6), Num(held->bytes6), Num(c.reassembly6_bytes),
+         Num(c.reassembly6_bytes / 4), Num(held->evicted6)});
+  return Show(out, t, json);
+}
+
 // /proc/self/task/TID/stat: state, CPU time (utime + stime) and the CPU it
 // last ran on.
 struct TaskStat {
@@ -518,6 +542,8 @@ void AddEngineCommands(Console& console, Engine& engine) {
   console.Add("show rings", "show rings [--json]", "RX->worker and worker->TX ring depths and drops",
               bind(ShowRings));
   console.Add("show pool", "show pool [--json]", "packet buffers: total, in use, high water", bind(ShowPool));
+  console.Add("show reassembly", "show reassembly [--json]",
+              "IPv4 and IPv6 fragments held: datagrams, bytes, limits, evictions", bind(ShowReassembly));
   console.Add("show threads", "show threads [--json]", "stage threads: tid, pinning, CPU time", bind(ShowThreads));
   console.Add("capture start", "capture start FILE [--size SIZE] [--files N]",
               "pcap capture of every frame received and sent (rotated at SIZE)", bind(CaptureStart));

@@ -50,6 +50,7 @@ class Ipv6Reassembler {
   void OnTimer(Instant now, absl::FunctionRef<void(const Expired&)> expired);
   Instant NextDeadline() const { return core_.NextDeadline(); }
   std::size_t datagrams() const { return core_.datagrams(); }
+  std::size_t bytes_held() const { return core_.bytes_held(); }
   std::uint64_t evicted() const { return core_.evicted(); }
 
  private:

@@ -56,7 +56,7 @@ pid=$engine_pid
 "$lab" exec "$ns" ping -n -q -c 5 -i 0.05 192.0.2.2 >/dev/null
 "$lab" exec "$ns" ping -6 -n -q -c 3 -i 0.1 -w 10 2001:db8:0:1::2 >/dev/null
 
-for show in interfaces addresses routes arp nd tcp udp counters rings pool threads; do
+for show in interfaces addresses routes arp nd tcp udp counters rings pool reassembly threads; do
   check "show $show: a table, status 0" says 0 "^[A-Z_ ]*$" show "$show"
   check "show $show --json parses" json_ok show "$show"
 done

@@ -390,8 +390,9 @@ TEST(PacketSummary, EveryCutShortFrameSaysSoAndNeverReadsPast) {
 
 // ---------------------------------------------------------------- engine
 
-Config SimConfig(const char* ipv6 = "off") {
+Config SimConfig(const char* ipv6 = "off", const char* ip6 = "") {
   RawFlags f;
+  f.ip6 = ip6;
   f.tap = "sim0";
   f.mac = "02:00:00:00:00:01";
   f.ip4 = "192.0.2.2/24";
@@ -423,6 +424,7 @@ class SimEngine {
     while (auto g = peer_->ReceiveBytes()) out.push_back(std::move(*g));
     return out;
   }
+  void RunFor(Duration d) { runner_->RunFor(d); }
   std::pair<int, std::string> Run(std::string_view line) { return RunLine(console_, line); }
   // The command's --json output, parsed (test fails when it does not parse).
   Json RunJson(const std::string& line) {
@@ -445,7 +447,7 @@ class SimEngine {
 
 const char* const kShows[] = {"show interfaces", "show addresses", "show routes", "show arp",  "show nd",
                               "show tcp",        "show udp",       "show counters", "show rings", "show pool",
-                              "show threads",    "capture status", "log level"};
+                              "show threads",    "show reassembly", "capture status", "log level"};
 
 TEST(ConsoleEngine, EveryShowParsesAsJson) {
   SimEngine e;
@@ -536,6 +538,25 @@ TEST(ConsoleEngine, NeighbourCacheOverIpv6) {
   bool link_local = false;
   for (const Json& a : addrs.array) link_local |= a["origin"].string == "link-local";
   EXPECT_TRUE(link_local);
+}
+
+TEST(ConsoleEngine, ShowReassemblyCountsHeldFragments) {
+  SimEngine e(SimConfig("on", "2001:db8:0:1::2/64"));
+  e.RunFor(Duration::Seconds(3));  // DAD
+  Json r = e.RunJson("show reassembly");
+  ASSERT_EQ(r.array.size(), 2u);
+  EXPECT_EQ(r.array[1]["ip"].string, "ip6");
+  EXPECT_EQ(r.array[1]["datagrams"].number, 0);
+  EXPECT_EQ(r.array[1]["limit"].number, 4 << 20);
+  EXPECT_EQ(r.array[1]["per_source"].number, 1 << 20);
+  e.Exchange(Vec(vectors::kIpv6FirstFragment));  // fragment zero of two
+  r = e.RunJson("show reassembly");
+  EXPECT_EQ(r.array[0]["datagrams"].number, 0);
+  EXPECT_EQ(r.array[1]["datagrams"].number, 1);
+  EXPECT_EQ(r.array[1]["bytes"].number, 16);
+  const auto [rc, text] = e.Run("show reassembly");
+  EXPECT_EQ(rc, 0);
+  EXPECT_THAT(text, HasSubstr("IP   DATAGRAMS  BYTES  LIMIT    PER_SOURCE  EVICTED"));
 }
 
 TEST(ConsoleEngine, LogLevelAndTraceChangeWhileRunning) {
@@ -653,7 +674,8 @@ TEST(ConsoleEngine, RandomLinesNeverBreakIt) {
   const std::vector<std::string> words = {"show", "tcp", "udp", "arp", "nd", "counters", "--json", "--all",
                                           "--prometheus", "--scopes", "capture", "status", "log", "level",
                                           "trace", "all", "off", "-c", "--size", "\"", "\\", "help", "=", "tcp=",
-                                          "interfaces", "pool", "rings", "threads", "addresses", "routes"};
+                                          "interfaces", "pool", "rings", "threads", "addresses", "routes",
+                                          "reassembly"};
   for (int i = 0; i < 3000; ++i) {
     std::string line;
     const int n = static_cast<int>(rng() % 6);
