@@ -29,16 +29,18 @@ class Checksum {
   std::uint64_t sum_ = 0;
 };
 
-// A fuzz build configured with -Dfuzz_checksums=false accepts any checksum,
-// so a fuzzer's inputs get past it to the code behind; every other build
-// verifies (meson refuses the option without -Dfuzz=true).
-#ifdef RINGSTACK_FUZZ_NO_CHECKSUM
-inline constexpr bool kVerifyChecksums = false;
+// Every build verifies checksums, always, except a libFuzzer target of a
+// build configured with -Dfuzz_checksums=false (scripts/fuzz): there the
+// target turns verification off as it starts (tests/fuzz/fuzz_common.h), so
+// random inputs get past it to the code behind, while the test binaries of
+// the same build still verify (scripts/test runs them under ASan + UBSan).
+#ifdef RINGSTACK_FUZZ_CHECKSUM_SWITCH
+inline bool fuzz_accept_any_checksum = false;
+inline bool Verifies(const Checksum& c) { return fuzz_accept_any_checksum || c.Folded() == 0xffff; }
 #else
-inline constexpr bool kVerifyChecksums = true;
-#endif
 // True when a sum over bytes with their checksum field verifies.
-inline bool Verifies(const Checksum& c) { return !kVerifyChecksums || c.Folded() == 0xffff; }
+inline bool Verifies(const Checksum& c) { return c.Folded() == 0xffff; }
+#endif
 
 // Checksum of one span (the field inside must be zero when computing).
 std::uint16_t InternetChecksum(Bytes bytes);

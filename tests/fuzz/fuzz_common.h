@@ -9,6 +9,14 @@
 #include <cstdlib>
 #include <span>
 
+#include "protocols/common/checksum.h"
+
+#ifdef RINGSTACK_FUZZ_CHECKSUM_SWITCH
+// A libFuzzer build with -Dfuzz_checksums=false: the target accepts any
+// checksum (set before LLVMFuzzerTestOneInput's first call).
+[[maybe_unused]] static const bool kFuzzAcceptsAnyChecksum = (ringstack::proto::fuzz_accept_any_checksum = true);
+#endif
+
 #define RS_FUZZ_CHECK(cond)                                                  \
   do {                                                                       \
     if (!(cond)) {                                                           \

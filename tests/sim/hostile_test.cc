@@ -9,6 +9,7 @@
 // counted under its named reason (exactly once), the engine alive, the
 // connection unaffected (a transfer afterwards is sha-exact), every buffer
 // back.
+#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <string>
@@ -40,7 +41,7 @@ const Ipv6Address kBLinkLocal = *Ipv6Address::Parse("fe80::ff:fe00:b");
 Frame Eth(std::uint16_t type, std::span<const std::byte> payload) {
   Frame f(14 + payload.size());
   proto::ethernet::EthernetRepr{kMacB, kMacA, type}.Emit(std::span(f).first(14));
-  std::memcpy(f.data() + 14, payload.data(), payload.size());
+  std::copy(payload.begin(), payload.end(), f.data() + 14);
   return f;
 }
 
@@ -53,7 +54,7 @@ Frame Ip4(std::uint8_t protocol, std::span<const std::byte> payload) {
   ip.protocol = protocol;
   ip.payload_len = static_cast<std::uint16_t>(payload.size());
   ip.Emit(pkt);
-  std::memcpy(pkt.data() + 20, payload.data(), payload.size());
+  std::copy(payload.begin(), payload.end(), pkt.data() + 20);
   return Eth(0x0800, pkt);
 }
 void FixIp4Checksum(Frame& f) {
@@ -85,7 +86,7 @@ Frame Ip4WithOption(std::uint8_t type, std::uint8_t len) {
 // so B's replies to it wait on ARP and draw no answer back).
 Frame Tcp4(const proto::tcp::TcpRepr& h, Ipv4Address src = kA4) {
   std::vector<std::byte> seg(h.header_len() + h.payload.size());
-  std::memcpy(seg.data() + h.header_len(), h.payload.data(), h.payload.size());
+  std::copy(h.payload.begin(), h.payload.end(), seg.data() + h.header_len());
   h.EmitHeader(seg, src, kB4);
   Frame f = Ip4(6, seg);
   proto::StoreBe32(f.data() + 14 + 12, src.value());
@@ -97,7 +98,7 @@ const Ipv4Address kSilent = *Ipv4Address::Parse("192.0.2.77");
 // ICMPv6 from A's link-local to `dst` (hop limit 255, checksum right).
 Frame Icmp6(std::uint8_t type, std::vector<std::byte> body, const Ipv6Address& dst, std::uint8_t hop_limit = 255) {
   std::vector<std::byte> msg(4 + body.size());
-  std::memcpy(msg.data() + 4, body.data(), body.size());
+  std::copy(body.begin(), body.end(), msg.data() + 4);
   proto::icmpv6::Icmpv6Repr{type, 0, {}}.EmitHeader(msg, kALinkLocal, dst);
   std::vector<std::byte> pkt(40 + msg.size());
   proto::ipv6::Ipv6Repr ip;
@@ -107,7 +108,7 @@ Frame Icmp6(std::uint8_t type, std::vector<std::byte> body, const Ipv6Address& d
   ip.hop_limit = hop_limit;
   ip.payload_len = static_cast<std::uint16_t>(msg.size());
   ip.Emit(pkt);
-  std::memcpy(pkt.data() + 40, msg.data(), msg.size());
+  std::copy(msg.begin(), msg.end(), pkt.data() + 40);
   return Eth(0x86dd, pkt);
 }
 
@@ -133,7 +134,7 @@ Frame Frag4(Ipv4Address src, std::uint16_t ident, std::uint32_t offset, bool mor
   ip.frag_offset = offset;
   ip.payload_len = static_cast<std::uint16_t>(data.size());
   ip.Emit(pkt);
-  std::memcpy(pkt.data() + 20, data.data(), data.size());
+  std::copy(data.begin(), data.end(), pkt.data() + 20);
   return Eth(0x0800, pkt);
 }
 
@@ -151,7 +152,7 @@ Frame Frag6(const Ipv6Address& src, std::uint32_t ident, std::uint32_t offset, b
   pkt[40] = std::byte{17};
   proto::StoreBe16(pkt.data() + 42, static_cast<std::uint16_t>(offset | (more ? 1 : 0)));
   proto::StoreBe32(pkt.data() + 44, ident);
-  std::memcpy(pkt.data() + 48, data.data(), data.size());
+  std::copy(data.begin(), data.end(), pkt.data() + 48);
   return Eth(0x86dd, pkt);
 }
 
@@ -166,7 +167,7 @@ Frame Ip6Ext(std::uint8_t first, const std::vector<std::byte>& ext) {
   ip.next_header = first;
   ip.payload_len = static_cast<std::uint16_t>(ext.size() + 8);
   ip.Emit(pkt);
-  std::memcpy(pkt.data() + 40, ext.data(), ext.size());
+  std::copy(ext.begin(), ext.end(), pkt.data() + 40);
   proto::udp::UdpRepr{40002, 9, {}}.EmitHeader(std::span(pkt).subspan(40 + ext.size()), kALinkLocal, kBLinkLocal);
   return Eth(0x86dd, pkt);
 }
