@@ -299,7 +299,6 @@ absl::StatusOr<Config> ParseConfig(const RawFlags& f, int cpus) {
       return Bad("services",
                  absl::StrCat("unknown service '", s, "' (known: echo, discard, daytime, chargen, iperf3)"));
     }
-    if (s == "iperf3") return Bad("services", "'iperf3' is not built yet (issue #8)");
     if (std::find(c.services.begin(), c.services.end(), s) == c.services.end()) c.services.emplace_back(s);
   }
 

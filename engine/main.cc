@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,12 +23,14 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "engine/config.h"
 #include "engine/engine.h"
 #include "sockets/api.h"
 #include "engine/console/console.h"
 #include "engine/console/engine_commands.h"
 #include "sockets/clients.h"
+#include "sockets/iperf3.h"
 #include "sockets/console_commands.h"
 #include "sockets/ping.h"
 #include "sockets/services.h"
@@ -64,6 +67,10 @@ ABSL_FLAG(std::string, echo_client, "",
 ABSL_FLAG(int64_t, echo_bytes, 1 << 20, "bytes --echo-client sends (0..2^40)");
 ABSL_FLAG(std::string, daytime_client, "",
           "ADDR: once up, connect to ADDR's TCP daytime port (13), print what it says, exit 0 (1 on an error)");
+ABSL_FLAG(std::string, iperf3, "",
+          "\"ADDR [-t S] [-P N] [-R | --bidir] [-u [-b RATE]] [-l LEN] [-n BYTES] [-O S] [-i S] [-C CC] [-N] [-p PORT]\": "
+          "once up, run one iperf3 client test against ADDR (an iperf3 server, port 5201), print its intervals and "
+          "summary, exit 0 (1 when the test failed)");
 ABSL_FLAG(int, tcp_rto_min, 200,
           "the TCP retransmission timeout's floor in milliseconds (1..1000; RFC 6298 says 1000, Linux uses "
           "200); lower suits sub-millisecond paths, where a timeout costs thousands of round trips");
@@ -97,11 +104,11 @@ ABSL_FLAG(std::string, socket_buffer_max, "16M",
           "the most SO_RCVBUF/SO_SNDBUF may give one socket (64K..1G), as Linux's net.core.rmem_max/wmem_max");
 ABSL_FLAG(std::string, reassembly_mem, "4M",
           "memory for IPv4 datagrams being reassembled (one source may use a quarter), e.g. 512K, 16M");
-ABSL_FLAG(std::string, ip6, "", "IPv6 address/prefix, e.g. 2001:db8:0:1::2/64; repeat for more (IPv6 lands with issue #4)");
+ABSL_FLAG(std::string, ip6, "", "IPv6 address/prefix, e.g. 2001:db8:0:1::2/64; repeat or comma-separate for more");
 ABSL_FLAG(std::string, gw6, "", "IPv6 default gateway");
 ABSL_FLAG(std::string, services, "",
           "services to run on the socket API, over UDP and TCP, IPv4 and IPv6: echo (7), discard (9), daytime (13), "
-          "chargen (19); iperf3 comes with issue #8");
+          "chargen (19), and iperf3 (5201: a server for the iperf3 client, TCP and UDP tests)");
 ABSL_FLAG(int, workers, 1, "protocol worker shards (1..64); shard 0 is the control shard");
 ABSL_FLAG(std::string, pin, "none", "thread pinning: none | auto | rx=CPU,tx=CPU,timer=CPU,w0=CPU,...");
 ABSL_FLAG(std::string, poll, "adaptive", "idle strategy: adaptive (default: spin ~50us then sleep, when every stage thread has a CPU; else sleep at once) | block (sleep at once) | busy (spin)");
@@ -220,7 +227,8 @@ int main(int argc, char** argv) {
       "                 [--dhcp4 [--dhcp4-previous ADDR]] [--acd on|off] [--reassembly-mem[6] SIZE]\n"
       "                 [--tcp-max-sessions N] [--tcp-max-half-open N] [--neighbour-cache N] [--neighbour-pending N]\n"
       "                 [--ipv6 on|off] [--ip6 ADDR/LEN]... [--gw6 ADDR] [--ip6-stable SECRET]\n"
-      "                 [--services LIST] [--ping ADDR [--ping-count N]] [--workers N] [--pin SPEC]\n"
+      "                 [--services LIST] [--ping ADDR [--ping-count N]] [--iperf3 \"ADDR [OPTIONS]\"]\n"
+      "                 [--workers N] [--pin SPEC]\n"
       "                 [--poll busy|adaptive|block] [--log-level L] [--trace LAYERS] [--impair SPEC]\n"
       "                 [--console PATH|auto|off] [--pcap FILE [--pcap-size SIZE] [--pcap-files N]]\n"
       "runs until SIGINT/SIGTERM; SIGUSR1 prints counters; ringstack-ctl talks to its console.\n"
@@ -280,6 +288,13 @@ int main(int argc, char** argv) {
   raw.counters_file = absl::GetFlag(FLAGS_counters_file);
   auto config = ringstack::engine::ParseConfig(raw, AllowedCpus());
   if (!config.ok()) return Fail(std::string(config.status().message()));
+  std::optional<ringstack::sockets::Iperf3ClientOptions> iperf3_client;
+  if (const std::string spec = absl::GetFlag(FLAGS_iperf3); !spec.empty()) {
+    const std::vector<std::string> words = absl::StrSplit(spec, ' ', absl::SkipWhitespace());
+    auto o = ringstack::sockets::Iperf3Client::ParseArgs(words);
+    if (!o.ok()) return Fail(absl::StrCat("--iperf3: ", std::string(o.status().message())));
+    iperf3_client = *o;
+  }
 
   // Signals are handled by sigwait in this thread; block them everywhere first
   // so the stage threads inherit the mask.
@@ -356,6 +371,20 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "ringstack: console on %s (ringstack-ctl -s %s help)\n", config->console.c_str(),
                    config->console.c_str());
     }
+  }
+
+  if (iperf3_client) {
+    // One-shot: an iperf3 test against a server, then stop.
+    ringstack::sockets::Iperf3Client client(stack, (*engine)->clock(), *iperf3_client, [](const std::string& line) {
+      std::fprintf(stderr, "ringstack: %s\n", line.c_str());
+    });
+    const ringstack::sockets::Iperf3Summary r = client.Run();
+    console.Stop();
+    services.Stop();
+    (*engine)->Stop();
+    WriteCounters(**engine, config->counters_file);
+    if (info) std::fprintf(stderr, "ringstack: stopped cleanly\n");
+    return r.ok ? 0 : 1;
   }
 
   if (config->echo_client || config->daytime_client) {

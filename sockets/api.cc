@@ -622,6 +622,32 @@ int Stack::GetPeerName(int fd, Endpoint* out) {
   return 0;
 }
 
+int Stack::GetTcpInfo(int fd, TcpInfo* out) {
+  const auto e = Get(fd);
+  if (!e) return -1;
+  if (!e->tcp) return Fail(EOPNOTSUPP);
+  Endpoint local, peer;
+  {
+    std::lock_guard lock(e->mu);
+    if (!e->local || !e->peer) return Fail(ENOTCONN);
+    local = *e->local;
+    peer = *e->peer;
+  }
+  for (int k = 0; k < engine_.workers(); ++k) {
+    const auto info = engine_.OnShard<std::optional<TcpInfo>>(k, [&](const engine::Worker& w) -> std::optional<TcpInfo> {
+      for (TcpInfo& i : w.TcpSessions()) {
+        if (!i.listener && i.local == local && i.remote == peer) return std::move(i);
+      }
+      return std::nullopt;
+    });
+    if (info && *info) {
+      *out = **info;
+      return 0;
+    }
+  }
+  return Fail(ENOTCONN);
+}
+
 int Stack::Close(int fd) {
   std::shared_ptr<Entry> e;
   {

@@ -55,6 +55,7 @@ class Stack {
   ~Stack();
   Stack(const Stack&) = delete;
   Stack& operator=(const Stack&) = delete;
+  engine::Engine& engine() { return engine_; }
 
   // AF_INET or AF_INET6; SOCK_STREAM (protocol 0 or IPPROTO_TCP), or
   // SOCK_DGRAM, optionally | SOCK_NONBLOCK; protocol 0
@@ -118,6 +119,11 @@ class Stack {
   // application's own epoll: after it fires, drain it (read 8 bytes) and
   // call RecvFrom with dontwait until EAGAIN. -1 (EBADF) for a bad fd.
   int EventFd(int fd);
+  // TCP_INFO alike: a connected stream socket's state, windows, cwnd, srtt,
+  // retransmits (asked of the worker that owns it; ENOTCONN when there is
+  // no connection, EOPNOTSUPP on datagram sockets).
+  using TcpInfo = engine::Worker::TcpSessionInfo;
+  int GetTcpInfo(int fd, TcpInfo* out);
   int GetSockName(int fd, Endpoint* out);
   int GetPeerName(int fd, Endpoint* out);
   int Close(int fd);

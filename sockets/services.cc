@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 
@@ -43,6 +44,18 @@ std::string Services::Daytime() {
 
 absl::Status Services::Start(const std::vector<std::string>& names, bool ipv6) {
   for (const std::string& name : names) {
+    if (name == "iperf3") {
+      if (iperf3_) continue;
+      iperf3_ = std::make_unique<Iperf3Server>(stack_, stack_.engine().clock(), [](const std::string& line) {
+        std::fprintf(stderr, "ringstack: %s\n", line.c_str());
+      });
+      if (absl::Status s = iperf3_->Open(ipv6); !s.ok()) {
+        iperf3_.reset();
+        return s;
+      }
+      iperf3_thread_ = std::thread([this] { iperf3_->Run(iperf3_stop_); });
+      continue;
+    }
     const Known* k = nullptr;
     for (const Known& s : kServices) {
       if (name == s.name) k = &s;
@@ -173,6 +186,12 @@ void Services::ServeConnection(int fd, std::string name) {
 }
 
 void Services::Stop() {
+  if (iperf3_thread_.joinable()) {
+    iperf3_stop_.store(true, std::memory_order_release);
+    iperf3_thread_.join();
+  }
+  if (iperf3_) iperf3_->Close();
+  iperf3_.reset();
   for (const int fd : fds_) stack_.Close(fd);
   for (std::thread& t : threads_) t.join();
   fds_.clear();

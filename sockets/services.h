@@ -1,7 +1,8 @@
 // The small services of --services, on the socket API (issues #5, #6):
 // echo (RFC 862, port 7), discard (RFC 863, 9), daytime (RFC 867, 13) and
 // chargen (RFC 864, 19), each over UDP and TCP, IPv4 and, when the engine
-// runs IPv6, IPv6 (one socket per family, IPV6_V6ONLY). A thread per UDP
+// runs IPv6, IPv6 (one socket per family, IPV6_V6ONLY); and iperf3 (5201,
+// sockets/iperf3.h: its own thread steps the server, lines to stderr). A thread per UDP
 // socket blocks in recvfrom; a thread per TCP listener in accept, and a
 // thread per TCP connection (at most kMaxConnections at once; more are
 // closed at once). Stop() closes the listeners and sockets and shuts the
@@ -13,11 +14,13 @@
 #include <string>
 #include <thread>
 #include <list>
+#include <memory>
 #include <atomic>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "sockets/api.h"
+#include "sockets/iperf3.h"
 
 namespace ringstack::sockets {
 
@@ -26,7 +29,7 @@ class Services {
   explicit Services(Stack& stack) : stack_(stack) {}
   ~Services() { Stop(); }
 
-  // `names` from: echo, discard, daytime, chargen. Binds every socket
+  // `names` from: echo, discard, daytime, chargen, iperf3. Binds every socket
   // before it returns, so a bind failure is an error here.
   absl::Status Start(const std::vector<std::string>& names, bool ipv6);
   void Stop();
@@ -58,6 +61,9 @@ class Services {
   };
   std::list<Connection> connection_threads_;
   bool stopping_ = false;
+  std::unique_ptr<Iperf3Server> iperf3_;
+  std::atomic<bool> iperf3_stop_{false};
+  std::thread iperf3_thread_;
 };
 
 }  // namespace ringstack::sockets
