@@ -374,11 +374,15 @@ int main(int argc, char** argv) {
   }
 
   if (iperf3_client) {
-    // One-shot: an iperf3 test against a server, then stop.
-    ringstack::sockets::Iperf3Client client(stack, (*engine)->clock(), *iperf3_client, [](const std::string& line) {
-      std::fprintf(stderr, "ringstack: %s\n", line.c_str());
-    });
-    const ringstack::sockets::Iperf3Summary r = client.Run();
+    // One-shot: an iperf3 test against a server, then stop (its sockets
+    // closed first, while the engine still runs).
+    ringstack::sockets::Iperf3Summary r;
+    {
+      ringstack::sockets::Iperf3Client client(stack, (*engine)->clock(), *iperf3_client, [](const std::string& line) {
+        std::fprintf(stderr, "ringstack: %s\n", line.c_str());
+      });
+      r = client.Run();
+    }
     console.Stop();
     services.Stop();
     (*engine)->Stop();

@@ -780,7 +780,7 @@ Iperf3Client::Iperf3Client(Stack& stack, const engine::Clock& clock, Iperf3Clien
 
 Iperf3Client::~Iperf3Client() {
   for (const Iperf3Stream& s : streams_) stack_.Close(s.fd);
-  if (ctrl_fd_ >= 0) stack_.Close(ctrl_fd_);
+  Close();
 }
 
 void Iperf3Client::Finish(bool ok, const std::string& why) {
@@ -797,6 +797,14 @@ void Iperf3Client::Finish(bool ok, const std::string& why) {
   streams_.clear();
   if (ctrl_) ctrl_->Pump();
   ctrl_.reset();
+  // The control connection is shut for sending, not closed: Run waits for
+  // the server to close its side, so our last word (IPERF_DONE) is known to
+  // have arrived before the engine may stop (a server that never hears it
+  // stays busy).
+  if (ctrl_fd_ >= 0) stack_.Shutdown(ctrl_fd_, SHUT_WR);
+}
+
+void Iperf3Client::Close() {
   if (ctrl_fd_ >= 0) stack_.Close(ctrl_fd_);
   ctrl_fd_ = -1;
 }
@@ -1298,6 +1306,18 @@ Iperf3Summary Iperf3Client::Run(const std::atomic<bool>* stop) {
     if (Step()) continue;
     WaitForWork(stack_, PollSet(), NextDeadline() - clock_.Now());
   }
+  // Linger (at most 2 s) until the server has closed the control connection.
+  const Instant until = clock_.Now() + Duration::Seconds(2);
+  while (ctrl_fd_ >= 0 && clock_.Now() < until) {
+    std::byte buf[64];
+    const ssize_t n = stack_.Recv(ctrl_fd_, buf, true);
+    if (n == 0 || (n < 0 && errno != EAGAIN)) break;
+    if (n < 0) {
+      Stack::PollFd pfd{ctrl_fd_, POLLIN, 0};
+      stack_.Poll(std::span(&pfd, 1), 100);
+    }
+  }
+  Close();
   return summary_;
 }
 

@@ -169,8 +169,11 @@ class Iperf3Client {
   std::vector<Stack::PollFd> PollSet() const;
   bool done() const { return done_; }
   const Iperf3Summary& summary() const { return summary_; }
-  // Steps and polls until done or `stop`.
+  // Steps and polls until done or `stop`, then waits (at most 2 s) for the
+  // server to close the control connection, and closes it.
   Iperf3Summary Run(const std::atomic<bool>* stop = nullptr);
+  // Closes the control connection (a stepped client, once done).
+  void Close();
 
   // "ADDR [-p PORT] [-t S] [-P N] [-R] [--bidir] [-u] [-b RATE[KMG]] [-l LEN[KM]] [-n BYTES[KMG]] [-O S]
   // [-i S] [-C CC] [-N]": the options as iperf3 spells them.

@@ -5,6 +5,7 @@
 #define RINGSTACK_TESTS_FUZZ_SEED_CORPUS_H_
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "tests/vectors/vectors.h"
@@ -29,6 +30,18 @@ inline std::vector<std::vector<std::uint8_t>> SeedCorpus() {
     for (std::size_t off : {0u, 14u, 34u, 42u, 54u, 58u}) {  // Ethernet, IP, ICMP/UDP/TCP, DHCP, ICMPv6/TCP, its body
       if (off < s.size()) corpus.emplace_back(s.begin() + static_cast<long>(off), s.end());
     }
+  }
+  // iperf3's control messages, as Debian's 3.12 sent them (the lab).
+  for (const std::string text : {
+           R"({"tcp":true,"omit":0,"time":1,"num":0,"blockcount":0,"parallel":1,"reverse":true,"len":131072,)"
+           R"("pacing_timer":1000,"client_version":"3.12"})",
+           R"({"udp":true,"omit":0,"time":2,"num":0,"blockcount":0,"parallel":2,"bidirectional":true,"len":1460,)"
+           R"("bandwidth":20000000,"udp_counters_64bit":1,"client_version":"3.12"})",
+           R"({"cpu_util_total":33.3586276519412,"cpu_util_user":1.723887858438905,"cpu_util_system":31.63,)"
+           R"("sender_has_retransmits":18446744073709551615,"congestion_used":"bbr","streams":[{"id":1,)"
+           R"("bytes":272487624,"retransmits":18446744073709551615,"jitter":0,"errors":0,"packets":0,)"
+           R"("start_time":0,"end_time":1.000036}]})"}) {
+    corpus.emplace_back(text.begin(), text.end());
   }
   return corpus;
 }

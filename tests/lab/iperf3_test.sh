@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# Lab test (issue #8): iperf3 between ringstack and Debian's iperf3 3.12,
+# both ways. Linux's iperf3 client against `--services iperf3` (TCP, -R,
+# -P 4, --bidir, UDP each way, IPv6, a second client while busy, broken
+# clients, JSON results read by Python), then ringstack's own client
+# (`--iperf3`) against Linux's `iperf3 -s` in the same modes. Each test runs
+# 2 s; the figures are checked loosely (this is interoperability, not the
+# benchmark: scripts/bench is). TAP-style output.
+#
+# usage: tests/lab/iperf3_test.sh BUILD_DIR
+set -uo pipefail
+source "$(dirname "$0")/lab_lib.sh" "${1:-}"
+
+sock=$work/console.sock
+c() { "$ctl" -s "$sock" "$@"; }
+
+read -r ns tap < <("$lab" up) || exit 1
+namespaces+=("$ns")
+
+# ------------------------------------------------- Linux's client, our server
+"$lab" exec "$ns" "$bin" --tap "$tap" --mac 02:00:00:00:00:02 --ip4 192.0.2.2/24 --ip6 2001:db8:0:1::2/64 \
+  --acd off --poll block --workers 2 --services iperf3 --console "$sock" --counters-file "$work/server.counters" \
+  2>"$work/server.log" &
+server_pid=$!
+pids+=("$server_pid")
+up() {
+  for _ in $(seq 50); do
+    grep -q "console on" "$work/server.log" && "$lab" exec "$ns" ping -6 -c 1 -W 1 2001:db8:0:1::2 >/dev/null 2>&1 &&
+      return 0
+    sleep 0.2
+  done
+  cat "$work/server.log"
+  return 1
+}
+check "engine starts with --services iperf3" up
+
+# iperf_ok NAME MIN_MBPS ARGS...: Linux's iperf3 -J against ringstack, no
+# error, and every direction that carried data at MIN_MBPS or more.
+iperf_ok() {
+  local name=$1 min=$2
+  shift 2
+  "$lab" exec "$ns" timeout 30 iperf3 -J -t 2 "$@" >"$work/$name.json" 2>&1
+  python3 - "$work/$name.json" "$min" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+if "error" in r:
+    sys.exit("iperf3 error: " + r["error"])
+end, want = r["end"], float(sys.argv[2])
+udp = r["start"]["test_start"]["protocol"] == "UDP"
+for key in ("sum_received", "sum_received_bidir_reverse", "sum"):
+    if key in end and (key != "sum" or udp):
+        bps = end[key]["bits_per_second"] / 1e6
+        lost = end[key].get("lost_percent", 0)
+        print(f"{key}: {bps:.0f} Mbit/s, lost {lost:.2f}%")
+        if bps < want:
+            sys.exit(f"{key} {bps:.1f} Mbit/s < {want}")
+        if udp and lost > 1:
+            sys.exit(f"{key} lost {lost}%")
+print("streams:", len(end["streams"]))
+EOF
+}
+check "TCP, Linux -> ringstack" iperf_ok tcp 100 -c 192.0.2.2
+check "TCP -R, ringstack -> Linux" iperf_ok tcp_r 100 -c 192.0.2.2 -R
+check "TCP -P 4: four streams" \
+  bash -c "$(declare -f iperf_ok); work=$work lab=$lab ns=$ns; iperf_ok tcp_p4 100 -c 192.0.2.2 -P 4 | tee /dev/stderr | grep -q 'streams: 4'"
+check "TCP --bidir: both ways at once" iperf_ok tcp_bidir 50 -c 192.0.2.2 --bidir
+check "UDP -b 50M, Linux -> ringstack, under 1% lost" iperf_ok udp 45 -c 192.0.2.2 -u -b 50M
+# -w 1M: Linux's iperf3 client first reads its UDP socket some 40 ms after
+# TEST_RUNNING; the default buffer (212 KB) holds 34 ms of 50 Mbit/s.
+check "UDP -R -b 50M, ringstack -> Linux, under 1% lost" iperf_ok udp_r 45 -c 192.0.2.2 -u -b 50M -R -w 1M
+check "IPv6, -P 2 -R" iperf_ok tcp6 100 -c 2001:db8:0:1::2 -P 2 -R
+check "UDP over IPv6 --bidir" iperf_ok udp6 9 -c 2001:db8:0:1::2 -u -b 10M --bidir
+
+busy() {
+  "$lab" exec "$ns" timeout 30 iperf3 -c 192.0.2.2 -t 4 >"$work/first.txt" 2>&1 &
+  local first=$!
+  sleep 1
+  local out
+  out=$("$lab" exec "$ns" timeout 10 iperf3 -c 192.0.2.2 -t 1 2>&1)
+  echo "second: $out"
+  wait "$first"
+  local rc=$?
+  tail -n 3 "$work/first.txt"
+  grep -q "the server is busy" <<<"$out" && [ "$rc" -eq 0 ] && grep -q "iperf Done" "$work/first.txt"
+}
+check "a second client while a test runs is told the server is busy; the first completes" busy
+
+broken() {
+  # A cookie, then parameters that are no JSON: SERVER_ERROR (0xfe) comes back.
+  "$lab" exec "$ns" /usr/bin/python3 - <<'EOF'
+import socket, struct, sys
+s = socket.create_connection(("192.0.2.2", 5201), timeout=5)
+s.sendall(b"a" * 36 + b"\0")
+assert s.recv(1) == b"\x09", "no PARAM_EXCHANGE"
+s.sendall(struct.pack("!I", 9) + b"{\"tcp\":tr")
+got = s.recv(16)
+print("answer:", got)
+assert got[:1] == b"\xfe", got
+# Not iperf3 at all: closed without a word.
+t = socket.create_connection(("192.0.2.2", 5201), timeout=5)
+t.sendall(b"GET / HTTP/1.0\r\n\r\n" + b"x" * 19)
+assert t.recv(16) == b"", "answered garbage"
+# Cookie, then silence, then gone: the server is free again at once.
+u = socket.create_connection(("192.0.2.2", 5201), timeout=5)
+u.sendall(b"b" * 36 + b"\0")
+assert u.recv(1) == b"\x09"
+u.close()
+EOF
+}
+check "broken clients: bad parameters answered with SERVER_ERROR, garbage closed" broken
+check "the server then runs a test" iperf_ok tcp_after 100 -c 192.0.2.2
+check "the server's log: tests done and ended, intervals" \
+  bash -c "grep -c 'iperf3: test [0-9]* done' $work/server.log; grep -q 'ended: bad parameters' $work/server.log && grep -q 'iperf3: \[SUM\]   1.00-2.00   sec' $work/server.log"
+
+no_leftovers() {
+  c show tcp --json | python3 -c '
+import json, sys
+rows = [r for r in json.load(sys.stdin) if r["state"] not in ("TIME-WAIT",)]
+print(rows)
+sys.exit(1 if rows else 0)'
+}
+check "no iperf3 connection left but TIME-WAIT" no_leftovers
+kill -TERM "$server_pid"
+wait "$server_pid"
+check "the server stops cleanly, every buffer back" \
+  bash -c "tail -n 3 $work/server.log; grep -q 'stopped cleanly' $work/server.log && grep -q '^pool_standard_in_use 0$' $work/server.counters"
+
+# ------------------------------------------------- our client, Linux's server
+"$lab" exec "$ns" iperf3 -s -D -I "$work/iperf3s.pid" --logfile "$work/iperf3s.log"
+sleep 0.5
+pids+=("$(cat "$work/iperf3s.pid")")
+
+# client NAME ARGS: ringstack --iperf3 "ARGS" exits 0; its summary lines in NAME.log
+client() {
+  local name=$1
+  shift
+  timeout 40 "$lab" exec "$ns" "$bin" --tap "$tap" --mac 02:00:00:00:00:02 --ip4 192.0.2.2/24 \
+    --ip6 2001:db8:0:1::2/64 --acd off --poll block --console off --iperf3 "$*" 2>"$work/$name.log"
+  local rc=$?
+  grep -E "sender|receiver|UDP:|error" "$work/$name.log"
+  [ "$rc" -eq 0 ]
+}
+# mbps_at_least NAME MIN: every "receiver" summary line of NAME at MIN Mbit/s or more
+mbps_at_least() {
+  grep 'receiver$' "$work/$1.log" | awk -v min="$2" '
+    { for (i = 1; i <= NF; i++) if ($i ~ /bits\/sec/) { v = $(i - 1); u = $i } 
+      m = u == "Gbits/sec" ? v * 1000 : u == "Mbits/sec" ? v : u == "Kbits/sec" ? v / 1000 : 0
+      print m " Mbit/s"; if (m < min) bad = 1; n++ }
+    END { exit (bad || n == 0) }'
+}
+check "ringstack -> Linux, TCP" bash -c "$(declare -f client mbps_at_least); work=$work lab=$lab ns=$ns tap=$tap bin=$bin; client c_tcp 192.0.2.1 -t 2 && mbps_at_least c_tcp 100"
+check "Linux -> ringstack, TCP -R" bash -c "$(declare -f client mbps_at_least); work=$work lab=$lab ns=$ns tap=$tap bin=$bin; client c_tcp_r 192.0.2.1 -t 2 -R && mbps_at_least c_tcp_r 100"
+check "TCP -P 2 --bidir" bash -c "$(declare -f client mbps_at_least); work=$work lab=$lab ns=$ns tap=$tap bin=$bin; client c_bidir 192.0.2.1 -t 2 -P 2 --bidir && mbps_at_least c_bidir 20"
+check "UDP -b 50M each way, nothing lost" bash -c "$(declare -f client); work=$work lab=$lab ns=$ns tap=$tap bin=$bin; client c_udp 192.0.2.1 -t 2 -u -b 50M && grep -q 'lost 0 of' $work/c_udp.log && client c_udp_r 192.0.2.1 -t 2 -u -b 50M -R && grep -q 'lost 0 of' $work/c_udp_r.log"
+check "IPv6, TCP" bash -c "$(declare -f client mbps_at_least); work=$work lab=$lab ns=$ns tap=$tap bin=$bin; client c_tcp6 2001:db8:0:1::1 -t 2 && mbps_at_least c_tcp6 100"
+check "Linux's server saw the tests end well" bash -c "cat $work/iperf3s.log | tail -n 5; ! grep -qi 'error' $work/iperf3s.log"
+no_server() {
+  timeout 40 "$lab" exec "$ns" "$bin" --tap "$tap" --ip4 192.0.2.2/24 --acd off --ipv6 off --console off \
+    --iperf3 "192.0.2.1 -p 5999 -t 1" 2>"$work/c_none.log"
+  local rc=$?
+  tail -n 2 "$work/c_none.log"
+  [ "$rc" -eq 1 ] && grep -q "cannot connect to 192.0.2.1 port 5999" "$work/c_none.log"
+}
+check "no server on the port: exit 1, why" no_server
+check "bad --iperf3 arguments: exit 2 and one line" exit2_says "--iperf3: -R and --bidir exclude each other" \
+  "$bin" --tap "$tap" --ip4 192.0.2.2/24 --iperf3 "192.0.2.1 -R --bidir"
+
+echo "# $failures failed"
+[ "$failures" -eq 0 ]
