@@ -15,6 +15,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "sockets/iperf3.h"
 #include "sockets/ping.h"
 
 namespace ringstack::sockets {
@@ -140,6 +141,22 @@ int EchoCommand(Stack& stack, bool tcp, ConsoleArgs& args, ConsoleOutput& out) {
   return reply == *text ? Console::kOk : Console::kFailed;
 }
 
+// An iperf3 client test from ringstack's own stack, its lines as they come;
+// the console's client hanging up ends it (CLIENT_TERMINATE).
+int Iperf3Command(Stack& stack, ConsoleArgs& args, ConsoleOutput& out) {
+  const std::string usage = absl::StrCat("iperf3 ", Iperf3Client::kUsage);
+  std::vector<std::string> words;
+  while (auto w = args.Next()) words.push_back(*w);
+  const auto options = Iperf3Client::ParseArgs(words);
+  if (!options.ok()) return Console::UsageError(out, std::string(options.status().message()), usage);
+  if (options->params.time > 60 && options->params.bytes == 0 && options->params.blocks == 0) {
+    return Console::UsageError(out, "-t: at most 60 s from the console (ringstack --iperf3 runs longer tests)", usage);
+  }
+  Iperf3Client client(stack, stack.engine().clock(), *options, [&](const std::string& line) { out.Write(line + "\n"); });
+  const Iperf3Summary r = client.Run([&] { return out.cancelled(); });
+  return r.ok ? Console::kOk : Console::kFailed;
+}
+
 }  // namespace
 
 void AddSocketCommands(Console& console, Stack& stack) {
@@ -154,6 +171,9 @@ void AddSocketCommands(Console& console, Stack& stack) {
               [s](ConsoleArgs& a, ConsoleOutput& o) { return EchoCommand(*s, true, a, o); });
   console.Add("udp-echo", "udp-echo ADDR PORT TEXT [-t SECONDS]", "send TEXT in a datagram, show the reply",
               [s](ConsoleArgs& a, ConsoleOutput& o) { return EchoCommand(*s, false, a, o); });
+  console.Add("iperf3", absl::StrCat("iperf3 ", Iperf3Client::kUsage),
+              "an iperf3 client test against ADDR's iperf3 server (TCP or UDP, as iperf3 -c), intervals and summary",
+              [s](ConsoleArgs& a, ConsoleOutput& o) { return Iperf3Command(*s, a, o); });
 }
 
 }  // namespace ringstack::sockets

@@ -1296,9 +1296,9 @@ std::vector<Stack::PollFd> Iperf3Client::PollSet() const {
   return fds;
 }
 
-Iperf3Summary Iperf3Client::Run(const std::atomic<bool>* stop) {
+Iperf3Summary Iperf3Client::Run(const std::function<bool()>& stop) {
   while (!done_) {
-    if (stop != nullptr && stop->load(std::memory_order_acquire)) {
+    if (stop && stop()) {
       if (ctrl_) ctrl_->QueueState(State::kClientTerminate);
       Finish(false, "interrupted");
       break;

@@ -171,7 +171,7 @@ class Iperf3Client {
   const Iperf3Summary& summary() const { return summary_; }
   // Steps and polls until done or `stop`, then waits (at most 2 s) for the
   // server to close the control connection, and closes it.
-  Iperf3Summary Run(const std::atomic<bool>* stop = nullptr);
+  Iperf3Summary Run(const std::function<bool()>& stop = {});
   // Closes the control connection (a stepped client, once done).
   void Close();
 

@@ -13,9 +13,21 @@ source "$(dirname "$0")/lab_lib.sh" "${1:-}"
 
 sock=$work/console.sock
 c() { "$ctl" -s "$sock" "$@"; }
+says_usage() {
+  local out rc
+  out=$(c iperf3 192.0.2.1 -P 500 2>&1)
+  rc=$?
+  echo "rc=$rc: $out"
+  [ "$rc" -eq 2 ] && grep -q -- "-P" <<<"$out"
+}
 
 read -r ns tap < <("$lab" up) || exit 1
 namespaces+=("$ns")
+
+# Linux's iperf3 server, for ringstack's client (the console's, then --iperf3).
+"$lab" exec "$ns" iperf3 -s -D -I "$work/iperf3s.pid" --logfile "$work/iperf3s.log"
+sleep 0.5
+pids+=("$(cat "$work/iperf3s.pid")")
 
 # ------------------------------------------------- Linux's client, our server
 "$lab" exec "$ns" "$bin" --tap "$tap" --mac 02:00:00:00:00:02 --ip4 192.0.2.2/24 --ip6 2001:db8:0:1::2/64 \
@@ -112,6 +124,16 @@ check "the server then runs a test" iperf_ok tcp_after 100 -c 192.0.2.2
 check "the server's log: tests done and ended, intervals" \
   bash -c "grep -c 'iperf3: test [0-9]* done' $work/server.log; grep -q 'ended: bad parameters' $work/server.log && grep -q 'iperf3: \[SUM\]   1.00-2.00   sec' $work/server.log"
 
+console_client() {
+  local out rc
+  out=$(c iperf3 192.0.2.1 -t 1 -P 2)
+  rc=$?
+  echo "rc=$rc"
+  echo "$out" | tail -n 4
+  [ "$rc" -eq 0 ] && grep -q "SUM.*receiver" <<<"$out" && grep -q "0.00-1.00" <<<"$out"
+}
+check "the console's iperf3 against Linux's server" console_client
+check "the console's iperf3 with bad arguments: status 2 and why" says_usage
 no_leftovers() {
   c show tcp --json | python3 -c '
 import json, sys
@@ -126,9 +148,6 @@ check "the server stops cleanly, every buffer back" \
   bash -c "tail -n 3 $work/server.log; grep -q 'stopped cleanly' $work/server.log && grep -q '^pool_standard_in_use 0$' $work/server.counters"
 
 # ------------------------------------------------- our client, Linux's server
-"$lab" exec "$ns" iperf3 -s -D -I "$work/iperf3s.pid" --logfile "$work/iperf3s.log"
-sleep 0.5
-pids+=("$(cat "$work/iperf3s.pid")")
 
 # client NAME ARGS: ringstack --iperf3 "ARGS" exits 0; its summary lines in NAME.log
 client() {
