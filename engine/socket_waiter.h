@@ -27,6 +27,10 @@ struct SocketWaiter {
   // -1 if the kernel refused one (then poll() sleeps in short steps).
   const int event_fd;
   std::atomic<int> pollers{0};
+  // Set by a poller before it sleeps on the eventfd; the first wake-up takes
+  // it and writes the eventfd, later ones see it taken and do not (one write
+  // per sleep, not one per segment: the poller rescans every socket anyway).
+  std::atomic<bool> armed{false};
   std::atomic<bool> event_subscribed{false};
   // Application threads waiting for send room (a blocked send, a poll for
   // POLLOUT): the worker wakes them after it takes data off.
@@ -59,8 +63,11 @@ struct SocketWaiter {
   void Wake() {
     seq.fetch_add(1, std::memory_order_seq_cst);
     seq.notify_all();
-    if ((pollers.load(std::memory_order_seq_cst) > 0 || event_subscribed.load(std::memory_order_relaxed)) &&
-        event_fd >= 0) {
+    if (event_fd < 0) return;
+    // An application's own epoll is written on every change; Stack::Poll's
+    // sleep once (`armed`).
+    if (event_subscribed.load(std::memory_order_relaxed) ||
+        (pollers.load(std::memory_order_seq_cst) > 0 && armed.exchange(false, std::memory_order_seq_cst))) {
       const std::uint64_t one = 1;
       [[maybe_unused]] const ssize_t n = write(event_fd, &one, sizeof(one));
     }

@@ -47,6 +47,10 @@ struct TcpSocketState : SocketWaiter {
   rings::ByteRing recv;
   std::mutex send_mu;  // application writers
   std::mutex recv_mu;  // application readers
+  // The worker's own: a wake-up of readers / writers owed at the end of its
+  // poll round (Worker::DeferWake), so a burst of segments wakes once.
+  bool wake_readers_owed = false;
+  bool wake_writers_owed = false;
   std::atomic<std::uint64_t> written{0};   // bytes applications put in `send`, ever
   std::atomic<std::uint64_t> consumed{0};  // bytes applications took from `recv`, ever
 

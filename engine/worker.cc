@@ -355,6 +355,15 @@ void Worker::OnAcdVerdict(const arp::ConflictDetector::Seen& seen) {
   }
 }
 
+void Worker::FlushWakes() {
+  for (const std::shared_ptr<TcpSocketState>& s : owed_wakes_) {
+    if (s->wake_readers_owed) s->WakeReaders();
+    if (s->wake_writers_owed) s->WakeWriters();
+    s->wake_readers_owed = s->wake_writers_owed = false;
+  }
+  owed_wakes_.clear();
+}
+
 std::size_t Worker::Poll(std::size_t budget) {
   now_ = clock_.Now();
   if (shard_ != 0) RefreshSnapshot();
@@ -384,6 +393,7 @@ std::size_t Worker::Poll(std::size_t budget) {
     }
     for (auto& fn : todo) fn();
   }
+  FlushWakes();
   // Tell the TimerStage when we next need waking. It must hear now of an
   // earlier deadline than before, and of any new one once the old one has
   // passed: it rang for that one and may be asleep with nothing to wait for.

@@ -214,6 +214,15 @@ class Worker final : public Stage {
   void ServeTcpRequest(SocketRequest& r);
   int ConnectTcp(SocketRequest& r, proto::udp::Endpoint& local_out);
   void ServeTcpSocket(const std::shared_ptr<TcpSocketState>& s);
+  // A TCP socket's readers (data came) or writers (room came) are to be woken
+  // at the end of this poll round; FlushWakes wakes them.
+  void DeferWake(const std::shared_ptr<TcpSocketState>& s, bool readers) {
+    bool& owed = readers ? s->wake_readers_owed : s->wake_writers_owed;
+    if (owed) return;
+    if (!s->wake_readers_owed && !s->wake_writers_owed) owed_wakes_.push_back(s);
+    owed = true;
+  }
+  void FlushWakes();
   void OnTcpTimer(std::uint32_t session_id);
   void AcceptTcp(TcpListener& l, const proto::tcp::TcpRepr& syn, const FlowKey& key);
   TcpSession& AddTcpSession(const FlowKey& key, std::shared_ptr<TcpSocketState> socket);
@@ -335,6 +344,10 @@ class Worker final : public Stage {
   Doorbell& timer_doorbell_;
   Instant now_;
   bool tx_pushed_ = false;
+  // TCP sockets owed a wake-up this poll round (DeferWake); FlushWakes pays
+  // them once each at the round's end: a burst of 32 segments into one
+  // socket costs one eventfd write or futex wake, not 32.
+  std::vector<std::shared_ptr<TcpSocketState>> owed_wakes_;
   std::uint16_t next_ident_;
 
   proto::ipv4::Ipv4Host host_;

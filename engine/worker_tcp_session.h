@@ -45,11 +45,11 @@ struct Worker::TcpSession final : proto::tcp::TcpSink {
   }
   void Commit(std::uint32_t n) override {
     socket->recv.CommitWrite(n);
-    socket->WakeReaders();
+    w.DeferWake(socket, /*readers=*/true);
   }
   void Release(std::uint32_t n) override {
     socket->send.CommitRead(n);
-    socket->WakeWriters();
+    w.DeferWake(socket, /*readers=*/false);
   }
   void Event(proto::tcp::TcpEvent e) override;
 

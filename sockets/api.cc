@@ -568,6 +568,7 @@ int Stack::Poll(std::span<PollFd> fds, int timeout_ms) {
       w.pollers.fetch_add(1, std::memory_order_seq_cst);
       if (fds[i].events & POLLOUT) w.tx_waiters.fetch_add(1, std::memory_order_seq_cst);
       if (w.event_fd >= 0) {
+        w.armed.store(true, std::memory_order_seq_cst);
         kfds.push_back(pollfd{w.event_fd, POLLIN, 0});
       } else {
         all_fds = false;
@@ -582,6 +583,9 @@ int Stack::Poll(std::span<PollFd> fds, int timeout_ms) {
       const int left_ms = static_cast<int>(std::max<long long>(1, left.count()));
       wait_ms = wait_ms < 0 ? left_ms : std::min(wait_ms, left_ms);
     }
+    // Pairs with the worker's fence in WakeReaders/WakeWriters: a worker that
+    // found a socket not (yet) armed made its change visible to this scan.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
     if (scan() == 0) ::poll(kfds.data(), kfds.size(), wait_ms);
     for (std::size_t i = 0; i < fds.size(); ++i) {
       const auto& e = entries[i];
@@ -589,7 +593,10 @@ int Stack::Poll(std::span<PollFd> fds, int timeout_ms) {
       engine::SocketWaiter& w = e->waiter();
       w.pollers.fetch_sub(1, std::memory_order_seq_cst);
       if (fds[i].events & POLLOUT) w.tx_waiters.fetch_sub(1, std::memory_order_seq_cst);
-      if (w.event_fd >= 0) {
+      // Still armed: nobody wrote the eventfd since we armed it, so there
+      // is nothing to drain (a syscall saved per socket and wake-up).
+      if (w.event_fd >= 0 && (!w.armed.exchange(false, std::memory_order_seq_cst) ||
+                              w.event_subscribed.load(std::memory_order_relaxed))) {
         std::uint64_t drained;
         [[maybe_unused]] const ssize_t n = read(w.event_fd, &drained, sizeof(drained));
       }
