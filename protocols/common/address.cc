@@ -41,12 +41,6 @@ bool SplitPrefix(std::string_view text, std::string_view& addr, int& len, int ma
 
 }  // namespace
 
-MacAddress MacAddress::FromBytes(const std::byte* p) {
-  std::array<std::byte, 6> b;
-  std::memcpy(b.data(), p, 6);
-  return MacAddress(b);
-}
-
 std::optional<MacAddress> MacAddress::Parse(std::string_view text) {
   if (text.size() != 17) return std::nullopt;
   std::array<std::byte, 6> b;
@@ -60,7 +54,6 @@ std::optional<MacAddress> MacAddress::Parse(std::string_view text) {
   return MacAddress(b);
 }
 
-void MacAddress::CopyTo(std::byte* p) const { std::memcpy(p, bytes_.data(), 6); }
 
 std::string MacAddress::ToString() const {
   return absl::StrFormat("%02x:%02x:%02x:%02x:%02x:%02x", static_cast<unsigned>(bytes_[0]),
