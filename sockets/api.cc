@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "engine/steering.h"
 
 namespace ringstack::sockets {
@@ -518,7 +519,8 @@ int Stack::Accept(int fd, Endpoint* peer) {
 
 int Stack::Poll(std::span<PollFd> fds, int timeout_ms) {
   const auto start = std::chrono::steady_clock::now();
-  std::vector<std::shared_ptr<Entry>> entries(fds.size());
+  // Inline up to 16 sockets: a poll loop allocates nothing per call.
+  absl::InlinedVector<std::shared_ptr<Entry>, 16> entries(fds.size());
   for (std::size_t i = 0; i < fds.size(); ++i) entries[i] = Get(fds[i].fd);
   auto scan = [&] {
     int ready = 0;
@@ -559,7 +561,7 @@ int Stack::Poll(std::span<PollFd> fds, int timeout_ms) {
     // Say we wait (for POLLOUT too: the worker then wakes us when it takes
     // datagrams off), look once more (a wake-up in between is not lost: it
     // writes the eventfds), then sleep on the eventfds.
-    std::vector<pollfd> kfds;
+    absl::InlinedVector<pollfd, 16> kfds;
     bool all_fds = true;
     for (std::size_t i = 0; i < fds.size(); ++i) {
       const auto& e = entries[i];
