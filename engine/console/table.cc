@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "protocols/common/json.h"
 
 namespace ringstack::engine {
 namespace {
@@ -22,27 +23,7 @@ std::string CellJson(const Table::Cell& c) {
 
 }  // namespace
 
-std::string JsonString(std::string_view s) {
-  std::string out = "\"";
-  for (const char ch : s) {
-    const auto u = static_cast<unsigned char>(ch);
-    switch (ch) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (u < 0x20 || u == 0x7f) {
-          out += absl::StrFormat("\\u%04x", u);
-        } else {
-          out += ch;  // UTF-8 passes through
-        }
-    }
-  }
-  out += '"';
-  return out;
-}
+std::string JsonString(std::string_view s) { return proto::json::Quote(s); }
 
 std::string Table::Text() const {
   std::vector<std::size_t> width(columns_.size());
