@@ -191,6 +191,15 @@ std::vector<std::byte> Bytes(std::initializer_list<int> v) {
   return out;
 }
 
+// UDP in IPv4 whose header length field says `words` 32-bit words (the
+// checksum fixed, so that field is what is wrong).
+Frame Ip4WithHeaderLength(int words) {
+  Frame f = Ip4(17, Bytes({0, 1, 0, 2, 0, 8, 0, 0}));
+  f[14] = static_cast<std::byte>(0x40 | words);
+  FixIp4Checksum(f);
+  return f;
+}
+
 struct Case {
   std::string name;
   std::function<Frame()> frame;
@@ -269,14 +278,7 @@ TEST_F(Hostile, EachCaseDroppedAndCountedByName) {
   };
   const std::vector<Case> cases = {
       {"ethernet: 10 bytes", [] { return Frame(10, std::byte{0x5a}); }, "eth_drop_truncated"},
-      {"ipv4: header length 16",
-       [] {
-         Frame f = Ip4(17, Bytes({0, 1, 0, 2, 0, 8, 0, 0}));
-         f[14] = std::byte{0x44};
-         FixIp4Checksum(f);
-         return f;
-       },
-       "ipv4_drop_bad_header_length"},
+      {"ipv4: header length 16", [] { return Ip4WithHeaderLength(4); }, "ipv4_drop_bad_header_length"},
       {"ipv4: total length past the frame",
        [] {
          Frame f = Ip4(17, Bytes({0, 1, 0, 2, 0, 8, 0, 0}));
@@ -372,13 +374,7 @@ TEST_F(Hostile, EachCaseDroppedAndCountedByName) {
        "nd_drop_truncated"},
       {"ethernet: a 4000-byte frame (past the receive buffer)", [] { return Frame(4000, std::byte{0x5a}); },
        "rx_oversize_drop"},
-      {"ipv4: header length 60 in a 28-byte packet",
-       [] {
-         Frame f = Ip4(17, Bytes({0, 1, 0, 2, 0, 8, 0, 0}));
-         f[14] = std::byte{0x4f};
-         FixIp4Checksum(f);
-         return f;
-       },
+      {"ipv4: header length 60 in a 28-byte packet", [] { return Ip4WithHeaderLength(15); },
        "ipv4_drop_bad_header_length"},
       {"ipv6: a chain of 70 destination-options headers (a loop for a naive walker)",
        [] {
