@@ -149,8 +149,9 @@ std::string Iperf3Bytes(double bytes) {
     bytes /= 1024;
     ++u;
   }
-  return u == 0 ? absl::StrFormat("%.0f %s", bytes, units[u])
-                : absl::StrFormat(bytes < 9.995 ? "%.2f %s" : bytes < 99.95 ? "%.1f %s" : "%.0f %s", bytes, units[u]);
+  // Three significant digits, as iperf3 prints them.
+  const int digits = u == 0 ? 0 : bytes < 9.995 ? 2 : bytes < 99.95 ? 1 : 0;
+  return absl::StrFormat("%.*f %s", digits, bytes, units[u]);
 }
 
 std::string Iperf3Bits(double bits) {
@@ -160,7 +161,8 @@ std::string Iperf3Bits(double bits) {
     bits /= 1000;
     ++u;
   }
-  return absl::StrFormat(bits < 9.995 ? "%.2f %s" : bits < 99.95 ? "%.1f %s" : "%.0f %s", bits, units[u]);
+  const int digits = bits < 9.995 ? 2 : bits < 99.95 ? 1 : 0;
+  return absl::StrFormat("%.*f %s", digits, bits, units[u]);
 }
 
 // ------------------------------------------------------------------ control
