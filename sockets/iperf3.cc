@@ -513,7 +513,6 @@ bool Iperf3Server::MoveData() {
 
 void Iperf3Server::Report(bool final) {
   Test& t = *test_;
-  const Instant now = clock_.Now();
   const double from = final ? 0 : Seconds(t.next_interval - t.measure_start) - 1;
   const double to = final ? Seconds(t.end - t.measure_start) : Seconds(t.next_interval - t.measure_start);
   std::uint64_t sum = 0;
@@ -537,7 +536,6 @@ void Iperf3Server::Report(bool final) {
     out_(l);
     if (t.params.get_server_output) absl::StrAppend(&t.output, l.substr(8), "\n");
   }
-  (void)now;
 }
 
 // After TEST_END, until the test is over: TCP bytes still coming are read
