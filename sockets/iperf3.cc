@@ -129,6 +129,62 @@ Instant UdpNextSend(const Iperf3Stream& s, std::uint64_t rate_bps, std::size_t l
   return start + Duration::Nanos(static_cast<std::int64_t>(at * 1e9));
 }
 
+// Sends what a paced UDP stream may have sent by `now` (`elapsed` into the
+// test), at most kUdpBurst datagrams; `to` null on a connected socket.
+void SendPacedUdp(Stack& stack, Iperf3Stream& s, const iperf::Params& p, Duration elapsed, Instant now,
+                  std::vector<std::byte>& block, std::size_t& budget, const Endpoint* to) {
+  const std::uint64_t allowed = UdpAllowance(p.bandwidth, elapsed);
+  for (int burst = 0; burst < kUdpBurst && budget > 0 && s.sent_total + block.size() <= allowed &&
+                      s.sent_total < p.byte_limit();
+       ++burst) {
+    UdpDatagram(s, now, p.udp_counters_64bit, block);
+    if (stack.SendTo(s.fd, block, to) < 0) {
+      --s.packets_sent;
+      break;
+    }
+    s.sent_total += block.size();
+    s.bytes += block.size();
+    s.interval_bytes += block.size();
+    budget -= std::min(budget, block.size());
+  }
+}
+
+// The sending TCP streams' retransmissions at the test's end (TCP_INFO).
+void TakeRetransmits(Stack& stack, std::vector<Iperf3Stream>& streams, bool udp) {
+  if (udp) return;
+  for (Iperf3Stream& s : streams) {
+    Stack::TcpInfo info;
+    if (s.sending && stack.GetTcpInfo(s.fd, &info) == 0) s.retransmits = static_cast<std::int64_t>(info.retransmits);
+  }
+}
+
+// This side's results: CPU use over the test (`wall` long, from
+// `cpu_at_start`), and each stream's counts over the `measured` time.
+iperf::Results OurResults(const std::vector<Iperf3Stream>& streams, const iperf::Params& p, bool we_send,
+                          std::pair<double, double> cpu_at_start, Duration wall, Duration measured) {
+  iperf::Results r;
+  const auto cpu = CpuSeconds();
+  const double secs = std::max(1e-9, Seconds(wall));
+  r.cpu_user = 100 * (cpu.first - cpu_at_start.first) / secs;
+  r.cpu_system = 100 * (cpu.second - cpu_at_start.second) / secs;
+  r.cpu_total = r.cpu_user + r.cpu_system;
+  r.sender_has_retransmits = we_send ? 1 : -1;
+  for (const Iperf3Stream& s : streams) {
+    iperf::StreamResult sr;
+    sr.id = s.id;
+    sr.bytes = s.bytes;
+    sr.retransmits = s.sending ? (p.udp ? 0 : std::max<std::int64_t>(s.retransmits, 0)) : -1;
+    if (p.udp) {
+      sr.jitter = s.rx.jitter;
+      sr.errors = s.rx.errors;
+      sr.packets = static_cast<std::int64_t>(s.sending ? s.packets_sent : s.rx.packets);
+    }
+    sr.end_time = Seconds(measured);
+    r.streams.push_back(sr);
+  }
+  return r;
+}
+
 // Waits for one of `fds`, at most `wait` (and 100 ms); a wait under a
 // millisecond (a paced UDP sender's next datagram) is a sleep, not a spin.
 void WaitForWork(Stack& stack, std::vector<Stack::PollFd> fds, Duration wait) {
@@ -478,28 +534,13 @@ bool Iperf3Server::MoveData() {
   }
   std::size_t budget = kIoBudget;
   const std::size_t before = budget;
-  const std::uint64_t byte_limit =
-      t.params.bytes != 0 ? t.params.bytes : t.params.blocks != 0 ? t.params.blocks * t.params.block_len() : UINT64_MAX;
   for (Iperf3Stream& s : t.streams) {
     if (t.params.udp) {
-      if (!s.sending) continue;
-      const std::uint64_t allowed = UdpAllowance(t.params.bandwidth, now - t.start);
-      for (int burst = 0; burst < kUdpBurst && budget > 0 && s.sent_total + t.block.size() <= allowed &&
-                          s.sent_total < byte_limit;
-           ++burst) {
-        UdpDatagram(s, now, t.params.udp_counters_64bit, t.block);
-        if (stack_.SendTo(s.fd, t.block, &s.peer) < 0) {
-          --s.packets_sent;
-          break;
-        }
-        s.sent_total += t.block.size();
-        s.bytes += t.block.size();
-        s.interval_bytes += t.block.size();
-        budget -= std::min(budget, t.block.size());
-      }
+      if (s.sending) SendPacedUdp(stack_, s, t.params, now - t.start, now, t.block, budget, &s.peer);
       continue;
     }
-    const bool alive = s.sending ? Fill(stack_, s, t.block, budget, byte_limit) : Drain(stack_, s, buf_, budget, true);
+    const bool alive =
+        s.sending ? Fill(stack_, s, t.block, budget, t.params.byte_limit()) : Drain(stack_, s, buf_, budget, true);
     if (!alive) {
       Fail(kIeMessage, absl::StrCat("stream ", s.id, ": the connection broke"));
       return true;
@@ -614,11 +655,7 @@ bool Iperf3Server::StepTest() {
         }
         t.end = now;
         if (!t.measuring) t.measure_start = t.end;
-        for (Iperf3Stream& s : t.streams) {
-          if (!s.sending || t.params.udp) continue;
-          Stack::TcpInfo info;
-          if (stack_.GetTcpInfo(s.fd, &info) == 0) s.retransmits = static_cast<std::int64_t>(info.retransmits);
-        }
+        TakeRetransmits(stack_, t.streams, t.params.udp);
         Report(true);
         t.phase = Test::Phase::kResults;
         t.phase_since = now;
@@ -644,26 +681,8 @@ bool Iperf3Server::StepTest() {
         Fail(kIeRecvResults, "bad results from the client: " + why);
         return true;
       }
-      iperf::Results mine;
-      const auto cpu = CpuSeconds();
-      const double wall = std::max(1e-9, Seconds(t.end - t.start));
-      mine.cpu_user = 100 * (cpu.first - t.cpu_at_start.first) / wall;
-      mine.cpu_system = 100 * (cpu.second - t.cpu_at_start.second) / wall;
-      mine.cpu_total = mine.cpu_user + mine.cpu_system;
-      mine.sender_has_retransmits = t.params.server_sends() ? 1 : -1;
-      for (const Iperf3Stream& s : t.streams) {
-        iperf::StreamResult r;
-        r.id = s.id;
-        r.bytes = s.bytes;
-        r.retransmits = s.sending ? (t.params.udp ? 0 : std::max<std::int64_t>(s.retransmits, 0)) : -1;
-        if (t.params.udp) {
-          r.jitter = s.rx.jitter;
-          r.errors = s.rx.errors;
-          r.packets = static_cast<std::int64_t>(s.sending ? s.packets_sent : s.rx.packets);
-        }
-        r.end_time = Seconds(t.end - t.measure_start);
-        mine.streams.push_back(r);
-      }
+      iperf::Results mine = OurResults(t.streams, t.params, t.params.server_sends(), t.cpu_at_start, t.end - t.start,
+                                       t.end - t.measure_start);
       mine.server_output_text = t.output;
       t.ctrl->Queue(iperf::FrameJson(mine.ToJson()));
       t.ctrl->QueueState(State::kDisplayResults);
@@ -813,10 +832,9 @@ bool Iperf3Client::Ended() const {
   const iperf::Params& p = options_.params;
   const Instant now = clock_.Now();
   if (p.bytes != 0 || p.blocks != 0) {
-    const std::uint64_t limit = p.bytes != 0 ? p.bytes : p.blocks * p.block_len();
     std::uint64_t moved = 0;
     for (const Iperf3Stream& s : streams_) moved += s.sending ? s.sent_total : s.bytes;
-    return moved >= limit;
+    return moved >= p.byte_limit();
   }
   return now - start_ >= Duration::Nanos(static_cast<std::int64_t>((p.time + p.omit) * 1e9));
 }
@@ -914,24 +932,10 @@ bool Iperf3Client::MoveData() {
   }
   std::size_t budget = kIoBudget;
   const std::size_t before = budget;
-  const std::uint64_t limit = p.bytes != 0 ? p.bytes : p.blocks != 0 ? p.blocks * p.block_len() : UINT64_MAX;
   for (Iperf3Stream& s : streams_) {
     if (p.udp) {
       if (s.sending) {
-        const std::uint64_t allowed = UdpAllowance(p.bandwidth, now - start_);
-        for (int burst = 0; burst < kUdpBurst && budget > 0 && s.sent_total + block_.size() <= allowed &&
-                            s.sent_total < limit;
-             ++burst) {
-          UdpDatagram(s, now, p.udp_counters_64bit, block_);
-          if (stack_.Send(s.fd, block_) < 0) {
-            --s.packets_sent;
-            break;
-          }
-          s.sent_total += block_.size();
-          s.bytes += block_.size();
-          s.interval_bytes += block_.size();
-          budget -= std::min(budget, block_.size());
-        }
+        SendPacedUdp(stack_, s, p, now - start_, now, block_, budget, nullptr);
       } else {
         for (int k = 0; k < 4096; ++k) {
           const ssize_t n = stack_.Recv(s.fd, buf_, true);
@@ -947,7 +951,7 @@ bool Iperf3Client::MoveData() {
       }
       continue;
     }
-    const bool alive = s.sending ? Fill(stack_, s, block_, budget, limit) : Drain(stack_, s, buf_, budget, true);
+    const bool alive = s.sending ? Fill(stack_, s, block_, budget, p.byte_limit()) : Drain(stack_, s, buf_, budget, true);
     if (!alive) {
       Finish(false, absl::StrCat("stream ", s.id, ": the connection broke"));
       return true;
@@ -1057,26 +1061,8 @@ void Iperf3Client::StartRunning() {
 }
 
 void Iperf3Client::SendResults() {
-  iperf::Results mine;
-  const auto cpu = CpuSeconds();
-  const double wall = std::max(1e-9, Seconds(end_ - start_));
-  mine.cpu_user = 100 * (cpu.first - cpu_at_start_.first) / wall;
-  mine.cpu_system = 100 * (cpu.second - cpu_at_start_.second) / wall;
-  mine.cpu_total = mine.cpu_user + mine.cpu_system;
-  mine.sender_has_retransmits = options_.params.client_sends() ? 1 : -1;
-  for (const Iperf3Stream& s : streams_) {
-    iperf::StreamResult r;
-    r.id = s.id;
-    r.bytes = s.bytes;
-    r.retransmits = s.sending ? (options_.params.udp ? 0 : std::max<std::int64_t>(s.retransmits, 0)) : -1;
-    if (options_.params.udp) {
-      r.jitter = s.rx.jitter;
-      r.errors = s.rx.errors;
-      r.packets = static_cast<std::int64_t>(s.sending ? s.packets_sent : s.rx.packets);
-    }
-    r.end_time = Seconds(end_ - measure_start_);
-    mine.streams.push_back(r);
-  }
+  const iperf::Results mine = OurResults(streams_, options_.params, options_.params.client_sends(), cpu_at_start_,
+                                         end_ - start_, end_ - measure_start_);
   ctrl_->Queue(iperf::FrameJson(mine.ToJson()));
 }
 
@@ -1139,11 +1125,7 @@ bool Iperf3Client::StepControl() {
     if (Ended()) {
       end_ = now;
       if (!measuring_) measure_start_ = end_;
-      for (Iperf3Stream& s : streams_) {
-        if (!s.sending || options_.params.udp) continue;
-        Stack::TcpInfo info;
-        if (stack_.GetTcpInfo(s.fd, &info) == 0) s.retransmits = static_cast<std::int64_t>(info.retransmits);
-      }
+      TakeRetransmits(stack_, streams_, options_.params.udp);
       ctrl_->QueueState(State::kTestEnd);
       phase_ = Phase::kWaitExchange;
       phase_since_ = now;

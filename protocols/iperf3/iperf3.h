@@ -109,6 +109,10 @@ struct Params {
   int stream_count() const { return parallel * (bidir ? 2 : 1); }
   // The write size when `len` is 0: 128 KiB for TCP, 1460 bytes for UDP.
   std::uint32_t block_len() const { return len != 0 ? len : (udp ? 1460u : 128u * 1024u); }
+  // Bytes a sender stops after ("num", or "blockcount" blocks); none: the max.
+  std::uint64_t byte_limit() const {
+    return bytes != 0 ? bytes : blocks != 0 ? blocks * block_len() : UINT64_MAX;
+  }
 };
 
 // The id of the `index`-th stream made (0-based): 1, 3, 4, 5, ...
