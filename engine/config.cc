@@ -210,6 +210,11 @@ absl::StatusOr<Config> ParseConfig(const RawFlags& f, int cpus) {
     }
     c.dhcp4_previous = a;
   }
+  if (f.tap_offload == "on") {
+    c.tap_offload = true;
+  } else if (f.tap_offload != "off") {
+    return Bad("tap-offload", absl::StrCat("'", f.tap_offload, "' is not on or off"));
+  }
   if (f.acd == "on") {
     c.acd = true;
   } else if (f.acd == "off") {

@@ -15,7 +15,8 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const Config& config) {
   auto clock = std::make_unique<SteadyClock>();
   std::unique_ptr<Engine> engine(new Engine(config, *clock));
   engine->owned_clock_ = std::move(clock);
-  auto tap = TapLink::Open(config.tap);
+  engine->counters_.SetScope("link");
+  auto tap = TapLink::Open(config.tap, config.tap_offload, &engine->counters_);
   if (!tap.ok()) return tap.status();
   if (absl::Status s = engine->Build(std::move(*tap)); !s.ok()) return s;
   return engine;
@@ -44,6 +45,9 @@ Engine::~Engine() {
 absl::Status Engine::Build(std::unique_ptr<Link> link) {
   rings::PoolConfig pool_config;
   pool_config.standard_count = config_.pool_buffers;
+  // A link with offload reads every frame into a large buffer (moving the
+  // small ones on) and TCP builds its super-segments in them.
+  if (link->rx_needs_large() || link->offload()) pool_config.large_count = 512;
   auto pool = rings::PacketPool::Create(pool_config);
   if (!pool.ok()) return pool.status();
   pool_ = std::move(*pool);
@@ -75,6 +79,7 @@ absl::Status Engine::Build(std::unique_ptr<Link> link) {
     workers_.push_back(std::make_unique<Worker>(k, config_, clock_, *pool_, *rx_rings_[k], *tx_rings_[k],
                                                 tx_->doorbell(), timer_->doorbell(), counters_, *fabric_, logger_));
     fabric_->SetDoorbell(k, &workers_.back()->doorbell());
+    workers_.back()->SetLinkOffload(link_->offload());
     timer_->AddWorker(workers_.back().get());
     counters_.SetScope("rx");
     inboxes.push_back(ShardInbox{rx_rings_[k].get(), &workers_.back()->doorbell(),

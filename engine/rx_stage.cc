@@ -2,6 +2,8 @@
 
 #include <poll.h>
 
+#include <cstring>
+
 #include "engine/steering.h"
 
 namespace ringstack::engine {
@@ -17,6 +19,10 @@ RxStage::RxStage(Link& link, rings::PacketPool& pool, std::vector<ShardInbox> sh
       rx_oversize_drop_(counters.Add("rx_oversize_drop")),
       rx_link_failed_(counters.Add("rx_link_failed")) {
   link_.SetRxDoorbell(&doorbell());
+  if (link_.rx_needs_large()) {
+    read_class_ = rings::BufferClass::kLarge;
+    copy_down_ = pool_.data_size(rings::BufferClass::kStandard);
+  }
 }
 
 short RxStage::WaitEvents() const { return POLLIN; }
@@ -27,12 +33,14 @@ std::size_t RxStage::Poll(std::size_t budget) {
   const int n_shards = static_cast<int>(shards_.size());
   rings::Packet p;
   bool oversize = false;
+  const rings::BufferClass spare = read_class_ == rings::BufferClass::kLarge ? rings::BufferClass::kStandard
+                                                                             : rings::BufferClass::kLarge;
   while (done < budget) {
-    if (!p) p = pool_.Get();
+    if (!p) p = pool_.Get(read_class_);
     if (!p) {
-      // Out of buffers: drain one frame into a large buffer if there is one,
-      // or leave it queued in the kernel; either way count it.
-      rings::Packet scratch = pool_.Get(rings::BufferClass::kLarge);
+      // Out of buffers: drain one frame into a buffer of the other class if
+      // there is one, or leave it queued in the kernel; either way count it.
+      rings::Packet scratch = pool_.Get(spare);
       if (scratch && link_.Receive(scratch, oversize)) {
         rx_no_buffer_drop_.Inc();
         ++done;
@@ -58,6 +66,17 @@ std::size_t RxStage::Poll(std::size_t budget) {
     const int k = ShardFor(p.data(), n_shards);
     ShardInbox& inbox = shards_[k];
     woken_[k] = true;  // full or not, make sure the shard is awake to drain it
+    if (copy_down_ != 0 && p.size() <= copy_down_) {
+      // Read into a large buffer (the link may hand over 64 KiB) but small:
+      // a standard buffer carries it on and the large one takes the next
+      // read, so large buffers stay free for the frames that need them.
+      if (rings::Packet small = pool_.Get(); small) {
+        std::memcpy(small.Append(p.size()).data(), p.data().data(), p.size());
+        small.offload() = p.offload();
+        if (!inbox.ring->TryPush(std::move(small))) inbox.drops->Inc();
+        continue;  // `p` is reused
+      }
+    }
     if (!inbox.ring->TryPush(std::move(p))) {
       inbox.drops->Inc();
       continue;  // still ours: reused

@@ -1,6 +1,7 @@
 // RxStage: reads frames from the link into pool buffers, a batch per wake-up,
 // picks each frame's shard (steering.h) and pushes it on that shard's SPSC
-// ring. It never blocks: a full ring or an empty pool drops the frame and
+// ring (frames a large buffer had to take, from a TAP with offload, move
+// to a standard one when they fit). It never blocks: a full ring or an empty pool drops the frame and
 // counts it (a frame is never lost uncounted).
 #ifndef RINGSTACK_ENGINE_RX_STAGE_H_
 #define RINGSTACK_ENGINE_RX_STAGE_H_
@@ -37,6 +38,10 @@ class RxStage final : public Stage {
   std::vector<ShardInbox> shards_;
   std::vector<bool> woken_;
   bool link_failed_ = false;
+  // What Receive reads into; with a large class, frames up to copy_down_
+  // bytes move to a standard buffer.
+  rings::BufferClass read_class_ = rings::BufferClass::kStandard;
+  std::size_t copy_down_ = 0;
   Counter& rx_frames_;
   Counter& rx_bytes_;
   Counter& rx_no_buffer_drop_;

@@ -194,6 +194,7 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
       tcp_rx_(counters.Add("tcp_rx")),
       tcp_tx_(counters.Add("tcp_tx")),
       tcp_tx_rst_(counters.Add("tcp_tx_rst")),
+      tcp_tx_tso_(counters.Add("tcp_tx_tso")),
       tcp_rx_no_socket_(counters.Add("tcp_rx_no_socket")),
       tcp_listen_drop_(counters.Add("tcp_listen_drop")),
       tcp_syn_backlog_full_(counters.Add("tcp_syn_backlog_full")),
@@ -400,6 +401,7 @@ std::size_t Worker::Poll(std::size_t budget) {
   const std::int64_t next = wheel_.NextExpiry().nanos();
   const std::int64_t before = published_deadline_.exchange(next, std::memory_order_acq_rel);
   if (next < before || (next != before && before <= now_.nanos())) timer_doorbell_.Ring();
+  FlushTso();
   if (tx_pushed_) {
     tx_doorbell_.Ring();
     tx_pushed_ = false;
@@ -504,7 +506,7 @@ void Worker::HandleIpv4(Packet p) {
 
 // UDP: only the DHCPv4 client's port so far; the socket layer is #5.
 void Worker::HandleUdp(Packet p, const ipv4::Ipv4Repr& ip, bool to_group) {
-  const auto udp = proto::udp::UdpRepr::Parse(p.data(), ip.src, ip.dst);
+  const auto udp = proto::udp::UdpRepr::Parse(p.data(), ip.src, ip.dst, !p.offload().csum_trusted);
   if (!udp) {
     udp_drop_.Count(udp.error());
     return;
@@ -796,7 +798,8 @@ void Worker::SendIpv4(Packet p, Ipv4Address src, Ipv4Address dst, std::uint8_t p
   // uses k, k + workers, ...) so no two shards reuse an ID (RFC 6864).
   ip.ident = next_ident_;
   next_ident_ = static_cast<std::uint16_t>(next_ident_ + config_.workers);
-  if (p.size() + ipv4::Ipv4Repr::header_len() > config_.mtu) {
+  // A TCP super-segment (gso_size) is cut to the MTU by the link.
+  if (p.size() + ipv4::Ipv4Repr::header_len() > config_.mtu && p.offload().gso_size == 0) {
     if (ip.df) {
       ipv4_drop_df_too_big_.Inc();  // TODO(#3): tell the sending socket (EMSGSIZE)
       return;

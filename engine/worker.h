@@ -67,6 +67,9 @@ class Worker final : public Stage {
          rings::SpscRing<rings::Packet>& rx, rings::SpscRing<rings::Packet>& tx, Doorbell& tx_doorbell,
          Doorbell& timer_doorbell, CounterSet& counters, ShardFabric& fabric, const Logger& logger);
   ~Worker() override;  // in worker_tcp.cc, where TcpSession is complete
+  // The link completes partial checksums and cuts TCP super-segments
+  // (Link::offload); set before the engine starts.
+  void SetLinkOffload(bool on) { link_offload_ = on; }
   // The engine stopped (threads joined): packets still waiting for a
   // neighbour are dropped (counted neighbour_drop_parked_at_stop), so every
   // buffer is back in the pool when the counters are written.
@@ -238,6 +241,13 @@ class Worker final : public Stage {
   void ReapTcp();
   void SendTcp(const proto::tcp::TcpRepr& h, const FlowKey& key, const rings::ByteRing* data, std::uint32_t offset,
                std::uint32_t len);
+  // With a link that takes offload: a data segment that continues the one
+  // being built (same connection, the next sequence number, the same header
+  // but for PSH/FIN, a full segment before it) joins it; else what was
+  // built goes (FlushTso) and this segment starts anew.
+  bool ExtendTso(const proto::tcp::TcpRepr& h, const FlowKey& key, const rings::ByteRing* data, std::uint32_t offset,
+                 std::uint32_t len);
+  void FlushTso();
   TcpListener* FindListener(const proto::IpAddress& dst, std::uint16_t port);
   // The fabric (shard_fabric.h): mail in, the snapshot published (shard 0)
   // or taken (the others), neighbours resolved through shard 0.
@@ -344,6 +354,21 @@ class Worker final : public Stage {
   Doorbell& timer_doorbell_;
   Instant now_;
   bool tx_pushed_ = false;
+  // TCP super-segments (a TAP with --tap-offload; link_offload_): the one
+  // being built, a TCP header and payload, sent by FlushTso as one frame
+  // that the kernel cuts into `segments` wire segments of `mss` bytes
+  // (Linux's TSO/GSO, done in the worker as tcp_output's segments come).
+  bool link_offload_ = false;
+  struct TsoBuild {
+    Packet p;
+    FlowKey key;
+    proto::tcp::TcpRepr header;  // the first segment's (payload unused)
+    proto::tcp::SeqNum next_seq;
+    std::uint32_t mss = 0;       // the first segment's payload length
+    std::uint32_t segments = 0;
+    bool closed = false;         // a short, PSH or FIN segment ended it
+  };
+  TsoBuild tso_;
   // TCP sockets owed a wake-up this poll round (DeferWake); FlushWakes pays
   // them once each at the round's end: a burst of 32 segments into one
   // socket costs one eventfd write or futex wake, not 32.
@@ -528,6 +553,7 @@ class Worker final : public Stage {
   Counter& tcp_rx_;
   Counter& tcp_tx_;
   Counter& tcp_tx_rst_;
+  Counter& tcp_tx_tso_;           // super-segments sent (each several tcp_tx)
   Counter& tcp_rx_no_socket_;
   Counter& tcp_listen_drop_;  // RST, or neither SYN nor ACK, to a listening port
   Counter& tcp_syn_backlog_full_;

@@ -155,7 +155,7 @@ void Worker::DeliverIpv6(Packet p, const ipv6::Ipv6Repr& ip, const ipv6::ExtOutc
 }
 
 void Worker::HandleUdp6(Packet p, const ipv6::Ipv6Repr& ip, std::size_t offset, bool multicast) {
-  const auto udp = proto::udp::UdpRepr::Parse(p.data().subspan(offset), ip.src, ip.dst);
+  const auto udp = proto::udp::UdpRepr::Parse(p.data().subspan(offset), ip.src, ip.dst, !p.offload().csum_trusted);
   if (!udp) {
     udp_drop_.Count(udp.error());  // over IPv6 the checksum is mandatory
     return;
@@ -507,7 +507,7 @@ void Worker::SendIcmpv6(Packet p, std::uint8_t type, std::uint8_t code, const Ip
 
 void Worker::SendIpv6(Packet p, const ipv6::Ipv6Repr& header) {
   const std::size_t mtu = header.dst.IsMulticast() ? host6_.mtu() : PathMtu(header.dst);
-  if (p.size() + ipv6::kHeaderLen <= mtu) {
+  if (p.size() + ipv6::kHeaderLen <= mtu || p.offload().gso_size != 0) {  // a super-segment: the link cuts it
     ipv6::Ipv6Repr ip = header;
     ip.payload_len = static_cast<std::uint16_t>(p.size());
     const auto h = p.Prepend(ipv6::kHeaderLen);

@@ -13,6 +13,8 @@
 #include "engine/steering.h"
 #include "engine/worker.h"
 #include "engine/worker_tcp_session.h"
+#include "protocols/common/checksum.h"
+#include "protocols/ethernet/ethernet_repr.h"
 #include "protocols/ipv4/ipv4_header.h"
 #include "protocols/ipv6/ipv6_repr.h"
 
@@ -150,8 +152,9 @@ void Worker::HandleTcp(Packet p, const IpAddress& src, const IpAddress& dst, boo
       return;
     }
   }
-  const auto seg = src.is_v6() ? tcp::TcpRepr::Parse(p.data(), src.v6(), dst.v6())
-                               : tcp::TcpRepr::Parse(p.data(), src.v4(), dst.v4());
+  const bool verify = !p.offload().csum_trusted;
+  const auto seg = src.is_v6() ? tcp::TcpRepr::Parse(p.data(), src.v6(), dst.v6(), verify)
+                               : tcp::TcpRepr::Parse(p.data(), src.v4(), dst.v4(), verify);
   if (!seg) {
     tcp_drop_.Count(seg.error());
     return;
@@ -297,12 +300,20 @@ bool Worker::AcceptCookie(TcpListener& l, const tcp::TcpRepr& ack, const FlowKey
 }
 
 // Builds and sends a segment: the header, then `len` bytes from `data` at
-// `offset` (the send ring, from SND.UNA's first byte).
+// `offset` (the send ring, from SND.UNA's first byte). With a link that
+// takes offload, data segments go through the super-segment builder
+// (ExtendTso/FlushTso) with their checksum left to the link.
 void Worker::SendTcp(const tcp::TcpRepr& h, const FlowKey& key, const rings::ByteRing* data, std::uint32_t offset,
                      std::uint32_t len) {
+  if (link_offload_) {
+    if (tso_.p && ExtendTso(h, key, data, offset, len)) return;
+    FlushTso();
+  }
   const std::size_t header = h.header_len();
-  const bool large = header + len + 128 > pool_.data_size(rings::BufferClass::kStandard);
+  const bool tso = link_offload_ && len != 0;
+  const bool large = tso || header + len + 128 > pool_.data_size(rings::BufferClass::kStandard);
   Packet p = pool_.Get(large ? rings::BufferClass::kLarge : rings::BufferClass::kStandard);
+  if (!p && tso) p = pool_.Get(rings::BufferClass::kStandard);  // large ones short: a lone segment
   if (!p) {
     pool_empty_drop_.Inc();  // a lost segment: TCP sends it again
     return;
@@ -315,6 +326,23 @@ void Worker::SendTcp(const tcp::TcpRepr& h, const FlowKey& key, const rings::Byt
   if (len != 0 && (data == nullptr || data->Peek(offset, seg.subspan(header)) != len)) return;
   tcp_tx_.Inc();
   if (h.rst()) tcp_tx_rst_.Inc();
+  if (tso) {
+    // The checksum is set when the frame goes (FlushTso), for its length.
+    tso_.p = std::move(p);
+    tso_.key = key;
+    tso_.header = h;
+    tso_.header.payload = {};
+    tso_.next_seq = h.seq + len;
+    tso_.mss = len;
+    tso_.segments = 1;
+    tso_.closed = (h.flags & ~tcp::kAck) != 0 || tso_.p.buffer_class() != rings::BufferClass::kLarge;
+    if (key.local.is_v6()) {
+      h.EmitHeaderPartial(seg, key.local.v6(), key.remote.v6());
+    } else {
+      h.EmitHeaderPartial(seg, key.local.v4(), key.remote.v4());
+    }
+    return;
+  }
   if (key.local.is_v6()) {
     h.EmitHeader(seg, key.local.v6(), key.remote.v6());
     proto::ipv6::Ipv6Repr ip;
@@ -325,6 +353,74 @@ void Worker::SendTcp(const tcp::TcpRepr& h, const FlowKey& key, const rings::Byt
     return;
   }
   h.EmitHeader(seg, key.local.v4(), key.remote.v4());
+  SendIpv4(std::move(p), key.local.v4(), key.remote.v4(), proto::ipv4::kProtoTcp);
+}
+
+// A super-segment is what the segments it stands for would be: each but the
+// last exactly `mss` long; all with one ACK, window and options (timestamps
+// and SACK blocks), so the link copies the header to each; PSH or FIN only
+// on the last (the link keeps them there, as Linux's tcp_gso_segment).
+bool Worker::ExtendTso(const tcp::TcpRepr& h, const FlowKey& key, const rings::ByteRing* data, std::uint32_t offset,
+                       std::uint32_t len) {
+  // An IPv4 datagram of at most 65535 bytes with its 20-byte header.
+  constexpr std::size_t kMaxTcpBytes = 65535 - 20;
+  TsoBuild& b = tso_;
+  if (b.closed || len == 0 || len > b.mss || data == nullptr || h.seq != b.next_seq || !(key == b.key)) return false;
+  if ((h.flags & ~(tcp::kPsh | tcp::kFin)) != tcp::kAck || h.ack != b.header.ack || h.window != b.header.window ||
+      h.urgent != 0 || !(h.options == b.header.options)) {
+    return false;
+  }
+  if (b.p.size() + len > kMaxTcpBytes) return false;
+  const auto room = b.p.Append(len);
+  if (room.size() != len) return false;
+  if (data->Peek(offset, room) != len) {
+    b.p.Truncate(b.p.size() - len);
+    return false;
+  }
+  tcp_tx_.Inc();
+  if (h.flags != tcp::kAck) {
+    b.p.data()[proto::tcp::field::kFlags] = static_cast<std::byte>(h.flags);
+    b.closed = true;
+  }
+  if (len < b.mss) b.closed = true;
+  b.next_seq = b.next_seq + len;
+  ++b.segments;
+  return true;
+}
+
+void Worker::FlushTso() {
+  if (!tso_.p) return;
+  Packet p = std::move(tso_.p);
+  const FlowKey& key = tso_.key;
+  const auto seg = p.data();
+  // The pseudo-header's sum for the whole length: the link completes it (for
+  // each segment it cuts, adjusting the length).
+  proto::Checksum c;
+  const bool v6 = key.local.is_v6();
+  if (v6) {
+    proto::AddPseudoHeader(c, key.local.v6(), key.remote.v6(), proto::ipv4::kProtoTcp,
+                           static_cast<std::uint32_t>(seg.size()));
+  } else {
+    proto::AddPseudoHeader(c, key.local.v4(), key.remote.v4(), proto::ipv4::kProtoTcp,
+                           static_cast<std::uint32_t>(seg.size()));
+  }
+  proto::StoreBe16(seg.data() + proto::tcp::field::kChecksum, c.Folded());
+  rings::PacketOffload& o = p.offload();
+  o.csum_start = static_cast<std::uint16_t>(proto::ethernet::kHeaderLen +
+                                            (v6 ? proto::ipv6::kHeaderLen : proto::ipv4::Ipv4Repr::header_len()));
+  o.csum_offset = proto::tcp::field::kChecksum;
+  if (tso_.segments > 1) {
+    o.gso_size = static_cast<std::uint16_t>(tso_.mss);
+    tcp_tx_tso_.Inc();
+  }
+  if (v6) {
+    proto::ipv6::Ipv6Repr ip;
+    ip.src = key.local.v6();
+    ip.dst = key.remote.v6();
+    ip.next_header = proto::ipv4::kProtoTcp;
+    SendIpv6(std::move(p), ip);
+    return;
+  }
   SendIpv4(std::move(p), key.local.v4(), key.remote.v4(), proto::ipv4::kProtoTcp);
 }
 

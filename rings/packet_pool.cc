@@ -267,6 +267,7 @@ void Packet::Release() {
 void Packet::Reset() {
   head_ = static_cast<std::uint32_t>(pool_->config_.headroom);
   len_ = 0;
+  offload_ = PacketOffload{};
 }
 
 std::span<std::byte> Packet::ResetForReceive() {

@@ -31,6 +31,26 @@ class PacketPool;
 enum class BufferClass : std::uint8_t { kStandard = 0, kLarge = 1 };
 inline constexpr int kBufferClasses = 2;
 
+// What a link with checksum and segmentation offload (a TAP with
+// IFF_VNET_HDR, engine/link/vnet_hdr.h) said of a received frame, or is to
+// be told of one to send. All zero for a plain frame.
+struct PacketOffload {
+  // The frame is a TCP super-segment of segments of this many payload bytes:
+  // TX, for the link to cut up (TSO); RX, as the host coalesced (GRO) or
+  // never cut (its own TSO) them. 0: an ordinary frame.
+  std::uint16_t gso_size = 0;
+  // TX: the L4 checksum is left partial (the pseudo-header sum): the link
+  // completes it over [csum_start, end), storing at csum_start + csum_offset
+  // (offsets from the Ethernet header's start). 0: the frame is complete.
+  std::uint16_t csum_start = 0;
+  std::uint16_t csum_offset = 0;
+  // RX: the host vouches for the L4 checksum (it checked it, or the frame
+  // never left the host and carries only a partial one), so TCP and UDP
+  // skip verifying it.
+  bool csum_trusted = false;
+  bool operator==(const PacketOffload&) const = default;
+};
+
 // A move-only handle on one pool buffer. The bytes in [head, head + size) are
 // the packet; space before head is headroom, after it tailroom.
 class Packet {
@@ -55,8 +75,10 @@ class Packet {
   std::size_t size() const { return len_; }
   std::size_t headroom() const { return head_; }
   std::size_t tailroom() const { return cap_ - head_ - len_; }
-  // Largest packet the buffer holds with the standard headroom.
   BufferClass buffer_class() const { return cls_; }
+  // Offload metadata (see PacketOffload); cleared by Reset and on a new Get.
+  PacketOffload& offload() { return offload_; }
+  const PacketOffload& offload() const { return offload_; }
 
   // Grows the packet at the front by n bytes and returns them; an empty span
   // (packet unchanged) when the headroom is short.
@@ -106,6 +128,7 @@ class Packet {
     len_ = other.len_;
     cap_ = other.cap_;
     cls_ = other.cls_;
+    offload_ = other.offload_;
     other.pool_ = nullptr;
   }
 
@@ -116,6 +139,7 @@ class Packet {
   std::uint32_t len_ = 0;
   std::uint32_t cap_ = 0;
   BufferClass cls_ = BufferClass::kStandard;
+  PacketOffload offload_;
 };
 
 struct PoolConfig {

@@ -23,6 +23,8 @@ class ObservedLink final : public Link {
   SendResult Send(const rings::Packet& frame) override;
   int rx_fd() const override { return inner_->rx_fd(); }
   int tx_fd() const override { return inner_->tx_fd(); }
+  bool rx_needs_large() const override { return inner_->rx_needs_large(); }
+  bool offload() const override { return inner_->offload(); }
   void SetRxDoorbell(Doorbell* doorbell) override { inner_->SetRxDoorbell(doorbell); }
   Instant NextDeadline() const override { return inner_->NextDeadline(); }
   std::string Describe() const override { return inner_->Describe(); }

@@ -180,6 +180,7 @@ SendResult ImpairedLink::Send(const rings::Packet& frame) {
   }
   if (d.reorder && !tx_holding_) {
     tx_held_.assign(frame.data().begin(), frame.data().end());
+    tx_held_offload_ = frame.offload();
     tx_holding_ = true;
     tx_reordered_.Inc();
     return SendResult::kSent;  // goes after the next frame
@@ -191,6 +192,7 @@ SendResult ImpairedLink::Send(const rings::Packet& frame) {
     const auto room = held ? held.Append(tx_held_.size()) : std::span<std::byte>();
     if (room.size() == tx_held_.size()) {
       std::memcpy(room.data(), tx_held_.data(), tx_held_.size());
+      held.offload() = tx_held_offload_;
       (void)inner_->Send(held);
     }
   }
@@ -225,6 +227,8 @@ bool ImpairedLink::Receive(rings::Packet& into, bool& oversize) {
     }
     if (d.corrupt) {
       into.data()[d.corrupt_offset] ^= std::byte{d.corrupt_mask};
+      // Bits flipped on the wire: no host vouches for this checksum now.
+      into.offload().csum_trusted = false;
       corrupted_.Inc();
     }
     if (d.reorder) reordered_.Inc();
@@ -235,12 +239,14 @@ bool ImpairedLink::Receive(rings::Packet& into, bool& oversize) {
         auto room = copy.ResetForReceive();
         std::memcpy(room.data(), into.data().data(), into.size());
         copy.SetSize(into.size());
+        copy.offload() = into.offload();
         Hold(clock_.Now() + d.delay, std::move(copy));
       }
     }
     if (d.delay > Duration() && held_.size() < kMaxHeld) {
+      const rings::BufferClass cls = into.buffer_class();
       Hold(clock_.Now() + d.delay, std::move(into));
-      into = pool_.Get();
+      into = pool_.Get(cls);
       if (!into) return false;
       if (TakeDue(into)) return true;
       continue;

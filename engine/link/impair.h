@@ -90,6 +90,8 @@ class ImpairedLink final : public Link {
   SendResult Send(const rings::Packet& frame) override;
   int rx_fd() const override { return inner_->rx_fd(); }
   int tx_fd() const override { return inner_->tx_fd(); }
+  bool rx_needs_large() const override { return inner_->rx_needs_large(); }
+  bool offload() const override { return inner_->offload(); }
   void SetRxDoorbell(Doorbell* d) override { inner_->SetRxDoorbell(d); }
   Instant NextDeadline() const override;
   std::string Describe() const override;
@@ -118,6 +120,7 @@ class ImpairedLink final : public Link {
   // A sent frame being reordered: its bytes (not a pool buffer, so a frame
   // held when the engine stops leaves the pool whole).
   std::vector<std::byte> tx_held_;
+  rings::PacketOffload tx_held_offload_;
   bool tx_holding_ = false;
   Counter& tx_dropped_;
   Counter& tx_duplicated_;

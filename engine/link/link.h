@@ -30,6 +30,13 @@ class Link {
   // kBusy Send may now succeed. -1 when the link uses a doorbell instead.
   virtual int rx_fd() const { return -1; }
   virtual int tx_fd() const { return -1; }
+  // Frames may arrive larger than a standard buffer (TCP super-frames of a
+  // TAP with offload): Receive wants a large one.
+  virtual bool rx_needs_large() const { return false; }
+  // The link takes frames with PacketOffload metadata (partial checksums,
+  // TCP super-segments) and completes them; without it every frame sent
+  // must be whole.
+  virtual bool offload() const { return false; }
   // For links without an fd: the doorbell to ring when frames arrive.
   virtual void SetRxDoorbell(Doorbell* /*doorbell*/) {}
   // The earliest time a held frame becomes receivable (delay, reordering).

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/doorbell.h"
+#include "engine/link/vnet_hdr.h"
 
 namespace ringstack::engine {
 
@@ -146,6 +147,13 @@ SimLink::~SimLink() { wire_->SetReceiver(side_, nullptr); }
 bool SimLink::Receive(rings::Packet& into, bool& oversize) { return wire_->TakeInto(side_, into, oversize); }
 
 SendResult SimLink::Send(const rings::Packet& frame) {
+  const rings::PacketOffload& o = frame.offload();
+  if (offload_ && (o.gso_size != 0 || o.csum_start != 0)) {
+    const auto frames = vnet::Segment(frame.data(), o);
+    if (frames.empty()) return SendResult::kError;  // not what its metadata says: the kernel refuses it
+    for (const auto& f : frames) wire_->Send(side_, f);
+    return SendResult::kSent;
+  }
   wire_->Send(side_, frame.data());
   return SendResult::kSent;
 }

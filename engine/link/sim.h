@@ -40,6 +40,12 @@ class SimLink final : public Link {
   Instant NextDeadline() const override;
   std::string Describe() const override;
 
+  // This end takes offload (Link::offload): frames sent with partial
+  // checksums or as TCP super-segments are completed and cut as a TAP's
+  // kernel would (vnet::Segment) before they go on the wire.
+  void SetOffload(bool on) { offload_ = on; }
+  bool offload() const override { return offload_; }
+
   // For tests driving one end by hand.
   void SendBytes(std::span<const std::byte> frame);
   std::optional<std::vector<std::byte>> ReceiveBytes();
@@ -51,6 +57,7 @@ class SimLink final : public Link {
   SimLink(std::shared_ptr<SimWire> wire, int side) : wire_(std::move(wire)), side_(side) {}
   std::shared_ptr<SimWire> wire_;
   int side_;
+  bool offload_ = false;
 };
 
 }  // namespace ringstack::engine

@@ -18,15 +18,17 @@ std::size_t KnownLength(std::uint8_t kind) {
 }
 
 template <typename Addr>
-Parsed<TcpRepr> ParseWith(Bytes segment, const Addr& src, const Addr& dst) {
+Parsed<TcpRepr> ParseWith(Bytes segment, const Addr& src, const Addr& dst, bool verify_checksum) {
   // Integrity.
   if (segment.size() < kMinHeaderLen) return ParseError::kTruncated;
   const std::size_t header_len = (static_cast<unsigned>(segment[field::kDataOffset]) >> 4) * 4u;
   if (header_len < kMinHeaderLen || header_len > segment.size()) return ParseError::kBadHeaderLength;
-  Checksum c;
-  AddPseudoHeader(c, src, dst, ipv4::kProtoTcp, static_cast<std::uint32_t>(segment.size()));
-  c.Add(segment);
-  if (!Verifies(c)) return ParseError::kBadChecksum;
+  if (verify_checksum) {
+    Checksum c;
+    AddPseudoHeader(c, src, dst, ipv4::kProtoTcp, static_cast<std::uint32_t>(segment.size()));
+    c.Add(segment);
+    if (!Verifies(c)) return ParseError::kBadChecksum;
+  }
   // Decode.
   TcpRepr r;
   r.src_port = LoadBe16(segment.data() + field::kSrcPort);
@@ -48,7 +50,7 @@ Parsed<TcpRepr> ParseWith(Bytes segment, const Addr& src, const Addr& dst) {
 }
 
 template <typename Addr>
-void EmitWith(const TcpRepr& r, MutableBytes segment, const Addr& src, const Addr& dst) {
+void EmitWith(const TcpRepr& r, MutableBytes segment, const Addr& src, const Addr& dst, bool partial) {
   const std::size_t options_len = r.options.EmitLen();
   std::byte* h = segment.data();
   StoreBe16(h + field::kSrcPort, r.src_port);
@@ -63,6 +65,10 @@ void EmitWith(const TcpRepr& r, MutableBytes segment, const Addr& src, const Add
   r.options.Emit(segment.subspan(kMinHeaderLen, options_len));
   Checksum c;
   AddPseudoHeader(c, src, dst, ipv4::kProtoTcp, static_cast<std::uint32_t>(segment.size()));
+  if (partial) {
+    StoreBe16(h + field::kChecksum, c.Folded());
+    return;
+  }
   c.Add(segment);
   StoreBe16(h + field::kChecksum, c.Finish());
 }
@@ -189,20 +195,29 @@ void TcpOptions::Emit(MutableBytes out) const {
   }
 }
 
-Parsed<TcpRepr> TcpRepr::Parse(Bytes segment, Ipv4Address src, Ipv4Address dst) {
-  return ParseWith(segment, src, dst);
+Parsed<TcpRepr> TcpRepr::Parse(Bytes segment, Ipv4Address src, Ipv4Address dst, bool verify_checksum) {
+  return ParseWith(segment, src, dst, verify_checksum);
 }
 
-Parsed<TcpRepr> TcpRepr::Parse(Bytes segment, const Ipv6Address& src, const Ipv6Address& dst) {
-  return ParseWith(segment, src, dst);
+Parsed<TcpRepr> TcpRepr::Parse(Bytes segment, const Ipv6Address& src, const Ipv6Address& dst,
+                               bool verify_checksum) {
+  return ParseWith(segment, src, dst, verify_checksum);
 }
 
 void TcpRepr::EmitHeader(MutableBytes segment, Ipv4Address src, Ipv4Address dst) const {
-  EmitWith(*this, segment, src, dst);
+  EmitWith(*this, segment, src, dst, false);
 }
 
 void TcpRepr::EmitHeader(MutableBytes segment, const Ipv6Address& src, const Ipv6Address& dst) const {
-  EmitWith(*this, segment, src, dst);
+  EmitWith(*this, segment, src, dst, false);
+}
+
+void TcpRepr::EmitHeaderPartial(MutableBytes segment, Ipv4Address src, Ipv4Address dst) const {
+  EmitWith(*this, segment, src, dst, true);
+}
+
+void TcpRepr::EmitHeaderPartial(MutableBytes segment, const Ipv6Address& src, const Ipv6Address& dst) const {
+  EmitWith(*this, segment, src, dst, true);
 }
 
 std::string TcpRepr::FlagString() const {

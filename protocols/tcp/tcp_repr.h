@@ -84,11 +84,19 @@ struct TcpRepr {
   }
   std::size_t header_len() const { return kMinHeaderLen + options.EmitLen(); }
 
-  static Parsed<TcpRepr> Parse(Bytes segment, Ipv4Address src, Ipv4Address dst);
-  static Parsed<TcpRepr> Parse(Bytes segment, const Ipv6Address& src, const Ipv6Address& dst);
+  // verify_checksum false: a link with offload vouched for the checksum
+  // (the field may hold only the pseudo-header's sum); all else is checked.
+  static Parsed<TcpRepr> Parse(Bytes segment, Ipv4Address src, Ipv4Address dst, bool verify_checksum = true);
+  static Parsed<TcpRepr> Parse(Bytes segment, const Ipv6Address& src, const Ipv6Address& dst,
+                               bool verify_checksum = true);
   // segment = [header_len() bytes][payload bytes already in place].
   void EmitHeader(MutableBytes segment, Ipv4Address src, Ipv4Address dst) const;
   void EmitHeader(MutableBytes segment, const Ipv6Address& src, const Ipv6Address& dst) const;
+  // The same with the checksum left partial for a link to complete
+  // (checksum offload): the field holds the pseudo-header's folded sum, not
+  // complemented, and the payload is not read.
+  void EmitHeaderPartial(MutableBytes segment, Ipv4Address src, Ipv4Address dst) const;
+  void EmitHeaderPartial(MutableBytes segment, const Ipv6Address& src, const Ipv6Address& dst) const;
 
   // "S.", "P.", "R." ... as tcpdump writes the flags, for logs and tests.
   std::string FlagString() const;

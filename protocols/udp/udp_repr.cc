@@ -7,18 +7,19 @@ namespace ringstack::proto::udp {
 namespace {
 
 template <typename Addr>
-Parsed<UdpRepr> ParseWith(Bytes datagram, const Addr& src, const Addr& dst, bool zero_checksum_ok) {
+Parsed<UdpRepr> ParseWith(Bytes datagram, const Addr& src, const Addr& dst, bool zero_checksum_ok,
+                          bool verify_checksum) {
   if (datagram.size() < kHeaderLen) return ParseError::kTruncated;
   const std::uint16_t length = LoadBe16(datagram.data() + 4);
   if (length < kHeaderLen || length > datagram.size()) return ParseError::kBadTotalLength;
   const Bytes covered = datagram.first(length);
-  if (LoadBe16(datagram.data() + 6) != 0) {
+  const std::uint16_t checksum = LoadBe16(datagram.data() + 6);
+  if (checksum == 0 && !zero_checksum_ok) return ParseError::kBadChecksum;
+  if (checksum != 0 && verify_checksum) {
     Checksum c;
     AddPseudoHeader(c, src, dst, ipv4::kProtoUdp, length);
     c.Add(covered);
     if (!Verifies(c)) return ParseError::kBadChecksum;
-  } else if (!zero_checksum_ok) {
-    return ParseError::kBadChecksum;
   }
   UdpRepr r;
   r.src_port = LoadBe16(datagram.data());
@@ -44,12 +45,13 @@ void EmitWith(const UdpRepr& r, MutableBytes datagram, const Addr& src, const Ad
 
 }  // namespace
 
-Parsed<UdpRepr> UdpRepr::Parse(Bytes datagram, Ipv4Address src, Ipv4Address dst) {
-  return ParseWith(datagram, src, dst, /*zero_checksum_ok=*/true);
+Parsed<UdpRepr> UdpRepr::Parse(Bytes datagram, Ipv4Address src, Ipv4Address dst, bool verify_checksum) {
+  return ParseWith(datagram, src, dst, /*zero_checksum_ok=*/true, verify_checksum);
 }
 
-Parsed<UdpRepr> UdpRepr::Parse(Bytes datagram, const Ipv6Address& src, const Ipv6Address& dst) {
-  return ParseWith(datagram, src, dst, /*zero_checksum_ok=*/false);
+Parsed<UdpRepr> UdpRepr::Parse(Bytes datagram, const Ipv6Address& src, const Ipv6Address& dst,
+                               bool verify_checksum) {
+  return ParseWith(datagram, src, dst, /*zero_checksum_ok=*/false, verify_checksum);
 }
 
 void UdpRepr::EmitHeader(MutableBytes datagram, Ipv4Address src, Ipv4Address dst) const {

@@ -34,8 +34,11 @@ struct UdpRepr {
   std::uint16_t dst_port = 0;
   Bytes payload;  // Parse: a view into the datagram
 
-  static Parsed<UdpRepr> Parse(Bytes datagram, Ipv4Address src, Ipv4Address dst);
-  static Parsed<UdpRepr> Parse(Bytes datagram, const Ipv6Address& src, const Ipv6Address& dst);
+  // verify_checksum false: a link with offload vouched for it (the field may
+  // hold only the pseudo-header's sum); the rest is checked as ever.
+  static Parsed<UdpRepr> Parse(Bytes datagram, Ipv4Address src, Ipv4Address dst, bool verify_checksum = true);
+  static Parsed<UdpRepr> Parse(Bytes datagram, const Ipv6Address& src, const Ipv6Address& dst,
+                               bool verify_checksum = true);
   // datagram = [8-byte header][payload bytes already in place].
   void EmitHeader(MutableBytes datagram, Ipv4Address src, Ipv4Address dst) const;
   void EmitHeader(MutableBytes datagram, const Ipv6Address& src, const Ipv6Address& dst) const;

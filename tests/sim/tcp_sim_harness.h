@@ -41,12 +41,16 @@ inline engine::Config Cfg(const char* mac, const char* ip4, const char* ip6, int
 // on one simulated wire, run by one SimRunner; a Stack on each.
 class TwoEngines {
  public:
-  // `tweak` adjusts both engines' configurations (TCP flags, traces).
+  // `tweak` adjusts both engines' configurations (TCP flags, traces);
+  // `offload`: both ends of the wire take offload (SimLink::SetOffload), so
+  // both engines send TCP super-segments with partial checksums.
   explicit TwoEngines(const engine::ImpairConfig& impair = {}, int b_workers = 1,
-                      const std::function<void(engine::Config&)>& tweak = {}) {
+                      const std::function<void(engine::Config&)>& tweak = {}, bool offload = false) {
     engine::ImpairConfig back = impair;
     back.seed = impair.seed * 7919 + 1;
     auto [la, lb] = engine::SimLink::Pair(clock_, impair, back);
+    la->SetOffload(offload);
+    lb->SetOffload(offload);
     link_a_ = la.get();
     link_b_ = lb.get();
     engine::Config ca = Cfg("02:00:00:00:00:0a", "192.0.2.1/24", "2001:db8::1/64", 1);
