@@ -210,9 +210,9 @@ absl::StatusOr<Config> ParseConfig(const RawFlags& f, int cpus) {
     }
     c.dhcp4_previous = a;
   }
-  if (f.tap_offload == "on") {
-    c.tap_offload = true;
-  } else if (f.tap_offload != "off") {
+  if (f.tap_offload == "on" || f.tap_offload == "off") {
+    c.tap_offload = f.tap_offload == "on";
+  } else {
     return Bad("tap-offload", absl::StrCat("'", f.tap_offload, "' is not on or off"));
   }
   if (f.acd == "on") {

@@ -42,7 +42,7 @@ struct Route4Setting {
 
 struct Config {
   std::string tap;
-  bool tap_offload = false;        // IFF_VNET_HDR + checksum/TSO offload (engine/link/tap.h)
+  bool tap_offload = true;         // IFF_VNET_HDR + checksum/TSO offload (engine/link/tap.h)
   proto::MacAddress mac;
   std::vector<Ip4Setting> ip4;     // --gw4 is folded in as its on-link address's gateway
   std::vector<Route4Setting> routes4;
@@ -114,7 +114,7 @@ struct Config {
 // The flags as typed; repeated --ip4/--ip6 have been joined with commas.
 struct RawFlags {
   std::string tap;
-  std::string tap_offload = "off";
+  std::string tap_offload = "on";
   std::string mac;
   std::string ip4;
   std::string gw4;

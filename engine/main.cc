@@ -36,7 +36,7 @@
 #include "sockets/services.h"
 
 ABSL_FLAG(std::string, tap, "", "TAP interface to attach to (created if missing)");
-ABSL_FLAG(std::string, tap_offload, "off",
+ABSL_FLAG(std::string, tap_offload, "on",
           "on: IFF_VNET_HDR with checksum offload and TSO4/TSO6 on the TAP: the kernel hands over TCP frames of up "
           "to 64 KiB and takes 64 KiB TCP super-segments, with checksums left to it | off: one wire frame per read "
           "and write, every checksum computed here");

@@ -311,9 +311,8 @@ void Worker::SendTcp(const tcp::TcpRepr& h, const FlowKey& key, const rings::Byt
   }
   const std::size_t header = h.header_len();
   const bool tso = link_offload_ && len != 0;
-  const bool large = tso || header + len + 128 > pool_.data_size(rings::BufferClass::kStandard);
+  const bool large = header + len + 128 > pool_.data_size(rings::BufferClass::kStandard);
   Packet p = pool_.Get(large ? rings::BufferClass::kLarge : rings::BufferClass::kStandard);
-  if (!p && tso) p = pool_.Get(rings::BufferClass::kStandard);  // large ones short: a lone segment
   if (!p) {
     pool_empty_drop_.Inc();  // a lost segment: TCP sends it again
     return;
@@ -335,7 +334,7 @@ void Worker::SendTcp(const tcp::TcpRepr& h, const FlowKey& key, const rings::Byt
     tso_.next_seq = h.seq + len;
     tso_.mss = len;
     tso_.segments = 1;
-    tso_.closed = (h.flags & ~tcp::kAck) != 0 || tso_.p.buffer_class() != rings::BufferClass::kLarge;
+    tso_.closed = (h.flags & ~tcp::kAck) != 0;
     if (key.local.is_v6()) {
       h.EmitHeaderPartial(seg, key.local.v6(), key.remote.v6());
     } else {
@@ -371,6 +370,18 @@ bool Worker::ExtendTso(const tcp::TcpRepr& h, const FlowKey& key, const rings::B
     return false;
   }
   if (b.p.size() + len > kMaxTcpBytes) return false;
+  if (b.p.buffer_class() != rings::BufferClass::kLarge) {
+    // The first segment went into a standard buffer (most writes are one
+    // segment, and the RX stage needs the large ones): now it grows.
+    Packet big = pool_.Get(rings::BufferClass::kLarge);
+    if (!big) {
+      b.closed = true;
+      return false;
+    }
+    std::memcpy(big.Append(b.p.size()).data(), b.p.data().data(), b.p.size());
+    big.offload() = b.p.offload();
+    b.p = std::move(big);
+  }
   const auto room = b.p.Append(len);
   if (room.size() != len) return false;
   if (data->Peek(offset, room) != len) {

@@ -34,7 +34,8 @@ class Capture {
  public:
   enum class Direction { kRx, kTx };
   static constexpr std::size_t kRingBytes = 8u << 20;  // per direction
-  static constexpr std::uint32_t kSnapLen = 65535;
+  // As tcpdump's default: a whole TCP super-frame of a TAP with offload (64 KiB) fits.
+  static constexpr std::uint32_t kSnapLen = 262144;
 
   explicit Capture(CounterSet& counters);
   ~Capture();

@@ -98,6 +98,14 @@ absl::StatusOr<std::unique_ptr<TapLink>> TapLink::Open(const std::string& name, 
     }
     return absl::InternalError(absl::StrCat("TUNSETIFF ", name, ": ", std::strerror(err)));
   }
+  if (!offload && ioctl(fd, TUNSETOFFLOAD, 0u) != 0) {
+    // A TAP keeps the offloads its last user set: without a header to say
+    // so, its kernel would hand us partial checksums and 64 KiB frames.
+    const int err = errno;
+    close(fd);
+    return absl::FailedPreconditionError(absl::StrCat("TAP ", name, ": cannot turn its offloads off (",
+                                                      std::strerror(err), ")"));
+  }
   if (offload) {
     // The header as virtio 1.0 has it without mergeable buffers (10 bytes),
     // and what we can take: partial checksums and TCP super-frames both

@@ -66,6 +66,10 @@ TEST(Config, PerAddressGatewaysStaticRoutesAcdAndReassemblyMemory) {
   EXPECT_EQ(c->routes4[0].gateway.ToString(), "198.51.100.254");
   EXPECT_EQ(c->routes4[1].net.prefix_len, 0);
   EXPECT_FALSE(c->acd);
+  EXPECT_TRUE(c->tap_offload);  // the default
+  f.tap_offload = "off";
+  EXPECT_FALSE(ParseConfig(f, 1)->tap_offload);
+  f.tap_offload = "on";
   EXPECT_EQ(c->reassembly_bytes, 512u << 10);
   EXPECT_EQ(c->reassembly6_bytes, 4u << 20);  // its own default
   // Resource limits (issue #10): defaults, then values.
@@ -151,6 +155,7 @@ TEST(Config, BadFlagsNameTheFlag) {
       {[](RawFlags& f) { f.route4 = "198.51.100.1/24@192.0.2.1"; }, "--route4"},
       {[](RawFlags& f) { f.route4 = "198.51.100.0/24@203.0.113.1"; }, "--route4"},
       {[](RawFlags& f) { f.acd = "maybe"; }, "--acd"},
+      {[](RawFlags& f) { f.tap_offload = "yes"; }, "--tap-offload: 'yes' is not on or off"},
       {[](RawFlags& f) { f.ping = "ff02::1"; }, "--ping"},
       {[](RawFlags& f) { f.ping = "192.0.2"; }, "--ping"},
       {[](RawFlags& f) { f.ping_count = 0; }, "--ping-count"},
