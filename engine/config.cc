@@ -215,6 +215,10 @@ absl::StatusOr<Config> ParseConfig(const RawFlags& f, int cpus) {
   } else {
     return Bad("tap-offload", absl::StrCat("'", f.tap_offload, "' is not on or off"));
   }
+  if (f.tap_queues < 1 || f.tap_queues > 16) {
+    return Bad("tap-queues", absl::StrCat(f.tap_queues, " is not 1 to 16"));
+  }
+  c.tap_queues = f.tap_queues;
   if (f.acd == "on") {
     c.acd = true;
   } else if (f.acd == "off") {
@@ -386,6 +390,9 @@ absl::StatusOr<Config> ParseConfig(const RawFlags& f, int cpus) {
     return Bad("impair", "rate and queue model the simulated link only; a TAP's rate is the real one");
   }
   c.impair = *impair;
+  if (c.impair.enabled() && c.tap_queues > 1) {
+    return Bad("impair", "works on one TAP queue: use --tap-queues 1 with it");
+  }
   c.counters_file = f.counters_file;
   return c;
 }

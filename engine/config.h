@@ -43,6 +43,7 @@ struct Route4Setting {
 struct Config {
   std::string tap;
   bool tap_offload = true;         // IFF_VNET_HDR + checksum/TSO offload (engine/link/tap.h)
+  int tap_queues = 1;              // > 1: a multi-queue TAP, an RX thread per queue
   proto::MacAddress mac;
   std::vector<Ip4Setting> ip4;     // --gw4 is folded in as its on-link address's gateway
   std::vector<Route4Setting> routes4;
@@ -115,6 +116,7 @@ struct Config {
 struct RawFlags {
   std::string tap;
   std::string tap_offload = "on";
+  int tap_queues = 1;
   std::string mac;
   std::string ip4;
   std::string gw4;

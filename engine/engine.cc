@@ -16,16 +16,28 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const Config& config) {
   std::unique_ptr<Engine> engine(new Engine(config, *clock));
   engine->owned_clock_ = std::move(clock);
   engine->counters_.SetScope("link");
-  auto tap = TapLink::Open(config.tap, config.tap_offload, &engine->counters_);
-  if (!tap.ok()) return tap.status();
-  if (absl::Status s = engine->Build(std::move(*tap)); !s.ok()) return s;
+  std::vector<std::unique_ptr<Link>> queues;
+  for (int q = 0; q < config.tap_queues; ++q) {
+    auto tap = TapLink::Open(config.tap, config.tap_offload, &engine->counters_, config.tap_queues > 1);
+    if (!tap.ok()) return tap.status();
+    queues.push_back(std::move(*tap));
+  }
+  if (absl::Status s = engine->Build(std::move(queues)); !s.ok()) return s;
   return engine;
 }
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::CreateWithLink(const Config& config, std::unique_ptr<Link> link,
                                                                const Clock& clock) {
+  std::vector<std::unique_ptr<Link>> links;
+  links.push_back(std::move(link));
+  return CreateWithLinks(config, std::move(links), clock);
+}
+
+absl::StatusOr<std::unique_ptr<Engine>> Engine::CreateWithLinks(const Config& config,
+                                                                std::vector<std::unique_ptr<Link>> links,
+                                                                const Clock& clock) {
   std::unique_ptr<Engine> engine(new Engine(config, clock));
-  if (absl::Status s = engine->Build(std::move(link)); !s.ok()) return s;
+  if (absl::Status s = engine->Build(std::move(links)); !s.ok()) return s;
   return engine;
 }
 
@@ -36,18 +48,24 @@ Engine::~Engine() {
   timer_.reset();
   workers_.clear();
   fabric_.reset();  // mail may hold buffers
-  rx_.reset();
+  rx_.clear();
   tx_rings_.clear();
   rx_rings_.clear();
+  rx_links_.clear();
+  more_links_.clear();
   link_.reset();
 }
 
-absl::Status Engine::Build(std::unique_ptr<Link> link) {
+absl::Status Engine::Build(std::vector<std::unique_ptr<Link>> links) {
+  if (links.empty()) return absl::InvalidArgumentError("no link");
+  if (links.size() > 1 && config_.impair.enabled()) {
+    return absl::InvalidArgumentError("--impair works on one TAP queue: use --tap-queues 1");
+  }
   rings::PoolConfig pool_config;
   pool_config.standard_count = config_.pool_buffers;
   // A link with offload reads every frame into a large buffer (moving the
   // small ones on) and TCP builds its super-segments in them.
-  if (link->rx_needs_large() || link->offload()) pool_config.large_count = 512;
+  if (links[0]->rx_needs_large() || links[0]->offload()) pool_config.large_count = 512 * links.size();
   auto pool = rings::PacketPool::Create(pool_config);
   if (!pool.ok()) return pool.status();
   pool_ = std::move(*pool);
@@ -56,37 +74,55 @@ absl::Status Engine::Build(std::unique_ptr<Link> link) {
   // (below the impairment stage, as tcpdump on the TAP would).
   counters_.SetScope("link");
   capture_ = std::make_unique<Capture>(counters_);
-  link_ = std::make_unique<ObservedLink>(std::move(link), *capture_, logger_);
+  link_ = std::make_unique<ObservedLink>(std::move(links[0]), *capture_, logger_);
   if (config_.impair.enabled()) {
     link_ = std::make_unique<ImpairedLink>(std::move(link_), config_.impair, *pool_, clock_, counters_);
   }
+  rx_links_.push_back(link_.get());
+  for (std::size_t q = 1; q < links.size(); ++q) {
+    more_links_.push_back(std::make_unique<ObservedLink>(std::move(links[q]), *capture_, logger_));
+    rx_links_.push_back(more_links_.back().get());
+  }
 
   const int n = config_.workers;
-  std::vector<ShardInbox> inboxes;
+  const int queues = static_cast<int>(rx_links_.size());
   std::vector<rings::SpscRing<rings::Packet>*> tx_rings;
+  std::vector<Link*> tx_links;
+  for (int q = 0; q < queues; ++q) {
+    for (int k = 0; k < n; ++k) {
+      rx_rings_.push_back(std::make_unique<rings::SpscRing<rings::Packet>>(config_.ring_size));
+    }
+  }
   for (int k = 0; k < n; ++k) {
-    rx_rings_.push_back(std::make_unique<rings::SpscRing<rings::Packet>>(config_.ring_size));
     tx_rings_.push_back(std::make_unique<rings::SpscRing<rings::Packet>>(config_.ring_size));
     tx_rings.push_back(tx_rings_.back().get());
+    tx_links.push_back(rx_links_[k % queues]);
   }
   // The TX and timer stages come first: workers hold their doorbells.
   counters_.SetScope("tx");
-  tx_ = std::make_unique<TxStage>(*link_, tx_rings, counters_);
+  tx_ = std::make_unique<TxStage>(std::move(tx_links), tx_rings, counters_);
   timer_ = std::make_unique<TimerStage>(clock_);
   fabric_ = std::make_unique<ShardFabric>(n);
   for (int k = 0; k < n; ++k) {
     counters_.SetScope(absl::StrCat("w", k));
-    workers_.push_back(std::make_unique<Worker>(k, config_, clock_, *pool_, *rx_rings_[k], *tx_rings_[k],
+    std::vector<rings::SpscRing<rings::Packet>*> rx;
+    for (int q = 0; q < queues; ++q) rx.push_back(rx_rings_[q * n + k].get());
+    workers_.push_back(std::make_unique<Worker>(k, config_, clock_, *pool_, std::move(rx), *tx_rings_[k],
                                                 tx_->doorbell(), timer_->doorbell(), counters_, *fabric_, logger_));
     fabric_->SetDoorbell(k, &workers_.back()->doorbell());
     workers_.back()->SetLinkOffload(link_->offload());
     timer_->AddWorker(workers_.back().get());
-    counters_.SetScope("rx");
-    inboxes.push_back(ShardInbox{rx_rings_[k].get(), &workers_.back()->doorbell(),
-                                 &counters_.Add(absl::StrCat("rx_ring", k, "_full_drop"))});
   }
-  counters_.SetScope("rx");
-  rx_ = std::make_unique<RxStage>(*link_, *pool_, std::move(inboxes), counters_);
+  for (int q = 0; q < queues; ++q) {
+    const std::string name = q == 0 ? "rx" : absl::StrCat("rx", q);
+    counters_.SetScope(name);
+    std::vector<ShardInbox> inboxes;
+    for (int k = 0; k < n; ++k) {
+      inboxes.push_back(ShardInbox{rx_rings_[q * n + k].get(), &workers_[k]->doorbell(),
+                                   &counters_.Add(absl::StrCat("rx_ring", k, "_full_drop"))});
+    }
+    rx_.push_back(std::make_unique<RxStage>(*rx_links_[q], *pool_, std::move(inboxes), counters_, name));
+  }
   counters_.SetScope("");
   if (!config_.pcap.empty()) {
     if (absl::Status s = capture_->Start(config_.pcap, config_.pcap_size, config_.pcap_files); !s.ok()) {
@@ -96,8 +132,16 @@ absl::Status Engine::Build(std::unique_ptr<Link> link) {
   return absl::OkStatus();
 }
 
+std::string Engine::link_failure() const {
+  for (const Link* l : rx_links_) {
+    if (std::string why = l->failure(); !why.empty()) return why;
+  }
+  return "";
+}
+
 std::vector<Stage*> Engine::stages() {
-  std::vector<Stage*> out{rx_.get()};
+  std::vector<Stage*> out;
+  for (auto& r : rx_) out.push_back(r.get());
   for (auto& w : workers_) out.push_back(w.get());
   out.push_back(timer_.get());
   out.push_back(tx_.get());
@@ -105,7 +149,8 @@ std::vector<Stage*> Engine::stages() {
 }
 
 absl::Status Engine::Start() {
-  std::vector<StageThread> threads{{rx_.get(), config_.pin.rx, config_.rx_batch}};
+  std::vector<StageThread> threads;
+  for (auto& r : rx_) threads.push_back({r.get(), config_.pin.rx, config_.rx_batch});
   for (int k = 0; k < config_.workers; ++k) {
     const int cpu = config_.pin.workers.empty() ? -1 : config_.pin.workers[k];
     threads.push_back({workers_[k].get(), cpu});
@@ -145,9 +190,16 @@ std::vector<ThreadInfo> Engine::threads() const {
 
 std::vector<Engine::RingInfo> Engine::rings() const {
   std::vector<RingInfo> out;
-  for (std::size_t k = 0; k < rx_rings_.size(); ++k) {
-    out.push_back(RingInfo{absl::StrCat("rx->w", k), rx_rings_[k]->SizeApprox(), rx_rings_[k]->capacity(),
-                           counters_.Get(absl::StrCat("rx_ring", k, "_full_drop"))});
+  const std::size_t n = tx_rings_.size();
+  for (std::size_t i = 0; i < rx_rings_.size(); ++i) {
+    const std::size_t q = i / n, k = i % n;
+    const std::string stage = q == 0 ? "rx" : absl::StrCat("rx", q);
+    std::uint64_t drops = 0;
+    counters_.ForEachScoped([&](std::string_view name, std::string_view scope, std::uint64_t v) {
+      if (name == absl::StrCat("rx_ring", k, "_full_drop") && scope == stage) drops += v;
+    });
+    out.push_back(RingInfo{absl::StrCat(stage, "->w", k), rx_rings_[i]->SizeApprox(), rx_rings_[i]->capacity(),
+                           drops});
   }
   for (std::size_t k = 0; k < tx_rings_.size(); ++k) {
     std::uint64_t drops = 0;

@@ -44,6 +44,11 @@ class Engine {
   // tests). The clock must outlive the engine.
   static absl::StatusOr<std::unique_ptr<Engine>> CreateWithLink(const Config& config, std::unique_ptr<Link> link,
                                                                 const Clock& clock);
+  // The same over several queues of one link (a multi-queue TAP's): an RX
+  // stage each; worker k writes through queue k mod queues.
+  static absl::StatusOr<std::unique_ptr<Engine>> CreateWithLinks(const Config& config,
+                                                                 std::vector<std::unique_ptr<Link>> links,
+                                                                 const Clock& clock);
   ~Engine();
 
   // Threads, one per stage, pinned and idling as the config says.
@@ -101,7 +106,8 @@ class Engine {
   const Config& config() const { return config_; }
   const Link& link() const { return *link_; }
   // Why the link failed for good, or empty while it works.
-  std::string link_failure() const { return link_->failure(); }
+  std::string link_failure() const;
+  int queues() const { return static_cast<int>(rx_links_.size()); }
   Worker& worker(int shard) { return *workers_[shard]; }
   // Shard 0's published addresses, routes and neighbours, and the mail
   // between shards.
@@ -118,7 +124,7 @@ class Engine {
  private:
   Engine(const Config& config, const Clock& clock)
       : config_(config), clock_(clock), logger_(config.log_levels, config.trace) {}
-  absl::Status Build(std::unique_ptr<Link> link);
+  absl::Status Build(std::vector<std::unique_ptr<Link>> links);
 
   Config config_;
   const Clock& clock_;
@@ -128,10 +134,13 @@ class Engine {
   CounterSet counters_;
   std::unique_ptr<rings::PacketPool> pool_;
   std::unique_ptr<ShardFabric> fabric_;
-  std::unique_ptr<Link> link_;
+  std::unique_ptr<Link> link_;                     // queue 0 (wrapped: capture, impairment)
+  std::vector<std::unique_ptr<Link>> more_links_;  // queues 1.. (wrapped for the capture)
+  std::vector<Link*> rx_links_;                    // every queue, in order
+  // From RX stage q to worker k: rx_rings_[q * workers + k].
   std::vector<std::unique_ptr<rings::SpscRing<rings::Packet>>> rx_rings_;
   std::vector<std::unique_ptr<rings::SpscRing<rings::Packet>>> tx_rings_;
-  std::unique_ptr<RxStage> rx_;
+  std::vector<std::unique_ptr<RxStage>> rx_;  // one per queue
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<TimerStage> timer_;
   std::unique_ptr<TxStage> tx_;

@@ -40,6 +40,10 @@ ABSL_FLAG(std::string, tap_offload, "on",
           "on: IFF_VNET_HDR with checksum offload and TSO4/TSO6 on the TAP: the kernel hands over TCP frames of up "
           "to 64 KiB and takes 64 KiB TCP super-segments, with checksums left to it | off: one wire frame per read "
           "and write, every checksum computed here");
+ABSL_FLAG(int, tap_queues, 1,
+          "queues of a multi-queue TAP to attach, an RX thread each (1 to 16); more than 1 makes the TAP "
+          "multi-queue if it is created here, and worker k writes through queue k mod N, so the kernel steers "
+          "each worker's flows back to that queue");
 ABSL_FLAG(std::string, mac, "", "Ethernet address (default: random locally administered 02:...)");
 ABSL_FLAG(std::string, ip4, "",
           "IPv4 address/prefix with an optional gateway, e.g. 192.0.2.2/24 or 192.0.2.2/24@192.0.2.1; repeat or "
@@ -227,7 +231,7 @@ int main(int argc, char** argv) {
   absl::SetFlagsUsageConfig(usage);
   absl::SetProgramUsageMessage(
       "a userspace TCP/IP stack on a Linux TAP interface.\n"
-      "usage: ringstack --tap NAME [--tap-offload on|off] [--mac MAC] [--ip4 ADDR/LEN[@GW]]... [--gw4 ADDR] [--route4 NET/LEN@GW]...\n"
+      "usage: ringstack --tap NAME [--tap-offload on|off] [--tap-queues N] [--mac MAC] [--ip4 ADDR/LEN[@GW]]... [--gw4 ADDR] [--route4 NET/LEN@GW]...\n"
       "                 [--dhcp4 [--dhcp4-previous ADDR]] [--acd on|off] [--reassembly-mem[6] SIZE]\n"
       "                 [--tcp-max-sessions N] [--tcp-max-half-open N] [--neighbour-cache N] [--neighbour-pending N]\n"
       "                 [--ipv6 on|off] [--ip6 ADDR/LEN]... [--gw6 ADDR] [--ip6-stable SECRET]\n"
@@ -246,6 +250,7 @@ int main(int argc, char** argv) {
   ringstack::engine::RawFlags raw;
   raw.tap = absl::GetFlag(FLAGS_tap);
   raw.tap_offload = absl::GetFlag(FLAGS_tap_offload);
+  raw.tap_queues = absl::GetFlag(FLAGS_tap_queues);
   raw.mac = absl::GetFlag(FLAGS_mac);
   raw.ip4 = absl::GetFlag(FLAGS_ip4);
   raw.gw4 = absl::GetFlag(FLAGS_gw4);
@@ -335,8 +340,10 @@ int main(int argc, char** argv) {
     }
     for (const auto& a : config->ip6) addrs.push_back(a.ToString());
     if (config->dhcp4) addrs.push_back("DHCPv4");
-    std::fprintf(stderr, "ringstack: up on %s, mac %s, %s; %d worker(s), poll=%s, mimalloc %d%s\n",
-                 (*engine)->link().Describe().c_str(), config->mac.ToString().c_str(),
+    std::fprintf(stderr, "ringstack: up on %s%s, mac %s, %s; %d worker(s), poll=%s, mimalloc %d%s\n",
+                 (*engine)->link().Describe().c_str(),
+                 (*engine)->queues() > 1 ? absl::StrCat(", ", (*engine)->queues(), " queues").c_str() : "",
+                 config->mac.ToString().c_str(),
                  addrs.empty() ? "no addresses" : absl::StrJoin(addrs, " ").c_str(), config->workers,
                  ringstack::engine::PollModeName(config->poll), mi_version(),
                  config->impair.enabled() ? absl::StrCat(", impair ", config->impair.ToString()).c_str() : "");

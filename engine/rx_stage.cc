@@ -8,8 +8,10 @@
 
 namespace ringstack::engine {
 
-RxStage::RxStage(Link& link, rings::PacketPool& pool, std::vector<ShardInbox> shards, CounterSet& counters)
-    : link_(link),
+RxStage::RxStage(Link& link, rings::PacketPool& pool, std::vector<ShardInbox> shards, CounterSet& counters,
+                 std::string name)
+    : name_(std::move(name)),
+      link_(link),
       pool_(pool),
       shards_(std::move(shards)),
       woken_(shards_.size(), false),

@@ -6,6 +6,7 @@
 #ifndef RINGSTACK_ENGINE_RX_STAGE_H_
 #define RINGSTACK_ENGINE_RX_STAGE_H_
 
+#include <string>
 #include <vector>
 
 #include "engine/counters.h"
@@ -24,8 +25,11 @@ struct ShardInbox {
 
 class RxStage final : public Stage {
  public:
-  RxStage(Link& link, rings::PacketPool& pool, std::vector<ShardInbox> shards, CounterSet& counters);
-  std::string_view name() const override { return "rx"; }
+  // `name`: "rx", or "rx1", "rx2", ... for the further queues of a
+  // multi-queue TAP (--tap-queues).
+  RxStage(Link& link, rings::PacketPool& pool, std::vector<ShardInbox> shards, CounterSet& counters,
+          std::string name = "rx");
+  std::string_view name() const override { return name_; }
   std::size_t Poll(std::size_t budget) override;
   Instant NextDeadline() const override { return link_.NextDeadline(); }
   // A failed link's fd would report ready forever: stop waiting on it.
@@ -33,6 +37,7 @@ class RxStage final : public Stage {
   short WaitEvents() const override;
 
  private:
+  std::string name_;
   Link& link_;
   rings::PacketPool& pool_;
   std::vector<ShardInbox> shards_;

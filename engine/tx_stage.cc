@@ -4,8 +4,8 @@
 
 namespace ringstack::engine {
 
-TxStage::TxStage(Link& link, std::vector<rings::SpscRing<rings::Packet>*> rings, CounterSet& counters)
-    : link_(link),
+TxStage::TxStage(std::vector<Link*> links, std::vector<rings::SpscRing<rings::Packet>*> rings, CounterSet& counters)
+    : links_(std::move(links)),
       rings_(std::move(rings)),
       tx_frames_(counters.Add("tx_frames")),
       tx_bytes_(counters.Add("tx_bytes")),
@@ -14,8 +14,8 @@ TxStage::TxStage(Link& link, std::vector<rings::SpscRing<rings::Packet>*> rings,
 
 short TxStage::WaitEvents() const { return POLLOUT; }
 
-bool TxStage::Write(rings::Packet& frame) {
-  switch (link_.Send(frame)) {
+bool TxStage::Write(Link& link, rings::Packet& frame) {
+  switch (link.Send(frame)) {
     case SendResult::kSent:
       tx_frames_.Inc();
       tx_bytes_.Inc(frame.size());
@@ -35,7 +35,7 @@ bool TxStage::Write(rings::Packet& frame) {
 std::size_t TxStage::Poll(std::size_t budget) {
   std::size_t done = 0;
   while (pending_count_ != 0) {
-    if (!Write(pending_[pending_first_])) return done;
+    if (!Write(*links_[pending_ring_], pending_[pending_first_])) return done;
     ++pending_first_;
     --pending_count_;
     ++done;
@@ -45,7 +45,9 @@ std::size_t TxStage::Poll(std::size_t budget) {
   const std::size_t n_rings = rings_.size();
   std::size_t idle_rings = 0;
   while (done < budget && idle_rings < n_rings) {
-    auto* ring = rings_[next_ring_];
+    const std::size_t at = next_ring_;
+    auto* ring = rings_[at];
+    Link& link = *links_[at];
     next_ring_ = (next_ring_ + 1) % n_rings;
     const std::size_t want = std::min(kBatch, budget - done);
     const std::size_t n = ring->TryPopBurst(std::span(pending_, want));
@@ -55,10 +57,11 @@ std::size_t TxStage::Poll(std::size_t budget) {
     }
     idle_rings = 0;
     for (std::size_t i = 0; i < n; ++i) {
-      if (!Write(pending_[i])) {
+      if (!Write(link, pending_[i])) {
         // Keep the rest, in order, for the next Poll.
         pending_first_ = i;
         pending_count_ = n - i;
+        pending_ring_ = at;
         return done + i;
       }
     }

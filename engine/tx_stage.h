@@ -1,5 +1,8 @@
 // TxStage: drains every worker's outgoing SPSC ring and writes the frames to
-// the link, a batch per wake-up. A busy link (EAGAIN) keeps the frame and
+// the link, a batch per wake-up. With a multi-queue TAP each ring has its
+// queue (worker k's: queue k mod queues): the kernel sends a flow's packets
+// back to the queue it last saw the flow written on (tun's flow steering),
+// so each worker's flows arrive on their own queue and RX thread. A busy link (EAGAIN) keeps the frame and
 // waits for the fd to become writable; a refused frame is dropped and counted.
 #ifndef RINGSTACK_ENGINE_TX_STAGE_H_
 #define RINGSTACK_ENGINE_TX_STAGE_H_
@@ -16,17 +19,18 @@ namespace ringstack::engine {
 
 class TxStage final : public Stage {
  public:
-  TxStage(Link& link, std::vector<rings::SpscRing<rings::Packet>*> rings, CounterSet& counters);
+  // links[k]: where ring k's frames go (one link for all, or a queue each).
+  TxStage(std::vector<Link*> links, std::vector<rings::SpscRing<rings::Packet>*> rings, CounterSet& counters);
   std::string_view name() const override { return "tx"; }
   std::size_t Poll(std::size_t budget) override;
-  int WaitFd() const override { return pending_count_ != 0 ? link_.tx_fd() : -1; }
+  int WaitFd() const override { return pending_count_ != 0 ? links_[pending_ring_]->tx_fd() : -1; }
   short WaitEvents() const override;
 
  private:
   // True when the frame was written or dropped; false when the link is busy.
-  bool Write(rings::Packet& frame);
+  bool Write(Link& link, rings::Packet& frame);
 
-  Link& link_;
+  std::vector<Link*> links_;
   std::vector<rings::SpscRing<rings::Packet>*> rings_;
   static constexpr std::size_t kBatch = 32;
   // Frames popped but not yet written because the link said busy (EAGAIN);
@@ -34,6 +38,7 @@ class TxStage final : public Stage {
   rings::Packet pending_[kBatch];
   std::size_t pending_first_ = 0;
   std::size_t pending_count_ = 0;
+  std::size_t pending_ring_ = 0;  // the ring (and so the link) they came from
   std::size_t next_ring_ = 0;
   Counter& tx_frames_;
   Counter& tx_bytes_;

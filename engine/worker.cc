@@ -56,7 +56,7 @@ void Worker::DropCounters::Add(CounterSet& counters, const std::string& proto) {
 }
 
 Worker::Worker(int shard, const Config& config, const Clock& clock, rings::PacketPool& pool,
-               rings::SpscRing<rings::Packet>& rx, rings::SpscRing<rings::Packet>& tx, Doorbell& tx_doorbell,
+               std::vector<rings::SpscRing<rings::Packet>*> rx, rings::SpscRing<rings::Packet>& tx, Doorbell& tx_doorbell,
                Doorbell& timer_doorbell, CounterSet& counters, ShardFabric& fabric, const Logger& logger)
     : shard_(shard),
       name_(absl::StrCat("w", shard)),
@@ -64,7 +64,7 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
       logger_(logger),
       clock_(clock),
       pool_(pool),
-      rx_(rx),
+      rx_(std::move(rx)),
       tx_(tx),
       tx_doorbell_(tx_doorbell),
       timer_doorbell_(timer_doorbell),
@@ -375,9 +375,14 @@ std::size_t Worker::Poll(std::size_t budget) {
   }
   done += ServeSockets(budget);
   Packet batch[32];
-  while (done < budget) {
-    const std::size_t n = rx_.TryPopBurst(std::span(batch, std::min<std::size_t>(32, budget - done)));
-    if (n == 0) break;
+  // A burst from each RX stage's ring in turn, until all are empty.
+  for (std::size_t idle = 0, r = 0; done < budget && idle < rx_.size(); r = (r + 1) % rx_.size()) {
+    const std::size_t n = rx_[r]->TryPopBurst(std::span(batch, std::min<std::size_t>(32, budget - done)));
+    if (n == 0) {
+      ++idle;
+      continue;
+    }
+    idle = 0;
     for (std::size_t i = 0; i < n; ++i) Process(std::move(batch[i]));
     done += n;
   }

@@ -63,8 +63,9 @@ namespace ringstack::engine {
 
 class Worker final : public Stage {
  public:
+  // `rx`: one ring from each RX stage (a TAP queue each).
   Worker(int shard, const Config& config, const Clock& clock, rings::PacketPool& pool,
-         rings::SpscRing<rings::Packet>& rx, rings::SpscRing<rings::Packet>& tx, Doorbell& tx_doorbell,
+         std::vector<rings::SpscRing<rings::Packet>*> rx, rings::SpscRing<rings::Packet>& tx, Doorbell& tx_doorbell,
          Doorbell& timer_doorbell, CounterSet& counters, ShardFabric& fabric, const Logger& logger);
   ~Worker() override;  // in worker_tcp.cc, where TcpSession is complete
   // The link completes partial checksums and cuts TCP super-segments
@@ -348,7 +349,7 @@ class Worker final : public Stage {
   const Logger& logger_;
   const Clock& clock_;
   rings::PacketPool& pool_;
-  rings::SpscRing<rings::Packet>& rx_;
+  std::vector<rings::SpscRing<rings::Packet>*> rx_;
   rings::SpscRing<rings::Packet>& tx_;
   Doorbell& tx_doorbell_;
   Doorbell& timer_doorbell_;

@@ -47,7 +47,7 @@ absl::Status SetUp(const std::string& name, int& mtu) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<TapLink>> TapLink::Open(const std::string& name, bool offload,
-                                                      CounterSet* counters) {
+                                                      CounterSet* counters, bool want_multi_queue) {
   if (name.empty() || name.size() >= IFNAMSIZ) {
     return absl::InvalidArgumentError(
         absl::StrCat("--tap: interface name must be 1 to ", IFNAMSIZ - 1, " characters"));
@@ -67,12 +67,18 @@ absl::StatusOr<std::unique_ptr<TapLink>> TapLink::Open(const std::string& name, 
   const bool existed = InterfaceExists(name);
   // Try single-queue first; an existing multi-queue TAP answers EINVAL, and
   // then we attach as one of its queues.
-  bool multi_queue = false;
+  bool multi_queue = want_multi_queue;
   const short vnet = offload ? IFF_VNET_HDR : 0;
   ifreq ifr{};
   std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
-  ifr.ifr_flags = static_cast<short>(IFF_TAP | IFF_NO_PI | vnet);
+  ifr.ifr_flags = static_cast<short>(IFF_TAP | IFF_NO_PI | vnet | (want_multi_queue ? IFF_MULTI_QUEUE : 0));
   int rc = ioctl(fd, TUNSETIFF, &ifr);
+  if (rc != 0 && errno == EINVAL && existed && want_multi_queue) {
+    close(fd);
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--tap-queues: ", name, " is a single-queue TAP (make it with 'ip tuntap add dev ", name,
+        " mode tap multi_queue', or use --tap-queues 1)"));
+  }
   if (rc != 0 && errno == EINVAL && existed) {
     ifr = ifreq{};
     std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);

@@ -27,9 +27,12 @@ namespace ringstack::engine {
 class TapLink final : public Link {
  public:
   // `counters`: where the offload counters go (registered here, under the
-  // caller's scope); needed only with offload.
+  // caller's scope); needed only with offload. `multi_queue`: attach as one
+  // queue of a multi-queue TAP (created so if missing); otherwise a
+  // single-queue TAP is wanted, and a multi-queue one is attached as one
+  // of its queues.
   static absl::StatusOr<std::unique_ptr<TapLink>> Open(const std::string& name, bool offload = false,
-                                                      CounterSet* counters = nullptr);
+                                                      CounterSet* counters = nullptr, bool multi_queue = false);
   ~TapLink() override;
 
   bool Receive(rings::Packet& into, bool& oversize) override;

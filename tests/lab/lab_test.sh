@@ -591,6 +591,33 @@ check "engine attaches to a multi-queue TAP" start_engine "$ns" "$tap" mq --poll
 check "ping over the multi-queue TAP" ping_ok "$ns" 50 -i 0.01
 check "SIGTERM: clean exit (multi-queue)" stop_ok "$engine_pid" mq
 
+# --tap-queues 2: an RX thread per queue. Worker k writes through queue k and
+# the kernel steers each flow back to the queue it was written on, so both
+# queues and both workers carry traffic; data stays exact.
+check "--tap-queues 2 --workers 2: attaches to two queues of the TAP" \
+  start_engine "$ns" "$tap" mq2 --poll block --tap-queues 2 --workers 2 --services echo,iperf3 \
+  --console "$work/mq2.sock"
+mq_spread() {
+  "$lab" exec "$ns" timeout 30 iperf3 -c 192.0.2.2 -t 2 -P 8 >"$work/mq2.iperf" 2>&1 || return 1
+  "$lab" exec "$ns" timeout 30 iperf3 -c 192.0.2.2 -t 2 -P 8 -R >>"$work/mq2.iperf" 2>&1 || return 1
+  grep "SUM.*receiver" "$work/mq2.iperf"
+  "$ctl" -s "$work/mq2.sock" show counters rx_frames --scopes >"$work/mq2.scopes" || return 1
+  "$ctl" -s "$work/mq2.sock" show counters tcp_rx --scopes >>"$work/mq2.scopes" || return 1
+  cat "$work/mq2.scopes"
+  awk '$1 == "rx_frames" && $3 >= 1000 { q++ } $1 == "tcp_rx" && $3 >= 1000 { w++ }
+       END { exit !(q == 2 && w == 2) }' "$work/mq2.scopes"
+}
+check "--tap-queues 2: iperf3 -P 8 each way spreads over both queues and both workers" mq_spread
+check "--tap-queues 2: 20 MB echo sha-exact" \
+  "$lab" exec "$ns" /usr/bin/python3 "$root/tests/lab/tcp_echo_check.py" 192.0.2.2 7 20000000 60
+check "SIGTERM: clean exit (two queues)" stop_ok "$engine_pid" mq2
+
+# --tap-queues on a single-queue TAP: exit 2 and what to do.
+read -r ns tap < <("$lab" up) || exit 1
+namespaces+=("$ns")
+check "--tap-queues 2 on a single-queue TAP: exit 2, says how to make one" \
+  exit2_says "mode tap multi_queue" "$lab" exec "$ns" "$bin" --tap "$tap" --ip4 192.0.2.2/24 --tap-queues 2
+
 # A TAP that does not exist yet is created (and brought up) by the engine.
 created_tap_ok() {  # created_tap_ok NS
   local ns=$1
