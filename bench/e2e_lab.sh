@@ -9,7 +9,9 @@
 # start_ringstack ARGS... (runs the engine in $ns with --tap/--ip4/--acd off
 # plus ARGS, counters to $work/counters, waits until it is up; sets rs_pid).
 [ "$(id -u)" -eq 0 ] || { echo "$(basename "$0"): run as root" >&2; exit 2; }
-read -r ns tap < <("$root/scripts/lab" up)
+# Multi-queue, so runs may attach several queues (--tap-queues); one
+# engine queue on it works as on a single-queue TAP.
+read -r ns tap < <("$root/scripts/lab" up --multi-queue)
 peer="rs-peer-$$"
 pids=()
 work=$(mktemp -d)

@@ -463,10 +463,14 @@ void TcpConnection::OnAppSend(std::uint32_t n, Instant now) {
 void TcpConnection::OnAppRead(std::uint32_t n, Instant now) {
   unread_ -= std::min(n, unread_);
   if (!synchronized() || peer_fin_) return;
-  // A window update once the right edge can move by the SWS threshold.
+  // A window update once the right edge can move by the SWS threshold and
+  // the window offered would at least double (as Linux's tcp_cleanup_rbuf):
+  // while the peer still has half the buffer to send into, the ACKs its
+  // data brings carry the new edge anyway, and an update per read would
+  // double the ACKs of a bulk transfer.
   const std::uint32_t free = config_.rcv_buf > unread_ ? config_.rcv_buf - unread_ : 0;
   const std::uint32_t wnd = rcv_wnd();
-  if (free > wnd && free - wnd >= std::min(config_.rcv_buf / 2, EffectiveMss())) SendAck(now);
+  if (free > wnd && free - wnd >= std::min(config_.rcv_buf / 2, EffectiveMss()) && free >= 2 * wnd) SendAck(now);
 }
 
 void TcpConnection::Shutdown(Instant now) {

@@ -421,6 +421,30 @@ TEST(TcpConnection, ReceiveWindowClosesAndReopensPastTheSwsThreshold) {
   EXPECT_EQ(f->rec.sent[0].h.window, 1000);
 }
 
+// A read sends a window update only when the window offered would at least
+// double (Linux's rule): with half the buffer still open to the peer, its
+// next data segment's ACK carries the new edge.
+TEST(TcpConnection, ReadsUpdateTheWindowOnlyWhenItWouldDouble) {
+  TcpConfig c = Config();
+  c.rcv_buf = 8000;
+  auto f = EstablishedWith(c);
+  for (int i = 0; i < 2; ++i) f->In(f->Data(f->PeerSeq(), std::string(1000, 'a')));
+  ASSERT_FALSE(f->rec.sent.empty());
+  EXPECT_EQ(f->rec.sent.back().h.window, 6000);
+  f->rec.Take();
+  // 6000 offered; reading 2000 could offer 8000: not double, no update.
+  f->c->OnAppRead(2000, f->now);
+  EXPECT_EQ(f->rec.Take(), "none");
+  // Fill to 6000 unread (2000 offered), then read 4000: 6000 >= 2 x 2000.
+  for (int i = 0; i < 6; ++i) f->In(f->Data(f->PeerSeq(), std::string(1000, 'b')));
+  ASSERT_FALSE(f->rec.sent.empty());
+  EXPECT_EQ(f->rec.sent.back().h.window, 2000);
+  f->rec.Take();
+  f->c->OnAppRead(4000, f->now);
+  ASSERT_EQ(f->rec.sent.size(), 1u);
+  EXPECT_EQ(f->rec.sent[0].h.window, 6000);
+}
+
 TEST(TcpConnection, KeepaliveProbesThenTimesOut) {
   TcpConfig c = Config();
   c.keepalive = true;
