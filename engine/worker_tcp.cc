@@ -310,7 +310,11 @@ void Worker::SendTcp(const tcp::TcpRepr& h, const FlowKey& key, const rings::Byt
     FlushTso();
   }
   const std::size_t header = h.header_len();
-  const bool tso = link_offload_ && len != 0;
+  // A segment too large for the path (an IPv6 Packet Too Big lowered it
+  // below the connection's MSS) goes alone, fragmented: the link would cut
+  // a super-segment by the segment size, not the path's MTU.
+  const bool tso = link_offload_ && len != 0 &&
+                   (!key.local.is_v6() || header + len + proto::ipv6::kHeaderLen <= PathMtu(key.remote.v6()));
   const bool large = header + len + 128 > pool_.data_size(rings::BufferClass::kStandard);
   Packet p = pool_.Get(large ? rings::BufferClass::kLarge : rings::BufferClass::kStandard);
   if (!p) {

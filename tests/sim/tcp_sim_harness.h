@@ -83,6 +83,8 @@ class TwoEngines {
   engine::Instant Now() const { return clock_.Now(); }
   // A's end of the wire: frames sent on it arrive at B (for forged ones).
   engine::SimLink* link_a() { return link_a_; }
+  // B's end: frames sent on it arrive at A.
+  engine::SimLink* link_b() { return link_b_; }
   // Frames A (B) sent that the simulated bottleneck's queue dropped.
   std::uint64_t tail_dropped_a() const { return link_a_->tail_dropped(); }
   std::uint64_t tail_dropped_b() const { return link_b_->tail_dropped(); }

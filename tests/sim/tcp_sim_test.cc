@@ -26,6 +26,7 @@
 #include "engine/engine.h"
 #include "engine/link/sim.h"
 #include "engine/runner.h"
+#include "protocols/icmpv6/icmpv6_repr.h"
 #include "gtest/gtest.h"
 #include "protocols/common/sha256.h"
 #include "protocols/ethernet/ethernet_repr.h"
@@ -148,6 +149,43 @@ TEST(TcpSim, SuperSegmentsOnALinkWithOffload) {
       EXPECT_LT(e->counter("tcp_tx_tso") * 4, e->counter("tcp_tx"));
     }
   }
+}
+
+// A Packet Too Big (1280) for the path to B: A's segments no longer fit, and
+// a super-segment would be cut by the segment size, not the path's MTU, so
+// they go alone, fragmented (RFC 8200 4.5), and arrive whole.
+TEST(TcpSim, SuperSegmentsYieldToASmallerPathMtu) {
+  TwoEngines t({}, 1, {}, /*offload=*/true);
+  auto [c, s] = Connect(t, "2001:db8::2", 9, AF_INET6);
+  ASSERT_GE(s, 0);
+  const auto a = *proto::Ipv6Address::Parse("2001:db8::1"), b = *proto::Ipv6Address::Parse("2001:db8::2");
+  std::vector<std::byte> ptb(14 + 40 + 8 + 48);
+  const unsigned char eth[] = {2, 0, 0, 0, 0, 0x0a, 2, 0, 0, 0, 0, 0x0b, 0x86, 0xdd};
+  std::memcpy(ptb.data(), eth, sizeof eth);
+  proto::ipv6::Ipv6Repr ip;
+  ip.src = b;
+  ip.dst = a;
+  ip.next_header = proto::ipv6::kIcmpv6;
+  ip.hop_limit = 255;
+  ip.payload_len = 8 + 48;
+  ip.Emit(std::span(ptb).subspan(14, 40));
+  proto::StoreBe32(ptb.data() + 54 + 4, 1280);
+  proto::ipv6::Ipv6Repr quoted;  // what A sent: a full-sized TCP segment to B
+  quoted.src = a;
+  quoted.dst = b;
+  quoted.next_header = proto::ipv4::kProtoTcp;
+  quoted.payload_len = 1460;
+  quoted.Emit(std::span(ptb).subspan(62, 40));
+  proto::icmpv6::Icmpv6Repr{2, 0, {}}.EmitHeader(std::span(ptb).subspan(54), b, a);
+  t.link_b()->SendBytes(ptb);
+  t.RunFor(engine::Duration::Millis(10));
+  ASSERT_EQ(t.engine_a().counter("icmp6_rx_packet_too_big"), 1u);
+  const std::string ab = Pattern(1u << 20, 15);
+  std::string at_b, at_a;
+  ASSERT_TRUE(Exchange(t, c, s, ab, "", at_b, at_a, engine::Duration::Seconds(60)));
+  EXPECT_EQ(Sha(at_b), Sha(ab));
+  EXPECT_GT(t.engine_a().counter("ipv6_tx_fragment"), 700u);  // ~1 MB in 1232-byte pieces
+  EXPECT_GT(t.engine_b().counter("ipv6_rx_reassembled"), 300u);
 }
 
 TEST(TcpSim, SuperSegmentsUnderLossAndReordering) {
