@@ -58,6 +58,7 @@ class SimLink final : public Link {
   std::shared_ptr<SimWire> wire_;
   int side_;
   bool offload_ = false;
+  std::vector<std::byte> scratch_;  // Send's (the TX thread's) segment being cut
 };
 
 }  // namespace ringstack::engine

@@ -110,22 +110,29 @@ bool CompleteChecksum(std::span<std::byte> frame, std::size_t csum_start, std::s
 std::vector<std::vector<std::byte>> Segment(std::span<const std::byte> frame,
                                             const rings::PacketOffload& offload) {
   std::vector<std::vector<std::byte>> out;
+  std::vector<std::byte> scratch;
+  ForEachSegment(frame, offload, scratch, [&](std::span<const std::byte> f) { out.emplace_back(f.begin(), f.end()); });
+  return out;
+}
+
+bool ForEachSegment(std::span<const std::byte> frame, const rings::PacketOffload& offload,
+                    std::vector<std::byte>& scratch,
+                    absl::FunctionRef<void(std::span<const std::byte>)> emit) {
   if (offload.gso_size == 0) {
-    out.emplace_back(frame.begin(), frame.end());
-    if (offload.csum_start != 0 && !CompleteChecksum(out.back(), offload.csum_start, offload.csum_offset)) {
-      out.clear();
-    }
-    return out;
+    scratch.assign(frame.begin(), frame.end());
+    if (offload.csum_start != 0 && !CompleteChecksum(scratch, offload.csum_start, offload.csum_offset)) return false;
+    emit(scratch);
+    return true;
   }
-  if (frame.size() < kEthLen) return out;
+  if (frame.size() < kEthLen) return false;
   const std::uint16_t type = proto::LoadBe16(&frame[12]);
   const bool v6 = type == kEtherTypeIpv6;
-  if (!v6 && type != kEtherTypeIpv4) return out;
+  if (!v6 && type != kEtherTypeIpv4) return false;
   const std::size_t l4 = offload.csum_start;
-  if (v6 ? l4 != kEthLen + 40 : (l4 < kEthLen + 20 || l4 >= frame.size())) return out;
-  if (!v6 && (static_cast<unsigned>(frame[kEthLen]) & 0x0f) * 4u != l4 - kEthLen) return out;
+  if (v6 ? l4 != kEthLen + 40 : (l4 < kEthLen + 20 || l4 >= frame.size())) return false;
+  if (!v6 && (static_cast<unsigned>(frame[kEthLen]) & 0x0f) * 4u != l4 - kEthLen) return false;
   const std::size_t tcp_len = TcpHeaderLen(frame, l4);
-  if (tcp_len == 0) return out;
+  if (tcp_len == 0) return false;
   const std::size_t headers = l4 + tcp_len;
   const std::span<const std::byte> payload = frame.subspan(headers);
   const std::size_t mss = offload.gso_size;
@@ -137,7 +144,8 @@ std::vector<std::vector<std::byte>> Segment(std::span<const std::byte> frame,
   for (std::size_t off = 0, i = 0; off < payload.size() || (off == 0 && payload.empty()); off += mss, ++i) {
     const std::size_t n = std::min(mss, payload.size() - off);
     const bool last = off + n >= payload.size();
-    std::vector<std::byte>& f = out.emplace_back(headers + n);
+    std::vector<std::byte>& f = scratch;
+    f.resize(headers + n);
     std::copy(frame.begin(), frame.begin() + static_cast<std::ptrdiff_t>(headers), f.begin());
     std::copy(payload.begin() + static_cast<std::ptrdiff_t>(off),
               payload.begin() + static_cast<std::ptrdiff_t>(off + n), f.begin() + static_cast<std::ptrdiff_t>(headers));
@@ -164,9 +172,10 @@ std::vector<std::vector<std::byte>> Segment(std::span<const std::byte> frame,
                                                               static_cast<std::uint16_t>(whole_len),
                                                               static_cast<std::uint16_t>(l4_len)) ^ 0xffff);
     CompleteChecksum(f, l4, kTcpChecksum);
+    emit(f);
     if (payload.empty()) break;
   }
-  return out;
+  return true;
 }
 
 }  // namespace ringstack::engine::vnet

@@ -19,6 +19,7 @@
 #include <span>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "rings/packet_pool.h"
 
 namespace ringstack::engine::vnet {
@@ -86,6 +87,12 @@ bool CompleteChecksum(std::span<std::byte> frame, std::size_t csum_start, std::s
 // simulated wire, not the data path.
 std::vector<std::vector<std::byte>> Segment(std::span<const std::byte> frame,
                                             const rings::PacketOffload& offload);
+// The same, each frame built in `scratch` (reused: no allocation once it has
+// grown) and handed to `emit`; false (nothing emitted) when Segment would
+// return none.
+bool ForEachSegment(std::span<const std::byte> frame, const rings::PacketOffload& offload,
+                    std::vector<std::byte>& scratch,
+                    absl::FunctionRef<void(std::span<const std::byte>)> emit);
 
 }  // namespace ringstack::engine::vnet
 
