@@ -169,7 +169,10 @@ void TcpTransferAllocatesNothing(bool offload) {
   ASSERT_TRUE(transfer(32u << 20));
   const std::uint64_t after = g_allocations.load();
   EXPECT_EQ(after - before, 0u) << "allocations while moving 32 MiB over TCP";
-  if (offload) EXPECT_GT(t.engine_a().counter("tcp_tx_tso"), 1000u);  // the builder's path was taken
+  if (offload) {
+    // 36 MiB in all is ~580 super-segments of 64 KiB: most of it went that way.
+    EXPECT_GT(t.engine_a().counter("tcp_tx_tso"), 400u);
+  }
   t.a().Close(c);
   t.b().Close(s);
 }
