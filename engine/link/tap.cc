@@ -123,7 +123,7 @@ absl::StatusOr<std::unique_ptr<TapLink>> TapLink::Open(const std::string& name, 
       close(fd);
       return absl::FailedPreconditionError(absl::StrCat(
           "--tap-offload: TAP ", name, " refused checksum/TSO offload (", std::strerror(err),
-          "); run without --tap-offload"));
+          "); use --tap-offload off"));
     }
   }
   int mtu = 1500;
