@@ -151,7 +151,10 @@ TapLink::~TapLink() {
 }
 
 bool TapLink::Receive(rings::Packet& into, bool& oversize) {
-  if (offload_) return ReceiveVnet(into, oversize);
+  return offload_ ? ReceiveVnet(into, oversize) : ReadFrame(into, oversize);
+}
+
+bool TapLink::ReadFrame(rings::Packet& into, bool& oversize) {
   auto room = into.ResetForReceive();
   const ssize_t n = read(fd_, room.data(), room.size());
   if (n < 0 && errno != EAGAIN && errno != EINTR) {
@@ -169,15 +172,9 @@ bool TapLink::Receive(rings::Packet& into, bool& oversize) {
 // the next read, so a caller sees only frames it can take.
 bool TapLink::ReceiveVnet(rings::Packet& into, bool& oversize) {
   for (;;) {
-    auto room = into.ResetForReceive();
-    const ssize_t n = read(fd_, room.data(), room.size());
-    if (n < 0 && errno != EAGAIN && errno != EINTR) {
-      SetFailure(absl::StrCat("TAP ", name_, " failed: read: ", std::strerror(errno)));
-    }
-    if (n <= 0) return false;
-    oversize = static_cast<std::size_t>(n) >= room.size();
-    into.SetSize(static_cast<std::size_t>(n));
-    if (static_cast<std::size_t>(n) < vnet::kHeaderLen) {
+    if (!ReadFrame(into, oversize)) return false;
+    const std::size_t n = into.size();
+    if (n < vnet::kHeaderLen) {
       oversize = false;
       into.SetSize(0);  // a runt the Ethernet parser drops and counts
       return true;

@@ -57,6 +57,8 @@ class TapLink final : public Link {
   };
   TapLink(int fd, std::string name, bool multi_queue, bool created, int mtu, bool offload)
       : fd_(fd), name_(std::move(name)), multi_queue_(multi_queue), created_(created), mtu_(mtu), offload_(offload) {}
+  // One read into `into` (the Receive of a TAP without offload).
+  bool ReadFrame(rings::Packet& into, bool& oversize);
   bool ReceiveVnet(rings::Packet& into, bool& oversize);
   int fd_;
   std::string name_;
