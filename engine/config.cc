@@ -219,6 +219,11 @@ absl::StatusOr<Config> ParseConfig(const RawFlags& f, int cpus) {
     return Bad("tap-queues", absl::StrCat(f.tap_queues, " is not 1 to 16"));
   }
   c.tap_queues = f.tap_queues;
+  if (f.tx_inline == "on" || f.tx_inline == "off") {
+    c.tx_inline = f.tx_inline == "on";
+  } else {
+    return Bad("tx-inline", absl::StrCat("'", f.tx_inline, "' is not on or off"));
+  }
   if (f.acd == "on") {
     c.acd = true;
   } else if (f.acd == "off") {

@@ -44,6 +44,7 @@ struct Config {
   std::string tap;
   bool tap_offload = true;         // IFF_VNET_HDR + checksum/TSO offload (engine/link/tap.h)
   int tap_queues = 1;              // > 1: a multi-queue TAP, an RX thread per queue
+  bool tx_inline = true;           // a worker writes its own frame when none of its is queued for TX
   proto::MacAddress mac;
   std::vector<Ip4Setting> ip4;     // --gw4 is folded in as its on-link address's gateway
   std::vector<Route4Setting> routes4;
@@ -117,6 +118,7 @@ struct RawFlags {
   std::string tap;
   std::string tap_offload = "on";
   int tap_queues = 1;
+  std::string tx_inline = "on";
   std::string mac;
   std::string ip4;
   std::string gw4;

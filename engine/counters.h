@@ -25,6 +25,9 @@ class Counter {
   void Inc(std::uint64_t n = 1) {
     v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
+  // For a counter with several writers (a link's TX counters under
+  // --tx-inline): an atomic add.
+  void IncShared(std::uint64_t n = 1) { v_.fetch_add(n, std::memory_order_relaxed); }
   std::uint64_t value() const { return v_.load(std::memory_order_relaxed); }
 
  private:

@@ -98,9 +98,17 @@ absl::Status Engine::Build(std::vector<std::unique_ptr<Link>> links) {
     tx_rings.push_back(tx_rings_.back().get());
     tx_links.push_back(rx_links_[k % queues]);
   }
+  // --tx-inline: a worker writes its own frame when none of its frames waits
+  // for the TX stage, on links that take sends from several threads.
+  const bool inline_tx = config_.tx_inline && link_->concurrent_send();
+  std::vector<std::atomic<std::uint32_t>*> outstanding(n, nullptr);
+  if (inline_tx) {
+    tx_outstanding_ = std::make_unique<std::atomic<std::uint32_t>[]>(n);
+    for (int k = 0; k < n; ++k) outstanding[k] = &tx_outstanding_[k];
+  }
   // The TX and timer stages come first: workers hold their doorbells.
   counters_.SetScope("tx");
-  tx_ = std::make_unique<TxStage>(std::move(tx_links), tx_rings, counters_);
+  tx_ = std::make_unique<TxStage>(tx_links, tx_rings, counters_, outstanding);
   timer_ = std::make_unique<TimerStage>(clock_);
   fabric_ = std::make_unique<ShardFabric>(n);
   for (int k = 0; k < n; ++k) {
@@ -111,6 +119,7 @@ absl::Status Engine::Build(std::vector<std::unique_ptr<Link>> links) {
                                                 tx_->doorbell(), timer_->doorbell(), counters_, *fabric_, logger_));
     fabric_->SetDoorbell(k, &workers_.back()->doorbell());
     workers_.back()->SetLinkOffload(link_->offload());
+    if (inline_tx) workers_.back()->SetInlineTx(tx_links[k], outstanding[k]);
     timer_->AddWorker(workers_.back().get());
   }
   for (int q = 0; q < queues; ++q) {

@@ -140,6 +140,8 @@ class Engine {
   // From RX stage q to worker k: rx_rings_[q * workers + k].
   std::vector<std::unique_ptr<rings::SpscRing<rings::Packet>>> rx_rings_;
   std::vector<std::unique_ptr<rings::SpscRing<rings::Packet>>> tx_rings_;
+  // Per worker: its frames on its TX ring not yet written (--tx-inline).
+  std::unique_ptr<std::atomic<std::uint32_t>[]> tx_outstanding_;
   std::vector<std::unique_ptr<RxStage>> rx_;  // one per queue
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<TimerStage> timer_;

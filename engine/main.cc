@@ -44,6 +44,9 @@ ABSL_FLAG(int, tap_queues, 1,
           "queues of a multi-queue TAP to attach, an RX thread each (1 to 16); more than 1 makes the TAP "
           "multi-queue if it is created here, and worker k writes through queue k mod N, so the kernel steers "
           "each worker's flows back to that queue");
+ABSL_FLAG(std::string, tx_inline, "on",
+          "on: a worker writes its own frame to the TAP when none of its frames waits for the TX thread (one "
+          "thread hand-off fewer per frame; order kept) | off: every frame goes through the TX thread");
 ABSL_FLAG(std::string, mac, "", "Ethernet address (default: random locally administered 02:...)");
 ABSL_FLAG(std::string, ip4, "",
           "IPv4 address/prefix with an optional gateway, e.g. 192.0.2.2/24 or 192.0.2.2/24@192.0.2.1; repeat or "
@@ -236,7 +239,7 @@ int main(int argc, char** argv) {
       "                 [--tcp-max-sessions N] [--tcp-max-half-open N] [--neighbour-cache N] [--neighbour-pending N]\n"
       "                 [--ipv6 on|off] [--ip6 ADDR/LEN]... [--gw6 ADDR] [--ip6-stable SECRET]\n"
       "                 [--services LIST] [--ping ADDR [--ping-count N]] [--iperf3 \"ADDR [OPTIONS]\"]\n"
-      "                 [--workers N] [--pin SPEC]\n"
+      "                 [--workers N] [--pin SPEC] [--tx-inline on|off]\n"
       "                 [--poll busy|adaptive|block] [--log-level L] [--trace LAYERS] [--impair SPEC]\n"
       "                 [--console PATH|auto|off] [--pcap FILE [--pcap-size SIZE] [--pcap-files N]]\n"
       "runs until SIGINT/SIGTERM; SIGUSR1 prints counters; ringstack-ctl talks to its console.\n"
@@ -251,6 +254,7 @@ int main(int argc, char** argv) {
   raw.tap = absl::GetFlag(FLAGS_tap);
   raw.tap_offload = absl::GetFlag(FLAGS_tap_offload);
   raw.tap_queues = absl::GetFlag(FLAGS_tap_queues);
+  raw.tx_inline = absl::GetFlag(FLAGS_tx_inline);
   raw.mac = absl::GetFlag(FLAGS_mac);
   raw.ip4 = absl::GetFlag(FLAGS_ip4);
   raw.gw4 = absl::GetFlag(FLAGS_gw4);

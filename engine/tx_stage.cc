@@ -4,13 +4,17 @@
 
 namespace ringstack::engine {
 
-TxStage::TxStage(std::vector<Link*> links, std::vector<rings::SpscRing<rings::Packet>*> rings, CounterSet& counters)
+TxStage::TxStage(std::vector<Link*> links, std::vector<rings::SpscRing<rings::Packet>*> rings, CounterSet& counters,
+                 std::vector<std::atomic<std::uint32_t>*> outstanding)
     : links_(std::move(links)),
+      outstanding_(std::move(outstanding)),
       rings_(std::move(rings)),
       tx_frames_(counters.Add("tx_frames")),
       tx_bytes_(counters.Add("tx_bytes")),
       tx_busy_(counters.Add("tx_link_busy")),
-      tx_error_drop_(counters.Add("tx_error_drop")) {}
+      tx_error_drop_(counters.Add("tx_error_drop")) {
+  outstanding_.resize(rings_.size(), nullptr);
+}
 
 short TxStage::WaitEvents() const { return POLLOUT; }
 
@@ -36,6 +40,7 @@ std::size_t TxStage::Poll(std::size_t budget) {
   std::size_t done = 0;
   while (pending_count_ != 0) {
     if (!Write(*links_[pending_ring_], pending_[pending_first_])) return done;
+    Done(pending_ring_);
     ++pending_first_;
     --pending_count_;
     ++done;
@@ -64,6 +69,7 @@ std::size_t TxStage::Poll(std::size_t budget) {
         pending_ring_ = at;
         return done + i;
       }
+      Done(at);
     }
     done += n;
   }

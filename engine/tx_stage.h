@@ -7,6 +7,8 @@
 #ifndef RINGSTACK_ENGINE_TX_STAGE_H_
 #define RINGSTACK_ENGINE_TX_STAGE_H_
 
+#include <atomic>
+#include <cstdint>
 #include <vector>
 
 #include "engine/counters.h"
@@ -20,7 +22,11 @@ namespace ringstack::engine {
 class TxStage final : public Stage {
  public:
   // links[k]: where ring k's frames go (one link for all, or a queue each).
-  TxStage(std::vector<Link*> links, std::vector<rings::SpscRing<rings::Packet>*> rings, CounterSet& counters);
+  // outstanding[k] (may be null): frames of ring k pushed and not yet
+  // written or dropped, which the stage counts down (--tx-inline: the
+  // worker writes itself only when its count is 0, so order is kept).
+  TxStage(std::vector<Link*> links, std::vector<rings::SpscRing<rings::Packet>*> rings, CounterSet& counters,
+          std::vector<std::atomic<std::uint32_t>*> outstanding = {});
   std::string_view name() const override { return "tx"; }
   std::size_t Poll(std::size_t budget) override;
   int WaitFd() const override { return pending_count_ != 0 ? links_[pending_ring_]->tx_fd() : -1; }
@@ -31,6 +37,10 @@ class TxStage final : public Stage {
   bool Write(Link& link, rings::Packet& frame);
 
   std::vector<Link*> links_;
+  std::vector<std::atomic<std::uint32_t>*> outstanding_;
+  void Done(std::size_t ring) {
+    if (outstanding_[ring] != nullptr) outstanding_[ring]->fetch_sub(1, std::memory_order_release);
+  }
   std::vector<rings::SpscRing<rings::Packet>*> rings_;
   static constexpr std::size_t kBatch = 32;
   // Frames popped but not yet written because the link said busy (EAGAIN);

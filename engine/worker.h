@@ -71,6 +71,15 @@ class Worker final : public Stage {
   // The link completes partial checksums and cuts TCP super-segments
   // (Link::offload); set before the engine starts.
   void SetLinkOffload(bool on) { link_offload_ = on; }
+  // --tx-inline: write frames to `link` here when `outstanding` (this
+  // worker's frames pushed to the TX ring and not yet written, counted
+  // down by the TX stage) is 0; else push them as ever. Set before start.
+  void SetInlineTx(Link* link, std::atomic<std::uint32_t>* outstanding) {
+    inline_link_ = link;
+    tx_outstanding_ = outstanding;
+    // What the constructor already queued (DAD, MLD): no thread runs yet.
+    tx_outstanding_->store(static_cast<std::uint32_t>(tx_.SizeApprox()), std::memory_order_relaxed);
+  }
   // The engine stopped (threads joined): packets still waiting for a
   // neighbour are dropped (counted neighbour_drop_parked_at_stop), so every
   // buffer is back in the pool when the counters are written.
@@ -360,6 +369,8 @@ class Worker final : public Stage {
   // that the kernel cuts into `segments` wire segments of `mss` bytes
   // (Linux's TSO/GSO, done in the worker as tcp_output's segments come).
   bool link_offload_ = false;
+  Link* inline_link_ = nullptr;
+  std::atomic<std::uint32_t>* tx_outstanding_ = nullptr;
   struct TsoBuild {
     Packet p;
     FlowKey key;
@@ -545,6 +556,9 @@ class Worker final : public Stage {
   Counter& icmp6_tx_time_exceeded_;
   Counter& icmp6_rx_packet_too_big_;
   Counter& tx_ring_full_drop_;
+  Counter& tx_frames_;       // written here (--tx-inline); the TX stage counts its own
+  Counter& tx_bytes_;
+  Counter& tx_error_drop_;
   Counter& pool_empty_drop_;
   Counter& no_headroom_drop_;
   Counter& shard_mail_drop_;

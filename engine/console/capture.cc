@@ -49,8 +49,7 @@ Capture::Capture(CounterSet& counters)
 Capture::~Capture() { Stop(); }
 
 void Capture::Copy(Direction d, std::span<const std::byte> frame, std::int64_t stamp) {
-  std::unique_lock<std::mutex> lock;
-  if (d == Direction::kRx) lock = std::unique_lock<std::mutex>(rx_mu_);
+  std::lock_guard<std::mutex> lock(d == Direction::kRx ? rx_mu_ : tx_mu_);
   rings::ByteRing& ring = d == Direction::kRx ? rx_ring_ : tx_ring_;
   const std::size_t len = std::min<std::size_t>(frame.size(), kSnapLen);
   const Record r{stamp, generation_.load(std::memory_order_relaxed), static_cast<std::uint32_t>(len)};

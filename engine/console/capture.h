@@ -86,9 +86,10 @@ class Capture {
   Counter& frames_;
   Counter& rx_dropped_;  // one writer each: the RX and the TX thread
   Counter& tx_dropped_;
-  // The RX ring's producers: one RX thread per TAP queue (--tap-queues), so
-  // they take turns; the TX thread is alone on its ring.
-  std::mutex rx_mu_;
+  // Each ring's producers take turns: the RX ring has one RX thread per TAP
+  // queue (--tap-queues), the TX ring the TX thread and, with --tx-inline,
+  // the workers. The counters below are written under these.
+  std::mutex rx_mu_, tx_mu_;
   std::atomic<std::uint64_t> dropped_now_{0};
 
   mutable std::mutex mu_;  // the fields below, and Start/Stop

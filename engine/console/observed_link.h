@@ -25,6 +25,7 @@ class ObservedLink final : public Link {
   int tx_fd() const override { return inner_->tx_fd(); }
   bool rx_needs_large() const override { return inner_->rx_needs_large(); }
   bool offload() const override { return inner_->offload(); }
+  bool concurrent_send() const override { return inner_->concurrent_send(); }
   void SetRxDoorbell(Doorbell* doorbell) override { inner_->SetRxDoorbell(doorbell); }
   Instant NextDeadline() const override { return inner_->NextDeadline(); }
   std::string Describe() const override { return inner_->Describe(); }

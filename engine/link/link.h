@@ -1,6 +1,8 @@
 // Link: where frames come from and go to (a TAP queue, an in-memory SimLink,
 // or a decorator such as ImpairedLink). Receive is called by the RX stage's
-// thread only and Send by the TX stage's thread only; the two may run at once.
+// thread only; Send by the TX stage's thread, and, on a link whose
+// concurrent_send() is true, by workers too (--tx-inline); the two may run
+// at once.
 #ifndef RINGSTACK_ENGINE_LINK_LINK_H_
 #define RINGSTACK_ENGINE_LINK_LINK_H_
 
@@ -37,6 +39,9 @@ class Link {
   // TCP super-segments) and completes them; without it every frame sent
   // must be whole.
   virtual bool offload() const { return false; }
+  // Send may be called from several threads at once (a worker writing its
+  // own frame while the TX stage writes another's).
+  virtual bool concurrent_send() const { return false; }
   // For links without an fd: the doorbell to ring when frames arrive.
   virtual void SetRxDoorbell(Doorbell* /*doorbell*/) {}
   // The earliest time a held frame becomes receivable (delay, reordering).

@@ -149,6 +149,7 @@ bool SimLink::Receive(rings::Packet& into, bool& oversize) { return wire_->TakeI
 SendResult SimLink::Send(const rings::Packet& frame) {
   const rings::PacketOffload& o = frame.offload();
   if (offload_ && (o.gso_size != 0 || o.csum_start != 0)) {
+    std::lock_guard lock(send_mu_);
     const bool ok = vnet::ForEachSegment(frame.data(), o, scratch_,
                                          [&](std::span<const std::byte> f) { wire_->Send(side_, f); });
     return ok ? SendResult::kSent : SendResult::kError;  // not what its metadata says: the kernel refuses it

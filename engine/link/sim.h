@@ -45,6 +45,7 @@ class SimLink final : public Link {
   // kernel would (vnet::Segment) before they go on the wire.
   void SetOffload(bool on) { offload_ = on; }
   bool offload() const override { return offload_; }
+  bool concurrent_send() const override { return true; }  // the wire locks; scratch_ under send_mu_
 
   // For tests driving one end by hand.
   void SendBytes(std::span<const std::byte> frame);
@@ -58,7 +59,8 @@ class SimLink final : public Link {
   std::shared_ptr<SimWire> wire_;
   int side_;
   bool offload_ = false;
-  std::vector<std::byte> scratch_;  // Send's (the TX thread's) segment being cut
+  std::mutex send_mu_;
+  std::vector<std::byte> scratch_;  // the segment being cut (under send_mu_)
 };
 
 }  // namespace ringstack::engine

@@ -206,8 +206,8 @@ SendResult TapLink::Send(const rings::Packet& frame) {
     want += sizeof header;
     n = writev(fd_, iov, 2);
     if (n == static_cast<ssize_t>(want) && counters_.tx_gso_frames != nullptr) {
-      if (h.gso_type != vnet::kGsoNone) counters_.tx_gso_frames->Inc();
-      if (h.flags & vnet::kFlagNeedsCsum) counters_.tx_csum_partial->Inc();
+      if (h.gso_type != vnet::kGsoNone) counters_.tx_gso_frames->IncShared();
+      if (h.flags & vnet::kFlagNeedsCsum) counters_.tx_csum_partial->IncShared();
     }
   } else {
     n = write(fd_, bytes.data(), bytes.size());

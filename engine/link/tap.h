@@ -41,6 +41,7 @@ class TapLink final : public Link {
   int tx_fd() const override { return fd_; }
   bool rx_needs_large() const override { return offload_; }
   bool offload() const override { return offload_; }
+  bool concurrent_send() const override { return true; }  // a write per frame; its counters atomic
   std::string Describe() const override;
 
   bool multi_queue() const { return multi_queue_; }

@@ -1141,6 +1141,57 @@ TEST(Threaded, BlockModePipelineAnswersEveryPing) {
   }
 }
 
+// --tx-inline (the default): a worker writes its own frames when none of its
+// frames waits for the TX thread, so with one ping at a time the workers
+// write every reply; off, the TX thread writes them all. Either way every
+// reply comes, in order of the requests' sequence numbers.
+TEST(Threaded, InlineTxWritesFromTheWorkerAndKeepsOrder) {
+  for (const bool inline_tx : {true, false}) {
+    SCOPED_TRACE(inline_tx ? "--tx-inline on" : "--tx-inline off");
+    SteadyClock clock;
+    auto [peer, mine] = SimLink::Pair(clock);
+    Config c = SimConfig(1);
+    c.poll = PollMode::kBlock;
+    c.tx_inline = inline_tx;
+    auto engine = Engine::CreateWithLink(c, std::move(mine), clock);
+    ASSERT_TRUE(engine.ok());
+    ASSERT_TRUE((*engine)->Start().ok());
+    peer->SendBytes(Vec(vectors::kArpRequest));
+    // A burst of 200 requests, numbered; the replies must come back in order.
+    Frame request = Vec(vectors::kIcmpEchoRequest);
+    for (int i = 0; i < 200; ++i) {
+      Frame r = request;
+      proto::StoreBe16(r.data() + 14 + 20 + 6, static_cast<std::uint16_t>(i));  // the sequence number
+      proto::StoreBe16(r.data() + 14 + 20 + 2, 0);
+      proto::StoreBe16(r.data() + 14 + 20 + 2,
+                       proto::InternetChecksum(std::span<const std::byte>(r).subspan(14 + 20)));
+      peer->SendBytes(r);
+    }
+    std::vector<int> seqs;
+    const auto deadline = clock.Now() + Duration::Seconds(20);
+    while (seqs.size() < 200 && clock.Now() < deadline) {
+      while (auto f = peer->ReceiveBytes()) {
+        if (proto::LoadBe16(f->data() + 12) == 0x0800) seqs.push_back(proto::LoadBe16(f->data() + 14 + 20 + 6));
+      }
+    }
+    (*engine)->Stop();
+    ASSERT_EQ(seqs.size(), 200u);
+    for (int i = 0; i < 200; ++i) EXPECT_EQ(seqs[static_cast<std::size_t>(i)], i);
+    std::uint64_t by_worker = 0, by_tx = 0;
+    (*engine)->counters().ForEachScoped([&](std::string_view name, std::string_view scope, std::uint64_t v) {
+      if (name != "tx_frames") return;
+      (scope == "tx" ? by_tx : by_worker) += v;
+    });
+    EXPECT_EQ(by_worker + by_tx, 201u);  // the replies and the ARP reply
+    if (inline_tx) {
+      EXPECT_GT(by_worker, 0u);
+    } else {
+      EXPECT_EQ(by_worker, 0u);
+    }
+    engine->reset();
+  }
+}
+
 // Timers on an idle threaded engine: ARP retries must go out on time with no
 // traffic to wake the worker (the timer stage alone wakes it).
 TEST(Threaded, TimersFireOnAnIdleEngine) {
