@@ -67,6 +67,7 @@ TEST(Config, PerAddressGatewaysStaticRoutesAcdAndReassemblyMemory) {
   EXPECT_EQ(c->routes4[1].net.prefix_len, 0);
   EXPECT_FALSE(c->acd);
   EXPECT_TRUE(c->tap_offload);  // the default
+  EXPECT_TRUE(c->tx_inline);
   f.tap_offload = "off";
   EXPECT_FALSE(ParseConfig(f, 1)->tap_offload);
   f.tap_offload = "on";
@@ -157,6 +158,7 @@ TEST(Config, BadFlagsNameTheFlag) {
       {[](RawFlags& f) { f.acd = "maybe"; }, "--acd"},
       {[](RawFlags& f) { f.tap_offload = "yes"; }, "--tap-offload: 'yes' is not on or off"},
       {[](RawFlags& f) { f.tap_queues = 0; }, "--tap-queues: 0 is not 1 to 16"},
+      {[](RawFlags& f) { f.tx_inline = "maybe"; }, "--tx-inline: 'maybe' is not on or off"},
       {[](RawFlags& f) { f.tap_queues = 17; }, "--tap-queues"},
       {[](RawFlags& f) { f.tap_queues = 2; f.impair = "loss=0.1"; }, "--impair: works on one TAP queue"},
       {[](RawFlags& f) { f.ping = "ff02::1"; }, "--ping"},
