@@ -258,6 +258,7 @@ class Worker final : public Stage {
   bool ExtendTso(const proto::tcp::TcpRepr& h, const FlowKey& key, const rings::ByteRing* data, std::uint32_t offset,
                  std::uint32_t len);
   void FlushTso();
+  void SendTcpSegment(Packet p, const FlowKey& key);
   TcpListener* FindListener(const proto::IpAddress& dst, std::uint16_t port);
   // The fabric (shard_fabric.h): mail in, the snapshot published (shard 0)
   // or taken (the others), neighbours resolved through shard 0.

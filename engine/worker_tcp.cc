@@ -348,6 +348,15 @@ void Worker::SendTcp(const tcp::TcpRepr& h, const FlowKey& key, const rings::Byt
   }
   if (key.local.is_v6()) {
     h.EmitHeader(seg, key.local.v6(), key.remote.v6());
+  } else {
+    h.EmitHeader(seg, key.local.v4(), key.remote.v4());
+  }
+  SendTcpSegment(std::move(p), key);
+}
+
+// A built TCP segment (header and payload) into IP toward key.remote.
+void Worker::SendTcpSegment(Packet p, const FlowKey& key) {
+  if (key.local.is_v6()) {
     proto::ipv6::Ipv6Repr ip;
     ip.src = key.local.v6();
     ip.dst = key.remote.v6();
@@ -355,7 +364,6 @@ void Worker::SendTcp(const tcp::TcpRepr& h, const FlowKey& key, const rings::Byt
     SendIpv6(std::move(p), ip);
     return;
   }
-  h.EmitHeader(seg, key.local.v4(), key.remote.v4());
   SendIpv4(std::move(p), key.local.v4(), key.remote.v4(), proto::ipv4::kProtoTcp);
 }
 
@@ -428,15 +436,7 @@ void Worker::FlushTso() {
     o.gso_size = static_cast<std::uint16_t>(tso_.mss);
     tcp_tx_tso_.Inc();
   }
-  if (v6) {
-    proto::ipv6::Ipv6Repr ip;
-    ip.src = key.local.v6();
-    ip.dst = key.remote.v6();
-    ip.next_header = proto::ipv4::kProtoTcp;
-    SendIpv6(std::move(p), ip);
-    return;
-  }
-  SendIpv4(std::move(p), key.local.v4(), key.remote.v4(), proto::ipv4::kProtoTcp);
+  SendTcpSegment(std::move(p), key);
 }
 
 void Worker::RearmTcp(TcpSession& s) {

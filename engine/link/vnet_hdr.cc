@@ -4,6 +4,10 @@
 
 #include "protocols/common/bytes.h"
 #include "protocols/common/checksum.h"
+#include "protocols/ethernet/ethernet_header.h"
+#include "protocols/ipv4/ipv4_header.h"
+#include "protocols/ipv6/ipv6_repr.h"
+#include "protocols/tcp/tcp_header.h"
 
 namespace ringstack::engine::vnet {
 namespace {
@@ -16,19 +20,16 @@ void StoreLe16(std::byte* p, std::uint16_t v) {
   p[1] = static_cast<std::byte>(v >> 8);
 }
 
-constexpr std::size_t kEthLen = 14;
-constexpr std::uint16_t kEtherTypeIpv4 = 0x0800;
-constexpr std::uint16_t kEtherTypeIpv6 = 0x86dd;
-constexpr std::size_t kTcpChecksum = 16;
-constexpr std::uint8_t kTcpFin = 0x01;
-constexpr std::uint8_t kTcpPsh = 0x08;
-constexpr std::uint8_t kTcpCwr = 0x80;
+using proto::ethernet::kEtherTypeIpv4;
+using proto::ethernet::kEtherTypeIpv6;
+constexpr std::size_t kEthLen = proto::ethernet::kHeaderLen;
+constexpr std::size_t kTcpChecksum = proto::tcp::field::kChecksum;
 
 // The TCP header's length at `at`, 0 when it is not all in the frame.
 std::size_t TcpHeaderLen(std::span<const std::byte> frame, std::size_t at) {
-  if (at + 20 > frame.size()) return 0;
-  const std::size_t len = (static_cast<unsigned>(frame[at + 12]) >> 4) * 4u;
-  return len >= 20 && at + len <= frame.size() ? len : 0;
+  if (at + proto::tcp::kMinHeaderLen > frame.size()) return 0;
+  const std::size_t len = (static_cast<unsigned>(frame[at + proto::tcp::field::kDataOffset]) >> 4) * 4u;
+  return len >= proto::tcp::kMinHeaderLen && at + len <= frame.size() ? len : 0;
 }
 
 }  // namespace
@@ -91,7 +92,7 @@ Header FromOffload(std::span<const std::byte> frame, const rings::PacketOffload&
     h.csum_offset = offload.csum_offset;
   }
   if (offload.gso_size != 0 && frame.size() >= kEthLen) {
-    const std::uint16_t type = proto::LoadBe16(&frame[12]);
+    const std::uint16_t type = proto::LoadBe16(&frame[proto::ethernet::field::kEtherType]);
     h.gso_type = type == kEtherTypeIpv6 ? kGsoTcpV6 : kGsoTcpV4;
     h.gso_size = offload.gso_size;
     h.hdr_len = static_cast<std::uint16_t>(offload.csum_start + TcpHeaderLen(frame, offload.csum_start));
@@ -125,19 +126,22 @@ bool ForEachSegment(std::span<const std::byte> frame, const rings::PacketOffload
     return true;
   }
   if (frame.size() < kEthLen) return false;
-  const std::uint16_t type = proto::LoadBe16(&frame[12]);
+  const std::uint16_t type = proto::LoadBe16(&frame[proto::ethernet::field::kEtherType]);
   const bool v6 = type == kEtherTypeIpv6;
   if (!v6 && type != kEtherTypeIpv4) return false;
   const std::size_t l4 = offload.csum_start;
-  if (v6 ? l4 != kEthLen + 40 : (l4 < kEthLen + 20 || l4 >= frame.size())) return false;
+  if (v6 ? l4 != kEthLen + proto::ipv6::kHeaderLen
+         : (l4 < kEthLen + proto::ipv4::kMinHeaderLen || l4 >= frame.size())) {
+    return false;
+  }
   if (!v6 && (static_cast<unsigned>(frame[kEthLen]) & 0x0f) * 4u != l4 - kEthLen) return false;
   const std::size_t tcp_len = TcpHeaderLen(frame, l4);
   if (tcp_len == 0) return false;
   const std::size_t headers = l4 + tcp_len;
   const std::span<const std::byte> payload = frame.subspan(headers);
   const std::size_t mss = offload.gso_size;
-  const std::uint32_t seq0 = proto::LoadBe32(&frame[l4 + 4]);
-  const std::uint8_t flags0 = static_cast<std::uint8_t>(frame[l4 + 13]);
+  const std::uint32_t seq0 = proto::LoadBe32(&frame[l4 + proto::tcp::field::kSeq]);
+  const std::uint8_t flags0 = static_cast<std::uint8_t>(frame[l4 + proto::tcp::field::kFlags]);
   const std::uint16_t ident0 = v6 ? 0 : proto::LoadBe16(&frame[kEthLen + 4]);
   const std::uint16_t partial = proto::LoadBe16(&frame[l4 + kTcpChecksum]);
   const std::size_t whole_len = frame.size() - l4;
@@ -160,11 +164,11 @@ bool ForEachSegment(std::span<const std::byte> frame, const rings::PacketOffload
       proto::StoreBe16(ip + 10, proto::InternetChecksum(std::span<const std::byte>(ip, l4 - kEthLen)));
     }
     std::byte* th = &f[l4];
-    proto::StoreBe32(th + 4, seq0 + static_cast<std::uint32_t>(off));
+    proto::StoreBe32(th + proto::tcp::field::kSeq, seq0 + static_cast<std::uint32_t>(off));
     std::uint8_t flags = flags0;
-    if (!last) flags &= static_cast<std::uint8_t>(~(kTcpFin | kTcpPsh));
-    if (i != 0) flags &= static_cast<std::uint8_t>(~kTcpCwr);
-    th[13] = static_cast<std::byte>(flags);
+    if (!last) flags &= static_cast<std::uint8_t>(~(proto::tcp::kFin | proto::tcp::kPsh));
+    if (i != 0) flags &= static_cast<std::uint8_t>(~proto::tcp::kCwr);
+    th[proto::tcp::field::kFlags] = static_cast<std::byte>(flags);
     // As tcp_gso_segment: the sender's partial sum (its pseudo-header with
     // the whole length) with the length changed to this segment's, then
     // the sum over the segment. A wrong partial sum gives wrong checksums.
