@@ -224,6 +224,9 @@ absl::StatusOr<Config> ParseConfig(const RawFlags& f, int cpus) {
   } else {
     return Bad("tx-inline", absl::StrCat("'", f.tx_inline, "' is not on or off"));
   }
+  if (f.fuse != "auto" && f.fuse != "on" && f.fuse != "off") {
+    return Bad("fuse", absl::StrCat("'", f.fuse, "' is not auto, on or off"));
+  }
   if (f.acd == "on") {
     c.acd = true;
   } else if (f.acd == "off") {
@@ -343,6 +346,10 @@ absl::StatusOr<Config> ParseConfig(const RawFlags& f, int cpus) {
   if (f.workers < 1 || f.workers > 64) return Bad("workers", "must be in [1, 64]");
   c.workers = f.workers;
   if (absl::Status s = ParsePin(f.pin, c.workers, cpus, c.pin); !s.ok()) return s;
+  // auto: fused when a thread per stage (RX queues, workers, timer, TX)
+  // would outnumber the CPUs, where each hand-off between them is a sleep
+  // and a wake-up (bench/README.md has the figures).
+  c.fuse = f.fuse == "on" || (f.fuse == "auto" && c.tap_queues + c.workers + 2 > cpus);
 
   if (f.poll == "busy") {
     c.poll = PollMode::kBusy;

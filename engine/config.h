@@ -45,6 +45,11 @@ struct Config {
   bool tap_offload = true;         // IFF_VNET_HDR + checksum/TSO offload (engine/link/tap.h)
   int tap_queues = 1;              // > 1: a multi-queue TAP, an RX thread per queue
   bool tx_inline = true;           // a worker writes its own frame when none of its is queued for TX
+  // Stages share threads: thread k runs worker k and the RX stages of the
+  // queues steered to it (q mod workers); thread 0 also the timer and TX.
+  // --fuse auto (the flag's default) sets it when a thread per stage would
+  // outnumber the CPUs.
+  bool fuse = false;
   proto::MacAddress mac;
   std::vector<Ip4Setting> ip4;     // --gw4 is folded in as its on-link address's gateway
   std::vector<Route4Setting> routes4;
@@ -119,6 +124,7 @@ struct RawFlags {
   std::string tap_offload = "on";
   int tap_queues = 1;
   std::string tx_inline = "on";
+  std::string fuse = "auto";
   std::string mac;
   std::string ip4;
   std::string gw4;

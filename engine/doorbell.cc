@@ -4,6 +4,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -29,23 +30,51 @@ void Doorbell::Signal() {
   [[maybe_unused]] const ssize_t n = write(fd_, &one, sizeof(one));
 }
 
+namespace {
+
+timespec* Timeout(Instant deadline, const Clock& clock, timespec& ts) {
+  if (deadline.IsNever()) return nullptr;
+  const std::int64_t ns = std::max<std::int64_t>(0, (deadline - clock.Now()).nanos());
+  ts.tv_sec = ns / 1'000'000'000;
+  ts.tv_nsec = ns % 1'000'000'000;
+  return &ts;
+}
+
+}  // namespace
+
+void Doorbell::Woke(bool readable) {
+  sleeping_.store(false, std::memory_order_relaxed);
+  wakeups_.fetch_add(1, std::memory_order_relaxed);
+  if (readable) {
+    std::uint64_t value;
+    [[maybe_unused]] const ssize_t n = read(fd_, &value, sizeof(value));
+  }
+}
+
 void Doorbell::Wait(int extra_fd, short events, Instant deadline, const Clock& clock) {
   pollfd fds[2] = {{fd_, POLLIN, 0}, {extra_fd, events, 0}};
   const nfds_t nfds = extra_fd >= 0 ? 2 : 1;
   timespec ts;
-  timespec* timeout = nullptr;
-  if (!deadline.IsNever()) {
-    const std::int64_t ns = std::max<std::int64_t>(0, (deadline - clock.Now()).nanos());
-    ts.tv_sec = ns / 1'000'000'000;
-    ts.tv_nsec = ns % 1'000'000'000;
-    timeout = &ts;
+  const int rc = ppoll(fds, nfds, Timeout(deadline, clock, ts), nullptr);
+  Woke(rc > 0 && (fds[0].revents & POLLIN));
+}
+
+void Doorbell::WaitAny(std::span<Doorbell* const> bells, std::span<const int> fds, std::span<const short> events,
+                       Instant deadline, const Clock& clock) {
+  // A runner thread has a handful of stages: a fixed array, no allocation.
+  constexpr std::size_t kMax = 64;
+  pollfd p[kMax];
+  nfds_t n = 0;
+  for (Doorbell* b : bells) {
+    if (n < kMax) p[n++] = {b->fd_, POLLIN, 0};
   }
-  const int rc = ppoll(fds, nfds, timeout, nullptr);
-  sleeping_.store(false, std::memory_order_relaxed);
-  wakeups_.fetch_add(1, std::memory_order_relaxed);
-  if (rc > 0 && (fds[0].revents & POLLIN)) {
-    std::uint64_t value;
-    [[maybe_unused]] const ssize_t n = read(fd_, &value, sizeof(value));
+  for (std::size_t i = 0; i < fds.size() && n < kMax; ++i) {
+    if (fds[i] >= 0) p[n++] = {fds[i], events[i], 0};
+  }
+  timespec ts;
+  const int rc = ppoll(p, n, Timeout(deadline, clock, ts), nullptr);
+  for (std::size_t i = 0; i < bells.size(); ++i) {
+    bells[i]->Woke(rc > 0 && i < kMax && (p[i].revents & POLLIN));
   }
 }
 

@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <span>
 
 #include "absl/status/status.h"
 #include "engine/clock.h"
@@ -42,11 +43,20 @@ class Doorbell {
   // Blocks until rung, `extra_fd` is ready for `events` (if >= 0), or
   // `deadline` on `clock` passes. Clears the ring and the sleeping flag.
   void Wait(int extra_fd, short events, Instant deadline, const Clock& clock);
+  // The same for a thread that consumes for several stages (ThreadedRunner
+  // groups): blocks until any of `bells` rings, any `fds[i]` is ready for
+  // `events[i]` (fds of -1 are skipped), or `deadline` passes; each bell is
+  // then cleared as Wait clears its own. Every bell must have had
+  // PrepareToSleep.
+  static void WaitAny(std::span<Doorbell* const> bells, std::span<const int> fds, std::span<const short> events,
+                      Instant deadline, const Clock& clock);
 
   std::uint64_t wakeups() const { return wakeups_.load(std::memory_order_relaxed); }
 
  private:
   void Signal();
+  // After a wait: the flag down, the eventfd drained if `readable`.
+  void Woke(bool readable);
   int fd_ = -1;
   std::atomic<bool> sleeping_{false};
   std::atomic<std::uint64_t> wakeups_{0};

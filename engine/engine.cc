@@ -158,14 +158,30 @@ std::vector<Stage*> Engine::stages() {
 }
 
 absl::Status Engine::Start() {
+  // --fuse: thread k runs worker k and the RX stages of queues q with
+  // q mod workers == k; thread 0 also the timer and TX stages. Each thread
+  // is pinned as its worker is (--pin wK), else as its first stage.
+  const auto worker_cpu = [this](int k) { return config_.pin.workers.empty() ? -1 : config_.pin.workers[k]; };
   std::vector<StageThread> threads;
-  for (auto& r : rx_) threads.push_back({r.get(), config_.pin.rx, config_.rx_batch});
-  for (int k = 0; k < config_.workers; ++k) {
-    const int cpu = config_.pin.workers.empty() ? -1 : config_.pin.workers[k];
-    threads.push_back({workers_[k].get(), cpu});
+  if (config_.fuse) {
+    for (int k = 0; k < config_.workers; ++k) {
+      int cpu = worker_cpu(k);
+      if (cpu < 0 && k == 0) cpu = config_.pin.rx;
+      for (std::size_t q = 0; q < rx_.size(); ++q) {
+        if (static_cast<int>(q) % config_.workers == k) threads.push_back({rx_[q].get(), cpu, config_.rx_batch, k});
+      }
+      threads.push_back({workers_[k].get(), cpu, 64, k});
+      if (k == 0) {
+        threads.push_back({timer_.get(), cpu, 64, 0});
+        threads.push_back({tx_.get(), cpu, 64, 0});
+      }
+    }
+  } else {
+    for (auto& r : rx_) threads.push_back({r.get(), config_.pin.rx, config_.rx_batch});
+    for (int k = 0; k < config_.workers; ++k) threads.push_back({workers_[k].get(), worker_cpu(k)});
+    threads.push_back({timer_.get(), config_.pin.timer});
+    threads.push_back({tx_.get(), config_.pin.tx});
   }
-  threads.push_back({timer_.get(), config_.pin.timer});
-  threads.push_back({tx_.get(), config_.pin.tx});
   auto runner = std::make_unique<ThreadedRunner>(std::move(threads), config_.poll, clock_,
                                                 std::vector<rings::PacketPool*>{pool_.get()});
   if (absl::Status s = runner->Start(); !s.ok()) return s;

@@ -47,6 +47,11 @@ ABSL_FLAG(int, tap_queues, 1,
 ABSL_FLAG(std::string, tx_inline, "on",
           "on: a worker writes its own frame to the TAP when none of its frames waits for the TX thread (one "
           "thread hand-off fewer per frame; order kept) | off: every frame goes through the TX thread");
+ABSL_FLAG(std::string, fuse, "auto",
+          "auto: on when a thread per stage (TAP queues + workers + timer + TX) would outnumber the CPUs | "
+          "on: stages share threads, thread k running worker k with the RX stages of TAP queues q where q mod "
+          "workers = k, thread 0 also the timer and TX stages; a hand-off between stages of one thread costs no "
+          "wake-up (fewer threads than CPUs needs) | off: a thread per stage");
 ABSL_FLAG(std::string, mac, "", "Ethernet address (default: random locally administered 02:...)");
 ABSL_FLAG(std::string, ip4, "",
           "IPv4 address/prefix with an optional gateway, e.g. 192.0.2.2/24 or 192.0.2.2/24@192.0.2.1; repeat or "
@@ -239,7 +244,7 @@ int main(int argc, char** argv) {
       "                 [--tcp-max-sessions N] [--tcp-max-half-open N] [--neighbour-cache N] [--neighbour-pending N]\n"
       "                 [--ipv6 on|off] [--ip6 ADDR/LEN]... [--gw6 ADDR] [--ip6-stable SECRET]\n"
       "                 [--services LIST] [--ping ADDR [--ping-count N]] [--iperf3 \"ADDR [OPTIONS]\"]\n"
-      "                 [--workers N] [--pin SPEC] [--tx-inline on|off]\n"
+      "                 [--workers N] [--pin SPEC] [--tx-inline on|off] [--fuse auto|on|off]\n"
       "                 [--poll busy|adaptive|block] [--log-level L] [--trace LAYERS] [--impair SPEC]\n"
       "                 [--console PATH|auto|off] [--pcap FILE [--pcap-size SIZE] [--pcap-files N]]\n"
       "runs until SIGINT/SIGTERM; SIGUSR1 prints counters; ringstack-ctl talks to its console.\n"
@@ -255,6 +260,7 @@ int main(int argc, char** argv) {
   raw.tap_offload = absl::GetFlag(FLAGS_tap_offload);
   raw.tap_queues = absl::GetFlag(FLAGS_tap_queues);
   raw.tx_inline = absl::GetFlag(FLAGS_tx_inline);
+  raw.fuse = absl::GetFlag(FLAGS_fuse);
   raw.mac = absl::GetFlag(FLAGS_mac);
   raw.ip4 = absl::GetFlag(FLAGS_ip4);
   raw.gw4 = absl::GetFlag(FLAGS_gw4);

@@ -6,6 +6,11 @@
 // adaptive spins ~50 us first when there is a CPU per stage thread, and acts
 // as block when there is not. Idle threads in block/adaptive use no CPU.
 //
+// Stages may share a thread (StageThread::group, --fuse): the thread polls
+// them in turn and sleeps only when a whole round found nothing, on all
+// their doorbells and fds at once, until the earliest of their deadlines.
+// A hand-off between stages of one thread then costs no wake-up.
+//
 // SimRunner: every stage in the calling thread, round-robin, with a
 // VirtualClock that jumps to the next deadline whenever all stages are idle,
 // so timed behaviour runs as fast as the CPU allows and the same way each time.
@@ -31,11 +36,15 @@ struct StageThread {
   Stage* stage;
   int cpu = -1;
   std::size_t budget = 64;  // items per Poll
+  // Stages with the same group >= 0 share one thread (pinned to the first
+  // one's cpu); -1: a thread of its own.
+  int group = -1;
 };
 
 // A stage thread as the console shows it.
 struct ThreadInfo {
   std::string stage;
+  std::string thread;  // its name: rs-<stage>, or rs-fused<group> for a group's
   int tid = 0;   // 0 until the thread runs
   int cpu = -1;  // pinned to; -1: the scheduler's choice
 };
@@ -54,9 +63,13 @@ class ThreadedRunner {
   PollMode mode() const { return mode_; }
 
  private:
-  void Loop(StageThread st);
+  // One thread's stages (one, or a group's in order).
+  void Loop(const std::vector<StageThread>& sts);
 
   std::vector<StageThread> stages_;
+  std::vector<std::vector<std::size_t>> plan_;  // per thread: indexes into stages_
+  std::vector<std::size_t> thread_of_;          // per stage: its thread
+  std::vector<std::string> names_;              // per thread
   PollMode mode_;
   const Clock& clock_;
   std::vector<rings::PacketPool*> pools_;
@@ -64,7 +77,7 @@ class ThreadedRunner {
   std::atomic<bool> stop_{false};
   std::atomic<std::size_t> ready_{0};
   std::vector<std::thread> threads_;
-  std::unique_ptr<std::atomic<int>[]> tids_;
+  std::unique_ptr<std::atomic<int>[]> tids_;  // per thread
 };
 
 class SimRunner {

@@ -378,10 +378,10 @@ int ShowThreads(Engine& engine, Args& args, Out& out) {
   static constexpr const char* kUsageText = "show threads [--json]";
   const bool json = args.Flag("--json");
   if (!Console::ArgsDone(args, out, kUsageText)) return kUsage;
-  Table t({"stage", "tid", "pinned", "last_cpu", "state", "cpu_seconds", "poll"});
+  Table t({"stage", "thread", "tid", "pinned", "last_cpu", "state", "cpu_seconds", "poll"});
   for (const ThreadInfo& th : engine.threads()) {
     const TaskStat s = ReadTaskStat(th.tid);
-    t.Add({th.stage, Num(th.tid), th.cpu < 0 ? std::string("-") : absl::StrCat(th.cpu), Num(s.last_cpu),
+    t.Add({th.stage, th.thread, Num(th.tid), th.cpu < 0 ? std::string("-") : absl::StrCat(th.cpu), Num(s.last_cpu),
            std::string(1, s.state), s.cpu_seconds, std::string(PollModeName(engine.config().poll))});
   }
   return Show(out, t, json);

@@ -62,12 +62,28 @@ stop_ok() {  # stop_ok PID NAME: SIGTERM -> exit 0, buffers all back
     grep -q "^pool_standard_in_use 0$" "$work/$2.counters"
 }
 
+# One worker with its stages fused on one thread, two with a thread per
+# stage (--fuse auto picks either by the CPUs; each is checked here).
+threads_ok() {  # threads_ok PID on|off: the stage threads --fuse makes
+  local names
+  names=$(ps -L -o comm= -p "$1" | sort | tr '\n' ' ')
+  echo "threads: $names"
+  if [ "$2" = on ]; then
+    grep -q 'rs-fused0 ' <<<"$names" && ! grep -qE 'rs-(rx|w0|timer|tx) ' <<<"$names"
+  else
+    for t in rx w0 w1 timer tx; do grep -q "rs-$t " <<<"$names" || return 1; done
+    ! grep -q rs-fused <<<"$names"
+  fi
+}
 for workers in 1 2; do
   read -r ns tap < <("$lab" up) || exit 1
   namespaces+=("$ns")
   name=w$workers
-  check "engine starts (--workers $workers --poll block)" start_engine "$ns" "$tap" "$name" --workers "$workers" --poll block
+  fuse=$([ "$workers" -eq 1 ] && echo on || echo off)
+  check "engine starts (--workers $workers --fuse $fuse --poll block)" \
+    start_engine "$ns" "$tap" "$name" --workers "$workers" --fuse "$fuse" --poll block
   pid=$engine_pid
+  check "stage threads as --fuse $fuse makes them (workers=$workers)" threads_ok "$pid" "$fuse"
   check "ping -c 200 -i 0.01: 0% loss, payload verified (workers=$workers)" \
     ping_ok "$ns" 200 -i 0.01 -p 5aa5c33c0ff1
   check "ping -s 1472 -M do: full-MTU echo (workers=$workers)" ping_ok "$ns" 5 -i 0.05 -s 1472 -M do

@@ -4,7 +4,9 @@
 #include <cstring>
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -1109,17 +1111,36 @@ TEST(Flow, Ipv6PacketTooBigLowersThePathMtu) {
   EXPECT_EQ(out.size(), 4u);  // 4008 / 1232
 }
 
-// The threaded runner, real clock, blocking idle: every request answered.
-// (This is also the test the TSan build runs.)
+// The threaded runner, real clock, blocking idle: every request answered,
+// with a thread per stage and fused (--fuse: thread k runs worker k, thread
+// 0 also RX, timer and TX). (This is also the test the TSan build runs.)
 TEST(Threaded, BlockModePipelineAnswersEveryPing) {
+  for (const bool fuse : {false, true}) {
   for (int workers : {1, 2}) {
+    SCOPED_TRACE(fuse ? "--fuse on" : "--fuse off");
     SteadyClock clock;
     auto [peer, mine] = SimLink::Pair(clock);
     Config c = SimConfig(workers);
     c.poll = PollMode::kBlock;
+    c.fuse = fuse;
     auto engine = Engine::CreateWithLink(c, std::move(mine), clock);
     ASSERT_TRUE(engine.ok());
     ASSERT_TRUE((*engine)->Start().ok());
+    // Fused: one thread per worker, RX, timer and TX on worker 0's.
+    std::map<std::string, int> tid;
+    for (const ThreadInfo& t : (*engine)->threads()) tid[t.stage] = t.tid;
+    ASSERT_EQ(tid.size(), static_cast<std::size_t>(workers) + 3);
+    if (fuse) {
+      EXPECT_EQ(tid["rx"], tid["w0"]);
+      EXPECT_EQ(tid["timer"], tid["w0"]);
+      EXPECT_EQ(tid["tx"], tid["w0"]);
+      if (workers == 2) {
+        EXPECT_NE(tid["w1"], tid["w0"]);
+      }
+    } else {
+      EXPECT_NE(tid["rx"], tid["w0"]);
+      EXPECT_NE(tid["tx"], tid["w0"]);
+    }
     peer->SendBytes(Vec(vectors::kArpRequest));
     // At most 32 requests in flight, so the rings never fill: any loss here
     // would be a lost wake-up, not a counted drop.
@@ -1139,6 +1160,7 @@ TEST(Threaded, BlockModePipelineAnswersEveryPing) {
     EXPECT_EQ((*engine)->counter("icmp4_tx_echo_reply"), static_cast<std::uint64_t>(kPings));
     engine->reset();
   }
+  }
 }
 
 // --tx-inline (the default): a worker writes its own frames when none of its
@@ -1146,13 +1168,16 @@ TEST(Threaded, BlockModePipelineAnswersEveryPing) {
 // write every reply; off, the TX thread writes them all. Either way every
 // reply comes, in order of the requests' sequence numbers.
 TEST(Threaded, InlineTxWritesFromTheWorkerAndKeepsOrder) {
+  for (const bool fuse : {false, true}) {
   for (const bool inline_tx : {true, false}) {
     SCOPED_TRACE(inline_tx ? "--tx-inline on" : "--tx-inline off");
+    SCOPED_TRACE(fuse ? "--fuse on" : "--fuse off");
     SteadyClock clock;
     auto [peer, mine] = SimLink::Pair(clock);
     Config c = SimConfig(1);
     c.poll = PollMode::kBlock;
     c.tx_inline = inline_tx;
+    c.fuse = fuse;
     auto engine = Engine::CreateWithLink(c, std::move(mine), clock);
     ASSERT_TRUE(engine.ok());
     ASSERT_TRUE((*engine)->Start().ok());
@@ -1190,15 +1215,19 @@ TEST(Threaded, InlineTxWritesFromTheWorkerAndKeepsOrder) {
     }
     engine->reset();
   }
+  }
 }
 
 // Timers on an idle threaded engine: ARP retries must go out on time with no
 // traffic to wake the worker (the timer stage alone wakes it).
 TEST(Threaded, TimersFireOnAnIdleEngine) {
+  for (const bool fuse : {false, true}) {
+  SCOPED_TRACE(fuse ? "--fuse on" : "--fuse off");
   SteadyClock clock;
   auto [peer, mine] = SimLink::Pair(clock);
   Config c = SimConfig(1);
   c.poll = PollMode::kBlock;
+  c.fuse = fuse;
   auto engine = Engine::CreateWithLink(c, std::move(mine), clock);
   ASSERT_TRUE(engine.ok());
   ASSERT_TRUE((*engine)->Start().ok());
@@ -1213,6 +1242,7 @@ TEST(Threaded, TimersFireOnAnIdleEngine) {
   (*engine)->Stop();
   EXPECT_EQ(requests, 3);  // at 0, 1 and 2 s
   EXPECT_EQ((*engine)->counter("arp_resolve_failed"), 1u);  // at 3 s
+  }
 }
 
 }  // namespace

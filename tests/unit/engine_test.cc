@@ -1,5 +1,9 @@
 // engine/: configuration parsing and its errors, the timing wheel, flow
-// steering and the impairment decisions.
+// steering, the impairment decisions and the threaded runner.
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
 #include <cstdint>
 #include <map>
 #include <random>
@@ -68,6 +72,19 @@ TEST(Config, PerAddressGatewaysStaticRoutesAcdAndReassemblyMemory) {
   EXPECT_FALSE(c->acd);
   EXPECT_TRUE(c->tap_offload);  // the default
   EXPECT_TRUE(c->tx_inline);
+  // --fuse auto: fused when a thread per stage (1 queue, 1 worker, timer,
+  // TX: 4) would outnumber the CPUs.
+  EXPECT_TRUE(c->fuse);
+  EXPECT_TRUE(ParseConfig(f, 3)->fuse);
+  EXPECT_FALSE(ParseConfig(f, 4)->fuse);
+  f.workers = 2;
+  EXPECT_TRUE(ParseConfig(f, 4)->fuse);
+  f.workers = 1;
+  f.fuse = "off";
+  EXPECT_FALSE(ParseConfig(f, 1)->fuse);
+  f.fuse = "on";
+  EXPECT_TRUE(ParseConfig(f, 8)->fuse);
+  f.fuse = "auto";
   f.tap_offload = "off";
   EXPECT_FALSE(ParseConfig(f, 1)->tap_offload);
   f.tap_offload = "on";
@@ -160,6 +177,7 @@ TEST(Config, BadFlagsNameTheFlag) {
       {[](RawFlags& f) { f.tap_queues = 0; }, "--tap-queues: 0 is not 1 to 16"},
       {[](RawFlags& f) { f.tx_inline = "maybe"; }, "--tx-inline: 'maybe' is not on or off"},
       {[](RawFlags& f) { f.tap_queues = 17; }, "--tap-queues"},
+      {[](RawFlags& f) { f.fuse = "yes"; }, "--fuse: 'yes' is not auto, on or off"},
       {[](RawFlags& f) { f.tap_queues = 2; f.impair = "loss=0.1"; }, "--impair: works on one TAP queue"},
       {[](RawFlags& f) { f.ping = "ff02::1"; }, "--ping"},
       {[](RawFlags& f) { f.ping = "192.0.2"; }, "--ping"},
@@ -386,6 +404,138 @@ TEST(ThreadedRunner, NoLostWakeupsInAnyMode) {
     if (mode == PollMode::kBlock) {
       EXPECT_GT(stage.doorbell().wakeups(), 0u);  // it did sleep
     }
+  }
+}
+
+// Moves items from one ring to the next and rings the next stage, noting the
+// thread it ran on.
+class RelayStage final : public Stage {
+ public:
+  RelayStage(rings::SpscRing<std::uint64_t>& in, rings::SpscRing<std::uint64_t>& out, Stage& next)
+      : in_(in), out_(out), next_(next) {}
+  std::string_view name() const override { return "relay"; }
+  std::size_t Poll(std::size_t budget) override {
+    tid_.store(static_cast<int>(gettid()), std::memory_order_relaxed);
+    std::size_t n = 0;
+    while (n < budget) {
+      if (!held_ && !in_.TryPop(value_)) break;
+      held_ = true;
+      if (!out_.TryPush(std::uint64_t{value_})) break;  // full: kept for the next round
+      held_ = false;
+      ++n;
+    }
+    if (n != 0) next_.doorbell().Ring();
+    return n;
+  }
+  int tid() const { return tid_.load(std::memory_order_relaxed); }
+
+ private:
+  rings::SpscRing<std::uint64_t>& in_;
+  rings::SpscRing<std::uint64_t>& out_;
+  Stage& next_;
+  std::uint64_t value_ = 0;
+  bool held_ = false;
+  std::atomic<int> tid_{0};
+};
+
+// Counts what arrives on an fd (a pipe): woken by the fd alone.
+class FdStage final : public Stage {
+ public:
+  explicit FdStage(int fd) : fd_(fd) {}
+  std::string_view name() const override { return "fd"; }
+  std::size_t Poll(std::size_t) override {
+    char buf[64];
+    const ssize_t n = read(fd_, buf, sizeof(buf));
+    if (n <= 0) return 0;
+    bytes_.fetch_add(static_cast<std::uint64_t>(n));
+    return 1;
+  }
+  int WaitFd() const override { return fd_; }
+  short WaitEvents() const override { return POLLIN; }
+  std::uint64_t bytes() const { return bytes_.load(); }
+
+ private:
+  int fd_;
+  std::atomic<std::uint64_t> bytes_{0};
+};
+
+// Does one item of work at a set time: woken by its deadline alone.
+class DeadlineStage final : public Stage {
+ public:
+  DeadlineStage(const Clock& clock, Instant at) : clock_(clock), at_(at) {}
+  std::string_view name() const override { return "deadline"; }
+  std::size_t Poll(std::size_t) override {
+    if (fired_.load() || clock_.Now() < at_) return 0;
+    fired_.store(true);
+    return 1;
+  }
+  Instant NextDeadline() const override { return fired_.load() ? Instant::Never() : at_; }
+  bool fired() const { return fired_.load(); }
+
+ private:
+  const Clock& clock_;
+  Instant at_;
+  std::atomic<bool> fired_{false};
+};
+
+// --fuse: stages of one group share a thread that sleeps on all their
+// doorbells, fds and deadlines at once. A hand-off inside the group (relay ->
+// drain) loses nothing and runs on the group's thread; a pipe wakes the fd
+// stage, a deadline the deadline stage, each with the rest asleep; a stage
+// outside the group has a thread of its own.
+TEST(ThreadedRunner, GroupsShareAThreadAndWakeForEachStage) {
+  for (PollMode mode : {PollMode::kBusy, PollMode::kAdaptive, PollMode::kBlock}) {
+    SCOPED_TRACE(PollModeName(mode));
+    SteadyClock clock;
+    rings::SpscRing<std::uint64_t> in(256), mid(64);
+    DrainStage drain(mid);
+    RelayStage relay(in, mid, drain);
+    int pipe_fds[2];
+    ASSERT_EQ(pipe2(pipe_fds, O_NONBLOCK | O_CLOEXEC), 0);
+    FdStage fd_stage(pipe_fds[0]);
+    DeadlineStage deadline(clock, clock.Now() + Duration::Millis(200));
+    rings::SpscRing<std::uint64_t> lone_ring(16);
+    DrainStage lone(lone_ring);
+    ThreadedRunner runner({{&relay, -1, 64, 0}, {&drain, -1, 64, 0}, {&fd_stage, -1, 64, 0},
+                           {&deadline, -1, 64, 0}, {&lone, -1, 64, -1}},
+                          mode, clock, {});
+    ASSERT_TRUE(runner.Start().ok());
+    const std::vector<ThreadInfo> threads = runner.threads();
+    ASSERT_EQ(threads.size(), 5u);
+    for (int i = 1; i < 4; ++i) EXPECT_EQ(threads[i].tid, threads[0].tid) << threads[i].stage;
+    EXPECT_NE(threads[4].tid, threads[0].tid);
+    constexpr std::uint64_t kItems = 100'000;
+    for (std::uint64_t i = 0; i < kItems;) {
+      if (in.TryPush(std::uint64_t{i})) {
+        relay.doorbell().Ring();
+        ++i;
+        if (i % 20'000 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+    }
+    const Instant end = clock.Now() + Duration::Seconds(10);
+    while (drain.seen() < kItems && clock.Now() < end) std::this_thread::yield();
+    EXPECT_EQ(drain.seen(), kItems);
+    EXPECT_EQ(drain.out_of_order(), 0u);
+    EXPECT_EQ(relay.tid(), threads[0].tid);
+    // Nothing rung at all: the deadline wakes the group.
+    while (!deadline.fired() && clock.Now() < end) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    EXPECT_TRUE(deadline.fired());
+    // The group asleep (block) with no deadline left, only the pipe written:
+    // the fd stage reads it.
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ASSERT_EQ(write(pipe_fds[1], "hello", 5), 5);
+    while (fd_stage.bytes() < 5 && clock.Now() < end) std::this_thread::yield();
+    EXPECT_EQ(fd_stage.bytes(), 5u);
+    ASSERT_TRUE(lone_ring.TryPush(std::uint64_t{0}));
+    lone.doorbell().Ring();
+    while (lone.seen() < 1 && clock.Now() < end) std::this_thread::yield();
+    EXPECT_EQ(lone.seen(), 1u);
+    runner.Stop();
+    if (mode == PollMode::kBlock) {
+      EXPECT_GT(relay.doorbell().wakeups(), 0u);  // the group did sleep
+    }
+    close(pipe_fds[0]);
+    close(pipe_fds[1]);
   }
 }
 
