@@ -330,7 +330,9 @@ int main(int argc, char** argv) {
   if (absl::Status s = (*engine)->Start(); !s.ok()) return Fail(std::string(s.message()));
 
   const bool info = config->log_level >= ringstack::engine::LogLevel::kInfo;
-  const int threads = config->workers + 3;  // rx, workers, timer, tx
+  // Stage threads: a fused one per worker, else RX per queue, workers,
+  // timer and TX.
+  const int threads = config->fuse ? config->workers : config->tap_queues + config->workers + 2;
   int online = 0;
   {
     cpu_set_t set;
@@ -350,11 +352,12 @@ int main(int argc, char** argv) {
     }
     for (const auto& a : config->ip6) addrs.push_back(a.ToString());
     if (config->dhcp4) addrs.push_back("DHCPv4");
-    std::fprintf(stderr, "ringstack: up on %s%s, mac %s, %s; %d worker(s), poll=%s, mimalloc %d%s\n",
+    std::fprintf(stderr, "ringstack: up on %s%s, mac %s, %s; %d worker(s)%s, poll=%s, mimalloc %d%s\n",
                  (*engine)->link().Describe().c_str(),
                  (*engine)->queues() > 1 ? absl::StrCat(", ", (*engine)->queues(), " queues").c_str() : "",
                  config->mac.ToString().c_str(),
                  addrs.empty() ? "no addresses" : absl::StrJoin(addrs, " ").c_str(), config->workers,
+                 config->fuse ? " (stages fused: a thread per worker)" : "",
                  ringstack::engine::PollModeName(config->poll), mi_version(),
                  config->impair.enabled() ? absl::StrCat(", impair ", config->impair.ToString()).c_str() : "");
   }

@@ -123,6 +123,22 @@ check "ping works (--poll adaptive)" ping_ok "$ns" 50 -i 0.01
 check "idle CPU ~0 with --poll adaptive" idle_cpu_ok "$engine_pid"
 check "SIGTERM: clean exit (--poll adaptive)" stop_ok "$engine_pid" adaptive
 
+# --poll busy warns when its spinning threads outnumber the CPUs: a thread
+# per stage is 4 with one worker, fused (--fuse on) one per worker.
+busy_warns() {  # busy_warns NAME THREADS ARGS...: warned exactly when THREADS > CPUs
+  local name=$1 threads=$2 warned=no
+  shift 2
+  start_engine "$ns" "$tap" "$name" --poll busy "$@" || return 1
+  kill -TERM "$engine_pid"
+  wait "$engine_pid"
+  grep -q "spins $threads stage threads on $(nproc) CPUs" "$work/$name.log" && warned=yes
+  echo "threads $threads, CPUs $(nproc), warned $warned"
+  [ "$warned" = "$([ "$threads" -gt "$(nproc)" ] && echo yes || echo no)" ]
+}
+check "--poll busy: warned when its threads outnumber the CPUs (--fuse off, 4 threads)" busy_warns busy_split 4 --fuse off
+check "--poll busy: not for one fused thread (--fuse on)" busy_warns busy_fused 1 --fuse on
+check "--poll busy: for 3 fused threads (--fuse on --workers 3)" busy_warns busy_fused3 3 --fuse on --workers 3
+
 # --- IPv4 family (#3) -------------------------------------------------------
 read -r ns tap < <("$lab" up) || exit 1
 namespaces+=("$ns")
