@@ -46,7 +46,8 @@ struct Config {
   int tap_queues = 1;              // > 1: a multi-queue TAP, an RX thread per queue
   bool tx_inline = true;           // a worker writes its own frame when none of its is queued for TX
   // Stages share threads: thread k runs worker k and the RX stages of the
-  // queues steered to it (q mod workers); thread 0 also the timer and TX.
+  // queues steered to it (q mod workers); thread 0 also the timer; TX keeps
+  // its own.
   // --fuse auto (the flag's default) sets it when a thread per stage would
   // outnumber the CPUs.
   bool fuse = false;

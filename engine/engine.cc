@@ -159,8 +159,11 @@ std::vector<Stage*> Engine::stages() {
 
 absl::Status Engine::Start() {
   // --fuse: thread k runs worker k and the RX stages of queues q with
-  // q mod workers == k; thread 0 also the timer and TX stages. Each thread
-  // is pinned as its worker is (--pin wK), else as its first stage.
+  // q mod workers == k; thread 0 also the timer stage. Each is pinned as its
+  // worker is (--pin wK), thread 0 else as RX (--pin rx). The TX stage keeps
+  // a thread of its own: workers write their own frames (--tx-inline), and
+  // what it writes is what may run beside them (a read's window update,
+  // Worker::reading_) or must wait for the fd.
   const auto worker_cpu = [this](int k) { return config_.pin.workers.empty() ? -1 : config_.pin.workers[k]; };
   std::vector<StageThread> threads;
   if (config_.fuse) {
@@ -171,11 +174,9 @@ absl::Status Engine::Start() {
         if (static_cast<int>(q) % config_.workers == k) threads.push_back({rx_[q].get(), cpu, config_.rx_batch, k});
       }
       threads.push_back({workers_[k].get(), cpu, 64, k});
-      if (k == 0) {
-        threads.push_back({timer_.get(), cpu, 64, 0});
-        threads.push_back({tx_.get(), cpu, 64, 0});
-      }
+      if (k == 0) threads.push_back({timer_.get(), cpu, 64, 0});
     }
+    threads.push_back({tx_.get(), config_.pin.tx});
   } else {
     for (auto& r : rx_) threads.push_back({r.get(), config_.pin.rx, config_.rx_batch});
     for (int k = 0; k < config_.workers; ++k) threads.push_back({workers_[k].get(), worker_cpu(k)});

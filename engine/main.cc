@@ -50,8 +50,8 @@ ABSL_FLAG(std::string, tx_inline, "on",
 ABSL_FLAG(std::string, fuse, "auto",
           "auto: on when a thread per stage (TAP queues + workers + timer + TX) would outnumber the CPUs | "
           "on: stages share threads, thread k running worker k with the RX stages of TAP queues q where q mod "
-          "workers = k, thread 0 also the timer and TX stages; a hand-off between stages of one thread costs no "
-          "wake-up (fewer threads than CPUs needs) | off: a thread per stage");
+          "workers = k, thread 0 also the timer stage, TX its own thread; a hand-off between stages of one "
+          "thread costs no wake-up | off: a thread per stage");
 ABSL_FLAG(std::string, mac, "", "Ethernet address (default: random locally administered 02:...)");
 ABSL_FLAG(std::string, ip4, "",
           "IPv4 address/prefix with an optional gateway, e.g. 192.0.2.2/24 or 192.0.2.2/24@192.0.2.1; repeat or "
@@ -330,9 +330,9 @@ int main(int argc, char** argv) {
   if (absl::Status s = (*engine)->Start(); !s.ok()) return Fail(std::string(s.message()));
 
   const bool info = config->log_level >= ringstack::engine::LogLevel::kInfo;
-  // Stage threads: a fused one per worker, else RX per queue, workers,
-  // timer and TX.
-  const int threads = config->fuse ? config->workers : config->tap_queues + config->workers + 2;
+  // Stage threads: a fused one per worker and TX, else RX per queue,
+  // workers, timer and TX.
+  const int threads = config->fuse ? config->workers + 1 : config->tap_queues + config->workers + 2;
   int online = 0;
   {
     cpu_set_t set;
@@ -357,7 +357,7 @@ int main(int argc, char** argv) {
                  (*engine)->queues() > 1 ? absl::StrCat(", ", (*engine)->queues(), " queues").c_str() : "",
                  config->mac.ToString().c_str(),
                  addrs.empty() ? "no addresses" : absl::StrJoin(addrs, " ").c_str(), config->workers,
-                 config->fuse ? " (stages fused: a thread per worker)" : "",
+                 config->fuse ? " (stages fused: a thread per worker, and TX)" : "",
                  ringstack::engine::PollModeName(config->poll), mi_version(),
                  config->impair.enabled() ? absl::StrCat(", impair ", config->impair.ToString()).c_str() : "");
   }

@@ -200,6 +200,7 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
       tcp_tx_(counters.Add("tcp_tx")),
       tcp_tx_rst_(counters.Add("tcp_tx_rst")),
       tcp_tx_tso_(counters.Add("tcp_tx_tso")),
+      tcp_tx_window_update_(counters.Add("tcp_tx_window_update")),
       tcp_rx_no_socket_(counters.Add("tcp_rx_no_socket")),
       tcp_listen_drop_(counters.Add("tcp_listen_drop")),
       tcp_syn_backlog_full_(counters.Add("tcp_syn_backlog_full")),
@@ -905,7 +906,7 @@ void Worker::SendEthernet(Packet p, MacAddress dst, std::uint16_t ethertype) {
   if (inline_link_ != nullptr) {
     // Nothing of ours waits for the TX thread (acquire: every frame it took
     // from our ring is written), so this one cannot overtake any.
-    if (tx_outstanding_->load(std::memory_order_acquire) == 0) {
+    if (!via_tx_thread_ && tx_outstanding_->load(std::memory_order_acquire) == 0) {
       switch (inline_link_->Send(p)) {
         case SendResult::kSent:
           tx_frames_.Inc();

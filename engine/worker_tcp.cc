@@ -351,7 +351,12 @@ void Worker::SendTcp(const tcp::TcpRepr& h, const FlowKey& key, const rings::Byt
   } else {
     h.EmitHeader(seg, key.local.v4(), key.remote.v4());
   }
+  if (reading_ && len == 0 && h.flags == tcp::kAck) {
+    tcp_tx_window_update_.Inc();
+    via_tx_thread_ = true;  // see reading_
+  }
   SendTcpSegment(std::move(p), key);
+  via_tx_thread_ = false;
 }
 
 // A built TCP segment (header and payload) into IP toward key.remote.
@@ -534,7 +539,9 @@ void Worker::ServeTcpSocket(const std::shared_ptr<TcpSocketState>& socket) {
   }
   const std::uint64_t consumed = socket->consumed.load(std::memory_order_acquire);
   if (consumed != s.seen_consumed) {
+    reading_ = true;  // what it sends is a window update
     s.conn->OnAppRead(static_cast<std::uint32_t>(consumed - s.seen_consumed), now_);
+    reading_ = false;
     s.seen_consumed = consumed;
   }
   if (close && !s.close_done) {

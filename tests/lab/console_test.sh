@@ -69,19 +69,20 @@ check "show routes: the on-link IPv4 net" says 0 "192.0.2.0/24 *on-link" show ro
 check "show interfaces: up, frames both ways" says 0 "$tap  *02:00:00:00:00:02 *1500 *up" show interfaces
 check "show threads: rx, w0, w1, timer, tx" \
   bash -c "$(declare -f c); sock=$sock ctl=$ctl; out=\$(c show threads); echo \"\$out\"; for s in rx w0 w1 timer tx; do grep -q \"^\$s \" <<<\"\$out\" || exit 1; done"
-# --fuse on: rx, w0, timer and tx on one thread (one tid, rs-fused0), w1
-# on another; the process has those two stage threads and no rs-rx.
+# --fuse on: rx, w0 and timer on one thread (one tid, rs-fused0), w1 on
+# another, tx on its own; no rs-rx thread.
 fused_threads_ok() {
   local out
   out=$(c show threads)
   echo "$out"
-  [ "$(awk '$2 == "rs-fused0" { print $1 }' <<<"$out" | sort | tr '\n' ' ')" = "rx timer tx w0 " ] &&
+  [ "$(awk '$2 == "rs-fused0" { print $1 }' <<<"$out" | sort | tr '\n' ' ')" = "rx timer w0 " ] &&
+    awk '$1 == "tx" && $2 == "rs-tx" { found = 1 } END { exit !found }' <<<"$out" &&
     [ "$(awk '$2 == "rs-fused0" { print $3 }' <<<"$out" | sort -u | wc -l)" -eq 1 ] &&
     awk '$1 == "w1" && $2 == "rs-fused1" { found = 1 } END { exit !found }' <<<"$out" &&
     [ "$(ps -L -o comm= -p "$pid" | grep -c '^rs-fused')" -eq 2 ] &&
     ! ps -L -o comm= -p "$pid" | grep -q '^rs-rx'
 }
-check "show threads --fuse on: rx, w0, timer, tx on rs-fused0 (one tid), w1 on rs-fused1" fused_threads_ok
+check "show threads --fuse on: rx, w0, timer on rs-fused0 (one tid), w1 on rs-fused1, tx on rs-tx" fused_threads_ok
 check "show udp: the services' sockets" says 0 "0.0.0.0:9 " show udp
 check "show tcp --listening: the services' listeners on each shard" says 0 "^0.0.0.0:7  *\*  *LISTEN  *1" show tcp --listening
 check "show counters icmp4: only ICMPv4's" \

@@ -69,7 +69,7 @@ threads_ok() {  # threads_ok PID on|off: the stage threads --fuse makes
   names=$(ps -L -o comm= -p "$1" | sort | tr '\n' ' ')
   echo "threads: $names"
   if [ "$2" = on ]; then
-    grep -q 'rs-fused0 ' <<<"$names" && ! grep -qE 'rs-(rx|w0|timer|tx) ' <<<"$names"
+    grep -q 'rs-fused0 ' <<<"$names" && grep -q 'rs-tx ' <<<"$names" && ! grep -qE 'rs-(rx|w0|timer) ' <<<"$names"
   else
     for t in rx w0 w1 timer tx; do grep -q "rs-$t " <<<"$names" || return 1; done
     ! grep -q rs-fused <<<"$names"
@@ -124,7 +124,7 @@ check "idle CPU ~0 with --poll adaptive" idle_cpu_ok "$engine_pid"
 check "SIGTERM: clean exit (--poll adaptive)" stop_ok "$engine_pid" adaptive
 
 # --poll busy warns when its spinning threads outnumber the CPUs: a thread
-# per stage is 4 with one worker, fused (--fuse on) one per worker.
+# per stage is 4 with one worker, fused (--fuse on) one per worker and TX.
 busy_warns() {  # busy_warns NAME THREADS ARGS...: warned exactly when THREADS > CPUs
   local name=$1 threads=$2 warned=no
   shift 2
@@ -136,8 +136,8 @@ busy_warns() {  # busy_warns NAME THREADS ARGS...: warned exactly when THREADS >
   [ "$warned" = "$([ "$threads" -gt "$(nproc)" ] && echo yes || echo no)" ]
 }
 check "--poll busy: warned when its threads outnumber the CPUs (--fuse off, 4 threads)" busy_warns busy_split 4 --fuse off
-check "--poll busy: not for one fused thread (--fuse on)" busy_warns busy_fused 1 --fuse on
-check "--poll busy: for 3 fused threads (--fuse on --workers 3)" busy_warns busy_fused3 3 --fuse on --workers 3
+check "--poll busy: fused, one worker (--fuse on, 2 threads)" busy_warns busy_fused 2 --fuse on
+check "--poll busy: fused, three workers (--fuse on --workers 3, 4 threads)" busy_warns busy_fused3 4 --fuse on --workers 3
 
 # --- IPv4 family (#3) -------------------------------------------------------
 read -r ns tap < <("$lab" up) || exit 1

@@ -151,6 +151,35 @@ TEST(TcpSim, SuperSegmentsOnALinkWithOffload) {
   }
 }
 
+// A read's window update goes through the TX stage (Worker::reading_), not
+// from the worker itself as its other frames do (--tx-inline, the default):
+// on a TAP the kernel runs its TCP sender inside the write of that ACK, and
+// the TX thread's write runs beside the worker. The data still arrives whole
+// and in order, the frames of each engine in the order they were sent.
+TEST(TcpSim, WindowUpdatesGoThroughTheTxStage) {
+  for (const bool offload : {false, true}) {
+    SCOPED_TRACE(offload ? "offload" : "no offload");
+    TwoEngines t({}, 1, {}, offload);
+    auto [c, s] = Connect(t, "192.0.2.2", 9, AF_INET);
+    ASSERT_GE(s, 0);
+    const std::string ab = Pattern(4u << 20, 21);
+    std::string at_b, at_a;
+    ASSERT_TRUE(Exchange(t, c, s, ab, "", at_b, at_a, engine::Duration::Seconds(120)));
+    EXPECT_EQ(Sha(at_b), Sha(ab));
+    engine::Engine& b = t.engine_b();
+    std::uint64_t by_worker = 0, by_tx = 0;
+    b.counters().ForEachScoped([&](std::string_view name, std::string_view scope, std::uint64_t v) {
+      if (name == "tx_frames") (scope == "tx" ? by_tx : by_worker) += v;
+    });
+    const std::uint64_t updates = b.counter("tcp_tx_window_update");
+    // B's reads opened the window (a 256 KiB buffer, 4 MiB through it).
+    EXPECT_GT(updates, 4u);
+    // Each update went through the TX stage; the data's ACKs mostly not.
+    EXPECT_GE(by_tx, updates);
+    EXPECT_GT(by_worker, by_tx);
+  }
+}
+
 // A Packet Too Big (1280) for the path to B: A's segments no longer fit, and
 // a super-segment would be cut by the segment size, not the path's MTU, so
 // they go alone, fragmented (RFC 8200 4.5), and arrive whole.
