@@ -127,7 +127,7 @@ ABSL_FLAG(std::string, services, "",
           "chargen (19), and iperf3 (5201: a server for the iperf3 client, TCP and UDP tests)");
 ABSL_FLAG(int, workers, 1, "protocol worker shards (1..64); shard 0 is the control shard");
 ABSL_FLAG(std::string, pin, "none", "thread pinning: none | auto | rx=CPU,tx=CPU,timer=CPU,w0=CPU,...");
-ABSL_FLAG(std::string, poll, "adaptive", "idle strategy: adaptive (default: spin ~50us then sleep, when every stage thread has a CPU; else sleep at once) | block (sleep at once) | busy (spin)");
+ABSL_FLAG(std::string, poll, "adaptive", "idle strategy: adaptive (default: poll 2000 more times, then sleep, when every stage thread has a CPU; else sleep at once) | block (sleep at once) | busy (spin)");
 ABSL_FLAG(std::string, log_level, "info",
           "LEVEL[,SUBSYSTEM=LEVEL...]: error | warn | info | debug | trace, for all subsystems or one of engine, "
           "link, arp, ip4, ip6, icmp, nd, dhcp4, udp, tcp, console (e.g. info,tcp=debug); the console's "

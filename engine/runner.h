@@ -3,8 +3,10 @@
 // ThreadedRunner: one thread per stage (named rs-<stage>), optionally pinned
 // to a CPU, idling per PollMode: busy spins; block sleeps on the stage's
 // doorbell (and its fd and wake deadline) as soon as a Poll finds nothing;
-// adaptive spins ~50 us first when there is a CPU per stage thread, and acts
-// as block when there is not. Idle threads in block/adaptive use no CPU.
+// adaptive first polls 2000 more times when there is a CPU per thread (tens
+// of microseconds of ring checks; about a millisecond where a poll is a
+// system call, as an RX stage's read of the TAP), and acts as block when
+// there is not. Idle threads in block/adaptive use no CPU.
 //
 // Stages may share a thread (StageThread::group, --fuse): the thread polls
 // them in turn and sleeps only when a whole round found nothing, on all
