@@ -522,7 +522,7 @@ check "SIGTERM: clean exit after TCP (workers=$workers)" stop_ok "$engine_pid" t
 done
 
 # The engine's impairment stage at 2% loss and 2% reordering both ways:
-# 100 MB through echo still arrives whole. Offload off: the stage models a
+# 50 MB through echo still arrives whole. Offload off: the stage models a
 # wire, a segment a frame (with offload a frame crossing the TAP may be 44
 # segments, and 2% of far fewer frames is a different experiment).
 read -r ns tap < <("$lab" up) || exit 1
@@ -530,8 +530,8 @@ namespaces+=("$ns")
 check "engine starts with --impair loss=0.02,reorder=0.02" \
   start_engine "$ns" "$tap" tcpimp --ipv6 off --services echo --poll block --impair loss=0.02,reorder=0.02,seed=5 \
   --tap-offload off
-check "TCP echo through 2% loss and 2% reordering: 100 MB each way, sha256 equal" \
-  "$lab" exec "$ns" /usr/bin/python3 "$root/tests/lab/tcp_echo_check.py" 192.0.2.2 7 100000000 300
+check "TCP echo through 2% loss and 2% reordering: 50 MB each way, sha256 equal" \
+  "$lab" exec "$ns" /usr/bin/python3 "$root/tests/lab/tcp_echo_check.py" 192.0.2.2 7 50000000 300
 counters "$engine_pid" tcpimp >"$work/tcpimp.snap" 2>&1
 check "impaired TCP: frames dropped and reordered both ways, segments retransmitted" bash -c \
   "$(declare -f counter_at_least); counter_at_least $work/tcpimp.snap impair_dropped 100 &&
