@@ -1117,50 +1117,50 @@ TEST(Flow, Ipv6PacketTooBigLowersThePathMtu) {
 // build runs.)
 TEST(Threaded, BlockModePipelineAnswersEveryPing) {
   for (const bool fuse : {false, true}) {
-  for (int workers : {1, 2}) {
-    SCOPED_TRACE(fuse ? "--fuse on" : "--fuse off");
-    SteadyClock clock;
-    auto [peer, mine] = SimLink::Pair(clock);
-    Config c = SimConfig(workers);
-    c.poll = PollMode::kBlock;
-    c.fuse = fuse;
-    auto engine = Engine::CreateWithLink(c, std::move(mine), clock);
-    ASSERT_TRUE(engine.ok());
-    ASSERT_TRUE((*engine)->Start().ok());
-    // Fused: one thread per worker, RX and the timer on worker 0's, TX its own.
-    std::map<std::string, int> tid;
-    for (const ThreadInfo& t : (*engine)->threads()) tid[t.stage] = t.tid;
-    ASSERT_EQ(tid.size(), static_cast<std::size_t>(workers) + 3);
-    EXPECT_NE(tid["tx"], tid["w0"]);
-    if (fuse) {
-      EXPECT_EQ(tid["rx"], tid["w0"]);
-      EXPECT_EQ(tid["timer"], tid["w0"]);
-      if (workers == 2) {
-        EXPECT_NE(tid["w1"], tid["w0"]);
+    for (int workers : {1, 2}) {
+      SCOPED_TRACE(fuse ? "--fuse on" : "--fuse off");
+      SteadyClock clock;
+      auto [peer, mine] = SimLink::Pair(clock);
+      Config c = SimConfig(workers);
+      c.poll = PollMode::kBlock;
+      c.fuse = fuse;
+      auto engine = Engine::CreateWithLink(c, std::move(mine), clock);
+      ASSERT_TRUE(engine.ok());
+      ASSERT_TRUE((*engine)->Start().ok());
+      // Fused: one thread per worker, RX and the timer on worker 0's, TX its own.
+      std::map<std::string, int> tid;
+      for (const ThreadInfo& t : (*engine)->threads()) tid[t.stage] = t.tid;
+      ASSERT_EQ(tid.size(), static_cast<std::size_t>(workers) + 3);
+      EXPECT_NE(tid["tx"], tid["w0"]);
+      if (fuse) {
+        EXPECT_EQ(tid["rx"], tid["w0"]);
+        EXPECT_EQ(tid["timer"], tid["w0"]);
+        if (workers == 2) {
+          EXPECT_NE(tid["w1"], tid["w0"]);
+        }
+      } else {
+        EXPECT_NE(tid["rx"], tid["w0"]);
+        EXPECT_NE(tid["timer"], tid["w0"]);
       }
-    } else {
-      EXPECT_NE(tid["rx"], tid["w0"]);
-      EXPECT_NE(tid["timer"], tid["w0"]);
-    }
-    peer->SendBytes(Vec(vectors::kArpRequest));
-    // At most 32 requests in flight, so the rings never fill: any loss here
-    // would be a lost wake-up, not a counted drop.
-    constexpr int kPings = 2000;
-    int sent = 0;
-    int got = 0;
-    const auto deadline = clock.Now() + Duration::Seconds(20);
-    while (got < kPings + 1 && clock.Now() < deadline) {
-      if (sent < kPings && sent - (got - 1) < 32) {
-        peer->SendBytes(Vec(vectors::kIcmpEchoRequest));
-        ++sent;
+      peer->SendBytes(Vec(vectors::kArpRequest));
+      // At most 32 requests in flight, so the rings never fill: any loss here
+      // would be a lost wake-up, not a counted drop.
+      constexpr int kPings = 2000;
+      int sent = 0;
+      int got = 0;
+      const auto deadline = clock.Now() + Duration::Seconds(20);
+      while (got < kPings + 1 && clock.Now() < deadline) {
+        if (sent < kPings && sent - (got - 1) < 32) {
+          peer->SendBytes(Vec(vectors::kIcmpEchoRequest));
+          ++sent;
+        }
+        while (peer->ReceiveBytes()) ++got;
       }
-      while (peer->ReceiveBytes()) ++got;
+      (*engine)->Stop();
+      EXPECT_EQ(got, kPings + 1) << workers << " workers";  // + the ARP reply
+      EXPECT_EQ((*engine)->counter("icmp4_tx_echo_reply"), static_cast<std::uint64_t>(kPings));
+      engine->reset();
     }
-    (*engine)->Stop();
-    EXPECT_EQ(got, kPings + 1) << workers << " workers";  // + the ARP reply
-    EXPECT_EQ((*engine)->counter("icmp4_tx_echo_reply"), static_cast<std::uint64_t>(kPings));
-    engine->reset();
-  }
   }
 }
 
@@ -1170,52 +1170,52 @@ TEST(Threaded, BlockModePipelineAnswersEveryPing) {
 // reply comes, in order of the requests' sequence numbers.
 TEST(Threaded, InlineTxWritesFromTheWorkerAndKeepsOrder) {
   for (const bool fuse : {false, true}) {
-  for (const bool inline_tx : {true, false}) {
-    SCOPED_TRACE(inline_tx ? "--tx-inline on" : "--tx-inline off");
-    SCOPED_TRACE(fuse ? "--fuse on" : "--fuse off");
-    SteadyClock clock;
-    auto [peer, mine] = SimLink::Pair(clock);
-    Config c = SimConfig(1);
-    c.poll = PollMode::kBlock;
-    c.tx_inline = inline_tx;
-    c.fuse = fuse;
-    auto engine = Engine::CreateWithLink(c, std::move(mine), clock);
-    ASSERT_TRUE(engine.ok());
-    ASSERT_TRUE((*engine)->Start().ok());
-    peer->SendBytes(Vec(vectors::kArpRequest));
-    // A burst of 200 requests, numbered; the replies must come back in order.
-    Frame request = Vec(vectors::kIcmpEchoRequest);
-    for (int i = 0; i < 200; ++i) {
-      Frame r = request;
-      proto::StoreBe16(r.data() + 14 + 20 + 6, static_cast<std::uint16_t>(i));  // the sequence number
-      proto::StoreBe16(r.data() + 14 + 20 + 2, 0);
-      proto::StoreBe16(r.data() + 14 + 20 + 2,
-                       proto::InternetChecksum(std::span<const std::byte>(r).subspan(14 + 20)));
-      peer->SendBytes(r);
-    }
-    std::vector<int> seqs;
-    const auto deadline = clock.Now() + Duration::Seconds(20);
-    while (seqs.size() < 200 && clock.Now() < deadline) {
-      while (auto f = peer->ReceiveBytes()) {
-        if (proto::LoadBe16(f->data() + 12) == 0x0800) seqs.push_back(proto::LoadBe16(f->data() + 14 + 20 + 6));
+    for (const bool inline_tx : {true, false}) {
+      SCOPED_TRACE(inline_tx ? "--tx-inline on" : "--tx-inline off");
+      SCOPED_TRACE(fuse ? "--fuse on" : "--fuse off");
+      SteadyClock clock;
+      auto [peer, mine] = SimLink::Pair(clock);
+      Config c = SimConfig(1);
+      c.poll = PollMode::kBlock;
+      c.tx_inline = inline_tx;
+      c.fuse = fuse;
+      auto engine = Engine::CreateWithLink(c, std::move(mine), clock);
+      ASSERT_TRUE(engine.ok());
+      ASSERT_TRUE((*engine)->Start().ok());
+      peer->SendBytes(Vec(vectors::kArpRequest));
+      // A burst of 200 requests, numbered; the replies must come back in order.
+      Frame request = Vec(vectors::kIcmpEchoRequest);
+      for (int i = 0; i < 200; ++i) {
+        Frame r = request;
+        proto::StoreBe16(r.data() + 14 + 20 + 6, static_cast<std::uint16_t>(i));  // the sequence number
+        proto::StoreBe16(r.data() + 14 + 20 + 2, 0);
+        proto::StoreBe16(r.data() + 14 + 20 + 2,
+                         proto::InternetChecksum(std::span<const std::byte>(r).subspan(14 + 20)));
+        peer->SendBytes(r);
       }
+      std::vector<int> seqs;
+      const auto deadline = clock.Now() + Duration::Seconds(20);
+      while (seqs.size() < 200 && clock.Now() < deadline) {
+        while (auto f = peer->ReceiveBytes()) {
+          if (proto::LoadBe16(f->data() + 12) == 0x0800) seqs.push_back(proto::LoadBe16(f->data() + 14 + 20 + 6));
+        }
+      }
+      (*engine)->Stop();
+      ASSERT_EQ(seqs.size(), 200u);
+      for (int i = 0; i < 200; ++i) EXPECT_EQ(seqs[static_cast<std::size_t>(i)], i);
+      std::uint64_t by_worker = 0, by_tx = 0;
+      (*engine)->counters().ForEachScoped([&](std::string_view name, std::string_view scope, std::uint64_t v) {
+        if (name != "tx_frames") return;
+        (scope == "tx" ? by_tx : by_worker) += v;
+      });
+      EXPECT_EQ(by_worker + by_tx, 201u);  // the replies and the ARP reply
+      if (inline_tx) {
+        EXPECT_GT(by_worker, 0u);
+      } else {
+        EXPECT_EQ(by_worker, 0u);
+      }
+      engine->reset();
     }
-    (*engine)->Stop();
-    ASSERT_EQ(seqs.size(), 200u);
-    for (int i = 0; i < 200; ++i) EXPECT_EQ(seqs[static_cast<std::size_t>(i)], i);
-    std::uint64_t by_worker = 0, by_tx = 0;
-    (*engine)->counters().ForEachScoped([&](std::string_view name, std::string_view scope, std::uint64_t v) {
-      if (name != "tx_frames") return;
-      (scope == "tx" ? by_tx : by_worker) += v;
-    });
-    EXPECT_EQ(by_worker + by_tx, 201u);  // the replies and the ARP reply
-    if (inline_tx) {
-      EXPECT_GT(by_worker, 0u);
-    } else {
-      EXPECT_EQ(by_worker, 0u);
-    }
-    engine->reset();
-  }
   }
 }
 
@@ -1223,26 +1223,26 @@ TEST(Threaded, InlineTxWritesFromTheWorkerAndKeepsOrder) {
 // traffic to wake the worker (the timer stage alone wakes it).
 TEST(Threaded, TimersFireOnAnIdleEngine) {
   for (const bool fuse : {false, true}) {
-  SCOPED_TRACE(fuse ? "--fuse on" : "--fuse off");
-  SteadyClock clock;
-  auto [peer, mine] = SimLink::Pair(clock);
-  Config c = SimConfig(1);
-  c.poll = PollMode::kBlock;
-  c.fuse = fuse;
-  auto engine = Engine::CreateWithLink(c, std::move(mine), clock);
-  ASSERT_TRUE(engine.ok());
-  ASSERT_TRUE((*engine)->Start().ok());
-  peer->SendBytes(Vec(vectors::kIcmpEchoRequest));  // from a neighbour we do not know
-  int requests = 0;
-  const auto deadline = clock.Now() + Duration::Seconds(6);
-  while ((*engine)->counter("arp_resolve_failed") == 0 && clock.Now() < deadline) {
+    SCOPED_TRACE(fuse ? "--fuse on" : "--fuse off");
+    SteadyClock clock;
+    auto [peer, mine] = SimLink::Pair(clock);
+    Config c = SimConfig(1);
+    c.poll = PollMode::kBlock;
+    c.fuse = fuse;
+    auto engine = Engine::CreateWithLink(c, std::move(mine), clock);
+    ASSERT_TRUE(engine.ok());
+    ASSERT_TRUE((*engine)->Start().ok());
+    peer->SendBytes(Vec(vectors::kIcmpEchoRequest));  // from a neighbour we do not know
+    int requests = 0;
+    const auto deadline = clock.Now() + Duration::Seconds(6);
+    while ((*engine)->counter("arp_resolve_failed") == 0 && clock.Now() < deadline) {
+      while (peer->ReceiveBytes()) ++requests;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
     while (peer->ReceiveBytes()) ++requests;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  while (peer->ReceiveBytes()) ++requests;
-  (*engine)->Stop();
-  EXPECT_EQ(requests, 3);  // at 0, 1 and 2 s
-  EXPECT_EQ((*engine)->counter("arp_resolve_failed"), 1u);  // at 3 s
+    (*engine)->Stop();
+    EXPECT_EQ(requests, 3);  // at 0, 1 and 2 s
+    EXPECT_EQ((*engine)->counter("arp_resolve_failed"), 1u);  // at 3 s
   }
 }
 
