@@ -51,14 +51,6 @@ void Doorbell::Woke(bool readable) {
   }
 }
 
-void Doorbell::Wait(int extra_fd, short events, Instant deadline, const Clock& clock) {
-  pollfd fds[2] = {{fd_, POLLIN, 0}, {extra_fd, events, 0}};
-  const nfds_t nfds = extra_fd >= 0 ? 2 : 1;
-  timespec ts;
-  const int rc = ppoll(fds, nfds, Timeout(deadline, clock, ts), nullptr);
-  Woke(rc > 0 && (fds[0].revents & POLLIN));
-}
-
 void Doorbell::WaitAny(std::span<Doorbell* const> bells, std::span<const int> fds, std::span<const short> events,
                        Instant deadline, const Clock& clock) {
   // A runner thread has a handful of stages: a fixed array, no allocation.

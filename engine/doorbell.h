@@ -1,7 +1,8 @@
 // Doorbell: how a producer wakes a consumer stage that went to sleep.
 //
 // The consumer announces PrepareToSleep(), checks its inputs once more, then
-// Wait()s on an eventfd (plus an optional fd such as the TAP, and a deadline).
+// waits (WaitAny) on its eventfd, with any others its thread consumes for,
+// fds such as the TAP, and a deadline.
 // A producer calls Ring() after publishing work; it costs one fence and a load
 // unless the consumer is asleep, and then one eventfd write. The fence pair
 // (consumer: store flag, fence, read ring; producer: write ring, fence, read
@@ -40,14 +41,11 @@ class Doorbell {
     std::atomic_thread_fence(std::memory_order_seq_cst);
   }
   void CancelSleep() { sleeping_.store(false, std::memory_order_relaxed); }
-  // Blocks until rung, `extra_fd` is ready for `events` (if >= 0), or
-  // `deadline` on `clock` passes. Clears the ring and the sleeping flag.
-  void Wait(int extra_fd, short events, Instant deadline, const Clock& clock);
-  // The same for a thread that consumes for several stages (ThreadedRunner
-  // groups): blocks until any of `bells` rings, any `fds[i]` is ready for
-  // `events[i]` (fds of -1 are skipped), or `deadline` passes; each bell is
-  // then cleared as Wait clears its own. Every bell must have had
-  // PrepareToSleep.
+  // Blocks until any of `bells` rings, any `fds[i]` is ready for
+  // `events[i]` (fds of -1 are skipped; the TAP for RX), or `deadline` on
+  // `clock` passes; then clears each bell's ring and sleeping flag. A
+  // runner thread waits so on the bells of all its stages (one, or a
+  // group's); every bell must have had PrepareToSleep.
   static void WaitAny(std::span<Doorbell* const> bells, std::span<const int> fds, std::span<const short> events,
                       Instant deadline, const Clock& clock);
 

@@ -97,7 +97,7 @@ std::vector<ThreadInfo> ThreadedRunner::threads() const {
 void ThreadedRunner::Loop(const std::vector<StageThread>& sts) {
   std::vector<std::unique_ptr<rings::PacketPool::ThreadCacheScope>> caches;
   for (rings::PacketPool* pool : pools_) caches.push_back(pool->BindThreadCache());
-  // What a group's thread sleeps on: every stage's doorbell and fd (the fds
+  // What this thread sleeps on: every stage's doorbell and fd (the fds
   // are read again at each sleep: a TX stage waits on its link only while a
   // frame is pending).
   std::vector<Doorbell*> bells;
@@ -133,18 +133,13 @@ void ThreadedRunner::Loop(const std::vector<StageThread>& sts) {
       idle = 0;
       continue;
     }
-    if (sts.size() == 1) {
-      const Stage& stage = *sts.front().stage;
-      bells.front()->Wait(stage.WaitFd(), stage.WaitEvents(), stage.WakeDeadline(), clock_);
-    } else {
-      Instant deadline = Instant::Never();
-      for (std::size_t i = 0; i < sts.size(); ++i) {
-        fds[i] = sts[i].stage->WaitFd();
-        events[i] = sts[i].stage->WaitEvents();
-        deadline = std::min(deadline, sts[i].stage->WakeDeadline());
-      }
-      Doorbell::WaitAny(bells, fds, events, deadline, clock_);
+    Instant deadline = Instant::Never();
+    for (std::size_t i = 0; i < sts.size(); ++i) {
+      fds[i] = sts[i].stage->WaitFd();
+      events[i] = sts[i].stage->WaitEvents();
+      deadline = std::min(deadline, sts[i].stage->WakeDeadline());
     }
+    Doorbell::WaitAny(bells, fds, events, deadline, clock_);
     idle = 0;
   }
 }

@@ -1111,6 +1111,32 @@ TEST(Flow, Ipv6PacketTooBigLowersThePathMtu) {
   EXPECT_EQ(out.size(), 4u);  // 4008 / 1232
 }
 
+// A threaded engine (real clock, blocking idle) on a simulated wire, started;
+// the test is the host at `peer`'s end. Members in this order, so the engine
+// stops before its wire and clock go.
+struct ThreadedSim {
+  SteadyClock clock;
+  std::unique_ptr<SimLink> peer;
+  std::unique_ptr<Engine> engine;
+};
+std::unique_ptr<ThreadedSim> StartThreaded(Config c) {
+  auto t = std::make_unique<ThreadedSim>();
+  auto [peer, mine] = SimLink::Pair(t->clock);
+  t->peer = std::move(peer);
+  c.poll = PollMode::kBlock;
+  auto engine = Engine::CreateWithLink(c, std::move(mine), t->clock);
+  if (!engine.ok()) {
+    ADD_FAILURE() << engine.status();
+    return nullptr;
+  }
+  t->engine = std::move(*engine);
+  if (absl::Status st = t->engine->Start(); !st.ok()) {
+    ADD_FAILURE() << st;
+    return nullptr;
+  }
+  return t;
+}
+
 // The threaded runner, real clock, blocking idle: every request answered,
 // with a thread per stage and fused (--fuse: thread k runs worker k, thread
 // 0 also RX and the timer; TX its own). (This is also the test the TSan
@@ -1119,17 +1145,16 @@ TEST(Threaded, BlockModePipelineAnswersEveryPing) {
   for (const bool fuse : {false, true}) {
     for (int workers : {1, 2}) {
       SCOPED_TRACE(fuse ? "--fuse on" : "--fuse off");
-      SteadyClock clock;
-      auto [peer, mine] = SimLink::Pair(clock);
       Config c = SimConfig(workers);
-      c.poll = PollMode::kBlock;
       c.fuse = fuse;
-      auto engine = Engine::CreateWithLink(c, std::move(mine), clock);
-      ASSERT_TRUE(engine.ok());
-      ASSERT_TRUE((*engine)->Start().ok());
+      const auto t = StartThreaded(c);
+      ASSERT_NE(t, nullptr);
+      const auto& clock = t->clock;
+      SimLink* peer = t->peer.get();
+      Engine* engine = t->engine.get();
       // Fused: one thread per worker, RX and the timer on worker 0's, TX its own.
       std::map<std::string, int> tid;
-      for (const ThreadInfo& t : (*engine)->threads()) tid[t.stage] = t.tid;
+      for (const ThreadInfo& t : engine->threads()) tid[t.stage] = t.tid;
       ASSERT_EQ(tid.size(), static_cast<std::size_t>(workers) + 3);
       EXPECT_NE(tid["tx"], tid["w0"]);
       if (fuse) {
@@ -1156,10 +1181,9 @@ TEST(Threaded, BlockModePipelineAnswersEveryPing) {
         }
         while (peer->ReceiveBytes()) ++got;
       }
-      (*engine)->Stop();
+      engine->Stop();
       EXPECT_EQ(got, kPings + 1) << workers << " workers";  // + the ARP reply
-      EXPECT_EQ((*engine)->counter("icmp4_tx_echo_reply"), static_cast<std::uint64_t>(kPings));
-      engine->reset();
+      EXPECT_EQ(engine->counter("icmp4_tx_echo_reply"), static_cast<std::uint64_t>(kPings));
     }
   }
 }
@@ -1173,15 +1197,14 @@ TEST(Threaded, InlineTxWritesFromTheWorkerAndKeepsOrder) {
     for (const bool inline_tx : {true, false}) {
       SCOPED_TRACE(inline_tx ? "--tx-inline on" : "--tx-inline off");
       SCOPED_TRACE(fuse ? "--fuse on" : "--fuse off");
-      SteadyClock clock;
-      auto [peer, mine] = SimLink::Pair(clock);
       Config c = SimConfig(1);
-      c.poll = PollMode::kBlock;
       c.tx_inline = inline_tx;
       c.fuse = fuse;
-      auto engine = Engine::CreateWithLink(c, std::move(mine), clock);
-      ASSERT_TRUE(engine.ok());
-      ASSERT_TRUE((*engine)->Start().ok());
+      const auto t = StartThreaded(c);
+      ASSERT_NE(t, nullptr);
+      const auto& clock = t->clock;
+      SimLink* peer = t->peer.get();
+      Engine* engine = t->engine.get();
       peer->SendBytes(Vec(vectors::kArpRequest));
       // A burst of 200 requests, numbered; the replies must come back in order.
       Frame request = Vec(vectors::kIcmpEchoRequest);
@@ -1200,11 +1223,11 @@ TEST(Threaded, InlineTxWritesFromTheWorkerAndKeepsOrder) {
           if (proto::LoadBe16(f->data() + 12) == 0x0800) seqs.push_back(proto::LoadBe16(f->data() + 14 + 20 + 6));
         }
       }
-      (*engine)->Stop();
+      engine->Stop();
       ASSERT_EQ(seqs.size(), 200u);
       for (int i = 0; i < 200; ++i) EXPECT_EQ(seqs[static_cast<std::size_t>(i)], i);
       std::uint64_t by_worker = 0, by_tx = 0;
-      (*engine)->counters().ForEachScoped([&](std::string_view name, std::string_view scope, std::uint64_t v) {
+      engine->counters().ForEachScoped([&](std::string_view name, std::string_view scope, std::uint64_t v) {
         if (name != "tx_frames") return;
         (scope == "tx" ? by_tx : by_worker) += v;
       });
@@ -1214,7 +1237,6 @@ TEST(Threaded, InlineTxWritesFromTheWorkerAndKeepsOrder) {
       } else {
         EXPECT_EQ(by_worker, 0u);
       }
-      engine->reset();
     }
   }
 }
@@ -1224,25 +1246,24 @@ TEST(Threaded, InlineTxWritesFromTheWorkerAndKeepsOrder) {
 TEST(Threaded, TimersFireOnAnIdleEngine) {
   for (const bool fuse : {false, true}) {
     SCOPED_TRACE(fuse ? "--fuse on" : "--fuse off");
-    SteadyClock clock;
-    auto [peer, mine] = SimLink::Pair(clock);
     Config c = SimConfig(1);
-    c.poll = PollMode::kBlock;
     c.fuse = fuse;
-    auto engine = Engine::CreateWithLink(c, std::move(mine), clock);
-    ASSERT_TRUE(engine.ok());
-    ASSERT_TRUE((*engine)->Start().ok());
+    const auto t = StartThreaded(c);
+    ASSERT_NE(t, nullptr);
+    const auto& clock = t->clock;
+    SimLink* peer = t->peer.get();
+    Engine* engine = t->engine.get();
     peer->SendBytes(Vec(vectors::kIcmpEchoRequest));  // from a neighbour we do not know
     int requests = 0;
     const auto deadline = clock.Now() + Duration::Seconds(6);
-    while ((*engine)->counter("arp_resolve_failed") == 0 && clock.Now() < deadline) {
+    while (engine->counter("arp_resolve_failed") == 0 && clock.Now() < deadline) {
       while (peer->ReceiveBytes()) ++requests;
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     while (peer->ReceiveBytes()) ++requests;
-    (*engine)->Stop();
+    engine->Stop();
     EXPECT_EQ(requests, 3);  // at 0, 1 and 2 s
-    EXPECT_EQ((*engine)->counter("arp_resolve_failed"), 1u);  // at 3 s
+    EXPECT_EQ(engine->counter("arp_resolve_failed"), 1u);  // at 3 s
   }
 }
 
