@@ -93,7 +93,7 @@ class SimWire {
     const std::vector<std::byte>& frame = d.in_flight.begin()->second;
     auto room = into.ResetForReceive();
     const std::size_t n = std::min(room.size(), frame.size());
-    std::memcpy(room.data(), frame.data(), n);
+    if (n != 0) std::memcpy(room.data(), frame.data(), n);  // an empty frame's data() may be null
     into.SetSize(n);
     oversize = frame.size() >= room.size();
     Recycle(d);
