@@ -243,7 +243,10 @@ std::vector<std::string> Engine::TcpSessionReport(std::chrono::milliseconds wait
   for (int k = 0; k < workers(); ++k) {
     const auto lines =
         OnShard<std::vector<std::string>>(k, [](const Worker& w) { return w.TcpSessionLines(); }, wait);
-    if (!lines) continue;
+    if (!lines) {  // said, so a reader never takes a busy shard for one without sessions
+      out.push_back(absl::StrCat("tcp_session_unanswered w", k));
+      continue;
+    }
     for (const std::string& l : *lines) out.push_back(absl::StrCat("tcp_session w", k, " ", l));
   }
   return out;

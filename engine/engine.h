@@ -118,7 +118,8 @@ class Engine {
   void PrintCounters(std::FILE* out, bool all = false) const;
   // "tcp_session <shard> <local> <remote> <state> ..." lines, one per TCP
   // session (from each worker's thread while running, waiting up to
-  // `wait` for each).
+  // `wait` for each; "tcp_session_unanswered <shard>" for one that did not
+  // answer in time).
   std::vector<std::string> TcpSessionReport(std::chrono::milliseconds wait = std::chrono::milliseconds(300));
 
  private:

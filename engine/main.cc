@@ -215,18 +215,24 @@ int Fail(const std::string& msg) {
   return 2;
 }
 
+// To --counters-file whole or not at all: written beside it, then renamed
+// over it, so a reader never sees a half-written file.
 void WriteCounters(ringstack::engine::Engine& engine, const std::string& path) {
   std::FILE* out = stderr;
+  const std::string partial = path + ".partial";
   if (!path.empty()) {
-    out = std::fopen(path.c_str(), "w");
+    out = std::fopen(partial.c_str(), "w");
     if (out == nullptr) {
-      std::fprintf(stderr, "ringstack: cannot write counters to %s: %s\n", path.c_str(), std::strerror(errno));
+      std::fprintf(stderr, "ringstack: cannot write counters to %s: %s\n", partial.c_str(), std::strerror(errno));
       return;
     }
   }
   engine.PrintCounters(out);
   for (const std::string& line : engine.TcpSessionReport()) std::fprintf(out, "%s\n", line.c_str());
-  if (out != stderr) std::fclose(out);
+  if (out == stderr) return;
+  if (std::fclose(out) != 0 || std::rename(partial.c_str(), path.c_str()) != 0) {
+    std::fprintf(stderr, "ringstack: cannot write counters to %s: %s\n", path.c_str(), std::strerror(errno));
+  }
 }
 
 }  // namespace
