@@ -56,8 +56,15 @@ pid=$engine_pid
 "$lab" exec "$ns" ping -n -q -c 5 -i 0.05 192.0.2.2 >/dev/null
 "$lab" exec "$ns" ping -6 -n -q -c 3 -i 0.1 -w 10 2001:db8:0:1::2 >/dev/null
 
+table_ok() {  # table_ok WHAT: status 0 and a first line that is a header of upper-case column names
+  local out rc
+  out=$(c show "$1" 2>&1)
+  rc=$?
+  echo "rc=$rc: $out"
+  [ "$rc" -eq 0 ] && head -n 1 <<<"$out" | grep -qE '^[A-Z][A-Z0-9_]*( +[A-Z0-9_/%]+)* *$'
+}
 for show in interfaces addresses routes arp nd tcp udp counters rings pool reassembly threads; do
-  check "show $show: a table, status 0" says 0 "^[A-Z_ ]*$" show "$show"
+  check "show $show: a table, status 0" table_ok "$show"
   check "show $show --json parses" json_ok show "$show"
 done
 check "capture status --json and log level --json parse" bash -c "$(declare -f c json_ok); sock=$sock ctl=$ctl; json_ok capture status && json_ok log level"
@@ -91,9 +98,8 @@ check "show counters --prometheus: samples per scope" says 0 'ringstack_icmp4_rx
 
 # A live TCP connection from Linux to the echo service.
 # (bash -c, not a subshell: a subshell would run the cleanup trap on exit.)
-bash -c "sleep 3 | \"$lab\" exec $ns nc -q 1 192.0.2.2 7 >/dev/null" &
+bash -c "sleep 8 | \"$lab\" exec $ns nc -q 1 192.0.2.2 7 >/dev/null" &
 nc_pid=$!
-sleep 1
 tcp_live_ok() {
   local out
   out=$(c show tcp --json)
@@ -106,7 +112,7 @@ assert len(est) == 1, rows
 assert est[0]["cwnd"] > 0 and est[0]["rcv_wnd"] > 0 and est[0]["shard"] in (0, 1), est
 ' "$out"
 }
-check "show tcp: the connection from Linux, ESTABLISHED, with its shard, windows and cwnd" tcp_live_ok
+check "show tcp: the connection from Linux, ESTABLISHED, with its shard, windows and cwnd" wait_for 8 tcp_live_ok
 wait "$nc_pid"
 
 # The console's own clients, against Linux.
@@ -114,7 +120,10 @@ wait "$nc_pid"
 pids+=($!)
 "$lab" exec "$ns" socat UDP-RECVFROM:7778,fork EXEC:cat 2>/dev/null &
 pids+=($!)
-sleep 0.5
+socats_listen() {
+  "$lab" exec "$ns" ss -Hltn 'sport = :7777' | grep -q . && "$lab" exec "$ns" ss -Hlun 'sport = :7778' | grep -q .
+}
+wait_for 10 socats_listen
 check "ping 192.0.2.1 -c 3: 3 replies, status 0" says 0 "3 sent, 3 received" ping 192.0.2.1 -c 3 -i 100
 check "ping -s 1400: large echoes" says 0 "1408 bytes from 192.0.2.1" ping 192.0.2.1 -c 2 -s 1400 -i 100
 check "ping6 2001:db8:0:1::1: replies" says 0 "2 received" ping6 2001:db8:0:1::1 -c 2 -i 100
@@ -132,7 +141,7 @@ check "no engine at the socket: status 3" bash -c "\"$ctl\" -s $work/none.sock s
 
 # Commands from stdin, several per connection.
 check "commands from stdin: each answered" \
-  bash -c "printf 'show pool\nshow rings\nhelp\n' | \"$ctl\" -s $sock | tee /dev/stderr | grep -c '^CLASS\|^RING\|^show pool' | grep -q 3"
+  bash -c "n=\$(printf 'show pool\nshow rings\nhelp\n' | \"$ctl\" -s $sock | tee /dev/stderr | grep -c '^CLASS\|^RING\|^show pool'); [ \"\$n\" -eq 3 ]"
 
 # Several clients at once, one of them in a slow ping.
 many_ok() {
@@ -156,19 +165,22 @@ check "still serving after the random lines: Linux pings, show works" \
 
 # Log levels and the per-packet trace, switched while running.
 check "log level tcp=debug: TCP events in the log" bash -c \
-  "$(declare -f c); sock=$sock ctl=$ctl; c log level tcp=debug | grep -q 'tcp  *debug' && echo hi | \"$lab\" exec $ns nc -q 1 192.0.2.2 7 && sleep 0.3 && grep -q 'tcp 192.0.2.2:7 192.0.2.1:[0-9]*: established' $work/main.log"
+  "$(declare -f c); sock=$sock ctl=$ctl; c log level tcp=debug | grep -q 'tcp  *debug' && echo hi | \"$lab\" exec $ns nc -q 1 192.0.2.2 7 && $(declare -f wait_for); wait_for 5 grep -q 'tcp 192.0.2.2:7 192.0.2.1:[0-9]*: established' $work/main.log"
 check "log level console=debug icmp=debug: console commands and ICMP errors in the log" bash -c \
-  "$(declare -f c); sock=$sock ctl=$ctl; c log level console=debug icmp=debug >/dev/null && c show pool >/dev/null && echo x | \"$lab\" exec $ns nc -u -w 1 192.0.2.2 4444; sleep 0.3; grep -q \"console: 'show pool'\" $work/main.log && grep -q 'icmp4: unreachable (code 3) to 192.0.2.1' $work/main.log"
+  "$(declare -f c); sock=$sock ctl=$ctl; c log level console=debug icmp=debug >/dev/null && c show pool >/dev/null && echo x | \"$lab\" exec $ns nc -u -w 1 192.0.2.2 4444; $(declare -f wait_for); wait_for 5 grep -q \"console: 'show pool'\" $work/main.log && wait_for 5 grep -q 'icmp4: unreachable (code 3) to 192.0.2.1' $work/main.log"
 c log level info >/dev/null
 trace_ok() {
   c trace icmp4 | grep -q "trace: icmp4" || return 1
   "$lab" exec "$ns" ping -n -q -c 2 -i 0.1 192.0.2.2 >/dev/null
-  sleep 0.2
+  traced() { [ "$(grep -c "ringstack: [RT]X .*icmp4 echo" "$work/main.log")" -ge 4 ]; }
+  wait_for 5 traced
   c trace off >/dev/null
   local n
   n=$(grep -c "ringstack: [RT]X .*icmp4 echo" "$work/main.log")
+  # Replies back to ping mean the engine handled both pings' frames: any
+  # trace line of theirs would be written by then.
   "$lab" exec "$ns" ping -n -q -c 2 -i 0.1 192.0.2.2 >/dev/null
-  sleep 0.2
+  c show pool >/dev/null
   grep "ringstack: [RT]X .*icmp4 echo" "$work/main.log"
   grep -q "RX .*192.0.2.1 > 192.0.2.2 .*icmp4 echo request" "$work/main.log" &&
     grep -q "TX .*192.0.2.2 > 192.0.2.1 .*icmp4 echo reply" "$work/main.log" &&
@@ -212,9 +224,13 @@ check_stop() {  # clean exit; the console socket removed; --pcap file = every fr
   rx=$(awk '$1 == "rx_frames" { print $2 }' "$work/main.counters")
   tx=$(awk '$1 == "tx_frames" { print $2 }' "$work/main.counters")
   grep -q "^pool_standard_in_use 0$" "$work/main.counters" || return 1
-  [ -s "$work/start.pcap" ]
+  # The --pcap capture ran from the start until 'capture stop': some of the
+  # frames counted, each of them readable.
+  frames=$(tshark -r "$work/start.pcap" 2>/dev/null | wc -l)
+  echo "start.pcap: $frames frames; rx_frames ${rx:-none}, tx_frames ${tx:-none}"
+  [ "${rx:-0}" -gt 0 ] && [ "${tx:-0}" -gt 0 ] && [ "$frames" -gt 0 ] && [ "$frames" -le $((rx + tx)) ]
 }
-check "SIGTERM: clean exit, console socket removed" check_stop
+check "SIGTERM: clean exit, console socket removed, counters and the --pcap capture agree" check_stop
 
 # --pcap from the start to the exit: exactly the frames counted.
 read -r ns tap < <("$lab" up) || exit 1

@@ -8,12 +8,14 @@ bin=$build/engine/ringstack
 lab=$root/scripts/lab
 work=$(mktemp -d /tmp/rs-lab.XXXXXX)
 namespaces=()
+extra_netns=()  # made with ip netns add by a test itself
 pids=()
 
 cleanup() {
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
   for ns in "${namespaces[@]}"; do "$lab" down "$ns" 2>/dev/null; done
+  for ns in "${extra_netns[@]}"; do ip netns del "$ns" 2>/dev/null; done
   rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
@@ -31,6 +33,15 @@ check() {  # check NAME CMD...
   fi
 }
 
+
+wait_for() {  # wait_for SECONDS CMD...: polls CMD every 0.1 s until it succeeds; fails at the deadline
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@"; do
+    [ "$SECONDS" -ge "$deadline" ] && return 1
+    sleep 0.1
+  done
+}
 
 counter_at_least() {  # counter_at_least FILE NAME MIN
   local v

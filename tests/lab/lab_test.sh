@@ -11,6 +11,7 @@ source "$(dirname "$0")/lab_lib.sh" "${1:-}"
 start_engine() {
   local ns=$1 tap=$2 name=$3
   shift 3
+  engine_name=$name
   # --acd off unless a check asks for it: ACD takes ~5 s per start and has checks of its own.
   "$lab" exec "$ns" "$bin" --tap "$tap" --mac 02:00:00:00:00:02 --ip4 192.0.2.2/24 --acd off \
     --counters-file "$work/$name.counters" "$@" 2>"$work/$name.log" &
@@ -25,10 +26,14 @@ start_engine() {
   return 1
 }
 
-counters() {  # counters PID NAME: SIGUSR1, then print the file
-  kill -USR1 "$1"
-  sleep 0.3
-  cat "$work/$2.counters"
+counters() {  # counters PID NAME: a fresh dump (SIGUSR1), printed; fails if none comes in 10 s
+  local f=$work/$2.counters
+  rm -f "$f"
+  kill -USR1 "$1" || return 1
+  # The engine writes the dump beside the file and renames it into place:
+  # once the file is there it is whole.
+  wait_for 10 test -s "$f" || { echo "no counters dump from $1 within 10 s"; return 1; }
+  cat "$f"
 }
 
 
@@ -93,12 +98,18 @@ for workers in 1 2; do
     "$lab" exec "$ns" /usr/bin/python3 "$root/tests/lab/echo_payload.py" "$tap" 192.0.2.2
   check "arping answered (workers=$workers)" \
     bash -c "\"$lab\" exec $ns arping -c 3 -w 5 -I $tap 192.0.2.2 | tee /dev/stderr | grep -q 'Received 3 response'"
-  check "malformed frames sent (workers=$workers)" \
-    "$lab" exec "$ns" /usr/bin/python3 "$root/tests/lab/send_malformed.py" "$tap" 02:00:00:00:00:02
-  sleep 0.3
-  counters "$pid" "$name" >"$work/$name.snap" 2>&1
-  for c in eth_drop_unsupported_type ipv4_drop_truncated ipv4_drop_bad_checksum ipv4_drop_bad_header_length \
-           ipv4_drop_bad_total_length ipv4_drop_bad_option arp_drop_bad_hardware_type arp_drop_truncated; do
+  # Sending is not a check of its own: the counters below show whether the frames arrived.
+  "$lab" exec "$ns" /usr/bin/python3 "$root/tests/lab/send_malformed.py" "$tap" 02:00:00:00:00:02 >>"$work/log" 2>&1
+  malformed="eth_drop_unsupported_type ipv4_drop_truncated ipv4_drop_bad_checksum ipv4_drop_bad_header_length
+             ipv4_drop_bad_total_length ipv4_drop_bad_option arp_drop_bad_hardware_type arp_drop_truncated"
+  all_counted() {  # all_counted PID NAME COUNTER...: a dump with every one of them >= 1
+    local pid=$1 name=$2 c
+    shift 2
+    counters "$pid" "$name" >"$work/$name.snap" 2>&1 || return 1
+    for c in "$@"; do counter_at_least "$work/$name.snap" "$c" 1 >/dev/null || return 1; done
+  }
+  wait_for 10 all_counted "$pid" "$name" $malformed
+  for c in $malformed; do
     check "malformed frame counted: $c (workers=$workers)" counter_at_least "$work/$name.snap" "$c" 1
   done
   check "ping still works after malformed input (workers=$workers)" ping_ok "$ns" 20 -i 0.01
@@ -110,7 +121,8 @@ for workers in 1 2; do
     "$lab" exec "$ns" /usr/bin/python3 "$root/tests/lab/proto_unreachable.py" "$tap" 192.0.2.2 port
   if [ "$workers" -eq 1 ]; then
     check "second engine on the busy TAP: exit 2, says busy" bash -c \
-      "timeout 10 \"$lab\" exec $ns \"$bin\" --tap $tap --ip4 192.0.2.3/24 2>&1 | tee /dev/stderr | grep -q 'is busy'; [ \${PIPESTATUS[0]} -eq 2 ]"
+      "out=\$(timeout 10 \"$lab\" exec $ns \"$bin\" --tap $tap --ip4 192.0.2.3/24 2>&1); rc=\$?; echo \"rc=\$rc \$out\";
+       [ \$rc -eq 2 ] && grep -q 'is busy' <<<\"\$out\""
   fi
   check "SIGTERM: clean exit, every buffer back in the pool (workers=$workers)" stop_ok "$pid" "$name"
 done
@@ -201,14 +213,18 @@ check "far host: 3000-byte pings cross the router fragmented, reassembled and an
 # A flood of never-completed fragments from 16 spoofed sources, 4.4 MB against
 # a 1 MiB reassembly bound: memory stays bounded (the oldest are evicted), the
 # engine lives, and ping and fragmented ping still work right after.
-check "fragment flood sent (3000 incomplete datagrams)" \
-  "$lab" exec "$ns" /usr/bin/python3 "$root/tests/lab/frag_flood.py" "$tap" 02:00:00:00:00:02 192.0.2.2 3000 16
+# Sending is not a check of its own: the counters below show what arrived.
+"$lab" exec "$ns" /usr/bin/python3 "$root/tests/lab/frag_flood.py" "$tap" 02:00:00:00:00:02 192.0.2.2 3000 16 \
+  >>"$work/log" 2>&1
 check "after the flood: ping still answered" ping_ok "$ns" 20 -i 0.01
 check "after the flood: ping -s 8000 still reassembled and answered" ping_ok "$ns" 3 -i 0.2 -s 8000
-counters "$engine_pid" router >"$work/flood.snap" 2>&1
-check "flood counted: fragments in, datagrams evicted or refused at the memory bound" bash -c \
-  "$(declare -f counter_at_least); counter_at_least $work/flood.snap ipv4_rx_fragment 3000 &&
-   { counter_at_least $work/flood.snap ipv4_frag_evicted 1000 || counter_at_least $work/flood.snap ipv4_frag_drop_memory_limit 1000; }"
+flood_counted() {  # 3000 fragments in, 1000 datagrams evicted or refused at the memory bound
+  counters "$engine_pid" router >"$work/flood.snap" 2>&1 &&
+    counter_at_least "$work/flood.snap" ipv4_rx_fragment 3000 &&
+    { counter_at_least "$work/flood.snap" ipv4_frag_evicted 1000 ||
+      counter_at_least "$work/flood.snap" ipv4_frag_drop_memory_limit 1000; }
+}
+check "flood counted: fragments in, datagrams evicted or refused at the memory bound" wait_for 10 flood_counted
 check "SIGTERM: clean exit after the flood, every buffer back" stop_ok "$engine_pid" router
 
 # DHCPv4 against dnsmasq on the TAP: a 2-minute lease with T1 = 8 s, so the
@@ -221,7 +237,7 @@ dhcp_ok() {  # dhcp_ok NS TAP
     --dhcp-option=option:dns-server,192.0.2.53 --dhcp-option=option:T1,8 \
     --dhcp-leasefile="$work/dnsmasq.leases" --log-dhcp --log-facility="$work/dnsmasq.log" &
   pids+=($!)
-  sleep 0.5
+  wait_for 10 grep -q "started" "$work/dnsmasq.log" || return 1
   "$lab" exec "$ns" "$bin" --tap "$tap" --mac 02:00:00:00:00:02 --dhcp4 --poll block \
     --counters-file "$work/dhcp.counters" 2>"$work/dhcp.log" &
   engine_pid=$!
@@ -294,10 +310,10 @@ far=$("$lab" far "$ns") || exit 1  # also turns IPv6 forwarding on, which radvd 
 "$lab" exec "$ns" radvd -n -C "$work/radvd.conf" -p "$work/radvd.pid" -m logfile -l "$work/radvd.log" -u root &
 pids+=($!)
 # Capture the start-up exchange (DAD, RS/RA, SLAAC, MLD) for the record.
-"$lab" exec "$ns" tcpdump -i "$tap" -w "$work/v6.pcap" -U ip6 2>/dev/null &
+"$lab" exec "$ns" tcpdump -i "$tap" -w "$work/v6.pcap" -U ip6 2>"$work/v6.tcpdump" &
 tcpdump_pid=$!
 pids+=("$tcpdump_pid")
-sleep 0.5
+wait_for 10 grep -q "listening on" "$work/v6.tcpdump"
 v6_up() {  # waits for the SLAAC address to pass DAD
   for _ in $(seq 150); do
     grep -q "ip6 2001:db8:0:1:0:ff:fe00:2/64: DAD passed" "$work/v6.log" && break
@@ -408,7 +424,7 @@ namespaces+=("$ns")
 check "engine starts with --services echo,discard,daytime,chargen (workers=$workers)" \
   start_engine "$ns" "$tap" svc --ip6 2001:db8:0:1::2/64 --services echo,discard,daytime,chargen --poll block \
   --workers "$workers"
-sleep 2  # IPv6 DAD
+wait_for 10 grep -q "ip6 2001:db8:0:1::2/64: DAD passed" "$work/$engine_name.log"  # IPv6 DAD
 check "UDP echo over IPv4 (socat; workers=$workers)" udp_says "$ns" UDP4 192.0.2.2 7 "hello over v4" "hello over v4"
 check "UDP echo over IPv6 (socat; workers=$workers)" \
   udp_says "$ns" UDP6 "[2001:db8:0:1::2]" 7 "hello over v6" "hello over v6"
@@ -469,13 +485,15 @@ tcp_says() {  # tcp_says NS ADDR PORT INPUT WANT: nc's answer contains WANT
   echo "sent '$4' to $2:$3, got: $(head -c 200 <<<"$out")"
   grep -q -- "$5" <<<"$out"
 }
-sessions_left() {  # sessions_left PID NAME: the tcp_session lines (none expected)
+sessions_left() {  # sessions_left PID NAME: a whole dump in which every shard answered and no session is left
   local n
-  counters "$1" "$2" >"$work/$2.sessions" 2>&1
+  counters "$1" "$2" >"$work/$2.sessions" 2>&1 || return 1
+  grep -q '^pool_standard_total ' "$work/$2.sessions" || { echo "no counters in the dump"; return 1; }
+  if grep '^tcp_session_unanswered' "$work/$2.sessions"; then return 1; fi
   # A daytime or chargen server may close first (it races the client's FIN):
   # then ringstack rightly holds TIME-WAIT for 2 MSL. Any other session is left behind.
-  n=$(grep '^tcp_session' "$work/$2.sessions" | grep -cvE ':(13|19) [^ ]+ TIME-WAIT ')
-  grep '^tcp_session' "$work/$2.sessions" | head -n 5
+  n=$(grep '^tcp_session ' "$work/$2.sessions" | grep -cvE ':(13|19) [^ ]+ TIME-WAIT ')
+  grep '^tcp_session ' "$work/$2.sessions" | head -n 5
   echo "$n sessions left"
   [ "$n" -eq 0 ]
 }
@@ -485,12 +503,12 @@ namespaces+=("$ns")
 check "engine starts with the TCP services (workers=$workers)" \
   start_engine "$ns" "$tap" tcp --ip6 2001:db8:0:1::2/64 --services echo,discard,daytime,chargen --poll block \
   --workers "$workers"
-sleep 2  # IPv6 DAD
+wait_for 10 grep -q "ip6 2001:db8:0:1::2/64: DAD passed" "$work/$engine_name.log"  # IPv6 DAD
 if [ "$workers" -eq 1 ]; then
-  "$lab" exec "$ns" tcpdump -i "$tap" -w "$work/tcp.pcap" -U 'tcp port 7' 2>/dev/null &
+  "$lab" exec "$ns" tcpdump -i "$tap" -w "$work/tcp.pcap" -U 'tcp port 7' 2>"$work/tcp.tcpdump" &
   tcpdump_pid=$!
   pids+=("$tcpdump_pid")
-  sleep 0.5
+  wait_for 10 grep -q "listening on" "$work/tcp.tcpdump"
 fi
 check "TCP echo over IPv4 and IPv6 (nc; workers=$workers)" bash -c "$(declare -f tcp_says); lab=$lab;
   tcp_says $ns 192.0.2.2 7 'hello over tcp' 'hello over tcp' && tcp_says $ns 2001:db8:0:1::2 7 'hello v6' 'hello v6'"
@@ -516,8 +534,9 @@ check "TCP echo over IPv6: 20 MB each way, sha256 equal (workers=$workers)" \
   "$lab" exec "$ns" /usr/bin/python3 "$root/tests/lab/tcp_echo_check.py" 2001:db8:0:1::2 7 20000000 60
 check "1,000 sequential connections open, echo, close (workers=$workers)" \
   "$lab" exec "$ns" /usr/bin/python3 "$root/tests/lab/tcp_many.py" 192.0.2.2 7 1000
-sleep 1  # the last LAST-ACKs
-check "no TCP session left behind (the client side holds TIME-WAIT; workers=$workers)" sessions_left "$engine_pid" tcp
+# The last LAST-ACKs are answered within a round trip; 10 s at most.
+check "no TCP session left behind (the client side holds TIME-WAIT; workers=$workers)" \
+  wait_for 10 sessions_left "$engine_pid" tcp
 check "SIGTERM: clean exit after TCP (workers=$workers)" stop_ok "$engine_pid" tcp
 done
 
@@ -553,7 +572,9 @@ flood_ok() {  # flood_ok NS TAP
   local flood_pid=$!
   pids+=("$flood_pid")
   for _ in $(seq 300); do grep -q flooding "$work/synflood.out" && break; sleep 0.1; done
-  sleep 1  # the backlog fills in the first 128 SYNs
+  # The backlog is full once the engine answers with SYN cookies.
+  cookies_sent() { counters "$engine_pid" synflood | grep -qE '^tcp_syncookies_sent [1-9]'; }
+  wait_for 10 cookies_sent || rc=1
   "$lab" exec "$ns" /usr/bin/python3 "$root/tests/lab/tcp_while_flooded.py" 192.0.2.2 7 100000 6 5 || rc=1
   wait "$flood_pid" || rc=1
   cat "$work/synflood.out"
@@ -582,7 +603,8 @@ socat_ok() {  # socat_ok NS: echo (7) and daytime (13) servers on the kernel sid
   "$lab" exec "$ns" socat TCP4-LISTEN:13,fork,reuseaddr SYSTEM:'date -u' &
   local day_pid=$!
   pids+=("$echo_pid" "$day_pid")
-  sleep 0.5
+  listening() { "$lab" exec "$ns" ss -Hltn 'sport = :7 or sport = :13' | wc -l | grep -qx 2; }
+  wait_for 10 listening || return 1
   local out
   # Whole outputs first: `grep -q` ending a pipeline early would fail it
   # under pipefail.

@@ -12,6 +12,7 @@ usage: tcp_inject.py IFACE DST_MAC ADDR
 """
 import socket
 import sys
+import threading
 import time
 
 from scapy.all import IP, TCP, AsyncSniffer, Ether, Raw, conf, get_if_hwaddr  # noqa: E402
@@ -34,15 +35,27 @@ def echo(s, data):
 
 s = socket.create_connection((addr, 7), timeout=5)
 port = s.getsockname()[1]
-sniffer = AsyncSniffer(iface=iface, filter=f"tcp and src port {port} and dst port 7")
+started = threading.Event()
+sniffed = []
+sniffer = AsyncSniffer(iface=iface, filter=f"tcp and src port {port} and dst port 7",
+                       prn=sniffed.append, store=False, started_callback=started.set)
 sniffer.start()
-time.sleep(0.5)
+if not started.wait(10):
+    raise SystemExit("the sniffer did not start within 10 s")
 assert echo(s, b"before ") == b"before "
-time.sleep(0.3)
+
+
+def carried_before():
+    return any(p.haslayer(TCP) and bytes(p[TCP].payload) == b"before " for p in sniffed)
+
+
+deadline = time.monotonic() + 5
+while not carried_before() and time.monotonic() < deadline:
+    time.sleep(0.05)
 sniffer.stop()
-ours = [p for p in sniffer.results if p.haslayer(TCP)]
-if not ours:
-    raise SystemExit("sniffed nothing")
+ours = [p for p in sniffed if p.haslayer(TCP)]
+if not carried_before():
+    raise SystemExit(f"the client's data segment was not sniffed ({len(ours)} segments)")
 last = ours[-1][TCP]
 seq = last.seq + len(bytes(last.payload))  # the client's next sequence number
 ack = last.ack                             # what ringstack has sent so far
@@ -65,7 +78,7 @@ sock.send(forge("S", seq + 5000, 0, tsval + 1))                             # SY
 sock.send(forge("PA", seq, (ack + 100000) & 0xFFFFFFFF, tsval + 1, b"INJECTED"))  # ACK past SND.MAX
 sock.send(forge("PA", seq, ack, (tsval - 1000) & 0xFFFFFFFF, b"OLDSTAMP"))  # PAWS: an old timestamp
 sock.close()
-time.sleep(0.3)
+# The forged frames left before the client's next data: the engine takes them first.
 got = echo(s, b"after")
 s.close()
 print(f"injected 4 segments into port {port}; echo afterwards {got!r}")
