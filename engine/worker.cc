@@ -215,7 +215,8 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
       tcp_syncookies_ok_(counters.Add("tcp_syncookies_ok")),
       tcp_syncookies_failed_(counters.Add("tcp_syncookies_failed")),
       tcp_accept_queue_full_(counters.Add("tcp_accept_queue_full")),
-      tcp_drop_to_group_(counters.Add("tcp_drop_to_group")) {
+      tcp_drop_to_group_(counters.Add("tcp_drop_to_group")),
+      tcp_aborted_address_lost_(counters.Add("tcp_aborted_address_lost")) {
   for (std::size_t i = 0; i < proto::tcp::kTcpStatCount; ++i) {
     tcp_stat_[i] = &counters.Add(absl::StrCat("tcp_", std::string(proto::tcp::kTcpStatFields[i].first)));
   }
@@ -346,6 +347,7 @@ void Worker::OnAcdVerdict(const arp::ConflictDetector::Seen& seen) {
       Log(Subsystem::kIp4, LogLevel::kWarn, absl::StrCat("ip4 ", seen.ip.ToString(), ": address conflict with ",
                                         seen.other.ToString(), "; not using it"));
       RearmAcdTimer();
+      AbortTcpOnLostAddresses();
       if (dhcp_ && dhcp_address_ && dhcp_address_->address == seen.ip) {
         if (dhcp_->state() == dhcp4::Dhcp4Client::State::kChecking) {
           ApplyDhcp(dhcp_->OnAddressChecked(true, now_));  // DECLINE
@@ -632,6 +634,10 @@ void Worker::ApplyDhcp(const dhcp4::Dhcp4Client::Outcome& out) {
       drop_address();
       break;
   }
+  // A lease lost, declined or replaced by another address takes its
+  // connections with it (the other shards' go when the snapshot without the
+  // address reaches them).
+  AbortTcpOnLostAddresses();
   if (out.send) SendDhcp(*out.send);
   RearmDhcpTimer();
 }

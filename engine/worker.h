@@ -249,6 +249,9 @@ class Worker final : public Stage {
   // An accepted connection's socket: the listener's buffer sizes and options.
   std::shared_ptr<TcpSocketState> NewChild(TcpListener& l);
   void ReapTcp();
+  // Closes (no RST, ECONNABORTED) the connections on IPv4 addresses no
+  // longer this host's.
+  void AbortTcpOnLostAddresses();
   void SendTcp(const proto::tcp::TcpRepr& h, const FlowKey& key, const rings::ByteRing* data, std::uint32_t offset,
                std::uint32_t len);
   // With a link that takes offload: a data segment that continues the one
@@ -603,6 +606,7 @@ class Worker final : public Stage {
   Counter& tcp_syncookies_failed_;
   Counter& tcp_accept_queue_full_;
   Counter& tcp_drop_to_group_;
+  Counter& tcp_aborted_address_lost_;
 };
 
 }  // namespace ringstack::engine

@@ -47,7 +47,15 @@ void Worker::RefreshSnapshot() {
   snap_ = fabric_.Load();
   if (!snap_) return;
   snap_generation_ = snap_->generation;
+  // An address gone or given up since the last snapshot: its connections go too.
+  bool lost = false;
+  for (const proto::ipv4::HostAddress& a : host_.addresses()) {
+    const proto::ipv4::HostAddress* now = snap_->host4.Find(a.itf.address);
+    lost |= now == nullptr || (now->state == proto::ipv4::AddressState::kConflict &&
+                               a.state != proto::ipv4::AddressState::kConflict);
+  }
   host_ = snap_->host4;
+  if (lost && shard_ != 0) AbortTcpOnLostAddresses();
   host6_ = snap_->host6;
   pmtu_ = snap_->pmtu;
   // Packets parked for neighbours the snapshot now knows go out.

@@ -29,7 +29,8 @@ Worker::~Worker() = default;
 void Worker::TcpSession::Event(tcp::TcpEvent e) {
   TcpSocketState& s = *socket;
   if (w.LogEnabled(Subsystem::kTcp, LogLevel::kDebug)) {
-    static constexpr const char* kNames[] = {"established", "peer closed", "reset", "refused", "timed out", "closed"};
+    static constexpr const char* kNames[] = {"established", "peer closed", "reset",  "refused",
+                                             "timed out",   "aborted",     "closed"};
     const auto i = static_cast<std::size_t>(e);
     w.Log(Subsystem::kTcp, LogLevel::kDebug,
           absl::StrCat("tcp ", key.local.ToString(), ":", key.local_port, " ", key.remote.ToString(), ":",
@@ -66,6 +67,10 @@ void Worker::TcpSession::Event(tcp::TcpEvent e) {
       break;
     case tcp::TcpEvent::kTimedOut:
       s.error.store(ETIMEDOUT, std::memory_order_release);
+      break;
+    case tcp::TcpEvent::kAborted:
+      s.error.store(ECONNABORTED, std::memory_order_release);
+      s.send_closed.store(true, std::memory_order_release);
       break;
     case tcp::TcpEvent::kClosed:
       s.status.store(TcpSocketState::Status::kClosed, std::memory_order_release);
@@ -498,6 +503,27 @@ void Worker::OnTcpTimer(std::uint32_t session_id) {
   s.timer_at = Instant::Never();
   s.conn->OnTimer(now_);
   RearmTcp(s);
+  ReapTcp();
+}
+
+// The TCP connections whose local IPv4 address is no longer this host's (a
+// lost or declined DHCP lease, an address given up to a conflicting host)
+// are closed at once without a RST — one could not be sent from an address
+// another host may now hold — and their applications see ECONNABORTED.
+void Worker::AbortTcpOnLostAddresses() {
+  std::vector<TcpSession*> lost;
+  for (const auto& [key, s] : tcp_sessions_) {
+    if (key.local.is_v6()) continue;
+    const proto::ipv4::HostAddress* a = host_.Find(key.local.v4());
+    if (a == nullptr || a->state == proto::ipv4::AddressState::kConflict) lost.push_back(s.get());
+  }
+  for (TcpSession* s : lost) {
+    Log(Subsystem::kTcp, LogLevel::kWarn,
+        absl::StrCat("tcp ", s->key.local.ToString(), ":", s->key.local_port, " ", s->key.remote.ToString(), ":",
+                     s->key.remote_port, ": aborted: ", s->key.local.ToString(), " is no longer this host's"));
+    tcp_aborted_address_lost_.Inc();
+    s->conn->AbortQuietly();
+  }
   ReapTcp();
 }
 

@@ -151,6 +151,7 @@ enum class TcpEvent {
   kReset,        // ECONNRESET: the peer reset a synchronized connection
   kRefused,      // ECONNREFUSED: RST answering our SYN
   kTimedOut,     // ETIMEDOUT: retransmissions (or keepalives) went unanswered
+  kAborted,      // ECONNABORTED: the local address was taken away (AbortQuietly)
   kClosed,       // the connection is over (CLOSED); the owner may free it
 };
 
@@ -231,6 +232,10 @@ class TcpConnection {
   bool SetCongestion(std::string_view name);
   // ABORT (3.10.5): a RST if synchronized, then CLOSED.
   void Abort(Instant now);
+  // The local address is no longer this host's (a lost DHCP lease, an
+  // address given up to a conflicting host): CLOSED at once, without the
+  // RST that could not be sent from it; the owner hears kAborted.
+  void AbortQuietly();
   // RFC 9293 3.10.7.1: the answer to a segment no connection takes (none
   // for a RST).
   static std::optional<TcpRepr> ResetFor(const TcpRepr& seg);

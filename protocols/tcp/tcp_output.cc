@@ -515,6 +515,10 @@ void TcpConnection::Abort(Instant now) {
   if (!Is<Closed>(state_)) EnterClosed(TcpEvent::kClosed);
 }
 
+void TcpConnection::AbortQuietly() {
+  if (!Is<Closed>(state_)) EnterClosed(TcpEvent::kAborted);
+}
+
 bool TcpConnection::synchronized() const {
   return !(Is<Closed>(state_) || Is<SynSent>(state_) || Is<SynReceived>(state_));
 }

@@ -484,6 +484,25 @@ TEST(TcpConnection, CloseWithUnreadDataResets) {
   EXPECT_EQ(g->State(), "CLOSED");
 }
 
+// The local address taken away (a lost lease, an ARP conflict): CLOSED in
+// every state, no segment sent (not even the RST an ABORT would send), the
+// owner told kAborted then kClosed; a closed connection stays silent.
+TEST(TcpStateTable, AbortQuietlyInEveryState) {
+  for (auto make : {SynSent, SynReceived, Established, FinWait1, FinWait2, CloseWait, LastAck, Closing, TimeWait}) {
+    auto f = make();
+    const std::string before = f->State();
+    f->rec.events.clear();
+    f->c->AbortQuietly();
+    EXPECT_EQ(f->rec.Take(), "none") << before;
+    EXPECT_EQ(f->State(), "CLOSED") << before;
+    EXPECT_EQ(f->rec.events, (std::vector<TcpEvent>{TcpEvent::kAborted, TcpEvent::kClosed})) << before;
+    EXPECT_EQ(f->c->NextDeadline(), Instant::Never()) << before;
+    f->rec.events.clear();
+    f->c->AbortQuietly();
+    EXPECT_TRUE(f->rec.events.empty()) << before;
+  }
+}
+
 TEST(TcpConnection, TimeWaitLastsTwoMsl) {
   auto f = TimeWait();
   EXPECT_EQ(f->c->NextDeadline(), f->now + Duration::Seconds(60));
