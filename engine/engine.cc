@@ -205,6 +205,7 @@ void Engine::Stop() {
     runner_.reset();
   }
   for (const auto& w : workers_) w->DropHeld();
+  for (Link* l : rx_links_) l->DropHeld();
   // After the threads: every frame they counted is in the capture.
   if (capture_) capture_->Stop();
 }

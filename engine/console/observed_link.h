@@ -28,6 +28,7 @@ class ObservedLink final : public Link {
   bool concurrent_send() const override { return inner_->concurrent_send(); }
   void SetRxDoorbell(Doorbell* doorbell) override { inner_->SetRxDoorbell(doorbell); }
   Instant NextDeadline() const override { return inner_->NextDeadline(); }
+  void DropHeld() override { inner_->DropHeld(); }
   std::string Describe() const override { return inner_->Describe(); }
   std::string failure() const override { return inner_->failure(); }
 

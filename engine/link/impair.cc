@@ -163,6 +163,7 @@ ImpairedLink::ImpairedLink(std::unique_ptr<Link> inner, const ImpairConfig& conf
       duplicated_(counters.Add("impair_duplicated")),
       reordered_(counters.Add("impair_reordered")),
       corrupted_(counters.Add("impair_corrupted")),
+      dropped_at_stop_(counters.Add("impair_dropped_at_stop")),
       tx_impairer_([&] {
         ImpairConfig tx = config;
         tx.seed = config.seed ^ 0x5eed7a5eedull;
@@ -253,6 +254,12 @@ bool ImpairedLink::Receive(rings::Packet& into, bool& oversize) {
     }
     return true;
   }
+}
+
+void ImpairedLink::DropHeld() {
+  dropped_at_stop_.Inc(held_.size());
+  held_.clear();  // handles return their buffers
+  inner_->DropHeld();
 }
 
 Instant ImpairedLink::NextDeadline() const {

@@ -94,6 +94,8 @@ class ImpairedLink final : public Link {
   bool offload() const override { return inner_->offload(); }
   void SetRxDoorbell(Doorbell* d) override { inner_->SetRxDoorbell(d); }
   Instant NextDeadline() const override;
+  // Counted under impair_dropped_at_stop.
+  void DropHeld() override;
   std::string Describe() const override;
   std::string failure() const override { return inner_->failure(); }
   const Impairer& impairer() const { return impairer_; }
@@ -116,6 +118,7 @@ class ImpairedLink final : public Link {
   Counter& duplicated_;
   Counter& reordered_;
   Counter& corrupted_;
+  Counter& dropped_at_stop_;
   Impairer tx_impairer_;
   // A sent frame being reordered: its bytes (not a pool buffer, so a frame
   // held when the engine stops leaves the pool whole).

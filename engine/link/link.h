@@ -46,6 +46,10 @@ class Link {
   virtual void SetRxDoorbell(Doorbell* /*doorbell*/) {}
   // The earliest time a held frame becomes receivable (delay, reordering).
   virtual Instant NextDeadline() const { return Instant::Never(); }
+  // The engine has stopped: frames still held (delay, reordering) are
+  // dropped, so their buffers are back in the pool. No thread polls the
+  // link any more.
+  virtual void DropHeld() {}
   virtual std::string Describe() const = 0;
   // Set once the link has failed for good (the TAP was deleted, say); empty
   // while it works. Safe to read from any thread. Decorators report their
