@@ -484,6 +484,20 @@ TEST(TcpConnection, CloseWithUnreadDataResets) {
   EXPECT_EQ(g->State(), "CLOSED");
 }
 
+// RFC 9293 3.10.7.4's acceptability test, fourth case: a segment that
+// starts below RCV.NXT but ends inside the window is acceptable; its old
+// bytes are trimmed and the new ones taken (a retransmission that overlaps
+// what already arrived).
+TEST(TcpConnection, DataStraddlingRcvNxtIsTrimmedAndTaken) {
+  auto f = Established();
+  const std::uint32_t rcv_nxt = f->PeerSeq();
+  f->In(f->Data(rcv_nxt - 3, "oldnew"));
+  EXPECT_EQ(f->PeerSeq(), rcv_nxt + 3);
+  EXPECT_EQ(f->rec.committed, 3u);
+  EXPECT_EQ(f->rec.rx.substr(0, 3), "new");
+  EXPECT_EQ(f->State(), "ESTABLISHED");
+}
+
 // The local address taken away (a lost lease, an ARP conflict): CLOSED in
 // every state, no segment sent (not even the RST an ABORT would send), the
 // owner told kAborted then kClosed; a closed connection stays silent.
