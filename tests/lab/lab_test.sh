@@ -237,7 +237,7 @@ dhcp_ok() {  # dhcp_ok NS TAP
     --dhcp-option=option:dns-server,192.0.2.53 --dhcp-option=option:T1,8 \
     --dhcp-leasefile="$work/dnsmasq.leases" --log-dhcp --log-facility="$work/dnsmasq.log" &
   pids+=($!)
-  wait_for 10 grep -q "started" "$work/dnsmasq.log" || return 1
+  wait_for 10 grep -qs "started" "$work/dnsmasq.log" || return 1
   "$lab" exec "$ns" "$bin" --tap "$tap" --mac 02:00:00:00:00:02 --dhcp4 --poll block \
     --counters-file "$work/dhcp.counters" 2>"$work/dhcp.log" &
   engine_pid=$!
