@@ -58,14 +58,15 @@ nc_port() {
   "$lab" exec "$ns" ss -Htn state established "dst $1 and dport = :7" | awk '{ split($3, a, ":"); print a[2] }' |
     head -n 1
 }
-# stop_nc PID: the `sleep | nc` pipeline started as PID, all of it.
+# stop_nc PID: the `sleep | nc` pipeline started (with setsid) as PID: its
+# whole process group.
 stop_nc() {
-  pkill -TERM -P "$1" 2>/dev/null
-  kill "$1" 2>/dev/null
+  kill -TERM -- "-$1" 2>/dev/null
   wait "$1" 2>/dev/null
 }
 nc_up() { [ -n "$(nc_port "$1")" ]; }
 established_to() {  # established_to ADDR: Linux's connection to ADDR:7, ESTABLISHED in ringstack's console
+  port=""
   if ! wait_for 10 nc_up "$1"; then
     echo "Linux has no connection to $1:7: $(cat "$work/nc_$1.err" 2>/dev/null)"
     "$lab" exec "$ns" ss -tan
@@ -105,8 +106,13 @@ check "engine starts with --dhcp4 and echo" wait_for 10 grep -q "console on" "$w
 check "the lease is bound" wait_for 20 grep -q "dhcp4: bound" "$work/dhcp.log"
 addr=$(sed -n 's/.*dhcp4: bound \([0-9.]*\)\/24.*/\1/p' "$work/dhcp.log" | head -n 1)
 kill "$dnsmasq_pid"
-bash -c "sleep 300 | \"$lab\" exec $dns nc ${addr:-192.0.2.50} 7 >/dev/null 2>$work/nc_${addr:-192.0.2.50}.err" &
+# dnsmasq pings an address before offering it, so Linux may hold a failed
+# neighbour entry for it: it can reach the lease once a ping comes back.
+reachable() { "$lab" exec "$dns" ping -c 1 -W 1 "$1" >/dev/null 2>&1; }
+wait_for 10 reachable "${addr:-192.0.2.50}"
+setsid bash -c "sleep 300 | \"$lab\" exec $dns nc ${addr:-192.0.2.50} 7 >/dev/null 2>$work/nc_${addr:-192.0.2.50}.err; echo \"nc exited \$?\" >>$work/nc_${addr:-192.0.2.50}.err" &
 dhcp_nc_pid=$!
+pgroups+=("$dhcp_nc_pid")
 check "a connection to the leased $addr is ESTABLISHED" in_dhcp established_to "${addr:-192.0.2.50}"
 dhcp_port=$port
 
@@ -187,8 +193,9 @@ check "SIGTERM: clean exit after the resets" stop_clean
 # --- an ARP conflict with a connection open ----------------------------------
 check "engine starts with ACD on and echo" start acd --ip4 192.0.2.2/24 --ipv6 off --services echo
 check "ACD claims 192.0.2.2" wait_for 15 grep -q "192.0.2.2/24: claimed" "$work/acd.log"
-bash -c "sleep 60 | \"$lab\" exec $ns nc 192.0.2.2 7 >/dev/null 2>$work/nc_192.0.2.2.err" &
+setsid bash -c "sleep 60 | \"$lab\" exec $ns nc 192.0.2.2 7 >/dev/null 2>$work/nc_192.0.2.2.err" &
 nc_pid=$!
+pgroups+=("$nc_pid")
 wait_for 10 nc_up 192.0.2.2
 port=$(nc_port 192.0.2.2)
 check "the connection from Linux is ESTABLISHED (port ${port:-none})" wait_for 5 state_is "${port:-0}" ESTABLISHED

@@ -10,8 +10,10 @@ work=$(mktemp -d /tmp/rs-lab.XXXXXX)
 namespaces=()
 extra_netns=()  # made with ip netns add by a test itself
 pids=()
+pgroups=()  # process groups started with setsid (pipelines), ended whole
 
 cleanup() {
+  for g in "${pgroups[@]}"; do kill -TERM -- "-$g" 2>/dev/null; done
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
   for ns in "${namespaces[@]}"; do "$lab" down "$ns" 2>/dev/null; done
