@@ -35,10 +35,12 @@ wait_for 10 iperf3s_listens
 # run: Linux to Linux over a veth pair between two namespaces of this run,
 # one TCP stream for 2 s. ringstack does 0.5-1.2x of it (bench/README.md);
 # a quarter catches a regression without failing on a loaded machine.
+# The namespaces are named here, in the script's own shell, so its cleanup
+# removes them (kernel_mbps runs in a command substitution's subshell).
+extra_netns+=("rs-k$$-a" "rs-k$$-b")
 kernel_mbps() {
   local a=rs-k$$-a b=rs-k$$-b
   ip netns add "$a" && ip netns add "$b" || return 1
-  extra_netns+=("$a" "$b")
   ip link add "vk$$a" netns "$a" type veth peer name "vk$$b" netns "$b" || return 1
   ip -n "$a" addr add 198.51.100.1/24 dev "vk$$a" && ip -n "$b" addr add 198.51.100.2/24 dev "vk$$b" || return 1
   ip -n "$a" link set "vk$$a" up && ip -n "$b" link set "vk$$b" up || return 1
