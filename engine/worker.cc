@@ -818,7 +818,7 @@ void Worker::SendIpv4(Packet p, Ipv4Address src, Ipv4Address dst, std::uint8_t p
   // A TCP super-segment (gso_size) is cut to the MTU by the link.
   if (p.size() + ipv4::Ipv4Repr::header_len() > config_.mtu && p.offload().gso_size == 0) {
     if (ip.df) {
-      ipv4_drop_df_too_big_.Inc();  // TODO(#3): tell the sending socket (EMSGSIZE)
+      ipv4_drop_df_too_big_.Inc();  // TODO(#24): tell the sending socket (EMSGSIZE)
       return;
     }
     SendFragments(p, ip);

@@ -10,7 +10,7 @@
 // received buffer (headers prepended into its headroom) and pushed on this
 // shard's TX ring. Malformed input is dropped and counted under
 // "<proto>_drop_<reason>". Fragments are reassembled on the control shard and
-// datagrams larger than the (path) MTU leave fragmented. TCP (#6) frames are
+// datagrams larger than the (path) MTU leave fragmented. TCP frames are
 // counted, not silently lost. Shards other than 0 see only TCP/UDP (steered
 // by flow or port) and send with what shard 0
 // publishes through the ShardFabric (addresses, routes, neighbours, path

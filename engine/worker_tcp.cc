@@ -1,4 +1,4 @@
-// TCP on its worker (issue #6): the sessions this shard owns (steered here by
+// TCP on its worker: the sessions this shard owns (steered here by
 // their 4-tuple), each a protocols/tcp TcpConnection whose sink is the
 // session; listeners (every shard has a copy of each; established
 // connections go to the listening socket's one accept queue); and the

@@ -59,35 +59,7 @@ const Ipv4Address kPeer4 = *Ipv4Address::Parse("192.0.2.1");
 const Ipv6Address kEngine6 = *Ipv6Address::Parse("2001:db8:0:1::2");
 const Ipv6Address kPeer6 = *Ipv6Address::Parse("2001:db8:0:1::1");
 
-// Reads the script's fields; every read fails once the input runs out.
-class Reader {
- public:
-  Reader(const std::uint8_t* p, std::size_t n) : p_(p), n_(n) {}
-  bool U8(std::uint8_t& v) {
-    if (n_ < 1) return false;
-    v = *p_++;
-    --n_;
-    return true;
-  }
-  bool U16(std::uint16_t& v) {
-    std::uint8_t hi, lo;
-    if (!U8(hi) || !U8(lo)) return false;
-    v = static_cast<std::uint16_t>((hi << 8) | lo);
-    return true;
-  }
-  bool Take(std::size_t len, std::span<const std::uint8_t>& out) {
-    if (n_ < len) return false;
-    out = {p_, len};
-    p_ += len;
-    n_ -= len;
-    return true;
-  }
-  bool empty() const { return n_ == 0; }
-
- private:
-  const std::uint8_t* p_;
-  std::size_t n_;
-};
+using Reader = ScriptReader;
 
 // One TCP connection as the peer sees it.
 struct Slot {
@@ -106,6 +78,29 @@ struct Slot {
   bool synack_answered = false;
   std::uint8_t connect_how = 0;
 };
+
+// The Ethernet and IP headers of a frame from the peer to the engine
+// carrying `l4_len` bytes of `protocol`.
+void EmitPeerHeaders(Frame& f, bool v6, std::uint8_t protocol, std::size_t l4_len, bool df) {
+  proto::ethernet::EthernetRepr{kEngineMac, kPeerMac, v6 ? std::uint16_t{0x86dd} : std::uint16_t{0x0800}}.Emit(
+      proto::MutableBytes(f.data(), 14));
+  if (v6) {
+    proto::ipv6::Ipv6Repr ip;
+    ip.src = kPeer6;
+    ip.dst = kEngine6;
+    ip.next_header = protocol;
+    ip.payload_len = static_cast<std::uint16_t>(l4_len);
+    ip.Emit(proto::MutableBytes(f.data() + 14, proto::ipv6::kHeaderLen));
+  } else {
+    proto::ipv4::Ipv4Repr ip;
+    ip.src = kPeer4;
+    ip.dst = kEngine4;
+    ip.protocol = protocol;
+    ip.df = df;
+    ip.payload_len = static_cast<std::uint16_t>(l4_len);
+    ip.Emit(proto::MutableBytes(f.data() + 14, proto::ipv4::kMinHeaderLen));
+  }
+}
 
 engine::Config MakeConfig(std::uint8_t cfg) {
   engine::RawFlags f;
@@ -422,23 +417,7 @@ bool Player::DoDatagram(Reader& in) {
   c.Add(proto::Bytes(udp, 8 + n));
   const std::uint16_t sum = c.Finish();
   proto::StoreBe16(udp + 6, sum == 0 ? 0xffff : sum);
-  proto::ethernet::EthernetRepr{kEngineMac, kPeerMac, v6 ? std::uint16_t{0x86dd} : std::uint16_t{0x0800}}.Emit(
-      proto::MutableBytes(f.data(), 14));
-  if (v6) {
-    proto::ipv6::Ipv6Repr ip;
-    ip.src = kPeer6;
-    ip.dst = kEngine6;
-    ip.next_header = 17;
-    ip.payload_len = static_cast<std::uint16_t>(8 + n);
-    ip.Emit(proto::MutableBytes(f.data() + 14, ip_len));
-  } else {
-    proto::ipv4::Ipv4Repr ip;
-    ip.src = kPeer4;
-    ip.dst = kEngine4;
-    ip.protocol = 17;
-    ip.payload_len = static_cast<std::uint16_t>(8 + n);
-    ip.Emit(proto::MutableBytes(f.data() + 14, ip_len));
-  }
+  EmitPeerHeaders(f, v6, 17, 8 + n, /*df=*/false);
   SendToEngine(f);
   return true;
 }
@@ -454,24 +433,10 @@ void Player::SendSegment(Slot& s, const TcpRepr& tcp_in, std::size_t payload_len
   for (std::size_t i = 0; i < payload_len; ++i) {
     seg[tcp.header_len() + i] = static_cast<std::byte>(tcp.seq.value() + i);
   }
-  proto::ethernet::EthernetRepr{kEngineMac, kPeerMac, s.v6 ? std::uint16_t{0x86dd} : std::uint16_t{0x0800}}.Emit(
-      proto::MutableBytes(f.data(), 14));
+  EmitPeerHeaders(f, s.v6, 6, seg_len, /*df=*/true);
   if (s.v6) {
-    proto::ipv6::Ipv6Repr ip;
-    ip.src = kPeer6;
-    ip.dst = kEngine6;
-    ip.next_header = 6;
-    ip.payload_len = static_cast<std::uint16_t>(seg_len);
-    ip.Emit(proto::MutableBytes(f.data() + 14, ip_len));
     tcp.EmitHeader(proto::MutableBytes(seg, seg_len), kPeer6, kEngine6);
   } else {
-    proto::ipv4::Ipv4Repr ip;
-    ip.src = kPeer4;
-    ip.dst = kEngine4;
-    ip.protocol = 6;
-    ip.df = true;
-    ip.payload_len = static_cast<std::uint16_t>(seg_len);
-    ip.Emit(proto::MutableBytes(f.data() + 14, ip_len));
     tcp.EmitHeader(proto::MutableBytes(seg, seg_len), kPeer4, kEngine4);
   }
   SendToEngine(f);

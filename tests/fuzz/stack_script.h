@@ -42,6 +42,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -83,6 +84,37 @@ enum : std::uint8_t {
   kCfgNoSynCookies = 8,     // --tcp-syncookies off
   kCfgTwoWorkers = 16,
   kCfgDhcp = 32,            // the DHCPv4 client runs too
+};
+
+// Reads a script's big-endian fields; every read fails once the input runs
+// out (both script formats use it).
+class ScriptReader {
+ public:
+  ScriptReader(const std::uint8_t* p, std::size_t n) : p_(p), n_(n) {}
+  bool U8(std::uint8_t& v) {
+    if (n_ == 0) return false;
+    v = *p_++;
+    --n_;
+    return true;
+  }
+  bool U16(std::uint16_t& v) {
+    std::uint8_t hi, lo;
+    if (!U8(hi) || !U8(lo)) return false;
+    v = static_cast<std::uint16_t>((hi << 8) | lo);
+    return true;
+  }
+  bool Take(std::size_t len, std::span<const std::uint8_t>& out) {
+    if (n_ < len) return false;
+    out = {p_, len};
+    p_ += len;
+    n_ -= len;
+    return true;
+  }
+  bool empty() const { return n_ == 0; }
+
+ private:
+  const std::uint8_t* p_;
+  std::size_t n_;
 };
 
 // Appends records to a script (for seeds and tests).

@@ -23,26 +23,7 @@ using proto::tcp::TcpRepr;
 constexpr std::uint32_t kPeerIss = 0x7fff0000u;  // the sequence space wraps soon after
 constexpr std::uint16_t kMaxPayload = 1400;
 
-class ConnReader {
- public:
-  ConnReader(const std::uint8_t* p, std::size_t n) : p_(p), n_(n) {}
-  bool U8(std::uint8_t& v) {
-    if (n_ == 0) return false;
-    v = *p_++;
-    --n_;
-    return true;
-  }
-  bool U16(std::uint16_t& v) {
-    std::uint8_t hi, lo;
-    if (!U8(hi) || !U8(lo)) return false;
-    v = static_cast<std::uint16_t>((hi << 8) | lo);
-    return true;
-  }
-
- private:
-  const std::uint8_t* p_;
-  std::size_t n_;
-};
+using ConnReader = ScriptReader;
 
 // The owner's side: the send and receive buffers as counts, checked
 // against what the connection asks of them.
