@@ -93,7 +93,7 @@ struct Config {
   // source may hold a quarter.
   std::size_t reassembly_bytes = 4u << 20;
   std::size_t reassembly6_bytes = 4u << 20;
-  // Resource limits (issue #10): TCP sessions in all (each worker holds its
+  // Resource limits: TCP sessions in all (each worker holds its
   // share), handshakes in SYN-RECEIVED in all (past it: SYN cookies, or
   // the SYN is dropped), neighbour cache entries (ARP and ND each), packets
   // parked per unresolved neighbour.

@@ -1,4 +1,4 @@
-// The engine side of TCP sockets (issue #6): what application threads and
+// The engine side of TCP sockets: what application threads and
 // the worker that owns a connection share. sockets/api.h is the
 // application's face of it; engine/worker_tcp.cc the worker's.
 //

@@ -1,6 +1,6 @@
 // The engine side of UDP sockets: what an application thread and the worker
-// that owns a socket share (issue #5; sockets/api.h is the application's
-// face of it).
+// that owns a socket share (sockets/api.h is the application's face of
+// it).
 //
 // Data: each socket has a receive ring (the worker produces, application
 // threads consume under `rx_mu`) and a send ring (application threads produce

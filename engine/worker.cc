@@ -282,8 +282,8 @@ bool Worker::WantedMulticast(const MacAddress& mac) const {
   if (mac == proto::MulticastMac(Ipv4Address(0xe0000001u))) return true;
   const auto b = mac.bytes();
   if (b[0] == std::byte{0x33} && b[1] == std::byte{0x33}) {
-    // Shards other than 0 take IPv6 multicast UDP/TCP for #5/#6; only
-    // the control shard knows the groups.
+    // Shards other than 0 take IPv6 multicast for their UDP and TCP
+    // sockets; only the control shard knows the groups.
     return shard_ != 0 || (config_.ipv6 && host6_.IsJoinedMac(mac));
   }
   return false;
@@ -517,7 +517,8 @@ void Worker::HandleIpv4(Packet p) {
   }
 }
 
-// UDP: only the DHCPv4 client's port so far; the socket layer is #5.
+// UDP over IPv4: the DHCPv4 client's replies here, the rest to the UDP
+// sockets (of this shard, or mailed to the shard that owns the port).
 void Worker::HandleUdp(Packet p, const ipv4::Ipv4Repr& ip, bool to_group) {
   const auto udp = proto::udp::UdpRepr::Parse(p.data(), ip.src, ip.dst, !p.offload().csum_trusted);
   if (!udp) {
@@ -818,7 +819,7 @@ void Worker::SendIpv4(Packet p, Ipv4Address src, Ipv4Address dst, std::uint8_t p
   // A TCP super-segment (gso_size) is cut to the MTU by the link.
   if (p.size() + ipv4::Ipv4Repr::header_len() > config_.mtu && p.offload().gso_size == 0) {
     if (ip.df) {
-      ipv4_drop_df_too_big_.Inc();  // TODO(#24): tell the sending socket (EMSGSIZE)
+      ipv4_drop_df_too_big_.Inc();  // counted; the sending socket is not told (no EMSGSIZE)
       return;
     }
     SendFragments(p, ip);

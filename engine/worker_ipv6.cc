@@ -355,7 +355,7 @@ void Worker::HandleIcmpv6(Packet p, const ipv6::Ipv6Repr& ip, bool router_alert)
       return;
     }
     default:
-      // Errors are for the transport that sent the datagram (#5, #6); RS,
+      // Errors are for the transport that sent the datagram; RS,
       // Redirect and MLD reports from others are not a host's business.
       (msg->is_error() ? icmp6_rx_error_ : icmp6_rx_other_).Inc();
       return;

@@ -551,7 +551,7 @@ void Worker::ServeTcpSocket(const std::shared_ptr<TcpSocketState>& socket) {
   // its last write, so once one is seen (acquire) the counters read below
   // include everything before it. Read the other way round, a close could
   // be seen with an older `written` and the FIN would go out before the
-  // last bytes (the data loss issue #6's lab runs caught over IPv6).
+  // last bytes (a data loss the IPv6 lab runs showed).
   const bool close = socket->close_requested.load(std::memory_order_acquire);
   const bool shutdown = socket->shutdown_requested.load(std::memory_order_acquire);
   const std::uint64_t written = socket->written.load(std::memory_order_acquire);

@@ -1,4 +1,4 @@
-// UDP sockets on their worker (issue #5): control requests from application
+// UDP sockets on their worker: control requests from application
 // threads, delivery of received datagrams, and sending what the sockets
 // queued. A UDP socket lives on the shard its local port is steered to
 // (sockets/api.cc sends bind and connect there; an ephemeral port is chosen

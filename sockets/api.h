@@ -1,5 +1,5 @@
-// The Berkeley-like socket API: UDP and ICMP echo sockets (issue #5) and TCP
-// stream sockets (issue #6) over IPv4 and IPv6. Calls mirror
+// The Berkeley-like socket API: UDP and ICMP echo sockets and TCP stream
+// sockets over IPv4 and IPv6. Calls mirror
 // POSIX — -1 and `errno` on failure (EAGAIN, EACCES, EADDRINUSE,
 // EADDRNOTAVAIL, EAFNOSUPPORT, EALREADY, EBADF, ECONNREFUSED, ECONNRESET,
 // EDESTADDRREQ, EINPROGRESS, EINVAL, EISCONN, EMSGSIZE, EMFILE, ENOTCONN,

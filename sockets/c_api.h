@@ -1,4 +1,4 @@
-/* The C-callable face of sockets/api.h (issue #5), for C programs and a
+/* The C-callable face of sockets/api.h, for C programs and a
  * later LD_PRELOAD shim: the same calls with an rs_ prefix, POSIX results
  * (-1 and errno), addresses as struct sockaddr_in / sockaddr_in6.
  * rs_attach() names the Stack the calls go to (one per process). */

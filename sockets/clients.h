@@ -1,4 +1,4 @@
-// TCP clients on the stream sockets (issue #6), for tests and people:
+// TCP clients on the stream sockets, for tests and people:
 // `ringstack --echo-client ADDR [--echo-bytes N]` connects to ADDR's echo
 // port (7), sends N pseudo-random bytes while reading them back, closes its
 // side and checks every byte; `ringstack --daytime-client ADDR` connects to

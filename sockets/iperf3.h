@@ -1,4 +1,4 @@
-// iperf3 on the socket API (issue #8): a server (`--services iperf3`, port
+// iperf3 on the socket API: a server (`--services iperf3`, port
 // 5201, TCP and UDP, IPv4 and IPv6) and a client (`ringstack --iperf3 "ADDR
 // [-t S] [-P N] [-R] [--bidir] [-u] [-b RATE] [-l LEN] [-n BYTES]"`, and the
 // console's `iperf3`), both interoperating with Debian's iperf3 3.12. The

@@ -1,4 +1,4 @@
-// A ping client on ICMP echo sockets (issue #5): `ringstack --ping ADDR`
+// A ping client on ICMP echo sockets: `ringstack --ping ADDR`
 // runs it once the engine is up. It sends an echo request every interval
 // until `count` replies came back or the deadline passed — so the time an
 // address spends in ACD or DAD at start costs only the first requests — and

@@ -1,4 +1,4 @@
-// The small services of --services, on the socket API (issues #5, #6):
+// The small services of --services, on the socket API:
 // echo (RFC 862, port 7), discard (RFC 863, 9), daytime (RFC 867, 13) and
 // chargen (RFC 864, 19), each over UDP and TCP, IPv4 and, when the engine
 // runs IPv6, IPv6 (one socket per family, IPV6_V6ONLY); and iperf3 (5201,

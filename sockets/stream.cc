@@ -1,4 +1,4 @@
-// TCP stream sockets on the socket API (issue #6): the Stack's side of
+// TCP stream sockets on the socket API: the Stack's side of
 // engine/tcp_socket.h. Blocking calls wait on the socket's sequence number
 // (or run the pump under a SimRunner); the worker wakes them.
 #include <netinet/in.h>

@@ -1,5 +1,5 @@
 // UdpRepr: a validated UDP header (RFC 768) with Parse and Emit, enough for
-// the control shard's own UDP (DHCPv4); the UDP socket layer (issue #5)
+// the control shard's own UDP (DHCPv4); the UDP socket layer (engine/)
 // builds on it.
 //
 //   0      7 8     15 16    23 24    31
