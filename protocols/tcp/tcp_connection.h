@@ -277,6 +277,10 @@ class TcpConnection {
   std::uint32_t unread() const { return unread_; }
 
  private:
+  template <typename S>
+  static bool Is(const State& s) {
+    return std::holds_alternative<S>(s);
+  }
   TcpConnection(const TcpConfig& config, const Endpoints& ends, SeqNum iss, Instant now, TcpSink& sink);
 
   // tcp_input.cc: RFC 9293 3.10.7, by step.

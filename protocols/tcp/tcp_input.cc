@@ -5,13 +5,6 @@
 
 namespace ringstack::proto::tcp {
 
-namespace {
-template <typename S>
-bool Is(const TcpConnection::State& s) {
-  return std::holds_alternative<S>(s);
-}
-}  // namespace
-
 void TcpConnection::OnSegment(const TcpRepr& seg, Instant now) {
   last_heard_ = now;
   keepalive_probes_ = 0;

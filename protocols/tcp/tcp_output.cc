@@ -7,11 +7,6 @@
 namespace ringstack::proto::tcp {
 
 namespace {
-template <typename S>
-bool Is(const TcpConnection::State& s) {
-  return std::holds_alternative<S>(s);
-}
-
 // RFC 7323 2.3: the smallest shift that lets the window field cover `buf`.
 WindowScale ScaleFor(std::uint32_t buf) {
   std::uint8_t s = 0;

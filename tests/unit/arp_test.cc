@@ -9,7 +9,7 @@
 #include "protocols/arp/arp_cache.h"
 #include "protocols/ipv4/ipv4_host.h"
 
-namespace ringstack::proto {
+namespace ringstack::proto::arp_test {
 namespace {
 
 using arp::ArpCache;
@@ -378,4 +378,4 @@ TEST(Ipv4Host, StaticRouteWaitsForItsGatewayToBeOnLink) {
 }
 
 }  // namespace
-}  // namespace ringstack::proto
+}  // namespace ringstack::proto::arp_test

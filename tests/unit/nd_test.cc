@@ -12,7 +12,7 @@
 #include "protocols/icmpv6/nd/nd_cache.h"
 #include "protocols/ipv6/ipv6_host.h"
 
-namespace ringstack::proto {
+namespace ringstack::proto::nd_test {
 namespace {
 
 using nd::NdCache;
@@ -396,4 +396,4 @@ TEST(MldHost, LeaveReportsChangeToInclude) {
 }
 
 }  // namespace
-}  // namespace ringstack::proto
+}  // namespace ringstack::proto::nd_test
