@@ -71,6 +71,7 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
       tx_doorbell_(tx_doorbell),
       timer_doorbell_(timer_doorbell),
       now_(clock.Now()),
+      wheel_(clock.Now()),
       next_ident_(static_cast<std::uint16_t>(shard)),
       acd_(config.mac, MacSeed(config.mac)),
       udp_bindings_(MacSeed(config.mac) ^ 0x6056u),
@@ -82,12 +83,11 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
                                             config.reassembly6_bytes / 4}),
       next_ident6_(static_cast<std::uint32_t>(config.mac.bytes()[5]) << 24 | static_cast<std::uint32_t>(shard)),
       arp_cache_(proto::arp::ArpCacheConfig{.max_entries = config.neighbour_cache}),
-      wheel_(clock.Now()),
       reassembler_(proto::ipv4::ReassemblyConfig{Duration::Seconds(30), config.reassembly_bytes,
                                                  config.reassembly_bytes / 4}),
       fabric_(fabric),
       isn_(RandomSecret()),
-      syncookies_(RandomSecret()),
+      tcp_listen_(RandomSecret(), config.tcp_syncookies),
       challenge_limiter_(config.tcp_challenge_ack_limit, [] {
         const auto r = RandomSecret();
         return (std::uint64_t{proto::LoadBe32(r.data())} << 32) | proto::LoadBe32(r.data() + 4);
@@ -289,23 +289,14 @@ bool Worker::WantedMulticast(const MacAddress& mac) const {
   return false;
 }
 
-
 // RFC 5227: every configured address is probed before it is used.
 void Worker::StartAcd() {
   for (const Ip4Setting& s : config_.ip4) acd_.Start(s.itf.address, now_);
-  RearmAcdTimer();
-}
-
-void Worker::RearmAcdTimer() {
-  const Instant at = acd_.NextDeadline();
-  if (at == acd_timer_at_) return;
-  wheel_.Cancel(acd_timer_);
-  acd_timer_at_ = at;
-  if (!at.IsNever()) acd_timer_ = wheel_.Arm(at, kTimerAcd);
+  acd_deadline_.Follow(acd_.NextDeadline());
 }
 
 void Worker::OnAcdTimer() {
-  acd_timer_at_ = Instant::Never();
+  acd_deadline_.Fired();
   acd_.OnTimer(
       now_,
       [this](Ipv4Address ip, arp::ConflictDetector::Send what) {
@@ -328,7 +319,7 @@ void Worker::OnAcdTimer() {
           ApplyDhcp(dhcp_->OnAddressChecked(false, now_));
         }
       });
-  RearmAcdTimer();
+  acd_deadline_.Follow(acd_.NextDeadline());
 }
 
 void Worker::OnAcdVerdict(const arp::ConflictDetector::Seen& seen) {
@@ -346,7 +337,7 @@ void Worker::OnAcdVerdict(const arp::ConflictDetector::Seen& seen) {
       host_.SetState(seen.ip, ipv4::AddressState::kConflict);
       Log(Subsystem::kIp4, LogLevel::kWarn, absl::StrCat("ip4 ", seen.ip.ToString(), ": address conflict with ",
                                         seen.other.ToString(), "; not using it"));
-      RearmAcdTimer();
+      acd_deadline_.Follow(acd_.NextDeadline());
       AbortTcpOnLostAddresses();
       if (dhcp_ && dhcp_address_ && dhcp_address_->address == seen.ip) {
         if (dhcp_->state() == dhcp4::Dhcp4Client::State::kChecking) {
@@ -356,7 +347,7 @@ void Worker::OnAcdVerdict(const arp::ConflictDetector::Seen& seen) {
           host_.RemoveAddress(seen.ip);
           acd_.Remove(seen.ip);
           dhcp_address_.reset();
-          RearmAcdTimer();
+          acd_deadline_.Follow(acd_.NextDeadline());
           ApplyDhcp(dhcp_->Start(now_));
         }
       }
@@ -472,7 +463,7 @@ void Worker::HandleArp(Packet p) {
   const arp::ArpOutcome out =
       arp::ArpReceive(*in, config_.mac, [this](Ipv4Address a) { return host_.IsLocal(a); });
   if (arp_cache_.OnArp(*in, out.for_me, now_)) ReleaseParked(in->spa, in->sha);
-  RearmArpTimer();
+  arp_deadline_.Follow(arp_cache_.NextDeadline());
   if (!out.reply) return;
   // Answer in the request's own buffer: rewrite the ARP body, re-prepend Ethernet.
   p.Truncate(arp::kPacketLen);
@@ -571,7 +562,7 @@ void Worker::ApplyDhcp(const dhcp4::Dhcp4Client::Outcome& out) {
     host_.RemoveAddress(dhcp_address_->address);
     acd_.Remove(dhcp_address_->address);
     dhcp_address_.reset();
-    RearmAcdTimer();
+    acd_deadline_.Follow(acd_.NextDeadline());
   };
   auto describe = [](const dhcp4::Lease& l) {
     std::string s = absl::StrCat(l.itf.ToString(), " from ", l.server.ToString());
@@ -598,7 +589,7 @@ void Worker::ApplyDhcp(const dhcp4::Dhcp4Client::Outcome& out) {
       dhcp_address_ = out.lease->itf;
       host_.AddAddress({out.lease->itf, out.lease->router, ipv4::AddressState::kTentative});
       acd_.Start(out.lease->itf.address, now_);
-      RearmAcdTimer();
+      acd_deadline_.Follow(acd_.NextDeadline());
       break;
     case Event::kBound:
     case Event::kRenewed: {
@@ -640,15 +631,7 @@ void Worker::ApplyDhcp(const dhcp4::Dhcp4Client::Outcome& out) {
   // address reaches them).
   AbortTcpOnLostAddresses();
   if (out.send) SendDhcp(*out.send);
-  RearmDhcpTimer();
-}
-
-void Worker::RearmDhcpTimer() {
-  const Instant at = dhcp_ ? dhcp_->NextDeadline() : Instant::Never();
-  if (at == dhcp_timer_at_) return;
-  wheel_.Cancel(dhcp_timer_);
-  dhcp_timer_at_ = at;
-  if (!at.IsNever()) dhcp_timer_ = wheel_.Arm(at, kTimerDhcp);
+  dhcp_deadline_.Follow(dhcp_ ? dhcp_->NextDeadline() : Instant::Never());
 }
 
 void Worker::HandleIcmpv4(Packet p, const ipv4::Ipv4Repr& ip, bool to_group) {
@@ -778,7 +761,7 @@ bool Worker::Reassemble(Packet& p, ipv4::Ipv4Repr& ip) {
     ipv4_frag_evicted_.Inc(reassembler_.evicted() - evicted_seen_);
     evicted_seen_ = reassembler_.evicted();
   }
-  RearmReassemblyTimer();
+  reassembly_deadline_.Follow(reassembler_.NextDeadline());
   switch (out.status) {
     case ipv4::Ipv4Reassembler::Status::kIncomplete:
       return false;
@@ -884,7 +867,7 @@ void Worker::SendToNextHop(Packet p, Ipv4Address dst) {
     SendEthernet(std::move(p), hit->mac, ethernet::kEtherTypeIpv4);
     if (hit->send_probe) {
       SendArpRequest(next_hop, hit->mac);
-      RearmArpTimer();
+      arp_deadline_.Follow(arp_cache_.NextDeadline());
     }
     return;
   }
@@ -892,7 +875,7 @@ void Worker::SendToNextHop(Packet p, Ipv4Address dst) {
     case arp::ArpCache::Resolve::kSendRequest:
       Park(next_hop, std::move(p));
       SendArpRequest(next_hop);
-      RearmArpTimer();
+      arp_deadline_.Follow(arp_cache_.NextDeadline());
       return;
     case arp::ArpCache::Resolve::kAlreadyPending:
       Park(next_hop, std::move(p));
@@ -1013,22 +996,6 @@ void Worker::DropParked(Ipv4Address next_hop) {
   parked_.erase(it);  // handles return their buffers
 }
 
-void Worker::RearmArpTimer() {
-  const Instant at = arp_cache_.NextDeadline();
-  if (at == arp_timer_at_) return;
-  wheel_.Cancel(arp_timer_);
-  arp_timer_at_ = at;
-  if (!at.IsNever()) arp_timer_ = wheel_.Arm(at, kTimerArpCache);
-}
-
-void Worker::RearmReassemblyTimer() {
-  const Instant at = reassembler_.NextDeadline();
-  if (at == reassembly_timer_at_) return;
-  wheel_.Cancel(reassembly_timer_);
-  reassembly_timer_at_ = at;
-  if (!at.IsNever()) reassembly_timer_ = wheel_.Arm(at, kTimerReassembly);
-}
-
 void Worker::OnTimer(std::uint64_t cookie) {
   if (cookie == kTimerPublish) {  // MaybePublish, after the timers, publishes
     publish_timer_armed_ = false;
@@ -1044,9 +1011,9 @@ void Worker::OnTimer(std::uint64_t cookie) {
   }
   net_dirty_ = true;  // caches age, addresses change state
   if (cookie == kTimerReassembly) {
-    reassembly_timer_at_ = Instant::Never();
+    reassembly_deadline_.Fired();
     reassembler_.OnTimer(now_, [this](const ipv4::Ipv4Reassembler::Expired& e) { OnReassemblyExpired(e); });
-    RearmReassemblyTimer();
+    reassembly_deadline_.Follow(reassembler_.NextDeadline());
     return;
   }
   if (cookie == kTimerAcd) {
@@ -1054,17 +1021,17 @@ void Worker::OnTimer(std::uint64_t cookie) {
     return;
   }
   if (cookie == kTimerReassembly6) {
-    reassembly6_timer_at_ = Instant::Never();
+    reassembly6_deadline_.Fired();
     reassembler6_.OnTimer(now_, [this](const ipv6::Ipv6Reassembler::Expired& e) { OnReassembly6Expired(e); });
     RearmIpv6Timers();
     return;
   }
   if (cookie == kTimerIpv6Host || cookie == kTimerNd || cookie == kTimerMld) {
     if (cookie == kTimerIpv6Host) {
-      host6_timer_at_ = Instant::Never();
+      host6_deadline_.Fired();
       ApplyIpv6(host6_.OnTimer(now_));
     } else if (cookie == kTimerNd) {
-      nd_timer_at_ = Instant::Never();
+      nd_deadline_.Fired();
       nd_cache_.OnTimer(
           now_,
           [this](const proto::Ipv6Address& ip, std::optional<MacAddress> unicast) {
@@ -1082,19 +1049,19 @@ void Worker::OnTimer(std::uint64_t cookie) {
             }
           });
     } else {
-      mld_timer_at_ = Instant::Never();
+      mld_deadline_.Fired();
       mld_.OnTimer(now_, [this](const std::vector<proto::mld::Record>& r) { SendMldReport(r); });
     }
     RearmIpv6Timers();
     return;
   }
   if (cookie == kTimerDhcp) {
-    dhcp_timer_at_ = Instant::Never();
+    dhcp_deadline_.Fired();
     if (dhcp_) ApplyDhcp(dhcp_->OnTimer(now_));
     return;
   }
   if (cookie != kTimerArpCache) return;
-  arp_timer_at_ = Instant::Never();
+  arp_deadline_.Fired();
   arp_cache_.OnTimer(
       now_, [this](Ipv4Address ip, std::optional<MacAddress> unicast) { SendArpRequest(ip, unicast); },
       [this](Ipv4Address ip) {
@@ -1104,7 +1071,7 @@ void Worker::OnTimer(std::uint64_t cookie) {
         }
         DropParked(ip);
       });
-  RearmArpTimer();
+  arp_deadline_.Follow(arp_cache_.NextDeadline());
 }
 
 }  // namespace ringstack::engine

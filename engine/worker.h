@@ -32,6 +32,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "engine/config.h"
 #include "engine/counters.h"
+#include "engine/deadline.h"
 #include "engine/log.h"
 #include "engine/shard_fabric.h"
 #include "engine/stage.h"
@@ -54,7 +55,7 @@
 #include "protocols/ipv4/ipv4_reassembly.h"
 #include "protocols/ipv4/ipv4_repr.h"
 #include "protocols/tcp/tcp_connection.h"
-#include "protocols/tcp/syn_cookie.h"
+#include "protocols/tcp/tcp_listener.h"
 #include "protocols/tcp/tcp_isn.h"
 #include "rings/packet_pool.h"
 #include "rings/spsc_ring.h"
@@ -193,7 +194,6 @@ class Worker final : public Stage {
   void SendArpRequest(proto::Ipv4Address target, std::optional<proto::MacAddress> unicast = std::nullopt);
   void SendArp(const proto::arp::ArpRepr& arp, proto::MacAddress dst);
   void StartAcd();
-  void RearmAcdTimer();
   void OnAcdTimer();
   void OnAcdVerdict(const proto::arp::ConflictDetector::Seen& seen);
   void HandleUdp(Packet p, const proto::ipv4::Ipv4Repr& ip, bool to_group);
@@ -217,7 +217,7 @@ class Worker final : public Stage {
       return H::combine(std::move(h), k.local, k.remote, k.local_port, k.remote_port);
     }
   };
-  struct TcpListener {
+  struct ListeningSocket {
     std::shared_ptr<TcpSocketState> socket;
     proto::IpAddress addr;  // unspecified: any of ours (of the socket's family)
     int embryonic = 0;      // handshakes under way on this shard
@@ -237,17 +237,16 @@ class Worker final : public Stage {
   }
   void FlushWakes();
   void OnTcpTimer(std::uint32_t session_id);
-  void AcceptTcp(TcpListener& l, const proto::tcp::TcpRepr& syn, const FlowKey& key);
+  void OnListenerSegment(ListeningSocket& l, const proto::tcp::TcpRepr& seg, const FlowKey& key);
+  void CountListen(const proto::tcp::ListenOutcome& out);
   TcpSession& AddTcpSession(const FlowKey& key, std::shared_ptr<TcpSocketState> socket);
   proto::tcp::TcpConfig TcpConfigFor(const TcpSocketState& s, const proto::IpAddress& remote);
   // After every call into a connection: its stats into the counters, a
   // trace row, and its timer.
   void RearmTcp(TcpSession& s);
   void TraceTcp(TcpSession& s);
-  void SendSynCookie(TcpListener& l, const proto::tcp::TcpRepr& syn, const FlowKey& key);
-  bool AcceptCookie(TcpListener& l, const proto::tcp::TcpRepr& ack, const FlowKey& key);
   // An accepted connection's socket: the listener's buffer sizes and options.
-  std::shared_ptr<TcpSocketState> NewChild(TcpListener& l);
+  std::shared_ptr<TcpSocketState> NewChild(ListeningSocket& l);
   void ReapTcp();
   // Closes (no RST, ECONNABORTED) the connections on IPv4 addresses no
   // longer this host's.
@@ -262,7 +261,7 @@ class Worker final : public Stage {
                  std::uint32_t len);
   void FlushTso();
   void SendTcpSegment(Packet p, const FlowKey& key);
-  TcpListener* FindListener(const proto::IpAddress& dst, std::uint16_t port);
+  ListeningSocket* FindListener(const proto::IpAddress& dst, std::uint16_t port);
   // The fabric (shard_fabric.h): mail in, the snapshot published (shard 0)
   // or taken (the others), neighbours resolved through shard 0.
   void ServeMail();
@@ -291,7 +290,6 @@ class Worker final : public Stage {
   // Sends what the DHCP client asks and applies its lease events to host_.
   void ApplyDhcp(const proto::dhcp4::Dhcp4Client::Outcome& out);
   void SendDhcp(const proto::dhcp4::Dhcp4Client::Transmit& t);
-  void RearmDhcpTimer();
   // Packets waiting on a neighbour's resolution, IPv4 (ARP) or IPv6 (ND):
   // at most kParkedPerNeighbour each, the oldest dropped first, for at most
   // kMaxParkedNeighbours neighbours. True when this opened the neighbour's
@@ -309,8 +307,6 @@ class Worker final : public Stage {
     ReleaseFrom(parked_, next_hop, mac, proto::ethernet::kEtherTypeIpv4);
   }
   void DropParked(proto::Ipv4Address next_hop);
-  void RearmArpTimer();
-  void RearmReassemblyTimer();
   void OnTimer(std::uint64_t cookie);
   void Log(Subsystem subsystem, LogLevel level, std::string_view text) const {
     logger_.Log(subsystem, level, text);
@@ -367,6 +363,7 @@ class Worker final : public Stage {
   Doorbell& tx_doorbell_;
   Doorbell& timer_doorbell_;
   Instant now_;
+  TimerWheel wheel_;
   bool tx_pushed_ = false;
   // TCP super-segments (a TAP with --tap-offload; link_offload_): the one
   // being built, a TCP header and payload, sent by FlushTso as one frame
@@ -402,12 +399,10 @@ class Worker final : public Stage {
 
   proto::ipv4::Ipv4Host host_;
   proto::arp::ConflictDetector acd_;
-  TimerWheel::TimerId acd_timer_;
-  Instant acd_timer_at_ = Instant::Never();
+  Deadline acd_deadline_{wheel_, kTimerAcd};
   std::optional<proto::dhcp4::Dhcp4Client> dhcp_;  // shard 0 with --dhcp4
   std::optional<proto::Ipv4Interface> dhcp_address_;  // the address it gave (or is checking)
-  TimerWheel::TimerId dhcp_timer_;
-  Instant dhcp_timer_at_ = Instant::Never();
+  Deadline dhcp_deadline_{wheel_, kTimerDhcp};
   SocketInbox socket_inbox_{256};
   proto::udp::UdpBindings udp_bindings_;
   absl::flat_hash_map<std::uint32_t, std::shared_ptr<UdpSocketState>> udp_sockets_;
@@ -421,24 +416,21 @@ class Worker final : public Stage {
   proto::mld::MldHost mld_;
   absl::flat_hash_map<proto::Ipv6Address, Parked> parked6_;
   proto::ipv6::Ipv6Reassembler reassembler6_;
-  TimerWheel::TimerId reassembly6_timer_;
-  Instant reassembly6_timer_at_ = Instant::Never();
+  Deadline reassembly6_deadline_{wheel_, kTimerReassembly6};
   std::uint64_t evicted6_seen_ = 0;
   std::uint32_t next_ident6_;
   // Path MTUs learnt from Packet Too Big (RFC 8201), for 10 minutes each
   // (other shards: shard 0's, from the snapshot).
   absl::flat_hash_map<proto::Ipv6Address, PathMtuEntry> pmtu_;
-  TimerWheel::TimerId host6_timer_, nd_timer_, mld_timer_;
-  Instant host6_timer_at_ = Instant::Never(), nd_timer_at_ = Instant::Never(), mld_timer_at_ = Instant::Never();
+  Deadline host6_deadline_{wheel_, kTimerIpv6Host};
+  Deadline nd_deadline_{wheel_, kTimerNd};
+  Deadline mld_deadline_{wheel_, kTimerMld};
   proto::arp::ArpCache arp_cache_;
   absl::flat_hash_map<proto::Ipv4Address, Parked> parked_;
-  TimerWheel wheel_;
-  TimerWheel::TimerId arp_timer_;
-  Instant arp_timer_at_ = Instant::Never();
+  Deadline arp_deadline_{wheel_, kTimerArpCache};
   proto::ipv4::Ipv4Reassembler reassembler_;
   proto::icmpv4::ErrorRateLimiter error_limiter_;
-  TimerWheel::TimerId reassembly_timer_;
-  Instant reassembly_timer_at_ = Instant::Never();
+  Deadline reassembly_deadline_{wheel_, kTimerReassembly};
   std::atomic<std::int64_t> published_deadline_{Instant::Never().nanos()};
   ShardFabric& fabric_;
   // Shard 0: something the snapshot shows may have changed; publish at the
@@ -457,15 +449,14 @@ class Worker final : public Stage {
   absl::flat_hash_map<FlowKey, std::unique_ptr<TcpSession>> tcp_sessions_;
   absl::flat_hash_map<std::uint32_t, TcpSession*> tcp_by_id_;
   absl::flat_hash_map<const TcpSocketState*, TcpSession*> tcp_by_socket_;
-  absl::flat_hash_map<std::uint16_t, std::vector<TcpListener>> tcp_listeners_;
+  absl::flat_hash_map<std::uint16_t, std::vector<ListeningSocket>> tcp_listeners_;
   std::vector<std::uint32_t> tcp_closed_;  // sessions to remove once the call that closed them returns
   std::uint32_t next_tcp_id_ = 1;
   std::atomic<bool> inspect_pending_{false};
   std::mutex inspect_mu_;
   std::vector<std::function<void()>> inspect_;
   proto::tcp::IsnGenerator isn_;
-  proto::tcp::SynCookies syncookies_;
-  Instant syncookies_sent_at_ = Instant::Never();
+  proto::tcp::TcpListener tcp_listen_;  // LISTEN's rules and the SYN-cookie secret
   proto::tcp::ChallengeAckLimiter challenge_limiter_;
 
   DropCounters eth_drop_, arp_drop_, ipv4_drop_, icmp4_drop_, icmp4_quote_drop_, udp_drop_, dhcp4_drop_;

@@ -148,7 +148,7 @@ void Worker::ServeMail() {
         } else if (arp_cache_.StartResolve(ip, now_) == proto::arp::ArpCache::Resolve::kSendRequest) {
           SendArpRequest(ip);
         }
-        RearmArpTimer();
+        arp_deadline_.Follow(arp_cache_.NextDeadline());
         break;
       }
       case ShardMessage::Kind::kResolve6: {

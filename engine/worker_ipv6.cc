@@ -79,16 +79,10 @@ void Worker::ApplyIpv6(ipv6::Ipv6Host::Events ev) {
 }
 
 void Worker::RearmIpv6Timers() {
-  auto rearm = [this](Instant at, Instant& armed_at, TimerWheel::TimerId& id, TimerKind kind) {
-    if (at == armed_at) return;
-    wheel_.Cancel(id);
-    armed_at = at;
-    if (!at.IsNever()) id = wheel_.Arm(at, kind);
-  };
-  rearm(host6_.NextDeadline(), host6_timer_at_, host6_timer_, kTimerIpv6Host);
-  rearm(nd_cache_.NextDeadline(), nd_timer_at_, nd_timer_, kTimerNd);
-  rearm(mld_.NextDeadline(), mld_timer_at_, mld_timer_, kTimerMld);
-  rearm(reassembler6_.NextDeadline(), reassembly6_timer_at_, reassembly6_timer_, kTimerReassembly6);
+  host6_deadline_.Follow(host6_.NextDeadline());
+  nd_deadline_.Follow(nd_cache_.NextDeadline());
+  mld_deadline_.Follow(mld_.NextDeadline());
+  reassembly6_deadline_.Follow(reassembler6_.NextDeadline());
 }
 
 void Worker::HandleIpv6(Packet p) {

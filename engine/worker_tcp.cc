@@ -43,7 +43,7 @@ void Worker::TcpSession::Event(tcp::TcpEvent e) {
       if (listener) {
         // Into the listening socket's accept queue (the backlog was checked
         // at the SYN).
-        if (TcpListener* l = w.FindListener(key.local, key.local_port); l != nullptr && l->socket == listener) {
+        if (ListeningSocket* l = w.FindListener(key.local, key.local_port); l != nullptr && l->socket == listener) {
           --l->embryonic;
         }
         --w.tcp_half_open_;
@@ -76,7 +76,7 @@ void Worker::TcpSession::Event(tcp::TcpEvent e) {
       s.status.store(TcpSocketState::Status::kClosed, std::memory_order_release);
       s.send_closed.store(true, std::memory_order_release);
       if (listener) {  // an embryo that never made it to the queue
-        if (TcpListener* l = w.FindListener(key.local, key.local_port); l != nullptr && l->socket == listener) {
+        if (ListeningSocket* l = w.FindListener(key.local, key.local_port); l != nullptr && l->socket == listener) {
           --l->embryonic;
         }
         --w.tcp_half_open_;
@@ -129,11 +129,11 @@ Worker::TcpSession& Worker::AddTcpSession(const FlowKey& key, std::shared_ptr<Tc
   return s;
 }
 
-Worker::TcpListener* Worker::FindListener(const IpAddress& dst, std::uint16_t port) {
+Worker::ListeningSocket* Worker::FindListener(const IpAddress& dst, std::uint16_t port) {
   const auto it = tcp_listeners_.find(port);
   if (it == tcp_listeners_.end()) return nullptr;
-  TcpListener* wildcard = nullptr;
-  for (TcpListener& l : it->second) {
+  ListeningSocket* wildcard = nullptr;
+  for (ListeningSocket& l : it->second) {
     if (l.addr.is_v6() != dst.is_v6()) continue;
     if (l.addr == dst) return &l;  // a specific address wins
     if (l.addr.IsUnspecified()) wildcard = &l;
@@ -172,10 +172,14 @@ void Worker::HandleTcp(Packet p, const IpAddress& src, const IpAddress& dst, boo
   const FlowKey key{dst, src, seg->dst_port, seg->src_port};
   if (const auto it = tcp_sessions_.find(key); it != tcp_sessions_.end()) {
     TcpSession& s = *it->second;
-    // RFC 9293 3.6.1 / RFC 6191: a new SYN past a TIME-WAIT connection's
-    // sequence space may start a new incarnation.
-    const bool reuse = std::holds_alternative<tcp::TcpConnection::TimeWait>(s.conn->state()) && seg->syn() &&
-                       !seg->has_ack() && seg->seq.After(s.conn->rcv_nxt()) && FindListener(dst, seg->dst_port);
+    const tcp::TcpConnection& c = *s.conn;
+    // RFC 6191: a newer SYN for a TIME-WAIT connection may start a new
+    // incarnation (when someone listens).
+    const bool reuse =
+        std::holds_alternative<tcp::TcpConnection::TimeWait>(c.state()) &&
+        tcp::TcpListener::SynReusesTimeWait(*seg, c.rcv_nxt(),
+                                            c.ts_ok() ? std::optional(c.ts_recent()) : std::nullopt) &&
+        FindListener(dst, seg->dst_port) != nullptr;
     if (!reuse) {
       s.conn->OnSegment(*seg, now_);
       RearmTcp(s);
@@ -185,22 +189,8 @@ void Worker::HandleTcp(Packet p, const IpAddress& src, const IpAddress& dst, boo
     s.conn->Abort(now_);  // CLOSED quietly (no RST from TIME-WAIT)
     ReapTcp();
   }
-  if (seg->syn() && !seg->has_ack() && !seg->rst()) {
-    if (TcpListener* l = FindListener(dst, seg->dst_port)) {
-      AcceptTcp(*l, *seg, key);
-      return;
-    }
-  }
-  // An ACK for no connection may return one of our SYN cookies.
-  if (config_.tcp_syncookies && !syncookies_sent_at_.IsNever() &&
-      now_ - syncookies_sent_at_ < tcp::SynCookies::kTick * tcp::SynCookies::kMaxAge && seg->has_ack() &&
-      !seg->syn() && !seg->rst()) {
-    if (TcpListener* l = FindListener(dst, seg->dst_port); l != nullptr && AcceptCookie(*l, *seg, key)) return;
-  }
-  // RFC 9293 3.10.7.2, LISTEN: an RST is ignored, and a segment with
-  // neither SYN nor ACK (a null or xmas scan) dropped; an ACK gets the reset below.
-  if ((seg->rst() || !seg->has_ack()) && FindListener(dst, seg->dst_port) != nullptr) {
-    tcp_listen_drop_.Inc();
+  if (ListeningSocket* l = FindListener(dst, seg->dst_port)) {
+    OnListenerSegment(*l, *seg, key);
     return;
   }
   // No connection takes it: RFC 9293 3.10.7.1.
@@ -208,100 +198,80 @@ void Worker::HandleTcp(Packet p, const IpAddress& src, const IpAddress& dst, boo
   if (const auto rst = tcp::TcpConnection::ResetFor(*seg)) SendTcp(*rst, key, nullptr, 0, 0);
 }
 
-void Worker::AcceptTcp(TcpListener& l, const tcp::TcpRepr& syn, const FlowKey& key) {
+// A segment for a listening port that no connection takes: the LISTEN
+// rules (protocols/tcp/tcp_listener.h) decide, this carries it out.
+void Worker::OnListenerSegment(ListeningSocket& l, const tcp::TcpRepr& seg, const FlowKey& key) {
   TcpSocketState& ls = *l.socket;
-  std::size_t queued;
+  tcp::ListenerLoad load;
+  load.backlog = static_cast<std::size_t>(std::max(ls.backlog, 1));
   {
     std::lock_guard lock(ls.accept_mu);
-    queued = ls.accept_queue.size();
+    load.accept_queued = ls.accept_queue.size();
   }
-  // A full session table takes no one (not even by cookie: its ACK would
-  // need a session too); the peer retransmits its SYN.
-  if (tcp_sessions_.size() >= TcpSessionLimit()) {
-    tcp_session_limit_drop_.Inc();
-    return;
-  }
-  const bool backlog_full =
-      queued + static_cast<std::size_t>(l.embryonic) >= static_cast<std::size_t>(std::max(ls.backlog, 1));
-  const bool half_open_full = tcp_half_open_ >= TcpHalfOpenLimit();
-  if (backlog_full || half_open_full) {
-    (backlog_full ? tcp_syn_backlog_full_ : tcp_half_open_limit_).Inc();
-    // Full: a SYN cookie keeps no state (RFC 4987 3.6); without, the peer
-    // retransmits its SYN.
-    if (config_.tcp_syncookies) SendSynCookie(l, syn, key);
-    return;
-  }
-  auto child = NewChild(l);
-  TcpSession& s = AddTcpSession(key, child);
-  s.listener = l.socket;
-  ++l.embryonic;
-  ++tcp_half_open_;
-  tcp_opened_passive_.Inc();
+  load.embryonic = static_cast<std::size_t>(l.embryonic);
+  load.half_open = tcp_half_open_;
+  load.half_open_limit = TcpHalfOpenLimit();
+  load.sessions = tcp_sessions_.size();
+  load.session_limit = TcpSessionLimit();
   const tcp::Endpoints ends{key.local, key.local_port, key.remote, key.remote_port};
-  s.conn = tcp::TcpConnection::Accept(TcpConfigFor(*child, key.remote), ends, syn,
-                                      isn_.Isn(key.local, key.local_port, key.remote, key.remote_port, now_), now_,
-                                      s);
-  RearmTcp(s);
+  const tcp::ListenOutcome out = tcp_listen_.OnSegment(seg, ends, load, TcpConfigFor(ls, key.remote), now_);
+  CountListen(out);
+  switch (out.action) {
+    case tcp::ListenAction::kAcceptNew:
+    case tcp::ListenAction::kCookieAccepted: {
+      auto child = NewChild(l);
+      TcpSession& s = AddTcpSession(key, child);
+      s.listener = l.socket;
+      ++l.embryonic;  // the established event moves it to the accept queue
+      ++tcp_half_open_;
+      tcp_opened_passive_.Inc();
+      const tcp::TcpConfig config = TcpConfigFor(*child, key.remote);
+      s.conn = out.action == tcp::ListenAction::kAcceptNew
+                   ? tcp::TcpConnection::Accept(
+                         config, ends, seg, isn_.Isn(key.local, key.local_port, key.remote, key.remote_port, now_),
+                         now_, s)
+                   : tcp::TcpConnection::FromCookie(config, ends, seg, out.cookie, now_, s);
+      RearmTcp(s);
+      ReapTcp();  // a cookie's ACK may close what it opened (an RST-bearing reply, a FIN)
+      return;
+    }
+    case tcp::ListenAction::kSendCookie:
+    case tcp::ListenAction::kReset:
+      SendTcp(out.reply, key, nullptr, 0, 0);
+      return;
+    case tcp::ListenAction::kDrop:
+      return;
+  }
 }
 
-std::shared_ptr<TcpSocketState> Worker::NewChild(TcpListener& l) {
+void Worker::CountListen(const tcp::ListenOutcome& out) {
+  using R = tcp::ListenReason;
+  switch (out.reason) {
+    case R::kNone: break;
+    case R::kSessionLimit: tcp_session_limit_drop_.Inc(); break;
+    case R::kBacklogFull: tcp_syn_backlog_full_.Inc(); break;
+    case R::kHalfOpenLimit: tcp_half_open_limit_.Inc(); break;
+    case R::kAcceptQueueFull: tcp_accept_queue_full_.Inc(); break;
+    case R::kCookieInvalid: tcp_syncookies_failed_.Inc(); break;
+    case R::kRst:
+    case R::kNoSynNoAck: tcp_listen_drop_.Inc(); break;
+    case R::kAck: break;
+  }
+  switch (out.action) {
+    case tcp::ListenAction::kSendCookie: tcp_syncookies_sent_.Inc(); break;
+    case tcp::ListenAction::kCookieAccepted: tcp_syncookies_ok_.Inc(); break;
+    case tcp::ListenAction::kReset: tcp_rx_no_socket_.Inc(); break;  // as for a port nobody has
+    case tcp::ListenAction::kAcceptNew:
+    case tcp::ListenAction::kDrop: break;
+  }
+}
+
+std::shared_ptr<TcpSocketState> Worker::NewChild(ListeningSocket& l) {
   TcpSocketState& ls = *l.socket;
   auto child = std::make_shared<TcpSocketState>(0, ls.v6, ls.send.capacity(), ls.recv.capacity());
   child->CopyOptionsFrom(ls);
   child->status.store(TcpSocketState::Status::kConnecting);
   return child;
-}
-
-void Worker::SendSynCookie(TcpListener& l, const tcp::TcpRepr& syn, const FlowKey& key) {
-  const tcp::TcpConfig c = TcpConfigFor(*l.socket, key.remote);
-  tcp::CookieOptions o;
-  o.mss = std::min<std::uint16_t>(syn.options.mss.value_or(key.remote.is_v6() ? 1220 : 536), c.mss);
-  o.timestamps = c.timestamps && syn.options.timestamps.has_value();
-  o.window_scale = syn.options.window_scale;
-  o.sack = syn.options.sack_permitted;
-  const proto::tcp::SeqNum cookie =
-      syncookies_.Make(key.local, key.local_port, key.remote, key.remote_port, syn.seq, o.mss, now_);
-  SendTcp(tcp::TcpConnection::CookieSynAck(c, syn, cookie, o, now_), key, nullptr, 0, 0);
-  tcp_syncookies_sent_.Inc();
-  syncookies_sent_at_ = now_;
-}
-
-// The ACK completing a cookie's handshake: a connection, straight into the
-// accept queue (if it has room: else the ACK is dropped and the peer sends
-// again). False when the ACK holds no valid cookie (the caller resets).
-bool Worker::AcceptCookie(TcpListener& l, const tcp::TcpRepr& ack, const FlowKey& key) {
-  const auto mss = syncookies_.Check(key.local, key.local_port, key.remote, key.remote_port, ack.seq, ack.ack, now_);
-  if (!mss) {
-    tcp_syncookies_failed_.Inc();
-    return false;
-  }
-  TcpSocketState& ls = *l.socket;
-  {
-    std::lock_guard lock(ls.accept_mu);
-    if (ls.accept_queue.size() >= static_cast<std::size_t>(std::max(ls.backlog, 1))) {
-      tcp_accept_queue_full_.Inc();
-      return true;
-    }
-  }
-  if (tcp_sessions_.size() >= TcpSessionLimit()) {
-    tcp_session_limit_drop_.Inc();
-    return true;  // dropped; the peer sends again
-  }
-  tcp::CookieOptions o;
-  o.mss = *mss;
-  if (ack.options.timestamps) tcp::SynCookies::DecodeTsecr(ack.options.timestamps->tsecr, o);
-  auto child = NewChild(l);
-  TcpSession& s = AddTcpSession(key, child);
-  s.listener = l.socket;
-  ++l.embryonic;  // the established event moves it to the queue
-  ++tcp_half_open_;
-  tcp_opened_passive_.Inc();
-  tcp_syncookies_ok_.Inc();
-  const tcp::Endpoints ends{key.local, key.local_port, key.remote, key.remote_port};
-  s.conn = tcp::TcpConnection::FromCookie(TcpConfigFor(*child, key.remote), ends, ack, o, now_, s);
-  RearmTcp(s);
-  ReapTcp();
-  return true;
 }
 
 // Builds and sends a segment: the header, then `len` bytes from `data` at
@@ -659,17 +629,17 @@ void Worker::ServeTcpRequest(SocketRequest& r) {
       }
       auto& on_port = tcp_listeners_[e.port];
       c.result = 0;
-      for (const TcpListener& l : on_port) {
+      for (const ListeningSocket& l : on_port) {
         if (l.addr.is_v6() == e.addr.is_v6() && (l.addr == e.addr || l.addr.IsUnspecified() || e.addr.IsUnspecified())) {
           c.result = EADDRINUSE;
         }
       }
-      if (c.result == 0) on_port.push_back(TcpListener{r.tcp, e.addr, 0});
+      if (c.result == 0) on_port.push_back(ListeningSocket{r.tcp, e.addr, 0});
       break;
     }
     case SocketRequest::Kind::kTcpUnlisten: {
       if (auto it = tcp_listeners_.find(r.endpoint.port); it != tcp_listeners_.end()) {
-        std::erase_if(it->second, [&](const TcpListener& l) { return l.socket == r.tcp; });
+        std::erase_if(it->second, [&](const ListeningSocket& l) { return l.socket == r.tcp; });
         if (it->second.empty()) tcp_listeners_.erase(it);
       }
       // Handshakes under way for it end with a RST.
@@ -701,7 +671,7 @@ namespace ringstack::engine {
 std::vector<Worker::TcpSessionInfo> Worker::TcpSessions() const {
   std::vector<TcpSessionInfo> out;
   for (const auto& [port, listeners] : tcp_listeners_) {
-    for (const TcpListener& l : listeners) {
+    for (const ListeningSocket& l : listeners) {
       TcpSessionInfo i;
       i.local = proto::udp::Endpoint{l.addr, port};
       i.remote = proto::udp::Endpoint{l.addr.is_v6() ? proto::IpAddress(proto::Ipv6Address())
