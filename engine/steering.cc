@@ -4,12 +4,14 @@
 
 #include "protocols/ethernet/ethernet_header.h"
 #include "protocols/ipv4/ipv4_header.h"
+#include "protocols/ipv6/ipv6_header.h"
+#include "protocols/tcp/tcp_header.h"
+#include "protocols/udp/udp_header.h"
 
 namespace ringstack::engine {
 namespace {
 
 using proto::Bytes;
-using proto::LoadBe16;
 using proto::LoadBe32;
 
 std::uint32_t Mix(std::uint32_t x) {
@@ -21,20 +23,24 @@ std::uint32_t Mix(std::uint32_t x) {
   return x;
 }
 
+// TCP by its 4-tuple, UDP by its destination port, the rest (and what is
+// too short to say) to the control shard.
 int ByTransport(std::uint8_t proto, std::uint32_t src, std::uint32_t dst, Bytes l4, int shards) {
-  if (l4.size() < 4) return 0;
-  const std::uint16_t sport = LoadBe16(l4.data());
-  const std::uint16_t dport = LoadBe16(l4.data() + 2);
   if (proto == proto::ipv4::kProtoTcp) {
-    return static_cast<int>(FlowHash(src, dst, sport, dport) % static_cast<std::uint32_t>(shards));
+    const auto tcp = proto::tcp::TcpHeader::Checked(l4);
+    if (!tcp) return 0;
+    return static_cast<int>(FlowHash(src, dst, tcp->src_port(), tcp->dst_port()) % static_cast<std::uint32_t>(shards));
   }
-  if (proto == proto::ipv4::kProtoUdp) return ShardForUdpPort(dport, shards);
+  if (proto == proto::ipv4::kProtoUdp) {
+    const auto udp = proto::udp::UdpHeader::Checked(l4);
+    return udp ? ShardForUdpPort(udp->dst_port(), shards) : 0;
+  }
   return 0;
 }
 
 // Folds a 16-byte IPv6 address into 32 bits for the flow hash.
-std::uint32_t Fold6(const std::byte* p) {
-  return LoadBe32(p) ^ LoadBe32(p + 4) ^ LoadBe32(p + 8) ^ LoadBe32(p + 12);
+std::uint32_t Fold6(std::span<const std::byte, 16> a) {
+  return LoadBe32(a.data()) ^ LoadBe32(a.data() + 4) ^ LoadBe32(a.data() + 8) ^ LoadBe32(a.data() + 12);
 }
 
 }  // namespace
@@ -59,32 +65,31 @@ int ShardForFlow(const proto::IpAddress& a, std::uint16_t pa, const proto::IpAdd
     if (!x.is_v6()) return x.v4().value();
     std::array<std::byte, 16> bytes;
     x.v6().CopyTo(bytes.data());
-    return Fold6(bytes.data());
+    return Fold6(bytes);
   };
   return static_cast<int>(FlowHash(fold(a), fold(b), pa, pb) % static_cast<std::uint32_t>(shards));
 }
 
 int ShardFor(Bytes frame, int shards) {
-  if (shards <= 1 || frame.size() < proto::ethernet::kHeaderLen) return 0;
-  const std::uint16_t type = LoadBe16(frame.data() + proto::ethernet::field::kEtherType);
-  const Bytes l3 = frame.subspan(proto::ethernet::kHeaderLen);
-  if (type == proto::ethernet::kEtherTypeIpv4) {
-    if (l3.size() < proto::ipv4::kMinHeaderLen) return 0;
-    const std::size_t ihl = (static_cast<unsigned>(l3[0]) & 0xf) * 4u;
-    if ((static_cast<unsigned>(l3[0]) >> 4) != 4 || ihl < proto::ipv4::kMinHeaderLen || ihl > l3.size()) return 0;
-    const std::uint16_t frag = LoadBe16(l3.data() + proto::ipv4::field::kFlagsFrag);
-    if ((frag & (proto::ipv4::kFlagMf | proto::ipv4::kFragOffsetMask)) != 0) return 0;  // fragments: shard 0
-    return ByTransport(static_cast<std::uint8_t>(l3[proto::ipv4::field::kProtocol]),
-                       LoadBe32(l3.data() + proto::ipv4::field::kSrc),
-                       LoadBe32(l3.data() + proto::ipv4::field::kDst), l3.subspan(ihl), shards);
+  const auto eth = proto::ethernet::EthernetHeader::Checked(frame);
+  if (shards <= 1 || !eth) return 0;
+  const Bytes l3 = eth->payload();
+  if (eth->ethertype() == proto::ethernet::kEtherTypeIpv4) {
+    const auto ip = proto::ipv4::Ipv4Header::Checked(l3);
+    if (!ip || ip->version() != 4) return 0;
+    const std::size_t ihl = ip->header_len();
+    if (ihl < proto::ipv4::kMinHeaderLen || ihl > l3.size()) return 0;
+    if (ip->is_fragment()) return 0;  // fragments: shard 0
+    return ByTransport(ip->protocol(), ip->src().value(), ip->dst().value(), l3.subspan(ihl), shards);
   }
-  if (type == proto::ethernet::kEtherTypeIpv6) {
-    constexpr std::size_t kIpv6HeaderLen = 40;
-    if (l3.size() < kIpv6HeaderLen || (static_cast<unsigned>(l3[0]) >> 4) != 6) return 0;
-    const auto next = static_cast<std::uint8_t>(l3[6]);
+  if (eth->ethertype() == proto::ethernet::kEtherTypeIpv6) {
+    const auto ip = proto::ipv6::Ipv6Header::Checked(l3);
+    if (!ip || ip->version() != 6) return 0;
     // Extension headers (fragments included) go to the control shard.
-    if (next != proto::ipv4::kProtoTcp && next != proto::ipv4::kProtoUdp) return 0;
-    return ByTransport(next, Fold6(l3.data() + 8), Fold6(l3.data() + 24), l3.subspan(kIpv6HeaderLen), shards);
+    const std::uint8_t next = ip->next_header();
+    if (next != proto::ipv6::kTcp && next != proto::ipv6::kUdp) return 0;
+    return ByTransport(next, Fold6(ip->src_bytes()), Fold6(ip->dst_bytes()), l3.subspan(proto::ipv6::kHeaderLen),
+                       shards);
   }
   return 0;
 }

@@ -11,6 +11,7 @@
 #include "engine/worker.h"
 #include "protocols/icmpv6/mld/mld_repr.h"
 #include "protocols/icmpv6/nd/nd_repr.h"
+#include "protocols/ipv6/ipv6_header.h"
 #include "protocols/udp/udp_repr.h"
 
 namespace ringstack::engine {
@@ -216,14 +217,16 @@ void Worker::OnReassembly6Expired(const ipv6::Ipv6Reassembler::Expired& e) {
   if (!e.had_first_fragment || e.dst.IsMulticast() || !host6_.IsLocal(e.dst)) return;
   // Never about an ICMPv6 error (RFC 4443 2.4 e.1): fragment zero's data
   // starts with the upper-layer header when the Fragment header names it.
-  const std::size_t data_at = ipv6::kHeaderLen + 8;
-  if (proto::Load8(e.invoking.data() + ipv6::kHeaderLen) == ipv6::kIcmpv6 && e.invoking_len > data_at &&
-      proto::Load8(e.invoking.data() + data_at) < 128) {
+  const auto invoking = std::span(e.invoking).first(e.invoking_len);
+  const std::size_t data_at = ipv6::kHeaderLen + ipv6::kFragmentHeaderLen;
+  const auto frag = invoking.size() > ipv6::kHeaderLen ? ipv6::FragmentHeader::Checked(invoking.subspan(ipv6::kHeaderLen))
+                                                       : std::nullopt;
+  if (frag && frag->next_header() == ipv6::kIcmpv6 && invoking.size() > data_at &&
+      proto::Load8(invoking.data() + data_at) < 128) {  // an ICMPv6 type below 128: an error
     icmp6_error_suppressed_.Inc();
     return;
   }
-  SendIcmpv6ErrorQuoting(icmpv6::kTimeExceeded, icmpv6::kCodeReassemblyTimeExceeded, 0,
-                         std::span(e.invoking).first(e.invoking_len), e.src, e.dst);
+  SendIcmpv6ErrorQuoting(icmpv6::kTimeExceeded, icmpv6::kCodeReassemblyTimeExceeded, 0, invoking, e.src, e.dst);
   icmp6_tx_time_exceeded_.Inc();
 }
 
@@ -236,15 +239,15 @@ void Worker::OnPacketTooBig(proto::Bytes body) {
   }
   icmp6_rx_packet_too_big_.Inc();
   const std::size_t mtu = std::clamp<std::size_t>(proto::LoadBe32(body.data()), ipv6::kMinMtu, host6_.mtu());
-  // The quote is cut short, so its payload length cannot be checked: read
-  // the addresses directly.
-  const proto::Bytes quoted = body.subspan(4);
-  if ((proto::Load8(quoted.data()) >> 4) != 6) {
+  // The quote is cut short, so its payload length cannot be checked: the
+  // header's addresses are read as they are.
+  const auto quoted = ipv6::Ipv6Header::Checked(body.subspan(4));  // the size was checked above
+  if (quoted->version() != 6) {
     icmp6_drop_.Count(ParseError::kBadVersion);
     return;
   }
-  const Ipv6Address our_src = Ipv6Address::FromBytes(quoted.data() + 8);
-  const Ipv6Address their_dst = Ipv6Address::FromBytes(quoted.data() + 24);
+  const Ipv6Address our_src = quoted->src();
+  const Ipv6Address their_dst = quoted->dst();
   if (!host6_.IsLocal(our_src)) return;  // not about anything we sent
   if (pmtu_.size() >= 1024 && !pmtu_.contains(their_dst)) pmtu_.clear();  // bounded; relearnt on demand
   pmtu_[their_dst] = PathMtuEntry{mtu, now_ + Duration::Seconds(600)};
@@ -337,14 +340,11 @@ void Worker::HandleIcmpv6(Packet p, const ipv6::Ipv6Repr& ip, bool router_alert)
       // ECONNREFUSED on its next call (the quote: our IPv6 header, then UDP).
       icmp6_rx_error_.Inc();
       const proto::Bytes q = msg->body.size() > 4 ? msg->body.subspan(4) : proto::Bytes();
-      if (msg->code == icmpv6::kCodePortUnreachable && q.size() >= ipv6::kHeaderLen + 4 &&
-          proto::Load8(q.data() + 6) == ipv6::kUdp) {
-        const Ipv6Address our = Ipv6Address::FromBytes(q.data() + 8);
-        const Ipv6Address their = Ipv6Address::FromBytes(q.data() + 24);
-        if (host6_.IsLocal(our)) {
-          UdpErrorToSocket({our, proto::LoadBe16(q.data() + ipv6::kHeaderLen)},
-                           {their, proto::LoadBe16(q.data() + ipv6::kHeaderLen + 2)}, ECONNREFUSED);
-        }
+      const auto ip = ipv6::Ipv6Header::Checked(q);
+      const auto udp = ip && ip->next_header() == ipv6::kUdp ? proto::udp::UdpHeader::Checked(q.subspan(ipv6::kHeaderLen))
+                                                            : std::nullopt;
+      if (msg->code == icmpv6::kCodePortUnreachable && udp && host6_.IsLocal(ip->src())) {
+        UdpErrorToSocket({ip->src(), udp->src_port()}, {ip->dst(), udp->dst_port()}, ECONNREFUSED);
       }
       return;
     }
@@ -535,11 +535,12 @@ void Worker::SendIpv6(Packet p, const ipv6::Ipv6Repr& header) {
       return;  // the rest is useless without this fragment
     }
     std::memcpy(f.Append(n).data(), payload.data() + off, n);
-    std::byte* fh = f.Prepend(8).data();
-    proto::Store8(fh, header.next_header);
-    proto::Store8(fh + 1, 0);
-    proto::StoreBe16(fh + 2, static_cast<std::uint16_t>(off | (off + n < payload.size() ? 1 : 0)));
-    proto::StoreBe32(fh + 4, ident);
+    auto fh = ipv6::FragmentHeaderMut::Checked(f.Prepend(ipv6::kFragmentHeaderLen));
+    if (!fh) {
+      no_headroom_drop_.Inc();
+      return;
+    }
+    fh->Set(header.next_header, static_cast<std::uint16_t>(off), off + n < payload.size(), ident);
     ipv6::Ipv6Repr ip = header;
     ip.next_header = ipv6::kFragment;
     ip.payload_len = static_cast<std::uint16_t>(8 + n);

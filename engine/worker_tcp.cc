@@ -143,10 +143,10 @@ Worker::ListeningSocket* Worker::FindListener(const IpAddress& dst, std::uint16_
 
 void Worker::HandleTcp(Packet p, const IpAddress& src, const IpAddress& dst, bool to_group) {
   // Reassembled or behind IPv6 extension headers on shard 0, for a flow
-  // another shard owns: there (the ports are the segment's first 4 bytes).
-  if (shard_ == 0 && config_.workers > 1 && p.size() >= 4) {
-    const std::uint16_t sport = proto::LoadBe16(p.data().data()), dport = proto::LoadBe16(p.data().data() + 2);
-    if (const int owner = ShardForFlow(src, sport, dst, dport, config_.workers); owner != 0) {
+  // another shard owns: there.
+  const auto th = tcp::TcpHeader::Checked(p.data());
+  if (shard_ == 0 && config_.workers > 1 && th) {
+    if (const int owner = ShardForFlow(src, th->src_port(), dst, th->dst_port(), config_.workers); owner != 0) {
       ShardMessage m;
       m.kind = ShardMessage::Kind::kTcp;
       m.remote.addr = src;
@@ -382,7 +382,7 @@ bool Worker::ExtendTso(const tcp::TcpRepr& h, const FlowKey& key, const rings::B
   }
   tcp_tx_.Inc();
   if (h.flags != tcp::kAck) {
-    b.p.data()[proto::tcp::field::kFlags] = static_cast<std::byte>(h.flags);
+    tcp::TcpHeaderMut::Checked(b.p.data())->set_flags(h.flags);  // the first segment's header is in place
     b.closed = true;
   }
   if (len < b.mss) b.closed = true;
@@ -407,7 +407,7 @@ void Worker::FlushTso() {
     proto::AddPseudoHeader(c, key.local.v4(), key.remote.v4(), proto::ipv4::kProtoTcp,
                            static_cast<std::uint32_t>(seg.size()));
   }
-  proto::StoreBe16(seg.data() + proto::tcp::field::kChecksum, c.Folded());
+  tcp::TcpHeaderMut::Checked(seg)->set_checksum(c.Folded());  // a segment built here: its header is in place
   rings::PacketOffload& o = p.offload();
   o.csum_start = static_cast<std::uint16_t>(proto::ethernet::kHeaderLen +
                                             (v6 ? proto::ipv6::kHeaderLen : proto::ipv4::Ipv4Repr::header_len()));

@@ -11,6 +11,7 @@
 #include "engine/steering.h"
 #include "engine/worker.h"
 #include "protocols/common/checksum.h"
+#include "protocols/icmpv4/icmpv4_header.h"
 #include "protocols/icmpv6/icmpv6_repr.h"
 #include "protocols/udp/udp_repr.h"
 
@@ -228,9 +229,10 @@ void Worker::SendUdp(UdpSocketState& socket, Datagram d) {
 }
 
 bool Worker::DeliverEchoReply(Packet& p, bool v6, const proto::IpAddress& from) {
-  if (p.size() < 8) return false;
-  const std::uint16_t ident = proto::LoadBe16(p.data().data() + 4);
-  const auto it = echo_idents_.find({v6, ident});
+  // ICMPv6's Echo Reply has ICMPv4's layout (RFC 4443 4.2, RFC 792).
+  const auto echo = proto::icmpv4::Icmpv4Header::Checked(p.data());
+  if (!echo) return false;
+  const auto it = echo_idents_.find({v6, echo->ident()});
   if (it == echo_idents_.end()) return false;
   const auto s = udp_sockets_.find(it->second);
   if (s == udp_sockets_.end()) return false;
@@ -256,8 +258,10 @@ void Worker::SendEcho(UdpSocketState& socket, Datagram d) {
   const auto ident = echo_ident_of_.find(socket.id);
   if (ident == echo_ident_of_.end()) return;
   Packet p = std::move(d.payload);
-  std::byte* m = p.data().data();
-  proto::StoreBe16(m + 4, ident->second);  // the socket's identifier, as Linux's ping sockets do
+  // ICMPv6's Echo Request has ICMPv4's layout (RFC 4443 4.1, RFC 792).
+  auto echo = proto::icmpv4::Icmpv4HeaderMut::Checked(p.data());
+  if (!echo) return;  // shorter than an echo header: the socket layer lets none through
+  echo->set_ident(ident->second);  // the socket's identifier, as Linux's ping sockets do
   const proto::IpAddress& to = d.peer.addr;
   if (to.is_v6()) {
     const proto::Ipv6Address src = host6_.SourceFor(to.v6());
@@ -269,8 +273,8 @@ void Worker::SendEcho(UdpSocketState& socket, Datagram d) {
     SendIpv6(std::move(p), ip);
     return;
   }
-  proto::StoreBe16(m + 2, 0);
-  proto::StoreBe16(m + 2, proto::InternetChecksum(p.data()));
+  echo->set_checksum(0);
+  echo->set_checksum(proto::InternetChecksum(p.data()));
   SendIpv4(std::move(p), host_.SourceFor(to.v4()), to.v4(), ipv4::kProtoIcmp);
 }
 

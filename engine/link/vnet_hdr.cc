@@ -1,12 +1,13 @@
 #include "engine/link/vnet_hdr.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "protocols/common/bytes.h"
 #include "protocols/common/checksum.h"
 #include "protocols/ethernet/ethernet_header.h"
 #include "protocols/ipv4/ipv4_header.h"
-#include "protocols/ipv6/ipv6_repr.h"
+#include "protocols/ipv6/ipv6_header.h"
 #include "protocols/tcp/tcp_header.h"
 
 namespace ringstack::engine::vnet {
@@ -23,13 +24,84 @@ void StoreLe16(std::byte* p, std::uint16_t v) {
 using proto::ethernet::kEtherTypeIpv4;
 using proto::ethernet::kEtherTypeIpv6;
 constexpr std::size_t kEthLen = proto::ethernet::kHeaderLen;
-constexpr std::size_t kTcpChecksum = proto::tcp::field::kChecksum;
 
 // The TCP header's length at `at`, 0 when it is not all in the frame.
 std::size_t TcpHeaderLen(std::span<const std::byte> frame, std::size_t at) {
-  if (at + proto::tcp::kMinHeaderLen > frame.size()) return 0;
-  const std::size_t len = (static_cast<unsigned>(frame[at + proto::tcp::field::kDataOffset]) >> 4) * 4u;
+  if (at > frame.size()) return 0;
+  const auto tcp = proto::tcp::TcpHeader::Checked(frame.subspan(at));
+  if (!tcp) return 0;
+  const std::size_t len = tcp->header_len();
   return len >= proto::tcp::kMinHeaderLen && at + len <= frame.size() ? len : 0;
+}
+
+// A super-segment's headers, checked: Ethernet, IPv4 (its header exactly up
+// to csum_start) or IPv6 (no extension headers), TCP; and the fields each
+// segment cut from it derives its own from.
+struct SuperSegment {
+  bool v6 = false;
+  std::size_t l4 = 0;       // where TCP starts
+  std::size_t headers = 0;  // where the payload starts
+  std::uint32_t seq = 0;
+  std::uint8_t flags = 0;
+  std::uint16_t ident = 0;    // IPv4's
+  std::uint16_t partial = 0;  // the sender's pseudo-header sum, for the whole length
+};
+
+std::optional<SuperSegment> CheckSuperSegment(std::span<const std::byte> frame, const rings::PacketOffload& offload) {
+  const auto eth = proto::ethernet::EthernetHeader::Checked(frame);
+  if (!eth) return std::nullopt;
+  SuperSegment s;
+  s.v6 = eth->ethertype() == kEtherTypeIpv6;
+  s.l4 = offload.csum_start;
+  if (s.v6) {
+    if (s.l4 != kEthLen + proto::ipv6::kHeaderLen) return std::nullopt;
+  } else {
+    const auto ip = proto::ipv4::Ipv4Header::Checked(eth->payload());
+    if (eth->ethertype() != kEtherTypeIpv4 || !ip) return std::nullopt;
+    if (s.l4 < kEthLen + proto::ipv4::kMinHeaderLen || s.l4 >= frame.size() || ip->header_len() != s.l4 - kEthLen) {
+      return std::nullopt;
+    }
+    s.ident = ip->ident();
+  }
+  const std::size_t tcp_len = TcpHeaderLen(frame, s.l4);
+  if (tcp_len == 0) return std::nullopt;
+  const auto tcp = proto::tcp::TcpHeader::Checked(frame.subspan(s.l4));
+  s.headers = s.l4 + tcp_len;
+  s.seq = tcp->seq();
+  s.flags = tcp->flags();
+  s.partial = tcp->checksum();
+  return s;
+}
+
+// Segment `i` of `s` in `f` (its headers copied from the super-segment and
+// `n` payload bytes from `off`): its IP length (and IPv4 identification and
+// checksum), sequence number, flags and checksum.
+void FixSegmentHeaders(std::span<std::byte> f, const SuperSegment& s, std::size_t whole_len, std::size_t i,
+                       std::size_t off, std::size_t n, bool last) {
+  const std::size_t l4_len = s.headers - s.l4 + n;
+  const std::span<std::byte> l3 = f.subspan(kEthLen);
+  if (s.v6) {
+    proto::ipv6::Ipv6HeaderMut::Checked(l3)->set_payload_len(static_cast<std::uint16_t>(l4_len));
+  } else {
+    auto ip = proto::ipv4::Ipv4HeaderMut::Checked(l3);
+    ip->set_total_len(static_cast<std::uint16_t>(s.l4 - kEthLen + l4_len));
+    ip->set_ident(static_cast<std::uint16_t>(s.ident + i));
+    ip->set_checksum(0);
+    ip->set_checksum(proto::InternetChecksum(l3.first(s.l4 - kEthLen)));
+  }
+  auto tcp = proto::tcp::TcpHeaderMut::Checked(f.subspan(s.l4));
+  tcp->set_seq(s.seq + static_cast<std::uint32_t>(off));
+  std::uint8_t flags = s.flags;
+  if (!last) flags &= static_cast<std::uint8_t>(~(proto::tcp::kFin | proto::tcp::kPsh));
+  if (i != 0) flags &= static_cast<std::uint8_t>(~proto::tcp::kCwr);
+  tcp->set_flags(flags);
+  // As tcp_gso_segment: the sender's partial sum (its pseudo-header with
+  // the whole length) with the length changed to this segment's, then the
+  // sum over the segment. A wrong partial sum gives wrong checksums.
+  tcp->set_checksum(proto::ChecksumAdjust(static_cast<std::uint16_t>(~s.partial), static_cast<std::uint16_t>(whole_len),
+                                          static_cast<std::uint16_t>(l4_len)) ^
+                    0xffff);
+  CompleteChecksum(f, s.l4, proto::tcp::field::kChecksum);
 }
 
 }  // namespace
@@ -91,9 +163,9 @@ Header FromOffload(std::span<const std::byte> frame, const rings::PacketOffload&
     h.csum_start = offload.csum_start;
     h.csum_offset = offload.csum_offset;
   }
-  if (offload.gso_size != 0 && frame.size() >= kEthLen) {
-    const std::uint16_t type = proto::LoadBe16(&frame[proto::ethernet::field::kEtherType]);
-    h.gso_type = type == kEtherTypeIpv6 ? kGsoTcpV6 : kGsoTcpV4;
+  const auto eth = proto::ethernet::EthernetHeader::Checked(frame);
+  if (offload.gso_size != 0 && eth) {
+    h.gso_type = eth->ethertype() == kEtherTypeIpv6 ? kGsoTcpV6 : kGsoTcpV4;
     h.gso_size = offload.gso_size;
     h.hdr_len = static_cast<std::uint16_t>(offload.csum_start + TcpHeaderLen(frame, offload.csum_start));
   }
@@ -125,57 +197,20 @@ bool ForEachSegment(std::span<const std::byte> frame, const rings::PacketOffload
     emit(scratch);
     return true;
   }
-  if (frame.size() < kEthLen) return false;
-  const std::uint16_t type = proto::LoadBe16(&frame[proto::ethernet::field::kEtherType]);
-  const bool v6 = type == kEtherTypeIpv6;
-  if (!v6 && type != kEtherTypeIpv4) return false;
-  const std::size_t l4 = offload.csum_start;
-  if (v6 ? l4 != kEthLen + proto::ipv6::kHeaderLen
-         : (l4 < kEthLen + proto::ipv4::kMinHeaderLen || l4 >= frame.size())) {
-    return false;
-  }
-  if (!v6 && (static_cast<unsigned>(frame[kEthLen]) & 0x0f) * 4u != l4 - kEthLen) return false;
-  const std::size_t tcp_len = TcpHeaderLen(frame, l4);
-  if (tcp_len == 0) return false;
-  const std::size_t headers = l4 + tcp_len;
-  const std::span<const std::byte> payload = frame.subspan(headers);
+  const auto s = CheckSuperSegment(frame, offload);
+  if (!s) return false;
+  const std::span<const std::byte> payload = frame.subspan(s->headers);
   const std::size_t mss = offload.gso_size;
-  const std::uint32_t seq0 = proto::LoadBe32(&frame[l4 + proto::tcp::field::kSeq]);
-  const std::uint8_t flags0 = static_cast<std::uint8_t>(frame[l4 + proto::tcp::field::kFlags]);
-  const std::uint16_t ident0 = v6 ? 0 : proto::LoadBe16(&frame[kEthLen + 4]);
-  const std::uint16_t partial = proto::LoadBe16(&frame[l4 + kTcpChecksum]);
-  const std::size_t whole_len = frame.size() - l4;
+  const std::size_t whole_len = frame.size() - s->l4;
   for (std::size_t off = 0, i = 0; off < payload.size() || (off == 0 && payload.empty()); off += mss, ++i) {
     const std::size_t n = std::min(mss, payload.size() - off);
-    const bool last = off + n >= payload.size();
     std::vector<std::byte>& f = scratch;
-    f.resize(headers + n);
-    std::copy(frame.begin(), frame.begin() + static_cast<std::ptrdiff_t>(headers), f.begin());
+    f.resize(s->headers + n);
+    std::copy(frame.begin(), frame.begin() + static_cast<std::ptrdiff_t>(s->headers), f.begin());
     std::copy(payload.begin() + static_cast<std::ptrdiff_t>(off),
-              payload.begin() + static_cast<std::ptrdiff_t>(off + n), f.begin() + static_cast<std::ptrdiff_t>(headers));
-    const std::size_t l4_len = tcp_len + n;
-    if (v6) {
-      proto::StoreBe16(&f[kEthLen + 4], static_cast<std::uint16_t>(l4_len));
-    } else {
-      std::byte* ip = &f[kEthLen];
-      proto::StoreBe16(ip + 2, static_cast<std::uint16_t>(l4 - kEthLen + l4_len));
-      proto::StoreBe16(ip + 4, static_cast<std::uint16_t>(ident0 + i));
-      proto::StoreBe16(ip + 10, 0);
-      proto::StoreBe16(ip + 10, proto::InternetChecksum(std::span<const std::byte>(ip, l4 - kEthLen)));
-    }
-    std::byte* th = &f[l4];
-    proto::StoreBe32(th + proto::tcp::field::kSeq, seq0 + static_cast<std::uint32_t>(off));
-    std::uint8_t flags = flags0;
-    if (!last) flags &= static_cast<std::uint8_t>(~(proto::tcp::kFin | proto::tcp::kPsh));
-    if (i != 0) flags &= static_cast<std::uint8_t>(~proto::tcp::kCwr);
-    th[proto::tcp::field::kFlags] = static_cast<std::byte>(flags);
-    // As tcp_gso_segment: the sender's partial sum (its pseudo-header with
-    // the whole length) with the length changed to this segment's, then
-    // the sum over the segment. A wrong partial sum gives wrong checksums.
-    proto::StoreBe16(th + kTcpChecksum, proto::ChecksumAdjust(static_cast<std::uint16_t>(~partial),
-                                                              static_cast<std::uint16_t>(whole_len),
-                                                              static_cast<std::uint16_t>(l4_len)) ^ 0xffff);
-    CompleteChecksum(f, l4, kTcpChecksum);
+              payload.begin() + static_cast<std::ptrdiff_t>(off + n),
+              f.begin() + static_cast<std::ptrdiff_t>(s->headers));
+    FixSegmentHeaders(f, *s, whole_len, i, off, n, /*last=*/off + n >= payload.size());
     emit(f);
     if (payload.empty()) break;
   }

@@ -10,13 +10,16 @@
 // |     Data ...
 // +-+-+-+-+-
 //
-// Checked() guarantees the 8-byte header (every ICMPv4 message has one: the
-// second word is type-specific).
+// Icmpv4Header reads, Icmpv4HeaderMut also writes. Checked() guarantees the
+// 8-byte header (every ICMPv4 message has one: the second word is
+// type-specific). ICMPv6's Echo (RFC 4443 4.1) has the same layout.
 #ifndef RINGSTACK_PROTOCOLS_ICMPV4_ICMPV4_HEADER_H_
 #define RINGSTACK_PROTOCOLS_ICMPV4_ICMPV4_HEADER_H_
 
 #include <cstdint>
 #include <optional>
+#include <span>
+#include <type_traits>
 
 #include "protocols/common/bytes.h"
 
@@ -38,11 +41,12 @@ inline constexpr std::size_t kSeq = 6;
 inline constexpr std::size_t kRest = 4;
 }  // namespace field
 
-class Icmpv4Header {
+template <typename Byte>  // const std::byte: read only; std::byte: read and write
+class BasicIcmpv4Header {
  public:
-  static std::optional<Icmpv4Header> Checked(Bytes b) {
+  static std::optional<BasicIcmpv4Header> Checked(std::span<Byte> b) {
     if (b.size() < kHeaderLen) return std::nullopt;
-    return Icmpv4Header(b);
+    return BasicIcmpv4Header(b);
   }
   std::uint8_t type() const { return Load8(b_.data() + field::kType); }
   std::uint8_t code() const { return Load8(b_.data() + field::kCode); }
@@ -52,10 +56,18 @@ class Icmpv4Header {
   std::uint32_t rest() const { return LoadBe32(b_.data() + field::kRest); }
   Bytes data() const { return b_.subspan(kHeaderLen); }
 
+  void set_checksum(std::uint16_t v) requires(!std::is_const_v<Byte>) { StoreBe16(b_.data() + field::kChecksum, v); }
+  void set_ident(std::uint16_t v) requires(!std::is_const_v<Byte>) { StoreBe16(b_.data() + field::kIdent, v); }
+  void set_seq(std::uint16_t v) requires(!std::is_const_v<Byte>) { StoreBe16(b_.data() + field::kSeq, v); }
+  void set_rest(std::uint32_t v) requires(!std::is_const_v<Byte>) { StoreBe32(b_.data() + field::kRest, v); }
+
  private:
-  explicit Icmpv4Header(Bytes b) : b_(b) {}
-  Bytes b_;
+  explicit BasicIcmpv4Header(std::span<Byte> b) : b_(b) {}
+  std::span<Byte> b_;
 };
+
+using Icmpv4Header = BasicIcmpv4Header<const std::byte>;
+using Icmpv4HeaderMut = BasicIcmpv4Header<std::byte>;
 
 }  // namespace ringstack::proto::icmpv4
 

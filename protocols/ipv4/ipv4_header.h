@@ -16,13 +16,16 @@
 // |                    Options                    |    Padding    |
 // +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 //
-// Checked() guarantees the fixed 20 bytes; header_len()/total_len() are raw
-// field values that Ipv4Repr::Parse validates against the span.
+// Ipv4Header reads, Ipv4HeaderMut also writes. Checked() guarantees the
+// fixed 20 bytes; header_len()/total_len() are raw field values that
+// Ipv4Repr::Parse validates against the span.
 #ifndef RINGSTACK_PROTOCOLS_IPV4_IPV4_HEADER_H_
 #define RINGSTACK_PROTOCOLS_IPV4_IPV4_HEADER_H_
 
 #include <cstdint>
 #include <optional>
+#include <span>
+#include <type_traits>
 
 #include "protocols/common/address.h"
 #include "protocols/common/bytes.h"
@@ -53,11 +56,12 @@ inline constexpr std::uint16_t kFlagDf = 0x4000;
 inline constexpr std::uint16_t kFlagMf = 0x2000;
 inline constexpr std::uint16_t kFragOffsetMask = 0x1fff;
 
-class Ipv4Header {
+template <typename Byte>  // const std::byte: read only; std::byte: read and write
+class BasicIpv4Header {
  public:
-  static std::optional<Ipv4Header> Checked(Bytes b) {
+  static std::optional<BasicIpv4Header> Checked(std::span<Byte> b) {
     if (b.size() < kMinHeaderLen) return std::nullopt;
-    return Ipv4Header(b);
+    return BasicIpv4Header(b);
   }
   std::uint8_t version() const { return Load8(b_.data() + field::kVerIhl) >> 4; }
   std::size_t header_len() const { return (Load8(b_.data() + field::kVerIhl) & 0xf) * 4u; }
@@ -71,16 +75,27 @@ class Ipv4Header {
   std::uint32_t frag_offset() const {
     return (LoadBe16(b_.data() + field::kFlagsFrag) & kFragOffsetMask) * 8u;
   }
+  // A fragment: more to come, or not the first (RFC 791 3.2).
+  bool is_fragment() const { return (LoadBe16(b_.data() + field::kFlagsFrag) & (kFlagMf | kFragOffsetMask)) != 0; }
   std::uint8_t ttl() const { return Load8(b_.data() + field::kTtl); }
   std::uint8_t protocol() const { return Load8(b_.data() + field::kProtocol); }
   std::uint16_t checksum() const { return LoadBe16(b_.data() + field::kChecksum); }
   Ipv4Address src() const { return Ipv4Address::FromBytes(b_.data() + field::kSrc); }
   Ipv4Address dst() const { return Ipv4Address::FromBytes(b_.data() + field::kDst); }
 
+  void set_total_len(std::uint16_t v) requires(!std::is_const_v<Byte>) {
+    StoreBe16(b_.data() + field::kTotalLen, v);
+  }
+  void set_ident(std::uint16_t v) requires(!std::is_const_v<Byte>) { StoreBe16(b_.data() + field::kIdent, v); }
+  void set_checksum(std::uint16_t v) requires(!std::is_const_v<Byte>) { StoreBe16(b_.data() + field::kChecksum, v); }
+
  private:
-  explicit Ipv4Header(Bytes b) : b_(b) {}
-  Bytes b_;
+  explicit BasicIpv4Header(std::span<Byte> b) : b_(b) {}
+  std::span<Byte> b_;
 };
+
+using Ipv4Header = BasicIpv4Header<const std::byte>;
+using Ipv4HeaderMut = BasicIpv4Header<std::byte>;
 
 }  // namespace ringstack::proto::ipv4
 

@@ -138,17 +138,17 @@ ExtOutcome WalkExtensionHeaders(std::uint8_t first, Bytes payload, bool dst_mult
         break;
       }
       case kFragment: {
-        if (off + 8 > payload.size()) {
+        const auto fh = off <= payload.size() ? FragmentHeader::Checked(payload.subspan(off)) : std::nullopt;
+        if (!fh) {
           out.error = ParseError::kTruncated;
           return out;
         }
-        const std::uint16_t word = LoadBe16(payload.data() + off + 2);
         Fragment f;
-        f.next_header = Load8(payload.data() + off);
-        f.offset = static_cast<std::uint16_t>(word & 0xfff8);
-        f.more = (word & 1) != 0;
-        f.ident = LoadBe32(payload.data() + off + 4);
-        f.data_at = off + 8;
+        f.next_header = fh->next_header();
+        f.offset = fh->offset();
+        f.more = fh->more();
+        f.ident = fh->ident();
+        f.data_at = off + kFragmentHeaderLen;
         if (f.offset == 0 && !f.more) {
           // RFC 6946: an atomic fragment is processed in isolation.
           next_field = base + off;

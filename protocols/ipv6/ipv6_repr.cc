@@ -3,31 +3,31 @@
 namespace ringstack::proto::ipv6 {
 
 Parsed<Ipv6Repr> Ipv6Repr::Parse(Bytes p) {
-  if (p.size() < kHeaderLen) return ParseError::kTruncated;
-  const std::uint32_t first = LoadBe32(p.data());
-  if ((first >> 28) != 6) return ParseError::kBadVersion;
-  const std::uint16_t plen = LoadBe16(p.data() + 4);
-  if (kHeaderLen + plen > p.size()) return ParseError::kBadTotalLength;
+  const auto h = Ipv6Header::Checked(p);
+  if (!h) return ParseError::kTruncated;
+  if (h->version() != 6) return ParseError::kBadVersion;
+  if (kHeaderLen + h->payload_len() > p.size()) return ParseError::kBadTotalLength;
   Ipv6Repr r;
-  r.traffic_class = static_cast<std::uint8_t>(first >> 20);
-  r.flow_label = first & 0xfffff;
-  r.payload_len = plen;
-  r.next_header = Load8(p.data() + 6);
-  r.hop_limit = Load8(p.data() + 7);
-  r.src = Ipv6Address::FromBytes(p.data() + 8);
-  r.dst = Ipv6Address::FromBytes(p.data() + 24);
+  r.traffic_class = h->traffic_class();
+  r.flow_label = h->flow_label();
+  r.payload_len = h->payload_len();
+  r.next_header = h->next_header();
+  r.hop_limit = h->hop_limit();
+  r.src = h->src();
+  r.dst = h->dst();
   if (r.src.IsMulticast()) return ParseError::kBadSourceAddress;
   return r;
 }
 
 void Ipv6Repr::Emit(MutableBytes out) const {
-  std::byte* p = out.data();
-  StoreBe32(p, (6u << 28) | (std::uint32_t{traffic_class} << 20) | (flow_label & 0xfffff));
-  StoreBe16(p + 4, payload_len);
-  Store8(p + 6, next_header);
-  Store8(p + 7, hop_limit);
-  src.CopyTo(p + 8);
-  dst.CopyTo(p + 24);
+  auto h = Ipv6HeaderMut::Checked(out);
+  if (!h) return;  // no room for the header: the caller's mistake, nothing written
+  h->set_version_class_flow(traffic_class, flow_label);
+  h->set_payload_len(payload_len);
+  h->set_next_header(next_header);
+  h->set_hop_limit(hop_limit);
+  h->set_src(src);
+  h->set_dst(dst);
 }
 
 }  // namespace ringstack::proto::ipv6

@@ -1,15 +1,5 @@
-// IPv6 header (RFC 8200 3) with Parse and Emit.
-//
-//  0                   1                   2                   3
-//  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
-// +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
-// |Version| Traffic Class |           Flow Label                  |
-// +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
-// |         Payload Length        |  Next Header  |   Hop Limit   |
-// +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
-// |                    Source Address (128 bits)                  |
-// |                 Destination Address (128 bits)                |
-// +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+// Ipv6Repr: the IPv6 header (RFC 8200 3; ipv6_header.h) as a value, with
+// Parse and Emit.
 //
 // Parse: integrity (40 bytes, version 6, payload length within the data;
 // link padding past it is not payload), then sanity (source not multicast,
@@ -22,22 +12,9 @@
 #include "protocols/common/address.h"
 #include "protocols/common/bytes.h"
 #include "protocols/common/parse_error.h"
+#include "protocols/ipv6/ipv6_header.h"
 
 namespace ringstack::proto::ipv6 {
-
-inline constexpr std::size_t kHeaderLen = 40;
-inline constexpr std::uint8_t kDefaultHopLimit = 64;
-inline constexpr std::size_t kMinMtu = 1280;  // RFC 8200 5
-
-// Next Header values (IANA protocol numbers).
-inline constexpr std::uint8_t kHopByHop = 0;
-inline constexpr std::uint8_t kTcp = 6;
-inline constexpr std::uint8_t kUdp = 17;
-inline constexpr std::uint8_t kRouting = 43;
-inline constexpr std::uint8_t kFragment = 44;
-inline constexpr std::uint8_t kIcmpv6 = 58;
-inline constexpr std::uint8_t kNoNextHeader = 59;
-inline constexpr std::uint8_t kDestinationOptions = 60;
 
 struct Ipv6Repr {
   Ipv6Address src;

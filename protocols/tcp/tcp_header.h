@@ -1,5 +1,8 @@
-// The TCP header (RFC 9293 3.1): field offsets and flag bits. tcp_repr.h
-// parses and emits it; nothing here reads memory.
+// The TCP header (RFC 9293 3.1): field offsets, flag bits, option kinds and
+// a checked view (TcpHeader reads, TcpHeaderMut also writes). Checked()
+// guarantees the fixed 20 bytes, so no accessor reads or writes out of
+// bounds; header_len() is the raw Data Offset, which TcpRepr::Parse
+// validates against the segment. tcp_repr.h parses and emits whole headers.
 //
 //    0                   1                   2                   3
 //    0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
@@ -23,6 +26,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <span>
+#include <type_traits>
+
+#include "protocols/common/bytes.h"
 
 namespace ringstack::proto::tcp {
 
@@ -63,6 +71,45 @@ inline constexpr std::uint8_t kSackPermitted = 4;
 inline constexpr std::uint8_t kSack = 5;
 inline constexpr std::uint8_t kTimestamps = 8;
 }  // namespace option
+
+template <typename Byte>  // const std::byte: read only; std::byte: read and write
+class BasicTcpHeader {
+ public:
+  static std::optional<BasicTcpHeader> Checked(std::span<Byte> b) {
+    if (b.size() < kMinHeaderLen) return std::nullopt;
+    return BasicTcpHeader(b);
+  }
+  std::uint16_t src_port() const { return LoadBe16(b_.data() + field::kSrcPort); }
+  std::uint16_t dst_port() const { return LoadBe16(b_.data() + field::kDstPort); }
+  std::uint32_t seq() const { return LoadBe32(b_.data() + field::kSeq); }
+  std::uint32_t ack() const { return LoadBe32(b_.data() + field::kAck); }
+  // Data Offset in bytes (the field counts 32-bit words).
+  std::size_t header_len() const { return (Load8(b_.data() + field::kDataOffset) >> 4) * 4u; }
+  std::uint8_t flags() const { return Load8(b_.data() + field::kFlags); }
+  std::uint16_t window() const { return LoadBe16(b_.data() + field::kWindow); }
+  std::uint16_t checksum() const { return LoadBe16(b_.data() + field::kChecksum); }
+  std::uint16_t urgent() const { return LoadBe16(b_.data() + field::kUrgent); }
+
+  void set_src_port(std::uint16_t v) requires(!std::is_const_v<Byte>) { StoreBe16(b_.data() + field::kSrcPort, v); }
+  void set_dst_port(std::uint16_t v) requires(!std::is_const_v<Byte>) { StoreBe16(b_.data() + field::kDstPort, v); }
+  void set_seq(std::uint32_t v) requires(!std::is_const_v<Byte>) { StoreBe32(b_.data() + field::kSeq, v); }
+  void set_ack(std::uint32_t v) requires(!std::is_const_v<Byte>) { StoreBe32(b_.data() + field::kAck, v); }
+  // `len` in bytes, a multiple of 4 from 20 to 60; the reserved bits are cleared.
+  void set_header_len(std::size_t len) requires(!std::is_const_v<Byte>) {
+    Store8(b_.data() + field::kDataOffset, static_cast<std::uint8_t>((len / 4) << 4));
+  }
+  void set_flags(std::uint8_t v) requires(!std::is_const_v<Byte>) { Store8(b_.data() + field::kFlags, v); }
+  void set_window(std::uint16_t v) requires(!std::is_const_v<Byte>) { StoreBe16(b_.data() + field::kWindow, v); }
+  void set_checksum(std::uint16_t v) requires(!std::is_const_v<Byte>) { StoreBe16(b_.data() + field::kChecksum, v); }
+  void set_urgent(std::uint16_t v) requires(!std::is_const_v<Byte>) { StoreBe16(b_.data() + field::kUrgent, v); }
+
+ private:
+  explicit BasicTcpHeader(std::span<Byte> b) : b_(b) {}
+  std::span<Byte> b_;
+};
+
+using TcpHeader = BasicTcpHeader<const std::byte>;
+using TcpHeaderMut = BasicTcpHeader<std::byte>;
 
 }  // namespace ringstack::proto::tcp
 

@@ -20,8 +20,9 @@ std::size_t KnownLength(std::uint8_t kind) {
 template <typename Addr>
 Parsed<TcpRepr> ParseWith(Bytes segment, const Addr& src, const Addr& dst, bool verify_checksum) {
   // Integrity.
-  if (segment.size() < kMinHeaderLen) return ParseError::kTruncated;
-  const std::size_t header_len = (static_cast<unsigned>(segment[field::kDataOffset]) >> 4) * 4u;
+  const auto h = TcpHeader::Checked(segment);
+  if (!h) return ParseError::kTruncated;
+  const std::size_t header_len = h->header_len();
   if (header_len < kMinHeaderLen || header_len > segment.size()) return ParseError::kBadHeaderLength;
   if (verify_checksum) {
     Checksum c;
@@ -31,13 +32,13 @@ Parsed<TcpRepr> ParseWith(Bytes segment, const Addr& src, const Addr& dst, bool 
   }
   // Decode.
   TcpRepr r;
-  r.src_port = LoadBe16(segment.data() + field::kSrcPort);
-  r.dst_port = LoadBe16(segment.data() + field::kDstPort);
-  r.seq = SeqNum(LoadBe32(segment.data() + field::kSeq));
-  r.ack = SeqNum(LoadBe32(segment.data() + field::kAck));
-  r.flags = static_cast<std::uint8_t>(segment[field::kFlags]);
-  r.window = LoadBe16(segment.data() + field::kWindow);
-  r.urgent = LoadBe16(segment.data() + field::kUrgent);
+  r.src_port = h->src_port();
+  r.dst_port = h->dst_port();
+  r.seq = SeqNum(h->seq());
+  r.ack = SeqNum(h->ack());
+  r.flags = h->flags();
+  r.window = h->window();
+  r.urgent = h->urgent();
   const auto options = TcpOptions::Parse(segment.subspan(kMinHeaderLen, header_len - kMinHeaderLen));
   if (!options) return options.error();
   r.options = *options;
@@ -52,25 +53,26 @@ Parsed<TcpRepr> ParseWith(Bytes segment, const Addr& src, const Addr& dst, bool 
 template <typename Addr>
 void EmitWith(const TcpRepr& r, MutableBytes segment, const Addr& src, const Addr& dst, bool partial) {
   const std::size_t options_len = r.options.EmitLen();
-  std::byte* h = segment.data();
-  StoreBe16(h + field::kSrcPort, r.src_port);
-  StoreBe16(h + field::kDstPort, r.dst_port);
-  StoreBe32(h + field::kSeq, r.seq.value());
-  StoreBe32(h + field::kAck, r.ack.value());
-  h[field::kDataOffset] = static_cast<std::byte>(((kMinHeaderLen + options_len) / 4) << 4);
-  h[field::kFlags] = static_cast<std::byte>(r.flags);
-  StoreBe16(h + field::kWindow, r.window);
-  StoreBe16(h + field::kChecksum, 0);
-  StoreBe16(h + field::kUrgent, r.urgent);
+  auto h = TcpHeaderMut::Checked(segment);
+  if (!h || segment.size() < kMinHeaderLen + options_len) return;  // no room: the caller's mistake
+  h->set_src_port(r.src_port);
+  h->set_dst_port(r.dst_port);
+  h->set_seq(r.seq.value());
+  h->set_ack(r.ack.value());
+  h->set_header_len(kMinHeaderLen + options_len);
+  h->set_flags(r.flags);
+  h->set_window(r.window);
+  h->set_checksum(0);
+  h->set_urgent(r.urgent);
   r.options.Emit(segment.subspan(kMinHeaderLen, options_len));
   Checksum c;
   AddPseudoHeader(c, src, dst, ipv4::kProtoTcp, static_cast<std::uint32_t>(segment.size()));
   if (partial) {
-    StoreBe16(h + field::kChecksum, c.Folded());
+    h->set_checksum(c.Folded());
     return;
   }
   c.Add(segment);
-  StoreBe16(h + field::kChecksum, c.Finish());
+  h->set_checksum(c.Finish());
 }
 
 }  // namespace

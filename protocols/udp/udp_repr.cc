@@ -9,11 +9,12 @@ namespace {
 template <typename Addr>
 Parsed<UdpRepr> ParseWith(Bytes datagram, const Addr& src, const Addr& dst, bool zero_checksum_ok,
                           bool verify_checksum) {
-  if (datagram.size() < kHeaderLen) return ParseError::kTruncated;
-  const std::uint16_t length = LoadBe16(datagram.data() + 4);
+  const auto h = UdpHeader::Checked(datagram);
+  if (!h) return ParseError::kTruncated;
+  const std::uint16_t length = h->length();
   if (length < kHeaderLen || length > datagram.size()) return ParseError::kBadTotalLength;
   const Bytes covered = datagram.first(length);
-  const std::uint16_t checksum = LoadBe16(datagram.data() + 6);
+  const std::uint16_t checksum = h->checksum();
   if (checksum == 0 && !zero_checksum_ok) return ParseError::kBadChecksum;
   if (checksum != 0 && verify_checksum) {
     Checksum c;
@@ -22,8 +23,8 @@ Parsed<UdpRepr> ParseWith(Bytes datagram, const Addr& src, const Addr& dst, bool
     if (!Verifies(c)) return ParseError::kBadChecksum;
   }
   UdpRepr r;
-  r.src_port = LoadBe16(datagram.data());
-  r.dst_port = LoadBe16(datagram.data() + 2);
+  r.src_port = h->src_port();
+  r.dst_port = h->dst_port();
   r.payload = covered.subspan(kHeaderLen);
   return r;
 }
@@ -31,16 +32,18 @@ Parsed<UdpRepr> ParseWith(Bytes datagram, const Addr& src, const Addr& dst, bool
 template <typename Addr>
 void EmitWith(const UdpRepr& r, MutableBytes datagram, const Addr& src, const Addr& dst) {
   const auto length = static_cast<std::uint16_t>(datagram.size());
-  StoreBe16(datagram.data(), r.src_port);
-  StoreBe16(datagram.data() + 2, r.dst_port);
-  StoreBe16(datagram.data() + 4, length);
-  StoreBe16(datagram.data() + 6, 0);
+  auto h = UdpHeaderMut::Checked(datagram);
+  if (!h) return;  // no room for the header: the caller's mistake, nothing written
+  h->set_src_port(r.src_port);
+  h->set_dst_port(r.dst_port);
+  h->set_length(length);
+  h->set_checksum(0);
   Checksum c;
   AddPseudoHeader(c, src, dst, ipv4::kProtoUdp, length);
   c.Add(datagram);
   std::uint16_t sum = c.Finish();
   if (sum == 0) sum = 0xffff;  // RFC 768: a computed zero is sent as all ones
-  StoreBe16(datagram.data() + 6, sum);
+  h->set_checksum(sum);
 }
 
 }  // namespace

@@ -1,14 +1,5 @@
-// UdpRepr: a validated UDP header (RFC 768) with Parse and Emit, enough for
-// the control shard's own UDP (DHCPv4); the UDP socket layer (engine/)
-// builds on it.
-//
-//   0      7 8     15 16    23 24    31
-//  +--------+--------+--------+--------+
-//  |     Source      |   Destination   |
-//  |      Port       |      Port       |
-//  +--------+--------+--------+--------+
-//  |     Length      |    Checksum     |
-//  +--------+--------+--------+--------+
+// UdpRepr: a validated UDP header (RFC 768; udp_header.h) with Parse and
+// Emit, for the engine's UDP sockets and the DHCPv4 client.
 //
 // Parse checks the length field against the data (padding past it is not
 // payload) and the checksum over the pseudo-header. Over IPv4 a zero checksum
@@ -24,10 +15,9 @@
 #include "protocols/common/address.h"
 #include "protocols/common/bytes.h"
 #include "protocols/common/parse_error.h"
+#include "protocols/udp/udp_header.h"
 
 namespace ringstack::proto::udp {
-
-inline constexpr std::size_t kHeaderLen = 8;
 
 struct UdpRepr {
   std::uint16_t src_port = 0;
