@@ -3,10 +3,10 @@
 // A Counter is written only by the thread that owns its stage, so Inc() is a
 // relaxed load and store (no locked read-modify-write on the data path);
 // readers see a value that is at most momentarily stale. A CounterSet hands
-// out counters with stable addresses and lists them by name; each counter
-// also remembers the scope it was registered under (the stage or shard that
-// writes it: "rx", "w0", "tx", ...), so readers can sum by name or split by
-// scope.
+// out counters with stable addresses, or lists counters kept in a layer's
+// own struct (RegisterCounters), by name; each also remembers the scope it
+// was registered under (the stage or shard that writes it: "rx", "w0",
+// "tx", ...), so readers can sum by name or split by scope.
 #ifndef RINGSTACK_ENGINE_COUNTERS_H_
 #define RINGSTACK_ENGINE_COUNTERS_H_
 
@@ -45,18 +45,26 @@ class CounterSet {
     entries_.back().scope = scope_;
     return entries_.back().counter;
   }
+  // A counter that lives elsewhere (a layer's counter struct, which must
+  // outlive this set's readers), listed under `name`.
+  void Register(std::string name, const Counter& c) {
+    entries_.emplace_back();
+    entries_.back().name = std::move(name);
+    entries_.back().scope = scope_;
+    entries_.back().external = &c;
+  }
   void ForEach(absl::FunctionRef<void(std::string_view, std::uint64_t)> fn) const {
-    for (const auto& e : entries_) fn(e.name, e.counter.value());
+    for (const auto& e : entries_) fn(e.name, e.value());
   }
   // name, scope, value, in registration order.
   void ForEachScoped(absl::FunctionRef<void(std::string_view, std::string_view, std::uint64_t)> fn) const {
-    for (const auto& e : entries_) fn(e.name, e.scope, e.counter.value());
+    for (const auto& e : entries_) fn(e.name, e.scope, e.value());
   }
   // 0 when no counter has that name.
   std::uint64_t Get(std::string_view name) const {
     std::uint64_t sum = 0;
     for (const auto& e : entries_) {
-      if (e.name == name) sum += e.counter.value();
+      if (e.name == name) sum += e.value();
     }
     return sum;
   }
@@ -66,10 +74,26 @@ class CounterSet {
     std::string name;
     std::string scope;
     Counter counter;
+    const Counter* external = nullptr;
+    std::uint64_t value() const { return (external != nullptr ? *external : counter).value(); }
   };
   std::deque<Entry> entries_;
   std::string scope_;
 };
+
+// A layer's counters are a plain struct of Counters; one table of (exported
+// name, member) per struct names them for the console, Prometheus and the
+// counters file.
+template <typename Stats>
+struct CounterField {
+  std::string_view name;
+  Counter Stats::*member;
+};
+
+template <typename Stats, std::size_t N>
+void RegisterCounters(CounterSet& set, const Stats& stats, const CounterField<Stats> (&fields)[N]) {
+  for (const CounterField<Stats>& f : fields) set.Register(std::string(f.name), stats.*(f.member));
+}
 
 }  // namespace ringstack::engine
 

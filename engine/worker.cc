@@ -195,28 +195,8 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
       no_headroom_drop_(counters.Add("no_headroom_drop")),
       shard_mail_drop_(counters.Add("shard_mail_drop")),
       shard_resolve_request_(counters.Add("shard_resolve_request")),
-      shard_snapshot_published_(counters.Add("shard_snapshot_published")),
-      tcp_rx_(counters.Add("tcp_rx")),
-      tcp_tx_(counters.Add("tcp_tx")),
-      tcp_tx_rst_(counters.Add("tcp_tx_rst")),
-      tcp_tx_tso_(counters.Add("tcp_tx_tso")),
-      tcp_tx_window_update_(counters.Add("tcp_tx_window_update")),
-      tcp_rx_no_socket_(counters.Add("tcp_rx_no_socket")),
-      tcp_listen_drop_(counters.Add("tcp_listen_drop")),
-      tcp_syn_backlog_full_(counters.Add("tcp_syn_backlog_full")),
-      tcp_session_limit_drop_(counters.Add("tcp_session_limit_drop")),
-      tcp_session_limit_refused_(counters.Add("tcp_session_limit_refused")),
-      tcp_half_open_limit_(counters.Add("tcp_half_open_limit")),
-      tcp_opened_active_(counters.Add("tcp_opened_active")),
-      tcp_opened_passive_(counters.Add("tcp_opened_passive")),
-      tcp_established_(counters.Add("tcp_established")),
-      tcp_closed_count_(counters.Add("tcp_closed")),
-      tcp_syncookies_sent_(counters.Add("tcp_syncookies_sent")),
-      tcp_syncookies_ok_(counters.Add("tcp_syncookies_ok")),
-      tcp_syncookies_failed_(counters.Add("tcp_syncookies_failed")),
-      tcp_accept_queue_full_(counters.Add("tcp_accept_queue_full")),
-      tcp_drop_to_group_(counters.Add("tcp_drop_to_group")),
-      tcp_aborted_address_lost_(counters.Add("tcp_aborted_address_lost")) {
+      shard_snapshot_published_(counters.Add("shard_snapshot_published")) {
+  RegisterCounters(counters, tcp_counters_, kTcpCounterFields);
   for (std::size_t i = 0; i < proto::tcp::kTcpStatCount; ++i) {
     tcp_stat_[i] = &counters.Add(absl::StrCat("tcp_", std::string(proto::tcp::kTcpStatFields[i].first)));
   }

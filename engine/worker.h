@@ -36,6 +36,7 @@
 #include "engine/log.h"
 #include "engine/shard_fabric.h"
 #include "engine/stage.h"
+#include "engine/tcp_counters.h"
 #include "engine/timer_wheel.h"
 #include "engine/udp_socket.h"
 #include "protocols/arp/arp_acd.h"
@@ -569,17 +570,7 @@ class Worker final : public Stage {
   Counter& shard_resolve_request_;
   Counter& shard_snapshot_published_;
   DropCounters tcp_drop_;
-  Counter& tcp_rx_;
-  Counter& tcp_tx_;
-  Counter& tcp_tx_rst_;
-  Counter& tcp_tx_tso_;           // super-segments sent (each several tcp_tx)
-  Counter& tcp_tx_window_update_;  // ACKs a read sent (the window opened)
-  Counter& tcp_rx_no_socket_;
-  Counter& tcp_listen_drop_;  // RST, or neither SYN nor ACK, to a listening port
-  Counter& tcp_syn_backlog_full_;
-  Counter& tcp_session_limit_drop_;     // a SYN (or cookie ACK) for a full session table
-  Counter& tcp_session_limit_refused_;  // connect() on a full table: ENOBUFS
-  Counter& tcp_half_open_limit_;        // a SYN past --tcp-max-half-open (a cookie, or dropped)
+  TcpCounters tcp_counters_;
   // This shard's share of --tcp-max-sessions / --tcp-max-half-open, and its
   // handshakes in SYN-RECEIVED now.
   std::size_t TcpSessionLimit() const { return (config_.tcp_max_sessions + config_.workers - 1) / config_.workers; }
@@ -587,17 +578,7 @@ class Worker final : public Stage {
     return (config_.tcp_max_half_open + config_.workers - 1) / config_.workers;
   }
   std::size_t tcp_half_open_ = 0;
-  Counter& tcp_opened_active_;
-  Counter& tcp_opened_passive_;
-  Counter& tcp_established_;
-  Counter& tcp_closed_count_;
   std::array<Counter*, proto::tcp::kTcpStatCount> tcp_stat_{};  // tcp_<TcpStats field>
-  Counter& tcp_syncookies_sent_;
-  Counter& tcp_syncookies_ok_;
-  Counter& tcp_syncookies_failed_;
-  Counter& tcp_accept_queue_full_;
-  Counter& tcp_drop_to_group_;
-  Counter& tcp_aborted_address_lost_;
 };
 
 }  // namespace ringstack::engine

@@ -39,7 +39,7 @@ void Worker::TcpSession::Event(tcp::TcpEvent e) {
   switch (e) {
     case tcp::TcpEvent::kEstablished:
       s.status.store(TcpSocketState::Status::kConnected, std::memory_order_release);
-      w.tcp_established_.Inc();
+      w.tcp_counters_.established.Inc();
       if (listener) {
         // Into the listening socket's accept queue (the backlog was checked
         // at the SYN).
@@ -164,9 +164,9 @@ void Worker::HandleTcp(Packet p, const IpAddress& src, const IpAddress& dst, boo
     tcp_drop_.Count(seg.error());
     return;
   }
-  tcp_rx_.Inc();
+  tcp_counters_.rx.Inc();
   if (to_group) {
-    tcp_drop_to_group_.Inc();  // TCP is unicast only (RFC 1122 4.2.3.10)
+    tcp_counters_.drop_to_group.Inc();  // TCP is unicast only (RFC 1122 4.2.3.10)
     return;
   }
   const FlowKey key{dst, src, seg->dst_port, seg->src_port};
@@ -194,7 +194,7 @@ void Worker::HandleTcp(Packet p, const IpAddress& src, const IpAddress& dst, boo
     return;
   }
   // No connection takes it: RFC 9293 3.10.7.1.
-  tcp_rx_no_socket_.Inc();
+  tcp_counters_.rx_no_socket.Inc();
   if (const auto rst = tcp::TcpConnection::ResetFor(*seg)) SendTcp(*rst, key, nullptr, 0, 0);
 }
 
@@ -224,7 +224,7 @@ void Worker::OnListenerSegment(ListeningSocket& l, const tcp::TcpRepr& seg, cons
       s.listener = l.socket;
       ++l.embryonic;  // the established event moves it to the accept queue
       ++tcp_half_open_;
-      tcp_opened_passive_.Inc();
+      tcp_counters_.opened_passive.Inc();
       const tcp::TcpConfig config = TcpConfigFor(*child, key.remote);
       s.conn = out.action == tcp::ListenAction::kAcceptNew
                    ? tcp::TcpConnection::Accept(
@@ -248,19 +248,19 @@ void Worker::CountListen(const tcp::ListenOutcome& out) {
   using R = tcp::ListenReason;
   switch (out.reason) {
     case R::kNone: break;
-    case R::kSessionLimit: tcp_session_limit_drop_.Inc(); break;
-    case R::kBacklogFull: tcp_syn_backlog_full_.Inc(); break;
-    case R::kHalfOpenLimit: tcp_half_open_limit_.Inc(); break;
-    case R::kAcceptQueueFull: tcp_accept_queue_full_.Inc(); break;
-    case R::kCookieInvalid: tcp_syncookies_failed_.Inc(); break;
+    case R::kSessionLimit: tcp_counters_.session_limit_drop.Inc(); break;
+    case R::kBacklogFull: tcp_counters_.syn_backlog_full.Inc(); break;
+    case R::kHalfOpenLimit: tcp_counters_.half_open_limit.Inc(); break;
+    case R::kAcceptQueueFull: tcp_counters_.accept_queue_full.Inc(); break;
+    case R::kCookieInvalid: tcp_counters_.syncookies_failed.Inc(); break;
     case R::kRst:
-    case R::kNoSynNoAck: tcp_listen_drop_.Inc(); break;
+    case R::kNoSynNoAck: tcp_counters_.listen_drop.Inc(); break;
     case R::kAck: break;
   }
   switch (out.action) {
-    case tcp::ListenAction::kSendCookie: tcp_syncookies_sent_.Inc(); break;
-    case tcp::ListenAction::kCookieAccepted: tcp_syncookies_ok_.Inc(); break;
-    case tcp::ListenAction::kReset: tcp_rx_no_socket_.Inc(); break;  // as for a port nobody has
+    case tcp::ListenAction::kSendCookie: tcp_counters_.syncookies_sent.Inc(); break;
+    case tcp::ListenAction::kCookieAccepted: tcp_counters_.syncookies_ok.Inc(); break;
+    case tcp::ListenAction::kReset: tcp_counters_.rx_no_socket.Inc(); break;  // as for a port nobody has
     case tcp::ListenAction::kAcceptNew:
     case tcp::ListenAction::kDrop: break;
   }
@@ -302,8 +302,8 @@ void Worker::SendTcp(const tcp::TcpRepr& h, const FlowKey& key, const rings::Byt
     return;
   }
   if (len != 0 && (data == nullptr || data->Peek(offset, seg.subspan(header)) != len)) return;
-  tcp_tx_.Inc();
-  if (h.rst()) tcp_tx_rst_.Inc();
+  tcp_counters_.tx.Inc();
+  if (h.rst()) tcp_counters_.tx_rst.Inc();
   if (tso) {
     // The checksum is set when the frame goes (FlushTso), for its length.
     tso_.p = std::move(p);
@@ -327,7 +327,7 @@ void Worker::SendTcp(const tcp::TcpRepr& h, const FlowKey& key, const rings::Byt
     h.EmitHeader(seg, key.local.v4(), key.remote.v4());
   }
   if (reading_ && len == 0 && h.flags == tcp::kAck) {
-    tcp_tx_window_update_.Inc();
+    tcp_counters_.tx_window_update.Inc();
     via_tx_thread_ = true;  // see reading_
   }
   SendTcpSegment(std::move(p), key);
@@ -380,7 +380,7 @@ bool Worker::ExtendTso(const tcp::TcpRepr& h, const FlowKey& key, const rings::B
     b.p.Truncate(b.p.size() - len);
     return false;
   }
-  tcp_tx_.Inc();
+  tcp_counters_.tx.Inc();
   if (h.flags != tcp::kAck) {
     tcp::TcpHeaderMut::Checked(b.p.data())->set_flags(h.flags);  // the first segment's header is in place
     b.closed = true;
@@ -414,7 +414,7 @@ void Worker::FlushTso() {
   o.csum_offset = proto::tcp::field::kChecksum;
   if (tso_.segments > 1) {
     o.gso_size = static_cast<std::uint16_t>(tso_.mss);
-    tcp_tx_tso_.Inc();
+    tcp_counters_.tx_tso.Inc();
   }
   SendTcpSegment(std::move(p), key);
 }
@@ -491,7 +491,7 @@ void Worker::AbortTcpOnLostAddresses() {
     Log(Subsystem::kTcp, LogLevel::kWarn,
         absl::StrCat("tcp ", s->key.local.ToString(), ":", s->key.local_port, " ", s->key.remote.ToString(), ":",
                      s->key.remote_port, ": aborted: ", s->key.local.ToString(), " is no longer this host's"));
-    tcp_aborted_address_lost_.Inc();
+    tcp_counters_.aborted_address_lost.Inc();
     s->conn->AbortQuietly();
   }
   ReapTcp();
@@ -503,7 +503,7 @@ void Worker::ReapTcp() {
     if (it == tcp_by_id_.end()) continue;
     TcpSession* s = it->second;
     if (!s->timer_at.IsNever()) wheel_.Cancel(s->timer);
-    tcp_closed_count_.Inc();
+    tcp_counters_.closed.Inc();
     tcp_by_socket_.erase(s->socket.get());
     tcp_by_id_.erase(it);
     tcp_sessions_.erase(s->key);  // frees s
@@ -600,13 +600,13 @@ int Worker::ConnectTcp(SocketRequest& r, proto::udp::Endpoint& local_out) {
   const FlowKey key{local, remote.addr, port, remote.port};
   if (tcp_sessions_.contains(key)) return EADDRINUSE;
   if (tcp_sessions_.size() >= TcpSessionLimit()) {
-    tcp_session_limit_refused_.Inc();
+    tcp_counters_.session_limit_refused.Inc();
     return ENOBUFS;  // --tcp-max-sessions
   }
   TcpSocketState& sock = *r.tcp;
   sock.status.store(TcpSocketState::Status::kConnecting, std::memory_order_release);
   TcpSession& s = AddTcpSession(key, r.tcp);
-  tcp_opened_active_.Inc();
+  tcp_counters_.opened_active.Inc();
   const tcp::Endpoints ends{key.local, key.local_port, key.remote, key.remote_port};
   s.conn = tcp::TcpConnection::Connect(TcpConfigFor(sock, key.remote), ends,
                                        isn_.Isn(key.local, key.local_port, key.remote, key.remote_port, now_), now_,

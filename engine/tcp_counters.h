@@ -1,0 +1,60 @@
+// The TCP layer's counters on one shard (beside TcpStats, which the
+// connections count themselves): one Counter each, exported as "tcp_<name>".
+#ifndef RINGSTACK_ENGINE_TCP_COUNTERS_H_
+#define RINGSTACK_ENGINE_TCP_COUNTERS_H_
+
+#include "engine/counters.h"
+
+namespace ringstack::engine {
+
+struct TcpCounters {
+  Counter rx;  // segments that parsed
+  Counter tx;  // segments sent (a super-segment counts each it stands for)
+  Counter tx_rst;  // RSTs sent
+  Counter tx_tso;  // super-segments sent (each several tx)
+  Counter tx_window_update;  // ACKs a read sent (the window opened)
+  Counter rx_no_socket;  // segments no connection or listener took (a RST answers)
+  Counter listen_drop;  // an RST, or neither SYN nor ACK, to a listening port
+  Counter syn_backlog_full;  // SYNs past a listener's backlog (a cookie, or dropped)
+  Counter session_limit_drop;  // a SYN (or cookie ACK) for a full session table
+  Counter session_limit_refused;  // connect() on a full table: ENOBUFS
+  Counter half_open_limit;  // SYNs past --tcp-max-half-open (a cookie, or dropped)
+  Counter opened_active;  // connect()s begun
+  Counter opened_passive;  // handshakes begun from a SYN or a cookie
+  Counter established;  // handshakes completed
+  Counter closed;  // connections ended (CLOSED)
+  Counter syncookies_sent;  // SYN-ACKs carrying a cookie
+  Counter syncookies_ok;  // cookie ACKs that made a connection
+  Counter syncookies_failed;  // ACKs while cookies were out that held none of ours
+  Counter accept_queue_full;  // good cookie ACKs with the accept queue full
+  Counter drop_to_group;  // segments to a multicast or broadcast address (RFC 1122 4.2.3.10)
+  Counter aborted_address_lost;  // connections closed because their IPv4 address went
+};
+
+inline constexpr CounterField<TcpCounters> kTcpCounterFields[] = {
+    {"tcp_rx", &TcpCounters::rx},
+    {"tcp_tx", &TcpCounters::tx},
+    {"tcp_tx_rst", &TcpCounters::tx_rst},
+    {"tcp_tx_tso", &TcpCounters::tx_tso},
+    {"tcp_tx_window_update", &TcpCounters::tx_window_update},
+    {"tcp_rx_no_socket", &TcpCounters::rx_no_socket},
+    {"tcp_listen_drop", &TcpCounters::listen_drop},
+    {"tcp_syn_backlog_full", &TcpCounters::syn_backlog_full},
+    {"tcp_session_limit_drop", &TcpCounters::session_limit_drop},
+    {"tcp_session_limit_refused", &TcpCounters::session_limit_refused},
+    {"tcp_half_open_limit", &TcpCounters::half_open_limit},
+    {"tcp_opened_active", &TcpCounters::opened_active},
+    {"tcp_opened_passive", &TcpCounters::opened_passive},
+    {"tcp_established", &TcpCounters::established},
+    {"tcp_closed", &TcpCounters::closed},
+    {"tcp_syncookies_sent", &TcpCounters::syncookies_sent},
+    {"tcp_syncookies_ok", &TcpCounters::syncookies_ok},
+    {"tcp_syncookies_failed", &TcpCounters::syncookies_failed},
+    {"tcp_accept_queue_full", &TcpCounters::accept_queue_full},
+    {"tcp_drop_to_group", &TcpCounters::drop_to_group},
+    {"tcp_aborted_address_lost", &TcpCounters::aborted_address_lost},
+};
+
+}  // namespace ringstack::engine
+
+#endif  // RINGSTACK_ENGINE_TCP_COUNTERS_H_
