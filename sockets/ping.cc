@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "protocols/icmpv4/icmpv4_header.h"
+#include "protocols/icmpv6/icmpv6_repr.h"
 
 namespace ringstack::sockets {
 
@@ -33,22 +35,29 @@ PingResult Ping(Stack& stack, const proto::IpAddress& to, int count, std::chrono
   std::vector<std::byte> buf(payload + 64);
   while (r.received < count && Clock::now() - start < deadline && !(stop && stop())) {
     if (Clock::now() >= next_send && !(send_count_only && static_cast<int>(sent_at.size()) >= count)) {
-      // type 8/128, code 0, checksum and identifier (filled in), sequence, `payload` bytes of data
-      std::vector<std::byte> req(8 + payload);
-      req[0] = std::byte{static_cast<unsigned char>(v6 ? 128 : 8)};
-      proto::StoreBe16(req.data() + 6, static_cast<std::uint16_t>(sent_at.size()));
-      for (std::size_t i = 8; i < req.size(); ++i) req[i] = std::byte{static_cast<unsigned char>(i)};
+      // An Echo Request (ICMPv6's has ICMPv4's layout): checksum and
+      // identifier filled in by the engine, the sequence, `payload` bytes.
+      std::vector<std::byte> req(proto::icmpv4::kHeaderLen + payload);
+      auto echo = proto::icmpv4::Icmpv4HeaderMut::Checked(req);  // the header's 8 bytes are there
+      echo->set_type(v6 ? proto::icmpv6::kEchoRequest : proto::icmpv4::kTypeEchoRequest);
+      echo->set_code(0);
+      echo->set_seq(static_cast<std::uint16_t>(sent_at.size()));
+      for (std::size_t i = proto::icmpv4::kHeaderLen; i < req.size(); ++i) {
+        req[i] = std::byte{static_cast<unsigned char>(i)};
+      }
       if (stack.SendTo(fd, req, &dst) > 0) ++r.sent;
       sent_at.push_back(Clock::now());
       next_send += interval;
     }
     Endpoint from;
     const ssize_t n = stack.RecvFrom(fd, buf, &from, /*dontwait=*/true);
-    if (n < 8) {
+    const auto reply = n > 0 ? proto::icmpv4::Icmpv4Header::Checked(std::span(buf).first(static_cast<std::size_t>(n)))
+                             : std::nullopt;
+    if (!reply) {
       std::this_thread::sleep_for(std::chrono::microseconds(100));  // rtt resolution, no timed wait here
       continue;
     }
-    const std::uint16_t seq = proto::LoadBe16(buf.data() + 6);
+    const std::uint16_t seq = reply->seq();
     if (seq >= sent_at.size()) continue;
     const double ms = std::chrono::duration<double, std::milli>(Clock::now() - sent_at[seq]).count();
     r.min_ms = r.received == 0 ? ms : std::min(r.min_ms, ms);

@@ -56,6 +56,8 @@ class BasicIcmpv4Header {
   std::uint32_t rest() const { return LoadBe32(b_.data() + field::kRest); }
   Bytes data() const { return b_.subspan(kHeaderLen); }
 
+  void set_type(std::uint8_t v) requires(!std::is_const_v<Byte>) { Store8(b_.data() + field::kType, v); }
+  void set_code(std::uint8_t v) requires(!std::is_const_v<Byte>) { Store8(b_.data() + field::kCode, v); }
   void set_checksum(std::uint16_t v) requires(!std::is_const_v<Byte>) { StoreBe16(b_.data() + field::kChecksum, v); }
   void set_ident(std::uint16_t v) requires(!std::is_const_v<Byte>) { StoreBe16(b_.data() + field::kIdent, v); }
   void set_seq(std::uint16_t v) requires(!std::is_const_v<Byte>) { StoreBe16(b_.data() + field::kSeq, v); }
