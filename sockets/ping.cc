@@ -45,8 +45,9 @@ PingResult Ping(Stack& stack, const proto::IpAddress& to, int count, std::chrono
       for (std::size_t i = proto::icmpv4::kHeaderLen; i < req.size(); ++i) {
         req[i] = std::byte{static_cast<unsigned char>(i)};
       }
-      if (stack.SendTo(fd, req, &dst) > 0) ++r.sent;
+      // The time before the call: the reply may be back before it returns.
       sent_at.push_back(Clock::now());
+      if (stack.SendTo(fd, req, &dst) > 0) ++r.sent;
       next_send += interval;
     }
     Endpoint from;
