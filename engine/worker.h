@@ -323,6 +323,8 @@ class Worker final : public Stage {
   void Reassemble6(Packet p, const proto::ipv6::Ipv6Repr& ip, const proto::ipv6::Fragment& frag);
   void OnReassembly6Expired(const proto::ipv6::Ipv6Reassembler::Expired& e);
   void OnPacketTooBig(proto::Bytes body);
+  void OnDestUnreachable6(std::uint8_t code, proto::Bytes body);
+  void AnswerEcho6(Packet p, const proto::ipv6::Ipv6Repr& ip);
   std::size_t PathMtu(const proto::Ipv6Address& dst);
   void HandleIcmpv6(Packet p, const proto::ipv6::Ipv6Repr& ip, bool router_alert);
   void HandleNeighborSolicitation(const proto::ipv6::Ipv6Repr& ip, proto::Bytes body);

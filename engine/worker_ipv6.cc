@@ -230,6 +230,19 @@ void Worker::OnReassembly6Expired(const ipv6::Ipv6Reassembler::Expired& e) {
   icmp6_tx_time_exceeded_.Inc();
 }
 
+// A port unreachable about a datagram a connected UDP socket sent:
+// ECONNREFUSED on its next call (the quote, after 4 unused bytes: our IPv6
+// header, then UDP).
+void Worker::OnDestUnreachable6(std::uint8_t code, proto::Bytes body) {
+  const proto::Bytes q = body.size() > 4 ? body.subspan(4) : proto::Bytes();
+  const auto ip = ipv6::Ipv6Header::Checked(q);
+  const auto udp =
+      ip && ip->next_header() == ipv6::kUdp ? proto::udp::UdpHeader::Checked(q.subspan(ipv6::kHeaderLen)) : std::nullopt;
+  if (code == icmpv6::kCodePortUnreachable && udp && host6_.IsLocal(ip->src())) {
+    UdpErrorToSocket({ip->src(), udp->src_port()}, {ip->dst(), udp->dst_port()}, ECONNREFUSED);
+  }
+}
+
 // RFC 8201: a Packet Too Big lowers the path MTU to its destination (never
 // below 1280), for ten minutes.
 void Worker::OnPacketTooBig(proto::Bytes body) {
@@ -263,6 +276,15 @@ std::size_t Worker::PathMtu(const Ipv6Address& dst) {
   return std::min(it->second.mtu, host6_.mtu());
 }
 
+// RFC 4443 4.2: the reply's source is the request's destination when
+// unicast; for a multicast request, one of our unicast addresses.
+void Worker::AnswerEcho6(Packet p, const ipv6::Ipv6Repr& ip) {
+  const Ipv6Address src = ip.dst.IsMulticast() ? host6_.SourceFor(ip.src) : ip.dst;
+  if (src.IsUnspecified() || ip.src.IsUnspecified()) return;
+  icmp6_tx_echo_reply_.Inc();
+  SendIcmpv6(std::move(p), icmpv6::kEchoReply, 0, src, ip.src);
+}
+
 void Worker::HandleIcmpv6(Packet p, const ipv6::Ipv6Repr& ip, bool router_alert) {
   net_dirty_ = true;  // ND, RA, Redirect and Packet Too Big change what the snapshot shows
   const auto msg = icmpv6::Icmpv6Repr::Parse(p.data(), ip.src, ip.dst);
@@ -271,16 +293,10 @@ void Worker::HandleIcmpv6(Packet p, const ipv6::Ipv6Repr& ip, bool router_alert)
     return;
   }
   switch (msg->type) {
-    case icmpv6::kEchoRequest: {
+    case icmpv6::kEchoRequest:
       icmp6_rx_echo_request_.Inc();
-      // RFC 4443 4.2: the reply's source is the request's destination when
-      // unicast; for a multicast request, one of our unicast addresses.
-      const Ipv6Address src = ip.dst.IsMulticast() ? host6_.SourceFor(ip.src) : ip.dst;
-      if (src.IsUnspecified() || ip.src.IsUnspecified()) return;
-      icmp6_tx_echo_reply_.Inc();
-      SendIcmpv6(std::move(p), icmpv6::kEchoReply, 0, src, ip.src);
+      AnswerEcho6(std::move(p), ip);
       return;
-    }
     case icmpv6::kEchoReply:
       icmp6_rx_echo_reply_.Inc();
       DeliverEchoReply(p, /*v6=*/true, ip.src);  // to its ICMP echo socket, if any
@@ -335,19 +351,10 @@ void Worker::HandleIcmpv6(Packet p, const ipv6::Ipv6Repr& ip, bool router_alert)
     case icmpv6::kPacketTooBig:
       OnPacketTooBig(msg->body);
       return;
-    case icmpv6::kDestUnreachable: {
-      // A port unreachable about a datagram a connected UDP socket sent:
-      // ECONNREFUSED on its next call (the quote: our IPv6 header, then UDP).
+    case icmpv6::kDestUnreachable:
       icmp6_rx_error_.Inc();
-      const proto::Bytes q = msg->body.size() > 4 ? msg->body.subspan(4) : proto::Bytes();
-      const auto ip = ipv6::Ipv6Header::Checked(q);
-      const auto udp = ip && ip->next_header() == ipv6::kUdp ? proto::udp::UdpHeader::Checked(q.subspan(ipv6::kHeaderLen))
-                                                            : std::nullopt;
-      if (msg->code == icmpv6::kCodePortUnreachable && udp && host6_.IsLocal(ip->src())) {
-        UdpErrorToSocket({ip->src(), udp->src_port()}, {ip->dst(), udp->dst_port()}, ECONNREFUSED);
-      }
+      OnDestUnreachable6(msg->code, msg->body);
       return;
-    }
     default:
       // Errors are for the transport that sent the datagram; RS,
       // Redirect and MLD reports from others are not a host's business.
