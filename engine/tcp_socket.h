@@ -1,6 +1,6 @@
 // The engine side of TCP sockets: what application threads and
 // the worker that owns a connection share. sockets/api.h is the
-// application's face of it; engine/worker_tcp.cc the worker's.
+// application's face of it; engine/tcp_layer.cc the shard's.
 //
 // Data: two ByteRings. `send` holds the bytes from SND.UNA's first data byte
 // on: application threads append (under send_mu), the worker reads segments

@@ -4,11 +4,9 @@
 
 #include <cerrno>
 #include <cstring>
-#include <random>
 
 #include "absl/strings/str_cat.h"
 #include "engine/log.h"
-#include "engine/worker_tcp_session.h"
 #include "protocols/arp/arp_handler.h"
 #include "protocols/arp/arp_repr.h"
 #include "protocols/icmpv4/icmpv4_handler.h"
@@ -37,25 +35,9 @@ std::uint64_t MacSeed(const MacAddress& mac) {
   return seed;
 }
 
-// RFC 6528's secret for TCP ISNs: unguessable, so from the system's random
-// source, drawn once per worker.
-std::array<std::byte, 16> RandomSecret() {
-  std::random_device rd;
-  std::array<std::byte, 16> secret;
-  for (std::size_t i = 0; i < secret.size(); i += 4) {
-    const std::uint32_t r = rd();
-    std::memcpy(secret.data() + i, &r, 4);
-  }
-  return secret;
-}
-
 }  // namespace
 
-void Worker::DropCounters::Add(CounterSet& counters, const std::string& proto) {
-  for (int i = 0; i < proto::kParseErrorCount; ++i) {
-    by_error[i] = &counters.Add(absl::StrCat(proto, "_drop_", std::string(proto::ParseErrorName(static_cast<ParseError>(i)))));
-  }
-}
+Worker::~Worker() = default;
 
 Worker::Worker(int shard, const Config& config, const Clock& clock, rings::PacketPool& pool,
                std::vector<rings::SpscRing<rings::Packet>*> rx, rings::SpscRing<rings::Packet>& tx, Doorbell& tx_doorbell,
@@ -74,7 +56,6 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
       wheel_(clock.Now()),
       next_ident_(static_cast<std::uint16_t>(shard)),
       acd_(config.mac, MacSeed(config.mac)),
-      udp_bindings_(MacSeed(config.mac) ^ 0x6056u),
       host6_(config.mac, MacSeed(config.mac) ^ 0x6666u,
              proto::ipv6::Ipv6HostConfig{.link_mtu = config.mtu, .stable_secret = config.ip6_stable_secret}),
       nd_cache_(proto::nd::NdCacheConfig{.max_entries = config.neighbour_cache}),
@@ -86,12 +67,6 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
       reassembler_(proto::ipv4::ReassemblyConfig{Duration::Seconds(30), config.reassembly_bytes,
                                                  config.reassembly_bytes / 4}),
       fabric_(fabric),
-      isn_(RandomSecret()),
-      tcp_listen_(RandomSecret(), config.tcp_syncookies),
-      challenge_limiter_(config.tcp_challenge_ack_limit, [] {
-        const auto r = RandomSecret();
-        return (std::uint64_t{proto::LoadBe32(r.data())} << 32) | proto::LoadBe32(r.data() + 4);
-      }()),
       eth_rx_(counters.Add("eth_rx")),
       eth_drop_not_for_us_(counters.Add("eth_drop_not_for_us")),
       eth_drop_unknown_ethertype_(counters.Add("eth_drop_unknown_ethertype")),
@@ -137,10 +112,6 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
       icmp4_rx_dest_unreachable_(counters.Add("icmp4_rx_dest_unreachable")),
       icmp4_rx_time_exceeded_(counters.Add("icmp4_rx_time_exceeded")),
       icmp4_rx_param_problem_(counters.Add("icmp4_rx_param_problem")),
-      udp_rx_no_socket_(counters.Add("udp_rx_no_socket")),
-      udp_rx_delivered_(counters.Add("udp_rx_delivered")),
-      udp_drop_rcvbuf_full_(counters.Add("udp_drop_rcvbuf_full")),
-      udp_tx_(counters.Add("udp_tx")),
       dhcp4_tx_(counters.Add("dhcp4_tx")),
       dhcp4_rx_(counters.Add("dhcp4_rx")),
       dhcp4_rx_ignored_(counters.Add("dhcp4_rx_ignored")),
@@ -195,11 +166,10 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
       no_headroom_drop_(counters.Add("no_headroom_drop")),
       shard_mail_drop_(counters.Add("shard_mail_drop")),
       shard_resolve_request_(counters.Add("shard_resolve_request")),
-      shard_snapshot_published_(counters.Add("shard_snapshot_published")) {
-  RegisterCounters(counters, tcp_counters_, kTcpCounterFields);
-  for (std::size_t i = 0; i < proto::tcp::kTcpStatCount; ++i) {
-    tcp_stat_[i] = &counters.Add(absl::StrCat("tcp_", std::string(proto::tcp::kTcpStatFields[i].first)));
-  }
+      shard_snapshot_published_(counters.Add("shard_snapshot_published")),
+      ctx_{shard, config, logger, pool, fabric, wheel_, now_, pool_empty_drop_, no_headroom_drop_, shard_mail_drop_},
+      udp_(ctx_, *this, counters, MacSeed(config.mac) ^ 0x6056u),
+      tcp_(ctx_, *this, counters) {
   using ReasmDrop = ipv4::Ipv4Reassembler::Drop;
   ipv4_frag_drop_[static_cast<int>(ReasmDrop::kNone)] = &counters.Add("ipv4_frag_drop_unknown");
   ipv4_frag_drop_[static_cast<int>(ReasmDrop::kOverlap)] = &counters.Add("ipv4_frag_drop_overlap");
@@ -218,8 +188,6 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
   ipv4_drop_.Add(counters, "ipv4");
   icmp4_drop_.Add(counters, "icmp4");
   icmp4_quote_drop_.Add(counters, "icmp4_quote");
-  udp_drop_.Add(counters, "udp");
-  tcp_drop_.Add(counters, "tcp");
   dhcp4_drop_.Add(counters, "dhcp4");
   ipv6_drop_.Add(counters, "ipv6");
   ipv6_ext_drop_.Add(counters, "ipv6_ext");
@@ -318,7 +286,7 @@ void Worker::OnAcdVerdict(const arp::ConflictDetector::Seen& seen) {
       Log(Subsystem::kIp4, LogLevel::kWarn, absl::StrCat("ip4 ", seen.ip.ToString(), ": address conflict with ",
                                         seen.other.ToString(), "; not using it"));
       acd_deadline_.Follow(acd_.NextDeadline());
-      AbortTcpOnLostAddresses();
+      tcp_.AbortOnLostAddresses(host_);
       if (dhcp_ && dhcp_address_ && dhcp_address_->address == seen.ip) {
         if (dhcp_->state() == dhcp4::Dhcp4Client::State::kChecking) {
           ApplyDhcp(dhcp_->OnAddressChecked(true, now_));  // DECLINE
@@ -333,15 +301,6 @@ void Worker::OnAcdVerdict(const arp::ConflictDetector::Seen& seen) {
       }
       return;
   }
-}
-
-void Worker::FlushWakes() {
-  for (const std::shared_ptr<TcpSocketState>& s : owed_wakes_) {
-    if (s->wake_readers_owed) s->WakeReaders();
-    if (s->wake_writers_owed) s->WakeWriters();
-    s->wake_readers_owed = s->wake_writers_owed = false;
-  }
-  owed_wakes_.clear();
 }
 
 std::size_t Worker::Poll(std::size_t budget) {
@@ -378,14 +337,14 @@ std::size_t Worker::Poll(std::size_t budget) {
     }
     for (auto& fn : todo) fn();
   }
-  FlushWakes();
+  tcp_.FlushWakes();
   // Tell the TimerStage when we next need waking. It must hear now of an
   // earlier deadline than before, and of any new one once the old one has
   // passed: it rang for that one and may be asleep with nothing to wait for.
   const std::int64_t next = wheel_.NextExpiry().nanos();
   const std::int64_t before = published_deadline_.exchange(next, std::memory_order_acq_rel);
   if (next < before || (next != before && before <= now_.nanos())) timer_doorbell_.Ring();
-  FlushTso();
+  tcp_.FlushTso();
   if (tx_pushed_) {
     tx_doorbell_.Ring();
     tx_pushed_ = false;
@@ -478,7 +437,7 @@ void Worker::HandleIpv4(Packet p) {
       HandleUdp(std::move(p), header, to_group);
       return;
     case ipv4::kProtoTcp:
-      HandleTcp(std::move(p), header.src, header.dst, to_group);
+      tcp_.Receive(std::move(p), header.src, header.dst, to_group);
       return;
     default:
       // RFC 1122 3.2.2.1: a host SHOULD say so when it has no such protocol.
@@ -491,11 +450,8 @@ void Worker::HandleIpv4(Packet p) {
 // UDP over IPv4: the DHCPv4 client's replies here, the rest to the UDP
 // sockets (of this shard, or mailed to the shard that owns the port).
 void Worker::HandleUdp(Packet p, const ipv4::Ipv4Repr& ip, bool to_group) {
-  const auto udp = proto::udp::UdpRepr::Parse(p.data(), ip.src, ip.dst, !p.offload().csum_trusted);
-  if (!udp) {
-    udp_drop_.Count(udp.error());
-    return;
-  }
+  const auto udp = udp_.Parse(p, 0, ip.src, ip.dst);
+  if (!udp) return;
   if (!dhcp_ || udp->dst_port != dhcp4::kClientPort || udp->src_port != dhcp4::kServerPort) {
     // A reassembled datagram for a port another shard owns goes there.
     if (shard_ == 0 && config_.workers > 1) {
@@ -506,8 +462,7 @@ void Worker::HandleUdp(Packet p, const ipv4::Ipv4Repr& ip, bool to_group) {
       if (ForwardUdp(p, udp->dst_port, std::move(m))) return;
     }
     // To a socket, or (none bound) RFC 1122 4.1.3.1 port unreachable.
-    if (DeliverUdp(p, udp->payload, {ip.dst, udp->dst_port}, {ip.src, udp->src_port}, to_group)) return;
-    udp_rx_no_socket_.Inc();
+    if (udp_.Receive(p, *udp, ip.src, ip.dst, to_group)) return;
     SendDestUnreachable(icmpv4::kCodePortUnreachable, ip, p, to_group);
     return;
   }
@@ -609,7 +564,7 @@ void Worker::ApplyDhcp(const dhcp4::Dhcp4Client::Outcome& out) {
   // A lease lost, declined or replaced by another address takes its
   // connections with it (the other shards' go when the snapshot without the
   // address reaches them).
-  AbortTcpOnLostAddresses();
+  tcp_.AbortOnLostAddresses(host_);
   if (out.send) SendDhcp(*out.send);
   dhcp_deadline_.Follow(dhcp_ ? dhcp_->NextDeadline() : Instant::Never());
 }
@@ -636,7 +591,7 @@ void Worker::HandleIcmpv4(Packet p, const ipv4::Ipv4Repr& ip, bool to_group) {
     }
     case icmpv4::kTypeEchoReply:
       icmp4_rx_echo_reply_.Inc();
-      if (shard_ == 0) DeliverEchoReply(p, /*v6=*/false, ip.src);  // to its ICMP echo socket, if any
+      if (shard_ == 0) udp_.ReceiveEchoReply(p, /*v6=*/false, ip.src);  // to its ICMP echo socket, if any
       return;
     case icmpv4::kTypeDestUnreachable:
     case icmpv4::kTypeTimeExceeded:
@@ -664,7 +619,7 @@ void Worker::OnIcmpError(const icmpv4::Icmpv4Repr& msg) {
   }
   if (msg.type == icmpv4::kTypeDestUnreachable && msg.code == icmpv4::kCodePortUnreachable &&
       report->protocol == ipv4::kProtoUdp) {
-    UdpErrorToSocket({report->src, report->src_port}, {report->dst, report->dst_port}, ECONNREFUSED);
+    udp_.ErrorToSocket({report->src, report->src_port}, {report->dst, report->dst_port}, ECONNREFUSED);
   }
   if (LogEnabled(Subsystem::kIcmp, LogLevel::kDebug)) {
     Log(Subsystem::kIcmp, LogLevel::kDebug,
@@ -768,6 +723,32 @@ bool Worker::Reassemble(Packet& p, ipv4::Ipv4Repr& ip) {
   ip = out.header;
   ipv4_rx_reassembled_.Inc();
   return true;
+}
+
+void Worker::SendIp(Packet p, const proto::IpAddress& src, const proto::IpAddress& dst, std::uint8_t protocol,
+                    Path path) {
+  via_tx_thread_ = path == Path::kTxThread;
+  if (src.is_v6()) {
+    ipv6::Ipv6Repr ip;
+    ip.src = src.v6();
+    ip.dst = dst.v6();
+    ip.next_header = protocol;
+    SendIpv6(std::move(p), ip);
+  } else {
+    SendIpv4(std::move(p), src.v4(), dst.v4(), protocol);
+  }
+  via_tx_thread_ = false;
+}
+
+std::size_t Worker::PathMtu(const proto::IpAddress& dst) { return dst.is_v6() ? PathMtu6(dst.v6()) : config_.mtu; }
+
+proto::IpAddress Worker::SourceFor(const proto::IpAddress& dst) const {
+  if (dst.is_v6()) return host6_.SourceFor(dst.v6());
+  return host_.SourceFor(dst.v4());
+}
+
+bool Worker::IsLocal(const proto::IpAddress& addr) const {
+  return addr.is_v6() ? host6_.IsLocal(addr.v6()) : host_.IsLocal(addr.v4());
 }
 
 void Worker::SendIpv4(Packet p, Ipv4Address src, Ipv4Address dst, std::uint8_t protocol) {
@@ -985,8 +966,8 @@ void Worker::OnTimer(std::uint64_t cookie) {
     ExpireParked();
     return;
   }
-  if ((cookie >> 32) == kTimerTcp) {
-    OnTcpTimer(static_cast<std::uint32_t>(cookie));
+  if (TimerLayerOf(cookie) == TimerLayer::kTcp) {
+    tcp_.OnTimer(TimerValueOf(cookie));
     return;
   }
   net_dirty_ = true;  // caches age, addresses change state

@@ -2,17 +2,19 @@
 // touch: for the control shard (0) that is the IPv4 and IPv6 addresses and
 // routes (Ipv4Host, Ipv6Host), Address Conflict Detection, DHCP, the ARP and
 // ND caches and the packets parked on them, reassembly, MLD; every shard has
-// its UDP sockets (those whose ports are steered to it), timing wheel and
-// counters.
+// its transport layers (UdpLayer: the UDP sockets whose ports are steered to
+// it; TcpLayer: the connections whose 4-tuples are, and every listener), its
+// timing wheel and counters. The layers share the shard's ShardContext and
+// send through the Worker's IpOutput; a fired timer goes to the layer its
+// cookie names.
 //
-// Receive path: Ethernet -> ARP | IPv4 | IPv6 -> ICMP, UDP, using the pure
-// parsers and handlers in protocols/; replies are built in place in the
+// Receive path: Ethernet -> ARP | IPv4 | IPv6 -> ICMP | UDP | TCP, using the
+// pure parsers and handlers in protocols/; replies are built in place in the
 // received buffer (headers prepended into its headroom) and pushed on this
 // shard's TX ring. Malformed input is dropped and counted under
 // "<proto>_drop_<reason>". Fragments are reassembled on the control shard and
-// datagrams larger than the (path) MTU leave fragmented. TCP frames are
-// counted, not silently lost. Shards other than 0 see only TCP/UDP (steered
-// by flow or port) and send with what shard 0
+// datagrams larger than the (path) MTU leave fragmented. Shards other than 0
+// see only TCP/UDP (steered by flow or port) and send with what shard 0
 // publishes through the ShardFabric (addresses, routes, neighbours, path
 // MTUs) and ask shard 0 by mail to resolve a neighbour they miss, parking
 // the packets meanwhile (for up to kParkTimeout).
@@ -33,11 +35,14 @@
 #include "engine/config.h"
 #include "engine/counters.h"
 #include "engine/deadline.h"
+#include "engine/ip_output.h"
 #include "engine/log.h"
 #include "engine/shard_fabric.h"
+#include "engine/shard_context.h"
 #include "engine/stage.h"
-#include "engine/tcp_counters.h"
+#include "engine/tcp_layer.h"
 #include "engine/timer_wheel.h"
+#include "engine/udp_layer.h"
 #include "engine/udp_socket.h"
 #include "protocols/arp/arp_acd.h"
 #include "protocols/arp/arp_cache.h"
@@ -55,24 +60,21 @@
 #include "protocols/ipv4/ipv4_host.h"
 #include "protocols/ipv4/ipv4_reassembly.h"
 #include "protocols/ipv4/ipv4_repr.h"
-#include "protocols/tcp/tcp_connection.h"
-#include "protocols/tcp/tcp_listener.h"
-#include "protocols/tcp/tcp_isn.h"
 #include "rings/packet_pool.h"
 #include "rings/spsc_ring.h"
 
 namespace ringstack::engine {
 
-class Worker final : public Stage {
+class Worker final : public Stage, private IpOutput {
  public:
   // `rx`: one ring from each RX stage (a TAP queue each).
   Worker(int shard, const Config& config, const Clock& clock, rings::PacketPool& pool,
          std::vector<rings::SpscRing<rings::Packet>*> rx, rings::SpscRing<rings::Packet>& tx, Doorbell& tx_doorbell,
          Doorbell& timer_doorbell, CounterSet& counters, ShardFabric& fabric, const Logger& logger);
-  ~Worker() override;  // in worker_tcp.cc, where TcpSession is complete
+  ~Worker() override;
   // The link completes partial checksums and cuts TCP super-segments
   // (Link::offload); set before the engine starts.
-  void SetLinkOffload(bool on) { link_offload_ = on; }
+  void SetLinkOffload(bool on) { tcp_.SetLinkOffload(on); }
   // --tx-inline: write frames to `link` here when `outstanding` (this
   // worker's frames pushed to the TX ring and not yet written, counted
   // down by the TX stage) is 0; else push them as ever. Set before start.
@@ -110,28 +112,11 @@ class Worker final : public Stage {
   // One line per TCP session this shard owns (state, sequence variables,
   // windows, timers), for the console and tests. The worker's thread only
   // (or a stopped engine).
-  std::vector<std::string> TcpSessionLines() const;
+  std::vector<std::string> TcpSessionLines() const { return tcp_.SessionLines(); }
   // What the console shows of this shard's sockets. The worker's thread only
   // (Engine::OnShard runs it there).
-  struct TcpSessionInfo {
-    proto::udp::Endpoint local, remote;
-    std::string state;
-    int shard = 0;
-    bool listener = false;
-    std::uint32_t snd_una = 0, snd_nxt = 0, rcv_nxt = 0;
-    std::uint64_t snd_wnd = 0, rcv_wnd = 0, cwnd = 0, ssthresh = 0, in_flight = 0, unsent = 0, unread = 0;
-    std::uint64_t srtt_us = 0, rto_ms = 0, retransmits = 0, mss = 0;
-    std::string cc, recovery;
-    std::uint64_t backlog = 0, accept_queue = 0;  // listeners
-  };
-  std::vector<TcpSessionInfo> TcpSessions() const;
-  struct UdpSocketInfo {
-    proto::udp::Endpoint local, remote;  // remote unspecified unless connected
-    int shard = 0;
-    bool icmp_echo = false;
-    std::uint64_t rx_queued = 0, tx_queued = 0, rx_dropped = 0;
-  };
-  std::vector<UdpSocketInfo> UdpSockets() const;
+  std::vector<TcpSessionInfo> TcpSessions() const { return tcp_.Sessions(); }
+  std::vector<UdpSocketInfo> UdpSockets() const { return udp_.Sockets(); }
   // Runs `fn` on this worker's thread at its next poll, so another thread
   // (the console) can read what only this thread may touch. `fn` must not
   // block; it runs even if the caller stopped waiting.
@@ -160,13 +145,7 @@ class Worker final : public Stage {
   static constexpr Duration kParkTimeout = Duration::Seconds(4);
   enum TimerKind : std::uint64_t { kTimerArpCache = 1, kTimerReassembly = 2, kTimerAcd = 3, kTimerDhcp = 4,
                                    kTimerIpv6Host = 5, kTimerNd = 6, kTimerMld = 7, kTimerReassembly6 = 8,
-                                   kTimerPublish = 9, kTimerParked = 10,
-                                   kTimerTcp = 16 };  // TCP: (kTimerTcp << 32) | session id
-  struct DropCounters {
-    std::array<Counter*, proto::kParseErrorCount> by_error{};
-    void Add(CounterSet& counters, const std::string& proto);
-    void Count(proto::ParseError e) { by_error[static_cast<int>(e)]->Inc(); }
-  };
+                                   kTimerPublish = 9, kTimerParked = 10 };  // TimerLayer::kShard's
 
   void Process(Packet p);
   void HandleArp(Packet p);
@@ -204,65 +183,12 @@ class Worker final : public Stage {
   // reassembly or extension headers): mails it there; false when the port
   // is shard 0's own.
   bool ForwardUdp(Packet& p, std::uint16_t dst_port, ShardMessage&& m);
-  // TCP (worker_tcp.cc): sessions owned by this shard (steered here by
-  // their 4-tuple), listeners (every shard has each), stream sockets.
-  struct TcpSession;
-  struct FlowKey {
-    proto::IpAddress local;
-    proto::IpAddress remote;
-    std::uint16_t local_port = 0;
-    std::uint16_t remote_port = 0;
-    bool operator==(const FlowKey&) const = default;
-    template <typename H>
-    friend H AbslHashValue(H h, const FlowKey& k) {
-      return H::combine(std::move(h), k.local, k.remote, k.local_port, k.remote_port);
-    }
-  };
-  struct ListeningSocket {
-    std::shared_ptr<TcpSocketState> socket;
-    proto::IpAddress addr;  // unspecified: any of ours (of the socket's family)
-    int embryonic = 0;      // handshakes under way on this shard
-  };
-  // `p` holds the TCP segment; `src`/`dst` its IP addresses.
-  void HandleTcp(Packet p, const proto::IpAddress& src, const proto::IpAddress& dst, bool to_group);
-  void ServeTcpRequest(SocketRequest& r);
-  int ConnectTcp(SocketRequest& r, proto::udp::Endpoint& local_out);
-  void ServeTcpSocket(const std::shared_ptr<TcpSocketState>& s);
-  // A TCP socket's readers (data came) or writers (room came) are to be woken
-  // at the end of this poll round; FlushWakes wakes them.
-  void DeferWake(const std::shared_ptr<TcpSocketState>& s, bool readers) {
-    bool& owed = readers ? s->wake_readers_owed : s->wake_writers_owed;
-    if (owed) return;
-    if (!s->wake_readers_owed && !s->wake_writers_owed) owed_wakes_.push_back(s);
-    owed = true;
-  }
-  void FlushWakes();
-  void OnTcpTimer(std::uint32_t session_id);
-  void OnListenerSegment(ListeningSocket& l, const proto::tcp::TcpRepr& seg, const FlowKey& key);
-  void CountListen(const proto::tcp::ListenOutcome& out);
-  TcpSession& AddTcpSession(const FlowKey& key, std::shared_ptr<TcpSocketState> socket);
-  proto::tcp::TcpConfig TcpConfigFor(const TcpSocketState& s, const proto::IpAddress& remote);
-  // After every call into a connection: its stats into the counters, a
-  // trace row, and its timer.
-  void RearmTcp(TcpSession& s);
-  void TraceTcp(TcpSession& s);
-  // An accepted connection's socket: the listener's buffer sizes and options.
-  std::shared_ptr<TcpSocketState> NewChild(ListeningSocket& l);
-  void ReapTcp();
-  // Closes (no RST, ECONNABORTED) the connections on IPv4 addresses no
-  // longer this host's.
-  void AbortTcpOnLostAddresses();
-  void SendTcp(const proto::tcp::TcpRepr& h, const FlowKey& key, const rings::ByteRing* data, std::uint32_t offset,
-               std::uint32_t len);
-  // With a link that takes offload: a data segment that continues the one
-  // being built (same connection, the next sequence number, the same header
-  // but for PSH/FIN, a full segment before it) joins it; else what was
-  // built goes (FlushTso) and this segment starts anew.
-  bool ExtendTso(const proto::tcp::TcpRepr& h, const FlowKey& key, const rings::ByteRing* data, std::uint32_t offset,
-                 std::uint32_t len);
-  void FlushTso();
-  void SendTcpSegment(Packet p, const FlowKey& key);
-  ListeningSocket* FindListener(const proto::IpAddress& dst, std::uint16_t port);
+  // IpOutput, for the transport layers.
+  void SendIp(Packet p, const proto::IpAddress& src, const proto::IpAddress& dst, std::uint8_t protocol,
+              Path path) override;
+  std::size_t PathMtu(const proto::IpAddress& dst) override;
+  proto::IpAddress SourceFor(const proto::IpAddress& dst) const override;
+  bool IsLocal(const proto::IpAddress& addr) const override;
   // The fabric (shard_fabric.h): mail in, the snapshot published (shard 0)
   // or taken (the others), neighbours resolved through shard 0.
   void ServeMail();
@@ -274,20 +200,9 @@ class Worker final : public Stage {
   template <typename Addr>
   void SendBySnapshot(Packet p, const Addr& next_hop);
   void ExpireParked();
-  // UDP sockets (worker_udp.cc).
+  // The socket inbox: requests to the UDP or TCP layer, sockets with
+  // something to send.
   std::size_t ServeSockets(std::size_t budget);
-  void ServeRequest(SocketRequest& r);
-  // Hands a received datagram to the socket bound for it (moving `p`,
-  // trimmed to `payload`), or for a group destination a copy to every
-  // socket that takes it; false (and `p` untouched) when none does.
-  bool DeliverUdp(Packet& p, proto::Bytes payload, const proto::udp::Endpoint& dst,
-                  const proto::udp::Endpoint& src, bool group);
-  void SendUdp(UdpSocketState& socket, Datagram d);
-  void UdpErrorToSocket(const proto::udp::Endpoint& local, const proto::udp::Endpoint& remote, int error);
-  // ICMP echo sockets: `p` holds an echo reply message (v6 or not) from
-  // `from`; true when a socket with its identifier took it.
-  bool DeliverEchoReply(Packet& p, bool v6, const proto::IpAddress& from);
-  void SendEcho(UdpSocketState& socket, Datagram d);
   // Sends what the DHCP client asks and applies its lease events to host_.
   void ApplyDhcp(const proto::dhcp4::Dhcp4Client::Outcome& out);
   void SendDhcp(const proto::dhcp4::Dhcp4Client::Transmit& t);
@@ -325,7 +240,7 @@ class Worker final : public Stage {
   void OnPacketTooBig(proto::Bytes body);
   void OnDestUnreachable6(std::uint8_t code, proto::Bytes body);
   void AnswerEcho6(Packet p, const proto::ipv6::Ipv6Repr& ip);
-  std::size_t PathMtu(const proto::Ipv6Address& dst);
+  std::size_t PathMtu6(const proto::Ipv6Address& dst);
   void HandleIcmpv6(Packet p, const proto::ipv6::Ipv6Repr& ip, bool router_alert);
   void HandleNeighborSolicitation(const proto::ipv6::Ipv6Repr& ip, proto::Bytes body);
   void HandleNeighborAdvertisement(const proto::ipv6::Ipv6Repr& ip, proto::Bytes body);
@@ -368,36 +283,11 @@ class Worker final : public Stage {
   Instant now_;
   TimerWheel wheel_;
   bool tx_pushed_ = false;
-  // TCP super-segments (a TAP with --tap-offload; link_offload_): the one
-  // being built, a TCP header and payload, sent by FlushTso as one frame
-  // that the kernel cuts into `segments` wire segments of `mss` bytes
-  // (Linux's TSO/GSO, done in the worker as tcp_output's segments come).
-  bool link_offload_ = false;
   Link* inline_link_ = nullptr;
   std::atomic<std::uint32_t>* tx_outstanding_ = nullptr;
-  // A read's window update (TcpConnection::OnAppRead, while reading_) goes
-  // through the TX ring even when this worker could write it itself
-  // (via_tx_thread_ while it is sent): the kernel's side of the TAP runs its
-  // sender inside the write of an ACK (the ACK releases the next data), and
-  // in the TX thread's write that runs beside this worker rather than in
-  // it. Measured: a single stream in +15%; request/response and
-  // connections send none (bench/README.md).
-  bool reading_ = false;
+  // Set while a frame that must go through the TX thread
+  // (IpOutput::Path::kTxThread) is sent.
   bool via_tx_thread_ = false;
-  struct TsoBuild {
-    Packet p;
-    FlowKey key;
-    proto::tcp::TcpRepr header;  // the first segment's (payload unused)
-    proto::tcp::SeqNum next_seq;
-    std::uint32_t mss = 0;       // the first segment's payload length
-    std::uint32_t segments = 0;
-    bool closed = false;         // a short, PSH or FIN segment ended it
-  };
-  TsoBuild tso_;
-  // TCP sockets owed a wake-up this poll round (DeferWake); FlushWakes pays
-  // them once each at the round's end: a burst of 32 segments into one
-  // socket costs one eventfd write or futex wake, not 32.
-  std::vector<std::shared_ptr<TcpSocketState>> owed_wakes_;
   std::uint16_t next_ident_;
 
   proto::ipv4::Ipv4Host host_;
@@ -407,13 +297,6 @@ class Worker final : public Stage {
   std::optional<proto::Ipv4Interface> dhcp_address_;  // the address it gave (or is checking)
   Deadline dhcp_deadline_{wheel_, kTimerDhcp};
   SocketInbox socket_inbox_{256};
-  proto::udp::UdpBindings udp_bindings_;
-  absl::flat_hash_map<std::uint32_t, std::shared_ptr<UdpSocketState>> udp_sockets_;
-  std::vector<std::shared_ptr<UdpSocketState>> tx_backlog_;
-  // ICMP echo sockets by (IPv6?, identifier).
-  absl::flat_hash_map<std::pair<bool, std::uint16_t>, std::uint32_t> echo_idents_;
-  absl::flat_hash_map<std::uint32_t, std::uint16_t> echo_ident_of_;
-  std::uint16_t next_echo_ident_ = 0x5200;
   proto::ipv6::Ipv6Host host6_;
   proto::nd::NdCache nd_cache_;
   proto::mld::MldHost mld_;
@@ -448,21 +331,11 @@ class Worker final : public Stage {
   // Other shards: the snapshot in use.
   std::shared_ptr<const NetSnapshot> snap_;
   std::uint64_t snap_generation_ = 0;
-  // TCP.
-  absl::flat_hash_map<FlowKey, std::unique_ptr<TcpSession>> tcp_sessions_;
-  absl::flat_hash_map<std::uint32_t, TcpSession*> tcp_by_id_;
-  absl::flat_hash_map<const TcpSocketState*, TcpSession*> tcp_by_socket_;
-  absl::flat_hash_map<std::uint16_t, std::vector<ListeningSocket>> tcp_listeners_;
-  std::vector<std::uint32_t> tcp_closed_;  // sessions to remove once the call that closed them returns
-  std::uint32_t next_tcp_id_ = 1;
   std::atomic<bool> inspect_pending_{false};
   std::mutex inspect_mu_;
   std::vector<std::function<void()>> inspect_;
-  proto::tcp::IsnGenerator isn_;
-  proto::tcp::TcpListener tcp_listen_;  // LISTEN's rules and the SYN-cookie secret
-  proto::tcp::ChallengeAckLimiter challenge_limiter_;
 
-  DropCounters eth_drop_, arp_drop_, ipv4_drop_, icmp4_drop_, icmp4_quote_drop_, udp_drop_, dhcp4_drop_;
+  DropCounters eth_drop_, arp_drop_, ipv4_drop_, icmp4_drop_, icmp4_quote_drop_, dhcp4_drop_;
   DropCounters ipv6_drop_, ipv6_ext_drop_, icmp6_drop_, nd_drop_, mld_drop_;
   Counter& eth_rx_;
   Counter& eth_drop_not_for_us_;
@@ -511,10 +384,6 @@ class Worker final : public Stage {
   Counter& icmp4_rx_dest_unreachable_;
   Counter& icmp4_rx_time_exceeded_;
   Counter& icmp4_rx_param_problem_;
-  Counter& udp_rx_no_socket_;
-  Counter& udp_rx_delivered_;
-  Counter& udp_drop_rcvbuf_full_;
-  Counter& udp_tx_;
   Counter& dhcp4_tx_;
   Counter& dhcp4_rx_;
   Counter& dhcp4_rx_ignored_;
@@ -571,16 +440,9 @@ class Worker final : public Stage {
   Counter& shard_mail_drop_;
   Counter& shard_resolve_request_;
   Counter& shard_snapshot_published_;
-  DropCounters tcp_drop_;
-  TcpCounters tcp_counters_;
-  // This shard's share of --tcp-max-sessions / --tcp-max-half-open, and its
-  // handshakes in SYN-RECEIVED now.
-  std::size_t TcpSessionLimit() const { return (config_.tcp_max_sessions + config_.workers - 1) / config_.workers; }
-  std::size_t TcpHalfOpenLimit() const {
-    return (config_.tcp_max_half_open + config_.workers - 1) / config_.workers;
-  }
-  std::size_t tcp_half_open_ = 0;
-  std::array<Counter*, proto::tcp::kTcpStatCount> tcp_stat_{};  // tcp_<TcpStats field>
+  ShardContext ctx_;
+  UdpLayer udp_;
+  TcpLayer tcp_;
 };
 
 }  // namespace ringstack::engine

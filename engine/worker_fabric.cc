@@ -1,6 +1,7 @@
 // A worker's side of the ShardFabric (shard_fabric.h): the snapshot shard 0
 // publishes and the others send by, the neighbour resolutions other shards
-// ask of shard 0, and the mail between shards.
+// ask of shard 0, the mail between shards, and the socket inbox handed to
+// the UDP and TCP layers.
 #include <utility>
 
 #include "engine/steering.h"
@@ -55,7 +56,7 @@ void Worker::RefreshSnapshot() {
                                a.state != proto::ipv4::AddressState::kConflict);
   }
   host_ = snap_->host4;
-  if (lost && shard_ != 0) AbortTcpOnLostAddresses();
+  if (lost && shard_ != 0) tcp_.AbortOnLostAddresses(host_);
   host6_ = snap_->host6;
   pmtu_ = snap_->pmtu;
   // Packets parked for neighbours the snapshot now knows go out.
@@ -163,7 +164,7 @@ void Worker::ServeMail() {
         break;
       }
       case ShardMessage::Kind::kSocketError:
-        UdpErrorToSocket(m.local, m.remote, m.error);
+        udp_.ErrorToSocket(m.local, m.remote, m.error);
         break;
       case ShardMessage::Kind::kUdp4:
         HandleUdp(std::move(m.packet), m.ip4, m.group);
@@ -172,11 +173,35 @@ void Worker::ServeMail() {
         HandleUdp6(std::move(m.packet), m.ip6, m.offset, m.group);
         break;
       case ShardMessage::Kind::kTcp:
-        HandleTcp(std::move(m.packet), m.remote.addr, m.local.addr, m.group);
+        tcp_.Receive(std::move(m.packet), m.remote.addr, m.local.addr, m.group);
         break;
     }
     m = ShardMessage();
   }
+}
+
+std::size_t Worker::ServeSockets(std::size_t budget) {
+  std::size_t done = 0;
+  SocketRequest r;
+  while (done < budget && socket_inbox_.requests.TryPop(r)) {
+    if (r.tcp) {
+      tcp_.ServeRequest(r);
+    } else {
+      udp_.ServeRequest(r);
+    }
+    ++done;
+  }
+  done += udp_.ServeSending(socket_inbox_, budget - done);
+  std::shared_ptr<TcpSocketState> t;
+  while (done < budget && socket_inbox_.tcp_ready.TryPop(t)) {
+    // News after this point schedules it again. An exchange, not a store,
+    // so the counters read next are at least as new as what a thread that
+    // found the flag still set had written (see UdpLayer::Drain).
+    (void)t->scheduled.exchange(false, std::memory_order_acq_rel);
+    tcp_.ServeSocket(t);
+    ++done;
+  }
+  return done;
 }
 
 bool Worker::ForwardUdp(Packet& p, std::uint16_t dst_port, ShardMessage&& m) {

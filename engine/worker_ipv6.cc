@@ -143,18 +143,15 @@ void Worker::DeliverIpv6(Packet p, const ipv6::Ipv6Repr& ip, const ipv6::ExtOutc
   }
   if (ext.protocol == proto::ipv4::kProtoTcp) {
     p.TrimFront(ext.offset);
-    HandleTcp(std::move(p), ip.src, ip.dst, multicast);
+    tcp_.Receive(std::move(p), ip.src, ip.dst, multicast);
     return;
   }
   ipv6_drop_protocol_unhandled_.Inc();
 }
 
 void Worker::HandleUdp6(Packet p, const ipv6::Ipv6Repr& ip, std::size_t offset, bool multicast) {
-  const auto udp = proto::udp::UdpRepr::Parse(p.data().subspan(offset), ip.src, ip.dst, !p.offload().csum_trusted);
-  if (!udp) {
-    udp_drop_.Count(udp.error());  // over IPv6 the checksum is mandatory
-    return;
-  }
+  const auto udp = udp_.Parse(p, offset, ip.src, ip.dst);
+  if (!udp) return;
   // Behind extension headers or reassembled on shard 0, for a port another
   // shard owns: there.
   if (shard_ == 0 && config_.workers > 1) {
@@ -166,8 +163,7 @@ void Worker::HandleUdp6(Packet p, const ipv6::Ipv6Repr& ip, std::size_t offset, 
     if (ForwardUdp(p, udp->dst_port, std::move(m))) return;
   }
   // To a socket, or none bound: port unreachable (RFC 4443 3.1 code 4).
-  if (DeliverUdp(p, udp->payload, {ip.dst, udp->dst_port}, {ip.src, udp->src_port}, multicast)) return;
-  udp_rx_no_socket_.Inc();
+  if (udp_.Receive(p, *udp, ip.src, ip.dst, multicast)) return;
   if (!multicast) SendIcmpv6Error(icmpv6::kDestUnreachable, icmpv6::kCodePortUnreachable, 0, p, ip, false);
 }
 
@@ -239,7 +235,7 @@ void Worker::OnDestUnreachable6(std::uint8_t code, proto::Bytes body) {
   const auto udp =
       ip && ip->next_header() == ipv6::kUdp ? proto::udp::UdpHeader::Checked(q.subspan(ipv6::kHeaderLen)) : std::nullopt;
   if (code == icmpv6::kCodePortUnreachable && udp && host6_.IsLocal(ip->src())) {
-    UdpErrorToSocket({ip->src(), udp->src_port()}, {ip->dst(), udp->dst_port()}, ECONNREFUSED);
+    udp_.ErrorToSocket({ip->src(), udp->src_port()}, {ip->dst(), udp->dst_port()}, ECONNREFUSED);
   }
 }
 
@@ -266,7 +262,7 @@ void Worker::OnPacketTooBig(proto::Bytes body) {
   pmtu_[their_dst] = PathMtuEntry{mtu, now_ + Duration::Seconds(600)};
 }
 
-std::size_t Worker::PathMtu(const Ipv6Address& dst) {
+std::size_t Worker::PathMtu6(const Ipv6Address& dst) {
   const auto it = pmtu_.find(dst);
   if (it == pmtu_.end()) return host6_.mtu();
   if (it->second.until <= now_) {
@@ -299,7 +295,7 @@ void Worker::HandleIcmpv6(Packet p, const ipv6::Ipv6Repr& ip, bool router_alert)
       return;
     case icmpv6::kEchoReply:
       icmp6_rx_echo_reply_.Inc();
-      DeliverEchoReply(p, /*v6=*/true, ip.src);  // to its ICMP echo socket, if any
+      udp_.ReceiveEchoReply(p, /*v6=*/true, ip.src);  // to its ICMP echo socket, if any
       return;
     case icmpv6::kNeighborSolicitation:
       nd_rx_ns_.Inc();
@@ -507,7 +503,7 @@ void Worker::SendIcmpv6(Packet p, std::uint8_t type, std::uint8_t code, const Ip
 }
 
 void Worker::SendIpv6(Packet p, const ipv6::Ipv6Repr& header) {
-  const std::size_t mtu = header.dst.IsMulticast() ? host6_.mtu() : PathMtu(header.dst);
+  const std::size_t mtu = header.dst.IsMulticast() ? host6_.mtu() : PathMtu6(header.dst);
   if (p.size() + ipv6::kHeaderLen <= mtu || p.offload().gso_size != 0) {  // a super-segment: the link cuts it
     ipv6::Ipv6Repr ip = header;
     ip.payload_len = static_cast<std::uint16_t>(p.size());

@@ -122,7 +122,7 @@ class Stack {
   // TCP_INFO alike: a connected stream socket's state, windows, cwnd, srtt,
   // retransmits (asked of the worker that owns it; ENOTCONN when there is
   // no connection, EOPNOTSUPP on datagram sockets).
-  using TcpInfo = engine::Worker::TcpSessionInfo;
+  using TcpInfo = engine::TcpSessionInfo;
   int GetTcpInfo(int fd, TcpInfo* out);
   int GetSockName(int fd, Endpoint* out);
   int GetPeerName(int fd, Endpoint* out);

@@ -211,7 +211,7 @@ int ShowTcp(Engine& engine, Args& args, Out& out) {
   Table t({"local", "remote", "state", "shard", "recv_q", "send_q", "snd_wnd", "rcv_wnd", "cwnd", "ssthresh",
            "in_flight", "srtt_ms", "rto_ms", "retransmits", "cc", "recovery"});
   for (int k = 0; k < engine.workers(); ++k) {
-    const auto rows = engine.OnShard<std::vector<Worker::TcpSessionInfo>>(
+    const auto rows = engine.OnShard<std::vector<TcpSessionInfo>>(
         k, [](const Worker& w) { return w.TcpSessions(); });
     if (!rows) return ShardSilent(out, k);
     for (const auto& i : *rows) {
@@ -237,7 +237,7 @@ int ShowUdp(Engine& engine, Args& args, Out& out) {
   Table t({"local", "remote", "kind", "shard", "rx_queued", "tx_queued", "rx_dropped"});
   for (int k = 0; k < engine.workers(); ++k) {
     const auto rows =
-        engine.OnShard<std::vector<Worker::UdpSocketInfo>>(k, [](const Worker& w) { return w.UdpSockets(); });
+        engine.OnShard<std::vector<UdpSocketInfo>>(k, [](const Worker& w) { return w.UdpSockets(); });
     if (!rows) return ShardSilent(out, k);
     for (const auto& i : *rows) {
       t.Add({Ep(i.local), i.remote.port == 0 ? std::string("*") : Ep(i.remote),

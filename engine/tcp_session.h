@@ -1,30 +1,30 @@
-// Worker::TcpSession: one TCP connection on its worker — the protocols/tcp
+// TcpLayer::Session: one TCP connection on its shard — the protocols/tcp
 // connection, the socket it serves and the sink between them (payload from
 // the socket's send ring into segments, from segments into its receive
-// ring). Complete here for the translation units that build or destroy
-// Workers; the behaviour is in worker_tcp.cc.
-#ifndef RINGSTACK_ENGINE_WORKER_TCP_SESSION_H_
-#define RINGSTACK_ENGINE_WORKER_TCP_SESSION_H_
+// ring). The behaviour is in tcp_layer.cc.
+#ifndef RINGSTACK_ENGINE_TCP_SESSION_H_
+#define RINGSTACK_ENGINE_TCP_SESSION_H_
 
 #include <cstdio>
 #include <cstring>
 #include <memory>
 
-#include "engine/worker.h"
+#include "engine/tcp_layer.h"
+#include "engine/timer_wheel.h"
 
 namespace ringstack::engine {
 
-struct Worker::TcpSession final : proto::tcp::TcpSink {
-  TcpSession(Worker& w_, const FlowKey& key_, std::uint32_t id_, std::shared_ptr<TcpSocketState> socket_)
-      : w(w_), key(key_), id(id_), socket(std::move(socket_)) {}
-  ~TcpSession() override {
+struct TcpLayer::Session final : proto::tcp::TcpSink {
+  Session(TcpLayer& layer_, const FlowKey& key_, std::uint32_t id_, std::shared_ptr<TcpSocketState> socket_)
+      : layer(layer_), key(key_), id(id_), socket(std::move(socket_)) {}
+  ~Session() override {
     if (trace != nullptr) std::fclose(trace);
   }
-  TcpSession(const TcpSession&) = delete;
-  TcpSession& operator=(const TcpSession&) = delete;
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
 
   void Transmit(const proto::tcp::TcpRepr& h, std::uint32_t offset, std::uint32_t len) override {
-    w.SendTcp(h, key, &socket->send, offset, len);
+    layer.Send(h, key, &socket->send, offset, len);
   }
   void Place(std::uint32_t offset, proto::Bytes data) override {
     // Into the receive ring's free space, `offset` past its write position.
@@ -45,15 +45,15 @@ struct Worker::TcpSession final : proto::tcp::TcpSink {
   }
   void Commit(std::uint32_t n) override {
     socket->recv.CommitWrite(n);
-    w.DeferWake(socket, /*readers=*/true);
+    layer.DeferWake(socket, /*readers=*/true);
   }
   void Release(std::uint32_t n) override {
     socket->send.CommitRead(n);
-    w.DeferWake(socket, /*readers=*/false);
+    layer.DeferWake(socket, /*readers=*/false);
   }
-  void Event(proto::tcp::TcpEvent e) override;
+  void Event(proto::tcp::TcpEvent e) override { layer.OnEvent(*this, e); }
 
-  Worker& w;
+  TcpLayer& layer;
   const FlowKey key;
   const std::uint32_t id;
   std::shared_ptr<TcpSocketState> socket;
@@ -75,4 +75,4 @@ struct Worker::TcpSession final : proto::tcp::TcpSink {
 
 }  // namespace ringstack::engine
 
-#endif  // RINGSTACK_ENGINE_WORKER_TCP_SESSION_H_
+#endif  // RINGSTACK_ENGINE_TCP_SESSION_H_

@@ -1,0 +1,69 @@
+// ShardContext: what the protocol layers of one shard share. Which shard it
+// is, the configuration and log, the packet pool, the fabric to the other
+// shards, the shard's timing wheel and the time of the current poll round,
+// and the few counters every layer feeds (the pool had no buffer, a buffer
+// had no headroom, another shard's mailbox was full). The Worker owns it
+// and its layers hold a reference; all of it is the shard's thread's alone.
+//
+// Timer cookies carry the layer that armed the timer in their top byte, so
+// the Worker hands a fired timer to its layer without knowing what it is
+// for; the rest of the cookie is the layer's own.
+#ifndef RINGSTACK_ENGINE_SHARD_CONTEXT_H_
+#define RINGSTACK_ENGINE_SHARD_CONTEXT_H_
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/strings/str_cat.h"
+#include "engine/clock.h"
+#include "engine/config.h"
+#include "engine/counters.h"
+#include "engine/log.h"
+#include "engine/shard_fabric.h"
+#include "engine/timer_wheel.h"
+#include "protocols/common/parse_error.h"
+#include "rings/packet_pool.h"
+
+namespace ringstack::engine {
+
+struct ShardContext {
+  int shard;
+  const Config& config;
+  const Logger& logger;
+  rings::PacketPool& pool;
+  ShardFabric& fabric;
+  TimerWheel& wheel;
+  const Instant& now;  // this poll round's
+  Counter& pool_empty_drop;
+  Counter& no_headroom_drop;
+  Counter& shard_mail_drop;
+
+  void Log(Subsystem subsystem, LogLevel level, std::string_view text) const { logger.Log(subsystem, level, text); }
+  bool LogEnabled(Subsystem subsystem, LogLevel level) const { return logger.Enabled(subsystem, level); }
+};
+
+enum class TimerLayer : std::uint8_t { kShard = 0, kTcp = 1 };
+
+constexpr std::uint64_t TimerCookie(TimerLayer layer, std::uint64_t value) {
+  return (std::uint64_t{static_cast<std::uint8_t>(layer)} << 56) | (value & ((std::uint64_t{1} << 56) - 1));
+}
+constexpr TimerLayer TimerLayerOf(std::uint64_t cookie) { return static_cast<TimerLayer>(cookie >> 56); }
+constexpr std::uint64_t TimerValueOf(std::uint64_t cookie) { return cookie & ((std::uint64_t{1} << 56) - 1); }
+
+// One counter per parse error of a protocol: "<proto>_drop_<reason>".
+struct DropCounters {
+  std::array<Counter*, proto::kParseErrorCount> by_error{};
+  void Add(CounterSet& counters, const std::string& prefix) {
+    for (int i = 0; i < proto::kParseErrorCount; ++i) {
+      by_error[i] = &counters.Add(
+          absl::StrCat(prefix, "_drop_", std::string(proto::ParseErrorName(static_cast<proto::ParseError>(i)))));
+    }
+  }
+  void Count(proto::ParseError e) { by_error[static_cast<int>(e)]->Inc(); }
+};
+
+}  // namespace ringstack::engine
+
+#endif  // RINGSTACK_ENGINE_SHARD_CONTEXT_H_
