@@ -128,7 +128,7 @@ absl::Status Engine::Build(std::vector<std::unique_ptr<Link>> links) {
     std::vector<ShardInbox> inboxes;
     for (int k = 0; k < n; ++k) {
       inboxes.push_back(ShardInbox{rx_rings_[q * n + k].get(), &workers_[k]->doorbell(),
-                                   &counters_.Add(absl::StrCat("rx_ring", k, "_full_drop"))});
+                                   &counters_.Add(absl::StrCat("rx_drop_ring", k, "_full"))});
     }
     rx_.push_back(std::make_unique<RxStage>(*rx_links_[q], *pool_, std::move(inboxes), counters_, name));
   }
@@ -223,7 +223,7 @@ std::vector<Engine::RingInfo> Engine::rings() const {
     const std::string stage = q == 0 ? "rx" : absl::StrCat("rx", q);
     std::uint64_t drops = 0;
     counters_.ForEachScoped([&](std::string_view name, std::string_view scope, std::uint64_t v) {
-      if (name == absl::StrCat("rx_ring", k, "_full_drop") && scope == stage) drops += v;
+      if (name == absl::StrCat("rx_drop_ring", k, "_full") && scope == stage) drops += v;
     });
     out.push_back(RingInfo{absl::StrCat(stage, "->w", k), rx_rings_[i]->SizeApprox(), rx_rings_[i]->capacity(),
                            drops});
@@ -231,7 +231,7 @@ std::vector<Engine::RingInfo> Engine::rings() const {
   for (std::size_t k = 0; k < tx_rings_.size(); ++k) {
     std::uint64_t drops = 0;
     counters_.ForEachScoped([&](std::string_view name, std::string_view scope, std::uint64_t v) {
-      if (name == "tx_ring_full_drop" && scope == absl::StrCat("w", k)) drops += v;
+      if (name == "tx_drop_ring_full" && scope == absl::StrCat("w", k)) drops += v;
     });
     out.push_back(RingInfo{absl::StrCat("w", k, "->tx"), tx_rings_[k]->SizeApprox(), tx_rings_[k]->capacity(),
                            drops});

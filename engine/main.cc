@@ -106,7 +106,7 @@ ABSL_FLAG(std::string, reassembly_mem6, "4M",
           "memory for IPv6 datagrams being reassembled (one source may use a quarter), e.g. 512K, 16M");
 ABSL_FLAG(int, tcp_max_sessions, 16384,
           "TCP connections at once, in all states (1..10000000; each worker holds its share): past it a SYN is "
-          "dropped (counted tcp_session_limit_drop) and connect() fails with ENOBUFS");
+          "dropped (counted tcp_drop_session_limit) and connect() fails with ENOBUFS");
 ABSL_FLAG(int, tcp_max_half_open, 1024,
           "TCP handshakes in SYN-RECEIVED at once (1..1000000; each worker its share): past it SYNs are answered "
           "with cookies (--tcp-syncookies on) or dropped; counted tcp_half_open_limit");

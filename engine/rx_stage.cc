@@ -17,8 +17,8 @@ RxStage::RxStage(Link& link, rings::PacketPool& pool, std::vector<ShardInbox> sh
       woken_(shards_.size(), false),
       rx_frames_(counters.Add("rx_frames")),
       rx_bytes_(counters.Add("rx_bytes")),
-      rx_no_buffer_drop_(counters.Add("rx_no_buffer_drop")),
-      rx_oversize_drop_(counters.Add("rx_oversize_drop")),
+      rx_drop_no_buffer_(counters.Add("rx_drop_no_buffer")),
+      rx_drop_oversize_(counters.Add("rx_drop_oversize")),
       rx_link_failed_(counters.Add("rx_link_failed")) {
   link_.SetRxDoorbell(&doorbell());
   if (link_.rx_needs_large()) {
@@ -44,11 +44,11 @@ std::size_t RxStage::Poll(std::size_t budget) {
       // there is one, or leave it queued in the kernel; either way count it.
       rings::Packet scratch = pool_.Get(spare);
       if (scratch && link_.Receive(scratch, oversize)) {
-        rx_no_buffer_drop_.Inc();
+        rx_drop_no_buffer_.Inc();
         ++done;
         continue;
       }
-      if (!scratch) rx_no_buffer_drop_.Inc();
+      if (!scratch) rx_drop_no_buffer_.Inc();
       break;
     }
     if (!link_.Receive(p, oversize)) {
@@ -62,7 +62,7 @@ std::size_t RxStage::Poll(std::size_t budget) {
     rx_frames_.Inc();
     rx_bytes_.Inc(p.size());
     if (oversize) {
-      rx_oversize_drop_.Inc();
+      rx_drop_oversize_.Inc();
       continue;  // `p` is reused for the next frame
     }
     const int k = ShardFor(p.data(), n_shards);

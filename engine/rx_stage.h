@@ -20,7 +20,7 @@ namespace ringstack::engine {
 struct ShardInbox {
   rings::SpscRing<rings::Packet>* ring;
   Doorbell* doorbell;
-  Counter* drops;  // "rx_ring<k>_full_drop"
+  Counter* drops;  // "rx_drop_ring<k>_full"
 };
 
 class RxStage final : public Stage {
@@ -49,8 +49,8 @@ class RxStage final : public Stage {
   std::size_t copy_down_ = 0;
   Counter& rx_frames_;
   Counter& rx_bytes_;
-  Counter& rx_no_buffer_drop_;
-  Counter& rx_oversize_drop_;
+  Counter& rx_drop_no_buffer_;
+  Counter& rx_drop_oversize_;
   Counter& rx_link_failed_;
 };
 

@@ -36,12 +36,38 @@ struct ShardContext {
   ShardFabric& fabric;
   TimerWheel& wheel;
   const Instant& now;  // this poll round's
-  Counter& pool_empty_drop;
-  Counter& no_headroom_drop;
-  Counter& shard_mail_drop;
+  Counter& pool_drop_empty;
+  Counter& pool_drop_no_headroom;
+  Counter& shard_drop_mail_full;
 
   void Log(Subsystem subsystem, LogLevel level, std::string_view text) const { logger.Log(subsystem, level, text); }
   bool LogEnabled(Subsystem subsystem, LogLevel level) const { return logger.Enabled(subsystem, level); }
+};
+
+// What the shard counts of its own: frames it wrote or could not hand to
+// the TX stage, buffers it could not get or grow, mail between shards.
+struct ShardCounters {
+  Counter tx_drop_ring_full;
+  Counter tx_frames;
+  Counter tx_bytes;
+  Counter tx_drop_error;
+  Counter pool_drop_empty;
+  Counter pool_drop_no_headroom;
+  Counter shard_drop_mail_full;
+  Counter shard_resolve_request;
+  Counter shard_snapshot_published;
+};
+
+inline constexpr CounterField<ShardCounters> kShardCounterFields[] = {
+    {"tx_drop_ring_full", &ShardCounters::tx_drop_ring_full},
+    {"tx_frames", &ShardCounters::tx_frames},
+    {"tx_bytes", &ShardCounters::tx_bytes},
+    {"tx_drop_error", &ShardCounters::tx_drop_error},
+    {"pool_drop_empty", &ShardCounters::pool_drop_empty},
+    {"pool_drop_no_headroom", &ShardCounters::pool_drop_no_headroom},
+    {"shard_drop_mail_full", &ShardCounters::shard_drop_mail_full},
+    {"shard_resolve_request", &ShardCounters::shard_resolve_request},
+    {"shard_snapshot_published", &ShardCounters::shard_snapshot_published},
 };
 
 enum class TimerLayer : std::uint8_t { kShard = 0, kTcp = 1 };

@@ -14,9 +14,9 @@ struct TcpCounters {
   Counter tx_tso;  // super-segments sent (each several tx)
   Counter tx_window_update;  // ACKs a read sent (the window opened)
   Counter rx_no_socket;  // segments no connection or listener took (a RST answers)
-  Counter listen_drop;  // an RST, or neither SYN nor ACK, to a listening port
+  Counter drop_listen;  // an RST, or neither SYN nor ACK, to a listening port
   Counter syn_backlog_full;  // SYNs past a listener's backlog (a cookie, or dropped)
-  Counter session_limit_drop;  // a SYN (or cookie ACK) for a full session table
+  Counter drop_session_limit;  // a SYN (or cookie ACK) for a full session table
   Counter session_limit_refused;  // connect() on a full table: ENOBUFS
   Counter half_open_limit;  // SYNs past --tcp-max-half-open (a cookie, or dropped)
   Counter opened_active;  // connect()s begun
@@ -38,9 +38,9 @@ inline constexpr CounterField<TcpCounters> kTcpCounterFields[] = {
     {"tcp_tx_tso", &TcpCounters::tx_tso},
     {"tcp_tx_window_update", &TcpCounters::tx_window_update},
     {"tcp_rx_no_socket", &TcpCounters::rx_no_socket},
-    {"tcp_listen_drop", &TcpCounters::listen_drop},
+    {"tcp_drop_listen", &TcpCounters::drop_listen},
     {"tcp_syn_backlog_full", &TcpCounters::syn_backlog_full},
-    {"tcp_session_limit_drop", &TcpCounters::session_limit_drop},
+    {"tcp_drop_session_limit", &TcpCounters::drop_session_limit},
     {"tcp_session_limit_refused", &TcpCounters::session_limit_refused},
     {"tcp_half_open_limit", &TcpCounters::half_open_limit},
     {"tcp_opened_active", &TcpCounters::opened_active},

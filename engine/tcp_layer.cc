@@ -204,7 +204,7 @@ bool TcpLayer::ForwardToOwner(Packet& p, const IpAddress& src, const IpAddress& 
   m.local.addr = dst;
   m.group = to_group;
   m.packet = std::move(p);
-  if (!ctx_.fabric.Post(owner, std::move(m))) ctx_.shard_mail_drop.Inc();
+  if (!ctx_.fabric.Post(owner, std::move(m))) ctx_.shard_drop_mail_full.Inc();
   return true;
 }
 
@@ -301,13 +301,13 @@ void TcpLayer::CountListen(const tcp::ListenOutcome& out) {
   using R = tcp::ListenReason;
   switch (out.reason) {
     case R::kNone: break;
-    case R::kSessionLimit: counters_.session_limit_drop.Inc(); break;
+    case R::kSessionLimit: counters_.drop_session_limit.Inc(); break;
     case R::kBacklogFull: counters_.syn_backlog_full.Inc(); break;
     case R::kHalfOpenLimit: counters_.half_open_limit.Inc(); break;
     case R::kAcceptQueueFull: counters_.accept_queue_full.Inc(); break;
     case R::kCookieInvalid: counters_.syncookies_failed.Inc(); break;
     case R::kRst:
-    case R::kNoSynNoAck: counters_.listen_drop.Inc(); break;
+    case R::kNoSynNoAck: counters_.drop_listen.Inc(); break;
     case R::kAck: break;
   }
   switch (out.action) {

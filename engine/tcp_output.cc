@@ -32,12 +32,12 @@ void TcpLayer::Send(const tcp::TcpRepr& h, const FlowKey& key, const rings::Byte
   const bool large = header + len + 128 > ctx_.pool.data_size(rings::BufferClass::kStandard);
   Packet p = ctx_.pool.Get(large ? rings::BufferClass::kLarge : rings::BufferClass::kStandard);
   if (!p) {
-    ctx_.pool_empty_drop.Inc();  // a lost segment: TCP sends it again
+    ctx_.pool_drop_empty.Inc();  // a lost segment: TCP sends it again
     return;
   }
   const auto seg = p.Append(header + len);
   if (seg.size() != header + len) {
-    ctx_.no_headroom_drop.Inc();
+    ctx_.pool_drop_no_headroom.Inc();
     return;
   }
   if (len != 0 && (data == nullptr || data->Peek(offset, seg.subspan(header)) != len)) return;

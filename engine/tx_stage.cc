@@ -12,7 +12,7 @@ TxStage::TxStage(std::vector<Link*> links, std::vector<rings::SpscRing<rings::Pa
       tx_frames_(counters.Add("tx_frames")),
       tx_bytes_(counters.Add("tx_bytes")),
       tx_busy_(counters.Add("tx_link_busy")),
-      tx_error_drop_(counters.Add("tx_error_drop")) {
+      tx_drop_error_(counters.Add("tx_drop_error")) {
   outstanding_.resize(rings_.size(), nullptr);
 }
 
@@ -29,7 +29,7 @@ bool TxStage::Write(Link& link, rings::Packet& frame) {
       tx_busy_.Inc();
       return false;
     case SendResult::kError:
-      tx_error_drop_.Inc();
+      tx_drop_error_.Inc();
       frame = rings::Packet();
       return true;
   }

@@ -53,7 +53,7 @@ class TxStage final : public Stage {
   Counter& tx_frames_;
   Counter& tx_bytes_;
   Counter& tx_busy_;
-  Counter& tx_error_drop_;
+  Counter& tx_drop_error_;
 };
 
 }  // namespace ringstack::engine

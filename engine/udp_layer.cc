@@ -90,7 +90,7 @@ bool UdpLayer::Receive(Packet& p, const udp::UdpRepr& datagram, const IpAddress&
     Packet copy = ctx_.pool.Get();
     const auto room = copy ? copy.Append(payload.size()) : std::span<std::byte>();
     if (room.size() != payload.size()) {
-      ctx_.pool_empty_drop.Inc();
+      ctx_.pool_drop_empty.Inc();
       return;
     }
     std::memcpy(room.data(), payload.data(), payload.size());
@@ -132,7 +132,7 @@ void UdpLayer::ErrorToSocket(const udp::Endpoint& local, const udp::Endpoint& re
     m.local = local;
     m.remote = remote;
     m.error = error;
-    if (!ctx_.fabric.Post(owner, std::move(m))) ctx_.shard_mail_drop.Inc();
+    if (!ctx_.fabric.Post(owner, std::move(m))) ctx_.shard_drop_mail_full.Inc();
     return;
   }
   // Only a connected socket hears of it (as Linux does): the error is for
@@ -258,7 +258,7 @@ void UdpLayer::SendDatagram(UdpSocketState& socket, Datagram d) {
   Packet p = std::move(d.payload);
   const auto header = p.Prepend(udp::kHeaderLen);
   if (header.empty()) {
-    ctx_.no_headroom_drop.Inc();
+    ctx_.pool_drop_no_headroom.Inc();
     return;
   }
   const IpAddress src = local->addr.IsUnspecified() ? ip_.SourceFor(to.addr) : local->addr;

@@ -67,122 +67,37 @@ Worker::Worker(int shard, const Config& config, const Clock& clock, rings::Packe
       reassembler_(proto::ipv4::ReassemblyConfig{Duration::Seconds(30), config.reassembly_bytes,
                                                  config.reassembly_bytes / 4}),
       fabric_(fabric),
-      eth_rx_(counters.Add("eth_rx")),
-      eth_drop_not_for_us_(counters.Add("eth_drop_not_for_us")),
-      eth_drop_unknown_ethertype_(counters.Add("eth_drop_unknown_ethertype")),
-      eth_drop_multicast_filtered_(counters.Add("eth_drop_multicast_filtered")),
-      arp_rx_request_(counters.Add("arp_rx_request")),
-      arp_rx_reply_(counters.Add("arp_rx_reply")),
-      arp_tx_request_(counters.Add("arp_tx_request")),
-      arp_tx_reply_(counters.Add("arp_tx_reply")),
-      arp_resolve_failed_(counters.Add("arp_resolve_failed")),
-      arp_tx_probe_(counters.Add("arp_tx_probe")),
-      arp_acd_probe_(counters.Add("arp_acd_probe")),
-      arp_acd_announce_(counters.Add("arp_acd_announce")),
-      arp_acd_claimed_(counters.Add("arp_acd_claimed")),
-      arp_acd_conflict_(counters.Add("arp_acd_conflict")),
-      arp_acd_defend_(counters.Add("arp_acd_defend")),
-      ipv4_rx_(counters.Add("ipv4_rx")),
-      ipv4_drop_not_for_us_(counters.Add("ipv4_drop_not_for_us")),
-      ipv4_rx_fragment_(counters.Add("ipv4_rx_fragment")),
-      ipv4_rx_reassembled_(counters.Add("ipv4_rx_reassembled")),
-      ipv4_frag_duplicate_(counters.Add("ipv4_frag_duplicate")),
-      ipv4_reassembly_timeout_(counters.Add("ipv4_reassembly_timeout")),
-      ipv4_frag_evicted_(counters.Add("ipv4_frag_evicted")),
-      ipv4_tx_fragment_(counters.Add("ipv4_tx_fragment")),
-      ipv4_drop_df_too_big_(counters.Add("ipv4_drop_df_too_big")),
-      ipv4_drop_protocol_unhandled_(counters.Add("ipv4_drop_protocol_unhandled")),
-      ipv4_drop_no_route_(counters.Add("ipv4_drop_no_route")),
-      ipv4_drop_neighbour_unreachable_(counters.Add("ipv4_drop_neighbour_unreachable")),
-      drop_park_full_(counters.Add("neighbour_drop_park_full")),
-      arp_cache_full_drop_(counters.Add("arp_cache_full_drop")),
-      nd_cache_full_drop_(counters.Add("nd_cache_full_drop")),
-      drop_parked_at_stop_(counters.Add("neighbour_drop_parked_at_stop")),
-      ipv4_tx_(counters.Add("ipv4_tx")),
-      icmp4_rx_echo_request_(counters.Add("icmp4_rx_echo_request")),
-      icmp4_rx_echo_reply_(counters.Add("icmp4_rx_echo_reply")),
-      icmp4_rx_other_(counters.Add("icmp4_rx_other")),
-      icmp4_tx_echo_reply_(counters.Add("icmp4_tx_echo_reply")),
-      icmp4_drop_echo_to_group_(counters.Add("icmp4_drop_echo_to_group")),
-      icmp4_tx_dest_unreachable_(counters.Add("icmp4_tx_dest_unreachable")),
-      icmp4_error_suppressed_(counters.Add("icmp4_error_suppressed")),
-      icmp4_error_rate_limited_(counters.Add("icmp4_error_rate_limited")),
-      ipv4_rx_unknown_protocol_(counters.Add("ipv4_rx_unknown_protocol")),
-      icmp4_tx_time_exceeded_(counters.Add("icmp4_tx_time_exceeded")),
-      icmp4_rx_dest_unreachable_(counters.Add("icmp4_rx_dest_unreachable")),
-      icmp4_rx_time_exceeded_(counters.Add("icmp4_rx_time_exceeded")),
-      icmp4_rx_param_problem_(counters.Add("icmp4_rx_param_problem")),
-      dhcp4_tx_(counters.Add("dhcp4_tx")),
-      dhcp4_rx_(counters.Add("dhcp4_rx")),
-      dhcp4_rx_ignored_(counters.Add("dhcp4_rx_ignored")),
-      dhcp4_bound_(counters.Add("dhcp4_bound")),
-      dhcp4_renewed_(counters.Add("dhcp4_renewed")),
-      dhcp4_declined_(counters.Add("dhcp4_declined")),
-      dhcp4_lost_(counters.Add("dhcp4_lost")),
-      ipv6_rx_(counters.Add("ipv6_rx")),
-      ipv6_tx_(counters.Add("ipv6_tx")),
-      ipv6_drop_not_for_us_(counters.Add("ipv6_drop_not_for_us")),
-      ipv6_drop_no_route_(counters.Add("ipv6_drop_no_route")),
-      ipv6_drop_too_big_(counters.Add("ipv6_drop_too_big")),
-      ipv6_drop_neighbour_unreachable_(counters.Add("ipv6_drop_neighbour_unreachable")),
-      ipv6_rx_no_next_header_(counters.Add("ipv6_rx_no_next_header")),
-      icmp6_rx_echo_request_(counters.Add("icmp6_rx_echo_request")),
-      icmp6_tx_echo_reply_(counters.Add("icmp6_tx_echo_reply")),
-      icmp6_rx_echo_reply_(counters.Add("icmp6_rx_echo_reply")),
-      icmp6_rx_error_(counters.Add("icmp6_rx_error")),
-      icmp6_rx_other_(counters.Add("icmp6_rx_other")),
-      icmp6_tx_param_problem_(counters.Add("icmp6_tx_param_problem")),
-      icmp6_error_suppressed_(counters.Add("icmp6_error_suppressed")),
-      icmp6_error_rate_limited_(counters.Add("icmp6_error_rate_limited")),
-      ipv6_drop_protocol_unhandled_(counters.Add("ipv6_drop_protocol_unhandled")),
-      icmp6_tx_dest_unreachable_(counters.Add("icmp6_tx_dest_unreachable")),
-      nd_rx_ns_(counters.Add("nd_rx_ns")),
-      nd_rx_na_(counters.Add("nd_rx_na")),
-      nd_rx_ra_(counters.Add("nd_rx_ra")),
-      nd_rx_redirect_(counters.Add("nd_rx_redirect")),
-      nd_tx_ns_(counters.Add("nd_tx_ns")),
-      nd_tx_na_(counters.Add("nd_tx_na")),
-      nd_tx_rs_(counters.Add("nd_tx_rs")),
-      nd_dad_ns_(counters.Add("nd_dad_ns")),
-      nd_dad_duplicate_(counters.Add("nd_dad_duplicate")),
-      nd_resolve_failed_(counters.Add("nd_resolve_failed")),
-      nd_drop_invalid_(counters.Add("nd_drop_invalid")),
-      mld_rx_query_(counters.Add("mld_rx_query")),
-      mld_rx_report_ignored_(counters.Add("mld_rx_report_ignored")),
-      mld_tx_report_(counters.Add("mld_tx_report")),
-      ipv6_rx_fragment_(counters.Add("ipv6_rx_fragment")),
-      ipv6_rx_reassembled_(counters.Add("ipv6_rx_reassembled")),
-      ipv6_frag_duplicate_(counters.Add("ipv6_frag_duplicate")),
-      ipv6_frag_evicted_(counters.Add("ipv6_frag_evicted")),
-      ipv6_reassembly_timeout_(counters.Add("ipv6_reassembly_timeout")),
-      ipv6_tx_fragment_(counters.Add("ipv6_tx_fragment")),
-      icmp6_tx_time_exceeded_(counters.Add("icmp6_tx_time_exceeded")),
-      icmp6_rx_packet_too_big_(counters.Add("icmp6_rx_packet_too_big")),
-      tx_ring_full_drop_(counters.Add("tx_ring_full_drop")),
-      tx_frames_(counters.Add("tx_frames")),
-      tx_bytes_(counters.Add("tx_bytes")),
-      tx_error_drop_(counters.Add("tx_error_drop")),
-      pool_empty_drop_(counters.Add("pool_empty_drop")),
-      no_headroom_drop_(counters.Add("no_headroom_drop")),
-      shard_mail_drop_(counters.Add("shard_mail_drop")),
-      shard_resolve_request_(counters.Add("shard_resolve_request")),
-      shard_snapshot_published_(counters.Add("shard_snapshot_published")),
-      ctx_{shard, config, logger, pool, fabric, wheel_, now_, pool_empty_drop_, no_headroom_drop_, shard_mail_drop_},
+      ctx_{shard,
+           config,
+           logger,
+           pool,
+           fabric,
+           wheel_,
+           now_,
+           shard_counters_.pool_drop_empty,
+           shard_counters_.pool_drop_no_headroom,
+           shard_counters_.shard_drop_mail_full},
       udp_(ctx_, *this, counters, MacSeed(config.mac) ^ 0x6056u),
       tcp_(ctx_, *this, counters) {
-  using ReasmDrop = ipv4::Ipv4Reassembler::Drop;
-  ipv4_frag_drop_[static_cast<int>(ReasmDrop::kNone)] = &counters.Add("ipv4_frag_drop_unknown");
-  ipv4_frag_drop_[static_cast<int>(ReasmDrop::kOverlap)] = &counters.Add("ipv4_frag_drop_overlap");
-  ipv4_frag_drop_[static_cast<int>(ReasmDrop::kTooLong)] = &counters.Add("ipv4_frag_drop_too_long");
-  ipv4_frag_drop_[static_cast<int>(ReasmDrop::kBadLength)] = &counters.Add("ipv4_frag_drop_bad_length");
-  ipv4_frag_drop_[static_cast<int>(ReasmDrop::kPastEnd)] = &counters.Add("ipv4_frag_drop_past_end");
-  ipv4_frag_drop_[static_cast<int>(ReasmDrop::kMemoryLimit)] = &counters.Add("ipv4_frag_drop_memory_limit");
-  ipv6_frag_drop_[static_cast<int>(ReasmDrop::kNone)] = &counters.Add("ipv6_frag_drop_unknown");
-  ipv6_frag_drop_[static_cast<int>(ReasmDrop::kOverlap)] = &counters.Add("ipv6_frag_drop_overlap");
-  ipv6_frag_drop_[static_cast<int>(ReasmDrop::kTooLong)] = &counters.Add("ipv6_frag_drop_too_long");
-  ipv6_frag_drop_[static_cast<int>(ReasmDrop::kBadLength)] = &counters.Add("ipv6_frag_drop_bad_length");
-  ipv6_frag_drop_[static_cast<int>(ReasmDrop::kPastEnd)] = &counters.Add("ipv6_frag_drop_past_end");
-  ipv6_frag_drop_[static_cast<int>(ReasmDrop::kMemoryLimit)] = &counters.Add("ipv6_frag_drop_memory_limit");
+  RegisterCounters(counters, eth_counters_, kEthCounterFields);
+  RegisterCounters(counters, arp_counters_, kArpCounterFields);
+  RegisterCounters(counters, ipv4_counters_, kIpv4CounterFields);
+  RegisterCounters(counters, neighbour_counters_, kNeighbourCounterFields);
+  RegisterCounters(counters, nd_counters_, kNdCounterFields);
+  RegisterCounters(counters, icmp4_counters_, kIcmp4CounterFields);
+  RegisterCounters(counters, dhcp4_counters_, kDhcp4CounterFields);
+  RegisterCounters(counters, ipv6_counters_, kIpv6CounterFields);
+  RegisterCounters(counters, icmp6_counters_, kIcmp6CounterFields);
+  RegisterCounters(counters, mld_counters_, kMldCounterFields);
+  RegisterCounters(counters, shard_counters_, kShardCounterFields);
+  // By ReassemblyDrop, in its order (both reassemblers share the core).
+  static constexpr const char* kReasmDrops[] = {"unknown", "overlap", "too_long", "bad_length", "past_end",
+                                                "memory_limit"};
+  static_assert(std::size(kReasmDrops) == std::tuple_size_v<decltype(ipv4_frag_drop_)>);
+  for (std::size_t i = 0; i < std::size(kReasmDrops); ++i) {
+    ipv4_frag_drop_[i] = &counters.Add(absl::StrCat("ipv4_frag_drop_", kReasmDrops[i]));
+    ipv6_frag_drop_[i] = &counters.Add(absl::StrCat("ipv6_frag_drop_", kReasmDrops[i]));
+  }
   eth_drop_.Add(counters, "eth");
   arp_drop_.Add(counters, "arp");
   ipv4_drop_.Add(counters, "ipv4");
@@ -249,15 +164,15 @@ void Worker::OnAcdTimer() {
       now_,
       [this](Ipv4Address ip, arp::ConflictDetector::Send what) {
         if (what == arp::ConflictDetector::Send::kProbe) {
-          arp_acd_probe_.Inc();
+          arp_counters_.acd_probe.Inc();
           SendArp(acd_.Probe(ip), MacAddress::Broadcast());
         } else {
-          arp_acd_announce_.Inc();
+          arp_counters_.acd_announce.Inc();
           SendArp(acd_.Announcement(ip), MacAddress::Broadcast());
         }
       },
       [this](Ipv4Address ip) {
-        arp_acd_claimed_.Inc();
+        arp_counters_.acd_claimed.Inc();
         host_.SetState(ip, ipv4::AddressState::kPreferred);
         const ipv4::HostAddress* a = host_.Find(ip);
         Log(Subsystem::kIp4, LogLevel::kInfo, absl::StrCat("ip4 ", a != nullptr ? a->itf.ToString() : ip.ToString(),
@@ -275,13 +190,13 @@ void Worker::OnAcdVerdict(const arp::ConflictDetector::Seen& seen) {
     case arp::ConflictDetector::Verdict::kNone:
       return;
     case arp::ConflictDetector::Verdict::kDefend:
-      arp_acd_defend_.Inc();
+      arp_counters_.acd_defend.Inc();
       Log(Subsystem::kIp4, LogLevel::kWarn, absl::StrCat("ip4 ", seen.ip.ToString(), ": ", seen.other.ToString(),
                                         " claims it too; defending with an announcement"));
       SendArp(acd_.Announcement(seen.ip), MacAddress::Broadcast());
       return;
     case arp::ConflictDetector::Verdict::kConflict:
-      arp_acd_conflict_.Inc();
+      arp_counters_.acd_conflict.Inc();
       host_.SetState(seen.ip, ipv4::AddressState::kConflict);
       Log(Subsystem::kIp4, LogLevel::kWarn, absl::StrCat("ip4 ", seen.ip.ToString(), ": address conflict with ",
                                         seen.other.ToString(), "; not using it"));
@@ -353,18 +268,18 @@ std::size_t Worker::Poll(std::size_t budget) {
 }
 
 void Worker::Process(Packet p) {
-  eth_rx_.Inc();
+  eth_counters_.rx.Inc();
   const auto eth = ethernet::EthernetRepr::Parse(p.data());
   if (!eth) {
     eth_drop_.Count(eth.error());
     return;
   }
   if (eth->dst != config_.mac && !eth->dst.IsMulticast()) {  // multicast includes broadcast
-    eth_drop_not_for_us_.Inc();
+    eth_counters_.drop_not_for_us.Inc();
     return;
   }
   if (eth->dst.IsMulticast() && !WantedMulticast(eth->dst)) {
-    eth_drop_multicast_filtered_.Inc();
+    eth_counters_.drop_multicast_filtered.Inc();
     return;
   }
   switch (eth->ethertype) {
@@ -382,7 +297,7 @@ void Worker::Process(Packet p) {
       HandleIpv6(std::move(p));
       return;
     default:
-      eth_drop_unknown_ethertype_.Inc();
+      eth_counters_.drop_unknown_ethertype.Inc();
       return;
   }
 }
@@ -394,7 +309,7 @@ void Worker::HandleArp(Packet p) {
     arp_drop_.Count(in.error());
     return;
   }
-  (in->oper == arp::kOpRequest ? arp_rx_request_ : arp_rx_reply_).Inc();
+  (in->oper == arp::kOpRequest ? arp_counters_.rx_request : arp_counters_.rx_reply).Inc();
   if (shard_ == 0) OnAcdVerdict(acd_.OnArp(*in, now_));
   // A packet from one of our own addresses is another host claiming it: ACD
   // has judged it; it teaches the cache nothing and gets no reply.
@@ -407,7 +322,7 @@ void Worker::HandleArp(Packet p) {
   // Answer in the request's own buffer: rewrite the ARP body, re-prepend Ethernet.
   p.Truncate(arp::kPacketLen);
   out.reply->Emit(p.data());
-  arp_tx_reply_.Inc();
+  arp_counters_.tx_reply.Inc();
   SendEthernet(std::move(p), out.reply->tha, ethernet::kEtherTypeArp);
 }
 
@@ -417,11 +332,11 @@ void Worker::HandleIpv4(Packet p) {
     ipv4_drop_.Count(ip.error());
     return;
   }
-  ipv4_rx_.Inc();
+  ipv4_counters_.rx.Inc();
   const bool to_us = host_.IsLocal(ip->dst);
   const bool to_group = !to_us && (host_.IsBroadcast(ip->dst) || ip->dst.IsMulticast());
   if (!to_us && !to_group) {
-    ipv4_drop_not_for_us_.Inc();  // a host does not forward (RFC 1122 3.3.1)
+    ipv4_counters_.drop_not_for_us.Inc();  // a host does not forward (RFC 1122 3.3.1)
     return;
   }
   // Keep only the payload: drop the header (with options) and link padding.
@@ -441,7 +356,7 @@ void Worker::HandleIpv4(Packet p) {
       return;
     default:
       // RFC 1122 3.2.2.1: a host SHOULD say so when it has no such protocol.
-      ipv4_rx_unknown_protocol_.Inc();
+      ipv4_counters_.rx_unknown_protocol.Inc();
       SendDestUnreachable(icmpv4::kCodeProtocolUnreachable, header, p, to_group);
       return;
   }
@@ -471,21 +386,21 @@ void Worker::HandleUdp(Packet p, const ipv4::Ipv4Repr& ip, bool to_group) {
     dhcp4_drop_.Count(msg.error());
     return;
   }
-  dhcp4_rx_.Inc();
+  dhcp4_counters_.rx.Inc();
   ApplyDhcp(dhcp_->OnMessage(*msg, now_));
 }
 
 void Worker::SendDhcp(const dhcp4::Dhcp4Client::Transmit& t) {
   Packet p = pool_.Get();
   if (!p) {
-    pool_empty_drop_.Inc();
+    shard_counters_.pool_drop_empty.Inc();
     return;
   }
   const std::size_t len = t.msg.emitted_len();
   const auto datagram = p.Append(proto::udp::kHeaderLen + len);
   t.msg.Emit(datagram.subspan(proto::udp::kHeaderLen));
   proto::udp::UdpRepr{dhcp4::kClientPort, dhcp4::kServerPort, {}}.EmitHeader(datagram, t.src, t.dst);
-  dhcp4_tx_.Inc();
+  dhcp4_counters_.tx.Inc();
   SendIpv4(std::move(p), t.src, t.dst, ipv4::kProtoUdp);
 }
 
@@ -510,7 +425,7 @@ void Worker::ApplyDhcp(const dhcp4::Dhcp4Client::Outcome& out) {
     case Event::kNone:
       break;
     case Event::kIgnored:
-      dhcp4_rx_ignored_.Inc();
+      dhcp4_counters_.rx_ignored.Inc();
       break;
     case Event::kCheckAddress:
       drop_address();
@@ -531,7 +446,7 @@ void Worker::ApplyDhcp(const dhcp4::Dhcp4Client::Outcome& out) {
       const bool same = dhcp_address_ && *dhcp_address_ == out.lease->itf;
       if (!same && host_.Find(out.lease->itf.address) != nullptr) {
         drop_address();
-        (out.event == Event::kBound ? dhcp4_bound_ : dhcp4_renewed_).Inc();
+        (out.event == Event::kBound ? dhcp4_counters_.bound : dhcp4_counters_.renewed).Inc();
         Log(Subsystem::kDhcp4, LogLevel::kInfo, absl::StrCat("dhcp4: leased ", describe(*out.lease),
                                           ", which --ip4 already configures; keeping that configuration"));
         break;
@@ -544,19 +459,19 @@ void Worker::ApplyDhcp(const dhcp4::Dhcp4Client::Outcome& out) {
         dhcp_address_ = out.lease->itf;
       }
       host_.SetState(out.lease->itf.address, ipv4::AddressState::kPreferred);
-      (out.event == Event::kBound ? dhcp4_bound_ : dhcp4_renewed_).Inc();
+      (out.event == Event::kBound ? dhcp4_counters_.bound : dhcp4_counters_.renewed).Inc();
       Log(Subsystem::kDhcp4, LogLevel::kInfo, absl::StrCat("dhcp4: ", out.event == Event::kBound ? "bound " : "renewed ",
                                         describe(*out.lease)));
       break;
     }
     case Event::kDeclined:
-      dhcp4_declined_.Inc();
+      dhcp4_counters_.declined.Inc();
       Log(Subsystem::kDhcp4, LogLevel::kWarn, absl::StrCat("dhcp4: ", out.lost->ToString(),
                                         " is in use by another host; declined, asking again in 10 s"));
       drop_address();
       break;
     case Event::kLost:
-      dhcp4_lost_.Inc();
+      dhcp4_counters_.lost.Inc();
       if (out.lost) Log(Subsystem::kDhcp4, LogLevel::kWarn, absl::StrCat("dhcp4: lost ", out.lost->ToString(), "; asking again"));
       drop_address();
       break;
@@ -577,20 +492,20 @@ void Worker::HandleIcmpv4(Packet p, const ipv4::Ipv4Repr& ip, bool to_group) {
   }
   switch (msg->type) {
     case icmpv4::kTypeEchoRequest: {
-      icmp4_rx_echo_request_.Inc();
+      icmp4_counters_.rx_echo_request.Inc();
       const auto reply = icmpv4::EchoReplyFor(*msg, to_group);
       if (!reply) {
-        icmp4_drop_echo_to_group_.Inc();
+        icmp4_counters_.drop_echo_to_group.Inc();
         return;
       }
       // The data is already in place after the header: rewrite the header only.
       reply->EmitHeader(p.data());
-      icmp4_tx_echo_reply_.Inc();
+      icmp4_counters_.tx_echo_reply.Inc();
       SendIpv4(std::move(p), ip.dst, ip.src, ipv4::kProtoIcmp);
       return;
     }
     case icmpv4::kTypeEchoReply:
-      icmp4_rx_echo_reply_.Inc();
+      icmp4_counters_.rx_echo_reply.Inc();
       if (shard_ == 0) udp_.ReceiveEchoReply(p, /*v6=*/false, ip.src);  // to its ICMP echo socket, if any
       return;
     case icmpv4::kTypeDestUnreachable:
@@ -599,7 +514,7 @@ void Worker::HandleIcmpv4(Packet p, const ipv4::Ipv4Repr& ip, bool to_group) {
       OnIcmpError(*msg);
       return;
     default:
-      icmp4_rx_other_.Inc();
+      icmp4_counters_.rx_other.Inc();
       return;
   }
 }
@@ -628,9 +543,9 @@ void Worker::OnIcmpError(const icmpv4::Icmpv4Repr& msg) {
                      report->dst_port, " protocol ", report->protocol));
   }
   switch (msg.type) {
-    case icmpv4::kTypeDestUnreachable: icmp4_rx_dest_unreachable_.Inc(); break;
-    case icmpv4::kTypeTimeExceeded: icmp4_rx_time_exceeded_.Inc(); break;
-    default: icmp4_rx_param_problem_.Inc(); break;
+    case icmpv4::kTypeDestUnreachable: icmp4_counters_.rx_dest_unreachable.Inc(); break;
+    case icmpv4::kTypeTimeExceeded: icmp4_counters_.rx_time_exceeded.Inc(); break;
+    default: icmp4_counters_.rx_param_problem.Inc(); break;
   }
 }
 
@@ -641,20 +556,20 @@ void Worker::SendDestUnreachable(std::uint8_t code, const ipv4::Ipv4Repr& about,
                      about.protocol));
   }
   if (!icmpv4::ErrorAllowed(about, p.data(), to_group)) {
-    icmp4_error_suppressed_.Inc();
+    icmp4_counters_.error_suppressed.Inc();
     return;
   }
-  if (SendIcmpError(icmpv4::DestUnreachable(code, {}), about, p.data())) icmp4_tx_dest_unreachable_.Inc();
+  if (SendIcmpError(icmpv4::DestUnreachable(code, {}), about, p.data())) icmp4_counters_.tx_dest_unreachable.Inc();
 }
 
 bool Worker::SendIcmpError(const icmpv4::Icmpv4Repr& error, const ipv4::Ipv4Repr& about, proto::Bytes head) {
   if (!error_limiter_.Allow(now_)) {
-    icmp4_error_rate_limited_.Inc();
+    icmp4_counters_.error_rate_limited.Inc();
     return false;
   }
   Packet e = pool_.Get();
   if (!e) {
-    pool_empty_drop_.Inc();
+    shard_counters_.pool_drop_empty.Inc();
     return false;
   }
   // The quote: the offending header (re-emitted without options) and the
@@ -674,26 +589,26 @@ bool Worker::SendIcmpError(const icmpv4::Icmpv4Repr& error, const ipv4::Ipv4Repr
 // RFC 1122 3.3.2: "if fragment zero is not available then no time exceeded
 // need be sent at all"; when it is, Time Exceeded code 1 quoting it.
 void Worker::OnReassemblyExpired(const ipv4::Ipv4Reassembler::Expired& e) {
-  ipv4_reassembly_timeout_.Inc();
+  ipv4_counters_.reassembly_timeout.Inc();
   if (!e.had_first_fragment) return;
   const proto::Bytes head(e.first_bytes.data(), e.first_bytes_len);
   // The datagram was for us (only those are reassembled), so the group and
   // source rules are those of fragment zero.
   if (!icmpv4::ErrorAllowed(e.first_header, head, host_.IsBroadcast(e.first_header.dst))) {
-    icmp4_error_suppressed_.Inc();
+    icmp4_counters_.error_suppressed.Inc();
     return;
   }
   if (SendIcmpError(icmpv4::TimeExceeded(icmpv4::kCodeFragmentReassemblyTimeExceeded, {}), e.first_header, head)) {
-    icmp4_tx_time_exceeded_.Inc();
+    icmp4_counters_.tx_time_exceeded.Inc();
   }
 }
 
 // RFC 791 3.2 reassembly, on the control shard (fragments are steered there).
 bool Worker::Reassemble(Packet& p, ipv4::Ipv4Repr& ip) {
-  ipv4_rx_fragment_.Inc();
+  ipv4_counters_.rx_fragment.Inc();
   const auto out = reassembler_.OnFragment(ip, p.data(), now_);
   if (reassembler_.evicted() != evicted_seen_) {
-    ipv4_frag_evicted_.Inc(reassembler_.evicted() - evicted_seen_);
+    ipv4_counters_.frag_evicted.Inc(reassembler_.evicted() - evicted_seen_);
     evicted_seen_ = reassembler_.evicted();
   }
   reassembly_deadline_.Follow(reassembler_.NextDeadline());
@@ -701,7 +616,7 @@ bool Worker::Reassemble(Packet& p, ipv4::Ipv4Repr& ip) {
     case ipv4::Ipv4Reassembler::Status::kIncomplete:
       return false;
     case ipv4::Ipv4Reassembler::Status::kDuplicate:
-      ipv4_frag_duplicate_.Inc();
+      ipv4_counters_.frag_duplicate.Inc();
       return false;
     case ipv4::Ipv4Reassembler::Status::kDropped:
       ipv4_frag_drop_[static_cast<int>(out.drop)]->Inc();
@@ -715,13 +630,13 @@ bool Worker::Reassemble(Packet& p, ipv4::Ipv4Repr& ip) {
                                : rings::BufferClass::kLarge);
   const auto room = whole ? whole.Append(out.payload.size()) : std::span<std::byte>();
   if (room.size() != out.payload.size()) {
-    pool_empty_drop_.Inc();
+    shard_counters_.pool_drop_empty.Inc();
     return false;
   }
   std::memcpy(room.data(), out.payload.data(), out.payload.size());
   p = std::move(whole);
   ip = out.header;
-  ipv4_rx_reassembled_.Inc();
+  ipv4_counters_.rx_reassembled.Inc();
   return true;
 }
 
@@ -763,7 +678,7 @@ void Worker::SendIpv4(Packet p, Ipv4Address src, Ipv4Address dst, std::uint8_t p
   // A TCP super-segment (gso_size) is cut to the MTU by the link.
   if (p.size() + ipv4::Ipv4Repr::header_len() > config_.mtu && p.offload().gso_size == 0) {
     if (ip.df) {
-      ipv4_drop_df_too_big_.Inc();  // counted; the sending socket is not told (no EMSGSIZE)
+      ipv4_counters_.drop_df_too_big.Inc();  // counted; the sending socket is not told (no EMSGSIZE)
       return;
     }
     SendFragments(p, ip);
@@ -772,11 +687,11 @@ void Worker::SendIpv4(Packet p, Ipv4Address src, Ipv4Address dst, std::uint8_t p
   ip.payload_len = static_cast<std::uint16_t>(p.size());
   const auto header = p.Prepend(ipv4::Ipv4Repr::header_len());
   if (header.empty()) {
-    no_headroom_drop_.Inc();
+    shard_counters_.pool_drop_no_headroom.Inc();
     return;
   }
   ip.Emit(header);
-  ipv4_tx_.Inc();
+  ipv4_counters_.tx.Inc();
   SendToNextHop(std::move(p), dst);
 }
 
@@ -789,7 +704,7 @@ void Worker::SendFragments(const Packet& p, ipv4::Ipv4Repr ip) {
     const std::size_t n = std::min(chunk, payload.size() - off);
     Packet f = pool_.Get();
     if (!f) {
-      pool_empty_drop_.Inc();
+      shard_counters_.pool_drop_empty.Inc();
       return;  // the rest is useless without this fragment
     }
     std::memcpy(f.Append(n).data(), payload.data() + off, n);
@@ -797,10 +712,10 @@ void Worker::SendFragments(const Packet& p, ipv4::Ipv4Repr ip) {
     ip.mf = off + n < payload.size();
     ip.payload_len = static_cast<std::uint16_t>(n);
     ip.Emit(f.Prepend(ipv4::Ipv4Repr::header_len()));
-    ipv4_tx_fragment_.Inc();
+    ipv4_counters_.tx_fragment.Inc();
     SendToNextHop(std::move(f), ip.dst);
   }
-  ipv4_tx_.Inc();
+  ipv4_counters_.tx.Inc();
 }
 
 void Worker::SendToNextHop(Packet p, Ipv4Address dst) {
@@ -816,7 +731,7 @@ void Worker::SendToNextHop(Packet p, Ipv4Address dst) {
   // rest via their route's gateway.
   const auto route = host_.Lookup(dst);
   if (!route) {
-    ipv4_drop_no_route_.Inc();
+    ipv4_counters_.drop_no_route.Inc();
     return;
   }
   const Ipv4Address next_hop = route->next_hop;
@@ -842,7 +757,7 @@ void Worker::SendToNextHop(Packet p, Ipv4Address dst) {
       Park(next_hop, std::move(p));
       return;
     case arp::ArpCache::Resolve::kCacheFull:
-      arp_cache_full_drop_.Inc();  // --neighbour-cache
+      arp_counters_.drop_cache_full.Inc();  // --neighbour-cache
       return;
   }
 }
@@ -850,7 +765,7 @@ void Worker::SendToNextHop(Packet p, Ipv4Address dst) {
 void Worker::SendEthernet(Packet p, MacAddress dst, std::uint16_t ethertype) {
   const auto header = p.Prepend(ethernet::kHeaderLen);
   if (header.empty()) {
-    no_headroom_drop_.Inc();
+    shard_counters_.pool_drop_no_headroom.Inc();
     return;
   }
   ethernet::EthernetRepr{dst, config_.mac, ethertype}.Emit(header);
@@ -860,11 +775,11 @@ void Worker::SendEthernet(Packet p, MacAddress dst, std::uint16_t ethertype) {
     if (!via_tx_thread_ && tx_outstanding_->load(std::memory_order_acquire) == 0) {
       switch (inline_link_->Send(p)) {
         case SendResult::kSent:
-          tx_frames_.Inc();
-          tx_bytes_.Inc(p.size());
+          shard_counters_.tx_frames.Inc();
+          shard_counters_.tx_bytes.Inc(p.size());
           return;
         case SendResult::kError:
-          tx_error_drop_.Inc();
+          shard_counters_.tx_drop_error.Inc();
           return;
         case SendResult::kBusy:
           break;  // the TX stage keeps it and waits for the fd
@@ -874,7 +789,7 @@ void Worker::SendEthernet(Packet p, MacAddress dst, std::uint16_t ethertype) {
   }
   if (!tx_.TryPush(std::move(p))) {
     if (inline_link_ != nullptr) tx_outstanding_->fetch_sub(1, std::memory_order_relaxed);
-    tx_ring_full_drop_.Inc();
+    shard_counters_.tx_drop_ring_full.Inc();
     return;
   }
   tx_pushed_ = true;
@@ -884,9 +799,9 @@ void Worker::SendArpRequest(Ipv4Address target, std::optional<MacAddress> unicas
   // RFC 5227 2.5 would allow 0.0.0.0 here; a real source lets the target learn us.
   const Ipv4Address src = host_.SourceFor(target);
   if (unicast) {
-    arp_tx_probe_.Inc();
+    arp_counters_.tx_probe.Inc();
   } else {
-    arp_tx_request_.Inc();
+    arp_counters_.tx_request.Inc();
   }
   SendArp(arp::ArpRequest(config_.mac, src, target), unicast.value_or(MacAddress::Broadcast()));
 }
@@ -894,7 +809,7 @@ void Worker::SendArpRequest(Ipv4Address target, std::optional<MacAddress> unicas
 void Worker::SendArp(const arp::ArpRepr& arp, MacAddress dst) {
   Packet p = pool_.Get();
   if (!p) {
-    pool_empty_drop_.Inc();
+    shard_counters_.pool_drop_empty.Inc();
     return;
   }
   arp.Emit(p.Append(arp::kPacketLen));
@@ -907,7 +822,7 @@ bool Worker::ParkIn(absl::flat_hash_map<Addr, Parked>& parked_by_hop, const Addr
   bool first = false;
   if (it == parked_by_hop.end()) {
     if (parked_by_hop.size() >= kMaxParkedNeighbours) {
-      drop_park_full_.Inc();
+      neighbour_counters_.drop_park_full.Inc();
       return false;
     }
     it = parked_by_hop.try_emplace(next_hop).first;
@@ -918,7 +833,7 @@ bool Worker::ParkIn(absl::flat_hash_map<Addr, Parked>& parked_by_hop, const Addr
   const std::size_t limit = std::min(kParkedPerNeighbour, config_.neighbour_pending);
   if (parked.count >= limit) {
     // Keep the newest packets, as Linux's neighbour queue does.
-    drop_park_full_.Inc();
+    neighbour_counters_.drop_park_full.Inc();
     for (std::size_t i = 1; i < parked.count; ++i) parked.packets[i - 1] = std::move(parked.packets[i]);
     --parked.count;
   }
@@ -944,8 +859,8 @@ template void Worker::ReleaseFrom(absl::flat_hash_map<proto::Ipv6Address, Parked
                                   MacAddress, std::uint16_t);
 
 void Worker::DropHeld() {
-  for (const auto& [hop, parked] : parked_) drop_parked_at_stop_.Inc(parked.count);
-  for (const auto& [hop, parked] : parked6_) drop_parked_at_stop_.Inc(parked.count);
+  for (const auto& [hop, parked] : parked_) neighbour_counters_.drop_parked_at_stop.Inc(parked.count);
+  for (const auto& [hop, parked] : parked6_) neighbour_counters_.drop_parked_at_stop.Inc(parked.count);
   parked_.clear();  // handles return their buffers
   parked6_.clear();
 }
@@ -953,7 +868,7 @@ void Worker::DropHeld() {
 void Worker::DropParked(Ipv4Address next_hop) {
   auto it = parked_.find(next_hop);
   if (it == parked_.end()) return;
-  ipv4_drop_neighbour_unreachable_.Inc(it->second.count);
+  ipv4_counters_.drop_neighbour_unreachable.Inc(it->second.count);
   parked_.erase(it);  // handles return their buffers
 }
 
@@ -999,13 +914,13 @@ void Worker::OnTimer(std::uint64_t cookie) {
             SendNeighborSolicitation(ip, host6_.SourceFor(ip), unicast);
           },
           [this](const proto::Ipv6Address& ip) {
-            nd_resolve_failed_.Inc();
+            nd_counters_.resolve_failed.Inc();
             if (LogEnabled(Subsystem::kNd, LogLevel::kDebug)) {
               Log(Subsystem::kNd, LogLevel::kDebug, absl::StrCat("nd: ", ip.ToString(), " did not answer; unreachable"));
             }
             auto it = parked6_.find(ip);
             if (it != parked6_.end()) {
-              ipv6_drop_neighbour_unreachable_.Inc(it->second.count);
+              ipv6_counters_.drop_neighbour_unreachable.Inc(it->second.count);
               parked6_.erase(it);
             }
           });
@@ -1026,7 +941,7 @@ void Worker::OnTimer(std::uint64_t cookie) {
   arp_cache_.OnTimer(
       now_, [this](Ipv4Address ip, std::optional<MacAddress> unicast) { SendArpRequest(ip, unicast); },
       [this](Ipv4Address ip) {
-        arp_resolve_failed_.Inc();
+        arp_counters_.resolve_failed.Inc();
         if (LogEnabled(Subsystem::kArp, LogLevel::kDebug)) {
           Log(Subsystem::kArp, LogLevel::kDebug, absl::StrCat("arp: ", ip.ToString(), " did not answer; unreachable"));
         }

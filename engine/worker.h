@@ -37,6 +37,7 @@
 #include "engine/deadline.h"
 #include "engine/ip_output.h"
 #include "engine/log.h"
+#include "engine/protocol_counters.h"
 #include "engine/shard_fabric.h"
 #include "engine/shard_context.h"
 #include "engine/stage.h"
@@ -337,109 +338,20 @@ class Worker final : public Stage, private IpOutput {
 
   DropCounters eth_drop_, arp_drop_, ipv4_drop_, icmp4_drop_, icmp4_quote_drop_, dhcp4_drop_;
   DropCounters ipv6_drop_, ipv6_ext_drop_, icmp6_drop_, nd_drop_, mld_drop_;
-  Counter& eth_rx_;
-  Counter& eth_drop_not_for_us_;
-  Counter& eth_drop_unknown_ethertype_;
-  Counter& eth_drop_multicast_filtered_;
-  Counter& arp_rx_request_;
-  Counter& arp_rx_reply_;
-  Counter& arp_tx_request_;
-  Counter& arp_tx_reply_;
-  Counter& arp_resolve_failed_;
-  Counter& arp_tx_probe_;
-  Counter& arp_acd_probe_;
-  Counter& arp_acd_announce_;
-  Counter& arp_acd_claimed_;
-  Counter& arp_acd_conflict_;
-  Counter& arp_acd_defend_;
-  Counter& ipv4_rx_;
-  Counter& ipv4_drop_not_for_us_;
-  Counter& ipv4_rx_fragment_;
-  Counter& ipv4_rx_reassembled_;
-  Counter& ipv4_frag_duplicate_;
   std::array<Counter*, 6> ipv4_frag_drop_{};  // by Ipv4Reassembler::Drop
-  Counter& ipv4_reassembly_timeout_;
-  Counter& ipv4_frag_evicted_;
   std::uint64_t evicted_seen_ = 0;
-  Counter& ipv4_tx_fragment_;
-  Counter& ipv4_drop_df_too_big_;
-  Counter& ipv4_drop_protocol_unhandled_;
-  Counter& ipv4_drop_no_route_;
-  Counter& ipv4_drop_neighbour_unreachable_;
-  Counter& drop_park_full_;
-  Counter& arp_cache_full_drop_;
-  Counter& nd_cache_full_drop_;
-  Counter& drop_parked_at_stop_;
-  Counter& ipv4_tx_;
-  Counter& icmp4_rx_echo_request_;
-  Counter& icmp4_rx_echo_reply_;
-  Counter& icmp4_rx_other_;
-  Counter& icmp4_tx_echo_reply_;
-  Counter& icmp4_drop_echo_to_group_;
-  Counter& icmp4_tx_dest_unreachable_;
-  Counter& icmp4_error_suppressed_;
-  Counter& icmp4_error_rate_limited_;
-  Counter& ipv4_rx_unknown_protocol_;
-  Counter& icmp4_tx_time_exceeded_;
-  Counter& icmp4_rx_dest_unreachable_;
-  Counter& icmp4_rx_time_exceeded_;
-  Counter& icmp4_rx_param_problem_;
-  Counter& dhcp4_tx_;
-  Counter& dhcp4_rx_;
-  Counter& dhcp4_rx_ignored_;
-  Counter& dhcp4_bound_;
-  Counter& dhcp4_renewed_;
-  Counter& dhcp4_declined_;
-  Counter& dhcp4_lost_;
-  Counter& ipv6_rx_;
-  Counter& ipv6_tx_;
-  Counter& ipv6_drop_not_for_us_;
-  Counter& ipv6_drop_no_route_;
-  Counter& ipv6_drop_too_big_;
-  Counter& ipv6_drop_neighbour_unreachable_;
-  Counter& ipv6_rx_no_next_header_;
-  Counter& icmp6_rx_echo_request_;
-  Counter& icmp6_tx_echo_reply_;
-  Counter& icmp6_rx_echo_reply_;
-  Counter& icmp6_rx_error_;
-  Counter& icmp6_rx_other_;
-  Counter& icmp6_tx_param_problem_;
-  Counter& icmp6_error_suppressed_;
-  Counter& icmp6_error_rate_limited_;
-  Counter& ipv6_drop_protocol_unhandled_;
-  Counter& icmp6_tx_dest_unreachable_;
-  Counter& nd_rx_ns_;
-  Counter& nd_rx_na_;
-  Counter& nd_rx_ra_;
-  Counter& nd_rx_redirect_;
-  Counter& nd_tx_ns_;
-  Counter& nd_tx_na_;
-  Counter& nd_tx_rs_;
-  Counter& nd_dad_ns_;
-  Counter& nd_dad_duplicate_;
-  Counter& nd_resolve_failed_;
-  Counter& nd_drop_invalid_;
-  Counter& mld_rx_query_;
-  Counter& mld_rx_report_ignored_;
-  Counter& mld_tx_report_;
-  Counter& ipv6_rx_fragment_;
-  Counter& ipv6_rx_reassembled_;
-  Counter& ipv6_frag_duplicate_;
-  Counter& ipv6_frag_evicted_;
   std::array<Counter*, 6> ipv6_frag_drop_{};  // by ReassemblyDrop
-  Counter& ipv6_reassembly_timeout_;
-  Counter& ipv6_tx_fragment_;
-  Counter& icmp6_tx_time_exceeded_;
-  Counter& icmp6_rx_packet_too_big_;
-  Counter& tx_ring_full_drop_;
-  Counter& tx_frames_;       // written here (--tx-inline); the TX stage counts its own
-  Counter& tx_bytes_;
-  Counter& tx_error_drop_;
-  Counter& pool_empty_drop_;
-  Counter& no_headroom_drop_;
-  Counter& shard_mail_drop_;
-  Counter& shard_resolve_request_;
-  Counter& shard_snapshot_published_;
+  EthCounters eth_counters_;
+  ArpCounters arp_counters_;
+  Ipv4Counters ipv4_counters_;
+  NeighbourCounters neighbour_counters_;
+  NdCounters nd_counters_;
+  Icmp4Counters icmp4_counters_;
+  Dhcp4Counters dhcp4_counters_;
+  Ipv6Counters ipv6_counters_;
+  Icmp6Counters icmp6_counters_;
+  MldCounters mld_counters_;
+  ShardCounters shard_counters_;
   ShardContext ctx_;
   UdpLayer udp_;
   TcpLayer tcp_;

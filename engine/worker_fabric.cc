@@ -36,7 +36,7 @@ void Worker::PublishSnapshot() {
     if (e.state != proto::nd::NdCache::State::kIncomplete) s.nd.emplace(ip, e.mac);
   });
   fabric_.Publish(std::move(s));
-  shard_snapshot_published_.Inc();
+  shard_counters_.shard_snapshot_published.Inc();
   net_dirty_ = false;
   publish_now_ = false;
   last_publish_ = now_;
@@ -99,9 +99,9 @@ void Worker::SendBySnapshot(Packet p, const Addr& next_hop) {
   m.kind = kV6 ? ShardMessage::Kind::kResolve6 : ShardMessage::Kind::kResolve4;
   m.addr = proto::IpAddress(next_hop);
   if (fabric_.Post(0, std::move(m))) {
-    shard_resolve_request_.Inc();
+    shard_counters_.shard_resolve_request.Inc();
   } else {
-    shard_mail_drop_.Inc();  // the entry times out like a failed resolution
+    shard_counters_.shard_drop_mail_full.Inc();  // the entry times out like a failed resolution
   }
   if (!parked_timer_armed_) {
     parked_timer_ = wheel_.Arm(now_ + Duration::Seconds(1), kTimerParked);
@@ -124,8 +124,8 @@ void Worker::ExpireParked() {
       }
     }
   };
-  expire(parked_, ipv4_drop_neighbour_unreachable_);
-  expire(parked6_, ipv6_drop_neighbour_unreachable_);
+  expire(parked_, ipv4_counters_.drop_neighbour_unreachable);
+  expire(parked6_, ipv6_counters_.drop_neighbour_unreachable);
   if (!parked_.empty() || !parked6_.empty()) {
     parked_timer_ = wheel_.Arm(now_ + Duration::Seconds(1), kTimerParked);
     parked_timer_armed_ = true;
@@ -208,7 +208,7 @@ bool Worker::ForwardUdp(Packet& p, std::uint16_t dst_port, ShardMessage&& m) {
   const int owner = ShardForUdpPort(dst_port, config_.workers);
   if (owner == shard_) return false;
   m.packet = std::move(p);
-  if (!fabric_.Post(owner, std::move(m))) shard_mail_drop_.Inc();
+  if (!fabric_.Post(owner, std::move(m))) shard_counters_.shard_drop_mail_full.Inc();
   return true;
 }
 

@@ -41,7 +41,7 @@ void Worker::ApplyIpv6(ipv6::Ipv6Host::Events ev) {
   for (const Ipv6Address& group : ev.leave) SendMldReport(mld_.Leave(group, now_));
   for (const Ipv6Address& a : ev.send_dad) {
     // RFC 4862 5.4.2: NS from :: to the solicited-node group, no SLLA.
-    nd_dad_ns_.Inc();
+    nd_counters_.dad_ns.Inc();
     SendNeighborSolicitation(a, Ipv6Address(), std::nullopt);
   }
   for (const Ipv6Address& a : ev.preferred) {
@@ -51,7 +51,7 @@ void Worker::ApplyIpv6(ipv6::Ipv6Host::Events ev) {
     if (a == host6_.link_local()) host6_.StartRouterSolicitation(now_);
   }
   for (const Ipv6Address& a : ev.duplicate) {
-    nd_dad_duplicate_.Inc();
+    nd_counters_.dad_duplicate.Inc();
     Log(Subsystem::kIp6, LogLevel::kWarn, absl::StrCat("ip6 ", a.ToString(), ": duplicate (another host has it); not using it"));
   }
   for (const proto::Ipv6Interface& itf : ev.removed) {
@@ -63,7 +63,7 @@ void Worker::ApplyIpv6(ipv6::Ipv6Host::Events ev) {
     // address, or from :: without it while there is none.
     Packet p = pool_.Get();
     if (!p) {
-      pool_empty_drop_.Inc();
+      shard_counters_.pool_drop_empty.Inc();
     } else {
       nd::RouterSolicitation rs;
       const Ipv6Address ll = host6_.link_local();
@@ -71,7 +71,7 @@ void Worker::ApplyIpv6(ipv6::Ipv6Host::Events ev) {
       if (have_ll) rs.options.source_ll = config_.mac;
       p.Append(icmpv6::kHeaderLen);
       rs.Emit(p.Append(rs.body_len()));
-      nd_tx_rs_.Inc();
+      nd_counters_.tx_rs.Inc();
       SendIcmpv6(std::move(p), icmpv6::kRouterSolicitation, 0, have_ll ? ll : Ipv6Address(),
                  Ipv6Address::AllRouters(), nd::kHopLimit);
     }
@@ -92,14 +92,14 @@ void Worker::HandleIpv6(Packet p) {
     ipv6_drop_.Count(ip.error());
     return;
   }
-  ipv6_rx_.Inc();
+  ipv6_counters_.rx.Inc();
   if (!config_.ipv6) {
-    ipv6_drop_not_for_us_.Inc();
+    ipv6_counters_.drop_not_for_us.Inc();
     return;
   }
   const bool multicast = ip->dst.IsMulticast();
   if (!(multicast ? host6_.IsJoined(ip->dst) : host6_.IsLocal(ip->dst))) {
-    ipv6_drop_not_for_us_.Inc();
+    ipv6_counters_.drop_not_for_us.Inc();
     return;
   }
   p.TrimFront(ipv6::kHeaderLen);
@@ -121,7 +121,7 @@ void Worker::DeliverIpv6(Packet p, const ipv6::Ipv6Repr& ip, const ipv6::ExtOutc
       ipv6_ext_drop_.Count(ParseError::kBadOption);
       return;
     case ipv6::ExtOutcome::Kind::kNothing:
-      ipv6_rx_no_next_header_.Inc();
+      ipv6_counters_.rx_no_next_header.Inc();
       return;
     case ipv6::ExtOutcome::Kind::kDiscard:
       ipv6_ext_drop_.Count(ext.error == ParseError::kCount ? ParseError::kBadOption : ext.error);
@@ -146,7 +146,7 @@ void Worker::DeliverIpv6(Packet p, const ipv6::Ipv6Repr& ip, const ipv6::ExtOutc
     tcp_.Receive(std::move(p), ip.src, ip.dst, multicast);
     return;
   }
-  ipv6_drop_protocol_unhandled_.Inc();
+  ipv6_counters_.drop_protocol_unhandled.Inc();
 }
 
 void Worker::HandleUdp6(Packet p, const ipv6::Ipv6Repr& ip, std::size_t offset, bool multicast) {
@@ -170,10 +170,10 @@ void Worker::HandleUdp6(Packet p, const ipv6::Ipv6Repr& ip, std::size_t offset, 
 // RFC 8200 4.5 on the control shard; the whole datagram goes on through the
 // headers after the Fragment header.
 void Worker::Reassemble6(Packet p, const ipv6::Ipv6Repr& ip, const ipv6::Fragment& frag) {
-  ipv6_rx_fragment_.Inc();
+  ipv6_counters_.rx_fragment.Inc();
   const auto out = reassembler6_.OnFragment(ip, frag, p.data().subspan(frag.data_at), now_);
   if (reassembler6_.evicted() != evicted6_seen_) {
-    ipv6_frag_evicted_.Inc(reassembler6_.evicted() - evicted6_seen_);
+    ipv6_counters_.frag_evicted.Inc(reassembler6_.evicted() - evicted6_seen_);
     evicted6_seen_ = reassembler6_.evicted();
   }
   RearmIpv6Timers();
@@ -181,7 +181,7 @@ void Worker::Reassemble6(Packet p, const ipv6::Ipv6Repr& ip, const ipv6::Fragmen
     case ipv6::Ipv6Reassembler::Status::kIncomplete:
       return;
     case ipv6::Ipv6Reassembler::Status::kDuplicate:
-      ipv6_frag_duplicate_.Inc();
+      ipv6_counters_.frag_duplicate.Inc();
       return;
     case ipv6::Ipv6Reassembler::Status::kDropped:
       ipv6_frag_drop_[static_cast<int>(out.drop)]->Inc();
@@ -194,11 +194,11 @@ void Worker::Reassemble6(Packet p, const ipv6::Ipv6Repr& ip, const ipv6::Fragmen
                                : rings::BufferClass::kLarge);
   const auto room = whole ? whole.Append(out.payload.size()) : std::span<std::byte>();
   if (room.size() != out.payload.size()) {
-    pool_empty_drop_.Inc();
+    shard_counters_.pool_drop_empty.Inc();
     return;
   }
   std::memcpy(room.data(), out.payload.data(), out.payload.size());
-  ipv6_rx_reassembled_.Inc();
+  ipv6_counters_.rx_reassembled.Inc();
   ipv6::Ipv6Repr header = out.header;
   header.next_header = out.next_header;
   header.payload_len = static_cast<std::uint16_t>(std::min<std::size_t>(out.payload.size(), 0xffff));
@@ -209,7 +209,7 @@ void Worker::Reassemble6(Packet p, const ipv6::Ipv6Repr& ip, const ipv6::Fragmen
 
 // RFC 8200 4.5: Time Exceeded code 1, only when fragment zero had come.
 void Worker::OnReassembly6Expired(const ipv6::Ipv6Reassembler::Expired& e) {
-  ipv6_reassembly_timeout_.Inc();
+  ipv6_counters_.reassembly_timeout.Inc();
   if (!e.had_first_fragment || e.dst.IsMulticast() || !host6_.IsLocal(e.dst)) return;
   // Never about an ICMPv6 error (RFC 4443 2.4 e.1): fragment zero's data
   // starts with the upper-layer header when the Fragment header names it.
@@ -219,11 +219,11 @@ void Worker::OnReassembly6Expired(const ipv6::Ipv6Reassembler::Expired& e) {
                                                        : std::nullopt;
   if (frag && frag->next_header() == ipv6::kIcmpv6 && invoking.size() > data_at &&
       proto::Load8(invoking.data() + data_at) < 128) {  // an ICMPv6 type below 128: an error
-    icmp6_error_suppressed_.Inc();
+    icmp6_counters_.error_suppressed.Inc();
     return;
   }
   SendIcmpv6ErrorQuoting(icmpv6::kTimeExceeded, icmpv6::kCodeReassemblyTimeExceeded, 0, invoking, e.src, e.dst);
-  icmp6_tx_time_exceeded_.Inc();
+  icmp6_counters_.tx_time_exceeded.Inc();
 }
 
 // A port unreachable about a datagram a connected UDP socket sent:
@@ -246,7 +246,7 @@ void Worker::OnPacketTooBig(proto::Bytes body) {
     icmp6_drop_.Count(ParseError::kTruncated);
     return;
   }
-  icmp6_rx_packet_too_big_.Inc();
+  icmp6_counters_.rx_packet_too_big.Inc();
   const std::size_t mtu = std::clamp<std::size_t>(proto::LoadBe32(body.data()), ipv6::kMinMtu, host6_.mtu());
   // The quote is cut short, so its payload length cannot be checked: the
   // header's addresses are read as they are.
@@ -277,7 +277,7 @@ std::size_t Worker::PathMtu6(const Ipv6Address& dst) {
 void Worker::AnswerEcho6(Packet p, const ipv6::Ipv6Repr& ip) {
   const Ipv6Address src = ip.dst.IsMulticast() ? host6_.SourceFor(ip.src) : ip.dst;
   if (src.IsUnspecified() || ip.src.IsUnspecified()) return;
-  icmp6_tx_echo_reply_.Inc();
+  icmp6_counters_.tx_echo_reply.Inc();
   SendIcmpv6(std::move(p), icmpv6::kEchoReply, 0, src, ip.src);
 }
 
@@ -290,27 +290,27 @@ void Worker::HandleIcmpv6(Packet p, const ipv6::Ipv6Repr& ip, bool router_alert)
   }
   switch (msg->type) {
     case icmpv6::kEchoRequest:
-      icmp6_rx_echo_request_.Inc();
+      icmp6_counters_.rx_echo_request.Inc();
       AnswerEcho6(std::move(p), ip);
       return;
     case icmpv6::kEchoReply:
-      icmp6_rx_echo_reply_.Inc();
+      icmp6_counters_.rx_echo_reply.Inc();
       udp_.ReceiveEchoReply(p, /*v6=*/true, ip.src);  // to its ICMP echo socket, if any
       return;
     case icmpv6::kNeighborSolicitation:
-      nd_rx_ns_.Inc();
+      nd_counters_.rx_ns.Inc();
       HandleNeighborSolicitation(ip, msg->body);
       return;
     case icmpv6::kNeighborAdvertisement:
-      nd_rx_na_.Inc();
+      nd_counters_.rx_na.Inc();
       HandleNeighborAdvertisement(ip, msg->body);
       return;
     case icmpv6::kRouterAdvertisement:
-      nd_rx_ra_.Inc();
+      nd_counters_.rx_ra.Inc();
       HandleRouterAdvertisement(ip, msg->body);
       return;
     case icmpv6::kMldQuery:
-      mld_rx_query_.Inc();
+      mld_counters_.rx_query.Inc();
       HandleMldQuery(ip, msg->body, router_alert);
       return;
     case icmpv6::kMldV2Report: {
@@ -323,7 +323,7 @@ void Worker::HandleIcmpv6(Packet p, const ipv6::Ipv6Repr& ip, bool router_alert)
         mld_drop_.Count(records.error());
         return;
       }
-      mld_rx_report_ignored_.Inc();
+      mld_counters_.rx_report_ignored.Inc();
       return;
     }
     case icmpv6::kRedirect: {
@@ -333,10 +333,10 @@ void Worker::HandleIcmpv6(Packet p, const ipv6::Ipv6Repr& ip, bool router_alert)
         return;
       }
       if (ip.hop_limit != nd::kHopLimit || !ip.src.IsLinkLocal() || !host6_.OnRedirect(ip.src, *r)) {
-        nd_drop_invalid_.Inc();
+        nd_counters_.drop_invalid.Inc();
         return;
       }
-      nd_rx_redirect_.Inc();
+      nd_counters_.rx_redirect.Inc();
       // 8.3: the target's link-layer address, if given, goes in the cache.
       if (r->options.target_ll && nd_cache_.OnSolicitation(r->target, r->options.target_ll, now_)) {
         ReleaseParked6(r->target, *r->options.target_ll);
@@ -348,13 +348,13 @@ void Worker::HandleIcmpv6(Packet p, const ipv6::Ipv6Repr& ip, bool router_alert)
       OnPacketTooBig(msg->body);
       return;
     case icmpv6::kDestUnreachable:
-      icmp6_rx_error_.Inc();
+      icmp6_counters_.rx_error.Inc();
       OnDestUnreachable6(msg->code, msg->body);
       return;
     default:
       // Errors are for the transport that sent the datagram; RS,
       // Redirect and MLD reports from others are not a host's business.
-      (msg->is_error() ? icmp6_rx_error_ : icmp6_rx_other_).Inc();
+      (msg->is_error() ? icmp6_counters_.rx_error : icmp6_counters_.rx_other).Inc();
       return;
   }
 }
@@ -368,7 +368,7 @@ void Worker::HandleNeighborSolicitation(const ipv6::Ipv6Repr& ip, proto::Bytes b
   }
   const bool from_dad = ip.src.IsUnspecified();
   if (ip.hop_limit != nd::kHopLimit || (from_dad && (ip.dst != ns->target.SolicitedNode() || ns->options.source_ll))) {
-    nd_drop_invalid_.Inc();
+    nd_counters_.drop_invalid.Inc();
     return;
   }
   ApplyIpv6(host6_.OnNeighborSolicitation(ip.src, ns->target, now_));
@@ -379,7 +379,7 @@ void Worker::HandleNeighborSolicitation(const ipv6::Ipv6Repr& ip, proto::Bytes b
   if (!host6_.IsLocal(ns->target)) return;  // not ours, or still tentative (5.4.3: no answer)
   Packet p = pool_.Get();
   if (!p) {
-    pool_empty_drop_.Inc();
+    shard_counters_.pool_drop_empty.Inc();
     return;
   }
   nd::NeighborAdvertisement na;
@@ -389,7 +389,7 @@ void Worker::HandleNeighborSolicitation(const ipv6::Ipv6Repr& ip, proto::Bytes b
   na.options.target_ll = config_.mac;
   p.Append(icmpv6::kHeaderLen);
   na.Emit(p.Append(na.body_len()));
-  nd_tx_na_.Inc();
+  nd_counters_.tx_na.Inc();
   // 7.2.4: to the solicitor, or to all nodes when it was DAD from ::.
   SendIcmpv6(std::move(p), icmpv6::kNeighborAdvertisement, 0, ns->target,
              from_dad ? Ipv6Address::AllNodes() : ip.src, nd::kHopLimit);
@@ -403,7 +403,7 @@ void Worker::HandleNeighborAdvertisement(const ipv6::Ipv6Repr& ip, proto::Bytes 
   }
   // 7.1.2: hop limit 255; to a multicast destination the S flag is 0.
   if (ip.hop_limit != nd::kHopLimit || (ip.dst.IsMulticast() && na->solicited)) {
-    nd_drop_invalid_.Inc();
+    nd_counters_.drop_invalid.Inc();
     return;
   }
   ApplyIpv6(host6_.OnNeighborAdvertisement(na->target, now_));
@@ -422,7 +422,7 @@ void Worker::HandleRouterAdvertisement(const ipv6::Ipv6Repr& ip, proto::Bytes bo
   }
   // 6.1.2: from a link-local address, hop limit 255.
   if (ip.hop_limit != nd::kHopLimit || !ip.src.IsLinkLocal()) {
-    nd_drop_invalid_.Inc();
+    nd_counters_.drop_invalid.Inc();
     return;
   }
   if (nd_cache_.OnRouterAdvertisement(ip.src, ra->options.source_ll, now_)) {
@@ -450,14 +450,14 @@ void Worker::SendMldReport(const std::vector<mld::Record>& records) {
   if (records.empty()) return;
   Packet p = pool_.Get();
   if (!p) {
-    pool_empty_drop_.Inc();
+    shard_counters_.pool_drop_empty.Inc();
     return;
   }
   p.Append(icmpv6::kHeaderLen);
   mld::EmitReport(records, p.Append(mld::ReportBodyLen(records.size())));
   // RFC 3810 5.2.13: from the link-local address, or :: while it is tentative.
   const Ipv6Address ll = host6_.link_local();
-  mld_tx_report_.Inc();
+  mld_counters_.tx_report.Inc();
   SendIcmpv6(std::move(p), icmpv6::kMldV2Report, 0, host6_.IsLocal(ll) ? ll : Ipv6Address(),
              Ipv6Address::AllMldv2Routers(), 1, /*router_alert=*/true);
   RearmIpv6Timers();
@@ -467,7 +467,7 @@ void Worker::SendNeighborSolicitation(const Ipv6Address& target, const Ipv6Addre
                                       std::optional<MacAddress> unicast) {
   Packet p = pool_.Get();
   if (!p) {
-    pool_empty_drop_.Inc();
+    shard_counters_.pool_drop_empty.Inc();
     return;
   }
   nd::NeighborSolicitation ns;
@@ -475,7 +475,7 @@ void Worker::SendNeighborSolicitation(const Ipv6Address& target, const Ipv6Addre
   if (!src.IsUnspecified()) ns.options.source_ll = config_.mac;
   p.Append(icmpv6::kHeaderLen);
   ns.Emit(p.Append(ns.body_len()));
-  nd_tx_ns_.Inc();
+  nd_counters_.tx_ns.Inc();
   // Address resolution and DAD go to the solicited-node group; NUD probes
   // unicast to the cached address (7.2.2, 7.3.3).
   SendIcmpv6(std::move(p), icmpv6::kNeighborSolicitation, 0, src, unicast ? target : target.SolicitedNode(),
@@ -493,7 +493,7 @@ void Worker::SendIcmpv6(Packet p, std::uint8_t type, std::uint8_t code, const Ip
   if (router_alert) {
     const auto hbh = p.Prepend(ipv6::kRouterAlertHeaderLen);
     if (hbh.empty()) {
-      no_headroom_drop_.Inc();
+      shard_counters_.pool_drop_no_headroom.Inc();
       return;
     }
     ipv6::EmitRouterAlertHeader(ipv6::kIcmpv6, hbh);
@@ -509,16 +509,16 @@ void Worker::SendIpv6(Packet p, const ipv6::Ipv6Repr& header) {
     ip.payload_len = static_cast<std::uint16_t>(p.size());
     const auto h = p.Prepend(ipv6::kHeaderLen);
     if (h.empty()) {
-      no_headroom_drop_.Inc();
+      shard_counters_.pool_drop_no_headroom.Inc();
       return;
     }
     ip.Emit(h);
-    ipv6_tx_.Inc();
+    ipv6_counters_.tx.Inc();
     SendToNextHop6(std::move(p), ip.dst);
     return;
   }
   if (p.size() > 0xffff) {
-    ipv6_drop_too_big_.Inc();
+    ipv6_counters_.drop_too_big.Inc();
     return;
   }
   // RFC 8200 4.5: fragments of (MTU - 40 - 8) & ~7 bytes, each with a
@@ -534,13 +534,13 @@ void Worker::SendIpv6(Packet p, const ipv6::Ipv6Repr& header) {
     const std::size_t n = std::min(chunk, payload.size() - off);
     Packet f = pool_.Get();
     if (!f) {
-      pool_empty_drop_.Inc();
+      shard_counters_.pool_drop_empty.Inc();
       return;  // the rest is useless without this fragment
     }
     std::memcpy(f.Append(n).data(), payload.data() + off, n);
     auto fh = ipv6::FragmentHeaderMut::Checked(f.Prepend(ipv6::kFragmentHeaderLen));
     if (!fh) {
-      no_headroom_drop_.Inc();
+      shard_counters_.pool_drop_no_headroom.Inc();
       return;
     }
     fh->Set(header.next_header, static_cast<std::uint16_t>(off), off + n < payload.size(), ident);
@@ -548,10 +548,10 @@ void Worker::SendIpv6(Packet p, const ipv6::Ipv6Repr& header) {
     ip.next_header = ipv6::kFragment;
     ip.payload_len = static_cast<std::uint16_t>(8 + n);
     ip.Emit(f.Prepend(ipv6::kHeaderLen));
-    ipv6_tx_fragment_.Inc();
+    ipv6_counters_.tx_fragment.Inc();
     SendToNextHop6(std::move(f), ip.dst);
   }
-  ipv6_tx_.Inc();
+  ipv6_counters_.tx.Inc();
 }
 
 void Worker::SendToNextHop6(Packet p, const Ipv6Address& dst) {
@@ -561,7 +561,7 @@ void Worker::SendToNextHop6(Packet p, const Ipv6Address& dst) {
   }
   const auto route = host6_.Lookup(dst);
   if (!route) {
-    ipv6_drop_no_route_.Inc();
+    ipv6_counters_.drop_no_route.Inc();
     return;
   }
   if (shard_ != 0) {
@@ -583,7 +583,7 @@ void Worker::SendToNextHop6(Packet p, const Ipv6Address& dst) {
       Park6(route->next_hop, std::move(p));
       return;
     case nd::NdCache::Resolve::kCacheFull:
-      nd_cache_full_drop_.Inc();  // --neighbour-cache
+      nd_counters_.drop_cache_full.Inc();  // --neighbour-cache
       return;
   }
 }
@@ -595,7 +595,7 @@ void Worker::SendToNextHop6(Packet p, const Ipv6Address& dst) {
 void Worker::SendIcmpv6Error(std::uint8_t type, std::uint8_t code, std::uint32_t pointer, const Packet& invoking,
                              const ipv6::Ipv6Repr& ip, bool to_multicast) {
   if (to_multicast) {
-    icmp6_error_suppressed_.Inc();
+    icmp6_counters_.error_suppressed.Inc();
     return;
   }
   // The invoking packet: its header (re-emitted) and what followed it.
@@ -606,7 +606,7 @@ void Worker::SendIcmpv6Error(std::uint8_t type, std::uint8_t code, std::uint32_t
   std::memcpy(quote.data() + ipv6::kHeaderLen, invoking.data().data(), body);
   SendIcmpv6ErrorQuoting(type, code, pointer, std::span(quote).first(ipv6::kHeaderLen + body), ip.src,
                          ip.dst.IsMulticast() ? host6_.SourceFor(ip.src) : ip.dst);
-  (type == icmpv6::kParameterProblem ? icmp6_tx_param_problem_ : icmp6_tx_dest_unreachable_).Inc();
+  (type == icmpv6::kParameterProblem ? icmp6_counters_.tx_param_problem : icmp6_counters_.tx_dest_unreachable).Inc();
 }
 
 // RFC 4443 2.4: never to an unspecified or multicast source (the caller has
@@ -615,16 +615,16 @@ void Worker::SendIcmpv6Error(std::uint8_t type, std::uint8_t code, std::uint32_t
 void Worker::SendIcmpv6ErrorQuoting(std::uint8_t type, std::uint8_t code, std::uint32_t pointer,
                                     proto::Bytes invoking, const Ipv6Address& to, const Ipv6Address& from) {
   if (to.IsUnspecified() || to.IsMulticast() || from.IsUnspecified()) {
-    icmp6_error_suppressed_.Inc();
+    icmp6_counters_.error_suppressed.Inc();
     return;
   }
   if (!error_limiter_.Allow(now_)) {
-    icmp6_error_rate_limited_.Inc();
+    icmp6_counters_.error_rate_limited.Inc();
     return;
   }
   Packet e = pool_.Get();
   if (!e) {
-    pool_empty_drop_.Inc();
+    shard_counters_.pool_drop_empty.Inc();
     return;
   }
   const std::size_t room = ipv6::kMinMtu - ipv6::kHeaderLen - icmpv6::kHeaderLen - 4;

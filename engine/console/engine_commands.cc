@@ -78,8 +78,8 @@ int ShowInterfaces(Engine& engine, Args& args, Out& out) {
   t.Add({engine.config().tap, engine.config().mac.ToString(), Num(engine.config().mtu),
          std::string(failure.empty() ? "up" : "failed"), engine.link().Describe(), Num(engine.counter("rx_frames")),
          Num(engine.counter("rx_bytes")), Num(engine.counter("tx_frames")), Num(engine.counter("tx_bytes")),
-         Num(engine.counter("rx_no_buffer_drop") + engine.counter("rx_oversize_drop")),
-         Num(engine.counter("tx_error_drop"))});
+         Num(engine.counter("rx_drop_no_buffer") + engine.counter("rx_drop_oversize")),
+         Num(engine.counter("tx_drop_error"))});
   return Show(out, t, json);
 }
 

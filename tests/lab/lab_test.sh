@@ -462,9 +462,9 @@ udp_accounting_ok() {  # udp_accounting_ok NS
   local delivered tx drops
   delivered=$(delta udp_rx_delivered)
   tx=$(delta udp_tx)
-  drops=$(( $(delta udp_drop_rcvbuf_full) + $(delta rx_ring0_full_drop) + $(delta rx_ring1_full_drop) +
-            $(delta rx_no_buffer_drop) + $(delta ipv4_frag_drop_memory_limit) + $(delta ipv4_frag_evicted) +
-            $(delta pool_empty_drop) + $(delta shard_mail_drop) ))
+  drops=$(( $(delta udp_drop_rcvbuf_full) + $(delta rx_drop_ring0_full) + $(delta rx_drop_ring1_full) +
+            $(delta rx_drop_no_buffer) + $(delta ipv4_frag_drop_memory_limit) + $(delta ipv4_frag_evicted) +
+            $(delta pool_drop_empty) + $(delta shard_drop_mail_full) ))
   echo "client: $out; kernel UdpRcvbufErrors ${rcvbuf:-0}; ringstack: delivered $delivered, counted drops $drops, echoed $tx"
   [ "$sent" -eq 10000 ] && [ "$corrupt" -eq 0 ] && [ $((delivered + drops)) -eq 10000 ] &&
     [ "$tx" -eq "$delivered" ] && [ $((received + ${rcvbuf:-0})) -eq "$tx" ]

@@ -117,8 +117,8 @@ TEST(SteadyState, EchoPathAllocatesNothingThreaded) {
   replay->Extend(20000);
   // Every frame received is either answered or counted as dropped.
   auto accounted = [&] {
-    return replay->sent() + engine->counter("rx_ring0_full_drop") + engine->counter("tx_ring_full_drop") +
-           engine->counter("rx_no_buffer_drop");
+    return replay->sent() + engine->counter("rx_drop_ring0_full") + engine->counter("tx_drop_ring_full") +
+           engine->counter("rx_drop_no_buffer");
   };
   while (accounted() < 21001 && clock.Now() < deadline) std::this_thread::yield();
   const std::uint64_t after = g_allocations.load();

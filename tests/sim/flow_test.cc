@@ -250,7 +250,7 @@ TEST(Flow, FullRingDropsAreCountedNotLost) {
   constexpr int kFrames = 500;
   for (int i = 0; i < kFrames; ++i) sim.Send(Vec(vectors::kIcmpEchoRequest));
   const auto out = sim.Run();
-  const std::uint64_t dropped = sim.Count("rx_ring0_full_drop");
+  const std::uint64_t dropped = sim.Count("rx_drop_ring0_full");
   EXPECT_GT(dropped, 0u);
   EXPECT_EQ(out.size() + dropped, static_cast<std::size_t>(kFrames));
 }
@@ -561,7 +561,7 @@ TEST(Flow, NeighbourCacheAndPendingLimits) {
     for (const Frame& f : sim.Run()) arp_requests += proto::LoadBe16(f.data() + 12) == 0x0806 ? 1 : 0;
   }
   EXPECT_EQ(arp_requests, 16u);
-  EXPECT_EQ(sim.Count("arp_cache_full_drop"), 4u);
+  EXPECT_EQ(sim.Count("arp_drop_cache_full"), 4u);
   // Five more for 192.0.2.100, still unresolved: two held in all, the rest dropped.
   for (int i = 0; i < 5; ++i) {
     Frame f = WithIpv4Src(Vec(vectors::kIcmpEchoRequest), 0xc0000264u);

@@ -597,10 +597,10 @@ void EightThreadsHammer(int workers) {
     for (int s : own) api.SetNonBlocking(s, true);
     std::atomic<int> sent{0}, got{0}, failed{0}, senders_done{0};
     auto dropped = [&] {
-      return eng->counter("udp_drop_rcvbuf_full") + eng->counter("rx_ring0_full_drop") +
-             eng->counter("rx_ring1_full_drop") + eng->counter("tx_ring_full_drop") +
-             eng->counter("rx_no_buffer_drop") + eng->counter("neighbour_drop_park_full") +
-             eng->counter("shard_mail_drop");
+      return eng->counter("udp_drop_rcvbuf_full") + eng->counter("rx_drop_ring0_full") +
+             eng->counter("rx_drop_ring1_full") + eng->counter("tx_drop_ring_full") +
+             eng->counter("rx_drop_no_buffer") + eng->counter("neighbour_drop_park_full") +
+             eng->counter("shard_drop_mail_full");
     };
     // Done when every sender has finished and every datagram is accounted for.
     auto settled = [&] {

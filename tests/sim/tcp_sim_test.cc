@@ -543,7 +543,7 @@ TEST(TcpSim, SessionLimitDropsSynsAndRefusesConnects) {
   t.RunFor(engine::Duration::Seconds(2));
   for (int s; (s = t.b().Accept(l, nullptr)) >= 0;) accepted.push_back(s);
   EXPECT_EQ(accepted.size(), 3u);
-  EXPECT_GE(t.engine_b().counter("tcp_session_limit_drop"), 2u);
+  EXPECT_GE(t.engine_b().counter("tcp_drop_session_limit"), 2u);
   // B itself cannot open a fourth.
   const int own = t.b().Socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK);
   EXPECT_EQ(t.b().Connect(own, Ep("192.0.2.1", 9)), -1);
