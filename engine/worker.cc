@@ -873,70 +873,58 @@ void Worker::DropParked(Ipv4Address next_hop) {
 }
 
 void Worker::OnTimer(std::uint64_t cookie) {
-  if (cookie == kTimerPublish) {  // MaybePublish, after the timers, publishes
-    publish_timer_armed_ = false;
-    return;
+  switch (TimerLayerOf(cookie)) {
+    case TimerLayer::kTcp:
+      tcp_.OnTimer(TimerValueOf(cookie));
+      return;
+    case TimerLayer::kShard:
+      break;
   }
-  if (cookie == kTimerParked) {
-    ExpireParked();
-    return;
-  }
-  if (TimerLayerOf(cookie) == TimerLayer::kTcp) {
-    tcp_.OnTimer(TimerValueOf(cookie));
-    return;
-  }
-  net_dirty_ = true;  // caches age, addresses change state
-  if (cookie == kTimerReassembly) {
-    reassembly_deadline_.Fired();
-    reassembler_.OnTimer(now_, [this](const ipv4::Ipv4Reassembler::Expired& e) { OnReassemblyExpired(e); });
-    reassembly_deadline_.Follow(reassembler_.NextDeadline());
-    return;
-  }
-  if (cookie == kTimerAcd) {
-    OnAcdTimer();
-    return;
-  }
-  if (cookie == kTimerReassembly6) {
-    reassembly6_deadline_.Fired();
-    reassembler6_.OnTimer(now_, [this](const ipv6::Ipv6Reassembler::Expired& e) { OnReassembly6Expired(e); });
-    RearmIpv6Timers();
-    return;
-  }
-  if (cookie == kTimerIpv6Host || cookie == kTimerNd || cookie == kTimerMld) {
-    if (cookie == kTimerIpv6Host) {
+  if (cookie != kTimerPublish && cookie != kTimerParked) net_dirty_ = true;  // caches age, addresses change
+  switch (cookie) {
+    case kTimerPublish:  // MaybePublish, after the timers, publishes
+      publish_timer_armed_ = false;
+      return;
+    case kTimerParked:
+      ExpireParked();
+      return;
+    case kTimerArpCache:
+      OnArpCacheTimer();
+      return;
+    case kTimerReassembly:
+      reassembly_deadline_.Fired();
+      reassembler_.OnTimer(now_, [this](const ipv4::Ipv4Reassembler::Expired& e) { OnReassemblyExpired(e); });
+      reassembly_deadline_.Follow(reassembler_.NextDeadline());
+      return;
+    case kTimerAcd:
+      OnAcdTimer();
+      return;
+    case kTimerDhcp:
+      dhcp_deadline_.Fired();
+      if (dhcp_) ApplyDhcp(dhcp_->OnTimer(now_));
+      return;
+    case kTimerReassembly6:
+      reassembly6_deadline_.Fired();
+      reassembler6_.OnTimer(now_, [this](const ipv6::Ipv6Reassembler::Expired& e) { OnReassembly6Expired(e); });
+      break;
+    case kTimerIpv6Host:
       host6_deadline_.Fired();
       ApplyIpv6(host6_.OnTimer(now_));
-    } else if (cookie == kTimerNd) {
-      nd_deadline_.Fired();
-      nd_cache_.OnTimer(
-          now_,
-          [this](const proto::Ipv6Address& ip, std::optional<MacAddress> unicast) {
-            SendNeighborSolicitation(ip, host6_.SourceFor(ip), unicast);
-          },
-          [this](const proto::Ipv6Address& ip) {
-            nd_counters_.resolve_failed.Inc();
-            if (LogEnabled(Subsystem::kNd, LogLevel::kDebug)) {
-              Log(Subsystem::kNd, LogLevel::kDebug, absl::StrCat("nd: ", ip.ToString(), " did not answer; unreachable"));
-            }
-            auto it = parked6_.find(ip);
-            if (it != parked6_.end()) {
-              ipv6_counters_.drop_neighbour_unreachable.Inc(it->second.count);
-              parked6_.erase(it);
-            }
-          });
-    } else {
+      break;
+    case kTimerNd:
+      OnNdTimer();
+      break;
+    case kTimerMld:
       mld_deadline_.Fired();
       mld_.OnTimer(now_, [this](const std::vector<proto::mld::Record>& r) { SendMldReport(r); });
-    }
-    RearmIpv6Timers();
-    return;
+      break;
+    default:
+      return;
   }
-  if (cookie == kTimerDhcp) {
-    dhcp_deadline_.Fired();
-    if (dhcp_) ApplyDhcp(dhcp_->OnTimer(now_));
-    return;
-  }
-  if (cookie != kTimerArpCache) return;
+  RearmIpv6Timers();
+}
+
+void Worker::OnArpCacheTimer() {
   arp_deadline_.Fired();
   arp_cache_.OnTimer(
       now_, [this](Ipv4Address ip, std::optional<MacAddress> unicast) { SendArpRequest(ip, unicast); },

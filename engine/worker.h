@@ -224,7 +224,10 @@ class Worker final : public Stage, private IpOutput {
     ReleaseFrom(parked_, next_hop, mac, proto::ethernet::kEtherTypeIpv4);
   }
   void DropParked(proto::Ipv4Address next_hop);
+  // A fired timer: to the layer its cookie names, or one of the shard's own.
   void OnTimer(std::uint64_t cookie);
+  void OnArpCacheTimer();
+  void OnNdTimer();
   void Log(Subsystem subsystem, LogLevel level, std::string_view text) const {
     logger_.Log(subsystem, level, text);
   }

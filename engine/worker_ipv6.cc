@@ -79,6 +79,26 @@ void Worker::ApplyIpv6(ipv6::Ipv6Host::Events ev) {
   RearmIpv6Timers();
 }
 
+void Worker::OnNdTimer() {
+  nd_deadline_.Fired();
+  nd_cache_.OnTimer(
+      now_,
+      [this](const proto::Ipv6Address& ip, std::optional<MacAddress> unicast) {
+        SendNeighborSolicitation(ip, host6_.SourceFor(ip), unicast);
+      },
+      [this](const proto::Ipv6Address& ip) {
+        nd_counters_.resolve_failed.Inc();
+        if (LogEnabled(Subsystem::kNd, LogLevel::kDebug)) {
+          Log(Subsystem::kNd, LogLevel::kDebug, absl::StrCat("nd: ", ip.ToString(), " did not answer; unreachable"));
+        }
+        auto it = parked6_.find(ip);
+        if (it != parked6_.end()) {
+          ipv6_counters_.drop_neighbour_unreachable.Inc(it->second.count);
+          parked6_.erase(it);
+        }
+      });
+}
+
 void Worker::RearmIpv6Timers() {
   host6_deadline_.Follow(host6_.NextDeadline());
   nd_deadline_.Follow(nd_cache_.NextDeadline());
