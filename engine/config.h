@@ -86,8 +86,8 @@ struct Config {
   std::size_t ring_size = 1024;    // RX->worker and worker->TX rings, per shard
   std::size_t pool_buffers = 8192; // standard (2 KiB) buffers
   std::size_t rx_batch = 64;       // frames per RX wake-up
-  // IP MTU of the link: larger datagrams go out fragmented. The TAP default;
-  // a flag (and jumbo frames, which need larger RX buffers) come with #8.
+  // IP MTU of the link: larger datagrams go out fragmented. The TAP's
+  // default; no flag changes it (jumbo frames would need larger RX buffers).
   std::size_t mtu = 1500;
   // Reassembly memory, IPv4 and IPv6 each: all datagrams in progress; one
   // source may hold a quarter.

@@ -1,8 +1,9 @@
-// The counter structs of a shard's protocols below the transport layers
-// (Ethernet, ARP, the neighbour queues, IPv4, ICMPv4, DHCPv4, IPv6, ICMPv6,
-// ND, MLD): one Counter per event, each struct with its field table giving
-// the exported names ("<proto>_<event>", "<proto>_drop_<reason>"). The
-// parse errors each protocol counts are DropCounters (shard_context.h).
+// The counter structs of a shard's IP-level protocols (Ethernet dispatch,
+// ACD, IPv4, ICMPv4, DHCPv4, IPv6, ICMPv6, ND, MLD; ARP's and the neighbour
+// queues' are neighbour_layer.h's): one Counter per event, each struct with
+// its field table giving the exported names ("<proto>_<event>",
+// "<proto>_drop_<reason>"). The parse errors each protocol counts are
+// DropCounters (shard_context.h).
 #ifndef RINGSTACK_ENGINE_PROTOCOL_COUNTERS_H_
 #define RINGSTACK_ENGINE_PROTOCOL_COUNTERS_H_
 
@@ -25,36 +26,22 @@ inline constexpr CounterField<EthCounters> kEthCounterFields[] = {
     {"eth_drop_multicast_filtered", &EthCounters::drop_multicast_filtered},
 };
 
-// ARP: requests and replies each way, resolutions that failed, and Address
-// Conflict Detection (RFC 5227).
-struct ArpCounters {
-  Counter rx_request;
-  Counter rx_reply;
-  Counter tx_request;
-  Counter tx_reply;
-  Counter resolve_failed;
-  Counter tx_probe;
-  Counter acd_probe;
-  Counter acd_announce;
-  Counter acd_claimed;
-  Counter acd_conflict;
-  Counter acd_defend;
-  Counter drop_cache_full;
+// Address Conflict Detection (RFC 5227) on ARP: probes and announcements
+// sent, addresses claimed, conflicts found and defended.
+struct AcdCounters {
+  Counter probe;
+  Counter announce;
+  Counter claimed;
+  Counter conflict;
+  Counter defend;
 };
 
-inline constexpr CounterField<ArpCounters> kArpCounterFields[] = {
-    {"arp_rx_request", &ArpCounters::rx_request},
-    {"arp_rx_reply", &ArpCounters::rx_reply},
-    {"arp_tx_request", &ArpCounters::tx_request},
-    {"arp_tx_reply", &ArpCounters::tx_reply},
-    {"arp_resolve_failed", &ArpCounters::resolve_failed},
-    {"arp_tx_probe", &ArpCounters::tx_probe},
-    {"arp_acd_probe", &ArpCounters::acd_probe},
-    {"arp_acd_announce", &ArpCounters::acd_announce},
-    {"arp_acd_claimed", &ArpCounters::acd_claimed},
-    {"arp_acd_conflict", &ArpCounters::acd_conflict},
-    {"arp_acd_defend", &ArpCounters::acd_defend},
-    {"arp_drop_cache_full", &ArpCounters::drop_cache_full},
+inline constexpr CounterField<AcdCounters> kAcdCounterFields[] = {
+    {"arp_acd_probe", &AcdCounters::probe},
+    {"arp_acd_announce", &AcdCounters::announce},
+    {"arp_acd_claimed", &AcdCounters::claimed},
+    {"arp_acd_conflict", &AcdCounters::conflict},
+    {"arp_acd_defend", &AcdCounters::defend},
 };
 
 // IPv4: datagrams each way, fragments and reassembly, and why datagrams were
@@ -71,7 +58,6 @@ struct Ipv4Counters {
   Counter drop_df_too_big;
   Counter drop_protocol_unhandled;
   Counter drop_no_route;
-  Counter drop_neighbour_unreachable;
   Counter tx;
   Counter rx_unknown_protocol;
 };
@@ -88,26 +74,13 @@ inline constexpr CounterField<Ipv4Counters> kIpv4CounterFields[] = {
     {"ipv4_drop_df_too_big", &Ipv4Counters::drop_df_too_big},
     {"ipv4_drop_protocol_unhandled", &Ipv4Counters::drop_protocol_unhandled},
     {"ipv4_drop_no_route", &Ipv4Counters::drop_no_route},
-    {"ipv4_drop_neighbour_unreachable", &Ipv4Counters::drop_neighbour_unreachable},
     {"ipv4_tx", &Ipv4Counters::tx},
     {"ipv4_rx_unknown_protocol", &Ipv4Counters::rx_unknown_protocol},
-};
-
-// packets parked while a neighbour (ARP or ND) resolves.
-struct NeighbourCounters {
-  Counter drop_park_full;
-  Counter drop_parked_at_stop;
-};
-
-inline constexpr CounterField<NeighbourCounters> kNeighbourCounterFields[] = {
-    {"neighbour_drop_park_full", &NeighbourCounters::drop_park_full},
-    {"neighbour_drop_parked_at_stop", &NeighbourCounters::drop_parked_at_stop},
 };
 
 // Neighbor Discovery (RFC 4861, 4862): messages each way, DAD, resolutions
 // that failed.
 struct NdCounters {
-  Counter drop_cache_full;
   Counter rx_ns;
   Counter rx_na;
   Counter rx_ra;
@@ -117,12 +90,10 @@ struct NdCounters {
   Counter tx_rs;
   Counter dad_ns;
   Counter dad_duplicate;
-  Counter resolve_failed;
   Counter drop_invalid;
 };
 
 inline constexpr CounterField<NdCounters> kNdCounterFields[] = {
-    {"nd_drop_cache_full", &NdCounters::drop_cache_full},
     {"nd_rx_ns", &NdCounters::rx_ns},
     {"nd_rx_na", &NdCounters::rx_na},
     {"nd_rx_ra", &NdCounters::rx_ra},
@@ -132,7 +103,6 @@ inline constexpr CounterField<NdCounters> kNdCounterFields[] = {
     {"nd_tx_rs", &NdCounters::tx_rs},
     {"nd_dad_ns", &NdCounters::dad_ns},
     {"nd_dad_duplicate", &NdCounters::dad_duplicate},
-    {"nd_resolve_failed", &NdCounters::resolve_failed},
     {"nd_drop_invalid", &NdCounters::drop_invalid},
 };
 
@@ -197,7 +167,6 @@ struct Ipv6Counters {
   Counter drop_not_for_us;
   Counter drop_no_route;
   Counter drop_too_big;
-  Counter drop_neighbour_unreachable;
   Counter rx_no_next_header;
   Counter drop_protocol_unhandled;
   Counter rx_fragment;
@@ -214,7 +183,6 @@ inline constexpr CounterField<Ipv6Counters> kIpv6CounterFields[] = {
     {"ipv6_drop_not_for_us", &Ipv6Counters::drop_not_for_us},
     {"ipv6_drop_no_route", &Ipv6Counters::drop_no_route},
     {"ipv6_drop_too_big", &Ipv6Counters::drop_too_big},
-    {"ipv6_drop_neighbour_unreachable", &Ipv6Counters::drop_neighbour_unreachable},
     {"ipv6_rx_no_next_header", &Ipv6Counters::rx_no_next_header},
     {"ipv6_drop_protocol_unhandled", &Ipv6Counters::drop_protocol_unhandled},
     {"ipv6_rx_fragment", &Ipv6Counters::rx_fragment},

@@ -13,6 +13,9 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
+#include <iterator>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -23,6 +26,7 @@
 #include "engine/log.h"
 #include "engine/shard_fabric.h"
 #include "engine/timer_wheel.h"
+#include "protocols/common/fragment_reassembler.h"
 #include "protocols/common/parse_error.h"
 #include "rings/packet_pool.h"
 
@@ -39,13 +43,34 @@ struct ShardContext {
   Counter& pool_drop_empty;
   Counter& pool_drop_no_headroom;
   Counter& shard_drop_mail_full;
+  // Shard 0: something the snapshot shows (addresses, routes, neighbours,
+  // path MTUs) may have changed; publish_now: at once, not after the gap
+  // between snapshots (a neighbour other shards may be waiting for).
+  bool net_dirty = true;
+  bool publish_now = false;
 
   void Log(Subsystem subsystem, LogLevel level, std::string_view text) const { logger.Log(subsystem, level, text); }
+  // A buffer holding a copy of `bytes` (a large one when a standard one is
+  // too small; headers go into its headroom); empty, counted
+  // pool_drop_empty, when the pool has none.
+  rings::Packet CopyToBuffer(proto::Bytes bytes) {
+    rings::Packet p = pool.Get(bytes.size() <= pool.data_size(rings::BufferClass::kStandard)
+                                   ? rings::BufferClass::kStandard
+                                   : rings::BufferClass::kLarge);
+    const auto room = p ? p.Append(bytes.size()) : std::span<std::byte>();
+    if (room.size() != bytes.size()) {
+      pool_drop_empty.Inc();
+      return rings::Packet();
+    }
+    std::memcpy(room.data(), bytes.data(), bytes.size());
+    return p;
+  }
   bool LogEnabled(Subsystem subsystem, LogLevel level) const { return logger.Enabled(subsystem, level); }
 };
 
 // What the shard counts of its own: frames it wrote or could not hand to
-// the TX stage, buffers it could not get or grow, mail between shards.
+// the TX stage, buffers it could not get or grow, snapshots and mail
+// between shards.
 struct ShardCounters {
   Counter tx_drop_ring_full;
   Counter tx_frames;
@@ -54,7 +79,6 @@ struct ShardCounters {
   Counter pool_drop_empty;
   Counter pool_drop_no_headroom;
   Counter shard_drop_mail_full;
-  Counter shard_resolve_request;
   Counter shard_snapshot_published;
 };
 
@@ -66,11 +90,10 @@ inline constexpr CounterField<ShardCounters> kShardCounterFields[] = {
     {"pool_drop_empty", &ShardCounters::pool_drop_empty},
     {"pool_drop_no_headroom", &ShardCounters::pool_drop_no_headroom},
     {"shard_drop_mail_full", &ShardCounters::shard_drop_mail_full},
-    {"shard_resolve_request", &ShardCounters::shard_resolve_request},
     {"shard_snapshot_published", &ShardCounters::shard_snapshot_published},
 };
 
-enum class TimerLayer : std::uint8_t { kShard = 0, kTcp = 1 };
+enum class TimerLayer : std::uint8_t { kShard = 0, kTcp = 1, kNeighbour = 2, kIpv4 = 3, kIpv6 = 4 };
 
 constexpr std::uint64_t TimerCookie(TimerLayer layer, std::uint64_t value) {
   return (std::uint64_t{static_cast<std::uint8_t>(layer)} << 56) | (value & ((std::uint64_t{1} << 56) - 1));
@@ -88,6 +111,20 @@ struct DropCounters {
     }
   }
   void Count(proto::ParseError e) { by_error[static_cast<int>(e)]->Inc(); }
+};
+
+// One counter per reason a reassembler drops a fragment
+// (proto::ReassemblyDrop): "<proto>_frag_drop_<reason>".
+struct FragDropCounters {
+  static constexpr const char* kNames[] = {"unknown", "overlap", "too_long", "bad_length", "past_end", "memory_limit"};
+  static_assert(std::size(kNames) == static_cast<std::size_t>(proto::ReassemblyDrop::kMemoryLimit) + 1);
+  std::array<Counter*, std::size(kNames)> by_drop{};
+  void Add(CounterSet& counters, const std::string& prefix) {
+    for (std::size_t i = 0; i < by_drop.size(); ++i) {
+      by_drop[i] = &counters.Add(absl::StrCat(prefix, "_frag_drop_", kNames[i]));
+    }
+  }
+  void Count(proto::ReassemblyDrop d) { by_drop[static_cast<std::size_t>(d)]->Inc(); }
 };
 
 }  // namespace ringstack::engine

@@ -100,6 +100,15 @@ bool UdpLayer::Receive(Packet& p, const udp::UdpRepr& datagram, const IpAddress&
   return any;
 }
 
+bool UdpLayer::ForwardToOwner(Packet& p, std::uint16_t dst_port, ShardMessage&& m) {
+  if (ctx_.shard != 0 || ctx_.config.workers <= 1) return false;
+  const int owner = ShardForUdpPort(dst_port, ctx_.config.workers);
+  if (owner == ctx_.shard) return false;
+  m.packet = std::move(p);
+  if (!ctx_.fabric.Post(owner, std::move(m))) ctx_.shard_drop_mail_full.Inc();
+  return true;
+}
+
 bool UdpLayer::ReceiveEchoReply(Packet& p, bool v6, const IpAddress& from) {
   // ICMPv6's Echo Reply has ICMPv4's layout (RFC 4443 4.2, RFC 792).
   const auto echo = proto::icmpv4::Icmpv4Header::Checked(p.data());

@@ -71,6 +71,10 @@ class UdpLayer {
   // `p` holds an ICMP echo reply message (ICMPv6's when `v6`) from `from`;
   // true when an echo socket with its identifier took it.
   bool ReceiveEchoReply(rings::Packet& p, bool v6, const proto::IpAddress& from);
+  // Shard 0 holds a datagram (reassembled, or behind IPv6 extension
+  // headers) for a port another shard owns: `m`, with `p` in it, is mailed
+  // there (true); false when the port is shard 0's own.
+  bool ForwardToOwner(rings::Packet& p, std::uint16_t dst_port, ShardMessage&& m);
   // An ICMP error about a datagram from `local` to `remote`: a socket
   // connected between them fails its next call with `error` (ICMP comes
   // to shard 0; the socket's shard is mailed).

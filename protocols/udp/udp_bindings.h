@@ -1,6 +1,6 @@
 // UdpBindings: which UDP socket a shard delivers a datagram to, and the
-// bind/connect rules that keep that unambiguous (the first slice of #5: a
-// plain state class, ids in, ids and errno values out).
+// bind/connect rules that keep that unambiguous (a plain state class: ids
+// in, ids and errno values out).
 //
 // bind (RFC 6056 for ephemeral ports; Linux's rules for conflicts):
 //   - port 0 picks an ephemeral port: Algorithm 3 of RFC 6056 ("simple
