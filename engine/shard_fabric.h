@@ -33,6 +33,7 @@
 #include "engine/clock.h"
 #include "engine/doorbell.h"
 #include "protocols/common/address.h"
+#include "protocols/common/endpoint.h"
 #include "protocols/ipv4/ipv4_host.h"
 #include "protocols/ipv4/ipv4_repr.h"
 #include "protocols/ipv6/ipv6_host.h"
@@ -70,7 +71,7 @@ struct ShardMessage {
   };
   Kind kind = Kind::kResolve4;
   proto::IpAddress addr;
-  proto::udp::Endpoint local, remote;
+  proto::Endpoint local, remote;
   int error = 0;
   rings::Packet packet;
   proto::ipv4::Ipv4Repr ip4;

@@ -173,8 +173,8 @@ TcpLayer::Session& TcpLayer::AddSession(const FlowKey& key, std::shared_ptr<TcpS
   sessions_[key] = std::move(session);
   {
     std::lock_guard lock(s.socket->ends_mu);
-    s.socket->local = proto::udp::Endpoint{key.local, key.local_port};
-    s.socket->remote = proto::udp::Endpoint{key.remote, key.remote_port};
+    s.socket->local = proto::Endpoint{key.local, key.local_port};
+    s.socket->remote = proto::Endpoint{key.remote, key.remote_port};
     s.socket->shard = ctx_.shard;
   }
   return s;
@@ -484,8 +484,8 @@ std::vector<std::string> TcpLayer::SessionLines() const {
 // address (bound, or the route's), the local port (bound, or an ephemeral
 // one whose flow is steered here and whose 4-tuple is free, RFC 6056-style
 // from a random point), then the SYN. 0 or an errno value.
-int TcpLayer::Connect(SocketRequest& r, proto::udp::Endpoint& local_out) {
-  const proto::udp::Endpoint& remote = r.endpoint;
+int TcpLayer::Connect(SocketRequest& r, proto::Endpoint& local_out) {
+  const proto::Endpoint& remote = r.endpoint;
   IpAddress local = r.bound.addr;
   if (local.IsUnspecified()) {
     local = ip_.SourceFor(remote.addr);
@@ -519,13 +519,13 @@ int TcpLayer::Connect(SocketRequest& r, proto::udp::Endpoint& local_out) {
                                        isn_.Isn(key.local, key.local_port, key.remote, key.remote_port, ctx_.now), ctx_.now,
                                        s);
   Rearm(s);
-  local_out = proto::udp::Endpoint{local, port};
+  local_out = proto::Endpoint{local, port};
   return 0;
 }
 
 void TcpLayer::Listen(SocketRequest& r) {
   auto& c = *r.completion;
-  const proto::udp::Endpoint& e = r.endpoint;
+  const proto::Endpoint& e = r.endpoint;
   if (!e.addr.IsUnspecified() && !ip_.IsLocal(e.addr)) {
     c.result = EADDRNOTAVAIL;
     return;
@@ -583,8 +583,8 @@ std::vector<TcpSessionInfo> TcpLayer::Sessions() const {
   for (const auto& [port, listeners] : listeners_) {
     for (const ListeningSocket& l : listeners) {
       TcpSessionInfo i;
-      i.local = proto::udp::Endpoint{l.addr, port};
-      i.remote = proto::udp::Endpoint{l.addr.is_v6() ? proto::IpAddress(proto::Ipv6Address())
+      i.local = proto::Endpoint{l.addr, port};
+      i.remote = proto::Endpoint{l.addr.is_v6() ? proto::IpAddress(proto::Ipv6Address())
                                                      : proto::IpAddress(proto::Ipv4Address()), 0};
       i.state = "LISTEN";
       i.shard = ctx_.shard;
@@ -601,8 +601,8 @@ std::vector<TcpSessionInfo> TcpLayer::Sessions() const {
     if (!s->conn) continue;
     const tcp::TcpConnection& c = *s->conn;
     TcpSessionInfo i;
-    i.local = proto::udp::Endpoint{key.local, key.local_port};
-    i.remote = proto::udp::Endpoint{key.remote, key.remote_port};
+    i.local = proto::Endpoint{key.local, key.local_port};
+    i.remote = proto::Endpoint{key.remote, key.remote_port};
     i.state = std::string(c.StateName());
     i.shard = ctx_.shard;
     i.snd_una = c.snd_una().value();

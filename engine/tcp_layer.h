@@ -23,6 +23,7 @@
 #include "engine/tcp_counters.h"
 #include "engine/tcp_socket.h"
 #include "engine/udp_socket.h"
+#include "protocols/common/endpoint.h"
 #include "protocols/ipv4/ipv4_host.h"
 #include "protocols/tcp/tcp_connection.h"
 #include "protocols/tcp/tcp_isn.h"
@@ -33,7 +34,7 @@ namespace ringstack::engine {
 
 // What the console and TCP_INFO show of a TCP socket on a shard.
 struct TcpSessionInfo {
-  proto::udp::Endpoint local, remote;
+  proto::Endpoint local, remote;
   std::string state;
   int shard = 0;
   bool listener = false;
@@ -116,7 +117,7 @@ class TcpLayer {
   void CountListen(const proto::tcp::ListenOutcome& out);
   void Listen(SocketRequest& r);
   void Unlisten(SocketRequest& r);
-  int Connect(SocketRequest& r, proto::udp::Endpoint& local_out);
+  int Connect(SocketRequest& r, proto::Endpoint& local_out);
   Session& AddSession(const FlowKey& key, std::shared_ptr<TcpSocketState> socket);
   proto::tcp::TcpConfig ConfigFor(const TcpSocketState& s, const proto::IpAddress& remote);
   // An accepted connection's socket: the listener's buffer sizes and options.

@@ -26,6 +26,7 @@
 #include <mutex>
 
 #include "engine/socket_waiter.h"
+#include "protocols/common/endpoint.h"
 #include "protocols/udp/udp_bindings.h"
 #include "rings/byte_ring.h"
 
@@ -86,8 +87,8 @@ struct TcpSocketState : SocketWaiter {
   // Endpoints, set by the worker before status leaves kConnecting (or for
   // accepted sockets before they are queued).
   std::mutex ends_mu;
-  proto::udp::Endpoint local;
-  proto::udp::Endpoint remote;
+  proto::Endpoint local;
+  proto::Endpoint remote;
   int shard = -1;
 
   // A listening socket's accept queue: connections established by any

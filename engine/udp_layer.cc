@@ -43,7 +43,7 @@ std::optional<udp::UdpRepr> UdpLayer::Parse(const Packet& p, std::size_t offset,
   return *parsed;
 }
 
-void UdpLayer::Push(UdpSocketState& s, Packet p, const udp::Endpoint& from) {
+void UdpLayer::Push(UdpSocketState& s, Packet p, const proto::Endpoint& from) {
   const std::size_t len = p.size();
   // SO_RCVBUF: a datagram that would take the queue past it is dropped (an
   // empty queue takes any one, as Linux's does).
@@ -66,8 +66,8 @@ void UdpLayer::Push(UdpSocketState& s, Packet p, const udp::Endpoint& from) {
 
 bool UdpLayer::Receive(Packet& p, const udp::UdpRepr& datagram, const IpAddress& src, const IpAddress& dst,
                        bool group) {
-  const udp::Endpoint to{dst, datagram.dst_port};
-  const udp::Endpoint from{src, datagram.src_port};
+  const proto::Endpoint to{dst, datagram.dst_port};
+  const proto::Endpoint from{src, datagram.src_port};
   const proto::Bytes payload = datagram.payload;
   if (!group) {
     const auto id = bindings_.Lookup(to, from);
@@ -125,7 +125,7 @@ bool UdpLayer::ReceiveEchoReply(Packet& p, bool v6, const IpAddress& from) {
     return true;
   }
   socket.rx_bytes.fetch_add(len, std::memory_order_acq_rel);
-  if (!socket.rx.TryPush(Datagram{std::move(p), udp::Endpoint{from, 0}})) {
+  if (!socket.rx.TryPush(Datagram{std::move(p), proto::Endpoint{from, 0}})) {
     socket.rx_bytes.fetch_sub(len, std::memory_order_acq_rel);
     socket.rx_dropped.fetch_add(1, std::memory_order_relaxed);
     return true;
@@ -134,7 +134,7 @@ bool UdpLayer::ReceiveEchoReply(Packet& p, bool v6, const IpAddress& from) {
   return true;
 }
 
-void UdpLayer::ErrorToSocket(const udp::Endpoint& local, const udp::Endpoint& remote, int error) {
+void UdpLayer::ErrorToSocket(const proto::Endpoint& local, const proto::Endpoint& remote, int error) {
   if (const int owner = ShardForUdpPort(local.port, ctx_.config.workers); owner != ctx_.shard) {
     ShardMessage m;
     m.kind = ShardMessage::Kind::kSocketError;
@@ -162,10 +162,10 @@ void UdpLayer::OpenEcho(SocketRequest& r) {
   next_echo_ident_ = static_cast<std::uint16_t>(ident + 1);
   echo_idents_[{r.socket->v6, ident}] = id;
   echo_ident_of_[id] = ident;
-  r.completion->local = udp::Endpoint{AnyOf(r.socket->v6), ident};
+  r.completion->local = proto::Endpoint{AnyOf(r.socket->v6), ident};
 }
 
-int UdpLayer::Bind(SocketRequest& r, const udp::Endpoint& e) {
+int UdpLayer::Bind(SocketRequest& r, const proto::Endpoint& e) {
   const int workers = ctx_.config.workers;
   const int shard = ctx_.shard;
   const int result = bindings_.Bind(r.socket->id, e, r.options,
@@ -186,7 +186,7 @@ void UdpLayer::ServeRequest(SocketRequest& r) {
     case SocketRequest::Kind::kBind: {
       // Only our own addresses (or the wildcard), and a port of this
       // shard's, can be bound (EADDRNOTAVAIL).
-      const udp::Endpoint& e = r.endpoint;
+      const proto::Endpoint& e = r.endpoint;
       const bool ours = e.addr.IsUnspecified() || ip_.IsLocal(e.addr);
       if (!ours || (e.port != 0 && ShardForUdpPort(e.port, ctx_.config.workers) != ctx_.shard)) {
         c.result = EADDRNOTAVAIL;
@@ -198,7 +198,7 @@ void UdpLayer::ServeRequest(SocketRequest& r) {
     }
     case SocketRequest::Kind::kConnect:
       // An unbound socket gets an ephemeral port first, as connect(2) does.
-      c.result = bindings_.local(id) ? 0 : Bind(r, udp::Endpoint{AnyOf(r.socket->v6), 0});
+      c.result = bindings_.local(id) ? 0 : Bind(r, proto::Endpoint{AnyOf(r.socket->v6), 0});
       if (c.result == 0) c.result = bindings_.Connect(id, r.endpoint);
       if (c.result == 0) c.local = *bindings_.local(id);
       break;
@@ -263,7 +263,7 @@ std::size_t UdpLayer::ServeSending(SocketInbox& inbox, std::size_t budget) {
 void UdpLayer::SendDatagram(UdpSocketState& socket, Datagram d) {
   const auto local = bindings_.local(socket.id);
   if (!local) return;  // closed meanwhile
-  const udp::Endpoint& to = d.peer;
+  const proto::Endpoint& to = d.peer;
   Packet p = std::move(d.payload);
   const auto header = p.Prepend(udp::kHeaderLen);
   if (header.empty()) {
@@ -306,9 +306,9 @@ std::vector<UdpSocketInfo> UdpLayer::Sockets() const {
   for (const auto& [id, s] : sockets_) {
     UdpSocketInfo i;
     const auto local = bindings_.local(id);
-    i.local = local ? *local : udp::Endpoint{AnyOf(s->v6), 0};
+    i.local = local ? *local : proto::Endpoint{AnyOf(s->v6), 0};
     const auto peer = bindings_.peer(id);
-    i.remote = peer ? *peer : udp::Endpoint{AnyOf(i.local.addr.is_v6()), 0};
+    i.remote = peer ? *peer : proto::Endpoint{AnyOf(i.local.addr.is_v6()), 0};
     i.shard = ctx_.shard;
     i.icmp_echo = s->icmp_echo;
     i.rx_queued = s->rx_bytes.load(std::memory_order_relaxed);

@@ -23,13 +23,14 @@
 #include "engine/ip_output.h"
 #include "engine/shard_context.h"
 #include "engine/udp_socket.h"
+#include "protocols/common/endpoint.h"
 #include "protocols/udp/udp_repr.h"
 
 namespace ringstack::engine {
 
 // What the console shows of a UDP or ICMP echo socket on a shard.
 struct UdpSocketInfo {
-  proto::udp::Endpoint local, remote;  // remote unspecified unless connected
+  proto::Endpoint local, remote;  // remote unspecified unless connected
   int shard = 0;
   bool icmp_echo = false;
   std::uint64_t rx_queued = 0, tx_queued = 0, rx_dropped = 0;
@@ -78,7 +79,7 @@ class UdpLayer {
   // An ICMP error about a datagram from `local` to `remote`: a socket
   // connected between them fails its next call with `error` (ICMP comes
   // to shard 0; the socket's shard is mailed).
-  void ErrorToSocket(const proto::udp::Endpoint& local, const proto::udp::Endpoint& remote, int error);
+  void ErrorToSocket(const proto::Endpoint& local, const proto::Endpoint& remote, int error);
   // kOpen, kBind, kConnect, kClose; completes the request.
   void ServeRequest(SocketRequest& r);
   // Sends what sockets queued: those left from the last round first, then
@@ -89,7 +90,7 @@ class UdpLayer {
 
  private:
   // Into `s`'s queue, within its SO_RCVBUF; counted either way.
-  void Push(UdpSocketState& s, rings::Packet p, const proto::udp::Endpoint& from);
+  void Push(UdpSocketState& s, rings::Packet p, const proto::Endpoint& from);
   // Sends what `s` queued, up to the budget; keeps it for the next round
   // when it has more.
   void Drain(std::shared_ptr<UdpSocketState> s, std::size_t budget, std::size_t& done);
@@ -97,7 +98,7 @@ class UdpLayer {
   void SendEcho(UdpSocketState& socket, Datagram d);
   // Binds `id` (kBind's endpoint, or the wildcard for a connect) to a port
   // of this shard's; 0 or an errno value.
-  int Bind(SocketRequest& r, const proto::udp::Endpoint& e);
+  int Bind(SocketRequest& r, const proto::Endpoint& e);
   void OpenEcho(SocketRequest& r);
 
   ShardContext& ctx_;

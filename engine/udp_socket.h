@@ -24,6 +24,7 @@
 
 #include "engine/socket_waiter.h"
 #include "engine/tcp_socket.h"
+#include "protocols/common/endpoint.h"
 #include "protocols/udp/udp_bindings.h"
 #include "rings/packet_pool.h"
 #include "rings/spsc_ring.h"
@@ -32,7 +33,7 @@ namespace ringstack::engine {
 
 struct Datagram {
   rings::Packet payload;
-  proto::udp::Endpoint peer;  // from (receive) or to (send)
+  proto::Endpoint peer;  // from (receive) or to (send)
 };
 
 // Linux's defaults (net.core.rmem_default / wmem_default), in payload bytes.
@@ -76,13 +77,13 @@ struct SocketRequest {
   struct Completion {
     std::atomic<std::uint32_t> done{0};
     int result = 0;  // 0 or an errno value, written before `done`
-    proto::udp::Endpoint local;
+    proto::Endpoint local;
   };
   Kind kind = Kind::kOpen;
   std::shared_ptr<UdpSocketState> socket;
   std::shared_ptr<TcpSocketState> tcp;
-  proto::udp::Endpoint endpoint;
-  proto::udp::Endpoint bound;  // kTcpConnect: the socket's bound local endpoint (any parts unset)
+  proto::Endpoint endpoint;
+  proto::Endpoint bound;  // kTcpConnect: the socket's bound local endpoint (any parts unset)
   proto::udp::BindOptions options;
   std::shared_ptr<Completion> completion;
 };

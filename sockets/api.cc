@@ -643,14 +643,34 @@ int Stack::GetTcpInfo(int fd, TcpInfo* out) {
     peer = *e->peer;
   }
   for (int k = 0; k < engine_.workers(); ++k) {
-    const auto info = engine_.OnShard<std::optional<TcpInfo>>(k, [&](const engine::Worker& w) -> std::optional<TcpInfo> {
-      for (TcpInfo& i : w.TcpSessions()) {
+    using Found = std::optional<engine::TcpSessionInfo>;
+    const auto info = engine_.OnShard<Found>(k, [&](const engine::Worker& w) -> Found {
+      for (engine::TcpSessionInfo& i : w.TcpSessions()) {
         if (!i.listener && i.local == local && i.remote == peer) return std::move(i);
       }
       return std::nullopt;
     });
     if (info && *info) {
-      *out = **info;
+      const engine::TcpSessionInfo& i = **info;
+      *out = TcpInfo{.local = i.local,
+                     .remote = i.remote,
+                     .state = i.state,
+                     .snd_una = i.snd_una,
+                     .snd_nxt = i.snd_nxt,
+                     .rcv_nxt = i.rcv_nxt,
+                     .snd_wnd = i.snd_wnd,
+                     .rcv_wnd = i.rcv_wnd,
+                     .cwnd = i.cwnd,
+                     .ssthresh = i.ssthresh,
+                     .in_flight = i.in_flight,
+                     .unsent = i.unsent,
+                     .unread = i.unread,
+                     .srtt_us = i.srtt_us,
+                     .rto_ms = i.rto_ms,
+                     .retransmits = i.retransmits,
+                     .mss = i.mss,
+                     .congestion = i.cc,
+                     .recovery = i.recovery};
       return 0;
     }
   }

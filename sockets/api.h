@@ -36,6 +36,7 @@
 #include <memory>
 #include <mutex>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "engine/engine.h"
@@ -44,7 +45,7 @@
 
 namespace ringstack::sockets {
 
-using Endpoint = proto::udp::Endpoint;
+using Endpoint = proto::Endpoint;
 
 class Stack {
  public:
@@ -122,7 +123,17 @@ class Stack {
   // TCP_INFO alike: a connected stream socket's state, windows, cwnd, srtt,
   // retransmits (asked of the worker that owns it; ENOTCONN when there is
   // no connection, EOPNOTSUPP on datagram sockets).
-  using TcpInfo = engine::TcpSessionInfo;
+  struct TcpInfo {
+    Endpoint local, remote;
+    std::string state;  // RFC 9293's name: "ESTABLISHED", "FIN-WAIT-1", ...
+    std::uint32_t snd_una = 0, snd_nxt = 0, rcv_nxt = 0;
+    std::uint64_t snd_wnd = 0, rcv_wnd = 0;  // bytes
+    std::uint64_t cwnd = 0, ssthresh = 0, in_flight = 0;  // bytes
+    std::uint64_t unsent = 0, unread = 0;  // bytes queued each way
+    std::uint64_t srtt_us = 0, rto_ms = 0, retransmits = 0, mss = 0;
+    std::string congestion;  // "cubic", "newreno", ...
+    std::string recovery;    // the loss recovery phase
+  };
   int GetTcpInfo(int fd, TcpInfo* out);
   int GetSockName(int fd, Endpoint* out);
   int GetPeerName(int fd, Endpoint* out);

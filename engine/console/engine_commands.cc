@@ -24,7 +24,7 @@ constexpr int kUsage = Console::kUsage;
 constexpr int kOk = Console::kOk;
 constexpr int kFailed = Console::kFailed;
 
-std::string Ep(const proto::udp::Endpoint& e) {
+std::string Ep(const proto::Endpoint& e) {
   return e.addr.is_v6() ? absl::StrCat("[", e.addr.ToString(), "]:", e.port) : absl::StrCat(e.addr.ToString(), ":", e.port);
 }
 

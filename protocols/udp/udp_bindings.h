@@ -25,14 +25,9 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "protocols/common/address.h"
+#include "protocols/common/endpoint.h"
 
 namespace ringstack::proto::udp {
-
-struct Endpoint {
-  IpAddress addr;
-  std::uint16_t port = 0;
-  bool operator==(const Endpoint&) const = default;
-};
 
 using SocketId = std::uint32_t;
 

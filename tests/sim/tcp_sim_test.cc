@@ -65,6 +65,47 @@ TEST(TcpSim, HandshakeEchoAndOrderlyClose) {
   EXPECT_EQ(t.engine_a().counter("tcp_tx_rst") + t.engine_b().counter("tcp_tx_rst"), 0u);
 }
 
+// TCP_INFO alike: what the connection's worker knows of it, in the socket
+// API's own type; EOPNOTSUPP on a datagram socket, ENOTCONN without a
+// connection.
+TEST(TcpSim, TcpInfoDescribesTheConnection) {
+  TwoEngines t;
+  auto [c, s] = Connect(t, "192.0.2.2", 7);
+  ASSERT_GE(s, 0);
+  const std::string hello = "hello";
+  ASSERT_EQ(t.a().Send(c, std::as_bytes(std::span(hello))), 5);
+  std::array<std::byte, 16> got{};
+  ssize_t n_got = -1;
+  ASSERT_TRUE(t.RunUntil(
+      [&] {
+        n_got = t.b().Recv(s, got, /*dontwait=*/true);
+        return n_got > 0;
+      },
+      engine::Duration::Seconds(10)));
+  EXPECT_EQ(n_got, 5);
+  t.RunFor(engine::Duration::Millis(500));  // the ACK back
+  Stack::TcpInfo info;
+  ASSERT_EQ(t.a().GetTcpInfo(c, &info), 0);
+  Endpoint name;
+  ASSERT_EQ(t.a().GetSockName(c, &name), 0);
+  EXPECT_EQ(info.local, name);
+  EXPECT_EQ(info.remote, Ep("192.0.2.2", 7));
+  EXPECT_EQ(info.state, "ESTABLISHED");
+  EXPECT_GT(info.mss, 1000u);
+  EXPECT_LE(info.mss, 1460u);  // a 1500-byte MTU
+  EXPECT_EQ(info.congestion, "cubic");
+  EXPECT_GE(info.cwnd, info.mss);
+  EXPECT_EQ(info.unsent, 0u);
+  EXPECT_EQ(info.in_flight, 0u);  // the five bytes were acknowledged
+  EXPECT_EQ(info.retransmits, 0u);
+  const int u = t.a().Socket(AF_INET, SOCK_DGRAM);
+  EXPECT_EQ(t.a().GetTcpInfo(u, &info), -1);
+  EXPECT_EQ(errno, EOPNOTSUPP);
+  const int n = t.a().Socket(AF_INET, SOCK_STREAM);
+  EXPECT_EQ(t.a().GetTcpInfo(n, &info), -1);
+  EXPECT_EQ(errno, ENOTCONN);
+}
+
 TEST(TcpSim, RefusedWhenNobodyListens) {
   TwoEngines t;
   const int c = t.a().Socket(AF_INET, SOCK_STREAM);
