@@ -61,17 +61,33 @@ absl::Status Engine::Build(std::vector<std::unique_ptr<Link>> links) {
   if (links.size() > 1 && config_.impair.enabled()) {
     return absl::InvalidArgumentError("--impair works on one TAP queue: use --tap-queues 1");
   }
+  if (absl::Status s = BuildPool(*links[0], links.size()); !s.ok()) return s;
+  AttachLinks(std::move(links));
+  BuildStages();
+  counters_.SetScope("");
+  if (!config_.pcap.empty()) {
+    if (absl::Status s = capture_->Start(config_.pcap, config_.pcap_size, config_.pcap_files); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--pcap: ", s.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Engine::BuildPool(const Link& link, std::size_t queues) {
   rings::PoolConfig pool_config;
   pool_config.standard_count = config_.pool_buffers;
   // A link with offload reads every frame into a large buffer (moving the
   // small ones on) and TCP builds its super-segments in them.
-  if (links[0]->rx_needs_large() || links[0]->offload()) pool_config.large_count = 512 * links.size();
+  if (link.rx_needs_large() || link.offload()) pool_config.large_count = 512 * queues;
   auto pool = rings::PacketPool::Create(pool_config);
   if (!pool.ok()) return pool.status();
   pool_ = std::move(*pool);
+  return absl::OkStatus();
+}
 
-  // The capture and the packet trace see frames as they cross the link
-  // (below the impairment stage, as tcpdump on the TAP would).
+// The capture and the packet trace see frames as they cross the link
+// (below the impairment stage, as tcpdump on the TAP would).
+void Engine::AttachLinks(std::vector<std::unique_ptr<Link>> links) {
   counters_.SetScope("link");
   capture_ = std::make_unique<Capture>(counters_);
   link_ = std::make_unique<ObservedLink>(std::move(links[0]), *capture_, logger_);
@@ -83,7 +99,9 @@ absl::Status Engine::Build(std::vector<std::unique_ptr<Link>> links) {
     more_links_.push_back(std::make_unique<ObservedLink>(std::move(links[q]), *capture_, logger_));
     rx_links_.push_back(more_links_.back().get());
   }
+}
 
+void Engine::BuildStages() {
   const int n = config_.workers;
   const int queues = static_cast<int>(rx_links_.size());
   std::vector<rings::SpscRing<rings::Packet>*> tx_rings;
@@ -132,13 +150,6 @@ absl::Status Engine::Build(std::vector<std::unique_ptr<Link>> links) {
     }
     rx_.push_back(std::make_unique<RxStage>(*rx_links_[q], *pool_, std::move(inboxes), counters_, name));
   }
-  counters_.SetScope("");
-  if (!config_.pcap.empty()) {
-    if (absl::Status s = capture_->Start(config_.pcap, config_.pcap_size, config_.pcap_files); !s.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("--pcap: ", s.message()));
-    }
-  }
-  return absl::OkStatus();
 }
 
 std::string Engine::link_failure() const {

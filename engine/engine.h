@@ -126,6 +126,13 @@ class Engine {
   Engine(const Config& config, const Clock& clock)
       : config_(config), clock_(clock), logger_(config.log_levels, config.trace) {}
   absl::Status Build(std::vector<std::unique_ptr<Link>> links);
+  // The packet pool, sized for what the first link reads.
+  absl::Status BuildPool(const Link& link, std::size_t queues);
+  // The links as the stages see them: observed (capture, trace) and, with
+  // --impair, impaired.
+  void AttachLinks(std::vector<std::unique_ptr<Link>> links);
+  // Rings, the TX and timer stages, the workers and an RX stage per link.
+  void BuildStages();
 
   Config config_;
   const Clock& clock_;

@@ -28,6 +28,46 @@ constexpr std::size_t kMinSocketBuffer = 2048;
 Endpoint Wildcard(bool v6) {
   return Endpoint{v6 ? proto::IpAddress(proto::Ipv6Address()) : proto::IpAddress(proto::Ipv4Address()), 0};
 }
+
+// poll(2)'s answer for a datagram socket.
+short DatagramReady(UdpSocketState& s, short events) {
+  short r = 0;
+  const bool error = s.pending_error.load(std::memory_order_acquire) != 0;
+  if (error) r |= POLLERR;
+  const bool readable =
+      !s.rx.EmptyApprox() || error || s.closed.load() || s.rd_shut.load(std::memory_order_acquire);
+  if ((events & POLLIN) && readable) r |= POLLIN;
+  if ((events & POLLOUT) && s.tx.SizeApprox() < s.tx.capacity() &&
+      s.tx_bytes.load(std::memory_order_seq_cst) < s.sndbuf.load(std::memory_order_relaxed)) {
+    r |= POLLOUT;
+  }
+  return r;
+}
+
+// A poller is about to sleep on `w` (with POLLOUT, the worker then wakes it
+// when it takes datagrams off): counted, and its eventfd armed and added
+// to `kfds`; false when it has no eventfd (the kernel refused one).
+bool ArmWaiter(engine::SocketWaiter& w, short events, absl::InlinedVector<pollfd, 16>& kfds) {
+  w.pollers.fetch_add(1, std::memory_order_seq_cst);
+  if (events & POLLOUT) w.tx_waiters.fetch_add(1, std::memory_order_seq_cst);
+  if (w.event_fd < 0) return false;
+  w.armed.store(true, std::memory_order_seq_cst);
+  kfds.push_back(pollfd{w.event_fd, POLLIN, 0});
+  return true;
+}
+
+// The poller woke: no longer counted, and the eventfd drained if it was
+// written. Still armed means nobody wrote it since it was armed: nothing to
+// drain (a syscall saved per socket and wake-up).
+void DisarmWaiter(engine::SocketWaiter& w, short events) {
+  w.pollers.fetch_sub(1, std::memory_order_seq_cst);
+  if (events & POLLOUT) w.tx_waiters.fetch_sub(1, std::memory_order_seq_cst);
+  if (w.event_fd >= 0 && (!w.armed.exchange(false, std::memory_order_seq_cst) ||
+                          w.event_subscribed.load(std::memory_order_relaxed))) {
+    std::uint64_t drained;
+    [[maybe_unused]] const ssize_t n = read(w.event_fd, &drained, sizeof(drained));
+  }
+}
 }  // namespace
 
 Stack::Stack(engine::Engine& engine, std::function<void()> pump) : engine_(engine), pump_(std::move(pump)) {}
@@ -532,17 +572,7 @@ int Stack::Poll(std::span<PollFd> fds, int timeout_ms) {
       } else if (e->tcp) {
         r = StreamReady(*e, fds[i].events);
       } else {
-        UdpSocketState& s = *e->state;
-        const bool error = s.pending_error.load(std::memory_order_acquire) != 0;
-        if (error) r |= POLLERR;
-        if ((fds[i].events & POLLIN) &&
-            (!s.rx.EmptyApprox() || error || s.closed.load() || s.rd_shut.load(std::memory_order_acquire))) {
-          r |= POLLIN;
-        }
-        if ((fds[i].events & POLLOUT) && s.tx.SizeApprox() < s.tx.capacity() &&
-            s.tx_bytes.load(std::memory_order_seq_cst) < s.sndbuf.load(std::memory_order_relaxed)) {
-          r |= POLLOUT;
-        }
+        r = DatagramReady(*e->state, fds[i].events);
       }
       fds[i].revents = r;
       ready += r != 0;
@@ -558,23 +588,12 @@ int Stack::Poll(std::span<PollFd> fds, int timeout_ms) {
       if (scan() == 0 && timeout_ms > 0) return 0;  // a simulated engine has nothing more coming
       continue;
     }
-    // Say we wait (for POLLOUT too: the worker then wakes us when it takes
-    // datagrams off), look once more (a wake-up in between is not lost: it
+    // Say we wait, look once more (a wake-up in between is not lost: it
     // writes the eventfds), then sleep on the eventfds.
     absl::InlinedVector<pollfd, 16> kfds;
     bool all_fds = true;
     for (std::size_t i = 0; i < fds.size(); ++i) {
-      const auto& e = entries[i];
-      if (!e) continue;
-      engine::SocketWaiter& w = e->waiter();
-      w.pollers.fetch_add(1, std::memory_order_seq_cst);
-      if (fds[i].events & POLLOUT) w.tx_waiters.fetch_add(1, std::memory_order_seq_cst);
-      if (w.event_fd >= 0) {
-        w.armed.store(true, std::memory_order_seq_cst);
-        kfds.push_back(pollfd{w.event_fd, POLLIN, 0});
-      } else {
-        all_fds = false;
-      }
+      if (entries[i]) all_fds &= ArmWaiter(entries[i]->waiter(), fds[i].events, kfds);
     }
     // Without an eventfd for every socket (the kernel refused one), sleep
     // in short steps instead.
@@ -590,18 +609,7 @@ int Stack::Poll(std::span<PollFd> fds, int timeout_ms) {
     std::atomic_thread_fence(std::memory_order_seq_cst);
     if (scan() == 0) ::poll(kfds.data(), kfds.size(), wait_ms);
     for (std::size_t i = 0; i < fds.size(); ++i) {
-      const auto& e = entries[i];
-      if (!e) continue;
-      engine::SocketWaiter& w = e->waiter();
-      w.pollers.fetch_sub(1, std::memory_order_seq_cst);
-      if (fds[i].events & POLLOUT) w.tx_waiters.fetch_sub(1, std::memory_order_seq_cst);
-      // Still armed: nobody wrote the eventfd since we armed it, so there
-      // is nothing to drain (a syscall saved per socket and wake-up).
-      if (w.event_fd >= 0 && (!w.armed.exchange(false, std::memory_order_seq_cst) ||
-                              w.event_subscribed.load(std::memory_order_relaxed))) {
-        std::uint64_t drained;
-        [[maybe_unused]] const ssize_t n = read(w.event_fd, &drained, sizeof(drained));
-      }
+      if (entries[i]) DisarmWaiter(entries[i]->waiter(), fds[i].events);
     }
   }
 }

@@ -44,6 +44,56 @@ absl::Status SetUp(const std::string& name, int& mtu) {
   return status;
 }
 
+// /dev/net/tun, non-blocking.
+absl::StatusOr<int> OpenTun() {
+  const int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd >= 0) return fd;
+  const int err = errno;
+  if (err == ENOENT || err == ENODEV || err == ENXIO) {
+    return absl::NotFoundError("cannot open /dev/net/tun: no TUN/TAP support; load it with 'modprobe tun'");
+  }
+  if (err == EACCES || err == EPERM) {
+    return absl::PermissionDeniedError("cannot open /dev/net/tun: run as root or grant CAP_NET_ADMIN");
+  }
+  return absl::InternalError(absl::StrCat("cannot open /dev/net/tun: ", std::strerror(err)));
+}
+
+// Why TUNSETIFF on `name` failed with `err`, in words a person can act on.
+absl::Status AttachError(int err, const std::string& name, bool existed) {
+  if (err == EBUSY) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "TAP ", name, " is busy: another process is attached to it (stop it, or use a multi-queue TAP)"));
+  }
+  if (err == EPERM || err == EACCES) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot attach to TAP ", name, ": run as root or grant CAP_NET_ADMIN"));
+  }
+  if (err == EINVAL && existed) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        name, " exists but is not a TAP device (make one with 'ip tuntap add dev ", name, " mode tap')"));
+  }
+  return absl::InternalError(absl::StrCat("TUNSETIFF ", name, ": ", std::strerror(err)));
+}
+
+// The TAP's offloads: off without a virtio-net header (a TAP keeps the
+// offloads its last user set: its kernel would hand us partial checksums
+// and 64 KiB frames); with one, the header as virtio 1.0 has it without
+// mergeable buffers (10 bytes) and what we can take: partial checksums and
+// TCP super-frames both ways (no ECN-marked GSO, no UDP fragmentation or
+// segmentation).
+absl::Status SetOffloads(int fd, bool offload, const std::string& name) {
+  if (!offload) {
+    if (ioctl(fd, TUNSETOFFLOAD, 0u) == 0) return absl::OkStatus();
+    return absl::FailedPreconditionError(
+        absl::StrCat("TAP ", name, ": cannot turn its offloads off (", std::strerror(errno), ")"));
+  }
+  int hdr_len = static_cast<int>(vnet::kHeaderLen);
+  const unsigned features = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+  if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_len) == 0 && ioctl(fd, TUNSETOFFLOAD, features) == 0) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat("--tap-offload: TAP ", name, " refused checksum/TSO offload (",
+                                                    std::strerror(errno), "); use --tap-offload off"));
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<TapLink>> TapLink::Open(const std::string& name, bool offload,
@@ -52,18 +102,9 @@ absl::StatusOr<std::unique_ptr<TapLink>> TapLink::Open(const std::string& name, 
     return absl::InvalidArgumentError(
         absl::StrCat("--tap: interface name must be 1 to ", IFNAMSIZ - 1, " characters"));
   }
-  const int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) {
-    const int err = errno;
-    if (err == ENOENT || err == ENODEV || err == ENXIO) {
-      return absl::NotFoundError("cannot open /dev/net/tun: no TUN/TAP support; load it with 'modprobe tun'");
-    }
-    if (err == EACCES || err == EPERM) {
-      return absl::PermissionDeniedError(
-          "cannot open /dev/net/tun: run as root or grant CAP_NET_ADMIN");
-    }
-    return absl::InternalError(absl::StrCat("cannot open /dev/net/tun: ", std::strerror(err)));
-  }
+  const absl::StatusOr<int> tun = OpenTun();
+  if (!tun.ok()) return tun.status();
+  const int fd = *tun;
   const bool existed = InterfaceExists(name);
   // Try single-queue first; an existing multi-queue TAP answers EINVAL, and
   // then we attach as one of its queues.
@@ -89,42 +130,11 @@ absl::StatusOr<std::unique_ptr<TapLink>> TapLink::Open(const std::string& name, 
   if (rc != 0) {
     const int err = errno;
     close(fd);
-    if (err == EBUSY) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "TAP ", name, " is busy: another process is attached to it (stop it, or use a multi-queue TAP)"));
-    }
-    if (err == EPERM || err == EACCES) {
-      return absl::PermissionDeniedError(absl::StrCat(
-          "cannot attach to TAP ", name, ": run as root or grant CAP_NET_ADMIN"));
-    }
-    if (err == EINVAL && existed) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(name, " exists but is not a TAP device (make one with 'ip tuntap add dev ",
-                       name, " mode tap')"));
-    }
-    return absl::InternalError(absl::StrCat("TUNSETIFF ", name, ": ", std::strerror(err)));
+    return AttachError(err, name, existed);
   }
-  if (!offload && ioctl(fd, TUNSETOFFLOAD, 0u) != 0) {
-    // A TAP keeps the offloads its last user set: without a header to say
-    // so, its kernel would hand us partial checksums and 64 KiB frames.
-    const int err = errno;
+  if (absl::Status st = SetOffloads(fd, offload, name); !st.ok()) {
     close(fd);
-    return absl::FailedPreconditionError(absl::StrCat("TAP ", name, ": cannot turn its offloads off (",
-                                                      std::strerror(err), ")"));
-  }
-  if (offload) {
-    // The header as virtio 1.0 has it without mergeable buffers (10 bytes),
-    // and what we can take: partial checksums and TCP super-frames both
-    // ways (no ECN-marked GSO, no UDP fragmentation or segmentation).
-    int hdr_len = static_cast<int>(vnet::kHeaderLen);
-    const unsigned features = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
-    if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_len) != 0 || ioctl(fd, TUNSETOFFLOAD, features) != 0) {
-      const int err = errno;
-      close(fd);
-      return absl::FailedPreconditionError(absl::StrCat(
-          "--tap-offload: TAP ", name, " refused checksum/TSO offload (", std::strerror(err),
-          "); use --tap-offload off"));
-    }
+    return st;
   }
   int mtu = 1500;
   if (absl::Status s = SetUp(name, mtu); !s.ok()) {

@@ -28,6 +28,60 @@ constexpr std::uint8_t kParameters[] = {option::kSubnetMask, option::kRouter,   
 
 Ipv4Address LoadAddress(const std::byte* p) { return Ipv4Address(LoadBe32(p)); }
 
+// One option of a message into `r` (RFC 2132); false when its length or
+// value is wrong. Options this client has no use for are skipped.
+bool ReadOption(Dhcp4Repr& r, std::uint8_t code, Bytes value, bool& have_type) {
+  const std::byte* v = value.data();
+  const std::size_t len = value.size();
+  auto need = [len](std::size_t n) { return len == n; };
+  switch (code) {
+    case option::kMessageType:
+      if (!need(1) || Load8(v) < 1 || Load8(v) > 8) return false;
+      r.type = static_cast<MessageType>(Load8(v));
+      have_type = true;
+      break;
+    case option::kSubnetMask:
+      if (!need(4)) return false;
+      r.subnet_mask = LoadAddress(v);
+      break;
+    case option::kRouter:
+      if (len < 4 || len % 4 != 0) return false;
+      r.router = LoadAddress(v);
+      break;
+    case option::kDns:
+      if (len < 4 || len % 4 != 0) return false;
+      r.dns_count = static_cast<std::uint8_t>(std::min<std::size_t>(len / 4, r.dns.size()));
+      for (std::size_t k = 0; k < r.dns_count; ++k) r.dns[k] = LoadAddress(v + 4 * k);
+      break;
+    case option::kRequestedIp:
+      if (!need(4)) return false;
+      r.requested_ip = LoadAddress(v);
+      break;
+    case option::kServerId:
+      if (!need(4)) return false;
+      r.server_id = LoadAddress(v);
+      break;
+    case option::kLeaseTime:
+      if (!need(4)) return false;
+      r.lease_time = LoadBe32(v);
+      break;
+    case option::kRenewalTime:
+      if (!need(4)) return false;
+      r.renewal_time = LoadBe32(v);
+      break;
+    case option::kRebindingTime:
+      if (!need(4)) return false;
+      r.rebinding_time = LoadBe32(v);
+      break;
+    case option::kParameterList:
+      r.request_parameters = true;
+      break;
+    default:
+      break;  // not ours to understand
+  }
+  return true;
+}
+
 }  // namespace
 
 const char* MessageTypeName(MessageType t) {
@@ -78,52 +132,7 @@ Parsed<Dhcp4Repr> Dhcp4Repr::Parse(Bytes m) {
     const std::size_t len = Load8(m.data() + i + 1);
     if (i + 2 + len > m.size()) return ParseError::kBadOption;
     const std::byte* v = m.data() + i + 2;
-    auto need = [len](std::size_t n) { return len == n; };
-    switch (code) {
-      case option::kMessageType:
-        if (!need(1) || Load8(v) < 1 || Load8(v) > 8) return ParseError::kBadOption;
-        r.type = static_cast<MessageType>(Load8(v));
-        have_type = true;
-        break;
-      case option::kSubnetMask:
-        if (!need(4)) return ParseError::kBadOption;
-        r.subnet_mask = LoadAddress(v);
-        break;
-      case option::kRouter:
-        if (len < 4 || len % 4 != 0) return ParseError::kBadOption;
-        r.router = LoadAddress(v);
-        break;
-      case option::kDns:
-        if (len < 4 || len % 4 != 0) return ParseError::kBadOption;
-        r.dns_count = static_cast<std::uint8_t>(std::min<std::size_t>(len / 4, r.dns.size()));
-        for (std::size_t k = 0; k < r.dns_count; ++k) r.dns[k] = LoadAddress(v + 4 * k);
-        break;
-      case option::kRequestedIp:
-        if (!need(4)) return ParseError::kBadOption;
-        r.requested_ip = LoadAddress(v);
-        break;
-      case option::kServerId:
-        if (!need(4)) return ParseError::kBadOption;
-        r.server_id = LoadAddress(v);
-        break;
-      case option::kLeaseTime:
-        if (!need(4)) return ParseError::kBadOption;
-        r.lease_time = LoadBe32(v);
-        break;
-      case option::kRenewalTime:
-        if (!need(4)) return ParseError::kBadOption;
-        r.renewal_time = LoadBe32(v);
-        break;
-      case option::kRebindingTime:
-        if (!need(4)) return ParseError::kBadOption;
-        r.rebinding_time = LoadBe32(v);
-        break;
-      case option::kParameterList:
-        r.request_parameters = true;
-        break;
-      default:
-        break;  // not ours to understand
-    }
+    if (!ReadOption(r, code, Bytes(v, len), have_type)) return ParseError::kBadOption;
     i += 2 + len;
   }
   if (!have_type) return ParseError::kBadOption;

@@ -80,107 +80,113 @@ std::optional<std::size_t> HeaderLen(Bytes payload, std::size_t off, std::size_t
   return len;
 }
 
+
+// A walk through the headers: the one `next` names starts at `off` in the
+// payload; `next_field` is where `next` was named (counted from the IPv6
+// header, for a Parameter Problem's pointer). Each step returns the outcome
+// that ends the walk, or nullopt to go on.
+struct Walk {
+  Bytes payload;
+  std::size_t base;
+  bool dst_multicast;
+  std::uint8_t next;
+  std::size_t next_field;
+  std::size_t off = 0;
+  bool router_alert = false;
+
+  ExtOutcome Out(ExtOutcome::Kind kind) const {
+    ExtOutcome out;
+    out.kind = kind;
+    out.router_alert = router_alert;
+    return out;
+  }
+  ExtOutcome Discard(ParseError error) const {
+    ExtOutcome out = Out(ExtOutcome::Kind::kDiscard);
+    out.error = error;
+    return out;
+  }
+  ExtOutcome ParamProblem(std::uint8_t code, std::size_t pointer) const {
+    ExtOutcome out = Out(ExtOutcome::Kind::kParamProblem);
+    out.code = code;
+    out.pointer = static_cast<std::uint32_t>(pointer);
+    return out;
+  }
+  // Past the header at `off`, `len` bytes, whose first byte names the next.
+  void Advance(std::size_t len) {
+    next_field = base + off;
+    next = Load8(payload.data() + off);
+    off += len;
+  }
+  // Hop-by-Hop or Destination Options.
+  std::optional<ExtOutcome> Options() {
+    const auto header = HeaderLen(payload, off, 2);
+    if (!header) return Discard(ParseError::kTruncated);
+    ExtOutcome r = WalkOptions(payload.subspan(off + 2, *header - 2), base + off + 2, dst_multicast,
+                               next == kHopByHop, router_alert);
+    if (r.kind != ExtOutcome::Kind::kUpper) {
+      r.router_alert = router_alert;
+      return r;
+    }
+    Advance(*header);
+    return std::nullopt;
+  }
+  // A Routing header is passed only with no segments left (RFC 8200 4.4).
+  std::optional<ExtOutcome> Routing() {
+    const auto header = HeaderLen(payload, off, 8);
+    if (!header) return Discard(ParseError::kTruncated);
+    if (Load8(payload.data() + off + 3) != 0) {  // segments left
+      return ParamProblem(kParamProblemErroneousField, base + off + 2);  // the Routing Type
+    }
+    Advance(*header);
+    return std::nullopt;
+  }
+  std::optional<ExtOutcome> Fragmented() {
+    const auto fh = off <= payload.size() ? FragmentHeader::Checked(payload.subspan(off)) : std::nullopt;
+    if (!fh) return Discard(ParseError::kTruncated);
+    if (fh->offset() == 0 && !fh->more()) {
+      Advance(kFragmentHeaderLen);  // RFC 6946: an atomic fragment is processed in isolation
+      return std::nullopt;
+    }
+    ExtOutcome out = Out(ExtOutcome::Kind::kFragment);
+    out.fragment = Fragment{.ident = fh->ident(),
+                            .offset = fh->offset(),
+                            .more = fh->more(),
+                            .next_header = fh->next_header(),
+                            .data_at = off + kFragmentHeaderLen};
+    return out;
+  }
+};
+
 }  // namespace
 
 ExtOutcome WalkExtensionHeaders(std::uint8_t first, Bytes payload, bool dst_multicast, std::size_t base,
                                 bool hop_by_hop_allowed) {
-  std::uint8_t next = first;
-  std::size_t next_field = base == kHeaderLen ? 6 : base;  // where `next` was named
-  std::size_t off = 0;
-  bool router_alert = false;
+  Walk w{payload, base, dst_multicast, first, base == kHeaderLen ? std::size_t{6} : base};
   bool first_header = hop_by_hop_allowed;
-  for (int hops = 0; hops < 64; ++hops) {
-    ExtOutcome out;
-    out.router_alert = router_alert;
-    switch (next) {
+  for (int hops = 0; hops < 64; ++hops, first_header = false) {
+    std::optional<ExtOutcome> end;
+    switch (w.next) {
       case kHopByHop:
-        if (!first_header) {
-          out.kind = ExtOutcome::Kind::kParamProblem;
-          out.code = kParamProblemUnknownNextHeader;
-          out.pointer = static_cast<std::uint32_t>(next_field);
-          return out;
-        }
-        [[fallthrough]];
-      case kDestinationOptions: {
-        const auto header = HeaderLen(payload, off, 2);
-        if (!header) {
-          out.error = ParseError::kTruncated;
-          return out;
-        }
-        const std::size_t len = *header;
-        ExtOutcome r = WalkOptions(payload.subspan(off + 2, len - 2), base + off + 2, dst_multicast,
-                                   next == kHopByHop, router_alert);
-        if (r.kind != ExtOutcome::Kind::kUpper) {
-          r.router_alert = router_alert;
-          return r;
-        }
-        next_field = base + off;
-        next = Load8(payload.data() + off);
-        off += len;
+        // RFC 8200 4.3: only right after the IPv6 header.
+        end = first_header ? w.Options() : w.ParamProblem(kParamProblemUnknownNextHeader, w.next_field);
         break;
-      }
-      case kRouting: {
-        const auto header = HeaderLen(payload, off, 8);
-        if (!header) {
-          out.error = ParseError::kTruncated;
-          return out;
-        }
-        const std::size_t len = *header;
-        if (Load8(payload.data() + off + 3) != 0) {  // segments left
-          out.kind = ExtOutcome::Kind::kParamProblem;
-          out.code = kParamProblemErroneousField;
-          out.pointer = static_cast<std::uint32_t>(base + off + 2);  // the Routing Type
-          return out;
-        }
-        next_field = base + off;
-        next = Load8(payload.data() + off);
-        off += len;
-        break;
-      }
-      case kFragment: {
-        const auto fh = off <= payload.size() ? FragmentHeader::Checked(payload.subspan(off)) : std::nullopt;
-        if (!fh) {
-          out.error = ParseError::kTruncated;
-          return out;
-        }
-        Fragment f;
-        f.next_header = fh->next_header();
-        f.offset = fh->offset();
-        f.more = fh->more();
-        f.ident = fh->ident();
-        f.data_at = off + kFragmentHeaderLen;
-        if (f.offset == 0 && !f.more) {
-          // RFC 6946: an atomic fragment is processed in isolation.
-          next_field = base + off;
-          next = f.next_header;
-          off += 8;
-          break;
-        }
-        out.kind = ExtOutcome::Kind::kFragment;
-        out.fragment = f;
-        return out;
-      }
-      case kNoNextHeader:
-        out.kind = ExtOutcome::Kind::kNothing;
-        return out;
+      case kDestinationOptions: end = w.Options(); break;
+      case kRouting: end = w.Routing(); break;
+      case kFragment: end = w.Fragmented(); break;
+      case kNoNextHeader: return w.Out(ExtOutcome::Kind::kNothing);
       case kIcmpv6:
       case kTcp:
-      case kUdp:
-        out.kind = ExtOutcome::Kind::kUpper;
-        out.protocol = next;
-        out.offset = off;
+      case kUdp: {
+        ExtOutcome out = w.Out(ExtOutcome::Kind::kUpper);
+        out.protocol = w.next;
+        out.offset = w.off;
         return out;
-      default:
-        out.kind = ExtOutcome::Kind::kParamProblem;
-        out.code = kParamProblemUnknownNextHeader;
-        out.pointer = static_cast<std::uint32_t>(next_field);
-        return out;
+      }
+      default: return w.ParamProblem(kParamProblemUnknownNextHeader, w.next_field);
     }
-    first_header = false;
+    if (end) return *end;
   }
-  ExtOutcome too_many;
-  too_many.error = ParseError::kBadOption;
-  return too_many;
+  return w.Discard(ParseError::kBadOption);  // too many headers
 }
 
 void EmitRouterAlertHeader(std::uint8_t next, MutableBytes out) {

@@ -291,6 +291,9 @@ class TcpConnection {
   bool CheckSyn(const TcpRepr& seg, Instant now);
   bool CheckAck(const TcpRepr& seg, Instant now);
   void ProcessAckOfData(const TcpRepr& seg, Instant now);
+  bool OnSackBlocks(const TcpRepr& seg, std::uint32_t& delivered, Instant now);
+  std::uint32_t OnNewAck(const TcpRepr& seg, std::uint32_t& delivered, Instant now);
+  void OnTlpOutcome(bool dsack, Instant now);
   void ProcessText(const TcpRepr& seg, Instant now);
   void ProcessFin(const TcpRepr& seg, Instant now);
   void UpdateSendWindow(const TcpRepr& seg);
@@ -324,6 +327,12 @@ class TcpConnection {
   // Sends what NextSeg allows (RFC 6675 4): lost segments first, then new
   // data. A tail probe sends one new segment past cwnd.
   bool SendData(Instant now, bool probe = false);
+  // ACK, or ACK and PSH, for `len` new bytes of `queued` (`usable` the
+  // windows allow, `room` a segment's).
+  std::uint8_t PushFlags(std::uint32_t len, std::uint32_t queued, std::uint32_t usable, std::uint32_t room,
+                         bool probe);
+  // Sends `len` new bytes (and the FIN) at SND.NXT and moves it on.
+  void SendNewData(std::uint8_t flags, std::uint32_t len, bool fin_now, Instant now);
   // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> (SND.NXT never moves back: a
   // timeout resends what the scoreboard deems lost instead).
   void SendAck(Instant now) { SendSegment(kAck, snd_nxt_, 0, now); }

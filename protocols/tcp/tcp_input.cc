@@ -281,75 +281,10 @@ void TcpConnection::TakeOptions(const TcpOptions& o, bool syn) {
 void TcpConnection::ProcessAckOfData(const TcpRepr& seg, Instant now) {
   const std::uint32_t old_wnd = snd_wnd_;
   std::uint32_t delivered = 0;
-  auto on_delivered = [&](const SentSegment& s) { rack_.OnDelivered(s, now); };
-  // SACK blocks (RFC 2018), the first possibly a D-SACK (RFC 2883 4).
-  bool dsack = false;
-  if (sack_ok_ && seg.options.sack_count != 0) {
-    for (std::uint8_t k = 0; k < seg.options.sack_count; ++k) {
-      const SackBlock& b = seg.options.sack[k];
-      if (k == 0 && IsDsack(seg)) {
-        dsack = true;
-        OnDsack(b, now);
-        continue;
-      }
-      if (UseSack()) delivered += sb_.OnSackBlock(b.left, b.right, on_delivered);
-    }
-  }
-  std::uint32_t acked = 0;
-  if (snd_una_.Before(seg.ack)) {
-    acked = static_cast<std::uint32_t>(seg.ack - snd_una_);
-    delivered += sb_.OnAck(seg.ack, on_delivered);
-    snd_una_ = seg.ack;
-    // Bytes of the send buffer now acknowledged (not the SYN or FIN).
-    const SeqNum data_end = buf_seq_ + queued_;
-    const SeqNum released_to = SeqNum::Min(snd_una_, data_end);
-    if (buf_seq_.Before(released_to)) {
-      const auto n = static_cast<std::uint32_t>(released_to - buf_seq_);
-      buf_seq_ = released_to;
-      queued_ -= n;
-      sink_.Release(n);
-    }
-    // RTT: the echoed timestamp (RFC 7323 4.1), else the timed segment (Karn).
-    Duration sample;
-    if (ts_ok_ && seg.options.timestamps && seg.options.timestamps->tsecr != 0) {
-      sample = Duration::Millis(static_cast<std::int32_t>(TsVal(now) - seg.options.timestamps->tsecr));
-    } else if (timing_ && timed_seq_.BeforeOrAt(snd_una_)) {
-      sample = now - timed_at_;
-      timing_ = false;
-    }
-    if (sample > Duration()) {
-      rtt_.OnSample(sample);
-      rack_.OnRttSample(sample);
-    }
-    rto_count_ = 0;
-    dup_acks_ = 0;
-    // RFC 6298 5.2/5.3: off when everything sent is acknowledged, else restarted.
-    rto_at_ = snd_una_ != snd_nxt_ ? now + rtt_.rto() : Instant::Never();
-    TrackRound(acked, now);
-    if (phase_ != Phase::kFast && Validated(now)) {
-      AckInfo a;
-      a.acked = acked;
-      a.now = now;
-      a.rtt = sample;
-      a.srtt = rtt_.srtt();
-      a.snd_una = snd_una_;
-      a.snd_nxt = snd_nxt_;
-      cc_->OnAck(a);
-    }
-  }
+  const bool dsack = OnSackBlocks(seg, delivered, now);
+  const std::uint32_t acked = snd_una_.Before(seg.ack) ? OnNewAck(seg, delivered, now) : 0;
   UpdateSendWindow(seg);
-  // RFC 8985 7.4: a tail probe's outcome. A retransmitted probe that comes
-  // back without a D-SACK repaired a real loss: that is congestion.
-  if (tlp_out_ && snd_una_.AfterOrAt(tlp_end_)) {
-    tlp_out_ = false;
-    if (tlp_retrans_ && !dsack && phase_ == Phase::kOpen) {
-      ArmUndo();
-      undo_retrans_ = 1;  // the probe: a late D-SACK for it undoes this
-      cc_->OnCongestionEvent(in_flight(), now);
-      cc_->SetCwnd(cc_->ssthresh());
-      ++stats_.tlp_recoveries;
-    }
-  }
+  OnTlpOutcome(dsack, now);
   // A duplicate ACK (RFC 5681 2): nothing new acknowledged, no data, no
   // SYN/FIN, the same window, data outstanding.
   const bool dup_ack = acked == 0 && seg.payload.empty() && !seg.syn() && !seg.fin() && snd_wnd_ == old_wnd &&
@@ -378,6 +313,85 @@ void TcpConnection::ProcessAckOfData(const TcpRepr& seg, Instant now) {
   if (snd_wnd_ != 0) {
     persist_at_ = Instant::Never();
     persist_backoff_ = 0;
+  }
+}
+
+// SACK blocks (RFC 2018), the first possibly a D-SACK (RFC 2883 4): the
+// bytes they newly deliver added to `delivered`; true for a D-SACK.
+bool TcpConnection::OnSackBlocks(const TcpRepr& seg, std::uint32_t& delivered, Instant now) {
+  if (!sack_ok_ || seg.options.sack_count == 0) return false;
+  auto on_delivered = [&](const SentSegment& s) { rack_.OnDelivered(s, now); };
+  bool dsack = false;
+  for (std::uint8_t k = 0; k < seg.options.sack_count; ++k) {
+    const SackBlock& b = seg.options.sack[k];
+    if (k == 0 && IsDsack(seg)) {
+      dsack = true;
+      OnDsack(b, now);
+      continue;
+    }
+    if (UseSack()) delivered += sb_.OnSackBlock(b.left, b.right, on_delivered);
+  }
+  return dsack;
+}
+
+// SND.UNA < SEG.ACK: SND.UNA moves, the send buffer releases the bytes
+// acknowledged, the RTT is sampled, the retransmission timer restarted and
+// congestion control told (outside fast recovery). The bytes acknowledged.
+std::uint32_t TcpConnection::OnNewAck(const TcpRepr& seg, std::uint32_t& delivered, Instant now) {
+  auto on_delivered = [&](const SentSegment& s) { rack_.OnDelivered(s, now); };
+  const auto acked = static_cast<std::uint32_t>(seg.ack - snd_una_);
+  delivered += sb_.OnAck(seg.ack, on_delivered);
+  snd_una_ = seg.ack;
+  // Bytes of the send buffer now acknowledged (not the SYN or FIN).
+  const SeqNum data_end = buf_seq_ + queued_;
+  const SeqNum released_to = SeqNum::Min(snd_una_, data_end);
+  if (buf_seq_.Before(released_to)) {
+    const auto n = static_cast<std::uint32_t>(released_to - buf_seq_);
+    buf_seq_ = released_to;
+    queued_ -= n;
+    sink_.Release(n);
+  }
+  // RTT: the echoed timestamp (RFC 7323 4.1), else the timed segment (Karn).
+  Duration sample;
+  if (ts_ok_ && seg.options.timestamps && seg.options.timestamps->tsecr != 0) {
+    sample = Duration::Millis(static_cast<std::int32_t>(TsVal(now) - seg.options.timestamps->tsecr));
+  } else if (timing_ && timed_seq_.BeforeOrAt(snd_una_)) {
+    sample = now - timed_at_;
+    timing_ = false;
+  }
+  if (sample > Duration()) {
+    rtt_.OnSample(sample);
+    rack_.OnRttSample(sample);
+  }
+  rto_count_ = 0;
+  dup_acks_ = 0;
+  // RFC 6298 5.2/5.3: off when everything sent is acknowledged, else restarted.
+  rto_at_ = snd_una_ != snd_nxt_ ? now + rtt_.rto() : Instant::Never();
+  TrackRound(acked, now);
+  if (phase_ != Phase::kFast && Validated(now)) {
+    AckInfo a;
+    a.acked = acked;
+    a.now = now;
+    a.rtt = sample;
+    a.srtt = rtt_.srtt();
+    a.snd_una = snd_una_;
+    a.snd_nxt = snd_nxt_;
+    cc_->OnAck(a);
+  }
+  return acked;
+}
+
+// RFC 8985 7.4: a tail probe's outcome. A retransmitted probe that comes
+// back without a D-SACK repaired a real loss: that is congestion.
+void TcpConnection::OnTlpOutcome(bool dsack, Instant now) {
+  if (!tlp_out_ || !snd_una_.AfterOrAt(tlp_end_)) return;
+  tlp_out_ = false;
+  if (tlp_retrans_ && !dsack && phase_ == Phase::kOpen) {
+    ArmUndo();
+    undo_retrans_ = 1;  // the probe: a late D-SACK for it undoes this
+    cc_->OnCongestionEvent(in_flight(), now);
+    cc_->SetCwnd(cc_->ssthresh());
+    ++stats_.tlp_recoveries;
   }
 }
 

@@ -288,38 +288,8 @@ bool TcpConnection::SendData(Instant now, bool probe) {
       const bool half = max_snd_wnd_ != 0 && len >= max_snd_wnd_ / 2;
       if (!all && !half) break;
     }
-    std::uint8_t flags = kAck;
-    // PSH on the last byte queued, at least every half window (as Linux),
-    // and on the last segment the windows let out now while they are small
-    // (recovering, or cwnd under 4 segments): a receiver that delays the ACK
-    // of a lone segment (Linux: 40 ms) ACKs a pushed one once its
-    // application has read it, so a sender short of window does not stall on
-    // the delayed ACK. (On every burst it would cost a fifth of lossless
-    // throughput in ACKs.)
-    const bool small = phase_ != Phase::kOpen || cc_->cwnd() < 4 * EffectiveMss();
-    const bool last_now = len != 0 && small && (usable - len) < std::min(queued - len, room);
-    const bool half_window = len != 0 && max_snd_wnd_ != 0 && (snd_nxt_ + len) - pushed_seq_ >= static_cast<std::int32_t>(max_snd_wnd_ / 2);
-    if (len != 0 && (len == queued || last_now || half_window || probe)) {
-      flags |= kPsh;
-      pushed_seq_ = snd_nxt_ + len;
-    }
-    if (fin_now) flags |= kFin;
-    if (!timing_ && !ts_ok_ && len != 0) {
-      timing_ = true;
-      timed_seq_ = snd_nxt_ + len;
-      timed_at_ = now;
-    }
-    SendSegment(flags, snd_nxt_, len, now);
-    const SeqNum start = snd_nxt_;
-    snd_nxt_ += len;
-    if (fin_now) {
-      fin_sent_ = true;
-      fin_seq_ = snd_nxt_;
-      snd_nxt_ += 1;
-    }
-    sb_.OnSend(start, snd_nxt_, fin_now, now);
-    prr_out_ += static_cast<std::uint32_t>(snd_nxt_ - start);
-    ArmRetransmit(now);
+    const auto flags = static_cast<std::uint8_t>(PushFlags(len, queued, usable, room, probe) | (fin_now ? kFin : 0));
+    SendNewData(flags, len, fin_now, now);
     sent = true;
     force_send_ = false;
     if (fin_now || probe) break;
@@ -336,6 +306,47 @@ bool TcpConnection::SendData(Instant now, bool probe) {
   if (pipe() * 2 >= cc_->cwnd()) limited_at_ = now;
   if (sent && !probe && tlp_at_.IsNever()) ArmTlp(now);  // a probe waits for its ACK or the RTO
   return sent;
+}
+
+// The flags of a new data segment of `len` bytes: ACK, and PSH on the last
+// byte queued, at least every half window (as Linux), and on the last
+// segment the windows let out now while they are small (recovering, or
+// cwnd under 4 segments): a receiver that delays the ACK of a lone segment
+// (Linux: 40 ms) ACKs a pushed one once its application has read it, so a
+// sender short of window does not stall on the delayed ACK. (On every burst
+// it would cost a fifth of lossless throughput in ACKs.)
+std::uint8_t TcpConnection::PushFlags(std::uint32_t len, std::uint32_t queued, std::uint32_t usable,
+                                      std::uint32_t room, bool probe) {
+  if (len == 0) return kAck;
+  const bool small = phase_ != Phase::kOpen || cc_->cwnd() < 4 * EffectiveMss();
+  const bool last_now = small && (usable - len) < std::min(queued - len, room);
+  const bool half_window =
+      max_snd_wnd_ != 0 && (snd_nxt_ + len) - pushed_seq_ >= static_cast<std::int32_t>(max_snd_wnd_ / 2);
+  if (len != queued && !last_now && !half_window && !probe) return kAck;
+  pushed_seq_ = snd_nxt_ + len;
+  return kAck | kPsh;
+}
+
+// `len` new bytes (and the FIN) from SND.NXT, which moves past them; timed
+// for the RTT without timestamps (RFC 6298), on the scoreboard, under the
+// retransmission timer.
+void TcpConnection::SendNewData(std::uint8_t flags, std::uint32_t len, bool fin_now, Instant now) {
+  if (!timing_ && !ts_ok_ && len != 0) {
+    timing_ = true;
+    timed_seq_ = snd_nxt_ + len;
+    timed_at_ = now;
+  }
+  SendSegment(flags, snd_nxt_, len, now);
+  const SeqNum start = snd_nxt_;
+  snd_nxt_ += len;
+  if (fin_now) {
+    fin_sent_ = true;
+    fin_seq_ = snd_nxt_;
+    snd_nxt_ += 1;
+  }
+  sb_.OnSend(start, snd_nxt_, fin_now, now);
+  prr_out_ += static_cast<std::uint32_t>(snd_nxt_ - start);
+  ArmRetransmit(now);
 }
 
 void TcpConnection::Retransmit(Instant now) {
