@@ -112,6 +112,12 @@ class FragmentReassembler {
     return o;
   }
   void Erase(typename Map::iterator it);
+  // The datagram `key` names, or a new one (within the source's share and
+  // the bounds, room made if need be) for a fragment ending at `end`; end()
+  // when there is no room.
+  typename Map::iterator FindOrStart(const Key& key, std::uint32_t end, Instant now);
+  // Adds `r` to `ranges`, which stay sorted and disjoint.
+  static void Merge(std::vector<Range>& ranges, Range r);
   bool MakeRoom(const Key& keep, std::size_t need, bool new_datagram);
   void TrimAge();
   static bool Covered(const std::vector<Range>& ranges, std::uint32_t begin, std::uint32_t end) {
@@ -174,25 +180,44 @@ bool FragmentReassembler<Key, First>::MakeRoom(const Key& keep, std::size_t need
 }
 
 template <typename Key, typename First>
+typename FragmentReassembler<Key, First>::Map::iterator FragmentReassembler<Key, First>::FindOrStart(
+    const Key& key, std::uint32_t end, Instant now) {
+  auto it = datagrams_.find(key);
+  if (it != datagrams_.end()) return it;
+  const auto src = bytes_per_source_.find(key.source());
+  const std::size_t held = src == bytes_per_source_.end() ? 0 : src->second;
+  if (held + end > config_.max_bytes_per_source || !MakeRoom(key, end, true)) return datagrams_.end();
+  it = datagrams_.try_emplace(key).first;
+  it->second.deadline = now + config_.timeout;
+  it->second.serial = next_serial_++;
+  age_.emplace_back(key, it->second.serial);
+  return it;
+}
+
+template <typename Key, typename First>
+void FragmentReassembler<Key, First>::Merge(std::vector<Range>& ranges, Range r) {
+  ranges.push_back(r);
+  std::sort(ranges.begin(), ranges.end(), [](const Range& a, const Range& b) { return a.begin < b.begin; });
+  std::size_t w = 0;
+  for (std::size_t i = 1; i < ranges.size(); ++i) {
+    if (ranges[i].begin <= ranges[w].end) {
+      ranges[w].end = std::max(ranges[w].end, ranges[i].end);
+    } else {
+      ranges[++w] = ranges[i];
+    }
+  }
+  ranges.resize(w + 1);
+}
+
+template <typename Key, typename First>
 typename FragmentReassembler<Key, First>::Outcome FragmentReassembler<Key, First>::OnFragment(
     const Key& key, std::uint32_t begin, bool more, Bytes payload, const First& meta, Instant now) {
   const auto end = static_cast<std::uint32_t>(begin + payload.size());
   // Every fragment but the last carries a multiple of 8 bytes.
   if (payload.empty() || (more && payload.size() % 8 != 0)) return Dropped(ReassemblyDrop::kBadLength);
   if (end > max_end_) return Dropped(ReassemblyDrop::kTooLong);
-  auto it = datagrams_.find(key);
-  if (it == datagrams_.end()) {
-    // A new datagram: within the source's share, room made if need be.
-    const auto src = bytes_per_source_.find(key.source());
-    const std::size_t held = src == bytes_per_source_.end() ? 0 : src->second;
-    if (held + end > config_.max_bytes_per_source || !MakeRoom(key, end, true)) {
-      return Dropped(ReassemblyDrop::kMemoryLimit);
-    }
-    it = datagrams_.try_emplace(key).first;
-    it->second.deadline = now + config_.timeout;
-    it->second.serial = next_serial_++;
-    age_.emplace_back(key, it->second.serial);
-  }
+  auto it = FindOrStart(key, end, now);
+  if (it == datagrams_.end()) return Dropped(ReassemblyDrop::kMemoryLimit);
   Datagram& d = it->second;
 
   // The end of the datagram: fixed by the last fragment, never exceeded.
@@ -237,18 +262,7 @@ typename FragmentReassembler<Key, First>::Outcome FragmentReassembler<Key, First
     per_source += grow;
   }
   std::memcpy(d.data.data() + begin, payload.data(), payload.size());
-  // Record and merge the range (ranges stay sorted and disjoint).
-  d.ranges.push_back(Range{begin, end});
-  std::sort(d.ranges.begin(), d.ranges.end(), [](const Range& a, const Range& b) { return a.begin < b.begin; });
-  std::size_t w = 0;
-  for (std::size_t r = 1; r < d.ranges.size(); ++r) {
-    if (d.ranges[r].begin <= d.ranges[w].end) {
-      d.ranges[w].end = std::max(d.ranges[w].end, d.ranges[r].end);
-    } else {
-      d.ranges[++w] = d.ranges[r];
-    }
-  }
-  d.ranges.resize(w + 1);
+  Merge(d.ranges, Range{begin, end});
   if (!more) {
     d.have_last = true;
     d.total = end;
