@@ -109,8 +109,10 @@ const char* PollModeName(PollMode mode) {
   return "?";
 }
 
-absl::StatusOr<Config> ParseConfig(const RawFlags& f, int cpus) {
-  Config c;
+namespace {
+
+// --tap, --mac, and how the TAP is used (--tap-offload, --tap-queues, --tx-inline).
+absl::Status ParseLink(const RawFlags& f, Config& c) {
   if (f.tap.empty()) return Bad("tap", "required: the TAP interface to attach to (e.g. --tap tap0)");
   if (f.tap.size() > 15) return Bad("tap", absl::StrCat("'", f.tap, "' is longer than 15 characters"));
   c.tap = f.tap;
@@ -125,7 +127,25 @@ absl::StatusOr<Config> ParseConfig(const RawFlags& f, int cpus) {
     }
     c.mac = *mac;
   }
+  if (f.tap_offload == "on" || f.tap_offload == "off") {
+    c.tap_offload = f.tap_offload == "on";
+  } else {
+    return Bad("tap-offload", absl::StrCat("'", f.tap_offload, "' is not on or off"));
+  }
+  if (f.tap_queues < 1 || f.tap_queues > 16) {
+    return Bad("tap-queues", absl::StrCat(f.tap_queues, " is not 1 to 16"));
+  }
+  c.tap_queues = f.tap_queues;
+  if (f.tx_inline == "on" || f.tx_inline == "off") {
+    c.tx_inline = f.tx_inline == "on";
+  } else {
+    return Bad("tx-inline", absl::StrCat("'", f.tx_inline, "' is not on or off"));
+  }
+  return absl::OkStatus();
+}
 
+// --ip4 (addresses, their gateways) and --gw4.
+absl::Status ParseIpv4(const RawFlags& f, Config& c) {
   for (absl::string_view item : Items(f.ip4)) {
     // ADDR/LEN[@GATEWAY]
     const std::size_t at = item.find('@');
@@ -169,6 +189,11 @@ absl::StatusOr<Config> ParseConfig(const RawFlags& f, int cpus) {
     }
     owner->gateway = gw;
   }
+  return absl::OkStatus();
+}
+
+// --route4 (gateways on an --ip4 network), --dhcp4, --dhcp4-previous, --acd.
+absl::Status ParseIpv4Routes(const RawFlags& f, Config& c) {
   for (absl::string_view item : Items(f.route4)) {
     // NET/LEN@GATEWAY
     const std::size_t at = item.find('@');
@@ -190,6 +215,40 @@ absl::StatusOr<Config> ParseConfig(const RawFlags& f, int cpus) {
     c.routes4.push_back({*net, *gw});
   }
   c.dhcp4 = f.dhcp4;
+  if (!f.dhcp4_previous.empty()) {
+    if (!f.dhcp4) return Bad("dhcp4-previous", "needs --dhcp4");
+    const auto a = Ipv4Address::Parse(f.dhcp4_previous);
+    if (!a || a->IsUnspecified() || a->IsMulticast() || a->IsLimitedBroadcast()) {
+      return Bad("dhcp4-previous", absl::StrCat("'", f.dhcp4_previous, "' is not a unicast IPv4 address"));
+    }
+    c.dhcp4_previous = a;
+  }
+  if (f.acd == "on") {
+    c.acd = true;
+  } else if (f.acd == "off") {
+    c.acd = false;
+  } else {
+    return Bad("acd", absl::StrCat("'", f.acd, "' is not on or off"));
+  }
+  return absl::OkStatus();
+}
+
+// --ipv6, --ip6, --gw6, --ip6-stable (the addresses first: --ipv6 off with any of them is an error).
+absl::Status ParseIpv6(const RawFlags& f, Config& c) {
+  for (absl::string_view item : Items(f.ip6)) {
+    const auto itf = Ipv6Interface::Parse(std::string_view(item.data(), item.size()));
+    if (!itf) return Bad("ip6", absl::StrCat("'", item, "' is not ADDR/LEN like 2001:db8:0:1::2/64"));
+    if (itf->address.IsMulticast() || itf->address.IsUnspecified() || itf->address.IsLoopback()) {
+      return Bad("ip6", absl::StrCat(item, " is not a unicast address"));
+    }
+    c.ip6.push_back(*itf);
+  }
+  if (!f.gw6.empty()) {
+    const auto gw = Ipv6Address::Parse(f.gw6);
+    if (!gw) return Bad("gw6", absl::StrCat("'", f.gw6, "' is not an IPv6 address"));
+    if (gw->IsMulticast() || gw->IsUnspecified()) return Bad("gw6", "a gateway must be a unicast address");
+    c.gw6 = gw;
+  }
   if (f.ipv6 == "on" || f.ipv6 == "off") {
     c.ipv6 = f.ipv6 == "on";
   } else {
@@ -202,38 +261,11 @@ absl::StatusOr<Config> ParseConfig(const RawFlags& f, int cpus) {
     return Bad("ip6-stable", "the secret must be at least 16 characters (RFC 7217 5: at least 128 bits)");
   }
   c.ip6_stable_secret = f.ip6_stable;
-  if (!f.dhcp4_previous.empty()) {
-    if (!f.dhcp4) return Bad("dhcp4-previous", "needs --dhcp4");
-    const auto a = Ipv4Address::Parse(f.dhcp4_previous);
-    if (!a || a->IsUnspecified() || a->IsMulticast() || a->IsLimitedBroadcast()) {
-      return Bad("dhcp4-previous", absl::StrCat("'", f.dhcp4_previous, "' is not a unicast IPv4 address"));
-    }
-    c.dhcp4_previous = a;
-  }
-  if (f.tap_offload == "on" || f.tap_offload == "off") {
-    c.tap_offload = f.tap_offload == "on";
-  } else {
-    return Bad("tap-offload", absl::StrCat("'", f.tap_offload, "' is not on or off"));
-  }
-  if (f.tap_queues < 1 || f.tap_queues > 16) {
-    return Bad("tap-queues", absl::StrCat(f.tap_queues, " is not 1 to 16"));
-  }
-  c.tap_queues = f.tap_queues;
-  if (f.tx_inline == "on" || f.tx_inline == "off") {
-    c.tx_inline = f.tx_inline == "on";
-  } else {
-    return Bad("tx-inline", absl::StrCat("'", f.tx_inline, "' is not on or off"));
-  }
-  if (f.fuse != "auto" && f.fuse != "on" && f.fuse != "off") {
-    return Bad("fuse", absl::StrCat("'", f.fuse, "' is not auto, on or off"));
-  }
-  if (f.acd == "on") {
-    c.acd = true;
-  } else if (f.acd == "off") {
-    c.acd = false;
-  } else {
-    return Bad("acd", absl::StrCat("'", f.acd, "' is not on or off"));
-  }
+  return absl::OkStatus();
+}
+
+// --reassembly-mem(6), the TCP and neighbour table limits, --socket-buffer-max and the TCP settings.
+absl::Status ParseLimits(const RawFlags& f, Config& c) {
   {
     const auto bytes = ParseSize(f.reassembly_mem);
     if (!bytes || *bytes < (64u << 10) || *bytes > (1u << 30)) {
@@ -295,21 +327,11 @@ absl::StatusOr<Config> ParseConfig(const RawFlags& f, int cpus) {
     }
   }
   c.tcp_trace_dir = f.tcp_trace;
-  for (absl::string_view item : Items(f.ip6)) {
-    const auto itf = Ipv6Interface::Parse(std::string_view(item.data(), item.size()));
-    if (!itf) return Bad("ip6", absl::StrCat("'", item, "' is not ADDR/LEN like 2001:db8:0:1::2/64"));
-    if (itf->address.IsMulticast() || itf->address.IsUnspecified() || itf->address.IsLoopback()) {
-      return Bad("ip6", absl::StrCat(item, " is not a unicast address"));
-    }
-    c.ip6.push_back(*itf);
-  }
-  if (!f.gw6.empty()) {
-    const auto gw = Ipv6Address::Parse(f.gw6);
-    if (!gw) return Bad("gw6", absl::StrCat("'", f.gw6, "' is not an IPv6 address"));
-    if (gw->IsMulticast() || gw->IsUnspecified()) return Bad("gw6", "a gateway must be a unicast address");
-    c.gw6 = gw;
-  }
+  return absl::OkStatus();
+}
 
+// --services, --ping, --echo-client, --daytime-client and their counts.
+absl::Status ParseClients(const RawFlags& f, Config& c) {
   for (absl::string_view s : Items(f.services)) {
     static constexpr absl::string_view kKnown[] = {"echo", "discard", "daytime", "chargen", "iperf3"};
     if (std::find(std::begin(kKnown), std::end(kKnown), s) == std::end(kKnown)) {
@@ -343,6 +365,14 @@ absl::StatusOr<Config> ParseConfig(const RawFlags& f, int cpus) {
   if (f.echo_bytes < 0 || f.echo_bytes > (std::int64_t{1} << 40)) return Bad("echo-bytes", "must be in [0, 2^40]");
   c.echo_bytes = static_cast<std::uint64_t>(f.echo_bytes);
   c.ping_count = f.ping_count;
+  return absl::OkStatus();
+}
+
+// --workers, --pin, --fuse (auto: by the CPUs), --poll.
+absl::Status ParseThreads(const RawFlags& f, Config& c, int cpus) {
+  if (f.fuse != "auto" && f.fuse != "on" && f.fuse != "off") {
+    return Bad("fuse", absl::StrCat("'", f.fuse, "' is not auto, on or off"));
+  }
   if (f.workers < 1 || f.workers > 64) return Bad("workers", "must be in [1, 64]");
   c.workers = f.workers;
   if (absl::Status s = ParsePin(f.pin, c.workers, cpus, c.pin); !s.ok()) return s;
@@ -360,7 +390,11 @@ absl::StatusOr<Config> ParseConfig(const RawFlags& f, int cpus) {
   } else {
     return Bad("poll", absl::StrCat("'", f.poll, "' is not busy, adaptive or block"));
   }
+  return absl::OkStatus();
+}
 
+// --log-level, --trace, --console, --pcap*, ring and pool sizes, --rx-batch, --impair, --counters-file.
+absl::Status ParseOutput(const RawFlags& f, Config& c) {
   auto levels = ParseLogLevels(f.log_level);
   if (!levels.ok()) return Bad("log-level", std::string(levels.status().message()));
   c.log_levels = *levels;
@@ -406,6 +440,22 @@ absl::StatusOr<Config> ParseConfig(const RawFlags& f, int cpus) {
     return Bad("impair", "works on one TAP queue: use --tap-queues 1 with it");
   }
   c.counters_file = f.counters_file;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Config> ParseConfig(const RawFlags& f, int cpus) {
+  Config c;
+  absl::Status s = ParseLink(f, c);
+  if (s.ok()) s = ParseIpv4(f, c);
+  if (s.ok()) s = ParseIpv4Routes(f, c);
+  if (s.ok()) s = ParseIpv6(f, c);
+  if (s.ok()) s = ParseLimits(f, c);
+  if (s.ok()) s = ParseClients(f, c);
+  if (s.ok()) s = ParseThreads(f, c, cpus);
+  if (s.ok()) s = ParseOutput(f, c);
+  if (!s.ok()) return s;
   return c;
 }
 
