@@ -235,10 +235,11 @@ void WriteCounters(ringstack::engine::Engine& engine, const std::string& path) {
   }
 }
 
-}  // namespace
+namespace engine = ringstack::engine;
+namespace sockets = ringstack::sockets;
 
-int main(int argc, char** argv) {
-  // --help lists the flags of this file (absl would look for ringstack.cc).
+// --help lists the flags of this file (absl would look for ringstack.cc).
+void SetUsage() {
   absl::FlagsUsageConfig usage;
   usage.contains_help_flags = [](absl::string_view path) { return absl::EndsWith(path, "engine/main.cc"); };
   usage.contains_helpshort_flags = usage.contains_help_flags;
@@ -255,13 +256,10 @@ int main(int argc, char** argv) {
       "                 [--console PATH|auto|off] [--pcap FILE [--pcap-size SIZE] [--pcap-files N]]\n"
       "runs until SIGINT/SIGTERM; SIGUSR1 prints counters; ringstack-ctl talks to its console.\n"
       "Exit 2 on a bad flag or start-up error, 1 when the TAP fails while running.");
-  std::vector<std::string> args = JoinRepeated(argc, argv);
-  std::vector<char*> cargs;
-  for (auto& a : args) cargs.push_back(a.data());
-  const std::vector<char*> rest = absl::ParseCommandLine(static_cast<int>(cargs.size()), cargs.data());
-  if (rest.size() > 1) return Fail(absl::StrCat("unexpected argument '", rest[1], "' (flags start with --)"));
+}
 
-  ringstack::engine::RawFlags raw;
+engine::RawFlags ReadFlags() {
+  engine::RawFlags raw;
   raw.tap = absl::GetFlag(FLAGS_tap);
   raw.tap_offload = absl::GetFlag(FLAGS_tap_offload);
   raw.tap_queues = absl::GetFlag(FLAGS_tap_queues);
@@ -312,12 +310,130 @@ int main(int argc, char** argv) {
   raw.rx_batch = absl::GetFlag(FLAGS_rx_batch);
   raw.impair = absl::GetFlag(FLAGS_impair);
   raw.counters_file = absl::GetFlag(FLAGS_counters_file);
-  auto config = ringstack::engine::ParseConfig(raw, AllowedCpus());
+  return raw;
+}
+
+// A warning when busy polling would spin more threads than there are CPUs;
+// at info, what the engine came up with.
+void AnnounceStart(const engine::Config& config, engine::Engine& engine) {
+  const bool info = config.log_level >= engine::LogLevel::kInfo;
+  // Stage threads: a fused one per worker and TX, else RX per queue,
+  // workers, timer and TX.
+  const int threads = config.fuse ? config.workers + 1 : config.tap_queues + config.workers + 2;
+  int online = 0;
+  {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0) online = CPU_COUNT(&set);
+  }
+  if (config.poll == engine::PollMode::kBusy && online > 0 && threads > online &&
+      config.log_level >= engine::LogLevel::kWarn) {
+    std::fprintf(stderr,
+                 "ringstack: warning: --poll=%s spins %d stage threads on %d CPUs; spinning threads take the CPU "
+                 "the others need (use --poll=block, or fewer --workers)\n",
+                 engine::PollModeName(config.poll), threads, online);
+  }
+  if (info) {
+    std::vector<std::string> addrs;
+    for (const auto& a : config.ip4) {
+      addrs.push_back(a.gateway ? absl::StrCat(a.itf.ToString(), "@", a.gateway->ToString()) : a.itf.ToString());
+    }
+    for (const auto& a : config.ip6) addrs.push_back(a.ToString());
+    if (config.dhcp4) addrs.push_back("DHCPv4");
+    std::fprintf(stderr, "ringstack: up on %s%s, mac %s, %s; %d worker(s)%s, poll=%s, mimalloc %d%s\n",
+                 engine.link().Describe().c_str(),
+                 engine.queues() > 1 ? absl::StrCat(", ", engine.queues(), " queues").c_str() : "",
+                 config.mac.ToString().c_str(),
+                 addrs.empty() ? "no addresses" : absl::StrJoin(addrs, " ").c_str(), config.workers,
+                 config.fuse ? " (stages fused: a thread per worker, and TX)" : "",
+                 engine::PollModeName(config.poll), mi_version(),
+                 config.impair.enabled() ? absl::StrCat(", impair ", config.impair.ToString()).c_str() : "");
+  }
+}
+
+// The console (once the services run: they are part of what it shows). A
+// place it cannot listen on is an error when --console named it, else a
+// warning.
+absl::Status StartConsole(engine::Console& console, const engine::Config& config, engine::Engine& engine,
+                          sockets::Stack& stack) {
+  if (config.console.empty()) return absl::OkStatus();
+  engine::AddEngineCommands(console, engine);
+  sockets::AddSocketCommands(console, stack);
+  if (absl::Status s = console.Listen(config.console); !s.ok()) {
+    if (config.console_explicit) return absl::InvalidArgumentError(absl::StrCat("--console: ", s.message()));
+    if (config.log_level >= engine::LogLevel::kWarn) {
+      std::fprintf(stderr, "ringstack: warning: no console: %s (--console PATH chooses another place)\n",
+                   std::string(s.message()).c_str());
+    }
+  } else if (config.log_level >= engine::LogLevel::kInfo) {
+    std::fprintf(stderr, "ringstack: console on %s (ringstack-ctl -s %s help)\n", config.console.c_str(),
+                 config.console.c_str());
+  }
+  return absl::OkStatus();
+}
+
+// The one-shot runs (--iperf3, --echo-client, --daytime-client, --ping):
+// the exit status, or nullopt when none was asked for. The client's
+// sockets are closed when this returns, while the engine still runs.
+std::optional<int> RunOneShot(const engine::Config& config, const std::optional<sockets::Iperf3ClientOptions>& iperf3,
+                              engine::Engine& engine, sockets::Stack& stack) {
+  auto log = [](const std::string& line) { std::fprintf(stderr, "ringstack: %s\n", line.c_str()); };
+  if (iperf3) {
+    sockets::Iperf3Client client(stack, engine.clock(), *iperf3, log);
+    return client.Run().ok ? 0 : 1;
+  }
+  if (config.echo_client) {
+    const auto r = sockets::RunEchoClient(stack, {*config.echo_client, 7}, config.echo_bytes, std::chrono::seconds(60));
+    std::fprintf(stderr, "ringstack: echo %s: sent %llu, received %llu, %s (%.1f MB/s)\n",
+                 config.echo_client->ToString().c_str(), static_cast<unsigned long long>(r.sent),
+                 static_cast<unsigned long long>(r.received), r.ok ? "all equal" : r.error.c_str(),
+                 r.seconds > 0 ? static_cast<double>(r.received) / r.seconds / 1e6 : 0.0);
+    return r.ok ? 0 : 1;
+  }
+  if (config.daytime_client) {
+    const std::string text = sockets::RunDaytimeClient(stack, {*config.daytime_client, 13}, std::chrono::seconds(60));
+    std::fprintf(stderr, "ringstack: daytime %s: %s\n", config.daytime_client->ToString().c_str(),
+                 std::string(absl::StripAsciiWhitespace(text)).c_str());
+    return text.rfind("error: ", 0) == 0 || text.empty() ? 1 : 0;
+  }
+  if (config.ping) {
+    const auto result = sockets::Ping(stack, *config.ping, config.ping_count, std::chrono::milliseconds(1000),
+                                      std::chrono::seconds(30), log);
+    return result.received == config.ping_count ? 0 : 1;
+  }
+  return std::nullopt;
+}
+
+// Waits for SIGINT or SIGTERM (SIGUSR1: the counters), looking in on the
+// link every 200 ms: a TAP deleted under us ends the run with an error
+// instead of an engine talking to nothing. The link's failure, or "".
+std::string WaitForSignal(const sigset_t& signals, engine::Engine& engine, const std::string& counters_file) {
+  for (;;) {
+    const timespec tick{0, 200'000'000};
+    const int sig = sigtimedwait(&signals, nullptr, &tick);
+    if (sig == SIGUSR1) {
+      WriteCounters(engine, counters_file);
+      continue;
+    }
+    if (sig == SIGINT || sig == SIGTERM) return "";
+    if (std::string failure = engine.link_failure(); !failure.empty()) return failure;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  SetUsage();
+  std::vector<std::string> args = JoinRepeated(argc, argv);
+  std::vector<char*> cargs;
+  for (auto& a : args) cargs.push_back(a.data());
+  const std::vector<char*> rest = absl::ParseCommandLine(static_cast<int>(cargs.size()), cargs.data());
+  if (rest.size() > 1) return Fail(absl::StrCat("unexpected argument '", rest[1], "' (flags start with --)"));
+  auto config = engine::ParseConfig(ReadFlags(), AllowedCpus());
   if (!config.ok()) return Fail(std::string(config.status().message()));
-  std::optional<ringstack::sockets::Iperf3ClientOptions> iperf3_client;
+  std::optional<sockets::Iperf3ClientOptions> iperf3_client;
   if (const std::string spec = absl::GetFlag(FLAGS_iperf3); !spec.empty()) {
     const std::vector<std::string> words = absl::StrSplit(spec, ' ', absl::SkipWhitespace());
-    auto o = ringstack::sockets::Iperf3Client::ParseArgs(words);
+    auto o = sockets::Iperf3Client::ParseArgs(words);
     if (!o.ok()) return Fail(absl::StrCat("--iperf3: ", std::string(o.status().message())));
     iperf3_client = *o;
   }
@@ -331,160 +447,45 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto engine = ringstack::engine::Engine::Create(*config);
-  if (!engine.ok()) return Fail(std::string(engine.status().message()));
-  if (absl::Status s = (*engine)->Start(); !s.ok()) return Fail(std::string(s.message()));
-
-  const bool info = config->log_level >= ringstack::engine::LogLevel::kInfo;
-  // Stage threads: a fused one per worker and TX, else RX per queue,
-  // workers, timer and TX.
-  const int threads = config->fuse ? config->workers + 1 : config->tap_queues + config->workers + 2;
-  int online = 0;
-  {
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof(set), &set) == 0) online = CPU_COUNT(&set);
-  }
-  if (config->poll == ringstack::engine::PollMode::kBusy && online > 0 && threads > online &&
-      config->log_level >= ringstack::engine::LogLevel::kWarn) {
-    std::fprintf(stderr,
-                 "ringstack: warning: --poll=%s spins %d stage threads on %d CPUs; spinning threads take the CPU "
-                 "the others need (use --poll=block, or fewer --workers)\n",
-                 ringstack::engine::PollModeName(config->poll), threads, online);
-  }
-  if (info) {
-    std::vector<std::string> addrs;
-    for (const auto& a : config->ip4) {
-      addrs.push_back(a.gateway ? absl::StrCat(a.itf.ToString(), "@", a.gateway->ToString()) : a.itf.ToString());
-    }
-    for (const auto& a : config->ip6) addrs.push_back(a.ToString());
-    if (config->dhcp4) addrs.push_back("DHCPv4");
-    std::fprintf(stderr, "ringstack: up on %s%s, mac %s, %s; %d worker(s)%s, poll=%s, mimalloc %d%s\n",
-                 (*engine)->link().Describe().c_str(),
-                 (*engine)->queues() > 1 ? absl::StrCat(", ", (*engine)->queues(), " queues").c_str() : "",
-                 config->mac.ToString().c_str(),
-                 addrs.empty() ? "no addresses" : absl::StrJoin(addrs, " ").c_str(), config->workers,
-                 config->fuse ? " (stages fused: a thread per worker, and TX)" : "",
-                 ringstack::engine::PollModeName(config->poll), mi_version(),
-                 config->impair.enabled() ? absl::StrCat(", impair ", config->impair.ToString()).c_str() : "");
-  }
+  auto created = engine::Engine::Create(*config);
+  if (!created.ok()) return Fail(std::string(created.status().message()));
+  engine::Engine& eng = **created;
+  if (absl::Status s = eng.Start(); !s.ok()) return Fail(std::string(s.message()));
+  AnnounceStart(*config, eng);
+  const bool info = config->log_level >= engine::LogLevel::kInfo;
 
   // The services, on the socket API, once the engine runs.
-  ringstack::sockets::Stack stack(**engine);
-  ringstack::sockets::Services services(stack);
-  if (!config->services.empty()) {
-    if (absl::Status s = services.Start(config->services, config->ipv6); !s.ok()) {
-      services.Stop();
-      (*engine)->Stop();
-      return Fail(std::string(s.message()));
-    }
-    if (info) {
-      std::fprintf(stderr, "ringstack: services: %s (UDP and TCP%s)\n", absl::StrJoin(config->services, ", ").c_str(),
-                   config->ipv6 ? ", IPv4 and IPv6" : ", IPv4");
-    }
+  sockets::Stack stack(eng);
+  sockets::Services services(stack);
+  engine::Console console(&eng.logger());
+  absl::Status started = services.Start(config->services, config->ipv6);
+  if (started.ok() && !config->services.empty() && info) {
+    std::fprintf(stderr, "ringstack: services: %s (UDP and TCP%s)\n", absl::StrJoin(config->services, ", ").c_str(),
+                 config->ipv6 ? ", IPv4 and IPv6" : ", IPv4");
   }
-
-  // The console, once the services run (they are part of what it shows).
-  ringstack::engine::Console console(&(*engine)->logger());
-  if (!config->console.empty()) {
-    ringstack::engine::AddEngineCommands(console, **engine);
-    ringstack::sockets::AddSocketCommands(console, stack);
-    if (absl::Status s = console.Listen(config->console); !s.ok()) {
-      if (config->console_explicit) {
-        services.Stop();
-        (*engine)->Stop();
-        return Fail(absl::StrCat("--console: ", std::string(s.message())));
-      }
-      if (config->log_level >= ringstack::engine::LogLevel::kWarn) {
-        std::fprintf(stderr, "ringstack: warning: no console: %s (--console PATH chooses another place)\n",
-                     std::string(s.message()).c_str());
-      }
-    } else if (info) {
-      std::fprintf(stderr, "ringstack: console on %s (ringstack-ctl -s %s help)\n", config->console.c_str(),
-                   config->console.c_str());
-    }
-  }
-
-  if (iperf3_client) {
-    // One-shot: an iperf3 test against a server, then stop (its sockets
-    // closed first, while the engine still runs).
-    ringstack::sockets::Iperf3Summary r;
-    {
-      ringstack::sockets::Iperf3Client client(stack, (*engine)->clock(), *iperf3_client, [](const std::string& line) {
-        std::fprintf(stderr, "ringstack: %s\n", line.c_str());
-      });
-      r = client.Run();
-    }
-    console.Stop();
+  if (started.ok()) started = StartConsole(console, *config, eng, stack);
+  if (!started.ok()) {
     services.Stop();
-    (*engine)->Stop();
-    WriteCounters(**engine, config->counters_file);
-    if (info) std::fprintf(stderr, "ringstack: stopped cleanly\n");
-    return r.ok ? 0 : 1;
+    eng.Stop();
+    return Fail(std::string(started.message()));
   }
 
-  if (config->echo_client || config->daytime_client) {
-    // One-shot TCP clients: run, print, stop.
-    int rc = 0;
-    if (config->echo_client) {
-      const auto r = ringstack::sockets::RunEchoClient(stack, {*config->echo_client, 7}, config->echo_bytes,
-                                                       std::chrono::seconds(60));
-      std::fprintf(stderr, "ringstack: echo %s: sent %llu, received %llu, %s (%.1f MB/s)\n",
-                   config->echo_client->ToString().c_str(), static_cast<unsigned long long>(r.sent),
-                   static_cast<unsigned long long>(r.received), r.ok ? "all equal" : r.error.c_str(),
-                   r.seconds > 0 ? static_cast<double>(r.received) / r.seconds / 1e6 : 0.0);
-      rc = r.ok ? 0 : 1;
-    } else {
-      const std::string text = ringstack::sockets::RunDaytimeClient(stack, {*config->daytime_client, 13},
-                                                                    std::chrono::seconds(60));
-      std::fprintf(stderr, "ringstack: daytime %s: %s\n", config->daytime_client->ToString().c_str(),
-                   std::string(absl::StripAsciiWhitespace(text)).c_str());
-      rc = text.rfind("error: ", 0) == 0 || text.empty() ? 1 : 0;
-    }
-    console.Stop();
-    services.Stop();
-    (*engine)->Stop();
-    WriteCounters(**engine, config->counters_file);
-    if (info) std::fprintf(stderr, "ringstack: stopped cleanly\n");
-    return rc;
-  }
-
-  if (config->ping) {
-    // One-shot: ping, print, stop.
-    const auto result = ringstack::sockets::Ping(
-        stack, *config->ping, config->ping_count, std::chrono::milliseconds(1000), std::chrono::seconds(30),
-        [](const std::string& line) { std::fprintf(stderr, "ringstack: %s\n", line.c_str()); });
-    console.Stop();
-    services.Stop();
-    (*engine)->Stop();
-    WriteCounters(**engine, config->counters_file);
-    if (info) std::fprintf(stderr, "ringstack: stopped cleanly\n");
-    return result.received == config->ping_count ? 0 : 1;
-  }
-
-  // Wait for a signal, looking in on the link every 200 ms: a TAP deleted
-  // under us ends the run with an error instead of an engine talking to nothing.
-  std::string failure;
-  for (;;) {
-    const timespec tick{0, 200'000'000};
-    const int sig = sigtimedwait(&signals, nullptr, &tick);
-    if (sig == SIGUSR1) {
-      WriteCounters(**engine, config->counters_file);
-      continue;
-    }
-    if (sig == SIGINT || sig == SIGTERM) break;
-    failure = (*engine)->link_failure();
-    if (!failure.empty()) break;
-  }
+  const std::optional<int> one_shot = RunOneShot(*config, iperf3_client, eng, stack);
+  const std::string failure = one_shot ? "" : WaitForSignal(signals, eng, config->counters_file);
   console.Stop();   // its commands use sockets: first
   services.Stop();  // closes its sockets while the engine still serves requests
-  (*engine)->Stop();
-  WriteCounters(**engine, config->counters_file);
-  const auto stats = (*engine)->pool().stats();
+  eng.Stop();
+  WriteCounters(eng, config->counters_file);
+  if (one_shot) {
+    if (info) std::fprintf(stderr, "ringstack: stopped cleanly\n");
+    return *one_shot;
+  }
+  const auto stats = eng.pool().stats();
   if (stats.cls[0].in_use != 0 || stats.cls[1].in_use != 0) {
     std::fprintf(stderr, "ringstack: warning: %zu buffers still in use at exit\n",
                  stats.cls[0].in_use + stats.cls[1].in_use);
   }
-  engine->reset();
+  created->reset();
   if (!failure.empty()) {
     std::fprintf(stderr, "ringstack: error: %s; stopped\n", failure.c_str());
     return 1;

@@ -49,7 +49,7 @@ struct TcpSocketState : SocketWaiter {
   std::mutex send_mu;  // application writers
   std::mutex recv_mu;  // application readers
   // The worker's own: a wake-up of readers / writers owed at the end of its
-  // poll round (Worker::DeferWake), so a burst of segments wakes once.
+  // poll round (TcpLayer::DeferWake), so a burst of segments wakes once.
   bool wake_readers_owed = false;
   bool wake_writers_owed = false;
   std::atomic<std::uint64_t> written{0};   // bytes applications put in `send`, ever

@@ -1,6 +1,6 @@
 // Worker (worker.h): the shard's poll round, Ethernet dispatch, the link
-// output and the timers' dispatch; IPv6 is worker_ipv6.cc, the fabric and
-// the socket inbox worker_fabric.cc.
+// output, IpOutput's dispatch to the IP layers and the timers' to every
+// layer; the fabric and the socket inbox are worker_fabric.cc.
 #include "engine/worker.h"
 
 #include <cstring>
