@@ -1084,30 +1084,7 @@ bool Iperf3Client::ConnectFailed(Instant now, int err) {
 
 bool Iperf3Client::StepControl() {
   const Instant now = clock_.Now();
-  if (phase_ == Phase::kConnect) {
-    if (now < retry_at_) return false;
-    if (ctrl_fd_ < 0) {
-      const int domain = options_.server.addr.is_v6() ? AF_INET6 : AF_INET;
-      ctrl_fd_ = stack_.Socket(domain, SOCK_STREAM | SOCK_NONBLOCK);
-      if (ctrl_fd_ < 0) {
-        Finish(false, absl::StrCat("socket: ", std::strerror(errno)));
-        return true;
-      }
-      if (stack_.Connect(ctrl_fd_, options_.server) != 0 && errno != EINPROGRESS) return ConnectFailed(now, errno);
-    }
-    const int c = Connected(ctrl_fd_);
-    if (c < 0) return ConnectFailed(now, errno);
-    if (c == 0) {
-      if (now - phase_since_ > kPhaseLimit) return ConnectFailed(now, ETIMEDOUT);
-      return false;
-    }
-    ctrl_ = std::make_unique<Iperf3Control>(stack_, ctrl_fd_);
-    ctrl_->Queue(cookie_);
-    out_(absl::StrCat("iperf3: connected to ", options_.server.addr.ToString(), " port ", options_.server.port));
-    phase_ = Phase::kParamExchange;
-    phase_since_ = now;
-    return true;
-  }
+  if (phase_ == Phase::kConnect) return StepConnect(now);
   if (!ctrl_->Pump()) {
     Finish(false, ctrl_->why());
     return true;
@@ -1116,21 +1093,8 @@ bool Iperf3Client::StepControl() {
   if (phase_ == Phase::kCreateStreams && creating_) moved |= OpenStreams();
   if (done_) return true;
   if (phase_ == Phase::kRunning) {
-    moved |= MoveData();
+    moved |= StepRunning(now);
     if (done_) return true;
-    if (measuring_ && options_.interval_s > 0 && now >= next_interval_) {
-      Report();
-      next_interval_ = next_interval_ + Duration::Seconds(options_.interval_s);
-    }
-    if (Ended()) {
-      end_ = now;
-      if (!measuring_) measure_start_ = end_;
-      TakeRetransmits(stack_, streams_, options_.params.udp);
-      ctrl_->QueueState(State::kTestEnd);
-      phase_ = Phase::kWaitExchange;
-      phase_since_ = now;
-      moved = true;
-    }
   }
   if (phase_ == Phase::kWaitExchange || phase_ == Phase::kServerResults || phase_ == Phase::kWaitDisplay) {
     // The test is over: what the server still sends is read and dropped,
@@ -1140,8 +1104,71 @@ bool Iperf3Client::StepControl() {
       if (!s.sending && !options_.params.udp) Drain(stack_, s, buf_, budget, false);
     }
   }
-  // What the server says.
-  for (;;) {
+  moved |= ReadServer(now);
+  if (done_) return true;
+  if (ctrl_->closed_by_peer()) {
+    Finish(false, "the server closed the control connection");
+    return true;
+  }
+  if (phase_ != Phase::kRunning && now - phase_since_ > kPhaseLimit) {
+    Finish(false, "the server went silent");
+    return true;
+  }
+  ctrl_->Pump();
+  return moved;
+}
+
+// The control connection: opened, then (once connected) the cookie sent.
+bool Iperf3Client::StepConnect(Instant now) {
+  if (now < retry_at_) return false;
+  if (ctrl_fd_ < 0) {
+    const int domain = options_.server.addr.is_v6() ? AF_INET6 : AF_INET;
+    ctrl_fd_ = stack_.Socket(domain, SOCK_STREAM | SOCK_NONBLOCK);
+    if (ctrl_fd_ < 0) {
+      Finish(false, absl::StrCat("socket: ", std::strerror(errno)));
+      return true;
+    }
+    if (stack_.Connect(ctrl_fd_, options_.server) != 0 && errno != EINPROGRESS) return ConnectFailed(now, errno);
+  }
+  const int c = Connected(ctrl_fd_);
+  if (c < 0) return ConnectFailed(now, errno);
+  if (c == 0) {
+    if (now - phase_since_ > kPhaseLimit) return ConnectFailed(now, ETIMEDOUT);
+    return false;
+  }
+  ctrl_ = std::make_unique<Iperf3Control>(stack_, ctrl_fd_);
+  ctrl_->Queue(cookie_);
+  out_(absl::StrCat("iperf3: connected to ", options_.server.addr.ToString(), " port ", options_.server.port));
+  phase_ = Phase::kParamExchange;
+  phase_since_ = now;
+  return true;
+}
+
+// The test: data moved, interval reports, and at the end TEST_END.
+bool Iperf3Client::StepRunning(Instant now) {
+  bool moved = MoveData();
+  if (done_) return true;
+  if (measuring_ && options_.interval_s > 0 && now >= next_interval_) {
+    Report();
+    next_interval_ = next_interval_ + Duration::Seconds(options_.interval_s);
+  }
+  if (Ended()) {
+    end_ = now;
+    if (!measuring_) measure_start_ = end_;
+    TakeRetransmits(stack_, streams_, options_.params.udp);
+    ctrl_->QueueState(State::kTestEnd);
+    phase_ = Phase::kWaitExchange;
+    phase_since_ = now;
+    moved = true;
+  }
+  return moved;
+}
+
+// What the server says: its results (a JSON object) while they are due,
+// else state bytes; ends the test on an error state or one out of turn.
+bool Iperf3Client::ReadServer(Instant now) {
+  bool moved = false;
+  while (!done_) {
     if (phase_ == Phase::kServerResults) {
       bool bad = false;
       auto text = ctrl_->TakeJson(bad);
@@ -1159,81 +1186,46 @@ bool Iperf3Client::StepControl() {
     const auto b = ctrl_->TakeByte();
     if (!b) break;
     moved = true;
-    const auto state = static_cast<State>(*b);
-    if (state == State::kAccessDenied) {
-      Finish(false, "the server is busy running a test (ACCESS_DENIED)");
-      return true;
-    }
-    if (state == State::kServerError) {
-      Finish(false, "the server reported an error (SERVER_ERROR)");  // two 4-byte numbers follow: not needed
-      return true;
-    }
-    if (state == State::kServerTerminate) {
-      Finish(false, "the server ended the test (SERVER_TERMINATE)");
-      return true;
-    }
-    bool expected = false;
-    switch (phase_) {
-      case Phase::kParamExchange:
-        if (state == State::kParamExchange) {
-          expected = true;
-          ctrl_->Queue(iperf::FrameJson(options_.params.ToJson()));
-          phase_ = Phase::kCreateStreams;
-          phase_since_ = now;
-        }
-        break;
-      case Phase::kCreateStreams:
-        if (state == State::kCreateStreams && !creating_) {
-          expected = true;
-          creating_ = true;
-          OpenStreams();
-          if (done_) return true;
-        } else if (state == State::kTestStart && creating_) {
-          expected = true;
-          phase_ = Phase::kStarting;
-          phase_since_ = now;
-        }
-        break;
-      case Phase::kStarting:
-        if (state == State::kTestRunning) {
-          expected = true;
-          cpu_at_start_ = CpuSeconds();
-          StartRunning();
-        }
-        break;
-      case Phase::kWaitExchange:
-        if (state == State::kExchangeResults) {
-          expected = true;
-          SendResults();
-          phase_ = Phase::kServerResults;
-          phase_since_ = now;
-        }
-        break;
-      case Phase::kWaitDisplay:
-        if (state == State::kDisplayResults) {
-          ctrl_->QueueState(State::kIperfDone);
-          Finish(true, "");
-          return true;
-        }
-        break;
-      default:
-        break;
-    }
-    if (!expected) {
-      Finish(false, "unexpected control message " + iperf::StateName(*b));
-      return true;
-    }
+    OnServerState(*b, now);
   }
-  if (ctrl_->closed_by_peer()) {
-    Finish(false, "the server closed the control connection");
-    return true;
-  }
-  if (phase_ != Phase::kRunning && now - phase_since_ > kPhaseLimit) {
-    Finish(false, "the server went silent");
-    return true;
-  }
-  ctrl_->Pump();
   return moved;
+}
+
+// One state byte from the server, in the phase the client is in (iperf3's
+// sequence: PARAM_EXCHANGE, CREATE_STREAMS, TEST_START, TEST_RUNNING, then
+// after the client's TEST_END: EXCHANGE_RESULTS, DISPLAY_RESULTS).
+void Iperf3Client::OnServerState(std::uint8_t byte, Instant now) {
+  const auto state = static_cast<State>(byte);
+  switch (state) {
+    case State::kAccessDenied: return Finish(false, "the server is busy running a test (ACCESS_DENIED)");
+    case State::kServerError:  // two 4-byte numbers follow: not needed
+      return Finish(false, "the server reported an error (SERVER_ERROR)");
+    case State::kServerTerminate: return Finish(false, "the server ended the test (SERVER_TERMINATE)");
+    default: break;
+  }
+  if (phase_ == Phase::kParamExchange && state == State::kParamExchange) {
+    ctrl_->Queue(iperf::FrameJson(options_.params.ToJson()));
+    phase_ = Phase::kCreateStreams;
+    phase_since_ = now;
+  } else if (phase_ == Phase::kCreateStreams && state == State::kCreateStreams && !creating_) {
+    creating_ = true;
+    OpenStreams();
+  } else if (phase_ == Phase::kCreateStreams && state == State::kTestStart && creating_) {
+    phase_ = Phase::kStarting;
+    phase_since_ = now;
+  } else if (phase_ == Phase::kStarting && state == State::kTestRunning) {
+    cpu_at_start_ = CpuSeconds();
+    StartRunning();
+  } else if (phase_ == Phase::kWaitExchange && state == State::kExchangeResults) {
+    SendResults();
+    phase_ = Phase::kServerResults;
+    phase_since_ = now;
+  } else if (phase_ == Phase::kWaitDisplay && state == State::kDisplayResults) {
+    ctrl_->QueueState(State::kIperfDone);
+    Finish(true, "");
+  } else {
+    Finish(false, "unexpected control message " + iperf::StateName(byte));
+  }
 }
 
 bool Iperf3Client::Step() {

@@ -185,6 +185,10 @@ class Iperf3Client {
  private:
   enum class Phase;
   bool StepControl();
+  bool StepConnect(engine::Instant now);
+  bool StepRunning(engine::Instant now);
+  bool ReadServer(engine::Instant now);
+  void OnServerState(std::uint8_t byte, engine::Instant now);
   bool ConnectFailed(engine::Instant now, int err);
   int Connected(int fd);
   bool OpenStreams();
