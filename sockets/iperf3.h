@@ -117,6 +117,10 @@ class Iperf3Server {
   bool ServePending();
   bool ServeUdp();
   bool StepTest();
+  bool TakeParams(Test& t, engine::Instant now);
+  bool StepRunning(Test& t, engine::Instant now);
+  bool ExchangeResults(Test& t, engine::Instant now);
+  bool AwaitDone(Test& t);
   bool MoveData();
   void Linger();
   void StartRunning();
