@@ -31,6 +31,7 @@
 #include "absl/status/statusor.h"
 #include "engine/clock.h"
 #include "protocols/iperf3/iperf3.h"
+#include "protocols/iperf3/iperf3_control.h"
 #include "sockets/api.h"
 
 namespace ringstack::sockets {
@@ -187,7 +188,7 @@ class Iperf3Client {
       "[-i SECONDS] [-C CC] [-N]";
 
  private:
-  enum class Phase;
+  using Phase = proto::iperf3::ClientPhase;
   bool StepControl();
   bool StepConnect(engine::Instant now);
   bool StepRunning(engine::Instant now);

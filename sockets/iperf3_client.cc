@@ -28,18 +28,6 @@ using engine::Instant;
 using iperf::State;
 using namespace iperf3_io;  // NOLINT(google-build-using-namespace): the shared helpers are this file's vocabulary
 
-enum class Iperf3Client::Phase {
-  kConnect,
-  kParamExchange,
-  kCreateStreams,
-  kStarting,
-  kRunning,
-  kWaitExchange,
-  kServerResults,
-  kWaitDisplay,
-  kDone
-};
-
 Iperf3Client::Iperf3Client(Stack& stack, const engine::Clock& clock, Iperf3ClientOptions options, Iperf3Out out)
     : stack_(stack),
       clock_(clock),
@@ -450,41 +438,43 @@ bool Iperf3Client::ReadServer(Instant now) {
   return moved;
 }
 
-// One state byte from the server, in the phase the client is in (iperf3's
-// sequence: PARAM_EXCHANGE, CREATE_STREAMS, TEST_START, TEST_RUNNING, then
-// after the client's TEST_END: EXCHANGE_RESULTS, DISPLAY_RESULTS).
+// One state byte from the server: what iperf3's sequence
+// (protocols/iperf3/iperf3_control.h) makes of it in this phase, carried out.
 void Iperf3Client::OnServerState(std::uint8_t byte, Instant now) {
-  const auto state = static_cast<State>(byte);
-  switch (state) {
-    case State::kAccessDenied: return Finish(false, "the server is busy running a test (ACCESS_DENIED)");
-    case State::kServerError:  // two 4-byte numbers follow: not needed
+  const auto state = static_cast<std::int8_t>(byte);
+  const iperf::ClientStep step = iperf::ClientOnState(phase_, creating_, state);
+  switch (step.action) {
+    case iperf::ClientAction::kSendParams:
+      ctrl_->Queue(iperf::FrameJson(options_.params.ToJson()));
+      break;
+    case iperf::ClientAction::kOpenStreams:
+      creating_ = true;
+      OpenStreams();
+      break;
+    case iperf::ClientAction::kAwaitRunning:
+      break;
+    case iperf::ClientAction::kStartTest:
+      cpu_at_start_ = CpuSeconds();
+      StartRunning();
+      return;  // StartRunning enters the phase and its clock
+    case iperf::ClientAction::kSendResults:
+      SendResults();
+      break;
+    case iperf::ClientAction::kFinish:
+      ctrl_->QueueState(State::kIperfDone);
+      return Finish(true, "");
+    case iperf::ClientAction::kAccessDenied:
+      return Finish(false, "the server is busy running a test (ACCESS_DENIED)");
+    case iperf::ClientAction::kServerError:  // two 4-byte numbers follow: not needed
       return Finish(false, "the server reported an error (SERVER_ERROR)");
-    case State::kServerTerminate: return Finish(false, "the server ended the test (SERVER_TERMINATE)");
-    default: break;
+    case iperf::ClientAction::kServerTerminate:
+      return Finish(false, "the server ended the test (SERVER_TERMINATE)");
+    case iperf::ClientAction::kUnexpected:
+      return Finish(false, "unexpected control message " + iperf::StateName(state));
   }
-  if (phase_ == Phase::kParamExchange && state == State::kParamExchange) {
-    ctrl_->Queue(iperf::FrameJson(options_.params.ToJson()));
-    phase_ = Phase::kCreateStreams;
-    phase_since_ = now;
-  } else if (phase_ == Phase::kCreateStreams && state == State::kCreateStreams && !creating_) {
-    creating_ = true;
-    OpenStreams();
-  } else if (phase_ == Phase::kCreateStreams && state == State::kTestStart && creating_) {
-    phase_ = Phase::kStarting;
-    phase_since_ = now;
-  } else if (phase_ == Phase::kStarting && state == State::kTestRunning) {
-    cpu_at_start_ = CpuSeconds();
-    StartRunning();
-  } else if (phase_ == Phase::kWaitExchange && state == State::kExchangeResults) {
-    SendResults();
-    phase_ = Phase::kServerResults;
-    phase_since_ = now;
-  } else if (phase_ == Phase::kWaitDisplay && state == State::kDisplayResults) {
-    ctrl_->QueueState(State::kIperfDone);
-    Finish(true, "");
-  } else {
-    Finish(false, "unexpected control message " + iperf::StateName(byte));
-  }
+  if (done_ || step.next == phase_) return;
+  phase_ = step.next;
+  phase_since_ = now;
 }
 
 bool Iperf3Client::Step() {

@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "protocols/common/json.h"
 #include "protocols/iperf3/iperf3.h"
+#include "protocols/iperf3/iperf3_control.h"
 
 namespace ringstack::proto {
 namespace {
@@ -278,6 +279,61 @@ TEST(Iperf3, UdpReceiverCountsLossReorderingAndJitter) {
   EXPECT_NEAR(j.jitter, 0.001 / 16 * 15 / 16, 1e-7);
   j.OnDatagram(at(3, 10.2), 100, 10.205);  // 4 ms more transit
   EXPECT_NEAR(j.jitter, 0.001 / 16 * 15 / 16 * 15 / 16 + 0.004 / 16, 1e-6);
+}
+
+// The client's control sequence, row by row: each phase's expected state
+// and what it leads to, the server's three ways to end a test in any phase,
+// and states out of turn.
+TEST(Iperf3Control, ClientSequenceRowByRow) {
+  using iperf3::ClientAction;
+  using iperf3::ClientPhase;
+  using iperf3::State;
+  struct Row {
+    ClientPhase phase;
+    bool creating;
+    State state;
+    ClientAction action;
+    ClientPhase next;
+  };
+  const Row rows[] = {
+      // The sequence.
+      {ClientPhase::kParamExchange, false, State::kParamExchange, ClientAction::kSendParams, ClientPhase::kCreateStreams},
+      {ClientPhase::kCreateStreams, false, State::kCreateStreams, ClientAction::kOpenStreams, ClientPhase::kCreateStreams},
+      {ClientPhase::kCreateStreams, true, State::kTestStart, ClientAction::kAwaitRunning, ClientPhase::kStarting},
+      {ClientPhase::kStarting, false, State::kTestRunning, ClientAction::kStartTest, ClientPhase::kRunning},
+      {ClientPhase::kWaitExchange, false, State::kExchangeResults, ClientAction::kSendResults,
+       ClientPhase::kServerResults},
+      {ClientPhase::kWaitDisplay, false, State::kDisplayResults, ClientAction::kFinish, ClientPhase::kDone},
+      // The server ends it, whatever the phase.
+      {ClientPhase::kParamExchange, false, State::kAccessDenied, ClientAction::kAccessDenied,
+       ClientPhase::kParamExchange},
+      {ClientPhase::kRunning, false, State::kServerTerminate, ClientAction::kServerTerminate, ClientPhase::kRunning},
+      {ClientPhase::kWaitExchange, false, State::kServerError, ClientAction::kServerError, ClientPhase::kWaitExchange},
+      // Out of turn.
+      {ClientPhase::kParamExchange, false, State::kCreateStreams, ClientAction::kUnexpected,
+       ClientPhase::kParamExchange},
+      {ClientPhase::kCreateStreams, false, State::kTestStart, ClientAction::kUnexpected, ClientPhase::kCreateStreams},
+      {ClientPhase::kCreateStreams, true, State::kCreateStreams, ClientAction::kUnexpected,
+       ClientPhase::kCreateStreams},
+      {ClientPhase::kStarting, false, State::kTestStart, ClientAction::kUnexpected, ClientPhase::kStarting},
+      {ClientPhase::kRunning, false, State::kTestRunning, ClientAction::kUnexpected, ClientPhase::kRunning},
+      {ClientPhase::kRunning, false, State::kExchangeResults, ClientAction::kUnexpected, ClientPhase::kRunning},
+      {ClientPhase::kWaitDisplay, false, State::kExchangeResults, ClientAction::kUnexpected,
+       ClientPhase::kWaitDisplay},
+      {ClientPhase::kServerResults, false, State::kDisplayResults, ClientAction::kUnexpected,
+       ClientPhase::kServerResults},
+      {ClientPhase::kWaitExchange, false, State::kClientTerminate, ClientAction::kUnexpected,
+       ClientPhase::kWaitExchange},
+  };
+  for (const Row& r : rows) {
+    const auto step = iperf3::ClientOnState(r.phase, r.creating, static_cast<std::int8_t>(r.state));
+    EXPECT_EQ(step.action, r.action) << iperf3::ClientPhaseName(r.phase) << " "
+                                     << iperf3::StateName(static_cast<std::int8_t>(r.state));
+    EXPECT_EQ(step.next, r.next) << iperf3::ClientPhaseName(r.phase) << " "
+                                 << iperf3::StateName(static_cast<std::int8_t>(r.state));
+  }
+  // A byte that names no state is out of turn too.
+  EXPECT_EQ(iperf3::ClientOnState(ClientPhase::kStarting, false, 77).action, ClientAction::kUnexpected);
 }
 
 }  // namespace
