@@ -1,9 +1,10 @@
 // ShardContext: what the protocol layers of one shard share. Which shard it
 // is, the configuration and log, the packet pool, the fabric to the other
 // shards, the shard's timing wheel and the time of the current poll round,
-// and the few counters every layer feeds (the pool had no buffer, a buffer
-// had no headroom, another shard's mailbox was full). The Worker owns it
-// and its layers hold a reference; all of it is the shard's thread's alone.
+// the few counters every layer feeds (the pool had no buffer, a buffer had
+// no headroom, another shard's mailbox was full) and the marks that say the
+// snapshot shard 0 publishes is out of date. The Worker owns it and its
+// layers hold a reference; all of it is the shard's thread's alone.
 //
 // Timer cookies carry the layer that armed the timer in their top byte, so
 // the Worker hands a fired timer to its layer without knowing what it is
@@ -50,6 +51,7 @@ struct ShardContext {
   bool publish_now = false;
 
   void Log(Subsystem subsystem, LogLevel level, std::string_view text) const { logger.Log(subsystem, level, text); }
+  bool LogEnabled(Subsystem subsystem, LogLevel level) const { return logger.Enabled(subsystem, level); }
   // A buffer holding a copy of `bytes` (a large one when a standard one is
   // too small; headers go into its headroom); empty, counted
   // pool_drop_empty, when the pool has none.
@@ -65,7 +67,6 @@ struct ShardContext {
     std::memcpy(room.data(), bytes.data(), bytes.size());
     return p;
   }
-  bool LogEnabled(Subsystem subsystem, LogLevel level) const { return logger.Enabled(subsystem, level); }
 };
 
 // What the shard counts of its own: frames it wrote or could not hand to

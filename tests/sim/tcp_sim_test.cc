@@ -70,15 +70,16 @@ TEST(TcpSim, HandshakeEchoAndOrderlyClose) {
 // connection.
 TEST(TcpSim, TcpInfoDescribesTheConnection) {
   TwoEngines t;
-  auto [c, s] = Connect(t, "192.0.2.2", 7);
+  const auto [c, s] = Connect(t, "192.0.2.2", 7);
   ASSERT_GE(s, 0);
+  const int server = s;  // a lambda may not capture a structured binding (clang)
   const std::string hello = "hello";
   ASSERT_EQ(t.a().Send(c, std::as_bytes(std::span(hello))), 5);
   std::array<std::byte, 16> got{};
   ssize_t n_got = -1;
   ASSERT_TRUE(t.RunUntil(
       [&] {
-        n_got = t.b().Recv(s, got, /*dontwait=*/true);
+        n_got = t.b().Recv(server, got, /*dontwait=*/true);
         return n_got > 0;
       },
       engine::Duration::Seconds(10)));
