@@ -584,8 +584,7 @@ std::vector<TcpSessionInfo> TcpLayer::Sessions() const {
     for (const ListeningSocket& l : listeners) {
       TcpSessionInfo i;
       i.local = proto::Endpoint{l.addr, port};
-      i.remote = proto::Endpoint{l.addr.is_v6() ? proto::IpAddress(proto::Ipv6Address())
-                                                     : proto::IpAddress(proto::Ipv4Address()), 0};
+      i.remote = proto::Endpoint::Wildcard(l.addr.is_v6());
       i.state = "LISTEN";
       i.shard = ctx_.shard;
       i.listener = true;

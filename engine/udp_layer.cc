@@ -17,12 +17,6 @@ namespace udp = proto::udp;
 using proto::IpAddress;
 using rings::Packet;
 
-namespace {
-
-IpAddress AnyOf(bool v6) { return v6 ? IpAddress(proto::Ipv6Address()) : IpAddress(proto::Ipv4Address()); }
-
-}  // namespace
-
 UdpLayer::UdpLayer(ShardContext& ctx, IpOutput& ip, CounterSet& counters, std::uint64_t seed)
     : ctx_(ctx), ip_(ip), bindings_(seed) {
   RegisterCounters(counters, counters_, kUdpCounterFields);
@@ -43,25 +37,27 @@ std::optional<udp::UdpRepr> UdpLayer::Parse(const Packet& p, std::size_t offset,
   return *parsed;
 }
 
-void UdpLayer::Push(UdpSocketState& s, Packet p, const proto::Endpoint& from) {
+bool UdpLayer::Enqueue(UdpSocketState& s, Packet p, const proto::Endpoint& from) {
   const std::size_t len = p.size();
   // SO_RCVBUF: a datagram that would take the queue past it is dropped (an
   // empty queue takes any one, as Linux's does).
   const std::size_t queued = s.rx_bytes.load(std::memory_order_acquire);
   if (queued != 0 && queued + len > s.rcvbuf.load(std::memory_order_relaxed)) {
     s.rx_dropped.fetch_add(1, std::memory_order_relaxed);
-    counters_.drop_rcvbuf_full.Inc();
-    return;
+    return false;
   }
   s.rx_bytes.fetch_add(len, std::memory_order_acq_rel);
   if (!s.rx.TryPush(Datagram{std::move(p), from})) {
     s.rx_bytes.fetch_sub(len, std::memory_order_acq_rel);
     s.rx_dropped.fetch_add(1, std::memory_order_relaxed);
-    counters_.drop_rcvbuf_full.Inc();
-    return;
+    return false;
   }
-  counters_.rx_delivered.Inc();
   s.WakeReaders();
+  return true;
+}
+
+void UdpLayer::Push(UdpSocketState& s, Packet p, const proto::Endpoint& from) {
+  (Enqueue(s, std::move(p), from) ? counters_.rx_delivered : counters_.drop_rcvbuf_full).Inc();
 }
 
 bool UdpLayer::Receive(Packet& p, const udp::UdpRepr& datagram, const IpAddress& src, const IpAddress& dst,
@@ -117,20 +113,7 @@ bool UdpLayer::ReceiveEchoReply(Packet& p, bool v6, const IpAddress& from) {
   if (it == echo_idents_.end()) return false;
   const auto s = sockets_.find(it->second);
   if (s == sockets_.end()) return false;
-  UdpSocketState& socket = *s->second;
-  const std::size_t len = p.size();
-  const std::size_t queued = socket.rx_bytes.load(std::memory_order_acquire);
-  if (queued != 0 && queued + len > socket.rcvbuf.load(std::memory_order_relaxed)) {
-    socket.rx_dropped.fetch_add(1, std::memory_order_relaxed);
-    return true;
-  }
-  socket.rx_bytes.fetch_add(len, std::memory_order_acq_rel);
-  if (!socket.rx.TryPush(Datagram{std::move(p), proto::Endpoint{from, 0}})) {
-    socket.rx_bytes.fetch_sub(len, std::memory_order_acq_rel);
-    socket.rx_dropped.fetch_add(1, std::memory_order_relaxed);
-    return true;
-  }
-  socket.WakeReaders();
+  Enqueue(*s->second, std::move(p), proto::Endpoint{from, 0});  // a drop is counted on the socket
   return true;
 }
 
@@ -162,7 +145,7 @@ void UdpLayer::OpenEcho(SocketRequest& r) {
   next_echo_ident_ = static_cast<std::uint16_t>(ident + 1);
   echo_idents_[{r.socket->v6, ident}] = id;
   echo_ident_of_[id] = ident;
-  r.completion->local = proto::Endpoint{AnyOf(r.socket->v6), ident};
+  r.completion->local = proto::Endpoint::Wildcard(r.socket->v6, ident);
 }
 
 int UdpLayer::Bind(SocketRequest& r, const proto::Endpoint& e) {
@@ -198,7 +181,7 @@ void UdpLayer::ServeRequest(SocketRequest& r) {
     }
     case SocketRequest::Kind::kConnect:
       // An unbound socket gets an ephemeral port first, as connect(2) does.
-      c.result = bindings_.local(id) ? 0 : Bind(r, proto::Endpoint{AnyOf(r.socket->v6), 0});
+      c.result = bindings_.local(id) ? 0 : Bind(r, proto::Endpoint::Wildcard(r.socket->v6));
       if (c.result == 0) c.result = bindings_.Connect(id, r.endpoint);
       if (c.result == 0) c.local = *bindings_.local(id);
       break;
@@ -306,9 +289,9 @@ std::vector<UdpSocketInfo> UdpLayer::Sockets() const {
   for (const auto& [id, s] : sockets_) {
     UdpSocketInfo i;
     const auto local = bindings_.local(id);
-    i.local = local ? *local : proto::Endpoint{AnyOf(s->v6), 0};
+    i.local = local ? *local : proto::Endpoint::Wildcard(s->v6);
     const auto peer = bindings_.peer(id);
-    i.remote = peer ? *peer : proto::Endpoint{AnyOf(i.local.addr.is_v6()), 0};
+    i.remote = peer ? *peer : proto::Endpoint::Wildcard(i.local.addr.is_v6());
     i.shard = ctx_.shard;
     i.icmp_echo = s->icmp_echo;
     i.rx_queued = s->rx_bytes.load(std::memory_order_relaxed);

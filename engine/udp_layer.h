@@ -89,7 +89,10 @@ class UdpLayer {
   std::vector<UdpSocketInfo> Sockets() const;  // the shard's thread only
 
  private:
-  // Into `s`'s queue, within its SO_RCVBUF; counted either way.
+  // Into `s`'s queue, within its SO_RCVBUF (false: dropped, counted on the
+  // socket as rx_dropped), waking its readers.
+  bool Enqueue(UdpSocketState& s, rings::Packet p, const proto::Endpoint& from);
+  // Enqueue, counted udp_rx_delivered or udp_drop_rcvbuf_full.
   void Push(UdpSocketState& s, rings::Packet p, const proto::Endpoint& from);
   // Sends what `s` queued, up to the budget; keeps it for the next round
   // when it has more.

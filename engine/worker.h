@@ -172,8 +172,8 @@ class Worker final : public Stage, private IpOutput, private LinkOutput, private
   Instant last_publish_;
   TimerWheel::TimerId publish_timer_;  // TimerLayer::kShard's only timer
   bool publish_timer_armed_ = false;
-  // Other shards: the snapshot in use.
-  std::shared_ptr<const NetSnapshot> snap_;
+  // Other shards: the generation of the snapshot in use (the neighbour
+  // layer holds the snapshot; the IP layers copy what they need).
   std::uint64_t snap_generation_ = 0;
   std::atomic<bool> inspect_pending_{false};
   std::mutex inspect_mu_;

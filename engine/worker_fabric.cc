@@ -39,12 +39,12 @@ void Worker::PublishSnapshot() {
 void Worker::RefreshSnapshot() {
   const std::uint64_t g = fabric_.generation();
   if (g == snap_generation_) return;
-  snap_ = fabric_.Load();
-  if (!snap_) return;
-  snap_generation_ = snap_->generation;
-  ipv4_.OnSnapshot(snap_->host4);  // an address gone: its connections go too
-  ipv6_.OnSnapshot(*snap_);
-  neighbours_.OnSnapshot(snap_);  // packets parked for neighbours it now knows go out
+  std::shared_ptr<const NetSnapshot> snap = fabric_.Load();
+  if (!snap) return;
+  snap_generation_ = snap->generation;
+  ipv4_.OnSnapshot(snap->host4);  // an address gone: its connections go too
+  ipv6_.OnSnapshot(*snap);
+  neighbours_.OnSnapshot(std::move(snap));  // it keeps it; parked packets for neighbours it knows go out
 }
 
 void Worker::ServeMail() {

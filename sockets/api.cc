@@ -25,10 +25,6 @@ constexpr std::size_t kRingDepth = 256;  // datagrams each way per socket
 constexpr std::size_t kMaxUdpPayload = 65507;
 constexpr std::size_t kMinSocketBuffer = 2048;
 
-Endpoint Wildcard(bool v6) {
-  return Endpoint{v6 ? proto::IpAddress(proto::Ipv6Address()) : proto::IpAddress(proto::Ipv4Address()), 0};
-}
-
 // poll(2)'s answer for a datagram socket.
 short DatagramReady(UdpSocketState& s, short events) {
   short r = 0;
@@ -413,7 +409,7 @@ ssize_t Stack::SendTo(int fd, std::span<const std::byte> data, const Endpoint* t
     }
   } else if (!bound) {  // an implicit bind to an ephemeral port, as sendto(2) does
     // Another thread may have bound it meanwhile: that is fine too.
-    if (Bind(fd, Wildcard(v6)) != 0 && errno != EINVAL) return -1;
+    if (Bind(fd, Endpoint::Wildcard(v6)) != 0 && errno != EINVAL) return -1;
   }
   int shard;
   {
@@ -626,7 +622,7 @@ int Stack::GetSockName(int fd, Endpoint* out) {
   const auto e = Get(fd);
   if (!e) return -1;
   std::lock_guard lock(e->mu);
-  *out = e->local.value_or(Wildcard(e->options.v6));
+  *out = e->local.value_or(Endpoint::Wildcard(e->options.v6));
   return 0;
 }
 

@@ -41,10 +41,7 @@ std::string ServerError(std::int32_t iperf_errno) {
   return s;
 }
 
-Endpoint Any(int domain, std::uint16_t port) {
-  return Endpoint{domain == AF_INET6 ? proto::IpAddress(proto::Ipv6Address()) : proto::IpAddress(proto::Ipv4Address()),
-                  port};
-}
+Endpoint Any(int domain, std::uint16_t port) { return Endpoint::Wildcard(domain == AF_INET6, port); }
 
 std::string Line(const std::string& id, double from, double to, double bytes, const std::string& extra) {
   const double secs = to - from;

@@ -23,9 +23,6 @@ namespace {
 constexpr int kMaxBacklog = 4096;  // Linux's somaxconn
 constexpr std::size_t kMinTcpBuffer = 4096;
 
-Endpoint Wildcard(bool v6) {
-  return Endpoint{v6 ? proto::IpAddress(proto::Ipv6Address()) : proto::IpAddress(proto::Ipv4Address()), 0};
-}
 }  // namespace
 
 void Stack::ScheduleTcp(const std::shared_ptr<TcpSocketState>& s) {
@@ -188,7 +185,7 @@ int Stack::StreamListen(const std::shared_ptr<Entry>& e, int backlog) {
   Endpoint local;
   {
     std::lock_guard lock(e->mu);
-    local = e->local.value_or(Wildcard(e->options.v6));
+    local = e->local.value_or(Endpoint::Wildcard(e->options.v6));
   }
   s.backlog = std::clamp(backlog, 1, kMaxBacklog);
   const int workers = engine_.config().workers;
@@ -271,7 +268,7 @@ int Stack::StreamConnect(const std::shared_ptr<Entry>& e, const Endpoint& remote
     Endpoint bound;
     {
       std::lock_guard lock(e->mu);
-      bound = e->local.value_or(Wildcard(e->options.v6));
+      bound = e->local.value_or(Endpoint::Wildcard(e->options.v6));
     }
     // The shard: the one a bound port's flow is steered to (with the source
     // address the route gives), else one in turn (its worker picks a port

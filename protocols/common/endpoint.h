@@ -17,6 +17,11 @@ struct Endpoint {
   IpAddress addr;
   std::uint16_t port = 0;
 
+  // The unspecified address of the family (a wildcard bind), and `port`.
+  static Endpoint Wildcard(bool v6, std::uint16_t port = 0) {
+    return Endpoint{v6 ? IpAddress(Ipv6Address()) : IpAddress(Ipv4Address()), port};
+  }
+
   bool operator==(const Endpoint&) const = default;
   // "192.0.2.1:7", "[2001:db8::1]:7" (RFC 5952 6).
   std::string ToString() const {

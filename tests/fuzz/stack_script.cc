@@ -186,7 +186,7 @@ Player::Player(std::uint8_t cfg) {
   stack_ = std::make_unique<sockets::Stack>(*engine_, [this] { runner_->Settle(); });
   for (int v6 = 0; v6 < 2; ++v6) {
     const int domain = v6 ? AF_INET6 : AF_INET;
-    const sockets::Endpoint any{v6 ? IpAddress(Ipv6Address()) : IpAddress(Ipv4Address()), kListenPort};
+    const sockets::Endpoint any = sockets::Endpoint::Wildcard(v6, kListenPort);
     int l = stack_->Socket(domain, SOCK_STREAM | SOCK_NONBLOCK);
     if (v6) stack_->SetSockOpt(l, IPPROTO_IPV6, IPV6_V6ONLY, 1);
     stack_->SetSockOpt(l, SOL_SOCKET, SO_RCVBUF, 4096);  // small: the window closes soon
