@@ -174,7 +174,7 @@ absl::Status Engine::Start() {
   // worker is (--pin wK), thread 0 else as RX (--pin rx). The TX stage keeps
   // a thread of its own: workers write their own frames (--tx-inline), and
   // what it writes is what may run beside them (a read's window update,
-  // TcpLayer::reading_) or must wait for the fd.
+  // TcpLayer::Carry) or must wait for the fd.
   const auto worker_cpu = [this](int k) { return config_.pin.workers.empty() ? -1 : config_.pin.workers[k]; };
   std::vector<StageThread> threads;
   if (config_.fuse) {

@@ -5,11 +5,14 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <random>
+#include <variant>
 
 #include "absl/strings/str_cat.h"
 #include "engine/steering.h"
 #include "engine/tcp_session.h"
+#include "protocols/common/overloaded.h"
 
 namespace ringstack::engine {
 
@@ -133,10 +136,6 @@ void TcpLayer::OnEvent(Session& session, tcp::TcpEvent e) {
       s.status.store(TcpSocketState::Status::kClosed, std::memory_order_release);
       s.send_closed.store(true, std::memory_order_release);
       if (session.listener) EndEmbryo(session);  // an embryo that never made it to the queue
-      if (!session.closed) {
-        session.closed = true;
-        closed_.push_back(session.id);
-      }
       break;
   }
   s.Wake();
@@ -234,13 +233,12 @@ void TcpLayer::Receive(Packet p, const IpAddress& src, const IpAddress& dst, boo
                                             c.ts_ok() ? std::optional(c.ts_recent()) : std::nullopt) &&
         FindListener(dst, seg->dst_port) != nullptr;
     if (!reuse) {
-      s.conn->OnSegment(*seg, ctx_.now);
-      Rearm(s);
-      Reap();
+      s.conn->OnSegment(*seg, ctx_.now, out_);
+      Carry(s);
       return;
     }
-    s.conn->Abort(ctx_.now);  // CLOSED quietly (no RST from TIME-WAIT)
-    Reap();
+    s.conn->Abort(ctx_.now, out_);  // CLOSED quietly (no RST from TIME-WAIT)
+    Carry(s);
   }
   if (ListeningSocket* l = FindListener(dst, seg->dst_port)) {
     OnListenerSegment(*l, *seg, key);
@@ -282,10 +280,9 @@ void TcpLayer::OnListenerSegment(ListeningSocket& l, const tcp::TcpRepr& seg, co
       s.conn = out.action == tcp::ListenAction::kAcceptNew
                    ? tcp::TcpConnection::Accept(
                          config, ends, seg, isn_.Isn(key.local, key.local_port, key.remote, key.remote_port, ctx_.now),
-                         ctx_.now, s)
-                   : tcp::TcpConnection::FromCookie(config, ends, seg, out.cookie, ctx_.now, s);
-      Rearm(s);
-      Reap();  // a cookie's ACK may close what it opened (an RST-bearing reply, a FIN)
+                         ctx_.now, out_)
+                   : tcp::TcpConnection::FromCookie(config, ends, seg, out.cookie, ctx_.now, out_);
+      Carry(s);  // a cookie's ACK may close what it opened (an RST-bearing reply, a FIN)
       return;
     }
     case tcp::ListenAction::kSendCookie:
@@ -327,8 +324,34 @@ std::shared_ptr<TcpSocketState> TcpLayer::NewChild(ListeningSocket& l) {
   return child;
 }
 
-void TcpLayer::Rearm(Session& s) {
-  if (!s.conn) return;
+bool TcpLayer::Carry(Session& s, bool window_update) {
+  // Taken out of out_ while carried out: a send below that came back into
+  // this layer would find out_ empty rather than this list half done.
+  tcp::TcpOutcome out = std::move(out_);
+  out_.Clear();
+  for (const tcp::TcpAction& action : out.actions()) {
+    std::visit(proto::Overloaded{
+                   [&](const tcp::TcpTransmit& t) {
+                     const bool update = window_update && t.len == 0 && t.header.flags == tcp::kAck;
+                     Send(t.header, s.key, &s.socket->send, t.offset, t.len,
+                          update ? IpOutput::Path::kTxThread : IpOutput::Path::kAny);
+                   },
+                   [&](const tcp::TcpPlace& p) { Place(*s.socket, p.offset, p.data); },
+                   [&](const tcp::TcpCommit& c) {
+                     s.socket->recv.CommitWrite(c.n);
+                     DeferWake(s.socket, /*readers=*/true);
+                   },
+                   [&](const tcp::TcpRelease& r) {
+                     s.socket->send.CommitRead(r.n);
+                     DeferWake(s.socket, /*readers=*/false);
+                   },
+                   [&](tcp::TcpEvent e) { OnEvent(s, e); },
+               },
+               action);
+  }
+  const bool closed = out.closed();
+  out.Clear();
+  if (out_.empty()) out_ = std::move(out);  // its capacity, for the next call
   const tcp::TcpStats& st = s.conn->stats();
   for (std::size_t i = 0; i < tcp::kTcpStatCount; ++i) {
     const auto field = tcp::kTcpStatFields[i].second;
@@ -336,19 +359,42 @@ void TcpLayer::Rearm(Session& s) {
   }
   s.seen_stats = st;
   if (!ctx_.config.tcp_trace_dir.empty()) Trace(s);
-  if (s.closed) return;
+  if (closed) {
+    Remove(s);
+    return false;
+  }
   const Instant at = s.conn->NextDeadline();
-  if (at == s.timer_at) return;
+  if (at == s.timer_at) return true;
   if (!s.timer_at.IsNever()) ctx_.wheel.Cancel(s.timer);
   s.timer_at = at;
   if (!at.IsNever()) s.timer = ctx_.wheel.Arm(at, TimerCookie(TimerLayer::kTcp, s.id));
+  return true;
+}
+
+// Into the receive ring's free space, `offset` past its write position
+// (within the window the connection advertised, so within the space).
+void TcpLayer::Place(TcpSocketState& socket, std::uint32_t offset, proto::Bytes data) {
+  const auto spans = socket.recv.WritableSpans();
+  if (offset + data.size() > spans.size()) return;
+  std::size_t at = offset;
+  for (std::span<std::byte> span : {spans.first, spans.second}) {
+    if (data.empty()) break;
+    if (at >= span.size()) {
+      at -= span.size();
+      continue;
+    }
+    const std::size_t n = std::min(span.size() - at, data.size());
+    std::memcpy(span.data() + at, data.data(), n);
+    data = data.subspan(n);
+    at = 0;
+  }
 }
 
 // --tcp-trace: a CSV row whenever cwnd, pipe or SND.UNA moved.
 void TcpLayer::Trace(Session& s) {
   const tcp::TcpConnection& c = *s.conn;
   if (s.trace == nullptr) {
-    if (s.closed) return;
+    if (std::holds_alternative<tcp::TcpConnection::Closed>(c.state())) return;
     // "tcp-192.0.2.2_7-192.0.2.1_40000.csv" (IPv6 colons become dots).
     std::string name = absl::StrCat(ctx_.config.tcp_trace_dir, "/tcp-", s.key.local.ToString(), "_", s.key.local_port,
                                     "-", s.key.remote.ToString(), "_", s.key.remote_port, ".csv");
@@ -379,9 +425,8 @@ void TcpLayer::OnTimer(std::uint64_t value) {
   if (it == by_id_.end()) return;
   Session& s = *it->second;
   s.timer_at = Instant::Never();
-  s.conn->OnTimer(ctx_.now);
-  Rearm(s);
-  Reap();
+  s.conn->OnTimer(ctx_.now, out_);
+  Carry(s);
 }
 
 // The TCP connections whose local IPv4 address is no longer this host's (a
@@ -400,23 +445,17 @@ void TcpLayer::AbortOnLostAddresses(const proto::ipv4::Ipv4Host& host) {
         absl::StrCat("tcp ", s->key.local.ToString(), ":", s->key.local_port, " ", s->key.remote.ToString(), ":",
                      s->key.remote_port, ": aborted: ", s->key.local.ToString(), " is no longer this host's"));
     counters_.aborted_address_lost.Inc();
-    s->conn->AbortQuietly();
+    s->conn->AbortQuietly(out_);
+    Carry(*s);
   }
-  Reap();
 }
 
-void TcpLayer::Reap() {
-  for (const std::uint32_t id : closed_) {
-    const auto it = by_id_.find(id);
-    if (it == by_id_.end()) continue;
-    Session* s = it->second;
-    if (!s->timer_at.IsNever()) ctx_.wheel.Cancel(s->timer);
-    counters_.closed.Inc();
-    by_socket_.erase(s->socket.get());
-    by_id_.erase(it);
-    sessions_.erase(s->key);  // frees s
-  }
-  closed_.clear();
+void TcpLayer::Remove(Session& s) {
+  if (!s.timer_at.IsNever()) ctx_.wheel.Cancel(s.timer);
+  counters_.closed.Inc();
+  by_socket_.erase(s.socket.get());
+  by_id_.erase(s.id);
+  sessions_.erase(s.key);  // frees s
 }
 
 // An application thread changed something on the socket: bytes written or
@@ -438,25 +477,24 @@ void TcpLayer::ServeSocket(const std::shared_ptr<TcpSocketState>& socket) {
     s.conn->SetCongestion(cc == 0 ? std::string_view(ctx_.config.tcp_cc) : TcpSocketState::kCongestionNames[cc]);
   }
   if (written != s.seen_written) {
-    s.conn->OnAppSend(static_cast<std::uint32_t>(written - s.seen_written), ctx_.now);
+    s.conn->OnAppSend(static_cast<std::uint32_t>(written - s.seen_written), ctx_.now, out_);
     s.seen_written = written;
+    if (!Carry(s)) return;
   }
   const std::uint64_t consumed = socket->consumed.load(std::memory_order_acquire);
   if (consumed != s.seen_consumed) {
-    reading_ = true;  // what it sends is a window update
-    s.conn->OnAppRead(static_cast<std::uint32_t>(consumed - s.seen_consumed), ctx_.now);
-    reading_ = false;
+    s.conn->OnAppRead(static_cast<std::uint32_t>(consumed - s.seen_consumed), ctx_.now, out_);
     s.seen_consumed = consumed;
+    if (!Carry(s, /*window_update=*/true)) return;
   }
   if (close && !s.close_done) {
     s.close_done = s.shutdown_done = true;
-    s.conn->Close(ctx_.now);
+    s.conn->Close(ctx_.now, out_);
   } else if (shutdown && !s.shutdown_done) {
     s.shutdown_done = true;
-    s.conn->Shutdown(ctx_.now);
+    s.conn->Shutdown(ctx_.now, out_);
   }
-  Rearm(s);
-  Reap();
+  Carry(s);
 }
 
 std::vector<std::string> TcpLayer::SessionLines() const {
@@ -517,8 +555,8 @@ int TcpLayer::Connect(SocketRequest& r, proto::Endpoint& local_out) {
   const tcp::Endpoints ends{key.local, key.local_port, key.remote, key.remote_port};
   s.conn = tcp::TcpConnection::Connect(ConfigFor(sock, key.remote), ends,
                                        isn_.Isn(key.local, key.local_port, key.remote, key.remote_port, ctx_.now), ctx_.now,
-                                       s);
-  Rearm(s);
+                                       out_);
+  Carry(s);
   local_out = proto::Endpoint{local, port};
   return 0;
 }
@@ -547,13 +585,15 @@ void TcpLayer::Unlisten(SocketRequest& r) {
     if (it->second.empty()) listeners_.erase(it);
   }
   // Handshakes under way for it end with a RST.
+  std::vector<Session*> embryos;
   for (auto& [key, s] : sessions_) {
-    if (s->listener == r.tcp) {
-      s->listener.reset();
-      s->conn->Abort(ctx_.now);
-    }
+    if (s->listener == r.tcp) embryos.push_back(s.get());
   }
-  Reap();
+  for (Session* s : embryos) {
+    s->listener.reset();
+    s->conn->Abort(ctx_.now, out_);
+    Carry(*s);
+  }
   r.completion->result = 0;
 }
 

@@ -1,6 +1,6 @@
 // TcpLayer: TCP on one shard. The sessions this shard owns (steered here by
-// their 4-tuple), each a protocols/tcp TcpConnection whose sink is the
-// session; the listeners (every shard has a copy of each; connections that
+// their 4-tuple), each a protocols/tcp TcpConnection whose outcomes this
+// carries out after each call into it (Carry); the listeners (every shard has a copy of each; connections that
 // complete go to the listening socket's one accept queue), whose LISTEN
 // rules are protocols/tcp's TcpListener and which this carries out; the
 // stream sockets' requests (listen, connect) and their data; and the
@@ -128,21 +128,31 @@ class TcpLayer {
   // The handshake of a passive open ended (established or not): off the
   // listener's and the shard's half-open counts.
   void EndEmbryo(Session& s);
-  // After every call into a connection: its stats into the counters, a
-  // trace row, and its timer.
-  void Rearm(Session& s);
+  // After every call into a session's connection: carries out what it did
+  // (out_, in order: segments, bytes placed and committed into the receive
+  // ring, bytes released from the send ring, events), takes its stats into
+  // the counters and a trace row, then re-arms its timer, or removes the
+  // session when the connection closed. A pure ACK of a read's window
+  // update goes through the TX thread (`window_update`): the kernel's side
+  // of the TAP runs its sender inside the write of an ACK (the ACK releases
+  // the next data), and in the TX thread's write that runs beside this
+  // worker rather than in it. Measured: a single stream in +15%;
+  // request/response and connections send none (bench/README.md). False
+  // when the session is gone.
+  bool Carry(Session& s, bool window_update = false);
+  void Place(TcpSocketState& socket, std::uint32_t offset, proto::Bytes data);
   void Trace(Session& s);
-  // Removes the sessions that closed during the calls just made.
-  void Reap();
+  void Remove(Session& s);
   // A socket's readers (data came) or writers (room came) are woken at the
   // end of this poll round (FlushWakes): a burst of 32 segments into one
   // socket costs one eventfd write or futex wake, not 32.
   void DeferWake(const std::shared_ptr<TcpSocketState>& s, bool readers);
 
   // The way out (tcp_output.cc). Sends the header, then `len` bytes from
-  // `data` at `offset` (the send ring, from SND.UNA's first byte).
+  // `data` at `offset` (the send ring, from SND.UNA's first byte); through
+  // the TX thread when `path` says so.
   void Send(const proto::tcp::TcpRepr& h, const FlowKey& key, const rings::ByteRing* data, std::uint32_t offset,
-            std::uint32_t len);
+            std::uint32_t len, IpOutput::Path path = IpOutput::Path::kAny);
   // With a link that takes offload: a data segment that continues the one
   // being built (same connection, the next sequence number, the same header
   // but for PSH/FIN, a full segment before it) joins it; else what was
@@ -158,20 +168,13 @@ class TcpLayer {
   ShardContext& ctx_;
   IpOutput& ip_;
   bool link_offload_ = false;
-  // A read's window update (TcpConnection::OnAppRead, while reading_) goes
-  // through the TX thread even when the shard could write it itself: the
-  // kernel's side of the TAP runs its sender inside the write of an ACK
-  // (the ACK releases the next data), and in the TX thread's write that
-  // runs beside this worker rather than in it. Measured: a single stream in
-  // +15%; request/response and connections send none (bench/README.md).
-  bool reading_ = false;
+  proto::tcp::TcpOutcome out_;  // what the connection called last did (Carry)
   TsoBuild tso_;
   std::vector<std::shared_ptr<TcpSocketState>> owed_wakes_;
   absl::flat_hash_map<FlowKey, std::unique_ptr<Session>> sessions_;
   absl::flat_hash_map<std::uint32_t, Session*> by_id_;
   absl::flat_hash_map<const TcpSocketState*, Session*> by_socket_;
   absl::flat_hash_map<std::uint16_t, std::vector<ListeningSocket>> listeners_;
-  std::vector<std::uint32_t> closed_;  // sessions to remove once the call that closed them returns
   std::uint32_t next_id_ = 1;
   std::size_t half_open_ = 0;  // this shard's handshakes in SYN-RECEIVED
   proto::tcp::IsnGenerator isn_;

@@ -18,7 +18,7 @@ namespace tcp = proto::tcp;
 // takes offload, data segments go through the super-segment builder
 // (ExtendTso/FlushTso) with their checksum left to the link.
 void TcpLayer::Send(const tcp::TcpRepr& h, const FlowKey& key, const rings::ByteRing* data, std::uint32_t offset,
-                     std::uint32_t len) {
+                    std::uint32_t len, IpOutput::Path path) {
   if (link_offload_) {
     if (tso_.p && ExtendTso(h, key, data, offset, len)) return;
     FlushTso();
@@ -65,12 +65,8 @@ void TcpLayer::Send(const tcp::TcpRepr& h, const FlowKey& key, const rings::Byte
   } else {
     h.EmitHeader(seg, key.local.v4(), key.remote.v4());
   }
-  if (reading_ && len == 0 && h.flags == tcp::kAck) {
-    counters_.tx_window_update.Inc();
-    SendSegment(std::move(p), key, IpOutput::Path::kTxThread);  // see reading_
-    return;
-  }
-  SendSegment(std::move(p), key);
+  if (path == IpOutput::Path::kTxThread) counters_.tx_window_update.Inc();
+  SendSegment(std::move(p), key, path);
 }
 
 // A built TCP segment (header and payload) into IP toward key.remote.

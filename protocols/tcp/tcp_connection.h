@@ -1,6 +1,8 @@
 // TcpConnection: one TCP connection's state machine (RFC 9293), a plain
-// state class: segments, application calls and `now` in; segments to send,
-// bytes to place and events out through a TcpSink. It owns no bytes: the
+// state class: segments, application calls and `now` in; what it did out,
+// appended to the caller's TcpOutcome (segments to send, bytes to place,
+// events) for the caller to carry out once the call returns — it never
+// calls back into its owner. It owns no bytes: the
 // owner keeps the send buffer (from SND.UNA's first data byte on) and the
 // receive buffer (from RCV.NXT's byte on) and the connection names offsets
 // into them, so data is copied once each way and nothing is kept for
@@ -12,15 +14,14 @@
 // scale and timestamps (RFC 7323, with RTTM and PAWS), SACK-permitted and
 // SACK blocks both ways (RFC 2018) with D-SACK (RFC 2883).
 //
-// Loss recovery (tcp_recovery.cc), by `TcpConfig::recovery`:
-//   - "rack" (default): RACK-TLP (RFC 8985) marks losses by time on the
-//     SACK scoreboard, tail loss probes repair tail drops without a timeout;
-//   - "sack": RFC 6675's DupThresh rule on the same scoreboard;
-//   both retransmit by NextSeg and pace recovery by Proportional Rate
-//   Reduction (RFC 6937); D-SACKs that show every retransmission of an
-//   episode was needless undo its reduction (RFC 2883 with RFC 9438 4.9);
-//   - "newreno", or a peer without SACK: three duplicate ACKs and NewReno's
-//     partial ACKs (RFC 5681 / 6582), cwnd inflated and deflated.
+// Loss recovery is a strategy (loss_recovery.h), by `TcpConfig::recovery`:
+// RACK-TLP (RFC 8985; the default), RFC 6675's DupThresh rule, or NewReno
+// (RFC 5681 / 6582; a peer without SACK gets it whatever was chosen); the
+// SACK-based two retransmit by NextSeg and pace recovery by Proportional
+// Rate Reduction (RFC 6937). What they share is here (tcp_recovery.cc):
+// the scoreboard, the recovery phase, and D-SACKs that show every
+// retransmission of an episode was needless undoing its reduction (RFC 2883
+// with RFC 9438 4.9).
 // A timeout (RFC 6298) deems everything outstanding lost and resends it
 // under slow start. Congestion control is pluggable (congestion.h: CUBIC by
 // default, NewReno; HyStart++, ABC) and grows cwnd only while the sender
@@ -34,6 +35,7 @@
 #ifndef RINGSTACK_PROTOCOLS_TCP_TCP_CONNECTION_H_
 #define RINGSTACK_PROTOCOLS_TCP_TCP_CONNECTION_H_
 
+#include <concepts>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -44,22 +46,19 @@
 
 #include "protocols/common/address.h"
 #include "protocols/common/bytes.h"
+#include "protocols/common/overloaded.h"
 #include "protocols/common/time.h"
 #include "protocols/tcp/assembler.h"
 #include "protocols/tcp/congestion.h"
-#include "protocols/tcp/rack.h"
+#include "protocols/tcp/loss_recovery.h"
 #include "protocols/tcp/rtt.h"
 #include "protocols/tcp/scoreboard.h"
 #include "protocols/tcp/seq_num.h"
 #include "protocols/tcp/syn_cookie.h"
+#include "protocols/tcp/tcp_outcome.h"
 #include "protocols/tcp/tcp_repr.h"
 
 namespace ringstack::proto::tcp {
-
-// How losses are found and repaired (see the comment above).
-enum class Recovery { kRack, kSack, kNewReno };
-std::string_view RecoveryName(Recovery r);
-std::optional<Recovery> ParseRecovery(std::string_view name);
 
 // RFC 5961 7: challenge ACKs (and PAWS's answering ACKs) are limited to
 // about `per_second` across the connections that share one limiter (a
@@ -144,32 +143,11 @@ struct TcpConfig {
   ChallengeAckLimiter* challenge_limiter = nullptr;  // shared; null: unlimited
 };
 
-// What a connection tells its owner (beyond the sink's data calls).
-enum class TcpEvent {
-  kEstablished,  // the handshake completed (connect returns; accept may take it)
-  kPeerClosed,   // the peer's FIN: after the bytes before it, reads return 0
-  kReset,        // ECONNRESET: the peer reset a synchronized connection
-  kRefused,      // ECONNREFUSED: RST answering our SYN
-  kTimedOut,     // ETIMEDOUT: retransmissions (or keepalives) went unanswered
-  kAborted,      // ECONNABORTED: the local address was taken away (AbortQuietly)
-  kClosed,       // the connection is over (CLOSED); the owner may free it
-};
-
-class TcpSink {
- public:
-  virtual ~TcpSink() = default;
-  // Send a segment: `header` (its payload empty) with `len` bytes from the
-  // send buffer starting `offset` bytes past its first byte.
-  virtual void Transmit(const TcpRepr& header, std::uint32_t offset, std::uint32_t len) = 0;
-  // Put `data` into the receive buffer `offset` bytes past its committed end
-  // (always within the window the connection advertised).
-  virtual void Place(std::uint32_t offset, Bytes data) = 0;
-  // `n` more bytes of the receive buffer are in order: readable by the app.
-  virtual void Commit(std::uint32_t n) = 0;
-  // The first `n` bytes of the send buffer are acknowledged: free them.
-  virtual void Release(std::uint32_t n) = 0;
-  virtual void Event(TcpEvent e) = 0;
-};
+// A visitor case for several states: `[](const OneOf<A, B> auto&) {...}`.
+// A visit names every state in some case, so adding a state makes each
+// visit that forgets it a compile error.
+template <typename S, typename... States>
+concept OneOf = (std::same_as<S, States> || ...);
 
 struct Endpoints {
   IpAddress local;
@@ -183,7 +161,10 @@ class TcpConnection {
   // RFC 9293 3.3.2 states. Each holds what only it needs.
   struct Closed {};
   struct SynSent { int retries = 0; };
-  struct SynReceived { int retries = 0; };
+  struct SynReceived {
+    int retries = 0;
+    bool passive = false;  // opened by Accept: a RST or SYN sends it back to LISTEN (the embryo goes)
+  };
   struct Established {};
   struct FinWait1 {};
   struct FinWait2 {};
@@ -196,11 +177,11 @@ class TcpConnection {
 
   // Active open (RFC 9293 3.10.1): sends the SYN, enters SYN-SENT.
   static std::unique_ptr<TcpConnection> Connect(const TcpConfig& config, const Endpoints& ends, SeqNum iss,
-                                                Instant now, TcpSink& sink);
+                                                Instant now, TcpOutcome& out);
   // Passive open, from a listener's SYN (3.10.7.2): sends SYN-ACK, enters
   // SYN-RECEIVED.
   static std::unique_ptr<TcpConnection> Accept(const TcpConfig& config, const Endpoints& ends, const TcpRepr& syn,
-                                               SeqNum iss, Instant now, TcpSink& sink);
+                                               SeqNum iss, Instant now, TcpOutcome& out);
 
   // SYN cookies (syn_cookie.h): the stateless SYN-ACK for `syn` with ISS
   // `cookie` (options as `o` says, within what `config` allows) ...
@@ -209,33 +190,33 @@ class TcpConnection {
   // ... and the connection its returning ACK makes: ESTABLISHED at once,
   // the ACK's own data processed.
   static std::unique_ptr<TcpConnection> FromCookie(const TcpConfig& config, const Endpoints& ends, const TcpRepr& ack,
-                                                   const CookieOptions& o, Instant now, TcpSink& sink);
+                                                   const CookieOptions& o, Instant now, TcpOutcome& out);
 
   // RFC 9293 3.10.7: a segment for this connection.
-  void OnSegment(const TcpRepr& seg, Instant now);
+  void OnSegment(const TcpRepr& seg, Instant now, TcpOutcome& out);
   // Work due at `now` (retransmission, delayed ACK, persist, keepalive,
   // TIME-WAIT's end).
-  void OnTimer(Instant now);
+  void OnTimer(Instant now, TcpOutcome& out);
   Instant NextDeadline() const;
 
   // The application appended `n` bytes to the send buffer.
-  void OnAppSend(std::uint32_t n, Instant now);
+  void OnAppSend(std::uint32_t n, Instant now, TcpOutcome& out);
   // The application read `n` bytes from the receive buffer.
-  void OnAppRead(std::uint32_t n, Instant now);
+  void OnAppRead(std::uint32_t n, Instant now, TcpOutcome& out);
   // shutdown(SHUT_WR): a FIN after what is queued (3.10.4 CLOSE).
-  void Shutdown(Instant now);
+  void Shutdown(Instant now, TcpOutcome& out);
   // close(): Shutdown, unless received data was never read: then a RST
   // (RFC 9293 3.10.4 allows it; Linux does so, RFC 2525 2.17).
-  void Close(Instant now);
+  void Close(Instant now, TcpOutcome& out);
   // TCP_CONGESTION: another algorithm from now on (cwnd and ssthresh carry
   // over); false for an unknown name.
   bool SetCongestion(std::string_view name);
   // ABORT (3.10.5): a RST if synchronized, then CLOSED.
-  void Abort(Instant now);
+  void Abort(Instant now, TcpOutcome& out);
   // The local address is no longer this host's (a lost DHCP lease, an
   // address given up to a conflicting host): CLOSED at once, without the
   // RST that could not be sent from it; the owner hears kAborted.
-  void AbortQuietly();
+  void AbortQuietly(TcpOutcome& out);
   // RFC 9293 3.10.7.1: the answer to a segment no connection takes (none
   // for a RST).
   static std::optional<TcpRepr> ResetFor(const TcpRepr& seg);
@@ -246,12 +227,12 @@ class TcpConnection {
   const Endpoints& endpoints() const { return ends_; }
 
   // The TCB (RFC 9293 3.3.1), for tests and the console.
-  SeqNum iss() const { return iss_; }
-  SeqNum irs() const { return irs_; }
-  SeqNum snd_una() const { return snd_una_; }
-  SeqNum snd_nxt() const { return snd_nxt_; }
-  std::uint32_t snd_wnd() const { return snd_wnd_; }
-  SeqNum rcv_nxt() const { return rcv_nxt_; }
+  SeqNum iss() const { return snd_.iss; }
+  SeqNum irs() const { return rcv_.irs; }
+  SeqNum snd_una() const { return snd_.una; }
+  SeqNum snd_nxt() const { return snd_.nxt; }
+  std::uint32_t snd_wnd() const { return snd_.wnd; }
+  SeqNum rcv_nxt() const { return rcv_.nxt; }
   std::uint32_t rcv_wnd() const;
   std::uint16_t snd_mss() const { return snd_mss_; }
   WindowScale snd_scale() const { return snd_scale_; }
@@ -267,21 +248,39 @@ class TcpConnection {
   std::uint64_t retransmits() const { return stats_.retransmits; }
   const TcpStats& stats() const { return stats_; }
   std::string_view congestion_name() const { return cc_->name(); }
+  // Open; in fast recovery (losses found by the strategy); or recovering
+  // from a retransmission timeout.
+  enum class Phase { kOpen, kFast, kRto };
   bool in_recovery() const { return phase_ != Phase::kOpen; }
   std::string_view RecoveryPhase() const;
   // RFC 6675 pipe: octets the sender believes are in the network.
   std::uint32_t pipe() const { return sb_.Pipe(in_flight()); }
   const Scoreboard& scoreboard() const { return sb_; }
-  const Rack& rack() const { return rack_; }
+  const LossRecovery& recovery() const { return *recovery_; }
   // Bytes readable by the application (committed, not read).
-  std::uint32_t unread() const { return unread_; }
+  std::uint32_t unread() const { return rcv_.unread; }
 
  private:
   template <typename S>
   static bool Is(const State& s) {
     return std::holds_alternative<S>(s);
   }
-  TcpConnection(const TcpConfig& config, const Endpoints& ends, SeqNum iss, Instant now, TcpSink& sink);
+  TcpConnection(const TcpConfig& config, const Endpoints& ends, SeqNum iss, Instant now);
+  // A synchronized state but TIME-WAIT: data, FINs and RSTs may go.
+  bool Sending() const;
+  // For one public call: where what the connection does goes (`out_`); a
+  // call made inside another (Close's Shutdown) keeps the outer one's.
+  class Call {
+   public:
+    Call(TcpConnection& c, TcpOutcome& out) : c_(c), outer_(c.out_) { c.out_ = &out; }
+    ~Call() { c_.out_ = outer_; }
+    Call(const Call&) = delete;
+    Call& operator=(const Call&) = delete;
+
+   private:
+    TcpConnection& c_;
+    TcpOutcome* outer_;
+  };
 
   // tcp_input.cc: RFC 9293 3.10.7, by step.
   void OnSegmentInSynSent(const TcpRepr& seg, Instant now);
@@ -293,27 +292,23 @@ class TcpConnection {
   void ProcessAckOfData(const TcpRepr& seg, Instant now);
   bool OnSackBlocks(const TcpRepr& seg, std::uint32_t& delivered, Instant now);
   std::uint32_t OnNewAck(const TcpRepr& seg, std::uint32_t& delivered, Instant now);
-  void OnTlpOutcome(bool dsack, Instant now);
   void ProcessText(const TcpRepr& seg, Instant now);
   void ProcessFin(const TcpRepr& seg, Instant now);
   void UpdateSendWindow(const TcpRepr& seg);
   bool PawsReject(const TcpRepr& seg, Instant now);
   void SendChallengeAck(Instant now);
 
-  // tcp_recovery.cc: loss detection and recovery.
-  bool UseSack() const { return sack_ok_ && config_.recovery != Recovery::kNewReno; }
+  // tcp_recovery.cc: what the loss recovery strategies share
+  // (loss_recovery.h), which reach the sender through these.
+  friend class NewRenoRecovery;
+  friend class SackRecovery;
+  friend class RackRecovery;
   bool IsDsack(const TcpRepr& seg) const;
-  void OnDsack(const SackBlock& b, Instant now);
-  void DetectLosses(bool dsack, bool exiting, Instant now);
-  void OnDupAck(Instant now);
+  void OnDsack(const SackBlock& b);
   void EnterRecovery(Instant now);
   void ExitRecovery();
-  void PrrOnAck(std::uint32_t delivered);
   void ArmUndo();
   void Undo();
-  void ArmTlp(Instant now);
-  void SendTlp(Instant now);
-  void OnReorderTimer(Instant now);
   void RetransmitRecord(std::size_t i, Instant now);
   void TrackRound(std::uint32_t delivered, Instant now);
   bool Validated(Instant now) const;
@@ -335,7 +330,7 @@ class TcpConnection {
   void SendNewData(std::uint8_t flags, std::uint32_t len, bool fin_now, Instant now);
   // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> (SND.NXT never moves back: a
   // timeout resends what the scoreboard deems lost instead).
-  void SendAck(Instant now) { SendSegment(kAck, snd_nxt_, 0, now); }
+  void SendAck(Instant now) { SendSegment(kAck, snd_.nxt, 0, now); }
   void SendSegment(std::uint8_t flags, SeqNum seq, std::uint32_t len, Instant now, bool syn_options = false);
   void SendSyn(std::uint8_t flags, Instant now);
   void SendRst(SeqNum seq, Instant now);
@@ -361,36 +356,39 @@ class TcpConnection {
 
   TcpConfig config_;
   Endpoints ends_;
-  TcpSink& sink_;
+  TcpOutcome* out_ = nullptr;  // the current call's (Call)
   State state_;
   std::unique_ptr<CongestionControl> cc_;
   RttEstimator rtt_;
   Assembler ooo_;
 
-  // Send sequence variables (RFC 9293 3.3.1).
-  SeqNum iss_;
-  SeqNum snd_una_;
-  SeqNum snd_nxt_;
-  std::uint32_t snd_wnd_ = 0;
-  SeqNum snd_wl1_, snd_wl2_;
-  std::uint32_t max_snd_wnd_ = 0;
-  // Receive sequence variables.
-  SeqNum irs_;
-  SeqNum rcv_nxt_;
-  SeqNum rcv_adv_;  // RCV.NXT + the window last advertised (the right edge never moves left)
-
-  // The send buffer: its first byte is sequence `buf_seq_`; `queued_` bytes.
-  SeqNum buf_seq_;
-  std::uint32_t queued_ = 0;
-  bool fin_queued_ = false;  // the application closed its side
-  bool fin_sent_ = false;
-  SeqNum pushed_seq_;        // the end of the last segment sent with PSH
-  SeqNum fin_seq_;           // the FIN's sequence number, once sent
-  std::uint32_t unread_ = 0;  // receive buffer bytes committed and not read
-  bool peer_fin_ = false;
-  bool has_ooo_fin_ = false;  // a FIN came with out-of-order data ...
-  SeqNum ooo_fin_;            // ... at this sequence number
-  bool passive_ = false;      // opened by Accept (SYN-RECEIVED goes back to LISTEN)
+  // Send sequence variables (RFC 9293 3.3.1) and the send buffer's marks.
+  struct Send {
+    SeqNum iss;
+    SeqNum una;
+    SeqNum nxt;
+    std::uint32_t wnd = 0;
+    SeqNum wl1, wl2;
+    std::uint32_t max_wnd = 0;  // the largest window the peer offered (RFC 5961 5.2)
+    SeqNum buf_seq;             // the send buffer's first byte ...
+    std::uint32_t queued = 0;   // ... and its length
+    bool fin_queued = false;    // the application closed its side
+    bool fin_sent = false;
+    SeqNum pushed;              // the end of the last segment sent with PSH
+    SeqNum fin_seq;             // the FIN's sequence number, once sent
+  };
+  // Receive sequence variables and the receive buffer's.
+  struct Receive {
+    SeqNum irs;
+    SeqNum nxt;
+    SeqNum adv;                 // RCV.NXT + the window last advertised (the right edge never moves left)
+    std::uint32_t unread = 0;   // receive buffer bytes committed and not read
+    bool fin = false;           // the peer's FIN is in
+    bool has_ooo_fin = false;   // a FIN came with out-of-order data ...
+    SeqNum ooo_fin;             // ... at this sequence number
+  };
+  Send snd_;
+  Receive rcv_;
   bool closed_by_app_ = false;  // close(), not shutdown: later data is answered with RST
 
   // Options agreed.
@@ -407,25 +405,13 @@ class TcpConnection {
   SeqNum timed_seq_;
   Instant timed_at_;
   Scoreboard sb_;  // [SND.UNA, SND.NXT) as sent
-  Rack rack_;
-  enum class Phase { kOpen, kFast, kRto };
+  std::unique_ptr<LossRecovery> recovery_;  // NewReno until SACK is agreed
   Phase phase_ = Phase::kOpen;
   SeqNum recover_;  // recovery ends when SND.UNA reaches it (RFC 6582 / 6675)
-  int dup_acks_ = 0;
-  // PRR (RFC 6937).
-  std::uint32_t prr_delivered_ = 0;
-  std::uint32_t prr_out_ = 0;
-  std::uint32_t recover_fs_ = 0;
   // Undo: retransmissions of the latest reduction not yet shown needless.
   bool undo_armed_ = false;
   SeqNum undo_marker_;
   int undo_retrans_ = 0;
-  // Tail loss probe (RFC 8985 7) and RACK's reorder timer.
-  Instant tlp_at_ = Instant::Never();
-  bool tlp_out_ = false;
-  bool tlp_retrans_ = false;
-  SeqNum tlp_end_;
-  Instant rack_at_ = Instant::Never();
   // RFC 7661: rounds, pipeACK and whether the sender is using cwnd.
   SeqNum round_end_;
   std::uint32_t round_acked_ = 0;

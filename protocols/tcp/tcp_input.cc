@@ -1,11 +1,13 @@
 // Segment arrival, RFC 9293 3.10.7, one function per step of its text.
 #include <algorithm>
+#include <variant>
 
 #include "protocols/tcp/tcp_connection.h"
 
 namespace ringstack::proto::tcp {
 
-void TcpConnection::OnSegment(const TcpRepr& seg, Instant now) {
+void TcpConnection::OnSegment(const TcpRepr& seg, Instant now, TcpOutcome& out) {
+  const Call call(*this, out);
   last_heard_ = now;
   keepalive_probes_ = 0;
   if (Is<Closed>(state_)) return;  // the owner answers segments for no connection (ResetFor)
@@ -14,8 +16,8 @@ void TcpConnection::OnSegment(const TcpRepr& seg, Instant now) {
     return;
   }
   // A retransmission of the SYN we answered: our SYN-ACK was lost; send it again.
-  if (Is<SynReceived>(state_) && seg.syn() && !seg.has_ack() && seg.seq == irs_) {
-    SendSegment(kSyn | kAck, iss_, 0, now, /*syn_options=*/true);
+  if (Is<SynReceived>(state_) && seg.syn() && !seg.has_ack() && seg.seq == rcv_.irs) {
+    SendSegment(kSyn | kAck, snd_.iss, 0, now, /*syn_options=*/true);
     return;
   }
   if (!CheckSequence(seg, now)) return;  // first
@@ -29,7 +31,7 @@ void TcpConnection::OnSegment(const TcpRepr& seg, Instant now) {
   if (!CheckAck(seg, now)) {
     // Dropped here, but what it acknowledged may let more go (CLOSING and
     // LAST-ACK still send what a timeout rewound).
-    if (synchronized() && !Is<TimeWait>(state_)) Output(now);
+    if (Sending()) Output(now);
     return;
   }
   // Sixth, the URG bit: urgent data is delivered in line, as RFC 6093 advises.
@@ -42,7 +44,7 @@ void TcpConnection::OnSegment(const TcpRepr& seg, Instant now) {
 // RFC 9293 3.10.7.3, SYN-SENT.
 void TcpConnection::OnSegmentInSynSent(const TcpRepr& seg, Instant now) {
   // First, the ACK bit: it must acknowledge our SYN and nothing past it.
-  if (seg.has_ack() && (seg.ack.BeforeOrAt(iss_) || seg.ack.After(snd_nxt_))) {
+  if (seg.has_ack() && (seg.ack.BeforeOrAt(snd_.iss) || seg.ack.After(snd_.nxt))) {
     if (!seg.rst()) SendRst(seg.ack, now);
     return;
   }
@@ -54,9 +56,9 @@ void TcpConnection::OnSegmentInSynSent(const TcpRepr& seg, Instant now) {
   }
   // Fourth, the SYN bit (fifth: neither SYN nor RST, drop).
   if (!seg.syn()) return;
-  irs_ = seg.seq;
-  rcv_nxt_ = seg.seq + 1;
-  rcv_adv_ = rcv_nxt_;
+  rcv_.irs = seg.seq;
+  rcv_.nxt = seg.seq + 1;
+  rcv_.adv = rcv_.nxt;
   TakeOptions(seg.options, /*syn=*/true);
   // RFC 7323 4.3: TS.Recent starts as the SYN's TSval (no comparison: the
   // peer's clock may be anywhere in the 32-bit space).
@@ -65,22 +67,22 @@ void TcpConnection::OnSegmentInSynSent(const TcpRepr& seg, Instant now) {
     ts_recent_at_ = now;
   }
   if (ack_ok) {
-    snd_una_ = seg.ack;
+    snd_.una = seg.ack;
     if (timing_ && !ts_ok_) rtt_.OnSample(now - timed_at_);  // the SYN was not retransmitted (Karn)
     timing_ = false;
     rto_count_ = 0;
     rto_at_ = Instant::Never();
   }
   // The window in a SYN is never scaled (RFC 7323 2.2).
-  snd_wnd_ = seg.window;
-  max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
-  snd_wl1_ = seg.seq;
-  snd_wl2_ = seg.ack;
-  if (snd_una_.After(iss_)) {
+  snd_.wnd = seg.window;
+  snd_.max_wnd = std::max(snd_.max_wnd, snd_.wnd);
+  snd_.wl1 = seg.seq;
+  snd_.wl2 = seg.ack;
+  if (snd_.una.After(snd_.iss)) {
     // "If SND.UNA > ISS (our SYN has been ACKed), change the connection
     // state to ESTABLISHED, form an ACK segment ... and send it."
     state_ = Established{};
-    sink_.Event(TcpEvent::kEstablished);
+    out_->Event(TcpEvent::kEstablished);
     if (!seg.payload.empty() || seg.fin()) {
       ProcessText(seg, now);  // "continue processing at the sixth step"
       ProcessFin(seg, now);
@@ -91,18 +93,18 @@ void TcpConnection::OnSegmentInSynSent(const TcpRepr& seg, Instant now) {
   }
   // Simultaneous open: "enter SYN-RECEIVED, form a SYN,ACK segment".
   state_ = SynReceived{};
-  SendSegment(kSyn | kAck, iss_, 0, now, /*syn_options=*/true);
+  SendSegment(kSyn | kAck, snd_.iss, 0, now, /*syn_options=*/true);
   ArmRetransmit(now);
 }
 
 // RFC 9293 3.3 / 3.10.7.4 "first": the acceptability test, against the
 // window we last advertised.
 bool TcpConnection::SegmentAcceptable(const TcpRepr& seg) const {
-  const std::uint32_t wnd = static_cast<std::uint32_t>(rcv_adv_ - rcv_nxt_);
+  const std::uint32_t wnd = static_cast<std::uint32_t>(rcv_.adv - rcv_.nxt);
   const std::uint32_t len = seg.seg_len();
-  if (len == 0) return wnd == 0 ? seg.seq == rcv_nxt_ : seg.seq.InWindow(rcv_nxt_, wnd);
+  if (len == 0) return wnd == 0 ? seg.seq == rcv_.nxt : seg.seq.InWindow(rcv_.nxt, wnd);
   if (wnd == 0) return false;
-  return seg.seq.InWindow(rcv_nxt_, wnd) || (seg.seq + (len - 1)).InWindow(rcv_nxt_, wnd);
+  return seg.seq.InWindow(rcv_.nxt, wnd) || (seg.seq + (len - 1)).InWindow(rcv_.nxt, wnd);
 }
 
 // "first, check sequence number": an unacceptable segment is answered with
@@ -116,13 +118,13 @@ bool TcpConnection::CheckSequence(const TcpRepr& seg, Instant now) {
   }
   // Data wholly below RCV.NXT is a duplicate: report it in a D-SACK (RFC 2883 4).
   const auto len = static_cast<std::uint32_t>(seg.payload.size());
-  if (sack_ok_ && len != 0 && !seg.rst() && (seg.seq + len).BeforeOrAt(rcv_nxt_) &&
-      (seg.seq + len).After(rcv_nxt_ - (1u << 30))) {
+  if (sack_ok_ && len != 0 && !seg.rst() && (seg.seq + len).BeforeOrAt(rcv_.nxt) &&
+      (seg.seq + len).After(rcv_.nxt - (1u << 30))) {
     dsack_ = SackBlock{seg.seq, seg.seq + len};
     dsack_pending_ = true;
   }
   // A zero window with data at RCV.NXT: its ACK and window still count.
-  if (rcv_adv_ == rcv_nxt_ && seg.seq == rcv_nxt_ && !seg.rst() && seg.has_ack() && !seg.syn()) {
+  if (rcv_.adv == rcv_.nxt && seg.seq == rcv_.nxt && !seg.rst() && seg.has_ack() && !seg.syn()) {
     if (CheckAck(seg, now)) Output(now);
     SendAck(now);
     return false;
@@ -137,21 +139,22 @@ bool TcpConnection::CheckSequence(const TcpRepr& seg, Instant now) {
 // RCV.NXT resets; one elsewhere in the window gets a challenge ACK.
 bool TcpConnection::CheckRst(const TcpRepr& seg, Instant now) {
   if (!seg.rst()) return true;
-  if (seg.seq != rcv_nxt_) {
+  if (seg.seq != rcv_.nxt) {
     SendChallengeAck(now);
     return false;
   }
-  if (Is<SynReceived>(state_)) {
-    // Passive open: back to LISTEN, i.e. this embryo goes (the listener
-    // stays); active (simultaneous) open: refused.
-    EnterClosed(passive_ ? TcpEvent::kClosed : TcpEvent::kRefused);
-    return false;
-  }
-  if (Is<Established>(state_) || Is<FinWait1>(state_) || Is<FinWait2>(state_) || Is<CloseWait>(state_)) {
-    EnterClosed(TcpEvent::kReset);
-    return false;
-  }
-  EnterClosed(TcpEvent::kClosed);  // CLOSING, LAST-ACK, TIME-WAIT
+  const TcpEvent why = std::visit(
+      Overloaded{
+          // Passive open: back to LISTEN, i.e. this embryo goes (the
+          // listener stays); active (simultaneous) open: refused.
+          [](const SynReceived& r) { return r.passive ? TcpEvent::kClosed : TcpEvent::kRefused; },
+          [](const OneOf<Established, FinWait1, FinWait2, CloseWait> auto&) { return TcpEvent::kReset; },
+          [](const OneOf<Closing, LastAck, TimeWait> auto&) { return TcpEvent::kClosed; },
+          // Not here: OnSegment ends with these before the steps.
+          [](const OneOf<Closed, SynSent> auto&) { return TcpEvent::kClosed; },
+      },
+      state_);
+  EnterClosed(why);
   return false;
 }
 
@@ -160,7 +163,7 @@ bool TcpConnection::CheckRst(const TcpRepr& seg, Instant now) {
 // open, the embryo goes back to LISTEN.
 bool TcpConnection::CheckSyn(const TcpRepr& seg, Instant now) {
   if (!seg.syn()) return true;
-  if (Is<SynReceived>(state_) && passive_) {
+  if (const auto* r = std::get_if<SynReceived>(&state_); r != nullptr && r->passive) {
     EnterClosed(TcpEvent::kClosed);
     return false;
   }
@@ -171,44 +174,63 @@ bool TcpConnection::CheckSyn(const TcpRepr& seg, Instant now) {
 // "fifth, check the ACK field".
 bool TcpConnection::CheckAck(const TcpRepr& seg, Instant now) {
   if (Is<SynReceived>(state_)) {
-    if (!(snd_una_.Before(seg.ack) && seg.ack.BeforeOrAt(snd_nxt_))) {
+    if (!(snd_.una.Before(seg.ack) && seg.ack.BeforeOrAt(snd_.nxt))) {
       SendRst(seg.ack, now);  // <SEQ=SEG.ACK><CTL=RST>
       return false;
     }
-    state_ = Established{};
-    snd_wnd_ = WindowSize::FromField(seg.window, snd_scale_).bytes();
-    max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
-    snd_wl1_ = seg.seq;
-    snd_wl2_ = seg.ack;
-    sink_.Event(TcpEvent::kEstablished);
+    // A close while in SYN-RECEIVED queued the FIN "for processing after
+    // entering ESTABLISHED" (3.10.4): it goes with what follows, from
+    // FIN-WAIT-1.
+    if (snd_.fin_queued) {
+      state_ = FinWait1{};
+    } else {
+      state_ = Established{};
+    }
+    snd_.wnd = WindowSize::FromField(seg.window, snd_scale_).bytes();
+    snd_.max_wnd = std::max(snd_.max_wnd, snd_.wnd);
+    snd_.wl1 = seg.seq;
+    snd_.wl2 = seg.ack;
+    out_->Event(TcpEvent::kEstablished);
   }
   // RFC 5961 5.2: an ACK for data not yet sent, or older than the largest
   // window the peer offered, is answered with an ACK and dropped.
-  if (seg.ack.After(snd_nxt_) || seg.ack.Before(snd_una_ - max_snd_wnd_)) {
+  if (seg.ack.After(snd_.nxt) || seg.ack.Before(snd_.una - snd_.max_wnd)) {
     SendChallengeAck(now);
     return false;
   }
   ProcessAckOfData(seg, now);
   if (Is<Closed>(state_)) return false;
-  const bool fin_acked = fin_sent_ && snd_una_.After(fin_seq_);
-  if (Is<FinWait1>(state_) && fin_acked) state_ = FinWait2{};
-  if (Is<Closing>(state_)) {
-    if (fin_acked) EnterTimeWait(now);
-    return false;  // "otherwise ignore the segment"
-  }
-  if (Is<LastAck>(state_)) {
-    if (fin_acked) EnterClosed(TcpEvent::kClosed);
-    return false;
-  }
-  if (Is<TimeWait>(state_)) {
-    // Only a retransmission of the peer's FIN can come: ACK it, restart 2 MSL.
-    if (seg.fin()) {
-      SendAck(now);
-      EnterTimeWait(now);
-    }
-    return false;
-  }
-  return true;
+  const bool fin_acked = snd_.fin_sent && snd_.una.After(snd_.fin_seq);
+  // What the ACK of our FIN does, by state; true: go on to the text.
+  return std::visit(
+      Overloaded{
+          [&](const FinWait1&) {
+            if (fin_acked) state_ = FinWait2{};
+            return true;
+          },
+          [&](const Closing&) {
+            if (fin_acked) EnterTimeWait(now);
+            return false;  // "otherwise ignore the segment"
+          },
+          [&](const LastAck&) {
+            if (fin_acked) EnterClosed(TcpEvent::kClosed);
+            return false;
+          },
+          [&](const TimeWait&) {
+            // Only a retransmission of the peer's FIN can come: ACK it,
+            // restart 2 MSL.
+            if (seg.fin()) {
+              SendAck(now);
+              EnterTimeWait(now);
+            }
+            return false;
+          },
+          [](const OneOf<Established, FinWait2, CloseWait> auto&) { return true; },
+          // Not here: SYN-SENT has its own path, SYN-RECEIVED moved on
+          // above, CLOSED returned.
+          [](const OneOf<Closed, SynSent, SynReceived> auto&) { return false; },
+      },
+      state_);
 }
 
 void TcpConnection::TakeTimestamp(const TcpRepr& seg) {
@@ -216,7 +238,7 @@ void TcpConnection::TakeTimestamp(const TcpRepr& seg) {
   // the left window edge.
   if (!ts_ok_ || !seg.options.timestamps) return;
   const std::uint32_t tsval = seg.options.timestamps->tsval;
-  if (static_cast<std::int32_t>(tsval - ts_recent_) >= 0 && seg.seq.BeforeOrAt(rcv_nxt_)) {
+  if (static_cast<std::int32_t>(tsval - ts_recent_) >= 0 && seg.seq.BeforeOrAt(rcv_.nxt)) {
     ts_recent_ = tsval;
     ts_recent_at_ = last_heard_;
   }
@@ -271,46 +293,31 @@ void TcpConnection::TakeOptions(const TcpOptions& o, bool syn) {
   }
   sack_ok_ = config_.sack && o.sack_permitted;
   ts_ok_ = config_.timestamps && o.timestamps.has_value();
+  recovery_ = MakeLossRecovery(config_.recovery, sack_ok_, *this);
   cc_ = MakeCongestionControl(config_.congestion, EffectiveMss(), config_.hystart);
   if (!cc_) cc_ = std::make_unique<Cubic>(EffectiveMss(), config_.hystart);
 }
 
 // The rest of "fifth" for the synchronized states: SACK blocks onto the
-// scoreboard, SND.UNA, the send window, RTT, then loss detection, recovery
-// and congestion control (tcp_recovery.cc).
+// scoreboard, SND.UNA, the send window, RTT, then loss detection and
+// recovery (the LossRecovery strategy) and congestion control.
 void TcpConnection::ProcessAckOfData(const TcpRepr& seg, Instant now) {
-  const std::uint32_t old_wnd = snd_wnd_;
+  const std::uint32_t old_wnd = snd_.wnd;
   std::uint32_t delivered = 0;
   const bool dsack = OnSackBlocks(seg, delivered, now);
-  const std::uint32_t acked = snd_una_.Before(seg.ack) ? OnNewAck(seg, delivered, now) : 0;
+  const std::uint32_t acked = snd_.una.Before(seg.ack) ? OnNewAck(seg, delivered, now) : 0;
   UpdateSendWindow(seg);
-  OnTlpOutcome(dsack, now);
   // A duplicate ACK (RFC 5681 2): nothing new acknowledged, no data, no
   // SYN/FIN, the same window, data outstanding.
-  const bool dup_ack = acked == 0 && seg.payload.empty() && !seg.syn() && !seg.fin() && snd_wnd_ == old_wnd &&
+  const bool dup_ack = acked == 0 && seg.payload.empty() && !seg.syn() && !seg.fin() && snd_.wnd == old_wnd &&
                        in_flight() != 0;
   bool exiting = false;
-  if (phase_ != Phase::kOpen && snd_una_.AfterOrAt(recover_)) {
+  if (phase_ != Phase::kOpen && snd_.una.AfterOrAt(recover_)) {
     ExitRecovery();
     exiting = true;
   }
-  if (UseSack()) {
-    DetectLosses(dsack, exiting, now);
-    if (phase_ == Phase::kOpen && sb_.lost_bytes() != 0) EnterRecovery(now);
-    if (phase_ == Phase::kFast) PrrOnAck(delivered);
-  } else if (dup_ack) {
-    OnDupAck(now);
-  } else if (acked != 0 && phase_ == Phase::kFast) {
-    // RFC 6582 3.2 step 5, a partial ACK: the next hole goes at once, cwnd
-    // deflates by what was acknowledged and grows by one SMSS if that was one.
-    sb_.MarkLost(0);
-    const std::uint32_t smss = EffectiveMss();
-    std::uint32_t cwnd = cc_->cwnd() > acked ? cc_->cwnd() - acked : 0;
-    if (acked >= smss) cwnd += smss;
-    cc_->SetCwnd(cwnd);
-  }
-  if (acked != 0 || delivered != 0) ArmTlp(now);
-  if (snd_wnd_ != 0) {
+  recovery_->OnAck(AckFacts{acked, delivered, dsack, dup_ack, exiting}, now);
+  if (snd_.wnd != 0) {
     persist_at_ = Instant::Never();
     persist_backoff_ = 0;
   }
@@ -320,16 +327,16 @@ void TcpConnection::ProcessAckOfData(const TcpRepr& seg, Instant now) {
 // bytes they newly deliver added to `delivered`; true for a D-SACK.
 bool TcpConnection::OnSackBlocks(const TcpRepr& seg, std::uint32_t& delivered, Instant now) {
   if (!sack_ok_ || seg.options.sack_count == 0) return false;
-  auto on_delivered = [&](const SentSegment& s) { rack_.OnDelivered(s, now); };
+  auto on_delivered = [&](const SentSegment& s) { recovery_->OnDelivered(s, now); };
   bool dsack = false;
   for (std::uint8_t k = 0; k < seg.options.sack_count; ++k) {
     const SackBlock& b = seg.options.sack[k];
     if (k == 0 && IsDsack(seg)) {
       dsack = true;
-      OnDsack(b, now);
+      OnDsack(b);
       continue;
     }
-    if (UseSack()) delivered += sb_.OnSackBlock(b.left, b.right, on_delivered);
+    if (recovery_->UsesSack()) delivered += sb_.OnSackBlock(b.left, b.right, on_delivered);
   }
   return dsack;
 }
@@ -338,35 +345,34 @@ bool TcpConnection::OnSackBlocks(const TcpRepr& seg, std::uint32_t& delivered, I
 // acknowledged, the RTT is sampled, the retransmission timer restarted and
 // congestion control told (outside fast recovery). The bytes acknowledged.
 std::uint32_t TcpConnection::OnNewAck(const TcpRepr& seg, std::uint32_t& delivered, Instant now) {
-  auto on_delivered = [&](const SentSegment& s) { rack_.OnDelivered(s, now); };
-  const auto acked = static_cast<std::uint32_t>(seg.ack - snd_una_);
+  auto on_delivered = [&](const SentSegment& s) { recovery_->OnDelivered(s, now); };
+  const auto acked = static_cast<std::uint32_t>(seg.ack - snd_.una);
   delivered += sb_.OnAck(seg.ack, on_delivered);
-  snd_una_ = seg.ack;
+  snd_.una = seg.ack;
   // Bytes of the send buffer now acknowledged (not the SYN or FIN).
-  const SeqNum data_end = buf_seq_ + queued_;
-  const SeqNum released_to = SeqNum::Min(snd_una_, data_end);
-  if (buf_seq_.Before(released_to)) {
-    const auto n = static_cast<std::uint32_t>(released_to - buf_seq_);
-    buf_seq_ = released_to;
-    queued_ -= n;
-    sink_.Release(n);
+  const SeqNum data_end = snd_.buf_seq + snd_.queued;
+  const SeqNum released_to = SeqNum::Min(snd_.una, data_end);
+  if (snd_.buf_seq.Before(released_to)) {
+    const auto n = static_cast<std::uint32_t>(released_to - snd_.buf_seq);
+    snd_.buf_seq = released_to;
+    snd_.queued -= n;
+    out_->Release(n);
   }
   // RTT: the echoed timestamp (RFC 7323 4.1), else the timed segment (Karn).
   Duration sample;
   if (ts_ok_ && seg.options.timestamps && seg.options.timestamps->tsecr != 0) {
     sample = Duration::Millis(static_cast<std::int32_t>(TsVal(now) - seg.options.timestamps->tsecr));
-  } else if (timing_ && timed_seq_.BeforeOrAt(snd_una_)) {
+  } else if (timing_ && timed_seq_.BeforeOrAt(snd_.una)) {
     sample = now - timed_at_;
     timing_ = false;
   }
   if (sample > Duration()) {
     rtt_.OnSample(sample);
-    rack_.OnRttSample(sample);
+    recovery_->OnRttSample(sample);
   }
   rto_count_ = 0;
-  dup_acks_ = 0;
   // RFC 6298 5.2/5.3: off when everything sent is acknowledged, else restarted.
-  rto_at_ = snd_una_ != snd_nxt_ ? now + rtt_.rto() : Instant::Never();
+  rto_at_ = snd_.una != snd_.nxt ? now + rtt_.rto() : Instant::Never();
   TrackRound(acked, now);
   if (phase_ != Phase::kFast && Validated(now)) {
     AckInfo a;
@@ -374,25 +380,11 @@ std::uint32_t TcpConnection::OnNewAck(const TcpRepr& seg, std::uint32_t& deliver
     a.now = now;
     a.rtt = sample;
     a.srtt = rtt_.srtt();
-    a.snd_una = snd_una_;
-    a.snd_nxt = snd_nxt_;
+    a.snd_una = snd_.una;
+    a.snd_nxt = snd_.nxt;
     cc_->OnAck(a);
   }
   return acked;
-}
-
-// RFC 8985 7.4: a tail probe's outcome. A retransmitted probe that comes
-// back without a D-SACK repaired a real loss: that is congestion.
-void TcpConnection::OnTlpOutcome(bool dsack, Instant now) {
-  if (!tlp_out_ || !snd_una_.AfterOrAt(tlp_end_)) return;
-  tlp_out_ = false;
-  if (tlp_retrans_ && !dsack && phase_ == Phase::kOpen) {
-    ArmUndo();
-    undo_retrans_ = 1;  // the probe: a late D-SACK for it undoes this
-    cc_->OnCongestionEvent(in_flight(), now);
-    cc_->SetCwnd(cc_->ssthresh());
-    ++stats_.tlp_recoveries;
-  }
 }
 
 // RFC 9293 3.10.7.4 fifth: "If SND.UNA =< SEG.ACK =< SND.NXT, the send
@@ -400,12 +392,12 @@ void TcpConnection::OnTlpOutcome(bool dsack, Instant now) {
 // SND.WL2 =< SEG.ACK)), set SND.WND <- SEG.WND, SND.WL1 <- SEG.SEQ, and
 // SND.WL2 <- SEG.ACK."
 void TcpConnection::UpdateSendWindow(const TcpRepr& seg) {
-  if (!(snd_una_.BeforeOrAt(seg.ack) && seg.ack.BeforeOrAt(snd_nxt_))) return;
-  if (snd_wl1_.Before(seg.seq) || (snd_wl1_ == seg.seq && snd_wl2_.BeforeOrAt(seg.ack))) {
-    snd_wnd_ = WindowSize::FromField(seg.window, snd_scale_).bytes();
-    max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
-    snd_wl1_ = seg.seq;
-    snd_wl2_ = seg.ack;
+  if (!(snd_.una.BeforeOrAt(seg.ack) && seg.ack.BeforeOrAt(snd_.nxt))) return;
+  if (snd_.wl1.Before(seg.seq) || (snd_.wl1 == seg.seq && snd_.wl2.BeforeOrAt(seg.ack))) {
+    snd_.wnd = WindowSize::FromField(seg.window, snd_scale_).bytes();
+    snd_.max_wnd = std::max(snd_.max_wnd, snd_.wnd);
+    snd_.wl1 = seg.seq;
+    snd_.wl2 = seg.ack;
   }
 }
 
@@ -416,19 +408,29 @@ void TcpConnection::UpdateSendWindow(const TcpRepr& seg) {
 // data by the delayed-ACK rule.
 void TcpConnection::ProcessText(const TcpRepr& seg, Instant now) {
   if (seg.payload.empty()) return;
-  if (!(Is<Established>(state_) || Is<FinWait1>(state_) || Is<FinWait2>(state_))) return;
+  // "ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2 STATE: ... deliver the segment
+  // text"; in the others a FIN came before it, or none of it can.
+  const bool takes_text = std::visit(
+      Overloaded{
+          [](const OneOf<Established, FinWait1, FinWait2> auto&) { return true; },
+          [](const OneOf<Closed, SynSent, SynReceived, CloseWait, Closing, LastAck, TimeWait> auto&) {
+            return false;
+          },
+      },
+      state_);
+  if (!takes_text) return;
   if (closed_by_app_) {
     // Nobody will read it: reset (RFC 9293 3.10.4 lets a closed side do so;
     // Linux does, RFC 2525 2.17).
-    SendRst(snd_nxt_, now);
+    SendRst(snd_.nxt, now);
     EnterClosed(TcpEvent::kClosed);
     return;
   }
   // The part of [SEG.SEQ, SEG.SEQ + len) inside [RCV.NXT, RCV.NXT + RCV.WND).
   SeqNum start = seg.seq;
   Bytes data = seg.payload;
-  if (start.Before(rcv_nxt_)) {
-    const auto skip = static_cast<std::uint32_t>(rcv_nxt_ - start);
+  if (start.Before(rcv_.nxt)) {
+    const auto skip = static_cast<std::uint32_t>(rcv_.nxt - start);
     if (skip >= data.size()) {
       // All old: a duplicate. ACK it at once, reporting it in a D-SACK
       // (RFC 2883 4) so the sender can tell its retransmission was needless.
@@ -438,57 +440,59 @@ void TcpConnection::ProcessText(const TcpRepr& seg, Instant now) {
       return;
     }
     data = data.subspan(skip);
-    start = rcv_nxt_;
+    start = rcv_.nxt;
   }
-  const auto room = static_cast<std::uint32_t>(rcv_adv_ - start);
-  if (SeqNum(start).AfterOrAt(rcv_adv_)) {
+  const auto room = static_cast<std::uint32_t>(rcv_.adv - start);
+  if (SeqNum(start).AfterOrAt(rcv_.adv)) {
     ScheduleAck(now, true);
     return;
   }
   if (data.size() > room) data = data.first(room);
-  const auto offset = static_cast<std::uint32_t>(start - rcv_nxt_);
+  const auto offset = static_cast<std::uint32_t>(start - rcv_.nxt);
   const bool had_holes = !ooo_.empty();
   if (offset != 0) {
     // Out of order: hold it (unless the assembler is full: drop, the peer resends).
-    if (ooo_.Add(rcv_nxt_, start, start + static_cast<std::uint32_t>(data.size()))) sink_.Place(offset, data);
+    if (ooo_.Add(rcv_.nxt, start, start + static_cast<std::uint32_t>(data.size()))) out_->Place(offset, data);
     if (seg.fin() && start + static_cast<std::uint32_t>(data.size()) == seg.seq + static_cast<std::uint32_t>(seg.payload.size())) {
-      ooo_fin_ = seg.seq + static_cast<std::uint32_t>(seg.payload.size());
-      has_ooo_fin_ = true;
+      rcv_.ooo_fin = seg.seq + static_cast<std::uint32_t>(seg.payload.size());
+      rcv_.has_ooo_fin = true;
     }
     ScheduleAck(now, true);
     return;
   }
-  sink_.Place(0, data);
-  const SeqNum before = rcv_nxt_;
-  rcv_nxt_ = ooo_.Advance(rcv_nxt_ + static_cast<std::uint32_t>(data.size()));
-  const auto n = static_cast<std::uint32_t>(rcv_nxt_ - before);
-  unread_ += n;
-  sink_.Commit(n);
+  out_->Place(0, data);
+  const SeqNum before = rcv_.nxt;
+  rcv_.nxt = ooo_.Advance(rcv_.nxt + static_cast<std::uint32_t>(data.size()));
+  const auto n = static_cast<std::uint32_t>(rcv_.nxt - before);
+  rcv_.unread += n;
+  out_->Commit(n);
   if (data.size() >= EffectiveMss()) ++unacked_segments_;
   ScheduleAck(now, had_holes || unacked_segments_ >= 2);
 }
 
 // "eighth, check the FIN bit": only once every byte before it is in.
 void TcpConnection::ProcessFin(const TcpRepr& seg, Instant now) {
-  bool fin = seg.fin() && seg.seq + static_cast<std::uint32_t>(seg.payload.size()) == rcv_nxt_;
-  if (!fin && has_ooo_fin_ && ooo_fin_ == rcv_nxt_) fin = true;  // held with out-of-order data
-  if (!fin || peer_fin_) {
+  bool fin = seg.fin() && seg.seq + static_cast<std::uint32_t>(seg.payload.size()) == rcv_.nxt;
+  if (!fin && rcv_.has_ooo_fin && rcv_.ooo_fin == rcv_.nxt) fin = true;  // held with out-of-order data
+  if (!fin || rcv_.fin) {
     if (fin && Is<TimeWait>(state_)) EnterTimeWait(now);
     if (fin) SendAck(now);
     return;
   }
-  peer_fin_ = true;
-  has_ooo_fin_ = false;
-  rcv_nxt_ = rcv_nxt_ + 1;  // the FIN takes a sequence number
-  sink_.Event(TcpEvent::kPeerClosed);
-  if (Is<SynReceived>(state_) || Is<Established>(state_)) {
-    state_ = CloseWait{};
-  } else if (Is<FinWait1>(state_)) {
-    // Our FIN acknowledged (CheckAck would have moved us to FIN-WAIT-2) or not.
-    state_ = Closing{};
-  } else if (Is<FinWait2>(state_)) {
-    EnterTimeWait(now);
-  }
+  rcv_.fin = true;
+  rcv_.has_ooo_fin = false;
+  rcv_.nxt = rcv_.nxt + 1;  // the FIN takes a sequence number
+  out_->Event(TcpEvent::kPeerClosed);
+  std::visit(Overloaded{
+                 [&](const OneOf<SynReceived, Established> auto&) { state_ = CloseWait{}; },
+                 // Our FIN not acknowledged (CheckAck moved us to FIN-WAIT-2
+                 // if it was).
+                 [&](const FinWait1&) { state_ = Closing{}; },
+                 [&](const FinWait2&) { EnterTimeWait(now); },
+                 // The peer's FIN is in already (or none can come).
+                 [](const OneOf<Closed, SynSent, CloseWait, Closing, LastAck, TimeWait> auto&) {},
+             },
+             state_);
   SendAck(now);
 }
 

@@ -1,6 +1,7 @@
 // Opening, output, timers and application calls (RFC 9293 3.10.1-3.10.5,
 // 3.8; RFC 6298; RFC 1122 4.2.3).
 #include <algorithm>
+#include <variant>
 
 #include "protocols/tcp/tcp_connection.h"
 
@@ -15,29 +16,25 @@ WindowScale ScaleFor(std::uint32_t buf) {
 }
 }  // namespace
 
-TcpConnection::TcpConnection(const TcpConfig& config, const Endpoints& ends, SeqNum iss, Instant now,
-                             TcpSink& sink)
+TcpConnection::TcpConnection(const TcpConfig& config, const Endpoints& ends, SeqNum iss, Instant now)
     : config_(config),
       ends_(ends),
-      sink_(sink),
       state_(Closed{}),
       cc_(std::make_unique<Cubic>(536, config.hystart)),
       rtt_(config.rto),
-      iss_(iss),
-      snd_una_(iss),
-      snd_nxt_(iss),
-      buf_seq_(iss + 1),
-      pushed_seq_(iss + 1),
+      snd_{.iss = iss, .una = iss, .nxt = iss, .buf_seq = iss + 1, .pushed = iss + 1},
       rcv_scale_(config.window_scale ? ScaleFor(config.rcv_buf) : WindowScale(0)),
       ts_offset_(static_cast<std::int64_t>(iss.value())),  // RFC 7323 5.4: a per-connection offset
+      recovery_(MakeLossRecovery(config.recovery, /*sack_ok=*/false, *this)),
       recover_(iss),
       round_end_(iss),
       ts_recent_at_(now),
       last_heard_(now) {}
 
 std::unique_ptr<TcpConnection> TcpConnection::Connect(const TcpConfig& config, const Endpoints& ends, SeqNum iss,
-                                                      Instant now, TcpSink& sink) {
-  std::unique_ptr<TcpConnection> c(new TcpConnection(config, ends, iss, now, sink));
+                                                      Instant now, TcpOutcome& out) {
+  std::unique_ptr<TcpConnection> c(new TcpConnection(config, ends, iss, now));
+  const Call call(*c, out);
   c->state_ = SynSent{};
   c->SendSyn(kSyn, now);
   return c;
@@ -46,31 +43,31 @@ std::unique_ptr<TcpConnection> TcpConnection::Connect(const TcpConfig& config, c
 // Our SYN (or SYN-ACK) at ISS, timed for the first RTT sample, under the
 // retransmission timer.
 void TcpConnection::SendSyn(std::uint8_t flags, Instant now) {
-  SendSegment(flags, iss_, 0, now, /*syn_options=*/true);
-  snd_nxt_ = iss_ + 1;
+  SendSegment(flags, snd_.iss, 0, now, /*syn_options=*/true);
+  snd_.nxt = snd_.iss + 1;
   timing_ = true;
-  timed_seq_ = iss_ + 1;
+  timed_seq_ = snd_.iss + 1;
   timed_at_ = now;
   ArmRetransmit(now);
 }
 
 std::unique_ptr<TcpConnection> TcpConnection::Accept(const TcpConfig& config, const Endpoints& ends,
-                                                     const TcpRepr& syn, SeqNum iss, Instant now, TcpSink& sink) {
-  std::unique_ptr<TcpConnection> c(new TcpConnection(config, ends, iss, now, sink));
-  c->passive_ = true;
-  c->irs_ = syn.seq;
-  c->rcv_nxt_ = syn.seq + 1;
-  c->rcv_adv_ = c->rcv_nxt_;
+                                                     const TcpRepr& syn, SeqNum iss, Instant now, TcpOutcome& out) {
+  std::unique_ptr<TcpConnection> c(new TcpConnection(config, ends, iss, now));
+  const Call call(*c, out);
+  c->rcv_.irs = syn.seq;
+  c->rcv_.nxt = syn.seq + 1;
+  c->rcv_.adv = c->rcv_.nxt;
   c->TakeOptions(syn.options, /*syn=*/true);
   if (c->ts_ok_) {
     c->ts_recent_ = syn.options.timestamps->tsval;
     c->ts_recent_at_ = now;
   }
-  c->snd_wnd_ = syn.window;  // unscaled in a SYN
-  c->max_snd_wnd_ = c->snd_wnd_;
-  c->snd_wl1_ = syn.seq;
-  c->snd_wl2_ = iss;
-  c->state_ = SynReceived{};
+  c->snd_.wnd = syn.window;  // unscaled in a SYN
+  c->snd_.max_wnd = c->snd_.wnd;
+  c->snd_.wl1 = syn.seq;
+  c->snd_.wl2 = iss;
+  c->state_ = SynReceived{.passive = true};
   c->SendSyn(kSyn | kAck, now);
   return c;
 }
@@ -98,13 +95,13 @@ TcpRepr TcpConnection::CookieSynAck(const TcpConfig& config, const TcpRepr& syn,
 
 std::unique_ptr<TcpConnection> TcpConnection::FromCookie(const TcpConfig& config, const Endpoints& ends,
                                                          const TcpRepr& ack, const CookieOptions& o, Instant now,
-                                                         TcpSink& sink) {
+                                                         TcpOutcome& out) {
   const SeqNum iss = ack.ack - 1;
-  std::unique_ptr<TcpConnection> c(new TcpConnection(config, ends, iss, now, sink));
-  c->passive_ = true;
-  c->irs_ = ack.seq - 1;
-  c->rcv_nxt_ = ack.seq;
-  c->rcv_adv_ = c->rcv_nxt_ + std::min<std::uint32_t>(config.rcv_buf, 0xffff);
+  std::unique_ptr<TcpConnection> c(new TcpConnection(config, ends, iss, now));
+  const Call call(*c, out);
+  c->rcv_.irs = ack.seq - 1;
+  c->rcv_.nxt = ack.seq;
+  c->rcv_.adv = c->rcv_.nxt + std::min<std::uint32_t>(config.rcv_buf, 0xffff);
   TcpOptions syn;
   syn.mss = o.mss;
   if (o.timestamps) {
@@ -114,14 +111,14 @@ std::unique_ptr<TcpConnection> TcpConnection::FromCookie(const TcpConfig& config
   }
   c->TakeOptions(syn, /*syn=*/true);
   if (c->ts_ok_) c->ts_recent_ = ack.options.timestamps->tsval;
-  c->snd_una_ = c->snd_nxt_ = iss + 1;
-  c->snd_wnd_ = WindowSize::FromField(ack.window, c->snd_scale_).bytes();
-  c->max_snd_wnd_ = c->snd_wnd_;
-  c->snd_wl1_ = ack.seq;
-  c->snd_wl2_ = ack.ack;
+  c->snd_.una = c->snd_.nxt = iss + 1;
+  c->snd_.wnd = WindowSize::FromField(ack.window, c->snd_scale_).bytes();
+  c->snd_.max_wnd = c->snd_.wnd;
+  c->snd_.wl1 = ack.seq;
+  c->snd_.wl2 = ack.ack;
   c->state_ = Established{};
-  sink.Event(TcpEvent::kEstablished);
-  if (!ack.payload.empty() || ack.fin()) c->OnSegment(ack, now);
+  out.Event(TcpEvent::kEstablished);
+  if (!ack.payload.empty() || ack.fin()) c->OnSegment(ack, now, out);
   return c;
 }
 
@@ -147,7 +144,7 @@ std::uint32_t TcpConnection::TsVal(Instant now) const {
 }
 
 std::uint32_t TcpConnection::rcv_wnd() const {
-  return rcv_adv_.After(rcv_nxt_) ? static_cast<std::uint32_t>(rcv_adv_ - rcv_nxt_) : 0;
+  return rcv_.adv.After(rcv_.nxt) ? static_cast<std::uint32_t>(rcv_.adv - rcv_.nxt) : 0;
 }
 
 std::uint32_t TcpConnection::SegmentRoom() const {
@@ -167,21 +164,21 @@ std::uint8_t TcpConnection::SackOptions(std::span<SackBlock, TcpOptions::kMaxSac
 }
 
 std::uint32_t TcpConnection::unsent() const {
-  const SeqNum data_end = buf_seq_ + queued_;
-  return snd_nxt_.Before(data_end) ? static_cast<std::uint32_t>(data_end - snd_nxt_) : 0;
+  const SeqNum data_end = snd_.buf_seq + snd_.queued;
+  return snd_.nxt.Before(data_end) ? static_cast<std::uint32_t>(data_end - snd_.nxt) : 0;
 }
 
-std::uint32_t TcpConnection::in_flight() const { return static_cast<std::uint32_t>(snd_nxt_ - snd_una_); }
+std::uint32_t TcpConnection::in_flight() const { return static_cast<std::uint32_t>(snd_.nxt - snd_.una); }
 
 
 // RFC 9293 3.8.6.2.2, receiver SWS avoidance: the right edge moves only by
 // at least min(RCV.BUFF / 2, Eff.snd.MSS), and never to the left.
 std::uint16_t TcpConnection::AdvertisedWindowField() {
-  if (rcv_adv_.Before(rcv_nxt_)) rcv_adv_ = rcv_nxt_;  // a FIN past a full window
+  if (rcv_.adv.Before(rcv_.nxt)) rcv_.adv = rcv_.nxt;  // a FIN past a full window
   const std::uint32_t cap = 0xffffu << rcv_scale_.shift();
-  const std::uint32_t free = std::min(config_.rcv_buf > unread_ ? config_.rcv_buf - unread_ : 0, cap);
+  const std::uint32_t free = std::min(config_.rcv_buf > rcv_.unread ? config_.rcv_buf - rcv_.unread : 0, cap);
   const std::uint32_t wnd = rcv_wnd();
-  if (free > wnd && free - wnd >= std::min(config_.rcv_buf / 2, EffectiveMss())) rcv_adv_ = rcv_nxt_ + free;
+  if (free > wnd && free - wnd >= std::min(config_.rcv_buf / 2, EffectiveMss())) rcv_.adv = rcv_.nxt + free;
   return WindowSize(rcv_wnd()).ToField(rcv_scale_);
 }
 
@@ -191,12 +188,12 @@ void TcpConnection::SendSegment(std::uint8_t flags, SeqNum seq, std::uint32_t le
   h.dst_port = ends_.remote_port;
   h.seq = seq;
   h.flags = flags;
-  if (flags & kAck) h.ack = rcv_nxt_;
+  if (flags & kAck) h.ack = rcv_.nxt;
   if (syn_options) {
     // The window in a SYN is never scaled (RFC 7323 2.2).
     const std::uint32_t free = std::min<std::uint32_t>(config_.rcv_buf, 0xffff);
     h.window = static_cast<std::uint16_t>(free);
-    if (flags & kAck) rcv_adv_ = SeqNum::Max(rcv_adv_, rcv_nxt_ + free);
+    if (flags & kAck) rcv_.adv = SeqNum::Max(rcv_.adv, rcv_.nxt + free);
     const bool active = (flags & kAck) == 0;  // our SYN offers; a SYN-ACK answers
     h.options.mss = config_.mss;
     if (config_.window_scale && (active || ws_ok_)) h.options.window_scale = rcv_scale_.shift();
@@ -212,8 +209,8 @@ void TcpConnection::SendSegment(std::uint8_t flags, SeqNum seq, std::uint32_t le
     unacked_segments_ = 0;
     dsack_pending_ = false;
   }
-  const std::uint32_t offset = len != 0 ? static_cast<std::uint32_t>(seq - buf_seq_) : 0;
-  sink_.Transmit(h, offset, len);
+  const std::uint32_t offset = len != 0 ? static_cast<std::uint32_t>(seq - snd_.buf_seq) : 0;
+  out_->Transmit(h, offset, len);
 }
 
 void TcpConnection::SendRst(SeqNum seq, Instant /*now*/) {
@@ -222,7 +219,7 @@ void TcpConnection::SendRst(SeqNum seq, Instant /*now*/) {
   h.dst_port = ends_.remote_port;
   h.seq = seq;
   h.flags = kRst;
-  sink_.Transmit(h, 0, 0);
+  out_->Transmit(h, 0, 0);
 }
 
 void TcpConnection::ScheduleAck(Instant now, bool quick) {
@@ -240,7 +237,7 @@ void TcpConnection::ArmRetransmit(Instant now) {
 }
 
 void TcpConnection::Output(Instant now) {
-  if (synchronized() && !Is<TimeWait>(state_)) SendData(now);
+  if (Sending()) SendData(now);
   if (ack_at_ <= now) SendAck(now);
 }
 
@@ -254,7 +251,7 @@ void TcpConnection::Output(Instant now) {
 bool TcpConnection::SendData(Instant now, bool probe) {
   bool sent = false;
   CheckNonValidated(now);
-  const bool classic = phase_ == Phase::kFast && !UseSack();
+  const bool classic = recovery_->WindowInflated();
   for (;;) {
     const std::uint32_t cwnd = cc_->cwnd();
     const std::uint32_t out = classic ? in_flight() : pipe();
@@ -275,17 +272,17 @@ bool TcpConnection::SendData(Instant now, bool probe) {
       budget = 0xffffffffu;  // RFC 8985 7.3: the probe goes past cwnd
     }
     const std::uint32_t queued = unsent();
-    const SeqNum edge = snd_una_ + snd_wnd_;
-    const std::uint32_t rwnd = edge.After(snd_nxt_) ? static_cast<std::uint32_t>(edge - snd_nxt_) : 0;
+    const SeqNum edge = snd_.una + snd_.wnd;
+    const std::uint32_t rwnd = edge.After(snd_.nxt) ? static_cast<std::uint32_t>(edge - snd_.nxt) : 0;
     const std::uint32_t usable = std::min(rwnd, budget);
     const std::uint32_t room = SegmentRoom();
     const std::uint32_t len = std::min({queued, usable, room});
-    const bool fin_now = fin_queued_ && !fin_sent_ && len == queued;
+    const bool fin_now = snd_.fin_queued && !snd_.fin_sent && len == queued;
     if (queued != 0 && budget < std::min(queued, room) && budget < rwnd) limited_at_ = now;
     if (len == 0 && !fin_now) break;
     if (len < room && !fin_now && !force_send_ && !probe) {
       const bool all = len == queued && (config_.nodelay || in_flight() == 0);
-      const bool half = max_snd_wnd_ != 0 && len >= max_snd_wnd_ / 2;
+      const bool half = snd_.max_wnd != 0 && len >= snd_.max_wnd / 2;
       if (!all && !half) break;
     }
     const auto flags = static_cast<std::uint8_t>(PushFlags(len, queued, usable, room, probe) | (fin_now ? kFin : 0));
@@ -304,7 +301,7 @@ bool TcpConnection::SendData(Instant now, bool probe) {
   // The sender is using its window when at least half of cwnd is out
   // (RFC 7661's validated threshold, on the flight itself).
   if (pipe() * 2 >= cc_->cwnd()) limited_at_ = now;
-  if (sent && !probe && tlp_at_.IsNever()) ArmTlp(now);  // a probe waits for its ACK or the RTO
+  if (sent && !probe) recovery_->AfterSend(now);  // a probe waits for its ACK or the RTO
   return sent;
 }
 
@@ -321,9 +318,9 @@ std::uint8_t TcpConnection::PushFlags(std::uint32_t len, std::uint32_t queued, s
   const bool small = phase_ != Phase::kOpen || cc_->cwnd() < 4 * EffectiveMss();
   const bool last_now = small && (usable - len) < std::min(queued - len, room);
   const bool half_window =
-      max_snd_wnd_ != 0 && (snd_nxt_ + len) - pushed_seq_ >= static_cast<std::int32_t>(max_snd_wnd_ / 2);
+      snd_.max_wnd != 0 && (snd_.nxt + len) - snd_.pushed >= static_cast<std::int32_t>(snd_.max_wnd / 2);
   if (len != queued && !last_now && !half_window && !probe) return kAck;
-  pushed_seq_ = snd_nxt_ + len;
+  snd_.pushed = snd_.nxt + len;
   return kAck | kPsh;
 }
 
@@ -333,19 +330,19 @@ std::uint8_t TcpConnection::PushFlags(std::uint32_t len, std::uint32_t queued, s
 void TcpConnection::SendNewData(std::uint8_t flags, std::uint32_t len, bool fin_now, Instant now) {
   if (!timing_ && !ts_ok_ && len != 0) {
     timing_ = true;
-    timed_seq_ = snd_nxt_ + len;
+    timed_seq_ = snd_.nxt + len;
     timed_at_ = now;
   }
-  SendSegment(flags, snd_nxt_, len, now);
-  const SeqNum start = snd_nxt_;
-  snd_nxt_ += len;
+  SendSegment(flags, snd_.nxt, len, now);
+  const SeqNum start = snd_.nxt;
+  snd_.nxt += len;
   if (fin_now) {
-    fin_sent_ = true;
-    fin_seq_ = snd_nxt_;
-    snd_nxt_ += 1;
+    snd_.fin_sent = true;
+    snd_.fin_seq = snd_.nxt;
+    snd_.nxt += 1;
   }
-  sb_.OnSend(start, snd_nxt_, fin_now, now);
-  prr_out_ += static_cast<std::uint32_t>(snd_nxt_ - start);
+  sb_.OnSend(start, snd_.nxt, fin_now, now);
+  recovery_->OnSent(static_cast<std::uint32_t>(snd_.nxt - start));
   ArmRetransmit(now);
 }
 
@@ -357,19 +354,19 @@ void TcpConnection::Retransmit(Instant now) {
     }
     rtt_.Backoff();
     timing_ = false;  // Karn
-    SendSegment(kSyn, iss_, 0, now, true);
+    SendSegment(kSyn, snd_.iss, 0, now, true);
     ++stats_.retransmits;
     rto_at_ = now + rtt_.rto();
     return;
   }
   if (auto* s = std::get_if<SynReceived>(&state_)) {
     if (++s->retries > config_.syn_retries) {
-      EnterClosed(passive_ ? TcpEvent::kClosed : TcpEvent::kTimedOut);
+      EnterClosed(s->passive ? TcpEvent::kClosed : TcpEvent::kTimedOut);
       return;
     }
     rtt_.Backoff();
     timing_ = false;
-    SendSegment(kSyn | kAck, iss_, 0, now, true);
+    SendSegment(kSyn | kAck, snd_.iss, 0, now, true);
     ++stats_.retransmits;
     rto_at_ = now + rtt_.rto();
     return;
@@ -387,18 +384,17 @@ void TcpConnection::Retransmit(Instant now) {
   if (first) ArmUndo();
   cc_->OnRetransmitTimeout(in_flight(), now, first);
   phase_ = Phase::kRto;
-  recover_ = snd_nxt_;
-  dup_acks_ = 0;
+  recover_ = snd_.nxt;
   timing_ = false;
-  tlp_out_ = false;
-  tlp_at_ = rack_at_ = Instant::Never();
+  recovery_->OnRto();
   rtt_.Backoff();
   sb_.MarkAllLost();
   SendData(now);
   rto_at_ = now + rtt_.rto();
 }
 
-void TcpConnection::OnTimer(Instant now) {
+void TcpConnection::OnTimer(Instant now, TcpOutcome& out) {
+  const Call call(*this, out);
   if (const auto* t = std::get_if<TimeWait>(&state_)) {
     if (t->until <= now) EnterClosed(TcpEvent::kClosed);
     return;
@@ -409,11 +405,10 @@ void TcpConnection::OnTimer(Instant now) {
     Retransmit(now);
     if (Is<Closed>(state_)) return;
   }
-  if (rack_at_ <= now) OnReorderTimer(now);
-  if (tlp_at_ <= now) SendTlp(now);
+  if (recovery_->NextDeadline() <= now) recovery_->OnTimer(now);
   if (persist_at_ <= now) {
     persist_at_ = Instant::Never();
-    if (snd_wnd_ > in_flight() && unsent() != 0) {
+    if (snd_.wnd > in_flight() && unsent() != 0) {
       // The SWS override: send what the window takes, small or not.
       force_send_ = true;
       SendData(now);
@@ -421,7 +416,7 @@ void TcpConnection::OnTimer(Instant now) {
     } else if (unsent() != 0) {
       // A zero-window probe: an old sequence number, which the peer answers
       // with an ACK carrying its current window (as Linux probes).
-      SendSegment(kAck, snd_una_ - 1, 0, now);
+      SendSegment(kAck, snd_.una - 1, 0, now);
       persist_backoff_ = std::min(persist_backoff_ + 1, 10);
       const Duration wait = std::min(rtt_.rto() * (std::int64_t{1} << persist_backoff_), Duration::Seconds(60));
       persist_at_ = now + wait;
@@ -433,77 +428,101 @@ void TcpConnection::OnTimer(Instant now) {
       return;
     }
     ++keepalive_probes_;
-    SendSegment(kAck, snd_una_ - 1, 0, now);  // <SEQ=SND.UNA-1><ACK=RCV.NXT>, RFC 1122 4.2.3.6
+    SendSegment(kAck, snd_.una - 1, 0, now);  // <SEQ=SND.UNA-1><ACK=RCV.NXT>, RFC 1122 4.2.3.6
   }
   if (ack_at_ <= now) SendAck(now);
 }
 
 Instant TcpConnection::KeepaliveDue() const {
-  if (!config_.keepalive || !(Is<Established>(state_) || Is<CloseWait>(state_))) return Instant::Never();
+  // RFC 1122 4.2.3.6: probing an idle connection the application may
+  // still send on.
+  const bool idle_probed = std::visit(
+      Overloaded{
+          [](const OneOf<Established, CloseWait> auto&) { return true; },
+          [](const OneOf<Closed, SynSent, SynReceived, FinWait1, FinWait2, Closing, LastAck, TimeWait> auto&) {
+            return false;
+          },
+      },
+      state_);
+  if (!config_.keepalive || !idle_probed) return Instant::Never();
   return last_heard_ + config_.keepalive_idle + config_.keepalive_interval * keepalive_probes_;
 }
 
 Instant TcpConnection::NextDeadline() const {
   if (const auto* t = std::get_if<TimeWait>(&state_)) return t->until;
   if (Is<Closed>(state_)) return Instant::Never();
-  return std::min({rto_at_, ack_at_, persist_at_, KeepaliveDue(), tlp_at_, rack_at_});
+  return std::min({rto_at_, ack_at_, persist_at_, KeepaliveDue(), recovery_->NextDeadline()});
 }
 
 void TcpConnection::EnterTimeWait(Instant now) {
   state_ = TimeWait{now + config_.msl * 2};
-  rto_at_ = persist_at_ = ack_at_ = tlp_at_ = rack_at_ = Instant::Never();
+  rto_at_ = persist_at_ = ack_at_ = Instant::Never();
+  recovery_->CancelTimers();
 }
 
 void TcpConnection::EnterClosed(TcpEvent why) {
   state_ = Closed{};
-  rto_at_ = persist_at_ = ack_at_ = tlp_at_ = rack_at_ = Instant::Never();
-  if (why != TcpEvent::kClosed) sink_.Event(why);
-  sink_.Event(TcpEvent::kClosed);
+  rto_at_ = persist_at_ = ack_at_ = Instant::Never();
+  recovery_->CancelTimers();
+  if (why != TcpEvent::kClosed) out_->Event(why);
+  out_->Event(TcpEvent::kClosed);
 }
 
-void TcpConnection::OnAppSend(std::uint32_t n, Instant now) {
-  queued_ += n;
+void TcpConnection::OnAppSend(std::uint32_t n, Instant now, TcpOutcome& out) {
+  const Call call(*this, out);
+  snd_.queued += n;
   if (synchronized()) Output(now);
 }
 
-void TcpConnection::OnAppRead(std::uint32_t n, Instant now) {
-  unread_ -= std::min(n, unread_);
-  if (!synchronized() || peer_fin_) return;
+void TcpConnection::OnAppRead(std::uint32_t n, Instant now, TcpOutcome& out) {
+  const Call call(*this, out);
+  rcv_.unread -= std::min(n, rcv_.unread);
+  if (!synchronized() || rcv_.fin) return;
   // A window update once the right edge can move by the SWS threshold and
   // the window offered would at least double (as Linux's tcp_cleanup_rbuf):
   // while the peer still has half the buffer to send into, the ACKs its
   // data brings carry the new edge anyway, and an update per read would
   // double the ACKs of a bulk transfer.
-  const std::uint32_t free = config_.rcv_buf > unread_ ? config_.rcv_buf - unread_ : 0;
+  const std::uint32_t free = config_.rcv_buf > rcv_.unread ? config_.rcv_buf - rcv_.unread : 0;
   const std::uint32_t wnd = rcv_wnd();
   if (free > wnd && free - wnd >= std::min(config_.rcv_buf / 2, EffectiveMss()) && free >= 2 * wnd) SendAck(now);
 }
 
-void TcpConnection::Shutdown(Instant now) {
+void TcpConnection::Shutdown(Instant now, TcpOutcome& out) {
+  const Call call(*this, out);
   // RFC 9293 3.10.4 CLOSE.
   if (Is<SynSent>(state_)) {
     EnterClosed(TcpEvent::kClosed);
     return;
   }
-  if (fin_queued_) return;
-  if (Is<SynReceived>(state_) || Is<Established>(state_)) {
-    fin_queued_ = true;
-    if (Is<Established>(state_)) state_ = FinWait1{};  // SYN-RECEIVED: once established
-  } else if (Is<CloseWait>(state_)) {
-    fin_queued_ = true;
-    state_ = LastAck{};
-  }
+  if (snd_.fin_queued) return;
+  std::visit(Overloaded{
+                 // "queue for processing after entering ESTABLISHED" (CheckAck).
+                 [&](const SynReceived&) { snd_.fin_queued = true; },
+                 [&](const Established&) {
+                   snd_.fin_queued = true;
+                   state_ = FinWait1{};
+                 },
+                 [&](const CloseWait&) {
+                   snd_.fin_queued = true;
+                   state_ = LastAck{};
+                 },
+                 // Closed or closing already (SYN-SENT ended above).
+                 [](const OneOf<Closed, SynSent, FinWait1, FinWait2, Closing, LastAck, TimeWait> auto&) {},
+             },
+             state_);
   Output(now);
 }
 
-void TcpConnection::Close(Instant now) {
+void TcpConnection::Close(Instant now, TcpOutcome& out) {
+  const Call call(*this, out);
   closed_by_app_ = true;
   // Received data nobody will read: reset, so the peer knows (RFC 2525 2.17).
-  if (unread_ != 0) {
-    Abort(now);
+  if (rcv_.unread != 0) {
+    Abort(now, out);
     return;
   }
-  Shutdown(now);
+  Shutdown(now, out);
 }
 
 bool TcpConnection::SetCongestion(std::string_view name) {
@@ -515,18 +534,31 @@ bool TcpConnection::SetCongestion(std::string_view name) {
   return true;
 }
 
-void TcpConnection::Abort(Instant now) {
+void TcpConnection::Abort(Instant now, TcpOutcome& out) {
+  const Call call(*this, out);
   // RFC 9293 3.10.5: <SEQ=SND.NXT><CTL=RST> when synchronized.
-  if (synchronized() && !Is<TimeWait>(state_)) SendRst(snd_nxt_, now);
+  if (Sending()) SendRst(snd_.nxt, now);
   if (!Is<Closed>(state_)) EnterClosed(TcpEvent::kClosed);
 }
 
-void TcpConnection::AbortQuietly() {
+void TcpConnection::AbortQuietly(TcpOutcome& out) {
+  const Call call(*this, out);
   if (!Is<Closed>(state_)) EnterClosed(TcpEvent::kAborted);
 }
 
 bool TcpConnection::synchronized() const {
-  return !(Is<Closed>(state_) || Is<SynSent>(state_) || Is<SynReceived>(state_));
+  return std::visit(
+      Overloaded{
+          [](const OneOf<Closed, SynSent, SynReceived> auto&) { return false; },
+          [](const OneOf<Established, FinWait1, FinWait2, CloseWait, Closing, LastAck, TimeWait> auto&) {
+            return true;
+          },
+      },
+      state_);
+}
+
+bool TcpConnection::Sending() const {
+  return synchronized() && !Is<TimeWait>(state_);
 }
 
 std::string_view TcpConnection::StateName() const {

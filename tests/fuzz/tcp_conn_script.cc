@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "protocols/tcp/tcp_connection.h"
+#include "tests/unit/tcp_replay.h"
 #include "tests/fuzz/fuzz_common.h"
 #include "tests/fuzz/stack_script.h"
 
@@ -27,7 +28,7 @@ using ConnReader = ScriptReader;
 
 // The owner's side: the send and receive buffers as counts, checked
 // against what the connection asks of them.
-class Owner : public proto::tcp::TcpSink {
+class Owner : public proto::tcp::TcpReplayer {
  public:
   explicit Owner(std::uint32_t rcv_buf) : rcv_buf_(rcv_buf) {}
   void Transmit(const TcpRepr& h, std::uint32_t offset, std::uint32_t len) override {
@@ -129,9 +130,11 @@ ConnPlayer::ConnPlayer(std::uint8_t cfg) {
     syn.options.window_scale = 7;
     syn.options.sack_permitted = true;
     syn.options.timestamps = proto::tcp::Timestamps{TsVal(), 0};
-    conn_ = TcpConnection::Accept(config_, Ends(), syn, SeqNum(1000), now_, *owner_);
+    conn_ = TcpConnection::Accept(config_, Ends(), syn, SeqNum(1000), now_, owner_->out);
+    owner_->Absorb();
   } else {
-    conn_ = TcpConnection::Connect(config_, Ends(), SeqNum(1000), now_, *owner_);
+    conn_ = TcpConnection::Connect(config_, Ends(), SeqNum(1000), now_, owner_->out);
+    owner_->Absorb();
     peer_nxt_ = peer_nxt_ - 1;  // the script's SYN-ACK takes kPeerIss - 1 .. kPeerIss
   }
   if (!conn_) return;
@@ -157,20 +160,25 @@ bool ConnPlayer::Record(ConnReader& in) {
     case kConnSend:
       if (!in.U16(n)) return false;
       owner_->Queue(n);
-      conn_->OnAppSend(n, now_);
+      conn_->OnAppSend(n, now_, owner_->out);
+      owner_->Absorb();
       return true;
     case kConnRead:
       if (!in.U16(n)) return false;
-      conn_->OnAppRead(owner_->Read(n), now_);
+      conn_->OnAppRead(owner_->Read(n), now_, owner_->out);
+      owner_->Absorb();
       return true;
     case kConnShutdown:
-      conn_->Shutdown(now_);
+      conn_->Shutdown(now_, owner_->out);
+      owner_->Absorb();
       return true;
     case kConnClose:
-      conn_->Close(now_);
+      conn_->Close(now_, owner_->out);
+      owner_->Absorb();
       return true;
     case kConnAbort:
-      conn_->Abort(now_);
+      conn_->Abort(now_, owner_->out);
+      owner_->Absorb();
       return true;
     default:
       if (!in.U8(which)) return false;
@@ -208,7 +216,8 @@ bool ConnPlayer::Segment(ConnReader& in) {
   }
   const std::size_t payload = std::min<std::size_t>(len, kMaxPayload);
   t.payload = proto::Bytes(payload_.data(), payload);
-  conn_->OnSegment(t, now_);
+  conn_->OnSegment(t, now_, owner_->out);
+  owner_->Absorb();
   if (static_cast<std::int16_t>(seq) == 0 && !t.rst()) peer_nxt_ = t.seq + t.seg_len();
   return true;
 }
@@ -219,7 +228,8 @@ void ConnPlayer::Advance(Duration d) {
     const Instant due = conn_->NextDeadline();
     if (due > end) break;
     now_ = std::max(now_, due);
-    conn_->OnTimer(now_);
+    conn_->OnTimer(now_, owner_->out);
+    owner_->Absorb();
   }
   now_ = end;
 }

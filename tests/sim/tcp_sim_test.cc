@@ -193,7 +193,7 @@ TEST(TcpSim, SuperSegmentsOnALinkWithOffload) {
   }
 }
 
-// A read's window update goes through the TX stage (TcpLayer::reading_), not
+// A read's window update goes through the TX stage (TcpLayer::Carry), not
 // from the worker itself as its other frames do (--tx-inline, the default):
 // on a TAP the kernel runs its TCP sender inside the write of that ACK, and
 // the TX thread's write runs beside the worker. The data still arrives whole

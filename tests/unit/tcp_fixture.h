@@ -1,4 +1,4 @@
-// A connection under test and the sink that records what it does, shared by
+// A connection under test and the recorder of what it does, shared by
 // the TCP state-table tests and the recovery tests.
 #ifndef RINGSTACK_TESTS_UNIT_TCP_FIXTURE_H_
 #define RINGSTACK_TESTS_UNIT_TCP_FIXTURE_H_
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "protocols/tcp/tcp_connection.h"
+#include "tests/unit/tcp_replay.h"
 
 namespace ringstack::proto::tcp::fixture {
 
@@ -18,7 +19,7 @@ constexpr std::uint32_t kIrs = 50000;  // the peer's
 inline const Instant kT0 = Instant::FromNanos(10'000'000'000);
 
 // Records what the connection asks; keeps the receive buffer as a string.
-struct Recorder : TcpSink {
+struct Recorder : TcpReplayer {
   struct Sent {
     TcpRepr h;
     std::uint32_t offset;
@@ -85,7 +86,35 @@ struct Fixture {
   // The peer's next sequence number and what it acknowledges of ours.
   std::uint32_t PeerSeq() const { return c->rcv_nxt().value(); }
   std::uint32_t OurNxt() const { return c->snd_nxt().value(); }
-  void In(const TcpRepr& s) { c->OnSegment(s, now); }
+  // Calls into the connection, each recorded.
+  void In(const TcpRepr& s) {
+    c->OnSegment(s, now, rec.out);
+    rec.Absorb();
+  }
+  void Timer() {
+    c->OnTimer(now, rec.out);
+    rec.Absorb();
+  }
+  void AppSend(std::uint32_t n) {
+    c->OnAppSend(n, now, rec.out);
+    rec.Absorb();
+  }
+  void AppRead(std::uint32_t n) {
+    c->OnAppRead(n, now, rec.out);
+    rec.Absorb();
+  }
+  void Shutdown() {
+    c->Shutdown(now, rec.out);
+    rec.Absorb();
+  }
+  void Close() {
+    c->Close(now, rec.out);
+    rec.Absorb();
+  }
+  void AbortQuietly() {
+    c->AbortQuietly(rec.out);
+    rec.Absorb();
+  }
   TcpRepr Data(std::uint32_t seq, const std::string& bytes, std::uint8_t flags = kAck | kPsh) {
     payload_store = bytes;
     TcpRepr s = Seg(flags, seq, OurNxt());
@@ -99,7 +128,8 @@ struct Fixture {
 inline std::unique_ptr<Fixture> EstablishedWith(const TcpConfig& config, bool peer_sack = false,
                                          std::uint16_t peer_window = 65535, Duration rtt = Duration()) {
   auto f = std::make_unique<Fixture>();
-  f->c = TcpConnection::Connect(config, Ends(), SeqNum(kIss), f->now, f->rec);
+  f->c = TcpConnection::Connect(config, Ends(), SeqNum(kIss), f->now, f->rec.out);
+  f->rec.Absorb();
   f->now = f->now + rtt;
   TcpRepr synack = Seg(kSyn | kAck, kIrs, kIss + 1, peer_window);
   synack.options.mss = 1000;

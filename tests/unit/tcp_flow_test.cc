@@ -17,6 +17,7 @@
 
 #include "gtest/gtest.h"
 #include "protocols/tcp/tcp_connection.h"
+#include "tests/unit/tcp_replay.h"
 
 namespace ringstack::proto::tcp {
 namespace {
@@ -26,9 +27,9 @@ const Instant kT0 = Instant::FromNanos(10'000'000'000);
 
 struct Wire;
 
-// One side: its connection, its application's buffers, and a sink that
-// turns what the connection asks into segment bytes on the wire.
-struct Side : TcpSink {
+// One side: its connection, its application's buffers, and the replay of
+// its outcomes that turns the segments it sends into bytes on the wire.
+struct Side : TcpReplayer {
   Wire* wire = nullptr;
   bool is_a = false;
   std::unique_ptr<TcpConnection> conn;
@@ -61,7 +62,8 @@ struct Side : TcpSink {
       if (n != 0) {
         send_buf += to_send.substr(0, n);
         to_send.erase(0, n);
-        conn->OnAppSend(static_cast<std::uint32_t>(n), now);
+        conn->OnAppSend(static_cast<std::uint32_t>(n), now, out);
+        Absorb();
       }
     }
     if (read_eagerly && committed != 0) {
@@ -69,7 +71,8 @@ struct Side : TcpSink {
       rx.erase(0, committed);
       const std::uint32_t n = committed;
       committed = 0;
-      conn->OnAppRead(n, now);
+      conn->OnAppRead(n, now, out);
+      Absorb();
     }
   }
 };
@@ -119,7 +122,10 @@ struct Wire {
       EXPECT_LE(unreadable, corrupted);
       return;
     }
-    if (to.conn) to.conn->OnSegment(*seg, now);
+    if (to.conn) {
+      to.conn->OnSegment(*seg, now, to.out);
+      to.Absorb();
+    }
     if (getenv("TRACE") && to.conn) fprintf(stderr, "%lld %s %s seq=%u ack=%u len=%zu win=%u -> %s rcv_nxt=%u rcv_wnd=%u snd_una=%u snd_nxt=%u\n", (long long)((now - kT0).nanos()/1000000), f.to_a ? "B>A" : "A>B", seg->FlagString().c_str(), seg->seq.value(), seg->ack.value(), seg->payload.size(), seg->window, std::string(to.conn->StateName()).c_str(), to.conn->rcv_nxt().value(), to.conn->rcv_wnd(), to.conn->snd_una().value(), to.conn->snd_nxt().value());
   }
 
@@ -147,7 +153,10 @@ struct Wire {
         }
       }
       for (Side* s : {&a, &b}) {
-        if (s->conn && s->conn->NextDeadline() <= now) s->conn->OnTimer(now);
+        if (s->conn && s->conn->NextDeadline() <= now) {
+          s->conn->OnTimer(now, s->out);
+          s->Absorb();
+        }
       }
     }
     return done();
@@ -174,7 +183,8 @@ void Open(Wire& w, const TcpConfig& ca, const TcpConfig& cb) {
   // The first SYN always gets through (the listener side is made from it).
   const double loss = w.loss, duplicate = w.duplicate, corrupt = w.corrupt;
   w.loss = w.duplicate = w.corrupt = 0;
-  w.a.conn = TcpConnection::Connect(ca, EndsOf(true), SeqNum(0xfffff000u), w.now, w.a);  // ISN near the wrap
+  w.a.conn = TcpConnection::Connect(ca, EndsOf(true), SeqNum(0xfffff000u), w.now, w.a.out);  // ISN near the wrap
+  w.a.Absorb();
   w.loss = loss;
   w.duplicate = duplicate;
   w.corrupt = corrupt;
@@ -183,7 +193,8 @@ void Open(Wire& w, const TcpConfig& ca, const TcpConfig& cb) {
   ASSERT_TRUE(syn.ok());
   w.queue.pop_front();
   w.now = w.now + w.delay;
-  w.b.conn = TcpConnection::Accept(cb, EndsOf(false), *syn, SeqNum(123456789), w.now, w.b);
+  w.b.conn = TcpConnection::Accept(cb, EndsOf(false), *syn, SeqNum(123456789), w.now, w.b.out);
+  w.b.Absorb();
 }
 
 std::string Pattern(std::size_t n, unsigned seed) {
@@ -216,7 +227,8 @@ void Converse(Wire& w, std::size_t a_bytes, std::size_t b_bytes, const TcpConfig
             bool& closed = s == &w.a ? a_closed : b_closed;
             if (!closed) {
               closed = true;
-              s->conn->Shutdown(w.now);
+              s->conn->Shutdown(w.now, s->out);
+              s->Absorb();
             }
           }
         }
@@ -300,7 +312,8 @@ TEST(TcpFlow, SynRetransmittedWithBackoffThenTimedOut) {
   w.loss = 1.0;  // nothing gets through
   TcpConfig c;
   c.syn_retries = 3;
-  w.a.conn = TcpConnection::Connect(c, EndsOf(true), SeqNum(1), w.now, w.a);
+  w.a.conn = TcpConnection::Connect(c, EndsOf(true), SeqNum(1), w.now, w.a.out);
+  w.a.Absorb();
   std::vector<Instant> sent_at{w.now};
   std::size_t seen = 1;
   ASSERT_TRUE(w.Run(

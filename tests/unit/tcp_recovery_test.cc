@@ -194,7 +194,7 @@ std::unique_ptr<Fixture> Flight(Recovery recovery, std::string_view cc = "newren
   c.congestion = cc;
   c.hystart = false;
   auto f = EstablishedWith(c, /*peer_sack=*/true, 65535, Duration::Millis(100));
-  f->c->OnAppSend(bytes, f->now);
+  f->AppSend(bytes);
   f->rec.Take();
   return f;
 }
@@ -221,7 +221,7 @@ TEST(TcpRecovery, SackRecoveryRetransmitsTheHoleAndPrrPacesTheRest) {
   EXPECT_EQ(f->rec.sent[0].h.seq, SeqNum(una));
   EXPECT_EQ(f->c->ssthresh(), 5000u);
   f->rec.Take();
-  f->c->OnAppSend(20'000, f->now);  // more to send while recovering
+  f->AppSend(20'000);  // more to send while recovering
   EXPECT_EQ(f->rec.Take(), "none");  // pipe (7000) is over cwnd
   // Each further SACK delivers 1000; PRR lets out ssthresh / RecoverFS = 1/2
   // of what is delivered while pipe > ssthresh.
@@ -250,6 +250,76 @@ TEST(TcpRecovery, SackRecoveryRetransmitsTheHoleAndPrrPacesTheRest) {
   EXPECT_EQ(f->c->cwnd(), 5000u);
   EXPECT_EQ(f->c->stats().fast_recoveries, 1u);
   EXPECT_EQ(f->c->stats().dupthresh_marked, 1u);
+}
+
+// The strategy a connection gets: the configured one with a SACK peer,
+// NewReno without (RFC 6675 and RACK work on SACK blocks).
+TEST(TcpRecovery, StrategyFollowsTheConfigAndThePeer) {
+  struct Row {
+    Recovery config;
+    bool peer_sack;
+    Recovery kind;
+    bool uses_sack;
+  };
+  const Row rows[] = {
+      {Recovery::kRack, true, Recovery::kRack, true},       {Recovery::kRack, false, Recovery::kNewReno, false},
+      {Recovery::kSack, true, Recovery::kSack, true},       {Recovery::kSack, false, Recovery::kNewReno, false},
+      {Recovery::kNewReno, true, Recovery::kNewReno, false},
+  };
+  for (const Row& r : rows) {
+    TcpConfig c = Config();
+    c.recovery = r.config;
+    auto f = EstablishedWith(c, r.peer_sack);
+    const LossRecovery& got = f->c->recovery();
+    const std::string row = std::string(RecoveryName(r.config)) + (r.peer_sack ? ", SACK peer" : ", no SACK");
+    EXPECT_EQ(RecoveryName(got.kind()), RecoveryName(r.kind)) << row;
+    EXPECT_EQ(got.UsesSack(), r.uses_sack) << row;
+    EXPECT_EQ(got.rack() != nullptr, r.kind == Recovery::kRack) << row;
+  }
+}
+
+// NewReno's recovery (RFC 5681 3.2, RFC 6582 3.2) step by step, a peer
+// without SACK, 10 segments of 1000 in flight, cwnd 10 segments.
+TEST(TcpRecovery, NewRenoInflatesOnDuplicatesAndDeflatesOnPartialAcks) {
+  TcpConfig c = Config();
+  c.nodelay = true;
+  c.congestion = "newreno";
+  c.hystart = false;
+  auto f = EstablishedWith(c, /*peer_sack=*/false, 65535, Duration::Millis(100));
+  f->AppSend(10'000);
+  f->rec.Take();
+  const std::uint32_t una = kIss + 1;
+  ASSERT_EQ(f->c->in_flight(), 10'000u);
+  // Two duplicates: nothing yet.
+  f->In(Seg(kAck, f->PeerSeq(), una));
+  f->In(Seg(kAck, f->PeerSeq(), una));
+  EXPECT_EQ(f->rec.Take(), "none");
+  EXPECT_FALSE(f->c->in_recovery());
+  // The third: segment 0 again, ssthresh half the flight, cwnd ssthresh + 3 SMSS.
+  f->In(Seg(kAck, f->PeerSeq(), una));
+  ASSERT_TRUE(f->c->in_recovery());
+  ASSERT_EQ(f->rec.sent.size(), 1u);
+  EXPECT_EQ(f->rec.sent[0].h.seq, SeqNum(una));
+  EXPECT_EQ(f->c->ssthresh(), 5000u);
+  EXPECT_EQ(f->c->cwnd(), 8000u);
+  f->rec.Take();
+  // A fourth inflates cwnd by one SMSS.
+  f->In(Seg(kAck, f->PeerSeq(), una));
+  EXPECT_EQ(f->c->cwnd(), 9000u);
+  // A partial ACK (segments 0-2): the next hole goes at once; cwnd deflates
+  // by the 3000 acknowledged and grows by one SMSS.
+  f->In(Seg(kAck, f->PeerSeq(), una + 3000));
+  ASSERT_TRUE(f->c->in_recovery());
+  ASSERT_FALSE(f->rec.sent.empty());
+  EXPECT_EQ(f->rec.sent[0].h.seq, SeqNum(una + 3000));
+  EXPECT_EQ(f->c->cwnd(), 7000u);
+  f->rec.Take();
+  // The full ACK ends it: cwnd min(ssthresh, max(FlightSize, SMSS) + SMSS).
+  f->In(Seg(kAck, f->PeerSeq(), una + 10'000));
+  EXPECT_FALSE(f->c->in_recovery());
+  EXPECT_EQ(f->c->cwnd(), 2000u);
+  EXPECT_EQ(f->c->stats().fast_recoveries, 1u);
+  EXPECT_EQ(f->c->stats().dupthresh_marked, 0u);
 }
 
 // RACK with an RTT sample of 100 ms (segment 0 ACKed), then segment 2
@@ -287,7 +357,7 @@ TEST(TcpRecovery, SmallWindowsPushTheirLastSegment) {
   EXPECT_EQ(pushed, data);  // PRR lets one out at a time: each is the last
   // A full-window burst in the open state: PSH only at the half window and the end.
   auto g = Flight(Recovery::kRack, "newreno", 0);
-  g->c->OnAppSend(100'000, g->now);
+  g->AppSend(100'000);
   int g_pushed = 0, g_data = 0;
   for (const auto& x : g->rec.sent) {
     g_data += x.len != 0 ? 1 : 0;
@@ -303,15 +373,16 @@ TEST(TcpRecovery, RackWaitsOutReorderingWithinItsWindow) {
   const std::uint32_t una = kIss + 1;
   EXPECT_EQ(f->rec.Take(), "none");
   EXPECT_FALSE(f->c->in_recovery());
-  EXPECT_EQ(f->c->rack().reo_wnd(), Duration::Millis(25));  // min_RTT / 4
+  ASSERT_NE(f->c->recovery().rack(), nullptr);
+  EXPECT_EQ(f->c->recovery().rack()->reo_wnd(), Duration::Millis(25));  // min_RTT / 4
   EXPECT_LE(f->c->NextDeadline(), f->now + Duration::Millis(25));  // the reorder timer
   // ... and 1 comes: no retransmission, reordering noted.
   f->now = f->now + Duration::Millis(5);
   f->In(SackAck(f->PeerSeq(), una + 3000, {}));
   f->now = f->now + Duration::Millis(30);
-  f->c->OnTimer(f->now);
+  f->Timer();
   EXPECT_EQ(f->c->retransmits(), 0u);
-  EXPECT_TRUE(f->c->rack().reordering_seen());
+  EXPECT_TRUE(f->c->recovery().rack()->reordering_seen());
 }
 
 TEST(TcpRecovery, RackTimerDeclaresTheLossWhenTheWindowPasses) {
@@ -321,7 +392,7 @@ TEST(TcpRecovery, RackTimerDeclaresTheLossWhenTheWindowPasses) {
   const Instant timer = f->c->NextDeadline();
   EXPECT_LT(timer, f->now + Duration::Millis(200));  // well before the RTO
   f->now = timer;
-  f->c->OnTimer(f->now);
+  f->Timer();
   ASSERT_FALSE(f->rec.sent.empty());
   EXPECT_EQ(f->rec.sent[0].h.seq, SeqNum(una + 1000));
   EXPECT_TRUE(f->c->in_recovery());
@@ -339,7 +410,7 @@ TEST(TcpRecovery, TailLossProbeRepairsATailDropBeforeTheRto) {
   const Instant pto = f->c->NextDeadline();
   EXPECT_EQ(pto, f->now + Duration::Millis(200));
   f->now = pto;
-  f->c->OnTimer(f->now);
+  f->Timer();
   ASSERT_EQ(f->rec.sent.size(), 1u);  // the probe: the last segment again
   EXPECT_EQ(f->rec.sent[0].h.seq, SeqNum(una + 9000));
   f->rec.Take();
@@ -391,7 +462,8 @@ std::unique_ptr<Fixture> WithTimestamps(ChallengeAckLimiter* limiter = nullptr) 
   c.timestamps = true;
   c.challenge_limiter = limiter;
   auto f = std::make_unique<Fixture>();
-  f->c = TcpConnection::Connect(c, Ends(), SeqNum(kIss), f->now, f->rec);
+  f->c = TcpConnection::Connect(c, Ends(), SeqNum(kIss), f->now, f->rec.out);
+  f->rec.Absorb();
   TcpRepr synack = Seg(kSyn | kAck, kIrs, kIss + 1);
   synack.options.mss = 1000;
   synack.options.timestamps = Timestamps{500, f->rec.sent[0].h.options.timestamps->tsval};
@@ -458,14 +530,14 @@ TEST(TcpCongestion, ApplicationLimitedSenderDoesNotGrowCwnd) {
   const std::uint32_t iw = f->c->cwnd();
   // One small write per round trip: cwnd is never used, so never grows.
   for (int i = 0; i < 50; ++i) {
-    f->c->OnAppSend(100, f->now);
+    f->AppSend(100);
     f->now = f->now + Duration::Millis(10);
     f->In(Seg(kAck, f->PeerSeq(), f->OurNxt()));
   }
   EXPECT_EQ(f->c->cwnd(), iw);
   // A bulk transfer fills it and grows it (slow start: an ACK per segment).
   for (int i = 0; i < 3; ++i) {
-    f->c->OnAppSend(f->c->cwnd(), f->now);
+    f->AppSend(f->c->cwnd());
     const std::uint32_t una = f->c->snd_una().value();
     const std::uint32_t nxt = f->OurNxt();
     f->now = f->now + Duration::Millis(10);
@@ -476,7 +548,7 @@ TEST(TcpCongestion, ApplicationLimitedSenderDoesNotGrowCwnd) {
   EXPECT_GT(grown, 2 * iw);
   // Idle past the non-validated period: cwnd halves (not below IW).
   f->now = f->now + Duration::Millis(2500);
-  f->c->OnAppSend(100, f->now);
+  f->AppSend(100);
   EXPECT_LE(f->c->cwnd(), grown / 2);
   EXPECT_GE(f->c->cwnd(), iw);
 }
@@ -514,14 +586,14 @@ TEST(TcpRecovery, ScoreboardInvariantsUnderRandomFeedback) {
           }
           case 3:
             f->now = f->now + Duration::Millis(rnd(300));
-            f->c->OnTimer(f->now);
+            f->Timer();
             break;
           case 4:
             f->now = f->now + Duration::Millis(1 + rnd(20));
-            f->c->OnTimer(f->now);
+            f->Timer();
             break;
           case 5:
-            f->c->OnAppSend(rnd(20'000), f->now);
+            f->AppSend(rnd(20'000));
             break;
         }
         f->rec.sent.clear();
@@ -640,7 +712,8 @@ TEST(SynCookies, TheReturningAckMakesAnEstablishedConnection) {
   from_ack.mss = 1460;
   SynCookies::DecodeTsecr(ack.options.timestamps->tsecr, from_ack);
   Recorder rec;
-  auto c = TcpConnection::FromCookie(config, Ends(), ack, from_ack, kT + Duration::Millis(1), rec);
+  auto c = TcpConnection::FromCookie(config, Ends(), ack, from_ack, kT + Duration::Millis(1), rec.out);
+  rec.Absorb();
   EXPECT_EQ(c->StateName(), "ESTABLISHED");
   EXPECT_TRUE(rec.Saw(TcpEvent::kEstablished));
   EXPECT_TRUE(c->sack_ok() && c->ts_ok());
@@ -648,7 +721,8 @@ TEST(SynCookies, TheReturningAckMakesAnEstablishedConnection) {
   EXPECT_EQ(c->snd_wnd(), 100u << 9);
   EXPECT_EQ(rec.rx.substr(0, rec.committed), "hello");  // the ACK's own data
   rec.Take();
-  c->OnAppSend(10, kT + Duration::Millis(2));
+  c->OnAppSend(10, kT + Duration::Millis(2), rec.out);
+  rec.Absorb();
   ASSERT_FALSE(rec.sent.empty());
   EXPECT_EQ(rec.sent.back().h.seq, cookie + 1);
   // Its timestamps run on from the SYN-ACK's.

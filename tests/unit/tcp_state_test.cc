@@ -20,7 +20,8 @@ using namespace fixture;  // NOLINT: the fixture is this file's vocabulary
 
 std::unique_ptr<Fixture> SynSent() {
   auto f = std::make_unique<Fixture>();
-  f->c = TcpConnection::Connect(Config(), Ends(), SeqNum(kIss), f->now, f->rec);
+  f->c = TcpConnection::Connect(Config(), Ends(), SeqNum(kIss), f->now, f->rec.out);
+  f->rec.Absorb();
   f->rec.Take();
   return f;
 }
@@ -29,7 +30,25 @@ std::unique_ptr<Fixture> SynReceived() {
   auto f = std::make_unique<Fixture>();
   TcpRepr syn = Seg(kSyn, kIrs);
   syn.options.mss = 1460;
-  f->c = TcpConnection::Accept(Config(), Ends(), syn, SeqNum(kIss), f->now, f->rec);
+  f->c = TcpConnection::Accept(Config(), Ends(), syn, SeqNum(kIss), f->now, f->rec.out);
+  f->rec.Absorb();
+  f->rec.Take();
+  return f;
+}
+
+// SYN-RECEIVED from a simultaneous open (active: a RST there is a refusal).
+std::unique_ptr<Fixture> SynReceivedActive() {
+  auto f = SynSent();
+  f->In(Seg(kSyn, kIrs));
+  f->rec.Take();
+  return f;
+}
+
+// SYN-RECEIVED with the application's close queued (RFC 9293 3.10.4: the
+// FIN waits for ESTABLISHED).
+std::unique_ptr<Fixture> SynReceivedClosed() {
+  auto f = SynReceived();
+  f->Shutdown();
   f->rec.Take();
   return f;
 }
@@ -46,7 +65,7 @@ std::unique_ptr<Fixture> Established() {
 
 std::unique_ptr<Fixture> FinWait1() {
   auto f = Established();
-  f->c->Shutdown(f->now);
+  f->Shutdown();
   f->rec.Take();
   return f;
 }
@@ -68,7 +87,7 @@ std::unique_ptr<Fixture> CloseWait() {
 
 std::unique_ptr<Fixture> LastAck() {
   auto f = CloseWait();
-  f->c->Shutdown(f->now);
+  f->Shutdown();
   f->rec.Take();
   return f;
 }
@@ -249,6 +268,12 @@ TEST(TcpStateTable, Handshake) {
       {"SYN-RECEIVED", SynReceived, "RST in window", RstInWindow, "SYN-RECEIVED", ".", {}},
       {"SYN-RECEIVED", SynReceived, "a new SYN in window", [](Fixture& f) { return Seg(kSyn, f.PeerSeq() + 5); },
        "CLOSED", "none", {E::kClosed}},
+      {"SYN-RECEIVED (simultaneous open)", SynReceivedActive, "RST at RCV.NXT", RstExact, "CLOSED", "none",
+       {E::kRefused, E::kClosed}},
+      {"SYN-RECEIVED (simultaneous open)", SynReceivedActive, "ACK of our SYN", AckIn, "ESTABLISHED", "none",
+       {E::kEstablished}},
+      {"SYN-RECEIVED, close queued", SynReceivedClosed, "ACK of our SYN", AckIn, "FIN-WAIT-1", "F.",
+       {E::kEstablished}},
   });
 }
 
@@ -261,10 +286,10 @@ TEST(TcpConnection, DelayedAckAfterTheDelayOrOnTheSecondFullSegment) {
   EXPECT_EQ(f->rec.Take(), "none");
   EXPECT_EQ(f->c->NextDeadline(), f->now + Duration::Millis(40));
   f->now = f->now + Duration::Millis(39);
-  f->c->OnTimer(f->now);
+  f->Timer();
   EXPECT_EQ(f->rec.Take(), "none");
   f->now = f->now + Duration::Millis(1);
-  f->c->OnTimer(f->now);
+  f->Timer();
   EXPECT_EQ(f->rec.Take(), ".");
   // Two full segments (the peer's MSS is 1460): the second is ACKed at once.
   const std::string full(1460, 'x');
@@ -299,7 +324,7 @@ TEST(TcpConnection, ThreeDuplicateAcksRetransmitAtOnce) {
   c.nodelay = true;
   c.congestion = "newreno";
   auto f = EstablishedWith(c);
-  f->c->OnAppSend(10 * 1000, f->now);  // ten segments at the peer's MSS of 1000
+  f->AppSend(10 * 1000);  // ten segments at the peer's MSS of 1000
   ASSERT_EQ(f->rec.sent.size(), 10u);
   f->rec.Take();
   const std::uint32_t una = f->c->snd_una().value();
@@ -321,33 +346,33 @@ TEST(TcpConnection, RetransmitsOnTimeoutThenGivesUp) {
   TcpConfig c = Config();
   c.data_retries = 2;
   auto f = EstablishedWith(c);
-  f->c->OnAppSend(300, f->now);
+  f->AppSend(300);
   ASSERT_EQ(f->rec.Take(), "P.");
   const Instant rto = f->c->NextDeadline();
   // The handshake measured an RTT of 0 (same instant): RTO is the 200 ms floor.
   EXPECT_EQ(rto, f->now + Duration::Millis(200));
   f->now = rto;
-  f->c->OnTimer(f->now);
+  f->Timer();
   ASSERT_EQ(f->rec.sent.size(), 1u);
   EXPECT_EQ(f->rec.sent[0].h.seq, SeqNum(kIss + 1));  // from SND.UNA again
   EXPECT_EQ(f->rec.sent[0].len, 300u);
   f->rec.Take();
   EXPECT_EQ(f->c->cwnd(), 1000u);  // RFC 5681 3.1: one segment
   f->now = f->c->NextDeadline();
-  f->c->OnTimer(f->now);
+  f->Timer();
   EXPECT_EQ(f->rec.Take(), "P.");
   f->now = f->c->NextDeadline();
-  f->c->OnTimer(f->now);
+  f->Timer();
   EXPECT_EQ(f->State(), "CLOSED");
   EXPECT_EQ(f->rec.events, (std::vector<TcpEvent>{TcpEvent::kTimedOut, TcpEvent::kClosed}));
 }
 
 TEST(TcpConnection, NagleHoldsSmallWritesWhileDataIsInFlight) {
   auto f = EstablishedWith(Config());
-  f->c->OnAppSend(10, f->now);
+  f->AppSend(10);
   EXPECT_EQ(f->rec.Take(), "P.");  // nothing in flight: goes
-  f->c->OnAppSend(10, f->now);
-  f->c->OnAppSend(10, f->now);
+  f->AppSend(10);
+  f->AppSend(10);
   EXPECT_EQ(f->rec.Take(), "none");  // held until the ACK
   f->In(Seg(kAck, f->PeerSeq(), kIss + 11));
   ASSERT_EQ(f->rec.sent.size(), 1u);
@@ -356,19 +381,19 @@ TEST(TcpConnection, NagleHoldsSmallWritesWhileDataIsInFlight) {
   TcpConfig nd = Config();
   nd.nodelay = true;
   auto g = EstablishedWith(nd);
-  g->c->OnAppSend(10, g->now);
-  g->c->OnAppSend(10, g->now);
+  g->AppSend(10);
+  g->AppSend(10);
   EXPECT_EQ(g->rec.Take(), "P. P.");
 }
 
 TEST(TcpConnection, ZeroWindowIsProbedUntilItOpens) {
   auto f = EstablishedWith(Config(), false, /*peer_window=*/0);
-  f->c->OnAppSend(500, f->now);
+  f->AppSend(500);
   EXPECT_EQ(f->rec.Take(), "none");  // no window
   const Instant probe = f->c->NextDeadline();
   EXPECT_GT(probe, f->now);
   f->now = probe;
-  f->c->OnTimer(f->now);
+  f->Timer();
   ASSERT_EQ(f->rec.sent.size(), 1u);
   EXPECT_EQ(f->rec.sent[0].h.seq, SeqNum(kIss));  // SND.UNA - 1: the peer answers with its window
   EXPECT_EQ(f->rec.sent[0].len, 0u);
@@ -385,12 +410,12 @@ TEST(TcpConnection, ZeroWindowIsProbedUntilItOpens) {
 TEST(TcpConnection, SenderSwsOverrideSendsASmallWindowAfterATimeout) {
   auto f = EstablishedWith(Config());  // the peer offered 65535
   f->In(Seg(kAck, f->PeerSeq(), kIss + 1, 100));  // now only 100 bytes
-  f->c->OnAppSend(5000, f->now);
+  f->AppSend(5000);
   EXPECT_EQ(f->rec.Take(), "none");
   const Instant override_at = f->c->NextDeadline();
   ASSERT_FALSE(override_at.IsNever());
   f->now = override_at;
-  f->c->OnTimer(f->now);
+  f->Timer();
   ASSERT_EQ(f->rec.sent.size(), 1u);
   EXPECT_EQ(f->rec.sent[0].len, 100u);
 }
@@ -414,9 +439,9 @@ TEST(TcpConnection, ReceiveWindowClosesAndReopensPastTheSwsThreshold) {
   EXPECT_EQ(f->rec.Take(), ".");
   EXPECT_EQ(f->rec.committed, 4000u);
   // Reading 500 bytes: below min(RCV.BUFF / 2, MSS) = 1000, no update yet.
-  f->c->OnAppRead(500, f->now);
+  f->AppRead(500);
   EXPECT_EQ(f->rec.Take(), "none");
-  f->c->OnAppRead(500, f->now);
+  f->AppRead(500);
   ASSERT_EQ(f->rec.sent.size(), 1u);
   EXPECT_EQ(f->rec.sent[0].h.window, 1000);
 }
@@ -433,14 +458,14 @@ TEST(TcpConnection, ReadsUpdateTheWindowOnlyWhenItWouldDouble) {
   EXPECT_EQ(f->rec.sent.back().h.window, 6000);
   f->rec.Take();
   // 6000 offered; reading 2000 could offer 8000: not double, no update.
-  f->c->OnAppRead(2000, f->now);
+  f->AppRead(2000);
   EXPECT_EQ(f->rec.Take(), "none");
   // Fill to 6000 unread (2000 offered), then read 4000: 6000 >= 2 x 2000.
   for (int i = 0; i < 6; ++i) f->In(f->Data(f->PeerSeq(), std::string(1000, 'b')));
   ASSERT_FALSE(f->rec.sent.empty());
   EXPECT_EQ(f->rec.sent.back().h.window, 2000);
   f->rec.Take();
-  f->c->OnAppRead(4000, f->now);
+  f->AppRead(4000);
   ASSERT_EQ(f->rec.sent.size(), 1u);
   EXPECT_EQ(f->rec.sent[0].h.window, 6000);
 }
@@ -455,14 +480,14 @@ TEST(TcpConnection, KeepaliveProbesThenTimesOut) {
   EXPECT_EQ(f->c->NextDeadline(), f->now + Duration::Seconds(10));
   for (int i = 0; i < 3; ++i) {
     f->now = f->c->NextDeadline();
-    f->c->OnTimer(f->now);
+    f->Timer();
     ASSERT_EQ(f->rec.sent.size(), 1u) << i;
     EXPECT_EQ(f->rec.sent[0].h.seq, SeqNum(kIss));  // <SEQ=SND.UNA-1>
     f->rec.Take();
   }
   // An answer would reset the count; none came.
   f->now = f->c->NextDeadline();
-  f->c->OnTimer(f->now);
+  f->Timer();
   EXPECT_EQ(f->State(), "CLOSED");
   EXPECT_TRUE(f->rec.Saw(TcpEvent::kTimedOut));
 }
@@ -471,12 +496,12 @@ TEST(TcpConnection, CloseWithUnreadDataResets) {
   auto f = Established();
   f->In(f->Data(f->PeerSeq(), "never read"));
   f->rec.Take();
-  f->c->Close(f->now);
+  f->Close();
   EXPECT_EQ(f->rec.Take(), "R");
   EXPECT_EQ(f->State(), "CLOSED");
   // Data after close() (not shutdown) is answered with a RST too.
   auto g = Established();
-  g->c->Close(g->now);
+  g->Close();
   EXPECT_EQ(g->State(), "FIN-WAIT-1");
   g->rec.Take();
   g->In(g->Data(g->PeerSeq(), "late"));
@@ -506,13 +531,13 @@ TEST(TcpStateTable, AbortQuietlyInEveryState) {
     auto f = make();
     const std::string before = f->State();
     f->rec.events.clear();
-    f->c->AbortQuietly();
+    f->AbortQuietly();
     EXPECT_EQ(f->rec.Take(), "none") << before;
     EXPECT_EQ(f->State(), "CLOSED") << before;
     EXPECT_EQ(f->rec.events, (std::vector<TcpEvent>{TcpEvent::kAborted, TcpEvent::kClosed})) << before;
     EXPECT_EQ(f->c->NextDeadline(), Instant::Never()) << before;
     f->rec.events.clear();
-    f->c->AbortQuietly();
+    f->AbortQuietly();
     EXPECT_TRUE(f->rec.events.empty()) << before;
   }
 }
@@ -521,10 +546,10 @@ TEST(TcpConnection, TimeWaitLastsTwoMsl) {
   auto f = TimeWait();
   EXPECT_EQ(f->c->NextDeadline(), f->now + Duration::Seconds(60));
   f->now = f->now + Duration::Seconds(59);
-  f->c->OnTimer(f->now);
+  f->Timer();
   EXPECT_EQ(f->State(), "TIME-WAIT");
   f->now = f->now + Duration::Seconds(1);
-  f->c->OnTimer(f->now);
+  f->Timer();
   EXPECT_EQ(f->State(), "CLOSED");
   EXPECT_EQ(f->rec.events, (std::vector<TcpEvent>{TcpEvent::kClosed}));
 }
@@ -535,7 +560,8 @@ TEST(TcpConnection, TimestampsEchoThePeersClockFromTheStart) {
   TcpConfig c = Config();
   c.timestamps = true;
   auto f = std::make_unique<Fixture>();
-  f->c = TcpConnection::Connect(c, Ends(), SeqNum(kIss), f->now, f->rec);
+  f->c = TcpConnection::Connect(c, Ends(), SeqNum(kIss), f->now, f->rec.out);
+  f->rec.Absorb();
   ASSERT_TRUE(f->rec.sent[0].h.options.timestamps.has_value());
   const std::uint32_t our_tsval = f->rec.sent[0].h.options.timestamps->tsval;
   f->rec.Take();
