@@ -117,11 +117,19 @@ class Iperf3Server {
   void AcceptNew();
   bool ServePending();
   bool ServeUdp();
+  // What came to the server for its sequence (protocols/iperf3's
+  // ServerOnInput), with the state byte and, for a failure, the reason.
+  struct Input {
+    proto::iperf3::ServerInput what;
+    std::int8_t state = 0;
+    std::string why;
+  };
   bool StepTest();
-  bool TakeParams(Test& t, engine::Instant now);
-  bool StepRunning(Test& t, engine::Instant now);
-  bool ExchangeResults(Test& t, engine::Instant now);
-  bool AwaitDone(Test& t);
+  std::optional<Input> ReadInput(Test& t, engine::Instant now, bool& moved);
+  std::optional<Input> ReadState(Test& t);
+  std::optional<Input> ReadParams(Test& t);
+  std::optional<Input> ReadResults(Test& t);
+  void Carry(Test& t, const Input& in, engine::Instant now);
   bool MoveData();
   void Linger();
   void StartRunning();

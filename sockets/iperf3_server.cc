@@ -29,11 +29,10 @@ using iperf::State;
 using namespace iperf3_io;  // NOLINT(google-build-using-namespace): the shared helpers are this file's vocabulary
 
 struct Iperf3Server::Test {
-  enum class Phase { kParams, kCreating, kRunning, kResults, kDisplay };
   std::unique_ptr<Iperf3Control> ctrl;
   std::string cookie;
   std::string client;  // "192.0.2.1 port 40000", for the lines
-  Phase phase = Phase::kParams;
+  iperf::ServerPhase phase = iperf::ServerPhase::kParams;
   Instant phase_since, start, measure_start, next_interval, end;
   bool measuring = false;
   iperf::Params params;
@@ -142,7 +141,7 @@ bool Iperf3Server::ServePending() {
       test_->ctrl->QueueState(State::kParamExchange);
       continue;
     }
-    const bool wanted = test_->phase == Test::Phase::kCreating && !test_->params.udp && cookie == test_->cookie &&
+    const bool wanted = test_->phase == iperf::ServerPhase::kCreating && !test_->params.udp && cookie == test_->cookie &&
                         static_cast<int>(test_->streams.size()) < test_->params.stream_count();
     if (!wanted) {
       // Busy with another client's test (or a stray stream): say so, as iperf3 does.
@@ -185,7 +184,7 @@ bool Iperf3Server::ServeUdp() {
       const auto data = std::span(buf_).first(static_cast<std::size_t>(n));
       auto it = std::find_if(test_->streams.begin(), test_->streams.end(),
                              [&](const Iperf3Stream& s) { return s.peer == from; });
-      if (test_->phase == Test::Phase::kCreating) {
+      if (test_->phase == iperf::ServerPhase::kCreating) {
         if (it != test_->streams.end() || static_cast<int>(test_->streams.size()) >= test_->params.stream_count()) {
           continue;
         }
@@ -203,7 +202,7 @@ bool Iperf3Server::ServeUdp() {
         test_->streams.push_back(s);
         continue;
       }
-      if (test_->phase != Test::Phase::kRunning || it == test_->streams.end() || it->sending) continue;
+      if (test_->phase != iperf::ServerPhase::kRunning || it == test_->streams.end() || it->sending) continue;
       const auto h = iperf::UdpHeader::Parse(data, test_->params.udp_counters_64bit);
       if (!h) continue;
       if (test_->measuring) {
@@ -241,7 +240,6 @@ void Iperf3Server::EndTest(bool ok, const std::string& why) {
 
 void Iperf3Server::StartRunning() {
   Test& t = *test_;
-  t.phase = Test::Phase::kRunning;
   t.start = clock_.Now();
   t.measuring = t.params.omit == 0;
   t.measure_start = t.start + Duration::Seconds(t.params.omit);
@@ -328,13 +326,17 @@ void Iperf3Server::Linger() {
   std::size_t budget = kIoBudget;
   for (Iperf3Stream& s : t.streams) {
     if (s.sending) {
-      if (t.phase == Test::Phase::kResults) Fill(stack_, s, t.block, budget, UINT64_MAX, false);
+      if (t.phase == iperf::ServerPhase::kResults) Fill(stack_, s, t.block, budget, UINT64_MAX, false);
     } else {
       Drain(stack_, s, buf_, budget, false);
     }
   }
 }
 
+// One round of the test: what came in for the phase (ReadInput), the step
+// the sequence takes on it (protocols/iperf3 ServerOnInput), carried out
+// (Carry); a phase that outlasts its time, or a control connection closed
+// out of turn, is an input too.
 bool Iperf3Server::StepTest() {
   Test& t = *test_;
   const Instant now = clock_.Now();
@@ -343,142 +345,148 @@ bool Iperf3Server::StepTest() {
     return true;
   }
   bool moved = false;
-  switch (t.phase) {
-    case Test::Phase::kParams:
-      moved = TakeParams(t, now);
-      break;
-    case Test::Phase::kCreating:
-      if (static_cast<int>(t.streams.size()) == t.params.stream_count()) {
-        StartRunning();
-        moved = true;
-      }
-      break;
-    case Test::Phase::kRunning:
-      moved = StepRunning(t, now);
-      break;
-    case Test::Phase::kResults:
-      moved = ExchangeResults(t, now);
-      break;
-    case Test::Phase::kDisplay:
-      moved = AwaitDone(t);
-      break;
+  std::optional<Input> in = ReadInput(t, now, moved);
+  if (!test_) return true;  // moving data may end the test (a stream broke)
+  if (!in) {
+    const bool running = t.phase == iperf::ServerPhase::kRunning;
+    const Duration limit =
+        running ? Duration::Seconds(static_cast<std::int64_t>(t.params.time + t.params.omit)) + kRunGrace : kPhaseLimit;
+    if (now - (running ? t.start : t.phase_since) > limit) {
+      in = Input{iperf::ServerInput::kTimeLimit};
+    } else if (t.ctrl->closed_by_peer() && t.phase != iperf::ServerPhase::kDisplay) {
+      in = Input{iperf::ServerInput::kClosed};
+    }
   }
-  if (!test_) return true;
-  // No phase may stall the server.
-  const bool running = t.phase == Test::Phase::kRunning;
-  const Duration limit =
-      running ? Duration::Seconds(static_cast<std::int64_t>(t.params.time + t.params.omit)) + kRunGrace : kPhaseLimit;
-  if (now - (running ? t.start : t.phase_since) > limit) {
-    Fail(kIeMessage, running ? "no TEST_END from the client" : "the client went silent");
-    return true;
-  }
-  if (!running && t.ctrl->closed_by_peer() && t.phase != Test::Phase::kDisplay) {
-    EndTest(false, "the client closed the control connection");
+  if (in) {
+    Carry(t, *in, now);
     return true;
   }
   t.ctrl->Pump();
   return moved;
 }
 
-// PARAM_EXCHANGE: the client's parameters, then CREATE_STREAMS.
-bool Iperf3Server::TakeParams(Test& t, Instant now) {
+// What came in for the phase this round, read and parsed; none yet.
+std::optional<Iperf3Server::Input> Iperf3Server::ReadInput(Test& t, Instant now, bool& moved) {
+  switch (t.phase) {
+    case iperf::ServerPhase::kParams:
+      return ReadParams(t);
+    case iperf::ServerPhase::kCreating:
+      if (static_cast<int>(t.streams.size()) != t.params.stream_count()) return std::nullopt;
+      return Input{iperf::ServerInput::kStreamsReady};
+    case iperf::ServerPhase::kRunning:
+      moved = MoveData();
+      if (!test_) return std::nullopt;
+      if (t.measuring && now >= t.next_interval) {
+        Report(false);
+        t.next_interval = t.next_interval + Duration::Seconds(1);
+      }
+      return ReadState(t);
+    case iperf::ServerPhase::kResults:
+      Linger();
+      return ReadResults(t);
+    case iperf::ServerPhase::kDisplay:
+      Linger();
+      if (auto in = ReadState(t)) return in;
+      // An older client closes instead of sending IPERF_DONE: once what we
+      // sent is out, that ends the test as well.
+      if (t.ctrl->closed_by_peer() && !t.ctrl->has_output()) return Input{iperf::ServerInput::kClosed};
+      return std::nullopt;
+    case iperf::ServerPhase::kDone:
+      break;
+  }
+  return std::nullopt;
+}
+
+std::optional<Iperf3Server::Input> Iperf3Server::ReadState(Test& t) {
+  const auto b = t.ctrl->TakeByte();
+  if (!b) return std::nullopt;
+  return Input{iperf::ServerInput::kState, *b};
+}
+
+// The client's parameters (after PARAM_EXCHANGE), into t.params.
+std::optional<Iperf3Server::Input> Iperf3Server::ReadParams(Test& t) {
   bool bad = false;
   auto text = t.ctrl->TakeJson(bad);
-  if (bad) {
-    Fail(kIeRecvParams, "the parameters' length field is out of range");
-    return true;
-  }
-  if (!text) return false;
+  if (bad) return Input{iperf::ServerInput::kBadParams, 0, "the parameters' length field is out of range"};
+  if (!text) return std::nullopt;
   std::string why;
   auto params = iperf::Params::Parse(*text, &why);
-  if (!params) {
-    Fail(kIeRecvParams, "bad parameters: " + why);
-    return true;
-  }
+  if (!params) return Input{iperf::ServerInput::kBadParams, 0, "bad parameters: " + why};
   t.params = *params;
   if (t.params.udp && t.params.bandwidth == 0) t.params.bandwidth = 1'000'000;  // iperf3's UDP default
-  t.phase = Test::Phase::kCreating;
-  t.phase_since = now;
-  t.ctrl->QueueState(State::kCreateStreams);
-  return true;
+  return Input{iperf::ServerInput::kParams};
 }
 
-// TEST_RUNNING: data moved, interval reports, until the client's TEST_END
-// (then EXCHANGE_RESULTS) or CLIENT_TERMINATE.
-bool Iperf3Server::StepRunning(Test& t, Instant now) {
-  bool moved = MoveData();
-  if (!test_) return true;
-  if (t.measuring && now >= t.next_interval) {
-    Report(false);
-    t.next_interval = t.next_interval + Duration::Seconds(1);
-  }
-  const auto b = t.ctrl->TakeByte();
-  if (!b) {
-    if (t.ctrl->closed_by_peer()) EndTest(false, "the client closed the control connection while the test ran");
-    return moved;
-  }
-  if (*b == static_cast<std::int8_t>(State::kClientTerminate)) {
-    EndTest(false, "the client ended the test early (CLIENT_TERMINATE)");
-    return true;
-  }
-  if (*b != static_cast<std::int8_t>(State::kTestEnd)) {
-    Fail(kIeMessage, "unexpected control message " + iperf::StateName(*b) + " while the test ran");
-    return true;
-  }
-  t.end = now;
-  if (!t.measuring) t.measure_start = t.end;
-  TakeRetransmits(stack_, t.streams, t.params.udp);
-  Report(true);
-  t.phase = Test::Phase::kResults;
-  t.phase_since = now;
-  t.ctrl->QueueState(State::kExchangeResults);
-  return true;
-}
-
-// EXCHANGE_RESULTS: the client's results in, ours out, then DISPLAY_RESULTS.
-bool Iperf3Server::ExchangeResults(Test& t, Instant now) {
-  Linger();
+// The client's results (after EXCHANGE_RESULTS), checked.
+std::optional<Iperf3Server::Input> Iperf3Server::ReadResults(Test& t) {
   bool bad = false;
   auto text = t.ctrl->TakeJson(bad);
-  if (bad) {
-    Fail(kIeRecvResults, "the results' length field is out of range");
-    return true;
-  }
-  if (!text) return false;
+  if (bad) return Input{iperf::ServerInput::kBadResults, 0, "the results' length field is out of range"};
+  if (!text) return std::nullopt;
   std::string why;
-  const auto theirs = iperf::Results::Parse(*text, &why);
-  if (!theirs) {
-    Fail(kIeRecvResults, "bad results from the client: " + why);
-    return true;
-  }
-  iperf::Results mine = OurResults(t.streams, t.params, t.params.server_sends(), t.cpu_at_start, t.end - t.start,
-                                   t.end - t.measure_start);
-  mine.server_output_text = t.output;
-  t.ctrl->Queue(iperf::FrameJson(mine.ToJson()));
-  t.ctrl->QueueState(State::kDisplayResults);
-  t.phase = Test::Phase::kDisplay;
-  t.phase_since = now;
-  return true;
+  if (!iperf::Results::Parse(*text, &why)) return Input{iperf::ServerInput::kBadResults, 0, "bad results from the client: " + why};
+  return Input{iperf::ServerInput::kResults};
 }
 
-// DISPLAY_RESULTS sent: IPERF_DONE ends the test (an older client closes
-// instead).
-bool Iperf3Server::AwaitDone(Test& t) {
-  Linger();
-  if (auto b = t.ctrl->TakeByte()) {
-    if (*b == static_cast<std::int8_t>(State::kIperfDone)) {
+// Carries out the sequence's step on `in`.
+void Iperf3Server::Carry(Test& t, const Input& in, Instant now) {
+  const iperf::ServerStep step = iperf::ServerOnInput(t.phase, in.what, in.state);
+  const bool running = t.phase == iperf::ServerPhase::kRunning;
+  switch (step.action) {
+    case iperf::ServerAction::kCreateStreams:
+      t.ctrl->QueueState(State::kCreateStreams);
+      break;
+    case iperf::ServerAction::kStartTest:
+      StartRunning();
+      break;
+    case iperf::ServerAction::kExchangeResults:
+      t.end = now;
+      if (!t.measuring) t.measure_start = t.end;
+      TakeRetransmits(stack_, t.streams, t.params.udp);
+      Report(true);
+      t.ctrl->QueueState(State::kExchangeResults);
+      break;
+    case iperf::ServerAction::kSendResults: {
+      iperf::Results mine = OurResults(t.streams, t.params, t.params.server_sends(), t.cpu_at_start,
+                                       t.end - t.start, t.end - t.measure_start);
+      mine.server_output_text = t.output;
+      t.ctrl->Queue(iperf::FrameJson(mine.ToJson()));
+      t.ctrl->QueueState(State::kDisplayResults);
+      break;
+    }
+    case iperf::ServerAction::kFinish:
       t.ctrl->Pump();
       EndTest(true, "");
-    } else {
-      EndTest(false, "expected IPERF_DONE, got " + iperf::StateName(*b));
-    }
-    return true;
+      return;
+    case iperf::ServerAction::kClientTerminated:
+      EndTest(false, "the client ended the test early (CLIENT_TERMINATE)");
+      return;
+    case iperf::ServerAction::kClientGone:
+      EndTest(false, running ? "the client closed the control connection while the test ran"
+                             : "the client closed the control connection");
+      return;
+    case iperf::ServerAction::kFailParams:
+      Fail(kIeRecvParams, in.why);
+      return;
+    case iperf::ServerAction::kFailResults:
+      Fail(kIeRecvResults, in.why);
+      return;
+    case iperf::ServerAction::kFailUnexpected:
+      Fail(kIeMessage, absl::StrCat("unexpected control message ", iperf::StateName(in.state), " in phase ",
+                                    std::string(iperf::ServerPhaseName(t.phase))));
+      return;
+    case iperf::ServerAction::kFailTimeLimit:
+      Fail(kIeMessage, running ? "no TEST_END from the client" : "the client went silent");
+      return;
+    case iperf::ServerAction::kWrongEnd:
+      EndTest(false, "expected IPERF_DONE, got " + iperf::StateName(in.state));
+      return;
+    case iperf::ServerAction::kNone:
+      return;
   }
-  if (t.ctrl->closed_by_peer() && !t.ctrl->has_output()) {
-    EndTest(true, "");
-    return true;
-  }
-  return false;
+  t.phase = step.next;
+  t.phase_since = now;
+  t.ctrl->Pump();
 }
 
 bool Iperf3Server::Step() {
@@ -491,7 +499,7 @@ bool Iperf3Server::Step() {
 
 Instant Iperf3Server::NextDeadline() const {
   Instant at = clock_.Now() + Duration::Millis(100);
-  if (test_ && test_->phase == Test::Phase::kRunning) {
+  if (test_ && test_->phase == iperf::ServerPhase::kRunning) {
     at = std::min(at, test_->next_interval);
     if (test_->params.udp) {
       for (const Iperf3Stream& s : test_->streams) {
@@ -509,7 +517,7 @@ std::vector<Stack::PollFd> Iperf3Server::PollSet() const {
   for (const Pending& p : pending_) fds.push_back({p.fd, POLLIN, 0});
   if (test_) {
     fds.push_back({test_->ctrl->fd(), static_cast<short>(POLLIN | (test_->ctrl->has_output() ? POLLOUT : 0)), 0});
-    if (test_->phase == Test::Phase::kRunning && !test_->params.udp) {
+    if (test_->phase == iperf::ServerPhase::kRunning && !test_->params.udp) {
       for (const Iperf3Stream& s : test_->streams) fds.push_back({s.fd, static_cast<short>(s.sending ? POLLOUT : POLLIN), 0});
     }
   }

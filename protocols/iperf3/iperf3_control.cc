@@ -1,5 +1,7 @@
 #include "protocols/iperf3/iperf3_control.h"
 
+#include <optional>
+
 #include "protocols/iperf3/iperf3.h"
 
 namespace ringstack::proto::iperf3 {
@@ -49,6 +51,69 @@ std::string_view ClientPhaseName(ClientPhase phase) {
     case ClientPhase::kServerResults: return "server-results";
     case ClientPhase::kWaitDisplay: return "wait-display";
     case ClientPhase::kDone: return "done";
+  }
+  return "?";
+}
+
+namespace {
+
+// What ends the test whatever the phase.
+std::optional<ServerStep> ServerEnding(ServerPhase phase, ServerInput input, State state) {
+  if (phase == ServerPhase::kDone) return ServerStep{ServerAction::kNone, ServerPhase::kDone};
+  if (input == ServerInput::kTimeLimit) return ServerStep{ServerAction::kFailTimeLimit, ServerPhase::kDone};
+  if (input == ServerInput::kState && state == State::kClientTerminate) {
+    return ServerStep{ServerAction::kClientTerminated, ServerPhase::kDone};
+  }
+  if (input == ServerInput::kClosed && phase != ServerPhase::kDisplay) {
+    return ServerStep{ServerAction::kClientGone, ServerPhase::kDone};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+ServerStep ServerOnInput(ServerPhase phase, ServerInput input, std::int8_t byte) {
+  const auto state = static_cast<State>(byte);
+  if (const auto end = ServerEnding(phase, input, state)) return *end;
+  const ServerStep none{ServerAction::kNone, phase};
+  switch (phase) {
+    case ServerPhase::kParams:
+      if (input == ServerInput::kParams) return {ServerAction::kCreateStreams, ServerPhase::kCreating};
+      if (input == ServerInput::kBadParams) return {ServerAction::kFailParams, ServerPhase::kDone};
+      break;
+    case ServerPhase::kCreating:
+      if (input == ServerInput::kStreamsReady) return {ServerAction::kStartTest, ServerPhase::kRunning};
+      break;
+    case ServerPhase::kRunning:
+      if (input != ServerInput::kState) break;
+      if (state == State::kTestEnd) return {ServerAction::kExchangeResults, ServerPhase::kResults};
+      return {ServerAction::kFailUnexpected, ServerPhase::kDone};
+    case ServerPhase::kResults:
+      if (input == ServerInput::kResults) return {ServerAction::kSendResults, ServerPhase::kDisplay};
+      if (input == ServerInput::kBadResults) return {ServerAction::kFailResults, ServerPhase::kDone};
+      break;
+    case ServerPhase::kDisplay:
+      // An older client closes instead of answering IPERF_DONE.
+      if (input == ServerInput::kClosed) return {ServerAction::kFinish, ServerPhase::kDone};
+      if (input != ServerInput::kState) break;
+      if (state == State::kIperfDone) return {ServerAction::kFinish, ServerPhase::kDone};
+      return {ServerAction::kWrongEnd, ServerPhase::kDone};
+    case ServerPhase::kDone:
+      break;
+  }
+  // A state byte where none is expected is out of turn.
+  if (input == ServerInput::kState) return {ServerAction::kFailUnexpected, ServerPhase::kDone};
+  return none;
+}
+
+std::string_view ServerPhaseName(ServerPhase phase) {
+  switch (phase) {
+    case ServerPhase::kParams: return "params";
+    case ServerPhase::kCreating: return "creating";
+    case ServerPhase::kRunning: return "running";
+    case ServerPhase::kResults: return "results";
+    case ServerPhase::kDisplay: return "display";
+    case ServerPhase::kDone: return "done";
   }
   return "?";
 }

@@ -336,5 +336,65 @@ TEST(Iperf3Control, ClientSequenceRowByRow) {
   EXPECT_EQ(iperf3::ClientOnState(ClientPhase::kStarting, false, 77).action, ClientAction::kUnexpected);
 }
 
+// The server's side: (phase, what came) -> (action, next phase).
+TEST(Iperf3Control, ServerSequenceRowByRow) {
+  using iperf3::ServerAction;
+  using iperf3::ServerInput;
+  using iperf3::ServerPhase;
+  using iperf3::State;
+  struct Row {
+    ServerPhase phase;
+    ServerInput input;
+    State state;  // for ServerInput::kState
+    ServerAction action;
+    ServerPhase next;
+  };
+  constexpr State kNo = State::kTestStart;  // unused when the input is not a state byte
+  const Row rows[] = {
+      // The sequence.
+      {ServerPhase::kParams, ServerInput::kParams, kNo, ServerAction::kCreateStreams, ServerPhase::kCreating},
+      {ServerPhase::kCreating, ServerInput::kStreamsReady, kNo, ServerAction::kStartTest, ServerPhase::kRunning},
+      {ServerPhase::kRunning, ServerInput::kState, State::kTestEnd, ServerAction::kExchangeResults,
+       ServerPhase::kResults},
+      {ServerPhase::kResults, ServerInput::kResults, kNo, ServerAction::kSendResults, ServerPhase::kDisplay},
+      {ServerPhase::kDisplay, ServerInput::kState, State::kIperfDone, ServerAction::kFinish, ServerPhase::kDone},
+      // An older client closes instead of IPERF_DONE.
+      {ServerPhase::kDisplay, ServerInput::kClosed, kNo, ServerAction::kFinish, ServerPhase::kDone},
+      // Bad input.
+      {ServerPhase::kParams, ServerInput::kBadParams, kNo, ServerAction::kFailParams, ServerPhase::kDone},
+      {ServerPhase::kResults, ServerInput::kBadResults, kNo, ServerAction::kFailResults, ServerPhase::kDone},
+      // The client ends it, or goes.
+      {ServerPhase::kRunning, ServerInput::kState, State::kClientTerminate, ServerAction::kClientTerminated,
+       ServerPhase::kDone},
+      {ServerPhase::kCreating, ServerInput::kState, State::kClientTerminate, ServerAction::kClientTerminated,
+       ServerPhase::kDone},
+      {ServerPhase::kParams, ServerInput::kClosed, kNo, ServerAction::kClientGone, ServerPhase::kDone},
+      {ServerPhase::kRunning, ServerInput::kClosed, kNo, ServerAction::kClientGone, ServerPhase::kDone},
+      {ServerPhase::kResults, ServerInput::kClosed, kNo, ServerAction::kClientGone, ServerPhase::kDone},
+      // Time limits, in any phase.
+      {ServerPhase::kCreating, ServerInput::kTimeLimit, kNo, ServerAction::kFailTimeLimit, ServerPhase::kDone},
+      {ServerPhase::kRunning, ServerInput::kTimeLimit, kNo, ServerAction::kFailTimeLimit, ServerPhase::kDone},
+      {ServerPhase::kDisplay, ServerInput::kTimeLimit, kNo, ServerAction::kFailTimeLimit, ServerPhase::kDone},
+      // Out of turn.
+      {ServerPhase::kRunning, ServerInput::kState, State::kIperfDone, ServerAction::kFailUnexpected,
+       ServerPhase::kDone},
+      {ServerPhase::kCreating, ServerInput::kState, State::kTestEnd, ServerAction::kFailUnexpected,
+       ServerPhase::kDone},
+      {ServerPhase::kDisplay, ServerInput::kState, State::kTestEnd, ServerAction::kWrongEnd, ServerPhase::kDone},
+      // Nothing for the phase: it stays.
+      {ServerPhase::kParams, ServerInput::kResults, kNo, ServerAction::kNone, ServerPhase::kParams},
+      {ServerPhase::kRunning, ServerInput::kStreamsReady, kNo, ServerAction::kNone, ServerPhase::kRunning},
+      {ServerPhase::kDone, ServerInput::kState, State::kTestEnd, ServerAction::kNone, ServerPhase::kDone},
+  };
+  for (const Row& r : rows) {
+    const auto step = iperf3::ServerOnInput(r.phase, r.input, static_cast<std::int8_t>(r.state));
+    const std::string row = std::string(iperf3::ServerPhaseName(r.phase)) + " input " +
+                            std::to_string(static_cast<int>(r.input)) + " " +
+                            iperf3::StateName(static_cast<std::int8_t>(r.state));
+    EXPECT_EQ(step.action, r.action) << row;
+    EXPECT_EQ(step.next, r.next) << row;
+  }
+}
+
 }  // namespace
 }  // namespace ringstack::proto
