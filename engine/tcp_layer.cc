@@ -363,11 +363,7 @@ bool TcpLayer::Carry(Session& s, bool window_update) {
     Remove(s);
     return false;
   }
-  const Instant at = s.conn->NextDeadline();
-  if (at == s.timer_at) return true;
-  if (!s.timer_at.IsNever()) ctx_.wheel.Cancel(s.timer);
-  s.timer_at = at;
-  if (!at.IsNever()) s.timer = ctx_.wheel.Arm(at, TimerCookie(TimerLayer::kTcp, s.id));
+  s.deadline.Follow(s.conn->NextDeadline());
   return true;
 }
 
@@ -424,7 +420,7 @@ void TcpLayer::OnTimer(std::uint64_t value) {
   const auto it = by_id_.find(static_cast<std::uint32_t>(value));
   if (it == by_id_.end()) return;
   Session& s = *it->second;
-  s.timer_at = Instant::Never();
+  s.deadline.Fired();
   s.conn->OnTimer(ctx_.now, out_);
   Carry(s);
 }
@@ -451,7 +447,7 @@ void TcpLayer::AbortOnLostAddresses(const proto::ipv4::Ipv4Host& host) {
 }
 
 void TcpLayer::Remove(Session& s) {
-  if (!s.timer_at.IsNever()) ctx_.wheel.Cancel(s.timer);
+  s.deadline.Follow(Instant::Never());
   counters_.closed.Inc();
   by_socket_.erase(s.socket.get());
   by_id_.erase(s.id);

@@ -9,13 +9,17 @@
 #include <memory>
 
 #include "engine/tcp_layer.h"
-#include "engine/timer_wheel.h"
+#include "engine/deadline.h"
 
 namespace ringstack::engine {
 
 struct TcpLayer::Session {
   Session(TcpLayer& layer_, const FlowKey& key_, std::uint32_t id_, std::shared_ptr<TcpSocketState> socket_)
-      : layer(layer_), key(key_), id(id_), socket(std::move(socket_)) {}
+      : layer(layer_),
+        key(key_),
+        id(id_),
+        socket(std::move(socket_)),
+        deadline(layer_.ctx_.wheel, TimerCookie(TimerLayer::kTcp, id_)) {}
   ~Session() {
     if (trace != nullptr) std::fclose(trace);
   }
@@ -32,8 +36,7 @@ struct TcpLayer::Session {
   std::uint64_t seen_consumed = 0;
   bool shutdown_done = false;
   bool close_done = false;
-  TimerWheel::TimerId timer;
-  Instant timer_at = Instant::Never();
+  Deadline deadline;  // follows the connection's NextDeadline
   int congestion = 0;                  // the socket's TCP_CONGESTION as last applied
   proto::tcp::TcpStats seen_stats;     // what the counters have of this connection's stats
   std::FILE* trace = nullptr;          // --tcp-trace: this connection's CSV
