@@ -85,6 +85,13 @@ void Ipv4Layer::Receive(Packet p) {
     return;
   }
   counters_.rx.Inc();
+  // RFC 1122 3.2.1.3: a datagram whose source is a broadcast address is
+  // silently discarded. The parse refused multicast and limited-broadcast
+  // sources; a directed broadcast is known only by the networks we are on.
+  if (host_.IsBroadcast(ip->src)) {
+    counters_.drop_source_broadcast.Inc();
+    return;
+  }
   const bool to_us = host_.IsLocal(ip->dst);
   const bool to_group = !to_us && (host_.IsBroadcast(ip->dst) || ip->dst.IsMulticast());
   if (!to_us && !to_group) {

@@ -49,6 +49,7 @@ inline constexpr CounterField<AcdCounters> kAcdCounterFields[] = {
 struct Ipv4Counters {
   Counter rx;
   Counter drop_not_for_us;
+  Counter drop_source_broadcast;  // from a directed broadcast of one of our networks (RFC 1122 3.2.1.3)
   Counter rx_fragment;
   Counter rx_reassembled;
   Counter frag_duplicate;
@@ -65,6 +66,7 @@ struct Ipv4Counters {
 inline constexpr CounterField<Ipv4Counters> kIpv4CounterFields[] = {
     {"ipv4_rx", &Ipv4Counters::rx},
     {"ipv4_drop_not_for_us", &Ipv4Counters::drop_not_for_us},
+    {"ipv4_drop_source_broadcast", &Ipv4Counters::drop_source_broadcast},
     {"ipv4_rx_fragment", &Ipv4Counters::rx_fragment},
     {"ipv4_rx_reassembled", &Ipv4Counters::rx_reassembled},
     {"ipv4_frag_duplicate", &Ipv4Counters::frag_duplicate},

@@ -117,8 +117,9 @@ struct DropCounters {
 // One counter per reason a reassembler drops a fragment
 // (proto::ReassemblyDrop): "<proto>_frag_drop_<reason>".
 struct FragDropCounters {
-  static constexpr const char* kNames[] = {"unknown", "overlap", "too_long", "bad_length", "past_end", "memory_limit"};
-  static_assert(std::size(kNames) == static_cast<std::size_t>(proto::ReassemblyDrop::kMemoryLimit) + 1);
+  static constexpr const char* kNames[] = {"unknown",  "overlap",      "too_long", "bad_length",
+                                           "past_end", "memory_limit", "discarded"};
+  static_assert(std::size(kNames) == static_cast<std::size_t>(proto::ReassemblyDrop::kDiscarded) + 1);
   std::array<Counter*, std::size(kNames)> by_drop{};
   void Add(CounterSet& counters, const std::string& prefix) {
     for (std::size_t i = 0; i < by_drop.size(); ++i) {

@@ -7,9 +7,11 @@
 // `source()` for the per-source share; `First` is what the caller keeps of
 // fragment zero (its header) and gets back with the whole payload.
 //
-// Fragments may come in any order; an exact duplicate is ignored; a fragment
-// overlapping received bytes with different content drops the whole datagram
-// (RFC 5722 with erratum 3089; Linux does the same for IPv4 since 2018).
+// Fragments may come in any order; an exact duplicate (the offset, length
+// and bytes of one already received) is ignored; any other overlap discards
+// the whole datagram and every later fragment of it until its time is up,
+// with no Time Exceeded for it (RFC 5722 with erratum 3089; Linux treats
+// IPv4 alike since 2018).
 // Memory is bounded in total, per source and in datagram count: a source over
 // its share has new fragments dropped; at the total or count bound the oldest
 // incomplete datagrams of others are evicted (Linux's evictor idea), so a
@@ -55,6 +57,7 @@ enum class ReassemblyDrop {
   kBadLength,    // a non-last fragment whose length is not a multiple of 8, or empty
   kPastEnd,      // data beyond the end a last fragment fixed (or a second, different end)
   kMemoryLimit,  // would exceed a memory bound
+  kDiscarded,    // a fragment of a datagram discarded for an overlap (RFC 5722)
 };
 
 template <typename Key, typename First>
@@ -95,10 +98,12 @@ class FragmentReassembler {
   };
   struct Datagram {
     std::vector<std::byte> data;  // grows to the furthest byte seen
-    std::vector<Range> ranges;    // received, sorted, merged
+    std::vector<Range> pieces;    // the fragments received, sorted (they never overlap)
+    std::uint32_t covered = 0;    // bytes they hold
     std::uint32_t total = 0;      // payload length once the last fragment came
     bool have_last = false;
     bool have_first = false;
+    bool discarded = false;       // an overlap came: nothing is kept, later fragments are dropped
     First first{};
     Instant deadline;
     std::uint64_t serial = 0;
@@ -111,18 +116,24 @@ class FragmentReassembler {
     o.drop = why;
     return o;
   }
+  // What a datagram holds against the memory bounds: its bytes and its
+  // fragments' records (so 8-byte fragments cannot hold more than charged).
+  static std::size_t Held(const Datagram& d) { return d.data.size() + d.pieces.size() * sizeof(Range); }
+  void Release(const Key& key, std::size_t bytes);
   void Erase(typename Map::iterator it);
+  // RFC 5722: frees what the datagram held and marks it, so its later
+  // fragments are dropped until it expires.
+  void Discard(Datagram& d, const Key& key);
+  enum class Fit { kNew, kDuplicate, kOverlap };
+  static Fit Overlaps(const Datagram& d, std::uint32_t begin, Bytes payload);
+  // Copies the fragment in (the bounds checked first); false: no room.
+  bool Take(typename Map::iterator it, std::uint32_t begin, Bytes payload);
   // The datagram `key` names, or a new one (within the source's share and
   // the bounds, room made if need be) for a fragment ending at `end`; end()
   // when there is no room.
   typename Map::iterator FindOrStart(const Key& key, std::uint32_t end, Instant now);
-  // Adds `r` to `ranges`, which stay sorted and disjoint.
-  static void Merge(std::vector<Range>& ranges, Range r);
   bool MakeRoom(const Key& keep, std::size_t need, bool new_datagram);
   void TrimAge();
-  static bool Covered(const std::vector<Range>& ranges, std::uint32_t begin, std::uint32_t end) {
-    return std::any_of(ranges.begin(), ranges.end(), [&](const Range& r) { return r.begin <= begin && end <= r.end; });
-  }
 
   ReassemblyConfig config_;
   std::uint32_t max_end_;
@@ -136,15 +147,28 @@ class FragmentReassembler {
 };
 
 template <typename Key, typename First>
-void FragmentReassembler<Key, First>::Erase(typename Map::iterator it) {
-  const std::size_t held = it->second.data.size();
-  total_bytes_ -= held;
-  auto src = bytes_per_source_.find(it->first.source());
+void FragmentReassembler<Key, First>::Release(const Key& key, std::size_t bytes) {
+  total_bytes_ -= bytes;
+  auto src = bytes_per_source_.find(key.source());
   if (src != bytes_per_source_.end()) {
-    src->second -= held;
+    src->second -= bytes;
     if (src->second == 0) bytes_per_source_.erase(src);
   }
+}
+
+template <typename Key, typename First>
+void FragmentReassembler<Key, First>::Erase(typename Map::iterator it) {
+  Release(it->first, Held(it->second));
   datagrams_.erase(it);
+}
+
+template <typename Key, typename First>
+void FragmentReassembler<Key, First>::Discard(Datagram& d, const Key& key) {
+  Release(key, Held(d));
+  d.data = {};
+  d.pieces = {};
+  d.covered = 0;
+  d.discarded = true;
 }
 
 template <typename Key, typename First>
@@ -194,19 +218,44 @@ typename FragmentReassembler<Key, First>::Map::iterator FragmentReassembler<Key,
   return it;
 }
 
+// A fragment against those received: new bytes, an exact duplicate of one,
+// or an overlap (any other shared byte).
 template <typename Key, typename First>
-void FragmentReassembler<Key, First>::Merge(std::vector<Range>& ranges, Range r) {
-  ranges.push_back(r);
-  std::sort(ranges.begin(), ranges.end(), [](const Range& a, const Range& b) { return a.begin < b.begin; });
-  std::size_t w = 0;
-  for (std::size_t i = 1; i < ranges.size(); ++i) {
-    if (ranges[i].begin <= ranges[w].end) {
-      ranges[w].end = std::max(ranges[w].end, ranges[i].end);
-    } else {
-      ranges[++w] = ranges[i];
-    }
+typename FragmentReassembler<Key, First>::Fit FragmentReassembler<Key, First>::Overlaps(const Datagram& d,
+                                                                                       std::uint32_t begin,
+                                                                                       Bytes payload) {
+  const auto end = static_cast<std::uint32_t>(begin + payload.size());
+  for (const Range& r : d.pieces) {
+    if (std::max(r.begin, begin) >= std::min(r.end, end)) continue;
+    const bool same = r.begin == begin && r.end == end &&
+                      std::memcmp(d.data.data() + begin, payload.data(), payload.size()) == 0;
+    return same ? Fit::kDuplicate : Fit::kOverlap;
   }
-  ranges.resize(w + 1);
+  return Fit::kNew;
+}
+
+template <typename Key, typename First>
+bool FragmentReassembler<Key, First>::Take(typename Map::iterator it, std::uint32_t begin, Bytes payload) {
+  Datagram& d = it->second;
+  const Key& key = it->first;
+  const auto end = static_cast<std::uint32_t>(begin + payload.size());
+  // Memory bounds, charged by how far the buffer must grow and the record.
+  const std::size_t grow = (end > d.data.size() ? end - d.data.size() : 0) + sizeof(Range);
+  if (total_bytes_ + grow > config_.max_total_bytes) MakeRoom(key, grow, false);
+  std::size_t& per_source = bytes_per_source_[key.source()];
+  if (total_bytes_ + grow > config_.max_total_bytes || per_source + grow > config_.max_bytes_per_source) {
+    if (per_source == 0) bytes_per_source_.erase(key.source());
+    return false;
+  }
+  if (end > d.data.size()) d.data.resize(end);
+  total_bytes_ += grow;
+  per_source += grow;
+  std::memcpy(d.data.data() + begin, payload.data(), payload.size());
+  const auto at = std::lower_bound(d.pieces.begin(), d.pieces.end(), begin,
+                                   [](const Range& r, std::uint32_t b) { return r.begin < b; });
+  d.pieces.insert(at, Range{begin, end});
+  d.covered += static_cast<std::uint32_t>(payload.size());
+  return true;
 }
 
 template <typename Key, typename First>
@@ -220,49 +269,33 @@ typename FragmentReassembler<Key, First>::Outcome FragmentReassembler<Key, First
   if (it == datagrams_.end()) return Dropped(ReassemblyDrop::kMemoryLimit);
   Datagram& d = it->second;
 
+  if (d.discarded) return Dropped(ReassemblyDrop::kDiscarded);
   // The end of the datagram: fixed by the last fragment, never exceeded.
   if ((d.have_last && (end > d.total || (!more && end != d.total))) ||
-      (!more && !d.ranges.empty() && d.ranges.back().end > end)) {
+      (!more && !d.pieces.empty() && d.pieces.back().end > end)) {
     Erase(it);
     return Dropped(ReassemblyDrop::kPastEnd);
   }
-  // Overlap: identical bytes are a duplicate; anything else poisons the datagram.
-  bool overlaps = false;
-  for (const Range& r : d.ranges) {
-    const std::uint32_t lo = std::max(r.begin, begin);
-    const std::uint32_t hi = std::min(r.end, end);
-    if (lo >= hi) continue;
-    overlaps = true;
-    if (std::memcmp(d.data.data() + lo, payload.data() + (lo - begin), hi - lo) != 0) {
-      Erase(it);
-      return Dropped(ReassemblyDrop::kOverlap);
+  switch (Overlaps(d, begin, payload)) {
+    case Fit::kDuplicate: {
+      Outcome o;
+      o.status = ReassemblyStatus::kDuplicate;
+      return o;
     }
+    case Fit::kOverlap:
+      Discard(d, key);
+      return Dropped(ReassemblyDrop::kOverlap);
+    case Fit::kNew:
+      break;
   }
-  if (overlaps && Covered(d.ranges, begin, end)) {
-    Outcome o;
-    o.status = ReassemblyStatus::kDuplicate;
-    return o;
-  }
-  // Memory bounds, charged by how far the buffer must grow.
-  const std::size_t grow = end > d.data.size() ? end - d.data.size() : 0;
-  if (grow != 0 && total_bytes_ + grow > config_.max_total_bytes) MakeRoom(key, grow, false);
-  std::size_t& per_source = bytes_per_source_[key.source()];
-  if (total_bytes_ + grow > config_.max_total_bytes || per_source + grow > config_.max_bytes_per_source) {
-    if (per_source == 0) bytes_per_source_.erase(key.source());
-    if (d.ranges.empty()) {
+  if (!Take(it, begin, payload)) {
+    if (d.pieces.empty()) {
       datagrams_.erase(it);  // nothing held yet
     } else {
       Erase(it);
     }
     return Dropped(ReassemblyDrop::kMemoryLimit);
   }
-  if (grow != 0) {
-    d.data.resize(end);
-    total_bytes_ += grow;
-    per_source += grow;
-  }
-  std::memcpy(d.data.data() + begin, payload.data(), payload.size());
-  Merge(d.ranges, Range{begin, end});
   if (!more) {
     d.have_last = true;
     d.total = end;
@@ -272,17 +305,16 @@ typename FragmentReassembler<Key, First>::Outcome FragmentReassembler<Key, First
     d.first = meta;
   }
   Outcome out;
-  if (!(d.have_last && d.ranges.size() == 1 && d.ranges[0].begin == 0 && d.ranges[0].end == d.total)) {
+  // The pieces never overlap and none lies past the end: complete when
+  // they hold every byte up to it.
+  if (!(d.have_last && d.covered == d.total)) {
     out.status = ReassemblyStatus::kIncomplete;
     return out;
   }
   // Complete: hand out the payload and fragment zero's metadata.
-  const std::size_t held = d.data.size();  // == d.total: nothing lies past the end
+  Release(key, Held(d));
   completed_ = std::move(d.data);
   out.first = d.first;
-  total_bytes_ -= held;
-  per_source -= held;
-  if (per_source == 0) bytes_per_source_.erase(key.source());
   datagrams_.erase(it);
   out.status = ReassemblyStatus::kComplete;
   out.payload = Bytes(completed_.data(), completed_.size());
@@ -299,15 +331,16 @@ void FragmentReassembler<Key, First>::OnTimer(Instant now, absl::FunctionRef<voi
     Expired e;
     e.key = it->first;
     const Datagram& d = it->second;
-    e.had_first = d.have_first;
-    if (d.have_first) {
+    const bool discarded = d.discarded;  // silently: no Time Exceeded for it
+    e.had_first = d.have_first && !discarded;
+    if (e.had_first) {
       e.first = d.first;
-      // Fragment zero is there, so the first range starts at 0.
-      e.head_len = d.ranges.empty() ? 0 : std::min<std::size_t>(kHeadBytes, d.ranges.front().end);
+      // Fragment zero is there, so the first piece starts at 0.
+      e.head_len = d.pieces.empty() ? 0 : std::min<std::size_t>(kHeadBytes, d.pieces.front().end);
       std::copy_n(d.data.begin(), e.head_len, e.head.begin());
     }
     Erase(it++);
-    expired(e);
+    if (!discarded) expired(e);
   }
   TrimAge();
 }

@@ -120,6 +120,12 @@ for workers in 1 2; do
   check "UDP to a closed port: ICMP port unreachable quoting it (scapy; workers=$workers)" \
     "$lab" exec "$ns" /usr/bin/python3 "$root/tests/lab/proto_unreachable.py" "$tap" 192.0.2.2 port
   if [ "$workers" -eq 1 ]; then
+    check "echo from the subnet broadcast 192.0.2.255 not answered, the same from 192.0.2.1 answered (scapy)" \
+      "$lab" exec "$ns" /usr/bin/python3 "$root/tests/lab/rfc_discards.py" "$tap" 02:00:00:00:00:02 broadcast4 192.0.2.2
+    bcast_counted() {  # bcast_counted PID NAME (check's own `name` hides the loop's)
+      counters "$1" "$2" >"$work/bcast.snap" 2>&1 && counter_at_least "$work/bcast.snap" ipv4_drop_source_broadcast 1
+    }
+    check "the broadcast-sourced echo counted: ipv4_drop_source_broadcast" bcast_counted "$pid" "$name"
     check "second engine on the busy TAP: exit 2, says busy" bash -c \
       "out=\$(timeout 10 \"$lab\" exec $ns \"$bin\" --tap $tap --ip4 192.0.2.3/24 2>&1); rc=\$?; echo \"rc=\$rc \$out\";
        [ \$rc -eq 2 ] && grep -q 'is busy' <<<\"\$out\""
@@ -341,6 +347,9 @@ check "ping -6 the static address" ping6_ok "$ns" 10 2001:db8:0:1::2
 check "ping -6 the SLAAC address" ping6_ok "$ns" 10 2001:db8:0:1:0:ff:fe00:2
 check "ping -6 -s 4000 / -s 60000: the kernel fragments, ringstack reassembles and fragments the reply" bash -c \
   "$(declare -f ping6_ok); lab=$lab; ping6_ok $ns 5 2001:db8:0:1::2 -s 4000 && ping6_ok $ns 3 2001:db8:0:1::2 -s 60000"
+check "IPv6 fragments overlapping with the same bytes: no reply (RFC 5722); without the overlap: a reply (scapy)" \
+  "$lab" exec "$ns" /usr/bin/python3 "$root/tests/lab/rfc_discards.py" "$tap" 02:00:00:00:00:02 overlap6 \
+  2001:db8:0:1::1 2001:db8:0:1::2
 check "ndisc6 resolves the static address to ringstack's MAC" bash -c \
   "\"$lab\" exec $ns ndisc6 -1 2001:db8:0:1::2 $tap | tee /dev/stderr | grep -q 'Target link-layer address: 02:00:00:00:00:02'"
 check "far host 2001:db8:2::7 pings ringstack's SLAAC address through the router namespace" bash -c \
@@ -350,6 +359,9 @@ check "IPv6 counted: RA in, DAD duplicate 1, MLD reports out, echo replies, reas
   "$(declare -f counter_at_least); counter_at_least $work/v6.snap nd_rx_ra 1 && counter_at_least $work/v6.snap nd_dad_duplicate 1 &&
    counter_at_least $work/v6.snap mld_tx_report 2 && counter_at_least $work/v6.snap icmp6_tx_echo_reply 48 &&
    counter_at_least $work/v6.snap ipv6_rx_reassembled 8 && counter_at_least $work/v6.snap ipv6_tx_fragment 100"
+check "IPv6 counted: the overlapping fragment (ipv6_frag_drop_overlap) and the datagram's later one (discarded)" bash -c \
+  "$(declare -f counter_at_least); counter_at_least $work/v6.snap ipv6_frag_drop_overlap 1 &&
+   counter_at_least $work/v6.snap ipv6_frag_drop_discarded 1"
 kill -INT "$tcpdump_pid" 2>/dev/null
 wait "$tcpdump_pid" 2>/dev/null
 tshark -r "$work/v6.pcap" 2>/dev/null | head -n 40 >"$work/v6.tshark"

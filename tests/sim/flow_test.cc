@@ -462,6 +462,28 @@ TEST(Flow, UdpToAClosedPortGetsTheExactPortUnreachable) {
   EXPECT_EQ(sim.Count("icmp4_tx_dest_unreachable"), 1u);
 }
 
+// RFC 1122 3.2.1.3: a datagram from a broadcast source is discarded, not
+// answered — here 192.0.2.255, our /24's directed broadcast (the parse
+// already refuses 255.255.255.255 and multicast sources).
+TEST(Flow, EchoFromTheSubnetBroadcastIsNotAnswered) {
+  Sim sim(SimConfig());
+  sim.Send(Vec(vectors::kArpRequest));
+  sim.Run();
+  Frame from_broadcast = Vec(vectors::kIcmpEchoRequest);
+  from_broadcast[14 + 12 + 3] = std::byte{0xff};  // source 192.0.2.1 -> 192.0.2.255
+  proto::StoreBe16(from_broadcast.data() + 24, 0);
+  proto::StoreBe16(from_broadcast.data() + 24, proto::InternetChecksum(std::span(from_broadcast).subspan(14, 20)));
+  sim.Send(from_broadcast);
+  EXPECT_TRUE(sim.Run().empty());
+  EXPECT_EQ(sim.Count("ipv4_drop_source_broadcast"), 1u);
+  EXPECT_EQ(sim.Count("icmp4_rx_echo_request"), 0u);
+  // The same request from 192.0.2.1 is answered.
+  sim.Send(Vec(vectors::kIcmpEchoRequest));
+  EXPECT_EQ(sim.Run().size(), 1u);
+  EXPECT_EQ(sim.Count("icmp4_tx_echo_reply"), 1u);
+  EXPECT_EQ(sim.Count("ipv4_drop_source_broadcast"), 1u);
+}
+
 TEST(Flow, NoErrorsAboutBroadcastsAndErrorsAreRateLimited) {
   Sim sim(SimConfig());
   sim.Send(Vec(vectors::kArpRequest));
@@ -961,6 +983,30 @@ TEST(Flow, Ipv6EchoResolvesTheNeighbourThenRepliesExactly) {
   EXPECT_EQ(sim.Count("icmp6_tx_echo_reply"), 1u);
 }
 
+// RFC 4291 2.7: a multicast address is never a source; such a packet is
+// dropped at the parse, counted, and not answered (its ICMPv6 checksum is
+// right for the multicast source: only the source is wrong).
+TEST(Flow, Ipv6EchoFromAMulticastSourceIsNotAnswered) {
+  Sim sim(Ipv6Config("2001:db8:0:1::2/64"));
+  sim.Run(Duration::Seconds(3));
+  Frame f = Vec(vectors::kIpv6EchoRequest);
+  const auto group = *proto::Ipv6Address::Parse("ff02::1");
+  group.CopyTo(f.data() + 14 + 8);
+  const auto dst = proto::Ipv6Address::FromBytes(f.data() + 14 + 24);
+  std::vector<std::byte> icmp(f.begin() + 54, f.end());
+  proto::icmpv6::Icmpv6Repr{128, 0, {}}.EmitHeader(icmp, group, dst);
+  std::copy(icmp.begin(), icmp.end(), f.begin() + 54);
+  sim.Send(f);
+  EXPECT_TRUE(sim.Run().empty());
+  EXPECT_EQ(sim.Count("ipv6_drop_bad_source_address"), 1u);
+  EXPECT_EQ(sim.Count("icmp6_rx_echo_request"), 0u);
+  // From 2001:db8:0:1::1 it is answered (once the neighbour is resolved).
+  sim.Send(Vec(vectors::kIpv6EchoRequest));
+  EXPECT_EQ(OfIcmpv6Type(sim.Run(), 135).size(), 1u);
+  sim.Send(Vec(vectors::kNdNaFromPeerGlobal));
+  EXPECT_EQ(OfIcmpv6Type(sim.Run(), 129).size(), 1u);
+}
+
 TEST(Flow, Ipv6UnknownOptionGetsParameterProblem) {
   Sim sim(Ipv6Config("2001:db8:0:1::2/64"));
   sim.Run(Duration::Seconds(3));
@@ -979,6 +1025,21 @@ TEST(Flow, Ipv6UnknownOptionGetsParameterProblem) {
 
 // An ICMPv6 echo request of 4000 data bytes from 2001:db8:0:1::1, cut into
 // fragments of `chunk` bytes (each with a Fragment header, ident 0x77).
+// A fragment (identification 0x77) of the ICMPv6 message `icmp` from the
+// kIpv6EchoRequest vector's sender: bytes [off, off + n).
+Frame Fragment6Of(const std::vector<std::byte>& icmp, std::size_t off, std::size_t n) {
+  const Frame base = Vec(vectors::kIpv6EchoRequest);
+  Frame f(base.begin(), base.begin() + 54);
+  f.resize(54 + 8);
+  f[14 + 6] = std::byte{44};  // next header: fragment
+  proto::StoreBe16(f.data() + 14 + 4, static_cast<std::uint16_t>(8 + n));
+  f[54] = std::byte{58};
+  proto::StoreBe16(f.data() + 56, static_cast<std::uint16_t>(off | (off + n < icmp.size() ? 1 : 0)));
+  proto::StoreBe32(f.data() + 58, 0x77);
+  f.insert(f.end(), icmp.begin() + static_cast<long>(off), icmp.begin() + static_cast<long>(off + n));
+  return f;
+}
+
 std::vector<Frame> FragmentedEcho6(std::size_t chunk, std::vector<std::byte>& icmp_out) {
   const Frame base = Vec(vectors::kIpv6EchoRequest);
   const auto src = proto::Ipv6Address::FromBytes(base.data() + 14 + 8);
@@ -988,18 +1049,37 @@ std::vector<Frame> FragmentedEcho6(std::size_t chunk, std::vector<std::byte>& ic
   proto::icmpv6::Icmpv6Repr{128, 0, {}}.EmitHeader(icmp_out, src, dst);
   std::vector<Frame> frames;
   for (std::size_t off = 0; off < icmp_out.size(); off += chunk) {
-    const std::size_t n = std::min(chunk, icmp_out.size() - off);
-    Frame f(base.begin(), base.begin() + 54);
-    f.resize(54 + 8);
-    f[14 + 6] = std::byte{44};  // next header: fragment
-    proto::StoreBe16(f.data() + 14 + 4, static_cast<std::uint16_t>(8 + n));
-    f[54] = std::byte{58};
-    proto::StoreBe16(f.data() + 56, static_cast<std::uint16_t>(off | (off + n < icmp_out.size() ? 1 : 0)));
-    proto::StoreBe32(f.data() + 58, 0x77);
-    f.insert(f.end(), icmp_out.begin() + static_cast<long>(off), icmp_out.begin() + static_cast<long>(off + n));
-    frames.push_back(f);
+    frames.push_back(Fragment6Of(icmp_out, off, std::min(chunk, icmp_out.size() - off)));
   }
   return frames;
+}
+
+// RFC 5722 with erratum 3089: a fragment that overlaps another — even with
+// the very bytes the datagram has there — discards the whole datagram and
+// every later fragment of it, silently (no Time Exceeded when its time is
+// up); an exact duplicate of a fragment is only ignored.
+TEST(Flow, Ipv6OverlapWithTheSameBytesDiscardsTheDatagram) {
+  Sim sim(Ipv6Config("2001:db8:0:1::2/64"));
+  sim.Run(Duration::Seconds(3));
+  std::vector<std::byte> request;
+  const auto frags = FragmentedEcho6(808, request);  // 5 fragments
+  sim.Send(frags[0]);
+  sim.Send(Fragment6Of(request, 400, 808));  // bytes 400..1207: half of 0, half of 1, unchanged
+  for (int i : {1, 2, 3, 4}) sim.Send(frags[i]);
+  sim.Run();
+  EXPECT_EQ(sim.Count("ipv6_frag_drop_overlap"), 1u);
+  EXPECT_EQ(sim.Count("ipv6_frag_drop_discarded"), 4u);
+  EXPECT_EQ(sim.Count("ipv6_rx_reassembled"), 0u);
+  EXPECT_EQ(sim.Count("icmp6_tx_echo_reply"), 0u);
+  EXPECT_TRUE(OfIcmpv6Type(sim.Run(Duration::Seconds(62)), 3).empty());
+  EXPECT_EQ(sim.Count("ipv6_reassembly_timeout"), 0u);
+  // Its time is up: the same identification may start a datagram again,
+  // and an exact duplicate in it is only ignored.
+  for (int i : {0, 1, 1, 2, 3, 4}) sim.Send(frags[i]);
+  sim.Run();
+  EXPECT_EQ(sim.Count("ipv6_frag_duplicate"), 1u);
+  EXPECT_EQ(sim.Count("ipv6_rx_reassembled"), 1u);
+  EXPECT_EQ(sim.Count("icmp6_tx_echo_reply"), 1u);
 }
 
 TEST(Flow, Ipv6UdpToAClosedPortGetsTheExactPortUnreachable) {

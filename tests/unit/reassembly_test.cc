@@ -110,17 +110,56 @@ TEST(Ipv4Reassembly, OverlapWithDifferentBytesDropsTheDatagram) {
   const auto out = r.OnFragment(evil.ip, evil.payload, kT0);
   EXPECT_EQ(out.status, Status::kDropped);
   EXPECT_EQ(out.drop, Drop::kOverlap);
-  EXPECT_EQ(r.datagrams(), 0u);
+  // Nothing is held; the datagram stays known, holding nothing, so that
+  // its later fragments are discarded too (RFC 5722).
   EXPECT_EQ(r.bytes_held(), 0u);
-  // An overlap with the same bytes is accepted (a resend with other cuts).
-  Ipv4Reassembler r2;
-  ASSERT_EQ(r2.OnFragment(frags[0].ip, frags[0].payload, kT0).status, Status::kIncomplete);
+  EXPECT_EQ(r.datagrams(), 1u);
+  EXPECT_EQ(r.OnFragment(frags[2].ip, frags[2].payload, kT0).drop, Drop::kDiscarded);
+}
+
+// RFC 5722 with erratum 3089 (and Linux for IPv4 alike): an overlap discards
+// the datagram even when the bytes agree — a resend cut otherwise is the
+// same bytes an attacker would send — and every later fragment of it until
+// its time is up, when it goes without a timeout report; only an exact
+// duplicate (offset, length and bytes of one received) is ignored.
+TEST(Ipv4Reassembly, AnyOverlapButAnExactDuplicateDiscardsTheDatagramAndItsLaterFragments) {
+  const auto payload = Payload(192);
+  auto frags = Split(payload, 64);
+  Ipv4Reassembler r;
+  ASSERT_EQ(r.OnFragment(frags[0].ip, frags[0].payload, kT0).status, Status::kIncomplete);
   Fragment same;
   same.ip = frags[1].ip;
   same.ip.frag_offset = 32;
   same.payload.assign(payload.begin() + 32, payload.begin() + 128);
-  EXPECT_EQ(r2.OnFragment(same.ip, same.payload, kT0).status, Status::kIncomplete);
-  EXPECT_EQ(r2.OnFragment(frags[2].ip, frags[2].payload, kT0).status, Status::kComplete);
+  auto out = r.OnFragment(same.ip, same.payload, kT0);
+  EXPECT_EQ(out.status, Status::kDropped);
+  EXPECT_EQ(out.drop, Drop::kOverlap);
+  EXPECT_EQ(r.bytes_held(), 0u);
+  for (const Fragment& f : {frags[1], frags[2], frags[0]}) {
+    out = r.OnFragment(f.ip, f.payload, kT0);
+    EXPECT_EQ(out.status, Status::kDropped);
+    EXPECT_EQ(out.drop, Drop::kDiscarded);
+  }
+  int expired = 0;
+  r.OnTimer(kT0 + Duration::Seconds(31), [&](const auto&) { ++expired; });
+  EXPECT_EQ(expired, 0);
+  EXPECT_EQ(r.datagrams(), 0u);
+  // A fragment inside received bytes but cut otherwise is an overlap too.
+  Ipv4Reassembler r2;
+  ASSERT_EQ(r2.OnFragment(frags[0].ip, frags[0].payload, kT0).status, Status::kIncomplete);
+  Fragment inside = frags[0];
+  inside.ip.frag_offset = 8;
+  inside.payload.assign(payload.begin() + 8, payload.begin() + 24);
+  EXPECT_EQ(r2.OnFragment(inside.ip, inside.payload, kT0).drop, Drop::kOverlap);
+  // An exact duplicate is ignored; the datagram completes.
+  Ipv4Reassembler r3;
+  ASSERT_EQ(r3.OnFragment(frags[1].ip, frags[1].payload, kT0).status, Status::kIncomplete);
+  EXPECT_EQ(r3.OnFragment(frags[1].ip, frags[1].payload, kT0).status, Status::kDuplicate);
+  ASSERT_EQ(r3.OnFragment(frags[0].ip, frags[0].payload, kT0).status, Status::kIncomplete);
+  const auto done = r3.OnFragment(frags[2].ip, frags[2].payload, kT0);
+  ASSERT_EQ(done.status, Status::kComplete);
+  EXPECT_TRUE(std::equal(done.payload.begin(), done.payload.end(), payload.begin(), payload.end()));
+  EXPECT_EQ(r3.bytes_held(), 0u);
 }
 
 TEST(Ipv4Reassembly, MalformedFragments) {
