@@ -48,6 +48,7 @@ struct AckFacts {
   bool dsack = false;           // it carried a D-SACK (RFC 2883)
   bool dup_ack = false;         // a duplicate ACK (RFC 5681 2)
   bool exiting = false;         // it ended a recovery
+  bool sacked = false;          // its SACK blocks delivered bytes not SACKed before
 };
 
 class LossRecovery {

@@ -23,7 +23,8 @@
 // retransmission of an episode was needless undoing its reduction (RFC 2883
 // with RFC 9438 4.9).
 // A timeout (RFC 6298) deems everything outstanding lost and resends it
-// under slow start. Congestion control is pluggable (congestion.h: CUBIC by
+// under slow start, unless F-RTO (RFC 5682) shows it spurious and undoes
+// it. Congestion control is pluggable (congestion.h: CUBIC by
 // default, NewReno; HyStart++, ABC) and grows cwnd only while the sender
 // uses it (RFC 7661). RFC 5961 challenge ACKs share a rate limit. Delayed
 // ACKs (every second full segment, at most `delayed_ack` late), Nagle
@@ -93,6 +94,7 @@ struct TcpStats {
   std::uint64_t tlp_recoveries = 0;    // probes that repaired a loss (cwnd reduced)
   std::uint64_t dsacks = 0;            // D-SACK blocks received
   std::uint64_t undos = 0;             // reductions undone as spurious
+  std::uint64_t frto_spurious = 0;     // timeouts F-RTO showed spurious (RFC 5682; undone)
   std::uint64_t challenge_acks = 0;    // RFC 5961 challenge ACKs sent
   std::uint64_t challenge_limited = 0; // ... and held back by the rate limit
   std::uint64_t paws_dropped = 0;      // RFC 7323 5: old timestamps
@@ -111,6 +113,7 @@ inline constexpr std::pair<std::string_view, std::uint64_t TcpStats::*> kTcpStat
     {"tlp_recoveries", &TcpStats::tlp_recoveries},
     {"dsacks", &TcpStats::dsacks},
     {"undos", &TcpStats::undos},
+    {"frto_spurious", &TcpStats::frto_spurious},
     {"challenge_acks", &TcpStats::challenge_acks},
     {"challenge_limited", &TcpStats::challenge_limited},
     {"paws_dropped", &TcpStats::paws_dropped},
@@ -138,6 +141,7 @@ struct TcpConfig {
   std::string_view congestion = "cubic";      // MakeCongestionControl's names
   bool hystart = true;                        // RFC 9406 slow-start exit
   Recovery recovery = Recovery::kRack;
+  bool frto = true;                           // RFC 5682 F-RTO after a timeout, with SACK (Linux's tcp_frto)
   Duration max_ack_delay = Duration::Millis(200);  // the peer's, for the tail probe (RFC 8985 7.2)
   Duration non_validated_period = Duration::Seconds(300);  // RFC 7661 4.4
   ChallengeAckLimiter* challenge_limiter = nullptr;  // shared; null: unlimited
@@ -310,6 +314,12 @@ class TcpConnection {
   void ArmUndo();
   void Undo();
   void RetransmitRecord(std::size_t i, Instant now);
+  // RFC 5682 F-RTO's steps 2 and 3 on an ACK after a timeout (`orig`: it
+  // delivered data sent before the timeout and never retransmitted).
+  void Frto(const AckFacts& a, bool orig, Instant now);
+  // F-RTO sent new data (step 2) and waits for the ACK that tells: the
+  // records deemed lost are not resent meanwhile.
+  bool FrtoHolding() const { return frto_ && phase_ == Phase::kRto && snd_.nxt.After(recover_); }
   void TrackRound(std::uint32_t delivered, Instant now);
   bool Validated(Instant now) const;
   Duration SamplePeriod() const;
@@ -409,6 +419,9 @@ class TcpConnection {
   Phase phase_ = Phase::kOpen;
   SeqNum recover_;  // recovery ends when SND.UNA reaches it (RFC 6582 / 6675)
   // Undo: retransmissions of the latest reduction not yet shown needless.
+  bool frto_ = false;       // F-RTO is judging the last timeout
+  bool frto_new_ = false;   // ... and is sending new data in place of the lost (step 2)
+  bool orig_delivered_ = false;  // this ACK delivered a record sent before the timeout, never resent
   bool undo_armed_ = false;
   SeqNum undo_marker_;
   int undo_retrans_ = 0;

@@ -305,18 +305,23 @@ void TcpConnection::ProcessAckOfData(const TcpRepr& seg, Instant now) {
   const std::uint32_t old_wnd = snd_.wnd;
   std::uint32_t delivered = 0;
   const bool dsack = OnSackBlocks(seg, delivered, now);
+  const bool sacked = delivered != 0;
   const std::uint32_t acked = snd_.una.Before(seg.ack) ? OnNewAck(seg, delivered, now) : 0;
   UpdateSendWindow(seg);
   // A duplicate ACK (RFC 5681 2): nothing new acknowledged, no data, no
   // SYN/FIN, the same window, data outstanding.
   const bool dup_ack = acked == 0 && seg.payload.empty() && !seg.syn() && !seg.fin() && snd_.wnd == old_wnd &&
                        in_flight() != 0;
+  if (phase_ == Phase::kRto && frto_) {
+    Frto(AckFacts{acked, delivered, dsack, dup_ack, false, sacked}, orig_delivered_, now);
+  }
+  orig_delivered_ = false;
   bool exiting = false;
   if (phase_ != Phase::kOpen && snd_.una.AfterOrAt(recover_)) {
     ExitRecovery();
     exiting = true;
   }
-  recovery_->OnAck(AckFacts{acked, delivered, dsack, dup_ack, exiting}, now);
+  recovery_->OnAck(AckFacts{acked, delivered, dsack, dup_ack, exiting, sacked}, now);
   if (snd_.wnd != 0) {
     persist_at_ = Instant::Never();
     persist_backoff_ = 0;
@@ -327,7 +332,10 @@ void TcpConnection::ProcessAckOfData(const TcpRepr& seg, Instant now) {
 // bytes they newly deliver added to `delivered`; true for a D-SACK.
 bool TcpConnection::OnSackBlocks(const TcpRepr& seg, std::uint32_t& delivered, Instant now) {
   if (!sack_ok_ || seg.options.sack_count == 0) return false;
-  auto on_delivered = [&](const SentSegment& s) { recovery_->OnDelivered(s, now); };
+  auto on_delivered = [&](const SentSegment& s) {
+    recovery_->OnDelivered(s, now);
+    if (!s.ever_retrans && s.end.BeforeOrAt(recover_)) orig_delivered_ = true;
+  };
   bool dsack = false;
   for (std::uint8_t k = 0; k < seg.options.sack_count; ++k) {
     const SackBlock& b = seg.options.sack[k];
@@ -345,7 +353,10 @@ bool TcpConnection::OnSackBlocks(const TcpRepr& seg, std::uint32_t& delivered, I
 // acknowledged, the RTT is sampled, the retransmission timer restarted and
 // congestion control told (outside fast recovery). The bytes acknowledged.
 std::uint32_t TcpConnection::OnNewAck(const TcpRepr& seg, std::uint32_t& delivered, Instant now) {
-  auto on_delivered = [&](const SentSegment& s) { recovery_->OnDelivered(s, now); };
+  auto on_delivered = [&](const SentSegment& s) {
+    recovery_->OnDelivered(s, now);
+    if (!s.ever_retrans && s.end.BeforeOrAt(recover_)) orig_delivered_ = true;
+  };
   const auto acked = static_cast<std::uint32_t>(seg.ack - snd_.una);
   delivered += sb_.OnAck(seg.ack, on_delivered);
   snd_.una = seg.ack;

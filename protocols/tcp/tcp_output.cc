@@ -256,8 +256,9 @@ bool TcpConnection::SendData(Instant now, bool probe) {
     const std::uint32_t cwnd = cc_->cwnd();
     const std::uint32_t out = classic ? in_flight() : pipe();
     std::uint32_t budget = cwnd > out ? cwnd - out : 0;
+    // F-RTO's new data goes in place of the records deemed lost.
+    const std::size_t lost = frto_new_ || FrtoHolding() ? Scoreboard::kNone : sb_.FirstLostToSend();
     if (!probe) {
-      const std::size_t lost = sb_.FirstLostToSend();
       if (lost != Scoreboard::kNone) {
         const std::uint32_t need = std::min(sb_.at(lost).len(), SegmentRoom());
         if (!classic && budget < need) {
@@ -386,6 +387,13 @@ void TcpConnection::Retransmit(Instant now) {
   phase_ = Phase::kRto;
   recover_ = snd_.nxt;
   timing_ = false;
+  // RFC 5682 3.1 step 1: SND.UNA goes again; the ACKs that follow tell
+  // whether the timeout was spurious (for recurring timeouts too, as
+  // Linux). With SACK only: without it the duplicate ACKs that new data
+  // brings take nothing out of the pipe, so the records it displaced
+  // would wait for the next timeout (measured: 10% loss, NewReno, 2 MB in
+  // 84 s with F-RTO against 38 s without).
+  frto_ = config_.frto && recovery_->UsesSack();
   recovery_->OnRto();
   rtt_.Backoff();
   sb_.MarkAllLost();

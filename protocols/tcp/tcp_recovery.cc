@@ -77,6 +77,40 @@ void TcpConnection::Undo() {
   sb_.UnmarkUnsentLost();
 }
 
+// RFC 5682 3.1, the SACK-enhanced F-RTO (every resent record is marked, so
+// "never retransmitted" is known exactly):
+//   2.b  the first ACK to move SND.UNA below the recovery point sends new
+//        data, as cwnd lets, in place of the records deemed lost (with none
+//        to send, or no window for it, recovery goes on as usual). Data it
+//        acknowledges beyond the retransmission proves nothing: the
+//        retransmission may have filled a real hole below it;
+//   3.b  an ACK after that which delivers data sent before the timeout and
+//        never resent shows the timeout spurious: its reduction is undone;
+//   3.a  one that is a duplicate or SACKs something shows the loss real:
+//        recovery goes on as usual.
+void TcpConnection::Frto(const AckFacts& a, bool orig, Instant now) {
+  if (snd_.nxt.After(recover_)) {
+    if (orig && undo_armed_) {
+      frto_ = false;
+      ++stats_.frto_spurious;
+      Undo();
+    } else if (a.dup_ack || a.sacked) {
+      frto_ = false;
+    }
+    return;
+  }
+  if (a.acked == 0 || !snd_.una.Before(recover_)) return;
+  const SeqNum edge = snd_.una + snd_.wnd;
+  if (unsent() == 0 || !edge.After(snd_.nxt)) {
+    frto_ = false;
+    return;
+  }
+  frto_new_ = true;
+  SendData(now);
+  frto_new_ = false;
+  if (!snd_.nxt.After(recover_)) frto_ = false;  // cwnd let nothing new go
+}
+
 void TcpConnection::EnterRecovery(Instant now) {
   phase_ = Phase::kFast;
   recover_ = snd_.nxt;
@@ -91,6 +125,7 @@ void TcpConnection::EnterRecovery(Instant now) {
 void TcpConnection::ExitRecovery() {
   recovery_->OnExit(phase_ == Phase::kFast);
   phase_ = Phase::kOpen;
+  frto_ = false;
 }
 
 void TcpConnection::RetransmitRecord(std::size_t i, Instant now) {

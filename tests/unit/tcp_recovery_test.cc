@@ -322,6 +322,52 @@ TEST(TcpRecovery, NewRenoInflatesOnDuplicatesAndDeflatesOnPartialAcks) {
   EXPECT_EQ(f->c->stats().dupthresh_marked, 0u);
 }
 
+// RFC 5682 F-RTO: after a timeout SND.UNA goes again, alone; when its ACK
+// comes, new data goes in place of the records deemed lost. An ACK of data
+// sent before the timeout and never resent then shows the timeout spurious
+// (its reduction undone, nothing else resent); one that SACKs the new data
+// instead shows the loss real (the lost records go again).
+TEST(TcpRecovery, FrtoUndoesASpuriousTimeoutAndKeepsARealOne) {
+  for (const bool spurious : {true, false}) {
+    const std::string row = spurious ? "spurious" : "real";
+    auto f = Flight(Recovery::kSack, "newreno");  // 10 segments of 1000 out, cwnd 10 segments
+    f->AppSend(5'000);                            // queued behind them
+    f->rec.Take();
+    const std::uint32_t una = kIss + 1;
+    const std::uint32_t cwnd_before = f->c->cwnd();
+    f->now = f->c->NextDeadline();  // the RTO
+    f->Timer();
+    ASSERT_EQ(f->rec.sent.size(), 1u) << row;
+    EXPECT_EQ(f->rec.sent[0].h.seq, SeqNum(una)) << row;
+    ASSERT_TRUE(f->c->in_recovery()) << row;
+    EXPECT_EQ(f->c->stats().timeouts, 1u) << row;
+    f->rec.Take();
+    // The retransmission's ACK: two new segments (slow start's cwnd), not
+    // segments 1 and 2 again.
+    f->In(Seg(kAck, f->PeerSeq(), una + 1000));
+    ASSERT_EQ(f->rec.sent.size(), 2u) << row;
+    EXPECT_EQ(f->rec.sent[0].h.seq, SeqNum(una + 10'000)) << row;
+    EXPECT_EQ(f->rec.sent[1].h.seq, SeqNum(una + 11'000)) << row;
+    f->rec.Take();
+    if (spurious) {
+      // Segments 1-3, sent once before the timeout, are acknowledged.
+      f->In(Seg(kAck, f->PeerSeq(), una + 4000));
+      EXPECT_FALSE(f->c->in_recovery());
+      EXPECT_EQ(f->c->stats().frto_spurious, 1u);
+      EXPECT_EQ(f->c->stats().undos, 1u);
+      EXPECT_GE(f->c->cwnd(), cwnd_before);
+      for (const auto& s : f->rec.sent) EXPECT_TRUE(s.h.seq.AfterOrAt(SeqNum(una + 12'000))) << "resent " << s.h.seq.value();
+    } else {
+      // A duplicate ACK that SACKs the new data: segment 1 goes again.
+      f->In(SackAck(f->PeerSeq(), una + 1000, {{una + 10'000, una + 11'000}}));
+      EXPECT_TRUE(f->c->in_recovery());
+      EXPECT_EQ(f->c->stats().frto_spurious, 0u);
+      ASSERT_FALSE(f->rec.sent.empty());
+      EXPECT_EQ(f->rec.sent[0].h.seq, SeqNum(una + 1000));
+    }
+  }
+}
+
 // RACK with an RTT sample of 100 ms (segment 0 ACKed), then segment 2
 // SACKed 1 ms later while 1 is missing.
 std::unique_ptr<Fixture> RackWithAHole() {
