@@ -87,6 +87,8 @@ class FragmentReassembler {
   Instant NextDeadline() const;
 
   std::size_t datagrams() const { return datagrams_.size(); }
+  // What counts against the bounds: the fragments' bytes and 8 per fragment
+  // for its record.
   std::size_t bytes_held() const { return total_bytes_; }
   std::uint64_t evicted() const { return evicted_; }
 

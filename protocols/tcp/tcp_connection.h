@@ -418,10 +418,11 @@ class TcpConnection {
   std::unique_ptr<LossRecovery> recovery_;  // NewReno until SACK is agreed
   Phase phase_ = Phase::kOpen;
   SeqNum recover_;  // recovery ends when SND.UNA reaches it (RFC 6582 / 6675)
-  // Undo: retransmissions of the latest reduction not yet shown needless.
-  bool frto_ = false;       // F-RTO is judging the last timeout
-  bool frto_new_ = false;   // ... and is sending new data in place of the lost (step 2)
+  // F-RTO (RFC 5682).
+  bool frto_ = false;            // judging the last timeout
+  bool frto_new_ = false;        // ... and sending new data in place of the lost (step 2)
   bool orig_delivered_ = false;  // this ACK delivered a record sent before the timeout, never resent
+  // Undo: retransmissions of the latest reduction not yet shown needless.
   bool undo_armed_ = false;
   SeqNum undo_marker_;
   int undo_retrans_ = 0;
