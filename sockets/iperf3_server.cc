@@ -424,7 +424,9 @@ std::optional<Iperf3Server::Input> Iperf3Server::ReadResults(Test& t) {
   if (bad) return Input{iperf::ServerInput::kBadResults, 0, "the results' length field is out of range"};
   if (!text) return std::nullopt;
   std::string why;
-  if (!iperf::Results::Parse(*text, &why)) return Input{iperf::ServerInput::kBadResults, 0, "bad results from the client: " + why};
+  if (!iperf::Results::Parse(*text, &why)) {
+    return Input{iperf::ServerInput::kBadResults, 0, "bad results from the client: " + why};
+  }
   return Input{iperf::ServerInput::kResults};
 }
 

@@ -221,19 +221,20 @@ typename FragmentReassembler<Key, First>::Map::iterator FragmentReassembler<Key,
 }
 
 // A fragment against those received: new bytes, an exact duplicate of one,
-// or an overlap (any other shared byte).
+// or an overlap (any other shared byte). The pieces are sorted and
+// disjoint, so their ends ascend too: only the first piece ending past
+// `begin` can share a byte with the fragment.
 template <typename Key, typename First>
 typename FragmentReassembler<Key, First>::Fit FragmentReassembler<Key, First>::Overlaps(const Datagram& d,
                                                                                        std::uint32_t begin,
                                                                                        Bytes payload) {
   const auto end = static_cast<std::uint32_t>(begin + payload.size());
-  for (const Range& r : d.pieces) {
-    if (std::max(r.begin, begin) >= std::min(r.end, end)) continue;
-    const bool same = r.begin == begin && r.end == end &&
-                      std::memcmp(d.data.data() + begin, payload.data(), payload.size()) == 0;
-    return same ? Fit::kDuplicate : Fit::kOverlap;
-  }
-  return Fit::kNew;
+  const auto r = std::lower_bound(d.pieces.begin(), d.pieces.end(), begin,
+                                  [](const Range& p, std::uint32_t b) { return p.end <= b; });
+  if (r == d.pieces.end() || r->begin >= end) return Fit::kNew;
+  const bool same =
+      r->begin == begin && r->end == end && std::memcmp(d.data.data() + begin, payload.data(), payload.size()) == 0;
+  return same ? Fit::kDuplicate : Fit::kOverlap;
 }
 
 template <typename Key, typename First>

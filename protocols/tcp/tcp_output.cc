@@ -256,9 +256,9 @@ bool TcpConnection::SendData(Instant now, bool probe) {
     const std::uint32_t cwnd = cc_->cwnd();
     const std::uint32_t out = classic ? in_flight() : pipe();
     std::uint32_t budget = cwnd > out ? cwnd - out : 0;
-    // F-RTO's new data goes in place of the records deemed lost.
-    const std::size_t lost = frto_new_ || FrtoHolding() ? Scoreboard::kNone : sb_.FirstLostToSend();
     if (!probe) {
+      // F-RTO's new data goes in place of the records deemed lost.
+      const std::size_t lost = frto_new_ || FrtoHolding() ? Scoreboard::kNone : sb_.FirstLostToSend();
       if (lost != Scoreboard::kNone) {
         const std::uint32_t need = std::min(sb_.at(lost).len(), SegmentRoom());
         if (!classic && budget < need) {
