@@ -112,10 +112,7 @@ bool TcpConnection::SegmentAcceptable(const TcpRepr& seg) const {
 // and RSTs ("special allowance"), which a zero-length segment at RCV.NXT is.
 bool TcpConnection::CheckSequence(const TcpRepr& seg, Instant now) {
   if (PawsReject(seg, now)) return false;
-  if (SegmentAcceptable(seg)) {
-    TakeTimestamp(seg);
-    return true;
-  }
+  if (SegmentAcceptable(seg)) return true;  // its timestamp is taken once its ACK passes (CheckAck)
   // Data wholly below RCV.NXT is a duplicate: report it in a D-SACK (RFC 2883 4).
   const auto len = static_cast<std::uint32_t>(seg.payload.size());
   if (sack_ok_ && len != 0 && !seg.rst() && (seg.seq + len).BeforeOrAt(rcv_.nxt) &&
@@ -198,6 +195,11 @@ bool TcpConnection::CheckAck(const TcpRepr& seg, Instant now) {
     SendChallengeAck(now);
     return false;
   }
+  // Only now TS.Recent: a segment dropped above (an in-window forgery with
+  // a far-future TSval and a bad ACK) must not move it, or PAWS would drop
+  // every later segment of the peer's (RFC 7323 4.3 and 5.3 R3 take the
+  // timestamp of a segment that is processed; Linux, in tcp_ack, likewise).
+  TakeTimestamp(seg);
   ProcessAckOfData(seg, now);
   if (Is<Closed>(state_)) return false;
   const bool fin_acked = snd_.fin_sent && snd_.una.After(snd_.fin_seq);

@@ -599,11 +599,11 @@ check "SYN flood counted: backlog full, cookies sent, the client's cookies accep
   "$(declare -f counter_at_least); counter_at_least $work/synflood.snap tcp_syn_backlog_full 1000 &&
    counter_at_least $work/synflood.snap tcp_syncookies_sent 1000 && counter_at_least $work/synflood.snap tcp_syncookies_ok 5"
 # Blind injections into a live connection (RFC 5961, PAWS) from scapy.
-check "forged RST, SYN, bad-ACK data and old-timestamp data do not touch a live connection" \
+check "forged RST, SYN, bad-ACK data (one with a far-future timestamp) and old-timestamp data do not touch a live connection" \
   "$lab" exec "$ns" /usr/bin/python3 "$root/tests/lab/tcp_inject.py" "$tap" 02:00:00:00:00:02 192.0.2.2
 counters "$engine_pid" synflood >"$work/inject.snap" 2>&1
-check "injections counted: challenge ACKs for the RST, the SYN and the bad ACK; PAWS drop for the old stamp" bash -c \
-  "$(declare -f counter_at_least); counter_at_least $work/inject.snap tcp_challenge_acks 3 &&
+check "injections counted: challenge ACKs for the RST, the SYN and the two bad ACKs; PAWS drop for the old stamp" bash -c \
+  "$(declare -f counter_at_least); counter_at_least $work/inject.snap tcp_challenge_acks 4 &&
    counter_at_least $work/inject.snap tcp_paws_dropped 1"
 check "SIGTERM: clean exit after the SYN flood" stop_ok "$engine_pid" synflood
 

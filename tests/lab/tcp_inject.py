@@ -4,7 +4,9 @@ a Linux client talks to ringstack's echo at ADDR:7 while scapy, on the
 client's side of the TAP, learns the connection's numbers from one segment
 and forges segments as an off-path attacker with a good guess would: a RST
 in the window but not at RCV.NXT, a SYN, data whose ACK is beyond what
-ringstack sent, and data with an old timestamp. None may reset the
+ringstack sent (one with a plausible timestamp, one with a far-future one
+that, taken as TS.Recent before the ACK is checked, would make PAWS drop
+every later segment of the client's), and data with an old timestamp. None may reset the
 connection or reach the application: the echo of what the client sends
 afterwards must be exactly its own bytes.
 
@@ -76,10 +78,12 @@ sock = conf.L2socket(iface=iface)
 sock.send(forge("R", seq + 1000, 0, tsval + 1))                             # in window, not RCV.NXT
 sock.send(forge("S", seq + 5000, 0, tsval + 1))                             # SYN on a live connection
 sock.send(forge("PA", seq, (ack + 100000) & 0xFFFFFFFF, tsval + 1, b"INJECTED"))  # ACK past SND.MAX
+sock.send(forge("PA", seq, (ack + 100000) & 0xFFFFFFFF, (tsval + 0x40000000) & 0xFFFFFFFF,
+                b"FUTURETS"))                                               # ... with a far-future TSval
 sock.send(forge("PA", seq, ack, (tsval - 1000) & 0xFFFFFFFF, b"OLDSTAMP"))  # PAWS: an old timestamp
 sock.close()
 # The forged frames left before the client's next data: the engine takes them first.
 got = echo(s, b"after")
 s.close()
-print(f"injected 4 segments into port {port}; echo afterwards {got!r}")
+print(f"injected 5 segments into port {port}; echo afterwards {got!r}")
 sys.exit(0 if got == b"after" else 1)

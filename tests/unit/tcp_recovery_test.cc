@@ -543,6 +543,37 @@ TEST(TcpHardening, PawsDropsSegmentsWithOldTimestamps) {
   EXPECT_EQ(f->State(), "CLOSED");
 }
 
+// RFC 9293 3.10.7.4 fifth step with RFC 7323 4.3 and 5.3: a segment whose
+// ACK is for data not yet sent is answered with an ACK and dropped before
+// its timestamp counts. A forged in-window segment with a far-future TSval
+// and a bad ACK must not move TS.Recent, or PAWS would drop the peer's real
+// segments from then on (a blind stall).
+TEST(TcpHardening, AnAckOfUnsentDataLeavesTsRecentAlone) {
+  auto f = WithTimestamps();
+  TcpRepr forged = f->Data(f->PeerSeq(), "evil");
+  forged.ack = SeqNum(f->OurNxt() + 100'000);
+  forged.options.timestamps = Timestamps{500 + 0x40000000u, 0};
+  f->In(forged);
+  EXPECT_EQ(f->rec.committed, 0u);
+  ASSERT_EQ(f->rec.sent.size(), 1u);
+  EXPECT_EQ(f->rec.sent[0].h.FlagString(), ".");
+  EXPECT_EQ(f->rec.sent[0].h.ack, SeqNum(f->PeerSeq()));      // nothing taken
+  EXPECT_EQ(f->rec.sent[0].h.options.timestamps->tsecr, 500u);  // TS.Recent as it was
+  f->rec.Take();
+  // The peer's own next segment still passes PAWS and is taken.
+  TcpRepr real = f->Data(f->PeerSeq(), "real");
+  real.options.timestamps = Timestamps{501, 0};
+  f->In(real);
+  EXPECT_EQ(f->rec.committed, 4u);
+  EXPECT_EQ(f->c->stats().paws_dropped, 0u);
+  f->rec.Take();
+  // An acceptable segment takes its TSval: the next ACK echoes it.
+  f->c->OnAppSend(1, f->now, f->rec.out);
+  f->rec.Absorb();
+  ASSERT_FALSE(f->rec.sent.empty());
+  EXPECT_EQ(f->rec.sent.back().h.options.timestamps->tsecr, 501u);
+}
+
 TEST(TcpHardening, ChallengeAcksAreRateLimited) {
   ChallengeAckLimiter limiter(4, /*seed=*/99);
   auto f = WithTimestamps(&limiter);
