@@ -39,15 +39,31 @@ class NewRenoRecovery final : public LossRecovery {
   void OnEnter(std::uint32_t flight) override;
   void OnExit(bool fast) override;
   bool WindowInflated() const override { return c_.phase_ == Phase::kFast; }
+  std::uint32_t LimitedTransmitWindow() const override;
+  void OnSent(std::uint32_t bytes) override {
+    if (LimitedTransmitWindow() != 0) limited_sent_ += bytes;
+  }
   void OnRto() override { dup_acks_ = 0; }
 
  private:
   void OnDupAck(Instant now);
   int dup_acks_ = 0;
+  std::uint32_t limited_sent_ = 0;  // sent by Limited Transmit since the last new ACK
 };
 
+// RFC 3042 2: on each of the first two duplicate ACKs one new segment may
+// go, as long as the flight stays within cwnd + 2 SMSS; cwnd itself is not
+// changed. (With SACK, RFC 6675's pipe does the same: SACKed octets leave it.)
+std::uint32_t NewRenoRecovery::LimitedTransmitWindow() const {
+  if (c_.phase_ != Phase::kOpen || dup_acks_ <= 0 || dup_acks_ >= 3) return 0;
+  return static_cast<std::uint32_t>(dup_acks_) * c_.EffectiveMss();
+}
+
 void NewRenoRecovery::OnAck(const AckFacts& a, Instant now) {
-  if (a.acked != 0) dup_acks_ = 0;
+  if (a.acked != 0) {
+    dup_acks_ = 0;
+    limited_sent_ = 0;
+  }
   if (a.dup_ack) {
     OnDupAck(now);
   } else if (a.acked != 0 && c_.phase_ == Phase::kFast) {
@@ -72,7 +88,10 @@ void NewRenoRecovery::OnDupAck(Instant now) {
   }
   if (c_.phase_ != Phase::kOpen || dup_acks_ != 3 || !c_.snd_.una.After(c_.recover_ - 1) || c_.sb_.empty()) return;
   c_.sb_.MarkLost(0);
-  c_.EnterRecovery(now);
+  // RFC 5681 3.2 step 2: what Limited Transmit sent is not in the FlightSize
+  // that ssthresh halves.
+  c_.EnterRecovery(now, limited_sent_);
+  limited_sent_ = 0;
 }
 
 void NewRenoRecovery::OnEnter(std::uint32_t /*flight*/) {
@@ -81,6 +100,7 @@ void NewRenoRecovery::OnEnter(std::uint32_t /*flight*/) {
 
 void NewRenoRecovery::OnExit(bool fast) {
   dup_acks_ = 0;
+  limited_sent_ = 0;
   if (!fast) return;
   // RFC 6582 3.2 step 5 (full ACK): min(ssthresh, max(FlightSize, SMSS) + SMSS).
   const std::uint32_t mss = c_.EffectiveMss();
@@ -163,7 +183,7 @@ class RackRecovery final : public SackRecovery {
   void OnDelivered(const SentSegment& s, Instant now) override { rack_.OnDelivered(s, now); }
   void OnRttSample(Duration rtt) override { rack_.OnRttSample(rtt); }
   void OnDsack(const SackBlock& b) override;
-  void AfterSend(Instant now) override;
+  void AfterSend(Instant now, bool new_data) override;
   void OnRto() override;
   void CancelTimers() override { tlp_at_ = rack_at_ = Instant::Never(); }
   Instant NextDeadline() const override { return std::min(tlp_at_, rack_at_); }
@@ -213,8 +233,10 @@ void RackRecovery::OnDsack(const SackBlock& b) {
   if (tlp_out_ && tlp_retrans_ && b.right == tlp_end_) tlp_out_ = false;
 }
 
-void RackRecovery::AfterSend(Instant now) {
-  if (tlp_at_.IsNever()) ArmTlp(now);
+// RFC 8985 7.2: the probe timer starts, or restarts, after new data is sent
+// (a FIN after the last data included); a repair only starts one not running.
+void RackRecovery::AfterSend(Instant now, bool new_data) {
+  if (new_data || tlp_at_.IsNever()) ArmTlp(now);
 }
 
 void RackRecovery::OnRto() {

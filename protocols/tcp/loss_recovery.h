@@ -71,6 +71,9 @@ class LossRecovery {
   // True while cwnd is NewReno's inflated window: the budget is cwnd less
   // the whole flight and the hole goes regardless of it.
   virtual bool WindowInflated() const { return false; }
+  // Bytes of new data the sender may send past cwnd now: Limited Transmit
+  // (RFC 3042, RFC 5681 3.2) on the first two duplicate ACKs.
+  virtual std::uint32_t LimitedTransmitWindow() const { return 0; }
   // `bytes` of sequence space sent (new or again).
   virtual void OnSent(std::uint32_t /*bytes*/) {}
   // A segment an ACK newly delivered; an RTT sample taken.
@@ -78,8 +81,9 @@ class LossRecovery {
   virtual void OnRttSample(Duration /*rtt*/) {}
   // A D-SACK block arrived (the connection's undo took it already).
   virtual void OnDsack(const SackBlock& /*b*/) {}
-  // New data or a repair went (not a probe): a probe may be armed.
-  virtual void AfterSend(Instant /*now*/) {}
+  // New data (`new_data`) or a repair went, not a probe: a probe may be
+  // armed, and new data restarts it.
+  virtual void AfterSend(Instant /*now*/, bool /*new_data*/) {}
   // The retransmission timer fired (everything outstanding is lost); the
   // connection ended (TIME-WAIT or CLOSED): no timers of the strategy's.
   virtual void OnRto() {}

@@ -59,9 +59,12 @@ class Scoreboard {
   // it goes. Returns the sequence space newly delivered.
   template <typename Visit>
   std::uint32_t OnAck(SeqNum ack, Visit&& visit);
-  // A SACK block [left, right): records inside it are SACKed (split at its
-  // edges); `visit` sees each newly SACKed one. Returns the octets newly
-  // SACKed.
+  // A SACK block [left, right): records wholly inside it are SACKed;
+  // `visit` sees each newly SACKed one. A record the block covers only in
+  // part is left as it is (RFC 8985's RACK.segment and RFC 6675's IsLost
+  // count whole segments delivered; Linux likewise ignores SACKs of less
+  // than a segment), but for a FIN: its data SACKed without the FIN splits
+  // off the FIN. Returns the octets newly SACKed.
   template <typename Visit>
   std::uint32_t OnSackBlock(SeqNum left, SeqNum right, Visit&& visit);
 
@@ -160,12 +163,13 @@ std::uint32_t Scoreboard::OnSackBlock(SeqNum left, SeqNum right, Visit&& visit) 
   if (i == kNone) return 0;
   std::uint32_t newly = 0;
   for (; i < count_ && at(i).start.Before(right); ++i) {
-    if (at(i).sacked) continue;
-    if (at(i).start.Before(left)) {
-      Split(i, static_cast<std::uint32_t>(left - at(i).start));
-      continue;  // the next pass takes the second part
+    const SentSegment& r = at(i);
+    if (r.sacked || r.start.Before(left)) continue;
+    if (r.end.After(right)) {
+      const bool data_of_fin = r.fin && r.data_len() != 0 && r.start + r.data_len() == right;
+      if (!data_of_fin) continue;
+      Split(i, r.data_len());
     }
-    if (at(i).end.After(right)) Split(i, static_cast<std::uint32_t>(right - at(i).start));
     SentSegment& s = mut(i);
     Uncount(s);
     s.sacked = true;

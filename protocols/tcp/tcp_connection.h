@@ -309,7 +309,9 @@ class TcpConnection {
   friend class RackRecovery;
   bool IsDsack(const TcpRepr& seg) const;
   void OnDsack(const SackBlock& b);
-  void EnterRecovery(Instant now);
+  // `not_counted`: bytes of the flight left out of the reduction (Limited
+  // Transmit's).
+  void EnterRecovery(Instant now, std::uint32_t not_counted = 0);
   void ExitRecovery();
   void ArmUndo();
   void Undo();

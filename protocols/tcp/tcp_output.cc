@@ -250,10 +250,11 @@ void TcpConnection::Output(Instant now) {
 // the flight (RFC 6582, cwnd inflated).
 bool TcpConnection::SendData(Instant now, bool probe) {
   bool sent = false;
+  bool new_data = false;
   CheckNonValidated(now);
   const bool classic = recovery_->WindowInflated();
   for (;;) {
-    const std::uint32_t cwnd = cc_->cwnd();
+    const std::uint32_t cwnd = cc_->cwnd() + recovery_->LimitedTransmitWindow();
     const std::uint32_t out = classic ? in_flight() : pipe();
     std::uint32_t budget = cwnd > out ? cwnd - out : 0;
     if (!probe) {
@@ -288,7 +289,7 @@ bool TcpConnection::SendData(Instant now, bool probe) {
     }
     const auto flags = static_cast<std::uint8_t>(PushFlags(len, queued, usable, room, probe) | (fin_now ? kFin : 0));
     SendNewData(flags, len, fin_now, now);
-    sent = true;
+    sent = new_data = true;
     force_send_ = false;
     if (fin_now || probe) break;
   }
@@ -302,7 +303,7 @@ bool TcpConnection::SendData(Instant now, bool probe) {
   // The sender is using its window when at least half of cwnd is out
   // (RFC 7661's validated threshold, on the flight itself).
   if (pipe() * 2 >= cc_->cwnd()) limited_at_ = now;
-  if (sent && !probe) recovery_->AfterSend(now);  // a probe waits for its ACK or the RTO
+  if (sent && !probe) recovery_->AfterSend(now, new_data);  // a probe waits for its ACK or the RTO
   return sent;
 }
 

@@ -111,12 +111,12 @@ void TcpConnection::Frto(const AckFacts& a, bool orig, Instant now) {
   if (!snd_.nxt.After(recover_)) frto_ = false;  // cwnd let nothing new go
 }
 
-void TcpConnection::EnterRecovery(Instant now) {
+void TcpConnection::EnterRecovery(Instant now, std::uint32_t not_counted) {
   phase_ = Phase::kFast;
   recover_ = snd_.nxt;
   ++stats_.fast_recoveries;
   ArmUndo();
-  const std::uint32_t flight = in_flight();
+  const std::uint32_t flight = in_flight() > not_counted ? in_flight() - not_counted : 0;
   cc_->OnCongestionEvent(flight, now);
   timing_ = false;
   recovery_->OnEnter(flight);

@@ -1,4 +1,4 @@
-// Loss recovery and congestion control (issue #7): the SACK scoreboard as a
+// Loss recovery and congestion control: the SACK scoreboard as a
 // table against RFC 6675's definitions, CUBIC's window function against RFC
 // 9438's equations at known points, HyStart++, then a connection at a time:
 // PRR's pacing, RACK's reordering window and its timer, the tail loss
@@ -64,31 +64,58 @@ TEST(Scoreboard, SackedOctetsPipeAndIsLostFollowRfc6675) {
   EXPECT_EQ(sb.Pipe(10000), 10000u - 3000 - 2000 + 1000);
 }
 
-TEST(Scoreboard, BlocksSplitRecordsAndAcksTrimThem) {
+// A segment counts as SACKed only whole (RFC 8985 RACK.segment, RFC 6675
+// IsLost): a block that covers part of a record leaves it as it is; only a
+// FIN is split off the data a block covers.
+TEST(Scoreboard, BlocksSackWholeRecordsAndAcksTrimThem) {
   Scoreboard sb = Ten();
-  // A block inside record 2 (3000-4000) splits it in three.
   std::vector<std::uint32_t> seen;
-  EXPECT_EQ(sb.OnSackBlock(SeqNum(3200), SeqNum(3700), [&](const SentSegment& s) { seen.push_back(s.len()); }), 500u);
-  EXPECT_EQ(seen, std::vector<std::uint32_t>{500});
-  EXPECT_EQ(sb.size(), 12u);
-  EXPECT_EQ(sb.at(2).end, SeqNum(3200));
-  EXPECT_TRUE(sb.at(3).sacked);
-  EXPECT_EQ(sb.at(4).start, SeqNum(3700));
+  auto record = [&](const SentSegment& s) { seen.push_back(s.start.value()); };
+  // One byte at the end of record 2 (3000-4000), then a block inside it.
+  EXPECT_EQ(sb.OnSackBlock(SeqNum(3999), SeqNum(4000), record), 0u);
+  EXPECT_EQ(sb.OnSackBlock(SeqNum(3200), SeqNum(3700), record), 0u);
+  EXPECT_TRUE(seen.empty());
+  EXPECT_EQ(sb.size(), 10u);
+  EXPECT_EQ(sb.sacked_bytes(), 0u);
+  // A block from inside record 2 to inside record 5: records 3 and 4 only.
+  EXPECT_EQ(sb.OnSackBlock(SeqNum(3500), SeqNum(6500), record), 2000u);
+  EXPECT_EQ(seen, (std::vector<std::uint32_t>{4000, 5000}));
+  EXPECT_EQ(sb.size(), 10u);
+  EXPECT_FALSE(sb.at(2).sacked || sb.at(5).sacked);
+  EXPECT_TRUE(sb.at(3).sacked && sb.at(4).sacked);
   // The same block again delivers nothing new.
-  EXPECT_EQ(sb.OnSackBlock(SeqNum(3200), SeqNum(3700), kNoVisit), 0u);
+  EXPECT_EQ(sb.OnSackBlock(SeqNum(3500), SeqNum(6500), kNoVisit), 0u);
   // A cumulative ACK inside record 0 trims it; one past the SACKed part
   // delivers only what was not SACKed.
   EXPECT_EQ(sb.OnAck(SeqNum(1500), kNoVisit), 500u);
   EXPECT_EQ(sb.at(0).start, SeqNum(1500));
-  EXPECT_EQ(sb.OnAck(SeqNum(4000), kNoVisit), 2500u - 500);
+  EXPECT_EQ(sb.OnAck(SeqNum(6000), kNoVisit), 4500u - 2000);
   EXPECT_EQ(sb.sacked_bytes(), 0u);
-  EXPECT_EQ(sb.at(0).start, SeqNum(4000));
+  EXPECT_EQ(sb.at(0).start, SeqNum(6000));
   // A timeout: SACK information goes (RFC 2018 8), everything is lost.
-  sb.OnSackBlock(SeqNum(6000), SeqNum(7000), kNoVisit);
+  sb.OnSackBlock(SeqNum(7000), SeqNum(8000), kNoVisit);
+  EXPECT_EQ(sb.sacked_bytes(), 1000u);
   sb.MarkAllLost();
   EXPECT_EQ(sb.sacked_bytes(), 0u);
-  EXPECT_EQ(sb.Pipe(7000), 0u);
+  EXPECT_EQ(sb.Pipe(5000), 0u);
   EXPECT_EQ(sb.FirstLostToSend(), 0u);
+}
+
+TEST(Scoreboard, ABlockOfTheDataBeforeAFinSplitsOffTheFin) {
+  Scoreboard sb;
+  sb.OnSend(SeqNum(1000), SeqNum(2000), false, kT);
+  sb.OnSend(SeqNum(2000), SeqNum(3001), true, kT);  // 1000 bytes and the FIN
+  EXPECT_EQ(sb.OnSackBlock(SeqNum(2000), SeqNum(3000), kNoVisit), 1000u);
+  ASSERT_EQ(sb.size(), 3u);
+  EXPECT_TRUE(sb.at(1).sacked);
+  EXPECT_FALSE(sb.at(1).fin);
+  EXPECT_TRUE(sb.at(2).fin && !sb.at(2).sacked);
+  EXPECT_EQ(sb.at(2).len(), 1u);
+  // Part of that data only: nothing.
+  Scoreboard sb2;
+  sb2.OnSend(SeqNum(2000), SeqNum(3001), true, kT);
+  EXPECT_EQ(sb2.OnSackBlock(SeqNum(2500), SeqNum(3000), kNoVisit), 0u);
+  EXPECT_EQ(sb2.size(), 1u);
 }
 
 TEST(Cubic, WindowFunctionMatchesRfc9438AtKnownPoints) {
@@ -322,6 +349,41 @@ TEST(TcpRecovery, NewRenoInflatesOnDuplicatesAndDeflatesOnPartialAcks) {
   EXPECT_EQ(f->c->stats().dupthresh_marked, 0u);
 }
 
+// RFC 3042 Limited Transmit (RFC 5681 3.2) with a peer without SACK: the
+// first two duplicate ACKs each let one new segment go (the flight within
+// cwnd + 2 SMSS, cwnd unchanged), so the third comes and the loss is
+// repaired by fast retransmit, not the RTO; ssthresh halves the flight
+// without those two segments.
+TEST(TcpRecovery, LimitedTransmitSendsANewSegmentOnEachOfTwoDuplicates) {
+  TcpConfig c = Config();
+  c.nodelay = true;
+  c.congestion = "newreno";
+  c.hystart = false;
+  auto f = EstablishedWith(c, /*peer_sack=*/false, 65535, Duration::Millis(100));
+  f->AppSend(13'000);
+  f->rec.Take();
+  const std::uint32_t una = kIss + 1;
+  ASSERT_EQ(f->c->in_flight(), 10'000u);  // cwnd: 10 segments
+  f->In(Seg(kAck, f->PeerSeq(), una));
+  ASSERT_EQ(f->rec.sent.size(), 1u);
+  EXPECT_EQ(f->rec.sent[0].h.seq, SeqNum(una + 10'000));
+  EXPECT_EQ(f->rec.sent[0].len, 1000u);
+  f->rec.Take();
+  f->In(Seg(kAck, f->PeerSeq(), una));
+  ASSERT_EQ(f->rec.sent.size(), 1u);
+  EXPECT_EQ(f->rec.sent[0].h.seq, SeqNum(una + 11'000));
+  f->rec.Take();
+  EXPECT_EQ(f->c->cwnd(), 10'000u);
+  EXPECT_FALSE(f->c->in_recovery());
+  // The third: the fast retransmit; ssthresh is half of 10 segments, not 12.
+  f->In(Seg(kAck, f->PeerSeq(), una));
+  ASSERT_TRUE(f->c->in_recovery());
+  ASSERT_EQ(f->rec.sent.size(), 1u);
+  EXPECT_EQ(f->rec.sent[0].h.seq, SeqNum(una));
+  EXPECT_EQ(f->c->ssthresh(), 5'000u);
+  EXPECT_EQ(f->c->stats().timeouts, 0u);
+}
+
 // RFC 5682 F-RTO: after a timeout SND.UNA goes again, alone; when its ACK
 // comes, new data goes in place of the records deemed lost. An ACK of data
 // sent before the timeout and never resent then shows the timeout spurious
@@ -469,6 +531,47 @@ TEST(TcpRecovery, TailLossProbeRepairsATailDropBeforeTheRto) {
   f->In(SackAck(f->PeerSeq(), una + 10'000, {}));
   EXPECT_EQ(f->c->stats().timeouts, 0u);
   EXPECT_EQ(f->c->in_flight(), 0u);
+}
+
+// RFC 8985 7.2: sending new data restarts the probe timer (here the FIN
+// after a shutdown, 50 ms after the data: the probe is due 2 SRTT after it,
+// not after the data).
+TEST(TcpRecovery, NewDataRestartsTheTailLossProbe) {
+  auto f = Flight(Recovery::kRack, "newreno", 5'000);
+  const Instant data_sent = f->now;
+  EXPECT_EQ(f->c->NextDeadline(), data_sent + Duration::Millis(200));
+  f->now = f->now + Duration::Millis(50);
+  f->Shutdown();
+  EXPECT_EQ(f->rec.Take(), "F.");
+  EXPECT_EQ(f->c->NextDeadline(), f->now + Duration::Millis(200));
+  f->now = data_sent + Duration::Millis(200);
+  f->Timer();
+  EXPECT_EQ(f->rec.Take(), "none");
+  EXPECT_EQ(f->c->stats().tlp_probes, 0u);
+  f->now = f->c->NextDeadline();
+  f->Timer();
+  EXPECT_EQ(f->c->stats().tlp_probes, 1u);
+}
+
+// A SACK block covering one byte of a segment delivers no segment: RACK
+// takes nothing from it (its RACK.segment is a segment delivered whole), so
+// the segments sent before are not deemed lost after a reordering window;
+// the tail probe comes, as with no SACK at all.
+TEST(TcpRecovery, ASackOfPartOfASegmentDeliversNothing) {
+  auto f = Flight(Recovery::kRack);
+  const std::uint32_t una = kIss + 1;
+  f->now = f->now + Duration::Millis(100);
+  f->In(SackAck(f->PeerSeq(), una, {{una + 3999, una + 4000}}));
+  EXPECT_EQ(f->rec.Take(), "none");
+  // The probe armed 2 SRTT after the data went; no reorder timer (+25 ms).
+  const Instant next = f->c->NextDeadline();
+  EXPECT_EQ(next, f->now + Duration::Millis(100));
+  f->now = next;
+  f->Timer();
+  ASSERT_EQ(f->rec.sent.size(), 1u);
+  EXPECT_EQ(f->rec.sent[0].h.seq, SeqNum(una + 9000));  // the probe: the last segment
+  EXPECT_EQ(f->c->stats().rack_marked, 0u);
+  EXPECT_EQ(f->c->stats().tlp_probes, 1u);
 }
 
 TEST(TcpRecovery, DsackOfEveryRetransmissionUndoesTheReduction) {
