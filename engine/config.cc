@@ -312,6 +312,15 @@ absl::Status ParseLimits(const RawFlags& f, Config& c) {
   } else {
     return Bad("tcp-recovery", absl::StrCat("'", f.tcp_recovery, "' is not one of rack, sack, newreno"));
   }
+  if (f.tcp_frto != "on" && f.tcp_frto != "off") {
+    return Bad("tcp-frto", absl::StrCat("'", f.tcp_frto, "' is not on or off"));
+  }
+  c.tcp_frto = f.tcp_frto == "on";
+  if (const auto e = proto::tcp::ParseEcnMode(std::string_view(f.tcp_ecn))) {
+    c.tcp_ecn = *e;
+  } else {
+    return Bad("tcp-ecn", absl::StrCat("'", f.tcp_ecn, "' is not one of off, passive, on"));
+  }
   if (f.tcp_syncookies != "on" && f.tcp_syncookies != "off") {
     return Bad("tcp-syncookies", absl::StrCat("'", f.tcp_syncookies, "' is not on or off"));
   }

@@ -112,6 +112,8 @@ struct Config {
   // algorithm with TCP_CONGESTION).
   std::string tcp_cc = "cubic";
   proto::tcp::Recovery tcp_recovery = proto::tcp::Recovery::kRack;
+  bool tcp_frto = true;                 // RFC 5682 F-RTO (SACK connections)
+  proto::tcp::EcnMode tcp_ecn = proto::tcp::EcnMode::kPassive;  // RFC 3168
   bool tcp_syncookies = true;           // when a listener's SYN backlog is full
   int tcp_challenge_ack_limit = 1000;   // RFC 5961 7, per second and worker
   std::string tcp_trace_dir;            // "" = off; else one CSV per connection
@@ -146,6 +148,8 @@ struct RawFlags {
   int tcp_rto_min = 200;  // milliseconds
   std::string tcp_cc = "cubic";
   std::string tcp_recovery = "rack";
+  std::string tcp_frto = "on";
+  std::string tcp_ecn = "passive";
   std::string tcp_syncookies = "on";
   int tcp_challenge_ack_limit = 1000;
   std::string tcp_trace;

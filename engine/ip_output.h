@@ -20,9 +20,10 @@ class IpOutput {
   // shard could write it to the link itself (see TcpLayer's window updates).
   enum class Path { kAny, kTxThread };
 
-  // `p` holds the transport header and payload.
+  // `p` holds the transport header and payload; `tos` is the IPv4 TOS /
+  // IPv6 Traffic Class octet (DSCP and ECN).
   virtual void SendIp(rings::Packet p, const proto::IpAddress& src, const proto::IpAddress& dst,
-                      std::uint8_t protocol, Path path = Path::kAny) = 0;
+                      std::uint8_t protocol, Path path = Path::kAny, std::uint8_t tos = 0) = 0;
   // The MTU toward `dst`: the link's, or less where the path said so
   // (IPv6 Packet Too Big, RFC 8201).
   virtual std::size_t PathMtu(const proto::IpAddress& dst) = 0;

@@ -106,7 +106,7 @@ void Ipv4Layer::Receive(Packet p) {
   switch (header.protocol) {
     case ipv4::kProtoIcmp: ReceiveIcmp(std::move(p), header, to_group); return;
     case ipv4::kProtoUdp: ReceiveUdp(std::move(p), header, to_group); return;
-    case ipv4::kProtoTcp: tcp_.Receive(std::move(p), header.src, header.dst, to_group); return;
+    case ipv4::kProtoTcp: tcp_.Receive(std::move(p), header.src, header.dst, to_group, proto::EcnOf(header.ecn)); return;
     default:
       // RFC 1122 3.2.2.1: a host SHOULD say so when it has no such protocol.
       counters_.rx_unknown_protocol.Inc();
@@ -277,11 +277,13 @@ bool Ipv4Layer::Reassemble(Packet& p, ipv4::Ipv4Repr& ip) {
   return true;
 }
 
-void Ipv4Layer::Send(Packet p, Ipv4Address src, Ipv4Address dst, std::uint8_t protocol) {
+void Ipv4Layer::Send(Packet p, Ipv4Address src, Ipv4Address dst, std::uint8_t protocol, std::uint8_t tos) {
   ipv4::Ipv4Repr ip;
   ip.src = src;
   ip.dst = dst;
   ip.protocol = protocol;
+  ip.dscp = static_cast<std::uint8_t>(tos >> 2);
+  ip.ecn = static_cast<std::uint8_t>(tos & 3);
   // Identification: a counter per shard, the shards interleaved (shard k
   // uses k, k + workers, ...) so no two shards reuse an ID (RFC 6864).
   ip.ident = next_ident_;

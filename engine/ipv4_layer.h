@@ -53,7 +53,8 @@ class Ipv4Layer {
   void ReceiveUdp(rings::Packet p, const proto::ipv4::Ipv4Repr& ip, bool to_group);
   // `p` holds the IPv4 payload; the header goes in front, fragments when
   // it must, and the next hop is resolved.
-  void Send(rings::Packet p, proto::Ipv4Address src, proto::Ipv4Address dst, std::uint8_t protocol);
+  void Send(rings::Packet p, proto::Ipv4Address src, proto::Ipv4Address dst, std::uint8_t protocol,
+            std::uint8_t tos = 0);
   // An ARP packet, before the neighbour layer learns from it: ACD (shard 0)
   // judges a claim on one of our addresses; false when it is about one of
   // ours (it teaches the cache nothing and gets no reply).

@@ -128,7 +128,7 @@ void Ipv6Layer::Deliver(Packet p, const ipv6::Ipv6Repr& ip, const ipv6::ExtOutco
   }
   if (ext.protocol == proto::ipv4::kProtoTcp) {
     p.TrimFront(ext.offset);
-    tcp_.Receive(std::move(p), ip.src, ip.dst, multicast);
+    tcp_.Receive(std::move(p), ip.src, ip.dst, multicast, proto::EcnOf(ip.traffic_class));
     return;
   }
   counters_.drop_protocol_unhandled.Inc();

@@ -95,6 +95,12 @@ ABSL_FLAG(std::string, tcp_cc, "cubic", "TCP congestion control: cubic (RFC 9438
 ABSL_FLAG(std::string, tcp_recovery, "rack",
           "TCP loss recovery: rack (RACK-TLP, RFC 8985), sack (RFC 6675 DupThresh), both with PRR and D-SACK "
           "undo; or newreno (RFC 6582, SACK not used)");
+ABSL_FLAG(std::string, tcp_frto, "on",
+          "on or off: F-RTO (RFC 5682) tells a spurious retransmission timeout by the ACKs after it and undoes its "
+          "reduction (connections with SACK)");
+ABSL_FLAG(std::string, tcp_ecn, "passive",
+          "TCP ECN (RFC 3168): off; passive (agreed when the peer's SYN asks, as Linux's tcp_ecn=2); on (our SYNs "
+          "ask too)");
 ABSL_FLAG(std::string, tcp_syncookies, "on", "on or off: answer SYNs with cookies when a listener's backlog is full");
 ABSL_FLAG(int, tcp_challenge_ack_limit, 1000,
           "RFC 5961 challenge ACKs per second and worker, about (1..1000000; each second's budget is drawn "
@@ -146,8 +152,9 @@ ABSL_FLAG(int, ring_size, 1024, "slots in each RX->worker and worker->TX ring (p
 ABSL_FLAG(int, pool_buffers, 8192, "2 KiB packet buffers allocated at start");
 ABSL_FLAG(int, rx_batch, 64, "frames read per RX wake-up");
 ABSL_FLAG(std::string, impair, "",
-          "impair frames: loss=P,dup=P,reorder=P,corrupt=P,delay=5ms,seed=N (loss, dup, reorder both ways; corrupt, "
-          "delay on received frames)");
+          "impair frames: loss=P,dup=P,reorder=P,corrupt=P,delay=5ms,ce=P,ce_dir=rx|tx|both,seed=N (loss, dup, "
+          "reorder both ways; corrupt, delay on received frames; ce marks CE on ECN-capable packets received, sent "
+          "or both)");
 ABSL_FLAG(std::string, counters_file, "", "write counters here on SIGUSR1 and at exit (default: stderr)");
 
 namespace {
@@ -285,6 +292,8 @@ engine::RawFlags ReadFlags() {
   raw.tcp_rto_min = absl::GetFlag(FLAGS_tcp_rto_min);
   raw.tcp_cc = absl::GetFlag(FLAGS_tcp_cc);
   raw.tcp_recovery = absl::GetFlag(FLAGS_tcp_recovery);
+  raw.tcp_frto = absl::GetFlag(FLAGS_tcp_frto);
+  raw.tcp_ecn = absl::GetFlag(FLAGS_tcp_ecn);
   raw.tcp_syncookies = absl::GetFlag(FLAGS_tcp_syncookies);
   raw.tcp_challenge_ack_limit = absl::GetFlag(FLAGS_tcp_challenge_ack_limit);
   raw.tcp_trace = absl::GetFlag(FLAGS_tcp_trace);

@@ -33,6 +33,7 @@
 #include "engine/clock.h"
 #include "engine/doorbell.h"
 #include "protocols/common/address.h"
+#include "protocols/common/ecn.h"
 #include "protocols/common/endpoint.h"
 #include "protocols/ipv4/ipv4_host.h"
 #include "protocols/ipv4/ipv4_repr.h"
@@ -78,6 +79,7 @@ struct ShardMessage {
   proto::ipv6::Ipv6Repr ip6;
   std::size_t offset = 0;
   bool group = false;
+  proto::IpEcn ecn = proto::IpEcn::kNotEct;  // kTcp: the IP header's ECN field
 };
 
 class ShardFabric {

@@ -158,6 +158,8 @@ tcp::TcpConfig TcpLayer::ConfigFor(const TcpSocketState& s, const IpAddress& rem
   const int cc = s.congestion.load(std::memory_order_relaxed);
   c.congestion = cc == 0 ? std::string_view(ctx_.config.tcp_cc) : TcpSocketState::kCongestionNames[cc];
   c.recovery = ctx_.config.tcp_recovery;
+  c.frto = ctx_.config.tcp_frto;
+  c.ecn = ctx_.config.tcp_ecn;
   c.challenge_limiter = &challenge_limiter_;
   return c;
 }
@@ -191,7 +193,8 @@ TcpLayer::ListeningSocket* TcpLayer::FindListener(const IpAddress& dst, std::uin
   return wildcard;
 }
 
-bool TcpLayer::ForwardToOwner(Packet& p, const IpAddress& src, const IpAddress& dst, bool to_group) {
+bool TcpLayer::ForwardToOwner(Packet& p, const IpAddress& src, const IpAddress& dst, bool to_group,
+                              proto::IpEcn ecn) {
   if (ctx_.shard != 0 || ctx_.config.workers <= 1) return false;
   const auto th = tcp::TcpHeader::Checked(p.data());
   if (!th) return false;  // the parse below counts it
@@ -202,13 +205,14 @@ bool TcpLayer::ForwardToOwner(Packet& p, const IpAddress& src, const IpAddress& 
   m.remote.addr = src;
   m.local.addr = dst;
   m.group = to_group;
+  m.ecn = ecn;
   m.packet = std::move(p);
   if (!ctx_.fabric.Post(owner, std::move(m))) ctx_.shard_drop_mail_full.Inc();
   return true;
 }
 
-void TcpLayer::Receive(Packet p, const IpAddress& src, const IpAddress& dst, bool to_group) {
-  if (ForwardToOwner(p, src, dst, to_group)) return;
+void TcpLayer::Receive(Packet p, const IpAddress& src, const IpAddress& dst, bool to_group, proto::IpEcn ecn) {
+  if (ForwardToOwner(p, src, dst, to_group, ecn)) return;
   const bool verify = !p.offload().csum_trusted;
   const auto seg = src.is_v6() ? tcp::TcpRepr::Parse(p.data(), src.v6(), dst.v6(), verify)
                                : tcp::TcpRepr::Parse(p.data(), src.v4(), dst.v4(), verify);
@@ -233,7 +237,7 @@ void TcpLayer::Receive(Packet p, const IpAddress& src, const IpAddress& dst, boo
                                             c.ts_ok() ? std::optional(c.ts_recent()) : std::nullopt) &&
         FindListener(dst, seg->dst_port) != nullptr;
     if (!reuse) {
-      s.conn->OnSegment(*seg, ctx_.now, out_);
+      s.conn->OnSegment(*seg, ctx_.now, out_, ecn);
       Carry(s);
       return;
     }
@@ -334,7 +338,7 @@ bool TcpLayer::Carry(Session& s, bool window_update) {
                    [&](const tcp::TcpTransmit& t) {
                      const bool update = window_update && t.len == 0 && t.header.flags == tcp::kAck;
                      Send(t.header, s.key, &s.socket->send, t.offset, t.len,
-                          update ? IpOutput::Path::kTxThread : IpOutput::Path::kAny);
+                          update ? IpOutput::Path::kTxThread : IpOutput::Path::kAny, t.ecn);
                    },
                    [&](const tcp::TcpPlace& p) { Place(*s.socket, p.offset, p.data); },
                    [&](const tcp::TcpCommit& c) {
@@ -656,6 +660,8 @@ std::vector<TcpSessionInfo> TcpLayer::Sessions() const {
     i.mss = c.snd_mss();
     i.cc = std::string(c.congestion_name());
     i.recovery = std::string(c.RecoveryPhase());
+    i.ecn = !c.ecn_ok() ? "-" : c.ece_pending() ? "echo" : "on";
+    i.ce_received = c.stats().ecn_ce_received;
     out.push_back(std::move(i));
   }
   return out;

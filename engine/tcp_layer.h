@@ -42,6 +42,8 @@ struct TcpSessionInfo {
   std::uint64_t snd_wnd = 0, rcv_wnd = 0, cwnd = 0, ssthresh = 0, in_flight = 0, unsent = 0, unread = 0;
   std::uint64_t srtt_us = 0, rto_ms = 0, retransmits = 0, mss = 0;
   std::string cc, recovery;
+  std::string ecn;              // RFC 3168: "-" not agreed, "on", "echo" (ECE until the peer's CWR)
+  std::uint64_t ce_received = 0;  // segments that came CE-marked
   std::uint64_t backlog = 0, accept_queue = 0;  // listeners
 };
 
@@ -56,8 +58,10 @@ class TcpLayer {
   void SetLinkOffload(bool on) { link_offload_ = on; }
 
   // `p` holds a TCP segment from `src` to `dst` (`to_group`: the IP
-  // destination was a broadcast or multicast address).
-  void Receive(rings::Packet p, const proto::IpAddress& src, const proto::IpAddress& dst, bool to_group);
+  // destination was a broadcast or multicast address; `ecn`: the IP
+  // header's ECN field).
+  void Receive(rings::Packet p, const proto::IpAddress& src, const proto::IpAddress& dst, bool to_group,
+               proto::IpEcn ecn = proto::IpEcn::kNotEct);
   // kTcpListen, kTcpUnlisten, kTcpConnect; completes the request.
   void ServeRequest(SocketRequest& r);
   // An application thread changed something on the socket: bytes written
@@ -107,12 +111,14 @@ class TcpLayer {
     proto::tcp::SeqNum next_seq;
     std::uint32_t mss = 0;       // the first segment's payload length
     std::uint32_t segments = 0;
+    proto::IpEcn ecn = proto::IpEcn::kNotEct;  // every segment's
     bool closed = false;         // a short, PSH or FIN segment ended it
   };
 
   // Shard 0 holds segments that another shard owns (reassembled, or behind
   // IPv6 extension headers): it mails them there; true when it did.
-  bool ForwardToOwner(Packet& p, const proto::IpAddress& src, const proto::IpAddress& dst, bool to_group);
+  bool ForwardToOwner(Packet& p, const proto::IpAddress& src, const proto::IpAddress& dst, bool to_group,
+                      proto::IpEcn ecn);
   void OnListenerSegment(ListeningSocket& l, const proto::tcp::TcpRepr& seg, const FlowKey& key);
   void CountListen(const proto::tcp::ListenOutcome& out);
   void Listen(SocketRequest& r);
@@ -152,14 +158,15 @@ class TcpLayer {
   // `data` at `offset` (the send ring, from SND.UNA's first byte); through
   // the TX thread when `path` says so.
   void Send(const proto::tcp::TcpRepr& h, const FlowKey& key, const rings::ByteRing* data, std::uint32_t offset,
-            std::uint32_t len, IpOutput::Path path = IpOutput::Path::kAny);
+            std::uint32_t len, IpOutput::Path path = IpOutput::Path::kAny, proto::IpEcn ecn = proto::IpEcn::kNotEct);
   // With a link that takes offload: a data segment that continues the one
   // being built (same connection, the next sequence number, the same header
   // but for PSH/FIN, a full segment before it) joins it; else what was
   // built goes (FlushTso) and this segment starts anew.
   bool ExtendTso(const proto::tcp::TcpRepr& h, const FlowKey& key, const rings::ByteRing* data, std::uint32_t offset,
                  std::uint32_t len);
-  void SendSegment(Packet p, const FlowKey& key, IpOutput::Path path = IpOutput::Path::kAny);
+  void SendSegment(Packet p, const FlowKey& key, IpOutput::Path path = IpOutput::Path::kAny,
+                   proto::IpEcn ecn = proto::IpEcn::kNotEct);
 
   // This shard's share of --tcp-max-sessions / --tcp-max-half-open.
   std::size_t SessionLimit() const;

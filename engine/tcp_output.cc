@@ -18,9 +18,9 @@ namespace tcp = proto::tcp;
 // takes offload, data segments go through the super-segment builder
 // (ExtendTso/FlushTso) with their checksum left to the link.
 void TcpLayer::Send(const tcp::TcpRepr& h, const FlowKey& key, const rings::ByteRing* data, std::uint32_t offset,
-                    std::uint32_t len, IpOutput::Path path) {
+                    std::uint32_t len, IpOutput::Path path, proto::IpEcn ecn) {
   if (link_offload_) {
-    if (tso_.p && ExtendTso(h, key, data, offset, len)) return;
+    if (tso_.p && tso_.ecn == ecn && ExtendTso(h, key, data, offset, len)) return;
     FlushTso();
   }
   const std::size_t header = h.header_len();
@@ -52,7 +52,8 @@ void TcpLayer::Send(const tcp::TcpRepr& h, const FlowKey& key, const rings::Byte
     tso_.next_seq = h.seq + len;
     tso_.mss = len;
     tso_.segments = 1;
-    tso_.closed = (h.flags & ~tcp::kAck) != 0;
+    tso_.ecn = ecn;
+    tso_.closed = (h.flags & ~(tcp::kAck | tcp::kEce | tcp::kCwr)) != 0;
     if (key.local.is_v6()) {
       h.EmitHeaderPartial(seg, key.local.v6(), key.remote.v6());
     } else {
@@ -66,25 +67,27 @@ void TcpLayer::Send(const tcp::TcpRepr& h, const FlowKey& key, const rings::Byte
     h.EmitHeader(seg, key.local.v4(), key.remote.v4());
   }
   if (path == IpOutput::Path::kTxThread) counters_.tx_window_update.Inc();
-  SendSegment(std::move(p), key, path);
+  SendSegment(std::move(p), key, path, ecn);
 }
 
 // A built TCP segment (header and payload) into IP toward key.remote.
-void TcpLayer::SendSegment(Packet p, const FlowKey& key, IpOutput::Path path) {
-  ip_.SendIp(std::move(p), key.local, key.remote, proto::ipv4::kProtoTcp, path);
+void TcpLayer::SendSegment(Packet p, const FlowKey& key, IpOutput::Path path, proto::IpEcn ecn) {
+  ip_.SendIp(std::move(p), key.local, key.remote, proto::ipv4::kProtoTcp, path, proto::WithEcn(0, ecn));
 }
 
 // A super-segment is what the segments it stands for would be: each but the
-// last exactly `mss` long; all with one ACK, window and options (timestamps
-// and SACK blocks), so the link copies the header to each; PSH or FIN only
-// on the last (the link keeps them there, as Linux's tcp_gso_segment).
+// last exactly `mss` long; all with one ACK, window, options (timestamps
+// and SACK blocks) and ECN field, so the link copies the header to each;
+// PSH or FIN only on the last, CWR only on the first (the link keeps them
+// there, as Linux's tcp_gso_segment).
 bool TcpLayer::ExtendTso(const tcp::TcpRepr& h, const FlowKey& key, const rings::ByteRing* data, std::uint32_t offset,
                        std::uint32_t len) {
   // An IPv4 datagram of at most 65535 bytes with its 20-byte header.
   constexpr std::size_t kMaxTcpBytes = 65535 - 20;
   TsoBuild& b = tso_;
   if (b.closed || len == 0 || len > b.mss || data == nullptr || h.seq != b.next_seq || !(key == b.key)) return false;
-  if ((h.flags & ~(tcp::kPsh | tcp::kFin)) != tcp::kAck || h.ack != b.header.ack || h.window != b.header.window ||
+  const std::uint8_t base = b.header.flags & ~tcp::kCwr;
+  if ((h.flags & ~(tcp::kPsh | tcp::kFin)) != base || h.ack != b.header.ack || h.window != b.header.window ||
       h.urgent != 0 || !(h.options == b.header.options)) {
     return false;
   }
@@ -108,8 +111,9 @@ bool TcpLayer::ExtendTso(const tcp::TcpRepr& h, const FlowKey& key, const rings:
     return false;
   }
   counters_.tx.Inc();
-  if (h.flags != tcp::kAck) {
-    tcp::TcpHeaderMut::Checked(b.p.data())->set_flags(h.flags);  // the first segment's header is in place
+  if (h.flags != base) {
+    // The first segment's header is in place: it takes this one's PSH/FIN.
+    tcp::TcpHeaderMut::Checked(b.p.data())->set_flags(h.flags | (b.header.flags & tcp::kCwr));
     b.closed = true;
   }
   if (len < b.mss) b.closed = true;
@@ -143,7 +147,7 @@ void TcpLayer::FlushTso() {
     o.gso_size = static_cast<std::uint16_t>(tso_.mss);
     counters_.tx_tso.Inc();
   }
-  SendSegment(std::move(p), key);
+  SendSegment(std::move(p), key, IpOutput::Path::kAny, tso_.ecn);
 }
 
 }  // namespace ringstack::engine

@@ -187,16 +187,17 @@ void Worker::HandleArp(Packet p) {
 }
 
 void Worker::SendIp(Packet p, const proto::IpAddress& src, const proto::IpAddress& dst, std::uint8_t protocol,
-                    Path path) {
+                    Path path, std::uint8_t tos) {
   via_tx_thread_ = path == Path::kTxThread;
   if (src.is_v6()) {
     ipv6::Ipv6Repr ip;
     ip.src = src.v6();
     ip.dst = dst.v6();
     ip.next_header = protocol;
+    ip.traffic_class = tos;
     ipv6_.Send(std::move(p), ip);
   } else {
-    ipv4_.Send(std::move(p), src.v4(), dst.v4(), protocol);
+    ipv4_.Send(std::move(p), src.v4(), dst.v4(), protocol, tos);
   }
   via_tx_thread_ = false;
 }

@@ -129,7 +129,7 @@ class Worker final : public Stage, private IpOutput, private LinkOutput, private
   }
   // IpOutput, for the transport layers: to the IPv4 or IPv6 layer.
   void SendIp(Packet p, const proto::IpAddress& src, const proto::IpAddress& dst, std::uint8_t protocol,
-              Path path) override;
+              Path path, std::uint8_t tos) override;
   std::size_t PathMtu(const proto::IpAddress& dst) override;
   proto::IpAddress SourceFor(const proto::IpAddress& dst) const override;
   bool IsLocal(const proto::IpAddress& addr) const override;

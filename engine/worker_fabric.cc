@@ -68,7 +68,7 @@ void Worker::ServeMail() {
         ipv6_.ReceiveUdp(std::move(m.packet), m.ip6, m.offset, m.group);
         break;
       case ShardMessage::Kind::kTcp:
-        tcp_.Receive(std::move(m.packet), m.remote.addr, m.local.addr, m.group);
+        tcp_.Receive(std::move(m.packet), m.remote.addr, m.local.addr, m.group, m.ecn);
         break;
     }
     m = ShardMessage();

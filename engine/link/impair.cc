@@ -2,12 +2,17 @@
 
 #include <charconv>
 #include <cstring>
+#include <optional>
+#include <span>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "protocols/common/bytes.h"
+#include "protocols/common/checksum.h"
 
 namespace ringstack::engine {
 namespace {
@@ -29,6 +34,14 @@ absl::StatusOr<Duration> ParseDuration(absl::string_view key, absl::string_view 
   return Duration::Nanos(n * scale);
 }
 
+absl::StatusOr<ImpairConfig::CeDir> ParseCeDir(absl::string_view v) {
+  if (v == "rx") return ImpairConfig::CeDir::kRx;
+  if (v == "tx") return ImpairConfig::CeDir::kTx;
+  if (v == "both") return ImpairConfig::CeDir::kBoth;
+  return absl::InvalidArgumentError(
+      absl::StrCat("--impair: ce_dir wants rx (frames received), tx (frames sent) or both, got '", v, "'"));
+}
+
 }  // namespace
 
 absl::StatusOr<ImpairConfig> ImpairConfig::Parse(absl::string_view spec) {
@@ -45,6 +58,7 @@ absl::StatusOr<ImpairConfig> ImpairConfig::Parse(absl::string_view spec) {
                    : key == "dup" ? &c.dup
                    : key == "reorder" ? &c.reorder
                    : key == "corrupt" ? &c.corrupt
+                   : key == "ce" ? &c.ce
                                       : nullptr;
     if (prob != nullptr) {
       if (!absl::SimpleAtod(value, prob) || !(*prob >= 0.0 && *prob <= 1.0)) {
@@ -55,6 +69,10 @@ absl::StatusOr<ImpairConfig> ImpairConfig::Parse(absl::string_view spec) {
       auto d = ParseDuration(key, value);
       if (!d.ok()) return d.status();
       (key == "delay" ? c.delay : c.reorder_delay) = *d;
+    } else if (key == "ce_dir") {
+      auto d = ParseCeDir(value);
+      if (!d.ok()) return d.status();
+      c.ce_dir = *d;
     } else if (key == "burst") {
       if (!absl::SimpleAtoi(value, &c.burst) || c.burst < 1 || c.burst > 1000) {
         return absl::InvalidArgumentError(absl::StrCat("--impair: burst wants a frame count in [1, 1000], got '",
@@ -95,15 +113,70 @@ absl::StatusOr<ImpairConfig> ImpairConfig::Parse(absl::string_view spec) {
     } else {
       return absl::InvalidArgumentError(absl::StrCat(
           "--impair: unknown key '", key,
-          "' (known: loss, dup, reorder, corrupt, delay, reorder_delay, burst, seed; rate, queue in simulations)"));
+          "' (known: loss, dup, reorder, corrupt, ce, ce_dir, delay, reorder_delay, burst, seed; rate, queue in "
+          "simulations)"));
     }
   }
   return c;
 }
 
 std::string ImpairConfig::ToString() const {
-  return absl::StrFormat("loss=%g,dup=%g,reorder=%g,corrupt=%g,delay=%dus,burst=%d,rate=%u,queue=%u,seed=%u", loss,
-                         dup, reorder, corrupt, delay.nanos() / 1000, burst, rate, queue, seed);
+  std::string s = absl::StrFormat("loss=%g,dup=%g,reorder=%g,corrupt=%g,delay=%dus,burst=%d,rate=%u,queue=%u,seed=%u",
+                                  loss, dup, reorder, corrupt, delay.nanos() / 1000, burst, rate, queue, seed);
+  if (ce > 0) {
+    absl::StrAppend(&s, absl::StrFormat(",ce=%g,ce_dir=%s", ce,
+                                        ce_dir == CeDir::kRx   ? "rx"
+                                        : ce_dir == CeDir::kTx ? "tx"
+                                                               : "both"));
+  }
+  return s;
+}
+
+namespace {
+
+constexpr std::size_t kEthHeader = 14;
+
+// Where the frame's IP header begins and whether it is IPv6; nullopt for
+// anything else (or too short to hold the field).
+std::optional<std::pair<std::size_t, bool>> IpAt(std::span<const std::byte> frame) {
+  if (frame.size() < kEthHeader + 2) return std::nullopt;
+  const std::uint16_t type = proto::LoadBe16(frame.data() + 12);
+  if (type == 0x0800 && frame.size() >= kEthHeader + 20 && (std::to_integer<unsigned>(frame[kEthHeader]) >> 4) == 4) {
+    return std::make_pair(kEthHeader, false);
+  }
+  if (type == 0x86dd && frame.size() >= kEthHeader + 40) return std::make_pair(kEthHeader, true);
+  return std::nullopt;
+}
+
+unsigned EcnBits(std::span<const std::byte> frame, std::size_t ip, bool v6) {
+  // IPv4: the low two bits of the TOS octet; IPv6: of the Traffic Class,
+  // which straddles the first two octets (version 4 bits, class 8).
+  return v6 ? (std::to_integer<unsigned>(frame[ip + 1]) >> 4) & 3u : std::to_integer<unsigned>(frame[ip + 1]) & 3u;
+}
+
+}  // namespace
+
+bool IsEct(std::span<const std::byte> frame) {
+  const auto at = IpAt(frame);
+  if (!at) return false;
+  const unsigned ecn = EcnBits(frame, at->first, at->second);
+  return ecn == 1 || ecn == 2;
+}
+
+bool MarkCe(std::span<std::byte> frame) {
+  if (!IsEct(frame)) return false;
+  const auto [ip, v6] = *IpAt(frame);
+  if (v6) {
+    frame[ip + 1] |= std::byte{0x30};
+    return true;
+  }
+  // The header checksum follows the 16-bit word holding the TOS octet
+  // (RFC 1624).
+  const std::uint16_t old_word = proto::LoadBe16(frame.data() + ip);
+  frame[ip + 1] |= std::byte{0x03};
+  proto::StoreBe16(frame.data() + ip + 10, proto::ChecksumAdjust(proto::LoadBe16(frame.data() + ip + 10), old_word,
+                                                                 proto::LoadBe16(frame.data() + ip)));
+  return true;
 }
 
 std::uint64_t Impairer::NextU64() {
@@ -122,6 +195,9 @@ Impairer::Decision Impairer::Next(std::size_t frame_len) {
   const double u_reorder = NextUnit();
   const double u_corrupt = NextUnit();
   const std::uint64_t r = NextU64();
+  // Drawn only when marking is on: a spec without `ce` keeps the sequences
+  // it had before marks existed.
+  d.ce = config_.ce > 0 && NextUnit() < config_.ce;
   d.delay = config_.delay;
   if (burst_left_ > 0) {
     --burst_left_;
@@ -171,14 +247,33 @@ ImpairedLink::ImpairedLink(std::unique_ptr<Link> inner, const ImpairConfig& conf
       }()),
       tx_dropped_(counters.Add("impair_tx_dropped")),
       tx_duplicated_(counters.Add("impair_tx_duplicated")),
-      tx_reordered_(counters.Add("impair_tx_reordered")) {}
+      tx_reordered_(counters.Add("impair_tx_reordered")),
+      ce_marked_(counters.Add("impair_ce_marked")),
+      tx_ce_marked_(counters.Add("impair_tx_ce_marked")),
+      ce_rx_(config.ce_rx()),
+      ce_tx_(config.ce_tx()) {}
 
-SendResult ImpairedLink::Send(const rings::Packet& frame) {
-  const Impairer::Decision d = tx_impairer_.Next(frame.size());
+SendResult ImpairedLink::Send(const rings::Packet& sent) {
+  const Impairer::Decision d = tx_impairer_.Next(sent.size());
   if (d.drop) {
     tx_dropped_.Inc();
     return SendResult::kSent;  // lost on the wire
   }
+  // A CE mark changes the frame: a copy is marked (the engine's is const).
+  rings::Packet marked;
+  if (d.ce && ce_tx_ && IsEct(sent.data())) {
+    marked = pool_.Get(sent.buffer_class());
+    const auto room = marked ? marked.Append(sent.size()) : std::span<std::byte>();
+    if (room.size() == sent.size()) {
+      std::memcpy(room.data(), sent.data().data(), sent.size());
+      marked.offload() = sent.offload();
+      MarkCe(marked.data());
+      tx_ce_marked_.Inc();
+    } else {
+      marked = rings::Packet();
+    }
+  }
+  const rings::Packet& frame = marked ? marked : sent;
   if (d.reorder && !tx_holding_) {
     tx_held_.assign(frame.data().begin(), frame.data().end());
     tx_held_offload_ = frame.offload();
@@ -232,6 +327,7 @@ bool ImpairedLink::Receive(rings::Packet& into, bool& oversize) {
       into.offload().csum_trusted = false;
       corrupted_.Inc();
     }
+    if (d.ce && ce_rx_ && MarkCe(into.data())) ce_marked_.Inc();
     if (d.reorder) reordered_.Inc();
     if (d.duplicate) {
       duplicated_.Inc();

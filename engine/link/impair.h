@@ -1,5 +1,6 @@
 // Link impairments for tests and experiments: seeded loss, duplication,
-// reordering, corruption and delay, the same way for the same seed.
+// reordering, corruption, delay and ECN congestion marks, the same way for
+// the same seed.
 //
 // ImpairConfig parses the --impair spec; Impairer makes the per-frame
 // decisions (pure, deterministic); ImpairedLink applies them to the frames a
@@ -12,6 +13,7 @@
 #include <deque>
 #include <vector>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -31,19 +33,35 @@ struct ImpairConfig {
   Duration delay;      // added to every frame
   Duration reorder_delay = Duration::Millis(2);
   int burst = 1;       // a loss drops this many frames in a row (the average loss rate stays `loss`)
+  // Probability that an ECN-capable IP packet (ECT(0) or ECT(1)) is marked
+  // CE (RFC 3168 5), as a congested AQM router would; `ce_dir` says which
+  // frames: those the engine receives (rx), sends (tx) or both.
+  double ce = 0;
+  enum class CeDir { kRx, kTx, kBoth };
+  CeDir ce_dir = CeDir::kRx;
   // The simulated link only (SimLink): a bottleneck of `rate` bits per
   // second with a drop-tail queue of `queue` bytes (0: unbounded).
   std::uint64_t rate = 0;
   std::uint64_t queue = 0;
   std::uint64_t seed = 1;
 
-  // "loss=0.05,dup=0.01,reorder=0.05,corrupt=0.001,delay=5ms,burst=3,seed=7"
-  // (and for SimLink "rate=100mbit,queue=256K"); an empty
-  // spec is no impairment. Errors name the bad key or value.
+  // "loss=0.05,dup=0.01,reorder=0.05,corrupt=0.001,delay=5ms,burst=3,
+  // ce=0.02,ce_dir=tx,seed=7" (and for SimLink "rate=100mbit,queue=256K");
+  // an empty spec is no impairment. Errors name the bad key or value.
   static absl::StatusOr<ImpairConfig> Parse(absl::string_view spec);
-  bool enabled() const { return loss > 0 || dup > 0 || reorder > 0 || corrupt > 0 || delay > Duration(); }
+  bool enabled() const {
+    return loss > 0 || dup > 0 || reorder > 0 || corrupt > 0 || ce > 0 || delay > Duration();
+  }
+  bool ce_rx() const { return ce > 0 && ce_dir != CeDir::kTx; }
+  bool ce_tx() const { return ce > 0 && ce_dir != CeDir::kRx; }
   std::string ToString() const;
 };
+
+// RFC 3168 5 in an Ethernet frame: the IPv4 or IPv6 packet it carries is
+// ECN-capable (ECT(0) or ECT(1)); MarkCe sets its ECN field to CE (the
+// IPv4 header checksum updated) and says whether it did.
+bool IsEct(std::span<const std::byte> frame);
+bool MarkCe(std::span<std::byte> frame);
 
 class Impairer {
  public:
@@ -52,6 +70,7 @@ class Impairer {
     bool duplicate = false;
     bool reorder = false;  // held back by reorder_delay (included in delay)
     bool corrupt = false;
+    bool ce = false;  // mark CE if the frame is ECN-capable
     std::size_t corrupt_offset = 0;
     std::uint8_t corrupt_mask = 0;
     Duration delay;
@@ -79,10 +98,12 @@ class Impairer {
 // frame picked for reordering is held and goes out after the next one (or
 // after `reorder_delay`, checked when the next frame is sent). Received held
 // frames wait in pool buffers (at most kMaxHeld; past that a frame is passed
-// on undelayed). Corruption and delay apply to received frames only.
+// on undelayed). Corruption and delay apply to received frames only; CE
+// marks to either or both, as `ce_dir` says.
 class ImpairedLink final : public Link {
  public:
-  // Counts what it does under impair_dropped/_duplicated/_reordered/_corrupted.
+  // Counts what it does under impair_dropped/_duplicated/_reordered/
+  // _corrupted/_ce_marked (and impair_tx_* for sent frames).
   ImpairedLink(std::unique_ptr<Link> inner, const ImpairConfig& config, rings::PacketPool& pool,
                const Clock& clock, CounterSet& counters);
   bool Receive(rings::Packet& into, bool& oversize) override;
@@ -128,6 +149,9 @@ class ImpairedLink final : public Link {
   Counter& tx_dropped_;
   Counter& tx_duplicated_;
   Counter& tx_reordered_;
+  Counter& ce_marked_;
+  Counter& tx_ce_marked_;
+  const bool ce_rx_, ce_tx_;
 };
 
 }  // namespace ringstack::engine

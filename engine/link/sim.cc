@@ -22,6 +22,8 @@ struct Direction {
   std::uint64_t seq = 0;
   std::uint64_t sent = 0;
   std::uint64_t tail_dropped = 0;
+  std::uint64_t ce_marked = 0;  // ECN-capable frames marked CE
+  Duration extra_delay;         // a delay spike on top of the configured delay
   Instant busy_until;  // the bottleneck is sending until then (rate model)
   Doorbell* receiver = nullptr;
 };
@@ -41,7 +43,7 @@ class SimWire {
       const Impairer::Decision dec = d.impairer.Next(bytes.size());
       if (dec.drop) return;
       const Instant now = clock_.Now();
-      Instant due = now + dec.delay;
+      Instant due = now + dec.delay + d.extra_delay;
       if (const std::uint64_t rate = rates_[from].rate; rate != 0) {
         // A bottleneck: the frame waits for those before it, unless the
         // queue (what is still to be sent, in bytes) is full: dropped.
@@ -54,7 +56,7 @@ class SimWire {
         }
         d.busy_until = start + Duration::Nanos(static_cast<std::int64_t>(
                                    static_cast<double>(bytes.size()) * 8e9 / static_cast<double>(rate)));
-        due = d.busy_until + dec.delay;
+        due = d.busy_until + dec.delay + d.extra_delay;
       }
       const int copies = dec.duplicate ? 2 : 1;
       for (int i = 0; i < copies; ++i) {
@@ -70,6 +72,7 @@ class SimWire {
           it = d.in_flight.insert(std::move(node)).position;
         }
         if (dec.corrupt && i == 0) it->second[dec.corrupt_offset] ^= std::byte{dec.corrupt_mask};
+        if (dec.ce && MarkCe(it->second)) ++d.ce_marked;
       }
       wake = d.receiver;
     }
@@ -130,6 +133,18 @@ class SimWire {
     return d.tail_dropped;
   }
 
+  void SetExtraDelay(int from, Duration extra) {
+    Direction& d = dir_[from];
+    std::lock_guard<std::mutex> lock(d.mu);
+    d.extra_delay = extra;
+  }
+
+  std::uint64_t CeMarked(int from) const {
+    const Direction& d = dir_[from];
+    std::lock_guard<std::mutex> lock(d.mu);
+    return d.ce_marked;
+  }
+
  private:
   const Clock& clock_;
   Direction dir_[2];
@@ -175,5 +190,9 @@ std::optional<std::vector<std::byte>> SimLink::ReceiveBytes() {
 std::size_t SimLink::sent() const { return wire_->Sent(side_); }
 
 std::uint64_t SimLink::tail_dropped() const { return wire_->TailDropped(side_); }
+
+std::uint64_t SimLink::ce_marked() const { return wire_->CeMarked(side_); }
+
+void SimLink::SetExtraDelay(Duration extra) { wire_->SetExtraDelay(side_, extra); }
 
 }  // namespace ringstack::engine

@@ -53,6 +53,11 @@ class SimLink final : public Link {
   std::size_t sent() const;
   // Frames this side sent that the bottleneck's full queue dropped.
   std::uint64_t tail_dropped() const;
+  // Frames this side sent that the wire marked CE (ImpairConfig::ce).
+  std::uint64_t ce_marked() const;
+  // Frames this side sends from now on take `extra` longer (a delay spike;
+  // Duration() ends it). Frames already on the wire keep their time.
+  void SetExtraDelay(Duration extra);
 
  private:
   SimLink(std::shared_ptr<SimWire> wire, int side) : wire_(std::move(wire)), side_(side) {}

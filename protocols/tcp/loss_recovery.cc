@@ -272,6 +272,7 @@ void RackRecovery::OnTlpOutcome(bool dsack, Instant now) {
     c_.undo_retrans_ = 1;  // the probe: a late D-SACK for it undoes this
     c_.cc_->OnCongestionEvent(c_.in_flight(), now);
     c_.cc_->SetCwnd(c_.cc_->ssthresh());
+    c_.EcnOnLossReduction();
     ++c_.stats_.tlp_recoveries;
   }
 }

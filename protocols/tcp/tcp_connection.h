@@ -29,7 +29,8 @@
 // uses it (RFC 7661). RFC 5961 challenge ACKs share a rate limit. Delayed
 // ACKs (every second full segment, at most `delayed_ack` late), Nagle
 // unless `nodelay`, receiver and sender SWS avoidance (RFC 9293 3.8.6.2),
-// zero-window probes, keepalive.
+// zero-window probes, keepalive. ECN (RFC 3168, tcp_ecn.cc) by
+// `TcpConfig::ecn`.
 //
 // Allocates only when more segments are in flight than ever before (the
 // scoreboard grows); not thread-safe (one worker owns it).
@@ -47,6 +48,7 @@
 
 #include "protocols/common/address.h"
 #include "protocols/common/bytes.h"
+#include "protocols/common/ecn.h"
 #include "protocols/common/overloaded.h"
 #include "protocols/common/time.h"
 #include "protocols/tcp/assembler.h"
@@ -100,6 +102,9 @@ struct TcpStats {
   std::uint64_t paws_dropped = 0;      // RFC 7323 5: old timestamps
   std::uint64_t ts_missing_dropped = 0;  // RFC 7323 3.2: no timestamp once agreed
   std::uint64_t no_ack_dropped = 0;    // RFC 9293 3.10.7.4 fifth: in window, ACK bit off
+  std::uint64_t ecn_established = 0;   // connections established with ECN agreed (RFC 3168 6.1.1)
+  std::uint64_t ecn_ce_received = 0;   // segments received with CE marked (echoed with ECE)
+  std::uint64_t ecn_reductions = 0;    // cwnd reductions for an ECE (at most one a window)
 };
 
 // TcpStats' fields by name, for counters ("tcp_" + name) and reports.
@@ -119,8 +124,17 @@ inline constexpr std::pair<std::string_view, std::uint64_t TcpStats::*> kTcpStat
     {"paws_dropped", &TcpStats::paws_dropped},
     {"ts_missing_dropped", &TcpStats::ts_missing_dropped},
     {"no_ack_dropped", &TcpStats::no_ack_dropped},
+    {"ecn_established", &TcpStats::ecn_established},
+    {"ecn_ce_received", &TcpStats::ecn_ce_received},
+    {"ecn_reductions", &TcpStats::ecn_reductions},
 };
 inline constexpr std::size_t kTcpStatCount = std::size(kTcpStatFields);
+
+// RFC 3168 ECN: not at all; when the peer asks (our SYN does not: Linux's
+// tcp_ecn=2); asked for in our SYN as well.
+enum class EcnMode { kOff, kPassive, kOn };
+std::string_view EcnModeName(EcnMode m);
+std::optional<EcnMode> ParseEcnMode(std::string_view name);
 
 struct TcpConfig {
   std::uint16_t mss = 1460;                   // what we can receive (MTU - IP - TCP headers)
@@ -142,6 +156,7 @@ struct TcpConfig {
   bool hystart = true;                        // RFC 9406 slow-start exit
   Recovery recovery = Recovery::kRack;
   bool frto = true;                           // RFC 5682 F-RTO after a timeout, with SACK (Linux's tcp_frto)
+  EcnMode ecn = EcnMode::kPassive;            // RFC 3168
   Duration max_ack_delay = Duration::Millis(200);  // the peer's, for the tail probe (RFC 8985 7.2)
   Duration non_validated_period = Duration::Seconds(300);  // RFC 7661 4.4
   ChallengeAckLimiter* challenge_limiter = nullptr;  // shared; null: unlimited
@@ -164,7 +179,10 @@ class TcpConnection {
  public:
   // RFC 9293 3.3.2 states. Each holds what only it needs.
   struct Closed {};
-  struct SynSent { int retries = 0; };
+  struct SynSent {
+    int retries = 0;
+    bool ecn = false;  // our SYN asked for ECN (ECE and CWR); a retransmitted one does not
+  };
   struct SynReceived {
     int retries = 0;
     bool passive = false;  // opened by Accept: a RST or SYN sends it back to LISTEN (the embryo goes)
@@ -196,8 +214,9 @@ class TcpConnection {
   static std::unique_ptr<TcpConnection> FromCookie(const TcpConfig& config, const Endpoints& ends, const TcpRepr& ack,
                                                    const CookieOptions& o, Instant now, TcpOutcome& out);
 
-  // RFC 9293 3.10.7: a segment for this connection.
-  void OnSegment(const TcpRepr& seg, Instant now, TcpOutcome& out);
+  // RFC 9293 3.10.7: a segment for this connection, which came in an IP
+  // packet with ECN field `ecn`.
+  void OnSegment(const TcpRepr& seg, Instant now, TcpOutcome& out, IpEcn ecn = IpEcn::kNotEct);
   // Work due at `now` (retransmission, delayed ACK, persist, keepalive,
   // TIME-WAIT's end).
   void OnTimer(Instant now, TcpOutcome& out);
@@ -243,6 +262,9 @@ class TcpConnection {
   WindowScale rcv_scale() const { return rcv_scale_; }
   bool sack_ok() const { return sack_ok_; }
   bool ts_ok() const { return ts_ok_; }
+  bool ecn_ok() const { return ecn_ok_; }
+  // RFC 3168 6.1.3: the receiver sets ECE on its ACKs until the peer's CWR.
+  bool ece_pending() const { return ece_pending_; }
   std::uint32_t ts_recent() const { return ts_recent_; }
   std::uint32_t cwnd() const { return cc_->cwnd(); }
   std::uint32_t ssthresh() const { return cc_->ssthresh(); }
@@ -329,6 +351,15 @@ class TcpConnection {
   void TakeOptions(const TcpOptions& o, bool syn);
   void TakeTimestamp(const TcpRepr& seg);
 
+  // tcp_ecn.cc: RFC 3168 ECN.
+  std::uint8_t SynFlags() const;
+  std::uint8_t SynAckFlags() const;
+  void OnEcnMarks(const TcpRepr& seg, IpEcn ecn, Instant now);
+  void OnEce(Instant now);
+  // A loss reduction also answers the peer's congestion signal (RFC 3168
+  // 6.1.2: CWR on the next new data; no ECN reduction in this window).
+  void EcnOnLossReduction();
+
   // tcp_output.cc.
   void Output(Instant now);
   // Sends what NextSeg allows (RFC 6675 4): lost segments first, then new
@@ -343,7 +374,8 @@ class TcpConnection {
   // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> (SND.NXT never moves back: a
   // timeout resends what the scoreboard deems lost instead).
   void SendAck(Instant now) { SendSegment(kAck, snd_.nxt, 0, now); }
-  void SendSegment(std::uint8_t flags, SeqNum seq, std::uint32_t len, Instant now, bool syn_options = false);
+  void SendSegment(std::uint8_t flags, SeqNum seq, std::uint32_t len, Instant now, bool syn_options = false,
+                   IpEcn ecn = IpEcn::kNotEct);
   void SendSyn(std::uint8_t flags, Instant now);
   void SendRst(SeqNum seq, Instant now);
   void Retransmit(Instant now);
@@ -407,6 +439,11 @@ class TcpConnection {
   std::uint16_t snd_mss_ = 536;  // RFC 9293 3.7.1 default without the option
   WindowScale snd_scale_, rcv_scale_;
   bool ws_ok_ = false, sack_ok_ = false, ts_ok_ = false;
+  bool ecn_ok_ = false;          // RFC 3168 6.1.1: agreed in the handshake
+  bool ece_pending_ = false;     // receiver: ECE on our ACKs until a CWR comes (6.1.3)
+  bool cwr_pending_ = false;     // sender: CWR on our next new data segment (6.1.2)
+  bool ecn_window_ = false;      // sender: reduced; no second reduction before ...
+  SeqNum ecn_recover_;           // ... SND.UNA passes the end of the segment that said CWR
   std::uint32_t ts_recent_ = 0;  // RFC 7323 4.3
   std::int64_t ts_offset_ = 0;
 

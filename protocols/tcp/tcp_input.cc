@@ -6,7 +6,7 @@
 
 namespace ringstack::proto::tcp {
 
-void TcpConnection::OnSegment(const TcpRepr& seg, Instant now, TcpOutcome& out) {
+void TcpConnection::OnSegment(const TcpRepr& seg, Instant now, TcpOutcome& out, IpEcn ecn) {
   const Call call(*this, out);
   last_heard_ = now;
   keepalive_probes_ = 0;
@@ -17,7 +17,7 @@ void TcpConnection::OnSegment(const TcpRepr& seg, Instant now, TcpOutcome& out) 
   }
   // A retransmission of the SYN we answered: our SYN-ACK was lost; send it again.
   if (Is<SynReceived>(state_) && seg.syn() && !seg.has_ack() && seg.seq == rcv_.irs) {
-    SendSegment(kSyn | kAck, snd_.iss, 0, now, /*syn_options=*/true);
+    SendSegment(SynAckFlags(), snd_.iss, 0, now, /*syn_options=*/true);
     return;
   }
   if (!CheckSequence(seg, now)) return;  // first
@@ -34,6 +34,7 @@ void TcpConnection::OnSegment(const TcpRepr& seg, Instant now, TcpOutcome& out) 
     if (Sending()) Output(now);
     return;
   }
+  OnEcnMarks(seg, ecn, now);
   // Sixth, the URG bit: urgent data is delivered in line, as RFC 6093 advises.
   ProcessText(seg, now);  // seventh
   if (Is<Closed>(state_)) return;
@@ -56,6 +57,9 @@ void TcpConnection::OnSegmentInSynSent(const TcpRepr& seg, Instant now) {
   }
   // Fourth, the SYN bit (fifth: neither SYN nor RST, drop).
   if (!seg.syn()) return;
+  // RFC 3168 6.1.1: ECN is agreed by an ECN-setup SYN-ACK (ECE, not CWR) to
+  // an ECN-setup SYN; a SYN-ACK with both is not one (a reflecting middlebox).
+  ecn_ok_ = std::get<SynSent>(state_).ecn && ack_ok && seg.ece() && !seg.cwr();
   rcv_.irs = seg.seq;
   rcv_.nxt = seg.seq + 1;
   rcv_.adv = rcv_.nxt;
@@ -82,6 +86,7 @@ void TcpConnection::OnSegmentInSynSent(const TcpRepr& seg, Instant now) {
     // "If SND.UNA > ISS (our SYN has been ACKed), change the connection
     // state to ESTABLISHED, form an ACK segment ... and send it."
     state_ = Established{};
+    if (ecn_ok_) ++stats_.ecn_established;
     out_->Event(TcpEvent::kEstablished);
     if (!seg.payload.empty() || seg.fin()) {
       ProcessText(seg, now);  // "continue processing at the sixth step"
@@ -187,6 +192,7 @@ bool TcpConnection::CheckAck(const TcpRepr& seg, Instant now) {
     snd_.max_wnd = std::max(snd_.max_wnd, snd_.wnd);
     snd_.wl1 = seg.seq;
     snd_.wl2 = seg.ack;
+    if (ecn_ok_) ++stats_.ecn_established;
     out_->Event(TcpEvent::kEstablished);
   }
   // RFC 5961 5.2: an ACK for data not yet sent, or older than the largest
@@ -324,6 +330,7 @@ void TcpConnection::ProcessAckOfData(const TcpRepr& seg, Instant now) {
     exiting = true;
   }
   recovery_->OnAck(AckFacts{acked, delivered, dsack, dup_ack, exiting, sacked}, now);
+  if (ecn_ok_ && seg.ece()) OnEce(now);
   if (snd_.wnd != 0) {
     persist_at_ = Instant::Never();
     persist_backoff_ = 0;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "protocols/common/bytes.h"
+#include "protocols/common/ecn.h"
 #include "protocols/tcp/tcp_repr.h"
 
 namespace ringstack::proto::tcp {
@@ -34,11 +35,13 @@ enum class TcpEvent {
 };
 
 // Send a segment: `header` (its payload empty) with `len` bytes from the send
-// buffer starting `offset` bytes past its first byte.
+// buffer starting `offset` bytes past its first byte, in an IP packet whose
+// ECN field is `ecn` (RFC 3168 6.1.2: ECT(0) on new data only).
 struct TcpTransmit {
   TcpRepr header;
   std::uint32_t offset = 0;
   std::uint32_t len = 0;
+  IpEcn ecn = IpEcn::kNotEct;
 };
 // Put `data` (a view into the segment being processed) into the receive
 // buffer `offset` bytes past its committed end (always within the window the
@@ -67,8 +70,8 @@ class TcpOutcome {
     closed_ = false;
   }
 
-  void Transmit(const TcpRepr& header, std::uint32_t offset, std::uint32_t len) {
-    actions_.emplace_back(TcpTransmit{header, offset, len});
+  void Transmit(const TcpRepr& header, std::uint32_t offset, std::uint32_t len, IpEcn ecn = IpEcn::kNotEct) {
+    actions_.emplace_back(TcpTransmit{header, offset, len, ecn});
   }
   void Place(std::uint32_t offset, Bytes data) { actions_.emplace_back(TcpPlace{offset, data}); }
   void Commit(std::uint32_t n) { actions_.emplace_back(TcpCommit{n}); }

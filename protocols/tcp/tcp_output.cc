@@ -35,8 +35,8 @@ std::unique_ptr<TcpConnection> TcpConnection::Connect(const TcpConfig& config, c
                                                       Instant now, TcpOutcome& out) {
   std::unique_ptr<TcpConnection> c(new TcpConnection(config, ends, iss, now));
   const Call call(*c, out);
-  c->state_ = SynSent{};
-  c->SendSyn(kSyn, now);
+  c->state_ = SynSent{.ecn = config.ecn == EcnMode::kOn};
+  c->SendSyn(c->SynFlags(), now);
   return c;
 }
 
@@ -67,8 +67,10 @@ std::unique_ptr<TcpConnection> TcpConnection::Accept(const TcpConfig& config, co
   c->snd_.max_wnd = c->snd_.wnd;
   c->snd_.wl1 = syn.seq;
   c->snd_.wl2 = iss;
+  // RFC 3168 6.1.1: an ECN-setup SYN (ECE and CWR) from a peer we answer.
+  c->ecn_ok_ = config.ecn != EcnMode::kOff && syn.ece() && syn.cwr();
   c->state_ = SynReceived{.passive = true};
-  c->SendSyn(kSyn | kAck, now);
+  c->SendSyn(c->SynAckFlags(), now);
   return c;
 }
 
@@ -182,11 +184,14 @@ std::uint16_t TcpConnection::AdvertisedWindowField() {
   return WindowSize(rcv_wnd()).ToField(rcv_scale_);
 }
 
-void TcpConnection::SendSegment(std::uint8_t flags, SeqNum seq, std::uint32_t len, Instant now, bool syn_options) {
+void TcpConnection::SendSegment(std::uint8_t flags, SeqNum seq, std::uint32_t len, Instant now, bool syn_options,
+                                IpEcn ecn) {
   TcpRepr h;
   h.src_port = ends_.local_port;
   h.dst_port = ends_.remote_port;
   h.seq = seq;
+  // RFC 3168 6.1.3: every ACK but a SYN-ACK echoes a CE mark until CWR.
+  if (ece_pending_ && (flags & kAck) && !(flags & kSyn)) flags |= kEce;
   h.flags = flags;
   if (flags & kAck) h.ack = rcv_.nxt;
   if (syn_options) {
@@ -210,7 +215,7 @@ void TcpConnection::SendSegment(std::uint8_t flags, SeqNum seq, std::uint32_t le
     dsack_pending_ = false;
   }
   const std::uint32_t offset = len != 0 ? static_cast<std::uint32_t>(seq - snd_.buf_seq) : 0;
-  out_->Transmit(h, offset, len);
+  out_->Transmit(h, offset, len, ecn);
 }
 
 void TcpConnection::SendRst(SeqNum seq, Instant /*now*/) {
@@ -335,7 +340,18 @@ void TcpConnection::SendNewData(std::uint8_t flags, std::uint32_t len, bool fin_
     timed_seq_ = snd_.nxt + len;
     timed_at_ = now;
   }
-  SendSegment(flags, snd_.nxt, len, now);
+  // RFC 3168 6.1.2 and 6.1.5: new data is ECN-capable; the first after a
+  // reduction says so with CWR.
+  IpEcn ecn = IpEcn::kNotEct;
+  if (ecn_ok_ && len != 0) {
+    ecn = IpEcn::kEct0;
+    if (cwr_pending_) {
+      flags |= kCwr;
+      cwr_pending_ = false;
+      ecn_recover_ = snd_.nxt + len;  // ECEs count again once this is acknowledged
+    }
+  }
+  SendSegment(flags, snd_.nxt, len, now, /*syn_options=*/false, ecn);
   const SeqNum start = snd_.nxt;
   snd_.nxt += len;
   if (fin_now) {
@@ -356,7 +372,8 @@ void TcpConnection::Retransmit(Instant now) {
     }
     rtt_.Backoff();
     timing_ = false;  // Karn
-    SendSegment(kSyn, snd_.iss, 0, now, true);
+    s->ecn = false;
+    SendSegment(SynFlags(), snd_.iss, 0, now, true);
     ++stats_.retransmits;
     rto_at_ = now + rtt_.rto();
     return;
@@ -368,7 +385,7 @@ void TcpConnection::Retransmit(Instant now) {
     }
     rtt_.Backoff();
     timing_ = false;
-    SendSegment(kSyn | kAck, snd_.iss, 0, now, true);
+    SendSegment(SynAckFlags(), snd_.iss, 0, now, true);
     ++stats_.retransmits;
     rto_at_ = now + rtt_.rto();
     return;
@@ -385,6 +402,7 @@ void TcpConnection::Retransmit(Instant now) {
   const bool first = phase_ != Phase::kRto;
   if (first) ArmUndo();
   cc_->OnRetransmitTimeout(in_flight(), now, first);
+  EcnOnLossReduction();
   phase_ = Phase::kRto;
   recover_ = snd_.nxt;
   timing_ = false;

@@ -118,6 +118,7 @@ void TcpConnection::EnterRecovery(Instant now, std::uint32_t not_counted) {
   ArmUndo();
   const std::uint32_t flight = in_flight() > not_counted ? in_flight() - not_counted : 0;
   cc_->OnCongestionEvent(flight, now);
+  EcnOnLossReduction();
   timing_ = false;
   recovery_->OnEnter(flight);
 }

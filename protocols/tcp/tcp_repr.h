@@ -78,6 +78,8 @@ struct TcpRepr {
   bool fin() const { return (flags & kFin) != 0; }
   bool rst() const { return (flags & kRst) != 0; }
   bool has_ack() const { return (flags & kAck) != 0; }
+  bool ece() const { return (flags & kEce) != 0; }
+  bool cwr() const { return (flags & kCwr) != 0; }
   // RFC 9293 3.4 SEG.LEN: payload octets plus one each for SYN and FIN.
   std::uint32_t seg_len() const {
     return static_cast<std::uint32_t>(payload.size()) + (syn() ? 1 : 0) + (fin() ? 1 : 0);

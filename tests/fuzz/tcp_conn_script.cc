@@ -31,7 +31,7 @@ using ConnReader = ScriptReader;
 class Owner : public proto::tcp::TcpReplayer {
  public:
   explicit Owner(std::uint32_t rcv_buf) : rcv_buf_(rcv_buf) {}
-  void Transmit(const TcpRepr& h, std::uint32_t offset, std::uint32_t len) override {
+  void Transmit(const TcpRepr& h, std::uint32_t offset, std::uint32_t len, proto::IpEcn /*ecn*/) override {
     RS_FUZZ_CHECK(!closed_);
     RS_FUZZ_CHECK(static_cast<std::uint64_t>(offset) + len <= queued_ - released_);
     const SeqNum end = h.seq + len + (h.syn() ? 1u : 0u) + (h.fin() ? 1u : 0u);
@@ -118,12 +118,13 @@ ConnPlayer::ConnPlayer(std::uint8_t cfg) {
   config_.keepalive_interval = Duration::Seconds(2);
   config_.keepalive_count = 3;
   config_.challenge_limiter = &limiter_;
+  config_.ecn = proto::tcp::EcnMode::kOn;
   owner_ = std::make_unique<Owner>(config_.rcv_buf);
   if ((cfg & kConnPassive) != 0) {
     TcpRepr syn;
     syn.src_port = 40000;
     syn.dst_port = 80;
-    syn.flags = proto::tcp::kSyn;
+    syn.flags = proto::tcp::kSyn | proto::tcp::kEce | proto::tcp::kCwr;
     syn.seq = peer_nxt_;
     syn.window = 65535;
     syn.options.mss = 1460;
@@ -214,9 +215,9 @@ bool ConnPlayer::Segment(ConnReader& in) {
     const SeqNum left = owner_->highest() - below;
     o.sack[o.sack_count++] = proto::tcp::SackBlock{left, left + size};
   }
-  const std::size_t payload = std::min<std::size_t>(len, kMaxPayload);
+  const std::size_t payload = std::min<std::size_t>(len & 0x3fff, kMaxPayload);
   t.payload = proto::Bytes(payload_.data(), payload);
-  conn_->OnSegment(t, now_, owner_->out);
+  conn_->OnSegment(t, now_, owner_->out, static_cast<proto::IpEcn>(len >> 14));
   owner_->Absorb();
   if (static_cast<std::int16_t>(seq) == 0 && !t.rst()) peer_nxt_ = t.seq + t.seg_len();
   return true;

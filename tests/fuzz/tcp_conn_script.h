@@ -9,7 +9,10 @@
 //                 [2 x u16 per SACK block]: SEQ = the peer's next sequence
 //                 number + seq, ACK = one past the highest sequence number
 //                 the connection sent + ack (options as stack_script.h's
-//                 kOpt* bits)
+//                 kOpt* bits); len's low 14 bits the payload length (at
+//                 most 1400), its top two the IP header's ECN field.
+//                 The connection asks for ECN (RFC 3168), as does the
+//                 peer's SYN of a passive one: the flags byte agrees or not.
 //   kConnAdvance  u16 ms: time passes; every deadline on the way fires
 //   kConnSend     u16 n: the application queues n bytes
 //   kConnRead     u16 n: the application reads up to n bytes

@@ -18,6 +18,7 @@
 #include "engine/timer_wheel.h"
 #include "gtest/gtest.h"
 #include "protocols/common/bytes.h"
+#include "protocols/common/checksum.h"
 
 namespace ringstack::engine {
 namespace {
@@ -217,6 +218,10 @@ TEST(Config, BadFlagsNameTheFlag) {
       {[](RawFlags& f) { f.impair = "loss=2"; }, "--impair"},
       {[](RawFlags& f) { f.impair = "jitter=1"; }, "--impair"},
       {[](RawFlags& f) { f.impair = "delay=fast"; }, "--impair"},
+      {[](RawFlags& f) { f.impair = "ce=1.5"; }, "--impair: ce wants a probability"},
+      {[](RawFlags& f) { f.impair = "ce=0.1,ce_dir=up"; }, "--impair: ce_dir wants rx"},
+      {[](RawFlags& f) { f.tcp_ecn = "always"; }, "--tcp-ecn: 'always' is not one of off, passive, on"},
+      {[](RawFlags& f) { f.tcp_frto = "maybe"; }, "--tcp-frto: 'maybe' is not on or off"},
   };
   for (const Row& row : rows) {
     RawFlags f = Good();
@@ -336,6 +341,74 @@ TEST(Steering, ControlTrafficAndFragmentsGoToShardZero) {
   auto bad_ihl = TcpFrame(1, 2, 1234, 80);
   bad_ihl[14] = std::byte{0x4f};                           // IHL past the frame
   EXPECT_EQ(ShardFor(bad_ihl, 4), 0);
+}
+
+// RFC 3168 5: ECT(0) and ECT(1) packets become CE, the IPv4 header
+// checksum still verifying; Not-ECT, CE already, ARP and runts are left
+// alone. The frames' headers are written here byte by byte.
+TEST(Impairer, MarkCeSetsTheEcnFieldOfEcnCapablePacketsOnly) {
+  auto v4 = [](std::uint8_t tos) {
+    std::vector<std::byte> f = TcpFrame(0xc0000201, 0xc0000202, 40000, 80);
+    f[14 + 1] = std::byte{tos};
+    proto::StoreBe16(f.data() + 14 + 2, 40);
+    f[14 + 8] = std::byte{64};
+    proto::StoreBe16(f.data() + 14 + 10, proto::InternetChecksum(proto::Bytes(f.data() + 14, 20)));
+    return f;
+  };
+  for (const std::uint8_t tos : {0x02, 0x01, 0xb8 | 0x02}) {  // ECT(0), ECT(1), DSCP EF with ECT(0)
+    auto f = v4(tos);
+    ASSERT_TRUE(IsEct(f));
+    ASSERT_TRUE(MarkCe(f));
+    EXPECT_EQ(std::to_integer<unsigned>(f[14 + 1]), (tos & 0xfcu) | 3u);
+    EXPECT_TRUE(proto::ChecksumOk(proto::Bytes(f.data() + 14, 20))) << int{tos};
+  }
+  for (const std::uint8_t tos : {0x00, 0x03}) {  // Not-ECT, CE
+    auto f = v4(tos);
+    const auto before = f;
+    EXPECT_FALSE(MarkCe(f));
+    EXPECT_EQ(f, before);
+  }
+  // IPv6: the Traffic Class's ECN bits are bits 4-5 of the second octet.
+  std::vector<std::byte> v6(14 + 40);
+  proto::StoreBe16(v6.data() + 12, 0x86dd);
+  v6[14] = std::byte{0x60};
+  v6[15] = std::byte{0x20};  // traffic class 0x02: ECT(0)
+  ASSERT_TRUE(MarkCe(v6));
+  EXPECT_EQ(std::to_integer<unsigned>(v6[15]), 0x30u);
+  EXPECT_FALSE(MarkCe(v6));  // CE now
+  std::vector<std::byte> arp(42);
+  proto::StoreBe16(arp.data() + 12, 0x0806);
+  EXPECT_FALSE(MarkCe(arp));
+  std::vector<std::byte> runt(20);
+  proto::StoreBe16(runt.data() + 12, 0x0800);
+  EXPECT_FALSE(MarkCe(runt));
+}
+
+// Marks come at their rate beside the other impairments; a spec without
+// `ce` draws no mark at all.
+TEST(Impairer, CeMarksAtTheirRateAndOnlyWhenAsked) {
+  ImpairConfig plain;
+  plain.loss = 0.1;
+  plain.seed = 99;
+  ImpairConfig marking = plain;
+  marking.ce = 0.2;
+  Impairer a(plain), b(marking);
+  int marks = 0;
+  for (int i = 0; i < 20000; ++i) {
+    const auto da = a.Next(100);
+    const auto db = b.Next(100);
+    EXPECT_FALSE(da.ce);
+    marks += db.ce;
+  }
+  EXPECT_NEAR(marks / 20000.0, 0.2, 0.015);
+  EXPECT_NEAR(b.dropped() / 20000.0, 0.1, 0.01);
+  auto spec = ImpairConfig::Parse("ce=0.05,ce_dir=tx");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_TRUE(spec->ce_tx());
+  EXPECT_FALSE(spec->ce_rx());
+  EXPECT_TRUE(spec->enabled());
+  EXPECT_TRUE(ImpairConfig::Parse("ce=0.05")->ce_rx());
+  EXPECT_TRUE(ImpairConfig::Parse("ce=0.05,ce_dir=both")->ce_tx());
 }
 
 TEST(Impairer, SameSeedSameDecisionsAndRatesRoughlyRight) {

@@ -24,6 +24,7 @@ struct Recorder : TcpReplayer {
     TcpRepr h;
     std::uint32_t offset;
     std::uint32_t len;
+    IpEcn ecn;
   };
   std::vector<Sent> sent;
   std::vector<TcpEvent> events;
@@ -31,8 +32,8 @@ struct Recorder : TcpReplayer {
   std::uint32_t committed = 0;
   std::uint32_t released = 0;
 
-  void Transmit(const TcpRepr& h, std::uint32_t offset, std::uint32_t len) override {
-    sent.push_back({h, offset, len});
+  void Transmit(const TcpRepr& h, std::uint32_t offset, std::uint32_t len, IpEcn ecn) override {
+    sent.push_back({h, offset, len, ecn});
   }
   void Place(std::uint32_t offset, Bytes data) override {
     const std::size_t at = committed + offset;
@@ -87,8 +88,8 @@ struct Fixture {
   std::uint32_t PeerSeq() const { return c->rcv_nxt().value(); }
   std::uint32_t OurNxt() const { return c->snd_nxt().value(); }
   // Calls into the connection, each recorded.
-  void In(const TcpRepr& s) {
-    c->OnSegment(s, now, rec.out);
+  void In(const TcpRepr& s, IpEcn ecn = IpEcn::kNotEct) {
+    c->OnSegment(s, now, rec.out, ecn);
     rec.Absorb();
   }
   void Timer() {

@@ -43,7 +43,7 @@ struct Side : TcpReplayer {
   std::vector<TcpEvent> events;
   std::vector<TcpRepr> sent_headers;
 
-  void Transmit(const TcpRepr& h, std::uint32_t offset, std::uint32_t len) override;
+  void Transmit(const TcpRepr& h, std::uint32_t offset, std::uint32_t len, IpEcn ecn) override;
   void Place(std::uint32_t offset, Bytes data) override {
     const std::size_t at = committed + offset;
     if (rx.size() < at + data.size()) rx.resize(at + data.size());
@@ -163,7 +163,7 @@ struct Wire {
   }
 };
 
-void Side::Transmit(const TcpRepr& h, std::uint32_t offset, std::uint32_t len) {
+void Side::Transmit(const TcpRepr& h, std::uint32_t offset, std::uint32_t len, IpEcn /*ecn*/) {
   sent_headers.push_back(h);
   std::vector<std::byte> bytes(h.header_len() + len);
   if (len != 0) {

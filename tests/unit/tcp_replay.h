@@ -14,7 +14,7 @@ namespace ringstack::proto::tcp {
 class TcpReplayer {
  public:
   virtual ~TcpReplayer() = default;
-  virtual void Transmit(const TcpRepr& h, std::uint32_t offset, std::uint32_t len) = 0;
+  virtual void Transmit(const TcpRepr& h, std::uint32_t offset, std::uint32_t len, IpEcn ecn) = 0;
   virtual void Place(std::uint32_t offset, Bytes data) = 0;
   virtual void Commit(std::uint32_t n) = 0;
   virtual void Release(std::uint32_t n) = 0;
@@ -25,7 +25,7 @@ class TcpReplayer {
   void Absorb() {
     for (const TcpAction& a : out.actions()) {
       std::visit(Overloaded{
-                     [&](const TcpTransmit& t) { Transmit(t.header, t.offset, t.len); },
+                     [&](const TcpTransmit& t) { Transmit(t.header, t.offset, t.len, t.ecn); },
                      [&](const TcpPlace& p) { Place(p.offset, p.data); },
                      [&](const TcpCommit& c) { Commit(c.n); },
                      [&](const TcpRelease& r) { Release(r.n); },

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Lab test: ECN (RFC 3168) against Linux. Linux asks (net.ipv4.tcp_ecn=1)
+# and ringstack, passive by default, agrees: Linux's TCP_INFO says so
+# (TCPI_OPT_ECN; the ss of iproute2 6.1 shows no options against this
+# kernel).
+# ringstack's impairment stage marks CE on the ECN-capable frames it
+# receives: ringstack echoes ECE and Linux's sender answers with CWR (its
+# window reduced). Marks on the frames ringstack sends: Linux echoes ECE,
+# ringstack reduces (counted) and retransmits nothing (no loss). ringstack
+# asks (--tcp-ecn on) of a Linux server with tcp_ecn=2: Linux's SYN-ACK
+# agrees. TAP-style output.
+#
+# usage: tests/lab/ecn_test.sh BUILD_DIR
+set -uo pipefail
+source "$(dirname "$0")/lab_lib.sh" "${1:-}"
+
+sock=$work/console.sock
+c() { "$ctl" -s "$sock" "$@"; }
+py() { "$lab" exec "$ns" /usr/bin/python3 "$root/tests/lab/ecn_peer.py" "$@"; }
+
+# start NAME ARGS...: the engine in $ns on $tap with its console at $sock.
+start() {
+  local name=$1
+  shift
+  rm -f "$sock"
+  "$lab" exec "$ns" "$bin" --tap "$tap" --mac 02:00:00:00:00:02 --console "$sock" --poll block --ip4 192.0.2.2/24 \
+    --acd off --ipv6 off --counters-file "$work/$name.counters" "$@" 2>"$work/$name.log" &
+  engine_pid=$!
+  engine_name=$name
+  pids+=("$engine_pid")
+  wait_for 10 grep -q "console on" "$work/$name.log" && return 0
+  cat "$work/$name.log"
+  return 1
+}
+
+counter() {  # counter NAME: the running engine's counter, summed over shards
+  c show counters --all --json | python3 -c "import json, sys; print(json.load(sys.stdin).get('$1', 0))"
+}
+counter_ge() {  # counter_ge NAME MIN
+  local v
+  v=$(counter "$1")
+  echo "$1 = $v (want >= $2)"
+  [ "${v:-0}" -ge "$2" ]
+}
+counter_eq() {  # counter_eq NAME VALUE
+  local v
+  v=$(counter "$1")
+  echo "$1 = $v (want $2)"
+  [ "${v:-0}" -eq "$2" ]
+}
+
+stop_clean() {  # SIGTERM: exit 0, every buffer back
+  kill -TERM "$engine_pid"
+  wait "$engine_pid"
+  local rc=$?
+  echo "exit $rc"
+  [ "$rc" -eq 0 ] && grep -q "^pool_standard_in_use 0$" "$work/$engine_name.counters"
+}
+
+# capture NAME FILTER / captured NAME: tcpdump on the TAP into NAME.pcap.
+capture() {
+  "$lab" exec "$ns" tcpdump -i "$tap" -w "$work/$1.pcap" -U "$2" 2>"$work/$1.tcpdump" &
+  tcpdump_pid=$!
+  pids+=("$tcpdump_pid")
+  wait_for 10 grep -q "listening on" "$work/$1.tcpdump"
+}
+captured() {
+  kill -INT "$tcpdump_pid"
+  wait "$tcpdump_pid" 2>/dev/null
+}
+count() {  # count NAME DISPLAY_FILTER: packets of NAME.pcap that match
+  tshark -r "$work/$1.pcap" -Y "$2" 2>/dev/null | wc -l
+}
+
+read -r ns tap < <("$lab" up) || exit 1
+namespaces+=("$ns")
+"$lab" exec "$ns" sysctl -qw net.ipv4.tcp_ecn=1
+
+# --- Linux asks; CE marks on what ringstack receives ---------------------------
+check "engine starts with echo and discard, CE marks on 3% of ECN-capable frames received" \
+  start rx --services echo,discard --impair ce=0.03,ce_dir=rx,seed=5
+check "Linux (tcp_ecn=1) to ringstack's echo: ECN agreed (Linux's TCP_INFO has TCPI_OPT_ECN)" \
+  py negotiated 192.0.2.2 7
+capture rx 'tcp port 9'
+check "Linux sends 20 MB to ringstack's discard through the marks" py send 192.0.2.2 9 20000000
+captured
+marks_answered() {
+  local ece cwr
+  ece=$(count rx 'ip.src == 192.0.2.2 && tcp.flags.ece == 1 && tcp.flags.syn == 0')
+  cwr=$(count rx 'ip.src == 192.0.2.1 && tcp.flags.cwr == 1 && tcp.len > 0')
+  echo "ringstack's ACKs with ECE: $ece; Linux's data with CWR (its window reduced): $cwr"
+  [ "$ece" -ge 1 ] && [ "$cwr" -ge 1 ]
+}
+check "the marks echoed: ringstack's ACKs carry ECE, Linux's sender reduces and says CWR" marks_answered
+rx_counted() {
+  counter_ge impair_ce_marked 10 && counter_ge tcp_ecn_ce_received 10 && counter_ge tcp_ecn_established 2
+}
+check "counted: frames marked, CE received, ECN connections" rx_counted
+check "SIGTERM: clean exit" stop_clean
+
+# --- CE marks on what ringstack sends ------------------------------------------
+check "engine starts with chargen, CE marks on 2% of ECN-capable frames sent" \
+  start tx --services chargen --impair ce=0.02,ce_dir=tx,seed=7
+capture tx 'tcp port 19'
+check "Linux reads 20 MB from ringstack's chargen through the marks" py recv 192.0.2.2 19 20000000
+captured
+linux_echoes() {
+  local ece
+  ece=$(count tx 'ip.src == 192.0.2.1 && tcp.flags.ece == 1 && tcp.flags.syn == 0')
+  echo "Linux's ACKs with ECE: $ece"
+  [ "$ece" -ge 1 ]
+}
+check "Linux echoes the marks with ECE" linux_echoes
+tx_counted() {
+  counter_ge impair_tx_ce_marked 10 && counter_ge tcp_ecn_reductions 1 && counter_eq tcp_retransmits 0
+}
+check "ringstack reduced for them (tcp_ecn_reductions) and retransmitted nothing" tx_counted
+check "SIGTERM: clean exit" stop_clean
+
+# --- ringstack asks ------------------------------------------------------------
+"$lab" exec "$ns" sysctl -qw net.ipv4.tcp_ecn=2
+"$lab" exec "$ns" socat TCP4-LISTEN:7,fork,reuseaddr EXEC:cat &
+socat_pid=$!
+pids+=("$socat_pid")
+listening() { "$lab" exec "$ns" ss -Hltn 'sport = :7' | grep -q .; }
+wait_for 10 listening
+capture client 'tcp port 7'
+client_ok() {  # client_ok MODE: ringstack's echo client with --tcp-ecn MODE against socat
+  local out
+  out=$(timeout 60 "$lab" exec "$ns" "$bin" --tap "$tap" --mac 02:00:00:00:00:03 --ip4 192.0.2.3/24 --acd off \
+    --ipv6 off --poll block --tcp-ecn "$1" --counters-file "$work/client-$1.counters" --echo-client 192.0.2.1 \
+    --echo-bytes 2000000 2>&1)
+  echo "$out"
+  grep -q 'received 2000000, all equal' <<<"$out"
+}
+check "ringstack's echo client with --tcp-ecn on against a Linux server (tcp_ecn=2)" client_ok on
+check "... and with the default (passive)" client_ok passive
+captured
+client_agreed() {
+  local synack
+  synack=$(count client 'ip.src == 192.0.2.1 && tcp.flags.syn == 1 && tcp.flags.ack == 1 && tcp.flags.ece == 1')
+  echo "Linux's ECN-setup SYN-ACKs: $synack"
+  # (The counters file leaves out counters that are zero.)
+  [ "$synack" -eq 1 ] && counter_at_least "$work/client-on.counters" tcp_ecn_established 1 &&
+    grep -q "^tcp_rx " "$work/client-passive.counters" &&
+    ! grep -q "^tcp_ecn_established [1-9]" "$work/client-passive.counters"
+}
+check "Linux agreed when ringstack asked (its SYN-ACK with ECE), and only then" client_agreed
+
+echo "# $failures failed"
+[ "$failures" -eq 0 ]

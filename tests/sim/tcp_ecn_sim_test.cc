@@ -1,0 +1,78 @@
+// ECN (RFC 3168) between two engines over the simulated bottleneck (100
+// Mbit/s, 10 ms each way), the wire marking CE on a share of the
+// ECN-capable frames A sends (ImpairConfig::ce) and dropping none: A's
+// sender must answer the marks B echoes by reducing its window, with no
+// retransmission at all, and the data must arrive sha256-exact. With ECN
+// off at A nothing is ECN-capable, so nothing is marked.
+#include <cstdio>
+#include <string>
+
+#include "tests/sim/tcp_sim_harness.h"
+
+namespace ringstack::sockets {
+namespace {
+
+using namespace harness;  // NOLINT: the harness is this file's vocabulary
+
+struct EcnRun {
+  bool ok = false;
+  std::uint64_t a_established = 0, b_established = 0, ce_marked = 0, ce_received = 0, reductions = 0,
+                retransmits = 0;
+};
+
+EcnRun Transfer(proto::tcp::EcnMode a_mode, double ce, const std::string& data) {
+  engine::ImpairConfig imp;
+  imp.rate = 100'000'000;
+  imp.delay = engine::Duration::Millis(10);
+  imp.queue = 1024 * 1024;
+  imp.ce = ce;
+  imp.seed = 11;
+  int configured = 0;
+  TwoEngines t(imp, 1, [&](engine::Config& c) {
+    // A is configured first: it asks (or not); B answers as Linux's default does.
+    c.tcp_ecn = configured++ == 0 ? a_mode : proto::tcp::EcnMode::kPassive;
+  });
+  EcnRun r;
+  auto [c, s] = Connect(t, "192.0.2.2", 5001);
+  if (s < 0) return r;
+  std::string at_b, at_a;
+  r.ok = Exchange(t, c, s, data, "", at_b, at_a, engine::Duration::Seconds(60)) && Sha(at_b) == Sha(data);
+  engine::Engine& a = t.engine_a();
+  engine::Engine& b = t.engine_b();
+  r.a_established = a.counter("tcp_ecn_established");
+  r.b_established = b.counter("tcp_ecn_established");
+  r.ce_marked = t.link_a()->ce_marked();
+  r.ce_received = b.counter("tcp_ecn_ce_received");
+  r.reductions = a.counter("tcp_ecn_reductions");
+  r.retransmits = a.counter("tcp_retransmits");
+  return r;
+}
+
+TEST(TcpEcnSim, MarksReduceTheSenderWithoutARetransmission) {
+  const std::string data = Pattern(4 << 20, 5);
+  const EcnRun r = Transfer(proto::tcp::EcnMode::kOn, 0.02, data);
+  std::printf("4 MB at 2%% CE: %llu marked, %llu echoed, %llu reductions, %llu retransmissions\n",
+              static_cast<unsigned long long>(r.ce_marked), static_cast<unsigned long long>(r.ce_received),
+              static_cast<unsigned long long>(r.reductions), static_cast<unsigned long long>(r.retransmits));
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.a_established, 1u);
+  EXPECT_EQ(r.b_established, 1u);
+  EXPECT_GT(r.ce_marked, 20u);  // about 2% of ~2,900 data frames
+  EXPECT_EQ(r.ce_received, r.ce_marked);
+  EXPECT_GE(r.reductions, 3u);
+  EXPECT_LE(r.reductions, r.ce_marked);  // at most one a window
+  EXPECT_EQ(r.retransmits, 0u);
+}
+
+TEST(TcpEcnSim, WithoutEcnNothingIsMarked) {
+  const std::string data = Pattern(1 << 20, 6);
+  const EcnRun r = Transfer(proto::tcp::EcnMode::kOff, 0.02, data);
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.a_established, 0u);
+  EXPECT_EQ(r.b_established, 0u);
+  EXPECT_EQ(r.ce_marked, 0u);
+  EXPECT_EQ(r.reductions, 0u);
+}
+
+}  // namespace
+}  // namespace ringstack::sockets
