@@ -164,5 +164,72 @@ TEST(TcpRecoverySim, CompareRecoveriesOverABottleneck) {
   }
 }
 
+// F-RTO (RFC 5682) against a delay spike: the ACK path of a bulk transfer
+// stalls for a second (a queue that fills, then drains at line rate, so
+// nothing is reordered), far past the RTO. The timeout it fires is
+// spurious: every original arrived. With F-RTO the ACKs after it show that
+// and the reduction is undone (tcp_frto_spurious); without, it stands.
+TEST(TcpRecoverySim, FrtoUndoesTheTimeoutOfADelaySpike) {
+  const std::string data = Pattern(8 << 20, 9);
+  for (const bool frto : {true, false}) {
+    engine::ImpairConfig imp = Link();
+    imp.seed = 3;
+    TwoEngines t(imp, 1, [&](engine::Config& c) { c.tcp_frto = frto; });
+    const auto ends = Connect(t, "192.0.2.2", 5001);
+    const int c = ends.first, s = ends.second;  // named copies: the lambda below captures them
+    ASSERT_GE(s, 0);
+    // The spike begins once 2 MB are through (RTT measured, RTO at its floor).
+    engine::Instant spike = engine::Instant::Never();
+    const engine::Duration height = engine::Duration::Millis(1000);
+    std::size_t sent = 0;
+    std::string got;
+    std::vector<std::byte> buf(65536);
+    const bool done = t.RunUntil(
+        [&] {
+          const engine::Instant now = t.Now();
+          if (spike.IsNever() && got.size() >= (2u << 20)) spike = now;
+          engine::Duration extra;
+          if (!spike.IsNever()) {
+            // Held for 100 ms, then draining: the delay falls by 1 ms a ms.
+            const engine::Duration since = now - spike;
+            const engine::Duration drained = since > engine::Duration::Millis(100)
+                                                 ? since - engine::Duration::Millis(100)
+                                                 : engine::Duration();
+            if (drained < height) extra = height - drained;
+          }
+          t.link_b()->SetExtraDelay(extra);
+          while (sent < data.size()) {
+            const ssize_t n = t.a().Send(c, std::as_bytes(std::span(data).subspan(sent)));
+            if (n <= 0) break;
+            sent += static_cast<std::size_t>(n);
+          }
+          for (;;) {
+            const ssize_t n = t.b().Recv(s, buf, /*dontwait=*/true);
+            if (n <= 0) break;
+            got.append(reinterpret_cast<const char*>(buf.data()), static_cast<std::size_t>(n));
+          }
+          return got.size() == data.size();
+        },
+        engine::Duration::Seconds(60));
+    ASSERT_TRUE(done) << "frto " << frto;
+    ASSERT_FALSE(spike.IsNever());
+    EXPECT_EQ(Sha(got), Sha(data));
+    const engine::Engine& a = t.engine_a();
+    std::printf("(virtual %.3f s after the spike began) ", static_cast<double>((t.Now() - spike).nanos()) / 1e9);
+    std::printf("delay spike, F-RTO %s: %llu timeouts, %llu shown spurious by F-RTO, %llu undos, %llu retransmits\n",
+                frto ? "on" : "off", static_cast<unsigned long long>(a.counter("tcp_timeouts")),
+                static_cast<unsigned long long>(a.counter("tcp_frto_spurious")),
+                static_cast<unsigned long long>(a.counter("tcp_undos")),
+                static_cast<unsigned long long>(a.counter("tcp_retransmits")));
+    EXPECT_GE(a.counter("tcp_timeouts"), 1u) << "the spike fired no timeout";
+    if (frto) {
+      EXPECT_GE(a.counter("tcp_frto_spurious"), 1u);
+      EXPECT_GE(a.counter("tcp_undos"), a.counter("tcp_frto_spurious"));
+    } else {
+      EXPECT_EQ(a.counter("tcp_frto_spurious"), 0u);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace ringstack::sockets
