@@ -1,6 +1,8 @@
 # The lab tests' shared part: paths, a work directory, cleanup on exit (the
 # engines started, by PID, and the namespaces made), and the TAP-style
 # check. Sourced by tests/lab/*_test.sh with the build directory as $1.
+# RS_LAB_KEEP=1 keeps the work directory (logs, captures, counters) and
+# says where it is.
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$root/build}" && pwd)
 ctl=$build/engine/ringstack-ctl
@@ -18,7 +20,7 @@ cleanup() {
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
   for ns in "${namespaces[@]}"; do "$lab" down "$ns" 2>/dev/null; done
   for ns in "${extra_netns[@]}"; do ip netns del "$ns" 2>/dev/null; done
-  rm -rf "$work"
+  [ -n "${RS_LAB_KEEP:-}" ] && echo "kept $work" || rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
 
