@@ -12,7 +12,10 @@
 #include "rings/cache_line.h"
 
 namespace ringstack::rings {
-namespace {
+// A named namespace, not an anonymous one: PacketPool::ClassState's members
+// have these types, and GCC warns (-Wsubobject-linkage) when a unity build
+// includes this file into another.
+namespace packet_pool_internal {
 
 // Bounded lock-free MPMC queue of buffer indices (Vyukov's sequence-per-cell
 // design): one CAS per operation, no ABA, no allocation after construction.
@@ -89,7 +92,10 @@ struct MiFree {
   void operator()(std::byte* p) const { mi_free(p); }
 };
 
-}  // namespace
+}  // namespace packet_pool_internal
+
+using packet_pool_internal::FreeList;
+using packet_pool_internal::MiFree;
 
 struct PacketPool::ClassState {
   ClassState(std::size_t n, std::size_t stride_bytes) : count(n), stride(stride_bytes), free(n) {}
