@@ -159,7 +159,11 @@ tcp::TcpConfig TcpLayer::ConfigFor(const TcpSocketState& s, const IpAddress& rem
   c.congestion = cc == 0 ? std::string_view(ctx_.config.tcp_cc) : TcpSocketState::kCongestionNames[cc];
   c.recovery = ctx_.config.tcp_recovery;
   c.frto = ctx_.config.tcp_frto;
-  c.ecn = ctx_.config.tcp_ecn;
+  const int ecn = s.ecn.load(std::memory_order_relaxed);
+  c.ecn = ecn < 0    ? ctx_.config.tcp_ecn
+          : ecn == 0 ? tcp::EcnMode::kOff
+          : ecn == 1 ? tcp::EcnMode::kOn
+                     : tcp::EcnMode::kPassive;
   c.challenge_limiter = &challenge_limiter_;
   return c;
 }

@@ -73,6 +73,9 @@ struct TcpSocketState : SocketWaiter {
   // TCP_CONGESTION: 0 the engine's --tcp-cc, else an index into kCongestionNames.
   static constexpr std::string_view kCongestionNames[] = {"", "cubic", "newreno", "reno"};
   std::atomic<int> congestion{0};
+  // kTcpEcn (sockets/api.h): -1 the engine's --tcp-ecn, else Linux's
+  // net.ipv4.tcp_ecn numbers: 0 off, 1 on (ask), 2 passive.
+  std::atomic<int> ecn{-1};
   // The options above from `o` (an accepted connection takes its
   // listener's; a socket remade for new buffer sizes keeps its own).
   void CopyOptionsFrom(const TcpSocketState& o) {
@@ -82,6 +85,7 @@ struct TcpSocketState : SocketWaiter {
     keepalive_interval_s.store(o.keepalive_interval_s.load());
     keepalive_count.store(o.keepalive_count.load());
     congestion.store(o.congestion.load());
+    ecn.store(o.ecn.load());
   }
 
   // Endpoints, set by the worker before status leaves kConnecting (or for

@@ -45,6 +45,13 @@
 
 namespace ringstack::sockets {
 
+// ringstack's own IPPROTO_TCP option (Linux sets ECN per host only, with
+// net.ipv4.tcp_ecn): this connection's RFC 3168 ECN, in that sysctl's
+// numbers — 0 off, 1 on (our SYN asks), 2 passive (agreed when the peer
+// asks) — instead of the engine's --tcp-ecn. Linux uses no option number
+// this high.
+inline constexpr int kTcpEcn = 0x5201;  // RS_TCP_ECN in c_api.h
+
 using Endpoint = proto::Endpoint;
 
 class Stack {
@@ -72,7 +79,8 @@ class Stack {
   // (before bind, else EINVAL). TCP also: IPPROTO_TCP/TCP_NODELAY,
   // SO_KEEPALIVE with TCP_KEEPIDLE / TCP_KEEPINTVL / TCP_KEEPCNT (seconds,
   // count), SO_RCVBUF / SO_SNDBUF sizing the byte rings (before connect or
-  // listen). ENOPROTOOPT for the rest.
+  // listen), kTcpEcn (above; before connect or listen). ENOPROTOOPT for the
+  // rest.
   int SetSockOpt(int fd, int level, int name, int value);
   // The options above, and SO_TYPE, SO_ERROR (the pending error, cleared).
   int GetSockOpt(int fd, int level, int name, int* value);

@@ -16,6 +16,8 @@
 
 #include "sockets/api.h"
 
+static_assert(RS_TCP_ECN == ringstack::sockets::kTcpEcn, "c_api.h and api.h name one option");
+
 namespace {
 
 std::atomic<ringstack::sockets::Stack*> g_stack{nullptr};

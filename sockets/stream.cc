@@ -89,6 +89,11 @@ int Stack::StreamSetOpt(Entry& e, int level, int name, int value) {
                                                                              : s.keepalive_count)
             .store(value);
         return 0;
+      case kTcpEcn:
+        // Agreed in the handshake: before connect or listen only.
+        if (value < 0 || value > 2 || !fresh) return Fail(EINVAL);
+        s.ecn.store(value);
+        return 0;
       default:
         return Fail(ENOPROTOOPT);
     }
@@ -148,6 +153,16 @@ int Stack::StreamGetOpt(Entry& e, int level, int name, int* value) {
       case TCP_KEEPIDLE: *value = s.keepalive_idle_s.load(); return 0;
       case TCP_KEEPINTVL: *value = s.keepalive_interval_s.load(); return 0;
       case TCP_KEEPCNT: *value = s.keepalive_count.load(); return 0;
+      case kTcpEcn: {
+        const int own = s.ecn.load();
+        if (own >= 0) {
+          *value = own;
+        } else {
+          const proto::tcp::EcnMode m = engine_.config().tcp_ecn;
+          *value = m == proto::tcp::EcnMode::kOff ? 0 : m == proto::tcp::EcnMode::kOn ? 1 : 2;
+        }
+        return 0;
+      }
       default: return Fail(ENOPROTOOPT);
     }
   }

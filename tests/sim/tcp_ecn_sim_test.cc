@@ -74,5 +74,37 @@ TEST(TcpEcnSim, WithoutEcnNothingIsMarked) {
   EXPECT_EQ(r.reductions, 0u);
 }
 
+// kTcpEcn: a socket asks for ECN where the engine (passive both ends) would
+// not; the option reads the engine's mode until set, takes only Linux's
+// tcp_ecn numbers, and only before connect.
+TEST(TcpEcnSim, TheSocketOptionAsksForOneConnection) {
+  TwoEngines t;
+  const int l = t.b().Socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK);
+  ASSERT_EQ(t.b().Bind(l, Ep("0.0.0.0", 5002)), 0);
+  ASSERT_EQ(t.b().Listen(l, 4), 0);
+  const int c = t.a().Socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK);
+  int mode = -1;
+  ASSERT_EQ(t.a().GetSockOpt(c, IPPROTO_TCP, kTcpEcn, &mode), 0);
+  EXPECT_EQ(mode, 2);  // the engine's --tcp-ecn passive
+  EXPECT_EQ(t.a().SetSockOpt(c, IPPROTO_TCP, kTcpEcn, 3), -1);
+  EXPECT_EQ(errno, EINVAL);
+  ASSERT_EQ(t.a().SetSockOpt(c, IPPROTO_TCP, kTcpEcn, 1), 0);
+  ASSERT_EQ(t.a().GetSockOpt(c, IPPROTO_TCP, kTcpEcn, &mode), 0);
+  EXPECT_EQ(mode, 1);
+  EXPECT_EQ(t.a().Connect(c, Ep("192.0.2.2", 5002)), -1);
+  int s = -1;
+  ASSERT_TRUE(t.RunUntil(
+      [&] {
+        if (s < 0) s = t.b().Accept(l, nullptr);
+        Stack::PollFd p{c, POLLOUT, 0};
+        return s >= 0 && t.a().Poll(std::span(&p, 1), 0) == 1;
+      },
+      engine::Duration::Seconds(10)));
+  EXPECT_EQ(t.a().SetSockOpt(c, IPPROTO_TCP, kTcpEcn, 0), -1);  // agreed already
+  EXPECT_EQ(errno, EINVAL);
+  EXPECT_EQ(t.engine_a().counter("tcp_ecn_established"), 1u);
+  EXPECT_EQ(t.engine_b().counter("tcp_ecn_established"), 1u);
+}
+
 }  // namespace
 }  // namespace ringstack::sockets
