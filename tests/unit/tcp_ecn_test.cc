@@ -36,6 +36,13 @@ struct ActiveRow {
   bool agreed;
 };
 
+TEST(TcpEcn, ModeNamesRoundTrip) {
+  for (const EcnMode m : {EcnMode::kOff, EcnMode::kPassive, EcnMode::kOn}) {
+    EXPECT_EQ(ParseEcnMode(EcnModeName(m)), m);
+  }
+  EXPECT_EQ(ParseEcnMode("accecn"), std::nullopt);
+}
+
 TEST(TcpEcn, ActiveOpenNegotiation) {
   const std::vector<ActiveRow> rows = {
       {"on, ECN-setup SYN-ACK", EcnMode::kOn, false, kEce, "SEW", true},
