@@ -160,10 +160,7 @@ tcp::TcpConfig TcpLayer::ConfigFor(const TcpSocketState& s, const IpAddress& rem
   c.recovery = ctx_.config.tcp_recovery;
   c.frto = ctx_.config.tcp_frto;
   const int ecn = s.ecn.load(std::memory_order_relaxed);
-  c.ecn = ecn < 0    ? ctx_.config.tcp_ecn
-          : ecn == 0 ? tcp::EcnMode::kOff
-          : ecn == 1 ? tcp::EcnMode::kOn
-                     : tcp::EcnMode::kPassive;
+  c.ecn = ecn < 0 ? ctx_.config.tcp_ecn : static_cast<tcp::EcnMode>(ecn);  // 0..2, as kTcpEcn checked
   c.challenge_limiter = &challenge_limiter_;
   return c;
 }

@@ -155,12 +155,7 @@ int Stack::StreamGetOpt(Entry& e, int level, int name, int* value) {
       case TCP_KEEPCNT: *value = s.keepalive_count.load(); return 0;
       case kTcpEcn: {
         const int own = s.ecn.load();
-        if (own >= 0) {
-          *value = own;
-        } else {
-          const proto::tcp::EcnMode m = engine_.config().tcp_ecn;
-          *value = m == proto::tcp::EcnMode::kOff ? 0 : m == proto::tcp::EcnMode::kOn ? 1 : 2;
-        }
+        *value = own >= 0 ? own : static_cast<int>(engine_.config().tcp_ecn);
         return 0;
       }
       default: return Fail(ENOPROTOOPT);

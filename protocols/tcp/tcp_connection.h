@@ -131,8 +131,9 @@ inline constexpr std::pair<std::string_view, std::uint64_t TcpStats::*> kTcpStat
 inline constexpr std::size_t kTcpStatCount = std::size(kTcpStatFields);
 
 // RFC 3168 ECN: not at all; when the peer asks (our SYN does not: Linux's
-// tcp_ecn=2); asked for in our SYN as well.
-enum class EcnMode { kOff, kPassive, kOn };
+// tcp_ecn=2); asked for in our SYN as well. The values are Linux's
+// net.ipv4.tcp_ecn numbers, which the kTcpEcn socket option takes.
+enum class EcnMode { kOff = 0, kOn = 1, kPassive = 2 };
 std::string_view EcnModeName(EcnMode m);
 std::optional<EcnMode> ParseEcnMode(std::string_view name);
 
