@@ -114,6 +114,7 @@ struct Config {
   proto::tcp::Recovery tcp_recovery = proto::tcp::Recovery::kRack;
   bool tcp_frto = true;                 // RFC 5682 F-RTO (SACK connections)
   proto::tcp::EcnMode tcp_ecn = proto::tcp::EcnMode::kPassive;  // RFC 3168
+  proto::tcp::MtuProbing tcp_mtu_probing = proto::tcp::MtuProbing::kOff;  // RFC 4821
   bool tcp_syncookies = true;           // when a listener's SYN backlog is full
   int tcp_challenge_ack_limit = 1000;   // RFC 5961 7, per second and worker
   std::string tcp_trace_dir;            // "" = off; else one CSV per connection
@@ -150,6 +151,7 @@ struct RawFlags {
   std::string tcp_recovery = "rack";
   std::string tcp_frto = "on";
   std::string tcp_ecn = "passive";
+  std::string tcp_mtu_probing = "off";
   std::string tcp_syncookies = "on";
   int tcp_challenge_ack_limit = 1000;
   std::string tcp_trace;

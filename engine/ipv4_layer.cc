@@ -20,6 +20,13 @@ using proto::MacAddress;
 using proto::ParseError;
 using rings::Packet;
 
+namespace {
+
+constexpr std::size_t kMinPathMtu = 552;                        // Linux's net.ipv4.route.min_pmtu
+constexpr Duration kPathMtuLifetime = Duration::Seconds(600);   // RFC 1191 6.3's ten minutes
+
+}  // namespace
+
 Ipv4Layer::Ipv4Layer(ShardContext& ctx, LinkOutput& link, NeighbourLayer& neighbours, UdpLayer& udp, TcpLayer& tcp,
                      CounterSet& counters, std::uint64_t seed)
     : ctx_(ctx),
@@ -68,7 +75,9 @@ bool Ipv4Layer::JudgeArp(const proto::arp::ArpRepr& in) {
   return host_.Find(in.spa) == nullptr;
 }
 
-void Ipv4Layer::OnSnapshot(const ipv4::Ipv4Host& host) {
+void Ipv4Layer::OnSnapshot(const ipv4::Ipv4Host& host,
+                           const absl::flat_hash_map<Ipv4Address, PathMtuEntry>& pmtu) {
+  pmtu_ = pmtu;
   bool lost = false;
   for (const ipv4::HostAddress& a : host_.addresses()) {
     const ipv4::HostAddress* now = host.Find(a.itf.address);
@@ -170,8 +179,9 @@ void Ipv4Layer::ReceiveIcmp(Packet p, const ipv4::Ipv4Repr& ip, bool to_group) {
 
 // RFC 1122 3.2.2: errors are passed to the transport that sent the datagram
 // they quote. Validated and counted by type here; a Port Unreachable about a
-// UDP datagram fails the connected socket's next call with ECONNREFUSED.
-// TCP does not act on ICMP errors.
+// UDP datagram fails the connected socket's next call with ECONNREFUSED; a
+// Fragmentation Needed lowers the path MTU. TCP acts on no other (RFC 5461
+// 4.1: soft errors; Linux reports them only to a socket still connecting).
 void Ipv4Layer::OnIcmpError(const icmpv4::Icmpv4Repr& msg) {
   const auto report = icmpv4::ParseErrorReport(msg);
   if (!report) {
@@ -186,6 +196,9 @@ void Ipv4Layer::OnIcmpError(const icmpv4::Icmpv4Repr& msg) {
       report->protocol == ipv4::kProtoUdp) {
     udp_.ErrorToSocket({report->src, report->src_port}, {report->dst, report->dst_port}, ECONNREFUSED);
   }
+  if (msg.type == icmpv4::kTypeDestUnreachable && msg.code == icmpv4::kCodeFragmentationNeeded) {
+    OnFragmentationNeeded(*report);
+  }
   if (ctx_.LogEnabled(Subsystem::kIcmp, LogLevel::kDebug)) {
     ctx_.Log(Subsystem::kIcmp, LogLevel::kDebug,
              absl::StrCat("icmp4: type ", msg.type, " code ", msg.code, " about ", report->src.ToString(), ":",
@@ -197,6 +210,44 @@ void Ipv4Layer::OnIcmpError(const icmpv4::Icmpv4Repr& msg) {
     case icmpv4::kTypeTimeExceeded: icmp_counters_.rx_time_exceeded.Inc(); break;
     default: icmp_counters_.rx_param_problem.Inc(); break;
   }
+}
+
+// RFC 1191 6.1: the reported MTU (or RFC 1191 7's plateau) for the quoted
+// destination, never above the link's; below 552 (Linux's min_pmtu) the
+// path is taken as 552 without Don't Fragment, so a forged report cannot
+// shrink segments to nothing. Then the TCP connection hears of it, which
+// checks the quoted sequence number (RFC 5927).
+void Ipv4Layer::OnFragmentationNeeded(const icmpv4::ErrorReport& report) {
+  icmp_counters_.rx_frag_needed.Inc();
+  std::size_t mtu = std::min<std::size_t>(icmpv4::ReportedPathMtu(report), ctx_.config.mtu);
+  const bool df = mtu >= kMinPathMtu;
+  mtu = std::max(mtu, kMinPathMtu);
+  if (mtu < PathMtu(report.dst)) {
+    if (pmtu_.size() >= 1024 && !pmtu_.contains(report.dst)) pmtu_.clear();  // bounded; relearnt on demand
+    pmtu_[report.dst] = PathMtuEntry{mtu, ctx_.now + kPathMtuLifetime, df};
+    ctx_.net_dirty = ctx_.publish_now = true;
+  }
+  if (report.protocol == ipv4::kProtoTcp) {
+    tcp_.OnPathMtu({report.src, report.src_port}, {report.dst, report.dst_port}, report.tcp_seq,
+                   static_cast<std::uint32_t>(mtu));
+  }
+}
+
+std::optional<PathMtuEntry> Ipv4Layer::PathEntry(Ipv4Address dst) {
+  if (pmtu_.empty()) return std::nullopt;  // the common case: no lookup
+  const auto it = pmtu_.find(dst);
+  if (it == pmtu_.end()) return std::nullopt;
+  if (it->second.until <= ctx_.now) {
+    pmtu_.erase(it);
+    if (ctx_.shard == 0) ctx_.net_dirty = true;
+    return std::nullopt;
+  }
+  return it->second;
+}
+
+std::size_t Ipv4Layer::PathMtu(Ipv4Address dst) {
+  const auto e = PathEntry(dst);
+  return e ? std::min(e->mtu, ctx_.config.mtu) : ctx_.config.mtu;
 }
 
 void Ipv4Layer::SendDestUnreachable(std::uint8_t code, const ipv4::Ipv4Repr& about, const Packet& p, bool to_group) {
@@ -288,13 +339,20 @@ void Ipv4Layer::Send(Packet p, Ipv4Address src, Ipv4Address dst, std::uint8_t pr
   // uses k, k + workers, ...) so no two shards reuse an ID (RFC 6864).
   ip.ident = next_ident_;
   next_ident_ = static_cast<std::uint16_t>(next_ident_ + ctx_.config.workers);
+  // RFC 1191: TCP segments go with Don't Fragment (TCP sizes them to the
+  // path), unless the path is below 552.
+  const auto path = PathEntry(dst);
+  const std::size_t mtu = path ? std::min(path->mtu, ctx_.config.mtu) : ctx_.config.mtu;
+  ip.df = protocol == ipv4::kProtoTcp && (!path || path->df);
   // A TCP super-segment (gso_size) is cut to the MTU by the link.
-  if (p.size() + ipv4::Ipv4Repr::header_len() > ctx_.config.mtu && p.offload().gso_size == 0) {
+  if (p.size() + ipv4::Ipv4Repr::header_len() > mtu && p.offload().gso_size == 0) {
     if (ip.df) {
-      counters_.drop_df_too_big.Inc();  // counted; the sending socket is not told (no EMSGSIZE)
+      // TCP sent it before it heard of the smaller path: it goes again,
+      // smaller, once TCP does.
+      counters_.drop_df_too_big.Inc();
       return;
     }
-    SendFragments(p, ip);
+    SendFragments(p, ip, mtu);
     return;
   }
   ip.payload_len = static_cast<std::uint16_t>(p.size());
@@ -308,10 +366,10 @@ void Ipv4Layer::Send(Packet p, Ipv4Address src, Ipv4Address dst, std::uint8_t pr
   SendToNextHop(std::move(p), dst);
 }
 
-// RFC 791 3.2 fragmentation: fragments of (MTU - 20) & ~7 payload bytes, each
+// RFC 791 3.2 fragmentation: fragments of (path MTU - 20) & ~7 payload bytes, each
 // in a buffer of its own, all with the datagram's identification.
-void Ipv4Layer::SendFragments(const Packet& p, ipv4::Ipv4Repr ip) {
-  const std::size_t chunk = (ctx_.config.mtu - ipv4::Ipv4Repr::header_len()) & ~std::size_t{7};
+void Ipv4Layer::SendFragments(const Packet& p, ipv4::Ipv4Repr ip, std::size_t mtu) {
+  const std::size_t chunk = (mtu - ipv4::Ipv4Repr::header_len()) & ~std::size_t{7};
   const auto payload = p.data();
   for (std::size_t off = 0; off < payload.size(); off += chunk) {
     const std::size_t n = std::min(chunk, payload.size() - off);

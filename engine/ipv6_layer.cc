@@ -213,7 +213,7 @@ void Ipv6Layer::OnDestUnreachable(std::uint8_t code, proto::Bytes body) {
 }
 
 // RFC 8201: a Packet Too Big lowers the path MTU to its destination (never
-// below 1280), for ten minutes.
+// below 1280), for ten minutes, and the TCP connection's segment size.
 void Ipv6Layer::OnPacketTooBig(proto::Bytes body) {
   if (body.size() < 4 + ipv6::kHeaderLen) {
     icmp_drop_.Count(ParseError::kTruncated);
@@ -230,9 +230,19 @@ void Ipv6Layer::OnPacketTooBig(proto::Bytes body) {
   }
   const Ipv6Address our_src = quoted->src();
   const Ipv6Address their_dst = quoted->dst();
-  if (!host_.IsLocal(our_src)) return;                                    // not about anything we sent
-  if (pmtu_.size() >= 1024 && !pmtu_.contains(their_dst)) pmtu_.clear();  // bounded; relearnt on demand
-  pmtu_[their_dst] = PathMtuEntry{mtu, ctx_.now + Duration::Seconds(600)};
+  if (!host_.IsLocal(our_src)) return;  // not about anything we sent
+  if (mtu < PathMtu(their_dst)) {       // 5.4: never raised by a report
+    if (pmtu_.size() >= 1024 && !pmtu_.contains(their_dst)) pmtu_.clear();  // bounded; relearnt on demand
+    pmtu_[their_dst] = PathMtuEntry{mtu, ctx_.now + Duration::Seconds(600)};
+    ctx_.publish_now = true;
+  }
+  // 5.2: TCP lowers its segment size (a TCP header right after the quoted
+  // IPv6 header; the connection checks the quoted sequence number).
+  const proto::Bytes tcp = body.subspan(4 + ipv6::kHeaderLen);
+  if (quoted->next_header() == ipv6::kTcp && tcp.size() >= 8) {
+    tcp_.OnPathMtu({our_src, proto::LoadBe16(tcp.data())}, {their_dst, proto::LoadBe16(tcp.data() + 2)},
+                   proto::LoadBe32(tcp.data() + 4), static_cast<std::uint32_t>(mtu));
+  }
 }
 
 std::size_t Ipv6Layer::PathMtu(const Ipv6Address& dst) {

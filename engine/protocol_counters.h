@@ -123,6 +123,7 @@ struct Icmp4Counters {
   Counter rx_dest_unreachable;
   Counter rx_time_exceeded;
   Counter rx_param_problem;
+  Counter rx_frag_needed;
 };
 
 inline constexpr CounterField<Icmp4Counters> kIcmp4CounterFields[] = {
@@ -138,6 +139,7 @@ inline constexpr CounterField<Icmp4Counters> kIcmp4CounterFields[] = {
     {"icmp4_rx_dest_unreachable", &Icmp4Counters::rx_dest_unreachable},
     {"icmp4_rx_time_exceeded", &Icmp4Counters::rx_time_exceeded},
     {"icmp4_rx_param_problem", &Icmp4Counters::rx_param_problem},
+    {"icmp4_rx_frag_needed", &Icmp4Counters::rx_frag_needed},
 };
 
 // the DHCPv4 client: messages each way and lease events.

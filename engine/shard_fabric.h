@@ -45,10 +45,14 @@
 
 namespace ringstack::engine {
 
-// A path MTU learnt from Packet Too Big (RFC 8201), valid until `until`.
+// A path MTU learnt from an ICMP Fragmentation Needed (RFC 1191) or Packet
+// Too Big (RFC 8201), valid until `until`. `df`: IPv4 TCP segments to it go
+// with Don't Fragment (not when the path reported an MTU below 552, Linux's
+// min_pmtu: then they go at 552 and may be fragmented on the way).
 struct PathMtuEntry {
   std::size_t mtu;
   Instant until;
+  bool df = true;
 };
 
 struct NetSnapshot {
@@ -59,6 +63,7 @@ struct NetSnapshot {
   absl::flat_hash_map<proto::Ipv4Address, proto::MacAddress> arp;
   absl::flat_hash_map<proto::Ipv6Address, proto::MacAddress> nd;
   absl::flat_hash_map<proto::Ipv6Address, PathMtuEntry> pmtu;
+  absl::flat_hash_map<proto::Ipv4Address, PathMtuEntry> pmtu4;
 };
 
 struct ShardMessage {
@@ -69,6 +74,7 @@ struct ShardMessage {
     kUdp4,         // to a port's shard: `packet` holds the UDP datagram, `ip4` its header
     kUdp6,         // the same over IPv6: the UDP header at `offset`
     kTcp,          // to a flow's shard: `packet` holds the TCP segment from remote.addr to local.addr
+    kPathMtu,      // to a flow's shard: the path from local to remote takes `mtu`, about our segment at `seq`
   };
   Kind kind = Kind::kResolve4;
   proto::IpAddress addr;
@@ -80,6 +86,7 @@ struct ShardMessage {
   std::size_t offset = 0;
   bool group = false;
   proto::IpEcn ecn = proto::IpEcn::kNotEct;  // kTcp: the IP header's ECN field
+  std::uint32_t mtu = 0, seq = 0;            // kPathMtu
 };
 
 class ShardFabric {

@@ -29,10 +29,12 @@ struct TcpCounters {
   Counter accept_queue_full;  // good cookie ACKs with the accept queue full
   Counter drop_to_group;  // segments to a multicast or broadcast address (RFC 1122 4.2.3.10)
   Counter aborted_address_lost;  // connections closed because their IPv4 address went
+  Counter pmtu_no_session;  // ICMP path MTU reports quoting a connection this host does not have
 };
 
 inline constexpr CounterField<TcpCounters> kTcpCounterFields[] = {
     {"tcp_rx", &TcpCounters::rx},
+    {"tcp_pmtu_no_session", &TcpCounters::pmtu_no_session},
     {"tcp_tx", &TcpCounters::tx},
     {"tcp_tx_rst", &TcpCounters::tx_rst},
     {"tcp_tx_tso", &TcpCounters::tx_tso},

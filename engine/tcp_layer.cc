@@ -143,10 +143,12 @@ void TcpLayer::OnEvent(Session& session, tcp::TcpEvent e) {
 
 tcp::TcpConfig TcpLayer::ConfigFor(const TcpSocketState& s, const IpAddress& remote) {
   tcp::TcpConfig c;
-  // MSS from the link MTU, or a smaller path MTU (RFC 9293 3.7.1, RFC 8201).
-  const std::size_t mtu = ip_.PathMtu(remote);
+  // The MSS we offer from the link's MTU (RFC 9293 3.7.1); what we send is
+  // bounded by the path's too (RFC 1191, RFC 8201).
   const std::size_t headers = remote.is_v6() ? 60 : 40;
-  c.mss = static_cast<std::uint16_t>(mtu > headers + 64 ? mtu - headers : 536);
+  c.mss = static_cast<std::uint16_t>(ctx_.config.mtu > headers + 64 ? ctx_.config.mtu - headers : 536);
+  c.path_mtu = static_cast<std::uint32_t>(ip_.PathMtu(remote));
+  c.mtu_probing = ctx_.config.tcp_mtu_probing;
   c.rcv_buf = static_cast<std::uint32_t>(s.recv.capacity());
   c.nodelay = s.nodelay.load(std::memory_order_relaxed);
   c.keepalive = s.keepalive.load(std::memory_order_relaxed);
@@ -252,6 +254,29 @@ void TcpLayer::Receive(Packet p, const IpAddress& src, const IpAddress& dst, boo
   // No connection takes it: RFC 9293 3.10.7.1.
   counters_.rx_no_socket.Inc();
   if (const auto rst = tcp::TcpConnection::ResetFor(*seg)) Send(*rst, key, nullptr, 0, 0);
+}
+
+void TcpLayer::OnPathMtu(const proto::Endpoint& local, const proto::Endpoint& remote, std::uint32_t seq,
+                         std::uint32_t mtu) {
+  const int owner = ShardForFlow(local.addr, local.port, remote.addr, remote.port, ctx_.config.workers);
+  if (owner != ctx_.shard) {
+    ShardMessage m;
+    m.kind = ShardMessage::Kind::kPathMtu;
+    m.local = local;
+    m.remote = remote;
+    m.seq = seq;
+    m.mtu = mtu;
+    if (!ctx_.fabric.Post(owner, std::move(m))) ctx_.shard_drop_mail_full.Inc();
+    return;
+  }
+  const auto it = sessions_.find(FlowKey{local.addr, remote.addr, local.port, remote.port});
+  if (it == sessions_.end()) {
+    counters_.pmtu_no_session.Inc();
+    return;
+  }
+  Session& s = *it->second;
+  s.conn->OnPathMtu(mtu, tcp::SeqNum(seq), ctx_.now, out_);
+  Carry(s);
 }
 
 // A segment for a listening port that no connection takes: the LISTEN
@@ -659,6 +684,7 @@ std::vector<TcpSessionInfo> TcpLayer::Sessions() const {
     i.rto_ms = static_cast<std::uint64_t>(c.rtt().rto().nanos() / 1000000);
     i.retransmits = c.retransmits();
     i.mss = c.snd_mss();
+    i.pmtu = c.path_mtu();
     i.cc = std::string(c.congestion_name());
     i.recovery = std::string(c.RecoveryPhase());
     i.ecn = !c.ecn_ok() ? "-" : c.ece_pending() ? "echo" : "on";

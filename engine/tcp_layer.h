@@ -41,6 +41,7 @@ struct TcpSessionInfo {
   std::uint32_t snd_una = 0, snd_nxt = 0, rcv_nxt = 0;
   std::uint64_t snd_wnd = 0, rcv_wnd = 0, cwnd = 0, ssthresh = 0, in_flight = 0, unsent = 0, unread = 0;
   std::uint64_t srtt_us = 0, rto_ms = 0, retransmits = 0, mss = 0;
+  std::uint64_t pmtu = 0;  // the path MTU the connection cuts segments for
   std::string cc, recovery;
   std::string ecn;              // RFC 3168: "-" not agreed, "on", "echo" (ECE until the peer's CWR)
   std::uint64_t ce_received = 0;  // segments that came CE-marked
@@ -62,6 +63,10 @@ class TcpLayer {
   // header's ECN field).
   void Receive(rings::Packet p, const proto::IpAddress& src, const proto::IpAddress& dst, bool to_group,
                proto::IpEcn ecn = proto::IpEcn::kNotEct);
+  // An ICMP error said the path from `local` to `remote` takes IP
+  // datagrams of at most `mtu` octets, quoting our segment at `seq`: the
+  // connection (on its shard: mailed there) lowers its segment size.
+  void OnPathMtu(const proto::Endpoint& local, const proto::Endpoint& remote, std::uint32_t seq, std::uint32_t mtu);
   // kTcpListen, kTcpUnlisten, kTcpConnect; completes the request.
   void ServeRequest(SocketRequest& r);
   // An application thread changed something on the socket: bytes written

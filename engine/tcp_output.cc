@@ -24,11 +24,12 @@ void TcpLayer::Send(const tcp::TcpRepr& h, const FlowKey& key, const rings::Byte
     FlushTso();
   }
   const std::size_t header = h.header_len();
-  // A segment too large for the path (an IPv6 Packet Too Big lowered it
-  // below the connection's MSS) goes alone, fragmented: the link would cut
-  // a super-segment by the segment size, not the path's MTU.
-  const bool tso = link_offload_ && len != 0 &&
-                   (!key.local.is_v6() || header + len + proto::ipv6::kHeaderLen <= ip_.PathMtu(key.remote));
+  // A segment too large for the path (sent before its connection heard of
+  // a smaller path MTU) goes alone, for IP to fragment (IPv6) or drop
+  // (IPv4 with Don't Fragment): the link would cut a super-segment by the
+  // segment size, not the path's MTU.
+  const std::size_t ip_header = key.local.is_v6() ? proto::ipv6::kHeaderLen : proto::ipv4::Ipv4Repr::header_len();
+  const bool tso = link_offload_ && len != 0 && header + len + ip_header <= ip_.PathMtu(key.remote);
   const bool large = header + len + 128 > ctx_.pool.data_size(rings::BufferClass::kStandard);
   Packet p = ctx_.pool.Get(large ? rings::BufferClass::kLarge : rings::BufferClass::kStandard);
   if (!p) {

@@ -202,7 +202,9 @@ void Worker::SendIp(Packet p, const proto::IpAddress& src, const proto::IpAddres
   via_tx_thread_ = false;
 }
 
-std::size_t Worker::PathMtu(const proto::IpAddress& dst) { return dst.is_v6() ? ipv6_.PathMtu(dst.v6()) : config_.mtu; }
+std::size_t Worker::PathMtu(const proto::IpAddress& dst) {
+  return dst.is_v6() ? ipv6_.PathMtu(dst.v6()) : ipv4_.PathMtu(dst.v4());
+}
 
 proto::IpAddress Worker::SourceFor(const proto::IpAddress& dst) const {
   if (dst.is_v6()) return ipv6_.host().SourceFor(dst.v6());

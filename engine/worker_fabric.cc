@@ -27,7 +27,7 @@ void Worker::MaybePublish() {
 }
 
 void Worker::PublishSnapshot() {
-  NetSnapshot s{0, ipv4_.host(), ipv6_.host(), {}, {}, ipv6_.pmtu()};
+  NetSnapshot s{0, ipv4_.host(), ipv6_.host(), {}, {}, ipv6_.pmtu(), ipv4_.pmtu()};
   neighbours_.FillSnapshot(s);
   fabric_.Publish(std::move(s));
   shard_counters_.shard_snapshot_published.Inc();
@@ -42,7 +42,7 @@ void Worker::RefreshSnapshot() {
   std::shared_ptr<const NetSnapshot> snap = fabric_.Load();
   if (!snap) return;
   snap_generation_ = snap->generation;
-  ipv4_.OnSnapshot(snap->host4);  // an address gone: its connections go too
+  ipv4_.OnSnapshot(snap->host4, snap->pmtu4);  // an address gone: its connections go too
   ipv6_.OnSnapshot(*snap);
   neighbours_.OnSnapshot(std::move(snap));  // it keeps it; parked packets for neighbours it knows go out
 }
@@ -69,6 +69,9 @@ void Worker::ServeMail() {
         break;
       case ShardMessage::Kind::kTcp:
         tcp_.Receive(std::move(m.packet), m.remote.addr, m.local.addr, m.group, m.ecn);
+        break;
+      case ShardMessage::Kind::kPathMtu:
+        tcp_.OnPathMtu(m.local, m.remote, m.seq, m.mtu);
         break;
     }
     m = ShardMessage();

@@ -73,7 +73,19 @@ Parsed<ErrorReport> ParseErrorReport(const Icmpv4Repr& msg) {
   r.dst = Ipv4Address(LoadBe32(q.data() + ipv4::field::kDst));
   r.src_port = LoadBe16(q.data() + ihl);
   r.dst_port = LoadBe16(q.data() + ihl + 2);
+  r.tcp_seq = LoadBe32(q.data() + ihl + 4);
+  r.total_len = LoadBe16(q.data() + ipv4::field::kTotalLen);
+  r.next_hop_mtu = static_cast<std::uint16_t>(msg.rest & 0xffff);
   return r;
+}
+
+std::uint32_t ReportedPathMtu(const ErrorReport& r) {
+  if (r.next_hop_mtu != 0 && r.next_hop_mtu < r.total_len) return std::max<std::uint32_t>(r.next_hop_mtu, 68);
+  static constexpr std::uint32_t kPlateaus[] = {32000, 17914, 8166, 4352, 2002, 1492, 1006, 508, 296};
+  for (const std::uint32_t p : kPlateaus) {
+    if (p < r.total_len) return p;
+  }
+  return 68;
 }
 
 bool ErrorRateLimiter::Allow(Instant now) {

@@ -18,6 +18,7 @@ std::optional<Icmpv4Repr> EchoReplyFor(const Icmpv4Repr& in, bool to_group_addre
 
 inline constexpr std::uint8_t kCodeProtocolUnreachable = 2;
 inline constexpr std::uint8_t kCodePortUnreachable = 3;
+inline constexpr std::uint8_t kCodeFragmentationNeeded = 4;  // RFC 792; RFC 1191 4's next-hop MTU
 
 // RFC 1122 3.2.2: an ICMP error is never sent about a datagram that was sent
 // to a broadcast or multicast address (IP or link layer), that is a non-first
@@ -52,7 +53,16 @@ struct ErrorReport {
   std::uint8_t protocol = 0;
   std::uint16_t src_port = 0;  // first 4 quoted payload bytes, for UDP and TCP
   std::uint16_t dst_port = 0;
+  std::uint32_t tcp_seq = 0;   // the next 4: TCP's sequence number
+  std::uint16_t total_len = 0;      // the quoted datagram's total length
+  std::uint16_t next_hop_mtu = 0;   // Fragmentation Needed (RFC 1191 4): the low half of the unused word
 };
+// RFC 1191: the path MTU a Fragmentation Needed reports: its next-hop MTU
+// when that is below the quoted datagram's length; from a router older than
+// RFC 1191 (a zero field; or a value no smaller, which cannot be true), the
+// largest plateau of RFC 1191 7 below that length. 68 (RFC 791's minimum)
+// at least.
+std::uint32_t ReportedPathMtu(const ErrorReport& r);
 bool IsError(std::uint8_t type);
 // kTruncated when the quote is shorter than an IPv4 header + 8 bytes,
 // kBadVersion/kBadHeaderLength when it is not an IPv4 header. The quoted

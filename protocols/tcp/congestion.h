@@ -85,6 +85,9 @@ class CongestionControl {
     cwnd_ = o.cwnd_;
     ssthresh_ = o.ssthresh_;
   }
+  // The segment size changed (path MTU): growth and the floors follow it;
+  // cwnd and ssthresh keep their octets.
+  void SetSmss(std::uint32_t smss) { smss_ = smss; }
   // Recovery sets cwnd (PRR) and ends it at ssthresh.
   void SetCwnd(std::uint32_t cwnd) { cwnd_ = cwnd < smss_ ? smss_ : cwnd; }
   // RFC 7661 4.4: the non-validated period ran out: ssthresh keeps 3/4 of
@@ -103,7 +106,7 @@ class CongestionControl {
   virtual void SaveState() {}
   virtual void RestoreState() {}
 
-  const std::uint32_t smss_;
+  std::uint32_t smss_;
   std::uint32_t cwnd_;
   std::uint32_t ssthresh_ = 0xffffffffu;  // RFC 5681 3.1: arbitrarily high at first
 

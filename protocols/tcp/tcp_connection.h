@@ -30,7 +30,10 @@
 // ACKs (every second full segment, at most `delayed_ack` late), Nagle
 // unless `nodelay`, receiver and sender SWS avoidance (RFC 9293 3.8.6.2),
 // zero-window probes, keepalive. ECN (RFC 3168, tcp_ecn.cc) by
-// `TcpConfig::ecn`.
+// `TcpConfig::ecn`. Path MTU (tcp_pmtu.cc): the segment size follows the
+// path's MTU as ICMP reports it (RFC 1191, RFC 8201; validated as RFC 5927
+// says) and, by `TcpConfig::mtu_probing`, a black hole that drops large
+// segments without a word (RFC 4821).
 //
 // Allocates only when more segments are in flight than ever before (the
 // scoreboard grows); not thread-safe (one worker owns it).
@@ -105,6 +108,9 @@ struct TcpStats {
   std::uint64_t ecn_established = 0;   // connections established with ECN agreed (RFC 3168 6.1.1)
   std::uint64_t ecn_ce_received = 0;   // segments received with CE marked (echoed with ECE)
   std::uint64_t ecn_reductions = 0;    // cwnd reductions for an ECE (at most one a window)
+  std::uint64_t pmtu_lowered = 0;      // segment size lowered by an ICMP path MTU report
+  std::uint64_t pmtu_ignored = 0;      // ... reports about no segment in flight (RFC 5927)
+  std::uint64_t mtu_blackholes = 0;    // segment size lowered after timeouts (RFC 4821 black hole)
 };
 
 // TcpStats' fields by name, for counters ("tcp_" + name) and reports.
@@ -127,6 +133,9 @@ inline constexpr std::pair<std::string_view, std::uint64_t TcpStats::*> kTcpStat
     {"ecn_established", &TcpStats::ecn_established},
     {"ecn_ce_received", &TcpStats::ecn_ce_received},
     {"ecn_reductions", &TcpStats::ecn_reductions},
+    {"pmtu_lowered", &TcpStats::pmtu_lowered},
+    {"pmtu_ignored", &TcpStats::pmtu_ignored},
+    {"mtu_blackholes", &TcpStats::mtu_blackholes},
 };
 inline constexpr std::size_t kTcpStatCount = std::size(kTcpStatFields);
 
@@ -136,6 +145,20 @@ inline constexpr std::size_t kTcpStatCount = std::size(kTcpStatFields);
 enum class EcnMode { kOff = 0, kOn = 1, kPassive = 2 };
 std::string_view EcnModeName(EcnMode m);
 std::optional<EcnMode> ParseEcnMode(std::string_view name);
+
+// RFC 4821 black-hole detection: none; or repeated timeouts of a segment
+// larger than the base size lower the segment size (Linux's
+// net.ipv4.tcp_mtu_probing=1, whose number this is).
+enum class MtuProbing { kOff = 0, kBlackhole = 1 };
+std::string_view MtuProbingName(MtuProbing m);
+std::optional<MtuProbing> ParseMtuProbing(std::string_view name);
+
+// What an ICMP path MTU report did to a connection.
+enum class PmtuVerdict {
+  kLowered,    // the segment size went down; too-large segments in flight went again
+  kUnchanged,  // no smaller than the size in use
+  kIgnored,    // about no segment in flight (RFC 5927 4.1.3), or no connection yet
+};
 
 struct TcpConfig {
   std::uint16_t mss = 1460;                   // what we can receive (MTU - IP - TCP headers)
@@ -158,6 +181,8 @@ struct TcpConfig {
   Recovery recovery = Recovery::kRack;
   bool frto = true;                           // RFC 5682 F-RTO after a timeout, with SACK (Linux's tcp_frto)
   EcnMode ecn = EcnMode::kPassive;            // RFC 3168
+  MtuProbing mtu_probing = MtuProbing::kOff;  // RFC 4821
+  std::uint32_t path_mtu = 0;                 // the path's MTU known at open (IP datagram); 0: the link's
   Duration max_ack_delay = Duration::Millis(200);  // the peer's, for the tail probe (RFC 8985 7.2)
   Duration non_validated_period = Duration::Seconds(300);  // RFC 7661 4.4
   ChallengeAckLimiter* challenge_limiter = nullptr;  // shared; null: unlimited
@@ -235,6 +260,13 @@ class TcpConnection {
   // TCP_CONGESTION: another algorithm from now on (cwnd and ssthresh carry
   // over); false for an unknown name.
   bool SetCongestion(std::string_view name);
+  // RFC 1191 / RFC 8201: the path takes IP datagrams of at most `mtu`
+  // octets, as an ICMP Fragmentation Needed / Packet Too Big quoting our
+  // segment at `seq` said. Believed only for a segment in flight (RFC 5927
+  // 4.1.3: SND.UNA <= seq < SND.NXT); a lower size resends at once, in
+  // pieces, what no longer fits, without a congestion reduction (the
+  // segments were not lost to congestion).
+  PmtuVerdict OnPathMtu(std::uint32_t mtu, SeqNum seq, Instant now, TcpOutcome& out);
   // ABORT (3.10.5): a RST if synchronized, then CLOSED.
   void Abort(Instant now, TcpOutcome& out);
   // The local address is no longer this host's (a lost DHCP lease, an
@@ -259,6 +291,9 @@ class TcpConnection {
   SeqNum rcv_nxt() const { return rcv_.nxt; }
   std::uint32_t rcv_wnd() const;
   std::uint16_t snd_mss() const { return snd_mss_; }
+  // The IP datagram size the segments are cut for: the path's MTU as far
+  // as this connection knows it (the peer's MSS may keep them smaller).
+  std::uint32_t path_mtu() const { return path_mss_ + HeaderOverhead(); }
   WindowScale snd_scale() const { return snd_scale_; }
   WindowScale rcv_scale() const { return rcv_scale_; }
   bool sack_ok() const { return sack_ok_; }
@@ -352,6 +387,18 @@ class TcpConnection {
   void TakeOptions(const TcpOptions& o, bool syn);
   void TakeTimestamp(const TcpRepr& seg);
 
+  // tcp_pmtu.cc: path MTU.
+  // IP and TCP header octets (without options) around a segment's data.
+  std::uint32_t HeaderOverhead() const { return ends_.local.is_v6() ? 60u : 40u; }
+  // snd_mss_ from the peer's MSS and the path's.
+  void UpdateSndMss();
+  // Records too large for the segment size now are deemed lost and go
+  // again (split): RFC 1191 6.4's immediate retransmission.
+  void ResendTooLarge(Instant now);
+  // RFC 4821 black hole: the `rto_count_`th timeout in a row of a segment
+  // larger than the base size lowers the segment size.
+  void DetectBlackhole();
+
   // tcp_ecn.cc: RFC 3168 ECN.
   std::uint8_t SynFlags() const;
   std::uint8_t SynAckFlags() const;
@@ -437,7 +484,9 @@ class TcpConnection {
   bool closed_by_app_ = false;  // close(), not shutdown: later data is answered with RST
 
   // Options agreed.
-  std::uint16_t snd_mss_ = 536;  // RFC 9293 3.7.1 default without the option
+  std::uint16_t snd_mss_ = 536;     // min(peer_mss_, path_mss_): what a segment's data and options may take
+  std::uint16_t peer_mss_ = 536;    // the peer's MSS option (RFC 9293 3.7.1's default without it)
+  std::uint16_t path_mss_ = 65495;  // the path's MTU less the IP and TCP headers
   WindowScale snd_scale_, rcv_scale_;
   bool ws_ok_ = false, sack_ok_ = false, ts_ok_ = false;
   bool ecn_ok_ = false;          // RFC 3168 6.1.1: agreed in the handshake

@@ -290,8 +290,8 @@ void TcpConnection::TakeOptions(const TcpOptions& o, bool syn) {
   if (!syn) return;
   // RFC 9293 3.7.1: without the option the peer takes 536 (IPv4) or 1220 (IPv6).
   const std::uint16_t default_mss = ends_.remote.is_v6() ? 1220 : 536;
-  snd_mss_ = std::min<std::uint16_t>(o.mss.value_or(default_mss), config_.mss);
-  if (snd_mss_ < 64) snd_mss_ = 64;  // a floor against tiny-MSS resource attacks
+  peer_mss_ = std::min<std::uint16_t>(o.mss.value_or(default_mss), config_.mss);
+  UpdateSndMss();
   ws_ok_ = config_.window_scale && o.window_scale.has_value();
   if (ws_ok_) {
     snd_scale_ = WindowScale(*o.window_scale);

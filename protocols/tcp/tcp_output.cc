@@ -29,7 +29,12 @@ TcpConnection::TcpConnection(const TcpConfig& config, const Endpoints& ends, Seq
       recover_(iss),
       round_end_(iss),
       ts_recent_at_(now),
-      last_heard_(now) {}
+      last_heard_(now) {
+  // The path's MTU as known at open bounds the segments from the first.
+  const std::uint32_t link_mss = config.mss;
+  const std::uint32_t path = config.path_mtu > HeaderOverhead() ? config.path_mtu - HeaderOverhead() : link_mss;
+  path_mss_ = static_cast<std::uint16_t>(std::clamp<std::uint32_t>(std::min(path, link_mss), 64, 65495));
+}
 
 std::unique_ptr<TcpConnection> TcpConnection::Connect(const TcpConfig& config, const Endpoints& ends, SeqNum iss,
                                                       Instant now, TcpOutcome& out) {
@@ -406,6 +411,7 @@ void TcpConnection::Retransmit(Instant now) {
   phase_ = Phase::kRto;
   recover_ = snd_.nxt;
   timing_ = false;
+  DetectBlackhole();
   // RFC 5682 3.1 step 1: SND.UNA goes again; the ACKs that follow tell
   // whether the timeout was spurious (for recurring timeouts too, as
   // Linux). With SACK only: without it the duplicate ACKs that new data

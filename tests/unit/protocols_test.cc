@@ -376,6 +376,60 @@ TEST(Icmpv4Errors, DestUnreachableQuotesAndVerifies) {
   EXPECT_TRUE(std::equal(parsed->data.begin(), parsed->data.end(), quote.begin(), quote.end()));
 }
 
+// RFC 1191 4: a router's Fragmentation Needed: the next-hop MTU in the low
+// half of the second word; the quote's IPv4 header and TCP's first 8 bytes
+// (ports and sequence number) read out.
+TEST(Icmpv4Errors, FragmentationNeededCarriesTheNextHopMtuAndTheQuotedSequence) {
+  const std::vector<std::uint8_t> quote = {
+      0x45, 0x00, 0x05, 0xdc, 0x12, 0x34, 0x40, 0x00, 0x40, 0x06, 0x00, 0x00,  // 1500 octets, DF, TCP
+      192,  0,    2,    2,    198,  51,   100,  7,                             // 192.0.2.2 > 198.51.100.7
+      0x00, 0x07, 0x9c, 0x40, 0x01, 0x02, 0x03, 0x04};                         // 7 > 40000, seq 0x01020304
+  std::vector<std::byte> msg(8 + quote.size());
+  for (std::size_t i = 0; i < quote.size(); ++i) msg[8 + i] = std::byte{quote[i]};
+  icmpv4::Icmpv4Repr r;
+  r.type = icmpv4::kTypeDestUnreachable;
+  r.code = icmpv4::kCodeFragmentationNeeded;
+  r.rest = 1280;
+  r.data = std::span(msg).subspan(8);
+  r.EmitHeader(msg);
+  EXPECT_EQ(msg[6], std::byte{0x05});  // the MTU's octets on the wire
+  EXPECT_EQ(msg[7], std::byte{0x00});
+  const auto parsed = icmpv4::Icmpv4Repr::Parse(msg);
+  ASSERT_TRUE(parsed.ok());
+  const auto report = icmpv4::ParseErrorReport(*parsed);
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->code, 4);
+  EXPECT_EQ(report->next_hop_mtu, 1280);
+  EXPECT_EQ(report->total_len, 1500);
+  EXPECT_EQ(report->protocol, ipv4::kProtoTcp);
+  EXPECT_EQ(report->src_port, 7);
+  EXPECT_EQ(report->dst_port, 40000);
+  EXPECT_EQ(report->tcp_seq, 0x01020304u);
+  EXPECT_EQ(icmpv4::ReportedPathMtu(*report), 1280u);
+}
+
+// RFC 1191 7: without a usable next-hop MTU, the plateau below the quoted
+// datagram's length.
+TEST(Icmpv4Errors, ReportedPathMtuFallsBackToThePlateaus) {
+  struct Row {
+    std::uint16_t next_hop, total;
+    std::uint32_t want;
+  };
+  for (const Row& r : std::vector<Row>{{1280, 1500, 1280},
+                                       {0, 1500, 1492},      // a pre-RFC 1191 router
+                                       {1500, 1500, 1492},   // not smaller than what it refused: not believed
+                                       {9000, 1500, 1492},
+                                       {0, 1006, 508},
+                                       {0, 4000, 2002},
+                                       {0, 60, 68},          // RFC 791's floor
+                                       {20, 1500, 68}}) {
+    icmpv4::ErrorReport e;
+    e.next_hop_mtu = r.next_hop;
+    e.total_len = r.total;
+    EXPECT_EQ(icmpv4::ReportedPathMtu(e), r.want) << r.next_hop << " " << r.total;
+  }
+}
+
 TEST(Icmpv4Errors, RateLimiterIsATokenBucket) {
   icmpv4::ErrorRateLimiter limit(/*rate_per_second=*/100, /*burst=*/10);
   const Instant t = Instant::FromNanos(1'000'000'000);
