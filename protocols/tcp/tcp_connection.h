@@ -386,6 +386,7 @@ class TcpConnection {
   void CheckNonValidated(Instant now);
   void TakeOptions(const TcpOptions& o, bool syn);
   void TakeTimestamp(const TcpRepr& seg);
+  Duration TsSample(const TcpRepr& seg, Instant now) const;
 
   // tcp_pmtu.cc: path MTU.
   // IP and TCP header octets (without options) around a segment's data.

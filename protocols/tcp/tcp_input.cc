@@ -72,7 +72,13 @@ void TcpConnection::OnSegmentInSynSent(const TcpRepr& seg, Instant now) {
   }
   if (ack_ok) {
     snd_.una = seg.ack;
-    if (timing_ && !ts_ok_) rtt_.OnSample(now - timed_at_);  // the SYN was not retransmitted (Karn)
+    // The SYN's RTT: by the echoed timestamp, or timed when the SYN was not
+    // retransmitted (Karn).
+    if (const Duration ts = TsSample(seg, now); ts > Duration()) {
+      rtt_.OnSample(ts);
+    } else if (timing_ && !ts_ok_) {
+      rtt_.OnSample(now - timed_at_);
+    }
     timing_ = false;
     rto_count_ = 0;
     rto_at_ = Instant::Never();
@@ -286,6 +292,16 @@ void TcpConnection::SendChallengeAck(Instant now) {
   SendAck(now);
 }
 
+// RFC 7323 4.1: the RTT an echoed timestamp gives; zero for none. An echo
+// within the millisecond it was sent is one millisecond (as Linux's
+// tcp_rtt_tsopt_us): a sub-millisecond path still gets samples, and its
+// first one sets the RTO (else the initial 1 s stands).
+Duration TcpConnection::TsSample(const TcpRepr& seg, Instant now) const {
+  if (!ts_ok_ || !seg.options.timestamps || seg.options.timestamps->tsecr == 0) return Duration();
+  const auto ticks = static_cast<std::int32_t>(TsVal(now) - seg.options.timestamps->tsecr);
+  return ticks >= 0 ? Duration::Millis(std::max(ticks, 1)) : Duration();
+}
+
 void TcpConnection::TakeOptions(const TcpOptions& o, bool syn) {
   if (!syn) return;
   // RFC 9293 3.7.1: without the option the peer takes 536 (IPv4) or 1220 (IPv6).
@@ -379,10 +395,8 @@ std::uint32_t TcpConnection::OnNewAck(const TcpRepr& seg, std::uint32_t& deliver
     out_->Release(n);
   }
   // RTT: the echoed timestamp (RFC 7323 4.1), else the timed segment (Karn).
-  Duration sample;
-  if (ts_ok_ && seg.options.timestamps && seg.options.timestamps->tsecr != 0) {
-    sample = Duration::Millis(static_cast<std::int32_t>(TsVal(now) - seg.options.timestamps->tsecr));
-  } else if (timing_ && timed_seq_.BeforeOrAt(snd_.una)) {
+  Duration sample = TsSample(seg, now);
+  if (sample == Duration() && timing_ && timed_seq_.BeforeOrAt(snd_.una)) {
     sample = now - timed_at_;
     timing_ = false;
   }

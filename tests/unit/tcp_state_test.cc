@@ -573,6 +573,43 @@ TEST(TcpConnection, TimestampsEchoThePeersClockFromTheStart) {
   EXPECT_EQ(f->rec.sent[0].h.options.timestamps->tsecr, 0x90000000u);
 }
 
+// RFC 7323 4.1 on a sub-millisecond path: an echo in the millisecond it
+// was sent is a sample of one millisecond (as Linux), so the handshake's
+// RTT replaces the initial 1 s RTO on both sides (it stood until a later
+// echo crossed a millisecond: a black hole or a loss right after the
+// handshake waited a whole second).
+TEST(TcpConnection, AnEchoWithinTheMillisecondIsAnRttSample) {
+  TcpConfig c = Config();
+  c.timestamps = true;
+  {
+    Fixture f;  // active: the SYN-ACK echoes our SYN's TSval 300 us later
+    f.c = TcpConnection::Connect(c, Ends(), SeqNum(kIss), f.now, f.rec.out);
+    f.rec.Absorb();
+    const std::uint32_t our_tsval = f.rec.sent[0].h.options.timestamps->tsval;
+    f.now = f.now + Duration::Micros(300);
+    TcpRepr synack = Seg(kSyn | kAck, kIrs, kIss + 1);
+    synack.options.timestamps = Timestamps{777, our_tsval};
+    f.In(synack);
+    EXPECT_EQ(f.c->rtt().srtt(), Duration::Millis(1));
+    EXPECT_EQ(f.c->rtt().rto(), c.rto.min);
+  }
+  {
+    Fixture f;  // passive: the handshake's ACK echoes our SYN-ACK's
+    TcpRepr syn = Seg(kSyn, kIrs);
+    syn.options.timestamps = Timestamps{777, 0};
+    f.c = TcpConnection::Accept(c, Ends(), syn, SeqNum(kIss), f.now, f.rec.out);
+    f.rec.Absorb();
+    const std::uint32_t our_tsval = f.rec.sent[0].h.options.timestamps->tsval;
+    f.now = f.now + Duration::Micros(300);
+    TcpRepr ack = Seg(kAck, kIrs + 1, kIss + 1);
+    ack.options.timestamps = Timestamps{778, our_tsval};
+    f.In(ack);
+    EXPECT_EQ(f.State(), "ESTABLISHED");
+    EXPECT_EQ(f.c->rtt().srtt(), Duration::Millis(1));
+    EXPECT_EQ(f.c->rtt().rto(), c.rto.min);
+  }
+}
+
 TEST(TcpConnection, SegmentsForNoConnectionAreReset) {
   // RFC 9293 3.10.7.1.
   const auto to_syn = TcpConnection::ResetFor(Seg(kSyn, 777));
