@@ -91,7 +91,9 @@ path_narrow() {
 check "the far host's path is 1280: a 1400-byte ping with DF is refused" path_narrow
 
 # --- ICMP reports arrive ---------------------------------------------------------
-check "engine starts (echo; IPv4 and IPv6 through the router namespace)" start icmp
+# Two workers: a report reaches the control shard and is mailed to the
+# connection's shard when another owns it.
+check "engine starts (echo; IPv4 and IPv6 through the router namespace; two workers)" start icmp --workers 2
 check "IPv4: the far host echoes 20 MB through ringstack across the 1280 link, sha256 equal" \
   echo_from_far 192.0.2.2 20000000 120
 check "IPv4: the far host reassembled no fragment (ringstack's segments carried DF)" no_fragments 4
