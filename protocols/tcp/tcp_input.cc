@@ -500,7 +500,11 @@ void TcpConnection::ProcessText(const TcpRepr& seg, Instant now) {
   const auto n = static_cast<std::uint32_t>(rcv_.nxt - before);
   rcv_.unread += n;
   out_->Commit(n);
-  if (data.size() >= EffectiveMss()) ++unacked_segments_;
+  // RFC 5681 4.2 / RFC 1122 4.2.3.2: an ACK at least every second full
+  // segment. A super-frame (a link that takes offload hands over up to 64
+  // KiB) counts the full segments it carries: a lone frame of ten is
+  // acknowledged at once, not when the delayed-ACK timer fires.
+  unacked_segments_ += static_cast<int>(data.size() / std::max(EffectiveMss(), 1u));
   ScheduleAck(now, had_holes || unacked_segments_ >= 2);
 }
 

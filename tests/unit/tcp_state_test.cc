@@ -300,6 +300,20 @@ TEST(TcpConnection, DelayedAckAfterTheDelayOrOnTheSecondFullSegment) {
   EXPECT_EQ(f->rec.committed, 5u + 2 * 1460);
 }
 
+// A super-frame (TAP offload: up to 64 KiB in one segment) is the full
+// segments it carries: ten of them are acknowledged at once (the old rule
+// counted the frame as one segment and left a lone frame to the 40 ms
+// timer, stalling a sender whose window it filled); one and a half are one.
+TEST(TcpConnection, ASuperFrameCountsTheFullSegmentsItCarries) {
+  auto f = Established();
+  f->In(f->Data(f->PeerSeq(), std::string(10 * 1460, 'x')));
+  EXPECT_EQ(f->rec.Take(), ".");
+  f->In(f->Data(f->PeerSeq(), std::string(1460 + 730, 'y')));
+  EXPECT_EQ(f->rec.Take(), "none");
+  EXPECT_EQ(f->c->NextDeadline(), f->now + Duration::Millis(40));
+  EXPECT_EQ(f->rec.committed, 10u * 1460 + 1460 + 730);
+}
+
 TEST(TcpConnection, OutOfOrderDataIsAckedAtOnceWithSackBlocks) {
   TcpConfig c = Config();
   auto f = EstablishedWith(c, /*peer_sack=*/true);
