@@ -324,7 +324,7 @@ absl::Status ParseLimits(const RawFlags& f, Config& c) {
   if (const auto m = proto::tcp::ParseMtuProbing(std::string_view(f.tcp_mtu_probing))) {
     c.tcp_mtu_probing = *m;
   } else {
-    return Bad("tcp-mtu-probing", absl::StrCat("'", f.tcp_mtu_probing, "' is not off or blackhole"));
+    return Bad("tcp-mtu-probing", absl::StrCat("'", f.tcp_mtu_probing, "' is not one of off, blackhole, on"));
   }
   if (f.tcp_syncookies != "on" && f.tcp_syncookies != "off") {
     return Bad("tcp-syncookies", absl::StrCat("'", f.tcp_syncookies, "' is not on or off"));

@@ -102,10 +102,11 @@ ABSL_FLAG(std::string, tcp_ecn, "passive",
           "TCP ECN (RFC 3168): off; passive (agreed when the peer's SYN asks, as Linux's tcp_ecn=2); on (our SYNs "
           "ask too)");
 ABSL_FLAG(std::string, tcp_mtu_probing, "off",
-          "off or blackhole: RFC 4821 black-hole detection; a path that drops large TCP segments without an ICMP "
-          "report is found by timeouts in a row of a large segment, which lower the segment size to 1024 and then "
-          "halve it (to 536 for IPv4, 1220 for IPv6), as Linux's tcp_mtu_probing=1. ICMP path MTU reports (RFC "
-          "1191, RFC 8201) are always acted on");
+          "off, blackhole or on: RFC 4821 black-hole detection; a path that drops large TCP segments without an "
+          "ICMP report is found by timeouts in a row of a large segment, which lower the segment size to 1024 and "
+          "then halve it (to 536 for IPv4, 1220 for IPv6), as Linux's tcp_mtu_probing=1; on: then probes back up "
+          "with single larger segments of data (a binary search; a lost probe costs no congestion reduction), and "
+          "again every ten minutes. ICMP path MTU reports (RFC 1191, RFC 8201) are always acted on");
 ABSL_FLAG(std::string, tcp_syncookies, "on", "on or off: answer SYNs with cookies when a listener's backlog is full");
 ABSL_FLAG(int, tcp_challenge_ack_limit, 1000,
           "RFC 5961 challenge ACKs per second and worker, about (1..1000000; each second's budget is drawn "

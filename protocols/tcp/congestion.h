@@ -88,6 +88,9 @@ class CongestionControl {
   // The segment size changed (path MTU): growth and the floors follow it;
   // cwnd and ssthresh keep their octets.
   void SetSmss(std::uint32_t smss) { smss_ = smss; }
+  // A loss that is no congestion signal (a path MTU probe's, RFC 4821
+  // 7.6.2): recovery runs, but toward the window as it is.
+  void HoldWindow() { ssthresh_ = cwnd_ > 2 * smss_ ? cwnd_ : 2 * smss_; }
   // Recovery sets cwnd (PRR) and ends it at ssthresh.
   void SetCwnd(std::uint32_t cwnd) { cwnd_ = cwnd < smss_ ? smss_ : cwnd; }
   // RFC 7661 4.4: the non-validated period ran out: ssthresh keeps 3/4 of

@@ -111,6 +111,8 @@ struct TcpStats {
   std::uint64_t pmtu_lowered = 0;      // segment size lowered by an ICMP path MTU report
   std::uint64_t pmtu_ignored = 0;      // ... reports about no segment in flight (RFC 5927)
   std::uint64_t mtu_blackholes = 0;    // segment size lowered after timeouts (RFC 4821 black hole)
+  std::uint64_t mtu_probes = 0;        // RFC 4821 probes sent (larger segments after a black hole)
+  std::uint64_t mtu_probes_lost = 0;   // ... lost (the size stays; no congestion reduction)
 };
 
 // TcpStats' fields by name, for counters ("tcp_" + name) and reports.
@@ -136,6 +138,8 @@ inline constexpr std::pair<std::string_view, std::uint64_t TcpStats::*> kTcpStat
     {"pmtu_lowered", &TcpStats::pmtu_lowered},
     {"pmtu_ignored", &TcpStats::pmtu_ignored},
     {"mtu_blackholes", &TcpStats::mtu_blackholes},
+    {"mtu_probes", &TcpStats::mtu_probes},
+    {"mtu_probes_lost", &TcpStats::mtu_probes_lost},
 };
 inline constexpr std::size_t kTcpStatCount = std::size(kTcpStatFields);
 
@@ -148,8 +152,9 @@ std::optional<EcnMode> ParseEcnMode(std::string_view name);
 
 // RFC 4821 black-hole detection: none; or repeated timeouts of a segment
 // larger than the base size lower the segment size (Linux's
-// net.ipv4.tcp_mtu_probing=1, whose number this is).
-enum class MtuProbing { kOff = 0, kBlackhole = 1 };
+// net.ipv4.tcp_mtu_probing=1, whose number this is); or that, then probes
+// back up (7.2's search, with real data) and again every ten minutes.
+enum class MtuProbing { kOff = 0, kBlackhole = 1, kOn = 2 };
 std::string_view MtuProbingName(MtuProbing m);
 std::optional<MtuProbing> ParseMtuProbing(std::string_view name);
 
@@ -398,7 +403,18 @@ class TcpConnection {
   void ResendTooLarge(Instant now);
   // RFC 4821 black hole: the `rto_count_`th timeout in a row of a segment
   // larger than the base size lowers the segment size.
-  void DetectBlackhole();
+  void DetectBlackhole(Instant now);
+  // RFC 4821 7.2 (MtuProbing::kOn): sends one segment of the next size to
+  // try, of real data, when the windows and the queue allow; true if it did.
+  bool SendProbe(std::uint32_t queued, std::uint32_t usable, Instant now);
+  // The probe's fate: acknowledged (the size rises) ...
+  void OnProbeAcked(Instant now);
+  // ... or lost (the search lowers its ceiling); true when the first loss
+  // not yet resent is the probe's, which is no congestion signal (7.6.2).
+  bool ProbeLost(Instant now);
+  // The probe in flight, if any, failed (a timeout; resent in pieces).
+  void FailProbe(Instant now);
+  void EndProbe(Instant now);
 
   // tcp_ecn.cc: RFC 3168 ECN.
   std::uint8_t SynFlags() const;
@@ -488,6 +504,16 @@ class TcpConnection {
   std::uint16_t snd_mss_ = 536;     // min(peer_mss_, path_mss_): what a segment's data and options may take
   std::uint16_t peer_mss_ = 536;    // the peer's MSS option (RFC 9293 3.7.1's default without it)
   std::uint16_t path_mss_ = 65495;  // the path's MTU less the IP and TCP headers
+  // RFC 4821 search (MtuProbing::kOn), begun by a black hole.
+  struct MtuSearch {
+    std::uint16_t low = 0;              // a segment size known to get through
+    std::uint16_t high = 0;             // the largest not known to be lost (low == high: none)
+    Instant next = Instant::Never();    // when the next probe may go
+    bool out = false;                   // a probe in flight, of [start, end) ...
+    SeqNum start, end;
+    std::uint16_t size = 0;             // ... at this segment size
+  };
+  MtuSearch search_;
   WindowScale snd_scale_, rcv_scale_;
   bool ws_ok_ = false, sack_ok_ = false, ts_ok_ = false;
   bool ecn_ok_ = false;          // RFC 3168 6.1.1: agreed in the handshake

@@ -385,6 +385,7 @@ std::uint32_t TcpConnection::OnNewAck(const TcpRepr& seg, std::uint32_t& deliver
   const auto acked = static_cast<std::uint32_t>(seg.ack - snd_.una);
   delivered += sb_.OnAck(seg.ack, on_delivered);
   snd_.una = seg.ack;
+  OnProbeAcked(now);
   // Bytes of the send buffer now acknowledged (not the SYN or FIN).
   const SeqNum data_end = snd_.buf_seq + snd_.queued;
   const SeqNum released_to = SeqNum::Min(snd_.una, data_end);

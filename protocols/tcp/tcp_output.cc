@@ -287,6 +287,10 @@ bool TcpConnection::SendData(Instant now, bool probe) {
     const SeqNum edge = snd_.una + snd_.wnd;
     const std::uint32_t rwnd = edge.After(snd_.nxt) ? static_cast<std::uint32_t>(edge - snd_.nxt) : 0;
     const std::uint32_t usable = std::min(rwnd, budget);
+    if (!probe && config_.mtu_probing == MtuProbing::kOn && SendProbe(queued, usable, now)) {
+      sent = new_data = true;
+      continue;
+    }
     const std::uint32_t room = SegmentRoom();
     const std::uint32_t len = std::min({queued, usable, room});
     const bool fin_now = snd_.fin_queued && !snd_.fin_sent && len == queued;
@@ -411,7 +415,8 @@ void TcpConnection::Retransmit(Instant now) {
   phase_ = Phase::kRto;
   recover_ = snd_.nxt;
   timing_ = false;
-  DetectBlackhole();
+  FailProbe(now);
+  DetectBlackhole(now);
   // RFC 5682 3.1 step 1: SND.UNA goes again; the ACKs that follow tell
   // whether the timeout was spurious (for recurring timeouts too, as
   // Linux). With SACK only: without it the duplicate ACKs that new data

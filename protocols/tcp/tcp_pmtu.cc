@@ -8,7 +8,13 @@
 // nothing (RFC 4821 2, a black hole) shows as timeouts in a row of a large
 // segment: with black-hole detection on, the second lowers the segment
 // size to Linux's tcp_base_mss (1024) and each later one halves it, never
-// below the family's minimum (536 octets for IPv4, 1220 for IPv6).
+// below the family's minimum (536 octets for IPv4, 1220 for IPv6). With
+// probing on, a search then finds how large the path really takes (RFC
+// 4821 7.2): one segment at a time, halfway between the size that works and
+// the smallest known lost, of real data; an acknowledged probe raises the
+// size, a lost one lowers the ceiling and costs no congestion reduction
+// (7.6.2). Once the two are within 8 octets the search rests for ten
+// minutes, then starts again from the connection's full size.
 #include <algorithm>
 
 #include "protocols/tcp/tcp_connection.h"
@@ -19,6 +25,8 @@ namespace {
 
 constexpr std::uint32_t kBaseMss = 1024;      // RFC 4821 7.2's 1024-octet start, Linux's tcp_base_mss
 constexpr int kBlackholeTimeouts = 2;         // timeouts in a row that suspect the path
+constexpr std::uint16_t kSearchDone = 8;      // Linux's tcp_probe_threshold
+constexpr Duration kSearchAgain = Duration::Seconds(600);  // RFC 4821 7.7, Linux's tcp_probe_interval
 
 }  // namespace
 
@@ -28,6 +36,8 @@ std::string_view MtuProbingName(MtuProbing m) {
       return "off";
     case MtuProbing::kBlackhole:
       return "blackhole";
+    case MtuProbing::kOn:
+      return "on";
   }
   return "?";
 }
@@ -35,6 +45,7 @@ std::string_view MtuProbingName(MtuProbing m) {
 std::optional<MtuProbing> ParseMtuProbing(std::string_view name) {
   if (name == "off") return MtuProbing::kOff;
   if (name == "blackhole") return MtuProbing::kBlackhole;
+  if (name == "on") return MtuProbing::kOn;
   return std::nullopt;
 }
 
@@ -57,6 +68,7 @@ PmtuVerdict TcpConnection::OnPathMtu(std::uint32_t mtu, SeqNum seq, Instant now,
   UpdateSndMss();
   if (snd_mss_ == before) return PmtuVerdict::kUnchanged;  // the peer's MSS was smaller still
   ++stats_.pmtu_lowered;
+  search_ = MtuSearch{};  // the path said how large it is: nothing to search
   cc_->SetSmss(EffectiveMss());
   ResendTooLarge(now);
   return PmtuVerdict::kLowered;
@@ -76,16 +88,72 @@ void TcpConnection::ResendTooLarge(Instant now) {
   Output(now);
 }
 
-void TcpConnection::DetectBlackhole() {
+void TcpConnection::DetectBlackhole(Instant now) {
   if (config_.mtu_probing == MtuProbing::kOff || rto_count_ < kBlackholeTimeouts || sb_.empty()) return;
   const std::uint32_t floor = ends_.local.is_v6() ? 1220 : 536;
   const std::uint32_t next = std::max(snd_mss_ > kBaseMss ? kBaseMss : snd_mss_ / 2u, floor);
   // The segment that keeps timing out must be one the smaller size cuts.
   if (next >= snd_mss_ || sb_.at(0).data_len() <= next - (ts_ok_ ? 12u : 0u)) return;
+  const std::uint16_t lost = snd_mss_;
   path_mss_ = static_cast<std::uint16_t>(next);
   UpdateSndMss();
   ++stats_.mtu_blackholes;
   cc_->SetSmss(EffectiveMss());
+  if (config_.mtu_probing == MtuProbing::kOn) {
+    search_ = MtuSearch{.low = snd_mss_, .high = static_cast<std::uint16_t>(lost - 1), .next = now};
+  }
+}
+
+bool TcpConnection::SendProbe(std::uint32_t queued, std::uint32_t usable, Instant now) {
+  if (search_.out || phase_ != Phase::kOpen || now < search_.next) return false;
+  if (search_.high < search_.low + kSearchDone) return false;
+  const auto size = static_cast<std::uint16_t>((search_.low + search_.high + 1) / 2);
+  if (size <= snd_mss_) return false;
+  const std::uint32_t len = SegmentRoom() + (size - snd_mss_);
+  if (queued < len || usable < len) return false;  // a probe carries real data, within the windows
+  search_.out = true;
+  search_.start = snd_.nxt;
+  search_.end = snd_.nxt + len;
+  search_.size = size;
+  ++stats_.mtu_probes;
+  SendNewData(len == queued ? kAck | kPsh : kAck, len, /*fin_now=*/false, now);
+  return true;
+}
+
+void TcpConnection::OnProbeAcked(Instant now) {
+  if (!search_.out || snd_.una.Before(search_.end)) return;
+  path_mss_ = std::max(path_mss_, search_.size);
+  UpdateSndMss();
+  cc_->SetSmss(EffectiveMss());
+  search_.low = snd_mss_;
+  EndProbe(now);
+}
+
+bool TcpConnection::ProbeLost(Instant now) {
+  if (!search_.out) return false;
+  const std::size_t i = sb_.FirstLostToSend();
+  if (i == Scoreboard::kNone || sb_.at(i).start.Before(search_.start) || !sb_.at(i).start.Before(search_.end)) {
+    return false;
+  }
+  FailProbe(now);
+  return true;
+}
+
+void TcpConnection::FailProbe(Instant now) {
+  if (!search_.out) return;
+  ++stats_.mtu_probes_lost;
+  search_.high = static_cast<std::uint16_t>(search_.size - 1);
+  EndProbe(now);
+}
+
+void TcpConnection::EndProbe(Instant now) {
+  search_.out = false;
+  search_.next = now;
+  if (search_.high < search_.low + kSearchDone) {
+    // Found, as near as it is worth: rest, then try the full size again.
+    search_.next = now + kSearchAgain;
+    search_.high = std::min(peer_mss_, static_cast<std::uint16_t>(config_.mss));
+  }
 }
 
 }  // namespace ringstack::proto::tcp

@@ -117,8 +117,12 @@ void TcpConnection::EnterRecovery(Instant now, std::uint32_t not_counted) {
   ++stats_.fast_recoveries;
   ArmUndo();
   const std::uint32_t flight = in_flight() > not_counted ? in_flight() - not_counted : 0;
-  cc_->OnCongestionEvent(flight, now);
-  EcnOnLossReduction();
+  if (ProbeLost(now)) {
+    cc_->HoldWindow();  // RFC 4821 7.6.2: the path's size, not congestion
+  } else {
+    cc_->OnCongestionEvent(flight, now);
+    EcnOnLossReduction();
+  }
   timing_ = false;
   recovery_->OnEnter(flight);
 }
@@ -130,6 +134,7 @@ void TcpConnection::ExitRecovery() {
 }
 
 void TcpConnection::RetransmitRecord(std::size_t i, Instant now) {
+  if (search_.out && sb_.at(i).start.Before(search_.end) && search_.start.Before(sb_.at(i).end)) FailProbe(now);
   const std::uint32_t room = SegmentRoom();
   if (sb_.at(i).data_len() > room) sb_.Split(i, room);
   const SentSegment& s = sb_.at(i);

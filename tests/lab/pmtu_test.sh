@@ -8,7 +8,8 @@
 # through ringstack's echo, sha256-exact, and the far host reassembles no
 # fragment. Then the router drops those ICMP errors (nftables): with
 # --tcp-mtu-probing off nothing comes back (a black hole), with blackhole
-# the transfer completes, and the time it took is printed. TAP-style output.
+# the transfer completes, and the time it took is printed; with on, probes
+# raise the size again. TAP-style output.
 #
 # usage: tests/lab/pmtu_test.sh BUILD_DIR
 set -uo pipefail
@@ -153,6 +154,22 @@ hole_counted() {
   counter_ge tcp_mtu_blackholes 2
 }
 check "found by timeouts (tcp_mtu_blackholes), not by ICMP" hole_counted
+check "SIGTERM: clean exit" stop_clean
+
+# Probing on: after the black hole, single larger segments search back up
+# (1024 works, 1459 is the ceiling: 1242 is lost on a 1240 path, then 1133,
+# 1187, ... get through).
+check "engine starts with --tcp-mtu-probing on" start probe --tcp-mtu-probing on
+check "IPv4 through the black hole, probing: 20 MB each way, sha256 equal" timed_echo 192.0.2.2
+check "IPv6 through the black hole, probing: 20 MB each way, sha256 equal" timed_echo 2001:db8:0:1::2
+probes_counted() {
+  local sent lost
+  sent=$(counter tcp_mtu_probes)
+  lost=$(counter tcp_mtu_probes_lost)
+  echo "probes $sent, lost $lost (want some of each, and some acknowledged)"
+  [ "$sent" -ge 3 ] && [ "$lost" -ge 1 ] && [ "$((sent - lost))" -ge 1 ]
+}
+check "probes sent, one lost (too large for the path), others acknowledged (the size rose)" probes_counted
 check "SIGTERM: clean exit" stop_clean
 
 echo "# $failures failed"

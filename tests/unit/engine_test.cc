@@ -222,7 +222,7 @@ TEST(Config, BadFlagsNameTheFlag) {
       {[](RawFlags& f) { f.impair = "ce=0.1,ce_dir=up"; }, "--impair: ce_dir wants rx"},
       {[](RawFlags& f) { f.tcp_ecn = "always"; }, "--tcp-ecn: 'always' is not one of off, passive, on"},
       {[](RawFlags& f) { f.tcp_frto = "maybe"; }, "--tcp-frto: 'maybe' is not on or off"},
-      {[](RawFlags& f) { f.tcp_mtu_probing = "on"; }, "--tcp-mtu-probing: 'on' is not off or blackhole"},
+      {[](RawFlags& f) { f.tcp_mtu_probing = "always"; }, "--tcp-mtu-probing: 'always' is not one of off, blackhole, on"},
   };
   for (const Row& row : rows) {
     RawFlags f = Good();

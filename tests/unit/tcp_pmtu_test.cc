@@ -59,7 +59,7 @@ std::uint32_t Largest(const std::vector<Recorder::Sent>& sent) {
 }
 
 TEST(TcpPmtu, ProbingNamesRoundTrip) {
-  for (const MtuProbing m : {MtuProbing::kOff, MtuProbing::kBlackhole}) {
+  for (const MtuProbing m : {MtuProbing::kOff, MtuProbing::kBlackhole, MtuProbing::kOn}) {
     EXPECT_EQ(ParseMtuProbing(MtuProbingName(m)), m);
   }
   EXPECT_EQ(ParseMtuProbing("always"), std::nullopt);
@@ -190,6 +190,90 @@ TEST(TcpPmtu, BlackholeDetectionByTimeouts) {
     f->In(Seg(kAck, f->PeerSeq(), f->OurNxt()));
     EXPECT_EQ(f->c->snd_una(), f->c->snd_nxt()) << r.name;
   }
+}
+
+// The peer's ACK of everything up to `ack`, SACKing `blocks` above it.
+TcpRepr AckSack(Fixture& f, std::uint32_t ack, std::vector<std::pair<std::uint32_t, std::uint32_t>> blocks = {}) {
+  TcpRepr s = Seg(kAck, f.PeerSeq(), ack);
+  for (auto [l, r] : blocks) s.options.sack[s.options.sack_count++] = SackBlock{SeqNum(l), SeqNum(r)};
+  return s;
+}
+
+// A black hole at 1460 lowered the size to 1024; probing on, the data sent
+// after it.
+std::unique_ptr<Fixture> AfterBlackhole() {
+  TcpConfig c = PmtuConfig(MtuProbing::kOn);
+  c.recovery = Recovery::kSack;  // losses by DupThresh: no reordering timer in these rows
+  auto f = Open(c, 1460);
+  f->AppSend(6000);
+  while (f->c->stats().mtu_blackholes == 0) {
+    f->rec.Take();
+    f->now = f->c->NextDeadline();
+    f->Timer();
+  }
+  // The peer has it all (the pieces of 1024 got through): recovery ends.
+  while (f->c->snd_nxt() != SeqNum(kIss + 1 + 6000)) {
+    f->now = f->c->NextDeadline();
+    f->Timer();
+  }
+  f->In(Seg(kAck, f->PeerSeq(), kIss + 1 + 6000));
+  f->rec.Take();
+  return f;
+}
+
+// RFC 4821 7.2: after the black hole, the next data goes with one segment
+// halfway between 1024 (works) and 1459 (below the size lost): 1242. Its
+// ACK raises the size; the next probe tries halfway to the ceiling.
+TEST(TcpPmtu, ProbingSearchesBackUpWithSegmentsOfData) {
+  auto f = AfterBlackhole();
+  ASSERT_EQ(f->c->snd_mss(), 1024);
+  EXPECT_FALSE(f->c->in_recovery());
+  f->AppSend(30000);
+  ASSERT_FALSE(f->rec.sent.empty());
+  EXPECT_EQ(f->rec.sent[0].len, 1242u);  // the probe, then segments of the size that works
+  for (std::size_t i = 1; i < f->rec.sent.size(); ++i) EXPECT_EQ(f->rec.sent[i].len, 1024u) << i;
+  EXPECT_EQ(f->c->stats().mtu_probes, 1u);
+  const std::uint32_t probe_end = f->rec.sent[0].h.seq.value() + 1242;
+  f->rec.Take();
+  f->In(AckSack(*f, probe_end));
+  EXPECT_EQ(f->c->snd_mss(), 1242);
+  ASSERT_FALSE(f->rec.sent.empty());
+  EXPECT_EQ(f->rec.sent[0].len, 1351u);  // (1242 + 1459 + 1) / 2
+  EXPECT_EQ(f->c->stats().mtu_probes, 2u);
+}
+
+// RFC 4821 7.6.2: a lost probe is no congestion signal: its data goes
+// again at the size that works, cwnd and ssthresh stay, the ceiling falls
+// below it and the search goes on under it.
+TEST(TcpPmtu, ALostProbeLowersTheCeilingNotTheWindow) {
+  auto f = AfterBlackhole();
+  f->AppSend(30000);
+  ASSERT_EQ(f->rec.sent[0].len, 1242u);
+  const std::uint32_t probe_start = f->rec.sent[0].h.seq.value();
+  const std::uint32_t probe_end = probe_start + 1242;
+  const std::uint32_t cwnd = f->c->cwnd();
+  f->rec.Take();
+  // Three segments after the probe arrive (SACKed; each SACK lets the next
+  // go); the probe did not.
+  for (std::uint32_t k = 1; k <= 2; ++k) f->In(AckSack(*f, probe_start, {{probe_end, probe_end + k * 1024}}));
+  EXPECT_EQ(f->c->stats().mtu_probes_lost, 0u);
+  f->rec.Take();
+  f->In(AckSack(*f, probe_start, {{probe_end, probe_end + 3 * 1024}}));  // DupThresh
+  EXPECT_EQ(f->c->stats().mtu_probes_lost, 1u);
+  EXPECT_EQ(f->c->stats().fast_recoveries, 1u);
+  EXPECT_GE(f->c->ssthresh(), cwnd);  // recovery runs toward the window as it was
+  ASSERT_FALSE(f->rec.sent.empty());
+  EXPECT_EQ(f->rec.sent[0].h.seq.value(), probe_start);  // resent in pieces of the size that works
+  EXPECT_EQ(f->rec.sent[0].len, 1024u);
+  EXPECT_EQ(f->c->snd_mss(), 1024);
+  // Everything arrives: the window is whole, and the next probe tries
+  // under the new ceiling (1241).
+  f->rec.Take();
+  f->In(AckSack(*f, f->OurNxt()));
+  EXPECT_FALSE(f->c->in_recovery());
+  EXPECT_GE(f->c->cwnd(), cwnd);
+  ASSERT_FALSE(f->rec.sent.empty());
+  EXPECT_EQ(f->rec.sent[0].len, 1133u);  // (1024 + 1241 + 1) / 2
 }
 
 }  // namespace
