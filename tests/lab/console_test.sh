@@ -9,7 +9,6 @@ set -uo pipefail
 source "$(dirname "$0")/lab_lib.sh" "${1:-}"
 
 sock=$work/console.sock
-c() { "$ctl" -s "$sock" "$@"; }
 
 # start NAME ARGS...: the engine in $ns on $tap; waits for its console.
 start() {
@@ -41,9 +40,6 @@ says() {  # says WANT_RC WANT_TEXT CMD...: ringstack-ctl's status and a line of 
   [ "$rc" -eq "$rc_want" ] && grep -q -- "$want" <<<"$out"
 }
 
-counter() {  # counter NAME: its value now (summed), 0 if none
-  c show counters --all --json | python3 -c "import json, sys; print(json.load(sys.stdin).get('$1', 0))"
-}
 
 read -r ns tap < <("$lab" up) || exit 1
 namespaces+=("$ns")

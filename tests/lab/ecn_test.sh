@@ -15,7 +15,6 @@ set -uo pipefail
 source "$(dirname "$0")/lab_lib.sh" "${1:-}"
 
 sock=$work/console.sock
-c() { "$ctl" -s "$sock" "$@"; }
 py() { "$lab" exec "$ns" /usr/bin/python3 "$root/tests/lab/ecn_peer.py" "$@"; }
 
 # start NAME ARGS...: the engine in $ns on $tap with its console at $sock.
@@ -31,30 +30,6 @@ start() {
   wait_for 10 grep -q "console on" "$work/$name.log" && return 0
   cat "$work/$name.log"
   return 1
-}
-
-counter() {  # counter NAME: the running engine's counter, summed over shards
-  c show counters --all --json | python3 -c "import json, sys; print(json.load(sys.stdin).get('$1', 0))"
-}
-counter_ge() {  # counter_ge NAME MIN
-  local v
-  v=$(counter "$1")
-  echo "$1 = $v (want >= $2)"
-  [ "${v:-0}" -ge "$2" ]
-}
-counter_eq() {  # counter_eq NAME VALUE
-  local v
-  v=$(counter "$1")
-  echo "$1 = $v (want $2)"
-  [ "${v:-0}" -eq "$2" ]
-}
-
-stop_clean() {  # SIGTERM: exit 0, every buffer back
-  kill -TERM "$engine_pid"
-  wait "$engine_pid"
-  local rc=$?
-  echo "exit $rc"
-  [ "$rc" -eq 0 ] && grep -q "^pool_standard_in_use 0$" "$work/$engine_name.counters"
 }
 
 # capture NAME FILTER / captured NAME: tcpdump on the TAP into NAME.pcap.

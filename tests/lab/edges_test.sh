@@ -10,7 +10,6 @@ set -uo pipefail
 source "$(dirname "$0")/lab_lib.sh" "${1:-}"
 
 sock=$work/console.sock
-c() { "$ctl" -s "$sock" "$@"; }
 py() { "$lab" exec "$ns" /usr/bin/python3 "$@"; }
 
 # start NAME ARGS...: the engine in $ns on $tap with its console at $sock.
@@ -28,13 +27,6 @@ start() {
   return 1
 }
 
-counter_ge() {  # counter_ge NAME MIN: the engine's counter now, summed over shards
-  local v
-  v=$(c show counters --all --json | python3 -c "import json, sys; print(json.load(sys.stdin).get('$1', 0))")
-  echo "$1 = $v (want >= $2)"
-  [ "${v:-0}" -ge "$2" ]
-}
-
 # The state of the connection from 192.0.2.1:PORT in the console, or "gone".
 state_of() {
   c show tcp --all --json | python3 -c "
@@ -43,15 +35,6 @@ rows = [r for r in json.load(sys.stdin) if r['remote'] == '192.0.2.1:$1']
 print(rows[0]['state'] if rows else 'gone')"
 }
 state_is() { [ "$(state_of "$1")" = "$2" ]; }
-
-stop_clean() {  # SIGTERM: exit 0, every buffer back
-  kill -TERM "$engine_pid"
-  wait "$engine_pid"
-  local rc=$?
-  echo "exit $rc; $(grep -E '^pool_(standard|large)_in_use' "$work/$engine_name.counters" | tr '\n' ' ')"
-  [ "$rc" -eq 0 ] && grep -q "^pool_standard_in_use 0$" "$work/$engine_name.counters" &&
-    grep -q "^pool_large_in_use 0$" "$work/$engine_name.counters"
-}
 
 # nc_port ADDR: the local port of Linux's connection to ADDR:7.
 nc_port() {

@@ -12,7 +12,6 @@ set -uo pipefail
 source "$(dirname "$0")/lab_lib.sh" "${1:-}"
 
 sock=$work/console.sock
-c() { "$ctl" -s "$sock" "$@"; }
 says_usage() {
   local out rc
   out=$(c iperf3 192.0.2.1 -P 500 2>&1)

@@ -47,6 +47,34 @@ wait_for() {  # wait_for SECONDS CMD...: polls CMD every 0.1 s until it succeeds
   done
 }
 
+# For the tests that run one engine at a time with its console at $sock,
+# its PID in $engine_pid and its counters file at
+# $work/$engine_name.counters:
+c() { "$ctl" -s "$sock" "$@"; }
+counter() {  # counter NAME: the running engine's counter now, summed over shards (0 if none)
+  c show counters --all --json | python3 -c "import json, sys; print(json.load(sys.stdin).get('$1', 0))"
+}
+counter_ge() {  # counter_ge NAME MIN
+  local v
+  v=$(counter "$1")
+  echo "$1 = $v (want >= $2)"
+  [ "${v:-0}" -ge "$2" ]
+}
+counter_eq() {  # counter_eq NAME VALUE
+  local v
+  v=$(counter "$1")
+  echo "$1 = $v (want $2)"
+  [ "${v:-0}" -eq "$2" ]
+}
+stop_clean() {  # SIGTERM: exit 0, every buffer back
+  kill -TERM "$engine_pid"
+  wait "$engine_pid"
+  local rc=$?
+  echo "exit $rc; $(grep -E '^pool_(standard|large)_in_use' "$work/$engine_name.counters" | tr '\n' ' ')"
+  [ "$rc" -eq 0 ] && grep -q "^pool_standard_in_use 0$" "$work/$engine_name.counters" &&
+    grep -q "^pool_large_in_use 0$" "$work/$engine_name.counters"
+}
+
 counter_at_least() {  # counter_at_least FILE NAME MIN
   local v
   v=$(awk -v n="$2" '$1 == n { print $2 }' "$1")

@@ -16,7 +16,6 @@ set -uo pipefail
 source "$(dirname "$0")/lab_lib.sh" "${1:-}"
 
 sock=$work/console.sock
-c() { "$ctl" -s "$sock" "$@"; }
 
 read -r ns tap < <("$lab" up) || exit 1
 namespaces+=("$ns")
@@ -45,24 +44,6 @@ start() {
   return 1
 }
 v6_preferred() { c show addresses 2>/dev/null | grep -q '2001:db8:0:1::2/64 *preferred'; }
-
-counter() {  # counter NAME: the running engine's counter, summed over shards
-  c show counters --all --json | python3 -c "import json, sys; print(json.load(sys.stdin).get('$1', 0))"
-}
-counter_ge() {  # counter_ge NAME MIN
-  local v
-  v=$(counter "$1")
-  echo "$1 = $v (want >= $2)"
-  [ "${v:-0}" -ge "$2" ]
-}
-
-stop_clean() {  # SIGTERM: exit 0, every buffer back
-  kill -TERM "$engine_pid"
-  wait "$engine_pid"
-  local rc=$?
-  echo "exit $rc"
-  [ "$rc" -eq 0 ] && grep -q "^pool_standard_in_use 0$" "$work/$engine_name.counters"
-}
 
 echo_from_far() {  # echo_from_far ADDR BYTES TIMEOUT_S: the far host through ringstack's echo
   "$lab" exec "$far" /usr/bin/python3 "$root/tests/lab/tcp_echo_check.py" "$1" 7 "$2" "$3"
