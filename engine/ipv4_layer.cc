@@ -22,8 +22,7 @@ using rings::Packet;
 
 namespace {
 
-constexpr std::size_t kMinPathMtu = 552;                        // Linux's net.ipv4.route.min_pmtu
-constexpr Duration kPathMtuLifetime = Duration::Seconds(600);   // RFC 1191 6.3's ten minutes
+constexpr std::size_t kMinPathMtu = 552;  // Linux's net.ipv4.route.min_pmtu
 
 }  // namespace
 
@@ -75,8 +74,7 @@ bool Ipv4Layer::JudgeArp(const proto::arp::ArpRepr& in) {
   return host_.Find(in.spa) == nullptr;
 }
 
-void Ipv4Layer::OnSnapshot(const ipv4::Ipv4Host& host,
-                           const absl::flat_hash_map<Ipv4Address, PathMtuEntry>& pmtu) {
+void Ipv4Layer::OnSnapshot(const ipv4::Ipv4Host& host, const PathMtuCache<Ipv4Address>& pmtu) {
   pmtu_ = pmtu;
   bool lost = false;
   for (const ipv4::HostAddress& a : host_.addresses()) {
@@ -222,31 +220,15 @@ void Ipv4Layer::OnFragmentationNeeded(const icmpv4::ErrorReport& report) {
   std::size_t mtu = std::min<std::size_t>(icmpv4::ReportedPathMtu(report), ctx_.config.mtu);
   const bool df = mtu >= kMinPathMtu;
   mtu = std::max(mtu, kMinPathMtu);
-  if (mtu < PathMtu(report.dst)) {
-    if (pmtu_.size() >= 1024 && !pmtu_.contains(report.dst)) pmtu_.clear();  // bounded; relearnt on demand
-    pmtu_[report.dst] = PathMtuEntry{mtu, ctx_.now + kPathMtuLifetime, df};
-    ctx_.net_dirty = ctx_.publish_now = true;
-  }
+  if (pmtu_.Lower(report.dst, mtu, PathMtu(report.dst), ctx_.now, df)) ctx_.net_dirty = ctx_.publish_now = true;
   if (report.protocol == ipv4::kProtoTcp) {
     tcp_.OnPathMtu({report.src, report.src_port}, {report.dst, report.dst_port}, report.tcp_seq,
                    static_cast<std::uint32_t>(mtu));
   }
 }
 
-std::optional<PathMtuEntry> Ipv4Layer::PathEntry(Ipv4Address dst) {
-  if (pmtu_.empty()) return std::nullopt;  // the common case: no lookup
-  const auto it = pmtu_.find(dst);
-  if (it == pmtu_.end()) return std::nullopt;
-  if (it->second.until <= ctx_.now) {
-    pmtu_.erase(it);
-    if (ctx_.shard == 0) ctx_.net_dirty = true;
-    return std::nullopt;
-  }
-  return it->second;
-}
-
 std::size_t Ipv4Layer::PathMtu(Ipv4Address dst) {
-  const auto e = PathEntry(dst);
+  const auto e = pmtu_.Find(dst, ctx_.now);
   return e ? std::min(e->mtu, ctx_.config.mtu) : ctx_.config.mtu;
 }
 
@@ -341,7 +323,7 @@ void Ipv4Layer::Send(Packet p, Ipv4Address src, Ipv4Address dst, std::uint8_t pr
   next_ident_ = static_cast<std::uint16_t>(next_ident_ + ctx_.config.workers);
   // RFC 1191: TCP segments go with Don't Fragment (TCP sizes them to the
   // path), unless the path is below 552.
-  const auto path = PathEntry(dst);
+  const auto path = pmtu_.Find(dst, ctx_.now);
   const std::size_t mtu = path ? std::min(path->mtu, ctx_.config.mtu) : ctx_.config.mtu;
   ip.df = protocol == ipv4::kProtoTcp && (!path || path->df);
   // A TCP super-segment (gso_size) is cut to the MTU by the link.

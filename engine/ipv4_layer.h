@@ -16,12 +16,11 @@
 #include <cstdint>
 #include <optional>
 
-#include "absl/container/flat_hash_map.h"
-
 #include "engine/counters.h"
 #include "engine/deadline.h"
 #include "engine/link_output.h"
 #include "engine/neighbour_layer.h"
+#include "engine/path_mtu_cache.h"
 #include "engine/protocol_counters.h"
 #include "engine/shard_context.h"
 #include "engine/tcp_layer.h"
@@ -65,11 +64,11 @@ class Ipv4Layer {
   void OnTimer(std::uint64_t value);
   // Other shards: shard 0's addresses and routes from its snapshot; the
   // connections of an address gone or given up since go too.
-  void OnSnapshot(const proto::ipv4::Ipv4Host& host, const absl::flat_hash_map<proto::Ipv4Address, PathMtuEntry>& pmtu);
+  void OnSnapshot(const proto::ipv4::Ipv4Host& host, const PathMtuCache<proto::Ipv4Address>& pmtu);
   // The path MTU toward `dst`: the link's, or less where a Fragmentation
   // Needed said so (for ten minutes).
   std::size_t PathMtu(proto::Ipv4Address dst);
-  const absl::flat_hash_map<proto::Ipv4Address, PathMtuEntry>& pmtu() const { return pmtu_; }
+  const PathMtuCache<proto::Ipv4Address>& pmtu() const { return pmtu_; }
 
   const proto::ipv4::Ipv4Host& host() const { return host_; }
   const proto::ipv4::Ipv4Reassembler& reassembler() const { return reassembler_; }
@@ -82,8 +81,6 @@ class Ipv4Layer {
   void OnIcmpError(const proto::icmpv4::Icmpv4Repr& msg);
   // RFC 1191: the path to the quoted datagram's destination is narrower.
   void OnFragmentationNeeded(const proto::icmpv4::ErrorReport& report);
-  // The cache entry for `dst` (a copy: the map may rehash), if live.
-  std::optional<PathMtuEntry> PathEntry(proto::Ipv4Address dst);
   // Feeds a fragment to the reassembler; true (and `p`, `ip` replaced by
   // the whole datagram) when it completed one.
   bool Reassemble(Packet& p, proto::ipv4::Ipv4Repr& ip);
@@ -126,7 +123,7 @@ class Ipv4Layer {
   std::uint64_t evicted_seen_ = 0;
   proto::icmpv4::ErrorRateLimiter error_limiter_;
   std::uint16_t next_ident_;
-  absl::flat_hash_map<proto::Ipv4Address, PathMtuEntry> pmtu_;
+  PathMtuCache<proto::Ipv4Address> pmtu_;
   Deadline reassembly_deadline_;
   Deadline acd_deadline_;
   Deadline dhcp_deadline_;

@@ -231,11 +231,7 @@ void Ipv6Layer::OnPacketTooBig(proto::Bytes body) {
   const Ipv6Address our_src = quoted->src();
   const Ipv6Address their_dst = quoted->dst();
   if (!host_.IsLocal(our_src)) return;  // not about anything we sent
-  if (mtu < PathMtu(their_dst)) {       // 5.4: never raised by a report
-    if (pmtu_.size() >= 1024 && !pmtu_.contains(their_dst)) pmtu_.clear();  // bounded; relearnt on demand
-    pmtu_[their_dst] = PathMtuEntry{mtu, ctx_.now + Duration::Seconds(600)};
-    ctx_.publish_now = true;
-  }
+  if (pmtu_.Lower(their_dst, mtu, PathMtu(their_dst), ctx_.now)) ctx_.publish_now = true;
   // 5.2: TCP lowers its segment size (a TCP header right after the quoted
   // IPv6 header; the connection checks the quoted sequence number).
   const proto::Bytes tcp = body.subspan(4 + ipv6::kHeaderLen);
@@ -246,13 +242,8 @@ void Ipv6Layer::OnPacketTooBig(proto::Bytes body) {
 }
 
 std::size_t Ipv6Layer::PathMtu(const Ipv6Address& dst) {
-  const auto it = pmtu_.find(dst);
-  if (it == pmtu_.end()) return host_.mtu();
-  if (it->second.until <= ctx_.now) {
-    pmtu_.erase(it);
-    return host_.mtu();
-  }
-  return std::min(it->second.mtu, host_.mtu());
+  const auto e = pmtu_.Find(dst, ctx_.now);
+  return e ? std::min(e->mtu, host_.mtu()) : host_.mtu();
 }
 
 // RFC 4443 4.2: the reply's source is the request's destination when

@@ -73,7 +73,7 @@ class Ipv6Layer {
   }
 
   const proto::ipv6::Ipv6Host& host() const { return host_; }
-  const absl::flat_hash_map<proto::Ipv6Address, PathMtuEntry>& pmtu() const { return pmtu_; }
+  const PathMtuCache<proto::Ipv6Address>& pmtu() const { return pmtu_; }
   const proto::ipv6::Ipv6Reassembler& reassembler() const { return reassembler_; }
 
  private:
@@ -127,7 +127,7 @@ class Ipv6Layer {
   proto::icmpv4::ErrorRateLimiter error_limiter_;  // RFC 4443 2.4 (f)
   // Path MTUs learnt from Packet Too Big (RFC 8201), for 10 minutes each
   // (other shards: shard 0's, from the snapshot).
-  absl::flat_hash_map<proto::Ipv6Address, PathMtuEntry> pmtu_;
+  PathMtuCache<proto::Ipv6Address> pmtu_;
   Deadline host_deadline_;
   Deadline mld_deadline_;
   Deadline reassembly_deadline_;

@@ -37,6 +37,7 @@
 #include "protocols/common/endpoint.h"
 #include "protocols/ipv4/ipv4_host.h"
 #include "protocols/ipv4/ipv4_repr.h"
+#include "engine/path_mtu_cache.h"
 #include "protocols/ipv6/ipv6_host.h"
 #include "protocols/ipv6/ipv6_repr.h"
 #include "protocols/udp/udp_bindings.h"
@@ -45,16 +46,6 @@
 
 namespace ringstack::engine {
 
-// A path MTU learnt from an ICMP Fragmentation Needed (RFC 1191) or Packet
-// Too Big (RFC 8201), valid until `until`. `df`: IPv4 TCP segments to it go
-// with Don't Fragment (not when the path reported an MTU below 552, Linux's
-// min_pmtu: then they go at 552 and may be fragmented on the way).
-struct PathMtuEntry {
-  std::size_t mtu;
-  Instant until;
-  bool df = true;
-};
-
 struct NetSnapshot {
   std::uint64_t generation = 0;
   proto::ipv4::Ipv4Host host4;
@@ -62,8 +53,8 @@ struct NetSnapshot {
   // Neighbours with a link-layer address (reachable, stale, delay, probe).
   absl::flat_hash_map<proto::Ipv4Address, proto::MacAddress> arp;
   absl::flat_hash_map<proto::Ipv6Address, proto::MacAddress> nd;
-  absl::flat_hash_map<proto::Ipv6Address, PathMtuEntry> pmtu;
-  absl::flat_hash_map<proto::Ipv4Address, PathMtuEntry> pmtu4;
+  PathMtuCache<proto::Ipv6Address> pmtu;
+  PathMtuCache<proto::Ipv4Address> pmtu4;
 };
 
 struct ShardMessage {

@@ -93,13 +93,7 @@ TEST(TcpEcnSim, TheSocketOptionAsksForOneConnection) {
   EXPECT_EQ(mode, 1);
   EXPECT_EQ(t.a().Connect(c, Ep("192.0.2.2", 5002)), -1);
   int s = -1;
-  ASSERT_TRUE(t.RunUntil(
-      [&] {
-        if (s < 0) s = t.b().Accept(l, nullptr);
-        Stack::PollFd p{c, POLLOUT, 0};
-        return s >= 0 && t.a().Poll(std::span(&p, 1), 0) == 1;
-      },
-      engine::Duration::Seconds(10)));
+  ASSERT_TRUE(WaitConnected(t, l, c, s, engine::Duration::Seconds(10)));
   EXPECT_EQ(t.a().SetSockOpt(c, IPPROTO_TCP, kTcpEcn, 0), -1);  // agreed already
   EXPECT_EQ(errno, EINVAL);
   EXPECT_EQ(t.engine_a().counter("tcp_ecn_established"), 1u);

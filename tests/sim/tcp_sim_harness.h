@@ -122,6 +122,18 @@ inline std::string Pattern(std::size_t n, unsigned seed) {
   return s;
 }
 
+// Runs until B's listener `l` has accepted A's connecting socket `c`
+// (into `s`) and `c` is writable; false at `limit`.
+inline bool WaitConnected(TwoEngines& t, int l, int c, int& s, engine::Duration limit) {
+  return t.RunUntil(
+      [&] {
+        if (s < 0) s = t.b().Accept(l, nullptr);
+        Stack::PollFd p{c, POLLOUT, 0};
+        return s >= 0 && t.a().Poll(std::span(&p, 1), 0) == 1;
+      },
+      limit);
+}
+
 // A connection from A to B's listener on `port`: {client fd on A, server fd on B}.
 inline std::pair<int, int> Connect(TwoEngines& t, const char* to, std::uint16_t port, int family = AF_INET) {
   const int l = t.b().Socket(family, SOCK_STREAM | SOCK_NONBLOCK);
@@ -131,13 +143,7 @@ inline std::pair<int, int> Connect(TwoEngines& t, const char* to, std::uint16_t 
   EXPECT_EQ(t.a().Connect(c, Ep(to, port)), -1);
   EXPECT_EQ(errno, EINPROGRESS);
   int s = -1;
-  EXPECT_TRUE(t.RunUntil(
-      [&] {
-        if (s < 0) s = t.b().Accept(l, nullptr);
-        Stack::PollFd p{c, POLLOUT, 0};
-        return s >= 0 && t.a().Poll(std::span(&p, 1), 0) == 1;
-      },
-      engine::Duration::Seconds(30)));
+  EXPECT_TRUE(WaitConnected(t, l, c, s, engine::Duration::Seconds(30)));
   int err = -1;
   EXPECT_EQ(t.a().GetSockOpt(c, SOL_SOCKET, SO_ERROR, &err), 0);
   EXPECT_EQ(err, 0);
