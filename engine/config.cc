@@ -264,7 +264,7 @@ absl::Status ParseIpv6(const RawFlags& f, Config& c) {
   return absl::OkStatus();
 }
 
-// --reassembly-mem(6), the TCP and neighbour table limits, --socket-buffer-max and the TCP settings.
+// --reassembly-mem(6), the TCP and neighbour table limits, --socket-buffer-max, TCP's MSL and RTO floor.
 absl::Status ParseLimits(const RawFlags& f, Config& c) {
   {
     const auto bytes = ParseSize(f.reassembly_mem);
@@ -303,6 +303,12 @@ absl::Status ParseLimits(const RawFlags& f, Config& c) {
   c.tcp_msl = proto::Duration::Seconds(f.tcp_msl);
   if (f.tcp_rto_min < 1 || f.tcp_rto_min > 1000) return Bad("tcp-rto-min", "must be in [1, 1000] milliseconds");
   c.tcp_rto_min = proto::Duration::Millis(f.tcp_rto_min);
+  return absl::OkStatus();
+}
+
+// The TCP algorithms and options: congestion control, loss recovery, F-RTO,
+// ECN, MTU probing, Fast Open, SYN cookies, challenge ACKs, traces.
+absl::Status ParseTcpChoices(const RawFlags& f, Config& c) {
   if (!proto::tcp::KnownCongestionControl(std::string_view(f.tcp_cc))) {
     return Bad("tcp-cc", absl::StrCat("'", f.tcp_cc, "' is not a congestion control (cubic, newreno)"));
   }
@@ -325,6 +331,11 @@ absl::Status ParseLimits(const RawFlags& f, Config& c) {
     c.tcp_mtu_probing = *m;
   } else {
     return Bad("tcp-mtu-probing", absl::StrCat("'", f.tcp_mtu_probing, "' is not one of off, blackhole, on"));
+  }
+  if (const auto m = proto::tcp::ParseFastOpenMode(std::string_view(f.tcp_fastopen))) {
+    c.tcp_fastopen = *m;
+  } else {
+    return Bad("tcp-fastopen", absl::StrCat("'", f.tcp_fastopen, "' is not one of off, client, server, both"));
   }
   if (f.tcp_syncookies != "on" && f.tcp_syncookies != "off") {
     return Bad("tcp-syncookies", absl::StrCat("'", f.tcp_syncookies, "' is not on or off"));
@@ -466,6 +477,7 @@ absl::StatusOr<Config> ParseConfig(const RawFlags& f, int cpus) {
   if (s.ok()) s = ParseIpv4Routes(f, c);
   if (s.ok()) s = ParseIpv6(f, c);
   if (s.ok()) s = ParseLimits(f, c);
+  if (s.ok()) s = ParseTcpChoices(f, c);
   if (s.ok()) s = ParseClients(f, c);
   if (s.ok()) s = ParseThreads(f, c, cpus);
   if (s.ok()) s = ParseOutput(f, c);

@@ -15,6 +15,7 @@
 #include "engine/link/impair.h"
 #include "engine/log.h"
 #include "protocols/tcp/tcp_connection.h"
+#include "protocols/tcp/tcp_fastopen.h"
 #include "protocols/common/address.h"
 
 namespace ringstack::engine {
@@ -115,6 +116,9 @@ struct Config {
   bool tcp_frto = true;                 // RFC 5682 F-RTO (SACK connections)
   proto::tcp::EcnMode tcp_ecn = proto::tcp::EcnMode::kPassive;  // RFC 3168
   proto::tcp::MtuProbing tcp_mtu_probing = proto::tcp::MtuProbing::kOff;  // RFC 4821
+  // RFC 7413 TCP Fast Open: clients may ask for it (MSG_FASTOPEN,
+  // TCP_FASTOPEN_CONNECT), listeners take it, both, or neither.
+  proto::tcp::FastOpenMode tcp_fastopen = proto::tcp::FastOpenMode::kClient;
   bool tcp_syncookies = true;           // when a listener's SYN backlog is full
   int tcp_challenge_ack_limit = 1000;   // RFC 5961 7, per second and worker
   std::string tcp_trace_dir;            // "" = off; else one CSV per connection
@@ -152,6 +156,7 @@ struct RawFlags {
   std::string tcp_frto = "on";
   std::string tcp_ecn = "passive";
   std::string tcp_mtu_probing = "off";
+  std::string tcp_fastopen = "client";
   std::string tcp_syncookies = "on";
   int tcp_challenge_ack_limit = 1000;
   std::string tcp_trace;

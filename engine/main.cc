@@ -107,6 +107,12 @@ ABSL_FLAG(std::string, tcp_mtu_probing, "off",
           "then halve it (to 536 for IPv4, 1220 for IPv6), as Linux's tcp_mtu_probing=1; on: then probes back up "
           "with single larger segments of data (a binary search; a lost probe costs no congestion reduction), and "
           "again every ten minutes. ICMP path MTU reports (RFC 1191, RFC 8201) are always acted on");
+ABSL_FLAG(std::string, tcp_fastopen, "client",
+          "TCP Fast Open (RFC 7413), as Linux's tcp_fastopen bits: off; client (sockets may send data in the SYN "
+          "with MSG_FASTOPEN or TCP_FASTOPEN_CONNECT: the first connection to a server asks for a cookie, later "
+          "ones carry data); server (every listener hands out cookies and takes data in a SYN with a good one, "
+          "delivering it at accept before the handshake ends, at most TCP_FASTOPEN's queue length, else the "
+          "backlog, such connections at a time); both");
 ABSL_FLAG(std::string, tcp_syncookies, "on", "on or off: answer SYNs with cookies when a listener's backlog is full");
 ABSL_FLAG(int, tcp_challenge_ack_limit, 1000,
           "RFC 5961 challenge ACKs per second and worker, about (1..1000000; each second's budget is drawn "
@@ -301,6 +307,7 @@ engine::RawFlags ReadFlags() {
   raw.tcp_frto = absl::GetFlag(FLAGS_tcp_frto);
   raw.tcp_ecn = absl::GetFlag(FLAGS_tcp_ecn);
   raw.tcp_mtu_probing = absl::GetFlag(FLAGS_tcp_mtu_probing);
+  raw.tcp_fastopen = absl::GetFlag(FLAGS_tcp_fastopen);
   raw.tcp_syncookies = absl::GetFlag(FLAGS_tcp_syncookies);
   raw.tcp_challenge_ack_limit = absl::GetFlag(FLAGS_tcp_challenge_ack_limit);
   raw.tcp_trace = absl::GetFlag(FLAGS_tcp_trace);

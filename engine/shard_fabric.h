@@ -23,7 +23,10 @@
 #ifndef RINGSTACK_ENGINE_SHARD_FABRIC_H_
 #define RINGSTACK_ENGINE_SHARD_FABRIC_H_
 
+#include <array>
 #include <atomic>
+#include <cstring>
+#include <random>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -38,6 +41,7 @@
 #include "protocols/ipv4/ipv4_host.h"
 #include "protocols/ipv4/ipv4_repr.h"
 #include "engine/path_mtu_cache.h"
+#include "engine/tcp_fastopen_cache.h"
 #include "protocols/ipv6/ipv6_host.h"
 #include "protocols/ipv6/ipv6_repr.h"
 #include "protocols/udp/udp_bindings.h"
@@ -84,7 +88,7 @@ class ShardFabric {
  public:
   static constexpr std::size_t kMailboxDepth = 1024;
 
-  explicit ShardFabric(int shards) {
+  explicit ShardFabric(int shards) : fastopen_(RandomKey()) {
     for (int k = 0; k < shards; ++k) mail_.push_back(std::make_unique<Mailbox>());
     doorbells_.assign(static_cast<std::size_t>(shards), nullptr);
   }
@@ -92,6 +96,8 @@ class ShardFabric {
   ShardFabric& operator=(const ShardFabric&) = delete;
 
   int shards() const { return static_cast<int>(mail_.size()); }
+  // TCP Fast Open's cookie secret and client cookie cache, one for all shards.
+  FastOpenShared& fastopen() { return fastopen_; }
   void SetDoorbell(int shard, Doorbell* d) { doorbells_[static_cast<std::size_t>(shard)] = d; }
 
   // Shard 0: makes `s` the current snapshot (its generation is set here)
@@ -135,6 +141,17 @@ class ShardFabric {
     std::mutex mu;  // producers
     rings::SpscRing<ShardMessage> ring{kMailboxDepth};
   };
+  static std::array<std::byte, 16> RandomKey() {
+    std::random_device rd;
+    std::array<std::byte, 16> key;
+    for (std::size_t i = 0; i < key.size(); i += 4) {
+      const std::uint32_t r = rd();
+      std::memcpy(key.data() + i, &r, 4);
+    }
+    return key;
+  }
+
+  FastOpenShared fastopen_;
   mutable std::mutex snapshot_mu_;
   std::shared_ptr<const NetSnapshot> snapshot_;
   std::atomic<std::uint64_t> generation_{0};

@@ -30,6 +30,13 @@ struct TcpCounters {
   Counter drop_to_group;  // segments to a multicast or broadcast address (RFC 1122 4.2.3.10)
   Counter aborted_address_lost;  // connections closed because their IPv4 address went
   Counter pmtu_no_session;  // ICMP path MTU reports quoting a connection this host does not have
+  // RFC 7413 TCP Fast Open, the listeners' side (the clients' is in the
+  // connections' stats: tcp_fastopen_active, tcp_fastopen_active_fail).
+  Counter fastopen_passive;        // SYNs with a good cookie: their data taken, queued for accept at once
+  Counter fastopen_cookie_reqd;    // SYNs asking for a cookie (the SYN-ACK brought one)
+  Counter fastopen_passive_fail;   // SYNs with a cookie not ours (data ignored; a good one sent)
+  Counter fastopen_listen_overflow;  // good cookies past the listener's queue (a plain open)
+  Counter fastopen_syn_plain;      // active opens that sent a plain SYN: Fast Open to the server off for now
 };
 
 inline constexpr CounterField<TcpCounters> kTcpCounterFields[] = {
@@ -55,6 +62,11 @@ inline constexpr CounterField<TcpCounters> kTcpCounterFields[] = {
     {"tcp_accept_queue_full", &TcpCounters::accept_queue_full},
     {"tcp_drop_to_group", &TcpCounters::drop_to_group},
     {"tcp_aborted_address_lost", &TcpCounters::aborted_address_lost},
+    {"tcp_fastopen_passive", &TcpCounters::fastopen_passive},
+    {"tcp_fastopen_cookie_reqd", &TcpCounters::fastopen_cookie_reqd},
+    {"tcp_fastopen_passive_fail", &TcpCounters::fastopen_passive_fail},
+    {"tcp_fastopen_listen_overflow", &TcpCounters::fastopen_listen_overflow},
+    {"tcp_fastopen_syn_plain", &TcpCounters::fastopen_syn_plain},
 };
 
 }  // namespace ringstack::engine

@@ -47,6 +47,7 @@ TcpLayer::TcpLayer(ShardContext& ctx, IpOutput& ip, CounterSet& counters)
       isn_(RandomSecret()),
       listen_(RandomSecret(), ctx.config.tcp_syncookies),
       challenge_limiter_(ctx.config.tcp_challenge_ack_limit, RandomSeed()) {
+  if (tcp::FastOpenServer(ctx.config.tcp_fastopen)) listen_.EnableFastOpen(ctx.fabric.fastopen().secret());
   RegisterCounters(counters, counters_, kTcpCounterFields);
   for (std::size_t i = 0; i < tcp::kTcpStatCount; ++i) {
     stat_[i] = &counters.Add(absl::StrCat("tcp_", std::string(tcp::kTcpStatFields[i].first)));
@@ -82,7 +83,7 @@ void TcpLayer::FlushWakes() {
 
 void TcpLayer::EndEmbryo(Session& s) {
   if (ListeningSocket* l = FindListener(s.key.local, s.key.local_port); l != nullptr && l->socket == s.listener) {
-    --l->embryonic;
+    --(s.fastopen_child ? l->fastopen_pending : l->embryonic);
   }
   --half_open_;
   s.listener.reset();
@@ -103,7 +104,10 @@ void TcpLayer::OnEvent(Session& session, tcp::TcpEvent e) {
     case tcp::TcpEvent::kEstablished:
       s.status.store(TcpSocketState::Status::kConnected, std::memory_order_release);
       counters_.established.Inc();
-      if (session.listener) {
+      if (session.conn->fastopen().active) LearnFastOpen(session);
+      if (session.listener && session.fastopen_child) {
+        EndEmbryo(session);  // queued for accept when its SYN came
+      } else if (session.listener) {
         // Into the listening socket's accept queue (the backlog was checked
         // at the SYN).
         const std::shared_ptr<TcpSocketState> listener = session.listener;
@@ -127,6 +131,9 @@ void TcpLayer::OnEvent(Session& session, tcp::TcpEvent e) {
       break;
     case tcp::TcpEvent::kTimedOut:
       s.error.store(ETIMEDOUT, std::memory_order_release);
+      if (const auto& fo = session.conn->fastopen(); fo.syn_data != 0 && !session.conn->synchronized()) {
+        ctx_.fabric.fastopen().Failed(key.remote, ctx_.now);  // RFC 7413 4.1.3.2: off to this server a while
+      }
       break;
     case tcp::TcpEvent::kAborted:
       s.error.store(ECONNABORTED, std::memory_order_release);
@@ -294,6 +301,9 @@ void TcpLayer::OnListenerSegment(ListeningSocket& l, const tcp::TcpRepr& seg, co
   load.half_open_limit = HalfOpenLimit();
   load.sessions = sessions_.size();
   load.session_limit = SessionLimit();
+  const int qlen = ls.fastopen_qlen.load(std::memory_order_relaxed);
+  load.fastopen_max = static_cast<std::size_t>(qlen < 0 ? load.backlog : static_cast<std::size_t>(qlen));
+  load.fastopen_queued = static_cast<std::size_t>(l.fastopen_pending);
   const tcp::Endpoints ends{key.local, key.local_port, key.remote, key.remote_port};
   const tcp::ListenOutcome out = listen_.OnSegment(seg, ends, load, ConfigFor(ls, key.remote), ctx_.now);
   CountListen(out);
@@ -303,15 +313,19 @@ void TcpLayer::OnListenerSegment(ListeningSocket& l, const tcp::TcpRepr& seg, co
       auto child = NewChild(l);
       Session& s = AddSession(key, child);
       s.listener = l.socket;
-      ++l.embryonic;  // the established event moves it to the accept queue
+      s.fastopen_child = out.fastopen == tcp::FastOpenVerdict::kAccepted;
+      // The established event moves it to the accept queue; a fast-opened
+      // one goes there now (below, once its SYN's data is in).
+      ++(s.fastopen_child ? l.fastopen_pending : l.embryonic);
       ++half_open_;
       counters_.opened_passive.Inc();
       const tcp::TcpConfig config = ConfigFor(*child, key.remote);
       s.conn = out.action == tcp::ListenAction::kAcceptNew
                    ? tcp::TcpConnection::Accept(
                          config, ends, seg, isn_.Isn(key.local, key.local_port, key.remote, key.remote_port, ctx_.now),
-                         ctx_.now, out_)
+                         ctx_.now, out_, out.fastopen_accept)
                    : tcp::TcpConnection::FromCookie(config, ends, seg, out.cookie, ctx_.now, out_);
+      if (s.fastopen_child) QueueFastOpened(s);
       Carry(s);  // a cookie's ACK may close what it opened (an RST-bearing reply, a FIN)
       return;
     }
@@ -344,6 +358,33 @@ void TcpLayer::CountListen(const tcp::ListenOutcome& out) {
     case tcp::ListenAction::kAcceptNew:
     case tcp::ListenAction::kDrop: break;
   }
+  switch (out.fastopen) {
+    case tcp::FastOpenVerdict::kNone: break;
+    case tcp::FastOpenVerdict::kAccepted: counters_.fastopen_passive.Inc(); break;
+    case tcp::FastOpenVerdict::kRequested: counters_.fastopen_cookie_reqd.Inc(); break;
+    case tcp::FastOpenVerdict::kBadCookie: counters_.fastopen_passive_fail.Inc(); break;
+    case tcp::FastOpenVerdict::kQueueFull: counters_.fastopen_listen_overflow.Inc(); break;
+  }
+}
+
+// RFC 7413 4.2.2: a connection whose SYN's data was taken is the
+// application's at once (readable, writable: what it writes goes once the
+// handshake ends), before the handshake completes.
+void TcpLayer::QueueFastOpened(Session& s) {
+  TcpSocketState& child = *s.socket;  // its endpoints are set (AddSession)
+  child.status.store(TcpSocketState::Status::kConnected, std::memory_order_release);
+  const std::shared_ptr<TcpSocketState> listener = s.listener;
+  {
+    std::lock_guard lock(listener->accept_mu);
+    listener->accept_queue.push_back(s.socket);
+  }
+  listener->Wake();
+}
+
+// What an active open's handshake showed of the server, for the next
+// connection's SYN (the cookie, the MSS it offered).
+void TcpLayer::LearnFastOpen(Session& s) {
+  ctx_.fabric.fastopen().Learn(s.key.remote, s.conn->fastopen(), s.conn->peer_mss(), ctx_.now);
 }
 
 std::shared_ptr<TcpSocketState> TcpLayer::NewChild(ListeningSocket& l) {
@@ -579,9 +620,23 @@ int TcpLayer::Connect(SocketRequest& r, proto::Endpoint& local_out) {
   Session& s = AddSession(key, r.tcp);
   counters_.opened_active.Inc();
   const tcp::Endpoints ends{key.local, key.local_port, key.remote, key.remote_port};
+  // TCP Fast Open: what the application queued before connecting may ride
+  // in the SYN (the cache's cookie), unless Fast Open to the server is off
+  // for now; then the SYN is plain and the bytes go after the handshake.
+  std::optional<tcp::FastOpenConnect> fo;
+  const std::uint64_t written = sock.written.load(std::memory_order_acquire);
+  if (r.fastopen && tcp::FastOpenClient(ctx_.config.tcp_fastopen)) {
+    fo = ctx_.fabric.fastopen().ForConnect(key.remote, static_cast<std::uint32_t>(written), ctx_.now);
+    if (!fo) counters_.fastopen_syn_plain.Inc();
+  }
   s.conn = tcp::TcpConnection::Connect(ConfigFor(sock, key.remote), ends,
                                        isn_.Isn(key.local, key.local_port, key.remote, key.remote_port, ctx_.now), ctx_.now,
-                                       out_);
+                                       out_, fo ? &*fo : nullptr);
+  if (fo) s.seen_written = written;
+  if (written != s.seen_written) {
+    s.conn->OnAppSend(static_cast<std::uint32_t>(written - s.seen_written), ctx_.now, out_);
+    s.seen_written = written;
+  }
   Carry(s);
   local_out = proto::Endpoint{local, port};
   return 0;
@@ -644,6 +699,17 @@ void TcpLayer::ServeRequest(SocketRequest& r) {
 }
 
 
+namespace {
+std::string FastOpenColumn(const tcp::TcpConnection& c) {
+  const tcp::TcpConnection::FastOpenInfo& fo = c.fastopen();
+  if (fo.passive) return "passive";
+  if (!fo.active) return "-";
+  if (!fo.cookie) return "asked";
+  if (!c.synchronized()) return "syn";
+  return fo.data_acked ? "sent" : "unacked";
+}
+}  // namespace
+
 std::vector<TcpSessionInfo> TcpLayer::Sessions() const {
   std::vector<TcpSessionInfo> out;
   for (const auto& [port, listeners] : listeners_) {
@@ -689,6 +755,7 @@ std::vector<TcpSessionInfo> TcpLayer::Sessions() const {
     i.recovery = std::string(c.RecoveryPhase());
     i.ecn = !c.ecn_ok() ? "-" : c.ece_pending() ? "echo" : "on";
     i.ce_received = c.stats().ecn_ce_received;
+    i.fastopen = FastOpenColumn(c);
     out.push_back(std::move(i));
   }
   return out;

@@ -45,6 +45,11 @@ struct TcpSessionInfo {
   std::string cc, recovery;
   std::string ecn;              // RFC 3168: "-" not agreed, "on", "echo" (ECE until the peer's CWR)
   std::uint64_t ce_received = 0;  // segments that came CE-marked
+  // RFC 7413: "-"; "asked" (our SYN asked for a cookie); "sent" (our SYN's
+  // data acknowledged); "unacked" (not: sent again after the handshake);
+  // "syn" (our SYN carried a cookie and data; no answer yet);
+  // "passive" (the peer's SYN data taken).
+  std::string fastopen;
   std::uint64_t backlog = 0, accept_queue = 0;  // listeners
 };
 
@@ -104,6 +109,7 @@ class TcpLayer {
     std::shared_ptr<TcpSocketState> socket;
     proto::IpAddress addr;  // unspecified: any of ours (of the socket's family)
     int embryonic = 0;      // handshakes under way on this shard
+    int fastopen_pending = 0;  // ... of fast-opened connections (already in the accept queue)
   };
   // TCP super-segments (a link that takes offload): the one being built, a
   // TCP header and payload, sent by FlushTso as one frame that the link
@@ -126,6 +132,8 @@ class TcpLayer {
                       proto::IpEcn ecn);
   void OnListenerSegment(ListeningSocket& l, const proto::tcp::TcpRepr& seg, const FlowKey& key);
   void CountListen(const proto::tcp::ListenOutcome& out);
+  void QueueFastOpened(Session& s);
+  void LearnFastOpen(Session& s);
   void Listen(SocketRequest& r);
   void Unlisten(SocketRequest& r);
   int Connect(SocketRequest& r, proto::Endpoint& local_out);

@@ -30,7 +30,8 @@ struct TcpLayer::Session {
   const FlowKey key;
   const std::uint32_t id;
   std::shared_ptr<TcpSocketState> socket;
-  std::shared_ptr<TcpSocketState> listener;  // a passive open not yet in its accept queue
+  std::shared_ptr<TcpSocketState> listener;  // a passive open still in its handshake
+  bool fastopen_child = false;                // ... already in the accept queue (RFC 7413 data taken)
   std::unique_ptr<proto::tcp::TcpConnection> conn;
   std::uint64_t seen_written = 0;
   std::uint64_t seen_consumed = 0;

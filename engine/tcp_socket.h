@@ -76,6 +76,9 @@ struct TcpSocketState : SocketWaiter {
   // kTcpEcn (sockets/api.h): -1 the engine's --tcp-ecn, else Linux's
   // net.ipv4.tcp_ecn numbers: 0 off, 1 on (ask), 2 passive.
   std::atomic<int> ecn{-1};
+  // TCP_FASTOPEN on a listener: how many fast-opened connections may be in
+  // their handshake at once (-1: its backlog; 0: none).
+  std::atomic<int> fastopen_qlen{-1};
   // The options above from `o` (an accepted connection takes its
   // listener's; a socket remade for new buffer sizes keeps its own).
   void CopyOptionsFrom(const TcpSocketState& o) {
@@ -86,6 +89,7 @@ struct TcpSocketState : SocketWaiter {
     keepalive_count.store(o.keepalive_count.load());
     congestion.store(o.congestion.load());
     ecn.store(o.ecn.load());
+    fastopen_qlen.store(o.fastopen_qlen.load());
   }
 
   // Endpoints, set by the worker before status leaves kConnecting (or for

@@ -84,6 +84,7 @@ struct SocketRequest {
   std::shared_ptr<TcpSocketState> tcp;
   proto::Endpoint endpoint;
   proto::Endpoint bound;  // kTcpConnect: the socket's bound local endpoint (any parts unset)
+  bool fastopen = false;  // kTcpConnect: TCP Fast Open; the send ring holds what the SYN may carry
   proto::udp::BindOptions options;
   std::shared_ptr<Completion> completion;
 };

@@ -79,8 +79,12 @@ class Stack {
   // (before bind, else EINVAL). TCP also: IPPROTO_TCP/TCP_NODELAY,
   // SO_KEEPALIVE with TCP_KEEPIDLE / TCP_KEEPINTVL / TCP_KEEPCNT (seconds,
   // count), SO_RCVBUF / SO_SNDBUF sizing the byte rings (before connect or
-  // listen), kTcpEcn (above; before connect or listen). ENOPROTOOPT for the
-  // rest.
+  // listen), kTcpEcn (above; before connect or listen), TCP_FASTOPEN (a
+  // listener's queue of fast-opened handshakes: 0 takes no Fast Open; by
+  // default its backlog, when --tcp-fastopen allows servers),
+  // TCP_FASTOPEN_CONNECT (before connect: connect returns 0 at once and
+  // the SYN goes with the first send, carrying its data, or the first
+  // recv). ENOPROTOOPT for the rest.
   int SetSockOpt(int fd, int level, int name, int value);
   // The options above, and SO_TYPE, SO_ERROR (the pending error, cleared).
   int GetSockOpt(int fd, int level, int name, int* value);
@@ -97,6 +101,15 @@ class Stack {
   int Connect(int fd, const Endpoint& remote);
   // `to` null: the connected peer (EDESTADDRREQ if none).
   ssize_t SendTo(int fd, std::span<const std::byte> data, const Endpoint* to);
+  // sendto(MSG_FASTOPEN) on an unconnected TCP socket (RFC 7413): connects
+  // to `to` with `data` queued first, so the SYN carries it when the
+  // engine's cookie cache holds a cookie for the server (else the SYN asks
+  // for one and the data follows the handshake). Blocking: returns once
+  // connected and all is queued (or the connect's error); non-blocking:
+  // the bytes queued. EOPNOTSUPP when --tcp-fastopen allows no client,
+  // EISCONN / EALREADY on a connected or connecting socket; a datagram
+  // socket sends as SendTo.
+  ssize_t SendFastOpen(int fd, std::span<const std::byte> data, const Endpoint& to);
   ssize_t Send(int fd, std::span<const std::byte> data) { return SendTo(fd, data, nullptr); }
   // Copies one datagram (truncated to `out`; the rest is discarded) and
   // returns the length copied, or with `full_length` (MSG_TRUNC) the
@@ -161,6 +174,8 @@ class Stack {
     bool broadcast = false;
     std::optional<Endpoint> local;
     std::optional<Endpoint> peer;
+    bool fastopen_connect = false;        // TCP_FASTOPEN_CONNECT
+    std::optional<Endpoint> fastopen_peer;  // ... its connect, until the first send or recv
     int shard = -1;  // the worker that owns it, once bound (ICMP echo: 0)
   };
   // The entry for `fd`, or null (errno EBADF).
@@ -178,6 +193,14 @@ class Stack {
   int StreamListen(const std::shared_ptr<Entry>& e, int backlog);
   int StreamAccept(const std::shared_ptr<Entry>& e, Endpoint* peer);
   int StreamConnect(const std::shared_ptr<Entry>& e, const Endpoint& remote);
+  // The connect request to the owning worker (0 or an errno value), and
+  // the wait for its handshake (0, or -1 and errno).
+  int StreamPostConnect(const std::shared_ptr<Entry>& e, const Endpoint& remote, bool fastopen);
+  int StreamWaitConnected(const std::shared_ptr<Entry>& e);
+  // TCP Fast Open (stream.cc).
+  bool FastOpenClient() const;
+  ssize_t FastOpen(const std::shared_ptr<Entry>& e, std::span<const std::byte> data, const Endpoint& remote);
+  std::optional<Endpoint> TakeFastOpenPeer(Entry& e);
   ssize_t StreamSend(const std::shared_ptr<Entry>& e, std::span<const std::byte> data);
   ssize_t StreamRecv(const std::shared_ptr<Entry>& e, std::span<std::byte> out, bool dontwait);
   int StreamShutdown(Entry& e, int how);

@@ -70,9 +70,11 @@ bool WaitFor(Stack& stack, int fd, short events, Clock::time_point until, Consol
 }
 
 int EchoCommand(Stack& stack, bool tcp, ConsoleArgs& args, ConsoleOutput& out) {
-  const std::string usage = absl::StrCat(tcp ? "tcp-echo" : "udp-echo", " ADDR PORT TEXT [-t SECONDS]");
+  const std::string usage =
+      absl::StrCat(tcp ? "tcp-echo" : "udp-echo", " ADDR PORT TEXT [-t SECONDS]", tcp ? " [--fastopen]" : "");
   int timeout_s = 5;
   bool bad = false;
+  const bool fastopen = tcp && args.Flag("--fastopen");
   IntOption(args, "-t", 1, 60, timeout_s, out, usage, bad);
   if (bad) return Console::kUsage;
   const auto target = args.Next();
@@ -100,15 +102,22 @@ int EchoCommand(Stack& stack, bool tcp, ConsoleArgs& args, ConsoleOutput& out) {
     stack.Close(fd);
     return Console::kFailed;
   };
-  if (stack.Connect(fd, server) != 0 && errno != EINPROGRESS) return fail(absl::StrCat("connect: ", std::strerror(errno)));
+  const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(text->data()), text->size());
+  std::size_t sent = 0;
+  if (fastopen) {
+    // sendto(MSG_FASTOPEN): the text rides in the SYN when a cookie is cached.
+    const ssize_t n = stack.SendFastOpen(fd, bytes, server);
+    if (n < 0) return fail(absl::StrCat("connect: ", std::strerror(errno)));
+    sent = static_cast<std::size_t>(n);
+  } else if (stack.Connect(fd, server) != 0 && errno != EINPROGRESS) {
+    return fail(absl::StrCat("connect: ", std::strerror(errno)));
+  }
   if (tcp) {
     if (!WaitFor(stack, fd, POLLOUT, until, out)) return fail("connect: timed out");
     int err = 0;
     stack.GetSockOpt(fd, SOL_SOCKET, SO_ERROR, &err);
     if (err != 0) return fail(absl::StrCat("connect: ", std::strerror(err)));
   }
-  const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(text->data()), text->size());
-  std::size_t sent = 0;
   while (sent < bytes.size()) {
     const ssize_t n = stack.Send(fd, bytes.subspan(sent));
     if (n > 0) {
@@ -166,8 +175,9 @@ void AddSocketCommands(Console& console, Stack& stack) {
               [s](ConsoleArgs& a, ConsoleOutput& o) { return PingCommand(*s, false, a, o); });
   console.Add("ping6", "ping6 ADDR [-c COUNT] [-s SIZE] [-i MS]", "ping over IPv6 only",
               [s](ConsoleArgs& a, ConsoleOutput& o) { return PingCommand(*s, true, a, o); });
-  console.Add("tcp-echo", "tcp-echo ADDR PORT TEXT [-t SECONDS]",
-              "connect, send TEXT, show what comes back (\"quote\" spaces)",
+  console.Add("tcp-echo", "tcp-echo ADDR PORT TEXT [-t SECONDS] [--fastopen]",
+              "connect, send TEXT, show what comes back (\"quote\" spaces; --fastopen: TEXT in the SYN by TCP "
+              "Fast Open once a cookie is cached)",
               [s](ConsoleArgs& a, ConsoleOutput& o) { return EchoCommand(*s, true, a, o); });
   console.Add("udp-echo", "udp-echo ADDR PORT TEXT [-t SECONDS]", "send TEXT in a datagram, show the reply",
               [s](ConsoleArgs& a, ConsoleOutput& o) { return EchoCommand(*s, false, a, o); });

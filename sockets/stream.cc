@@ -94,6 +94,15 @@ int Stack::StreamSetOpt(Entry& e, int level, int name, int value) {
         if (value < 0 || value > 2 || !fresh) return Fail(EINVAL);
         s.ecn.store(value);
         return 0;
+      case TCP_FASTOPEN:  // a listener's queue of fast-opened handshakes
+        if (value < 0) return Fail(EINVAL);
+        s.fastopen_qlen.store(value);
+        return 0;
+      case TCP_FASTOPEN_CONNECT:
+        if (value != 0 && value != 1) return Fail(EINVAL);
+        if (!fresh) return Fail(EISCONN);
+        e.fastopen_connect = value != 0;
+        return 0;
       default:
         return Fail(ENOPROTOOPT);
     }
@@ -158,6 +167,8 @@ int Stack::StreamGetOpt(Entry& e, int level, int name, int* value) {
         *value = own >= 0 ? own : static_cast<int>(engine_.config().tcp_ecn);
         return 0;
       }
+      case TCP_FASTOPEN: *value = std::max(s.fastopen_qlen.load(), 0); return 0;
+      case TCP_FASTOPEN_CONNECT: *value = e.fastopen_connect ? 1 : 0; return 0;
       default: return Fail(ENOPROTOOPT);
     }
   }
@@ -267,12 +278,31 @@ int Stack::StreamConnect(const std::shared_ptr<Entry>& e, const Endpoint& remote
   if (remote.addr.is_v6() != e->options.v6) return Fail(EAFNOSUPPORT);
   if (remote.port == 0 || remote.addr.IsUnspecified() || remote.addr.IsMulticast()) return Fail(EINVAL);
   {
+    // TCP_FASTOPEN_CONNECT: connected at once, as on Linux; the SYN goes
+    // with the first write (or read), carrying its data.
+    std::lock_guard lock(e->mu);
+    if (e->fastopen_connect && FastOpenClient() && s.status.load() == Status::kIdle) {
+      if (e->fastopen_peer) return Fail(EISCONN);
+      e->fastopen_peer = remote;
+      e->peer = remote;
+      return 0;
+    }
+  }
+  if (const int err = StreamPostConnect(e, remote, /*fastopen=*/false); err != 0) return Fail(err);
+  return StreamWaitConnected(e);
+}
+
+bool Stack::FastOpenClient() const { return proto::tcp::FastOpenClient(engine_.config().tcp_fastopen); }
+
+int Stack::StreamPostConnect(const std::shared_ptr<Entry>& e, const Endpoint& remote, bool fastopen) {
+  TcpSocketState& s = *e->tcp;
+  {
     std::lock_guard bind_lock(e->bind_mu);
     switch (s.status.load()) {
-      case Status::kConnecting: return Fail(EALREADY);
-      case Status::kConnected: return Fail(EISCONN);
-      case Status::kListening: return Fail(EISCONN);
-      case Status::kClosed: return Fail(EISCONN);
+      case Status::kConnecting: return EALREADY;
+      case Status::kConnected: return EISCONN;
+      case Status::kListening: return EISCONN;
+      case Status::kClosed: return EISCONN;
       case Status::kIdle: break;
     }
     Endpoint bound;
@@ -304,13 +334,20 @@ int Stack::StreamConnect(const std::shared_ptr<Entry>& e, const Endpoint& remote
     r.tcp = e->tcp;
     r.endpoint = remote;
     r.bound = bound;
+    r.fastopen = fastopen;
     Endpoint local;
-    if (const int err = Post(shard, std::move(r), &local); err != 0) return Fail(err);
+    if (const int err = Post(shard, std::move(r), &local); err != 0) return err;
     std::lock_guard lock(e->mu);
     e->local = local;
     e->peer = remote;
     e->shard = shard;
+    e->fastopen_peer.reset();
   }
+  return 0;
+}
+
+int Stack::StreamWaitConnected(const std::shared_ptr<Entry>& e) {
+  TcpSocketState& s = *e->tcp;
   if (e->nonblocking.load()) return Fail(EINPROGRESS);
   for (;;) {
     const std::uint32_t seen = s.seq.load(std::memory_order_acquire);
@@ -322,8 +359,52 @@ int Stack::StreamConnect(const std::shared_ptr<Entry>& e, const Endpoint& remote
   return s.status.load() == Status::kConnected ? 0 : Fail(ECONNABORTED);
 }
 
+// RFC 7413 from the application: `data` (what the send ring takes of it)
+// is queued before the connect, so the SYN may carry it. Blocking: waits
+// for the handshake, then sends the rest as send() does; non-blocking:
+// the bytes queued (they go in the SYN, or after the handshake).
+ssize_t Stack::FastOpen(const std::shared_ptr<Entry>& e, std::span<const std::byte> data, const Endpoint& remote) {
+  TcpSocketState& s = *e->tcp;
+  if (remote.addr.is_v6() != e->options.v6) return Fail(EAFNOSUPPORT);
+  if (remote.port == 0 || remote.addr.IsUnspecified() || remote.addr.IsMulticast()) return Fail(EINVAL);
+  if (s.status.load() != Status::kIdle) return Fail(s.status.load() == Status::kConnecting ? EALREADY : EISCONN);
+  std::size_t n;
+  {
+    std::lock_guard lock(s.send_mu);
+    n = s.send.Write(data);
+    s.written.fetch_add(n, std::memory_order_release);
+  }
+  if (const int err = StreamPostConnect(e, remote, /*fastopen=*/true); err != 0) {
+    std::lock_guard lock(s.send_mu);  // no connection took them: the socket is as before
+    s.send.CommitRead(n);
+    s.written.fetch_sub(n, std::memory_order_release);
+    return Fail(err);
+  }
+  if (e->nonblocking.load()) return static_cast<ssize_t>(n);
+  if (StreamWaitConnected(e) != 0) return -1;
+  if (n == data.size()) return static_cast<ssize_t>(n);
+  const ssize_t rest = StreamSend(e, data.subspan(n));
+  return rest < 0 ? static_cast<ssize_t>(n) : static_cast<ssize_t>(n) + rest;
+}
+
+ssize_t Stack::SendFastOpen(int fd, std::span<const std::byte> data, const Endpoint& to) {
+  const auto e = Get(fd);
+  if (!e) return -1;
+  if (!e->tcp) return SendTo(fd, data, &to);  // a datagram socket ignores the flag, as Linux
+  if (!FastOpenClient()) return Fail(EOPNOTSUPP);
+  return FastOpen(e, data, to);
+}
+
+// A TCP_FASTOPEN_CONNECT socket's deferred connect, if still pending.
+std::optional<Endpoint> Stack::TakeFastOpenPeer(Entry& e) {
+  std::lock_guard lock(e.mu);
+  if (!e.fastopen_peer || e.tcp->status.load() != Status::kIdle) return std::nullopt;
+  return e.fastopen_peer;
+}
+
 ssize_t Stack::StreamSend(const std::shared_ptr<Entry>& e, std::span<const std::byte> data) {
   TcpSocketState& s = *e->tcp;
+  if (const auto peer = TakeFastOpenPeer(*e)) return FastOpen(e, data, *peer);
   std::size_t total = 0;
   for (;;) {
     const std::uint32_t seen = s.seq.load(std::memory_order_acquire);
@@ -359,6 +440,11 @@ ssize_t Stack::StreamSend(const std::shared_ptr<Entry>& e, std::span<const std::
 
 ssize_t Stack::StreamRecv(const std::shared_ptr<Entry>& e, std::span<std::byte> out, bool dontwait) {
   TcpSocketState& s = *e->tcp;
+  // Reading first on a TCP_FASTOPEN_CONNECT socket: the SYN goes now, empty.
+  if (const auto peer = TakeFastOpenPeer(*e)) {
+    const bool nonblocking = e->nonblocking.load();
+    if (FastOpen(e, {}, *peer) < 0 && !(nonblocking && errno == EINPROGRESS)) return -1;
+  }
   for (;;) {
     const std::uint32_t seen = s.seq.load(std::memory_order_acquire);
     // The FIN flag before the ring: once it is set, every byte before the
@@ -459,8 +545,9 @@ short Stack::StreamReady(Entry& e, short events) {
   if (events & POLLOUT) {
     // Writable once connected with room; a failed connect is "writable"
     // with POLLERR, as on Linux, so the caller looks at SO_ERROR.
+    // A TCP_FASTOPEN_CONNECT socket is writable before its SYN, as on Linux.
     if ((status == Status::kConnected && !s.send_closed.load() && s.send.WritableApprox() != 0) ||
-        (error && status != Status::kListening)) {
+        (error && status != Status::kListening) || (status == Status::kIdle && e.fastopen_peer)) {
       r |= POLLOUT;
     }
   }

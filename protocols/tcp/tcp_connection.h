@@ -33,7 +33,9 @@
 // `TcpConfig::ecn`. Path MTU (tcp_pmtu.cc): the segment size follows the
 // path's MTU as ICMP reports it (RFC 1191, RFC 8201; validated as RFC 5927
 // says) and, by `TcpConfig::mtu_probing`, a black hole that drops large
-// segments without a word (RFC 4821).
+// segments without a word (RFC 4821). TCP Fast Open (RFC 7413,
+// tcp_fastopen_conn.cc): data in the SYN, both ways, as the owner's cookie
+// cache and listener decide (FastOpenConnect, FastOpenAccept).
 //
 // Allocates only when more segments are in flight than ever before (the
 // scoreboard grows); not thread-safe (one worker owns it).
@@ -113,6 +115,8 @@ struct TcpStats {
   std::uint64_t mtu_blackholes = 0;    // segment size lowered after timeouts (RFC 4821 black hole)
   std::uint64_t mtu_probes = 0;        // RFC 4821 probes sent (larger segments after a black hole)
   std::uint64_t mtu_probes_lost = 0;   // ... lost (the size stays; no congestion reduction)
+  std::uint64_t fastopen_active = 0;   // our SYN's data acknowledged by the SYN-ACK (RFC 7413)
+  std::uint64_t fastopen_active_fail = 0;  // ... not acknowledged: sent again after the handshake
 };
 
 // TcpStats' fields by name, for counters ("tcp_" + name) and reports.
@@ -140,6 +144,8 @@ inline constexpr std::pair<std::string_view, std::uint64_t TcpStats::*> kTcpStat
     {"mtu_blackholes", &TcpStats::mtu_blackholes},
     {"mtu_probes", &TcpStats::mtu_probes},
     {"mtu_probes_lost", &TcpStats::mtu_probes_lost},
+    {"fastopen_active", &TcpStats::fastopen_active},
+    {"fastopen_active_fail", &TcpStats::fastopen_active_fail},
 };
 inline constexpr std::size_t kTcpStatCount = std::size(kTcpStatFields);
 
@@ -199,6 +205,23 @@ struct TcpConfig {
 template <typename S, typename... States>
 concept OneOf = (std::same_as<S, States> || ...);
 
+// TCP Fast Open (RFC 7413) for an active open: the cookie the owner's
+// cache holds for the server (none: our SYN asks for one), the bytes the
+// application queued before the SYN (they start the send buffer), and the
+// MSS the server offered before (0: unknown).
+struct FastOpenConnect {
+  std::optional<FastOpenCookie> cookie;
+  std::uint32_t queued = 0;
+  std::uint16_t mss = 0;
+};
+
+// ... and for a passive open, as the listener decided: the SYN's data is
+// taken (its cookie was good), and the cookie our SYN-ACK carries.
+struct FastOpenAccept {
+  bool take_data = false;
+  std::optional<FastOpenCookie> cookie;
+};
+
 struct Endpoints {
   IpAddress local;
   std::uint16_t local_port = 0;
@@ -229,12 +252,17 @@ class TcpConnection {
                              LastAck, TimeWait>;
 
   // Active open (RFC 9293 3.10.1): sends the SYN, enters SYN-SENT.
+  // With `fastopen`, the SYN carries its option (RFC 7413 3): with a cookie,
+  // as much of the queued data as a segment of the MSS the server offered
+  // before (or RFC 9293's default) takes; without, a cookie request.
   static std::unique_ptr<TcpConnection> Connect(const TcpConfig& config, const Endpoints& ends, SeqNum iss,
-                                                Instant now, TcpOutcome& out);
+                                                Instant now, TcpOutcome& out, const FastOpenConnect* fastopen = nullptr);
   // Passive open, from a listener's SYN (3.10.7.2): sends SYN-ACK, enters
-  // SYN-RECEIVED.
+  // SYN-RECEIVED. `fastopen.take_data`: the SYN's data is in the receive
+  // buffer at once, and the SYN-ACK acknowledges it.
   static std::unique_ptr<TcpConnection> Accept(const TcpConfig& config, const Endpoints& ends, const TcpRepr& syn,
-                                               SeqNum iss, Instant now, TcpOutcome& out);
+                                               SeqNum iss, Instant now, TcpOutcome& out,
+                                               const FastOpenAccept& fastopen = {});
 
   // SYN cookies (syn_cookie.h): the stateless SYN-ACK for `syn` with ISS
   // `cookie` (options as `o` says, within what `config` allows) ...
@@ -296,6 +324,7 @@ class TcpConnection {
   SeqNum rcv_nxt() const { return rcv_.nxt; }
   std::uint32_t rcv_wnd() const;
   std::uint16_t snd_mss() const { return snd_mss_; }
+  std::uint16_t peer_mss() const { return peer_mss_; }
   // The IP datagram size the segments are cut for: the path's MTU as far
   // as this connection knows it (the peer's MSS may keep them smaller).
   std::uint32_t path_mtu() const { return path_mss_ + HeaderOverhead(); }
@@ -326,6 +355,19 @@ class TcpConnection {
   const LossRecovery& recovery() const { return *recovery_; }
   // Bytes readable by the application (committed, not read).
   std::uint32_t unread() const { return rcv_.unread; }
+
+  // What TCP Fast Open did on this connection, for the owner's cookie
+  // cache, counters and the console.
+  struct FastOpenInfo {
+    bool active = false;      // our SYN carried the option (a cookie, or asking for one)
+    bool passive = false;     // the peer's SYN data was taken
+    std::uint32_t syn_data = 0;  // bytes our first SYN carried
+    bool syn_resent = false;  // our SYN went again (without data or option)
+    bool data_acked = false;  // the SYN-ACK acknowledged our SYN's data
+    std::optional<FastOpenCookie> cookie;    // active: sent; passive: our SYN-ACK's
+    std::optional<FastOpenCookie> received;  // active: the SYN-ACK's
+  };
+  const FastOpenInfo& fastopen() const { return fo_; }
 
  private:
   template <typename S>
@@ -415,6 +457,19 @@ class TcpConnection {
   // The probe in flight, if any, failed (a timeout; resent in pieces).
   void FailProbe(Instant now);
   void EndProbe(Instant now);
+
+  // tcp_fastopen_conn.cc: RFC 7413.
+  // An active open's: the cookie and how much of the queued data its SYN takes.
+  void StartFastOpen(const FastOpenConnect& fo);
+  // The Fast Open option of our SYN (the first only) or SYN-ACK.
+  void FastOpenSynOptions(TcpRepr& h, std::uint8_t flags) const;
+  // Takes a SYN's data into the receive buffer (a good cookie).
+  void TakeSynData(const TcpRepr& syn);
+  // The SYN-ACK to our SYN: what of our SYN's data it acknowledged is
+  // released; the rest goes again after the handshake (RFC 7413 4.2.2).
+  void OnFastOpenSynAck(const TcpRepr& seg);
+  // The SYN times out: it goes again without data or option.
+  void OnFastOpenSynTimeout();
 
   // tcp_ecn.cc: RFC 3168 ECN.
   std::uint8_t SynFlags() const;
@@ -550,6 +605,7 @@ class TcpConnection {
   Instant limited_at_ = Instant::Never();   // when cwnd last held data back
   Instant nvp_since_ = Instant::Never();
   TcpStats stats_;
+  FastOpenInfo fo_;
   // PAWS (RFC 7323 5.5): when TS.Recent was last set.
   Instant ts_recent_at_;
   // A D-SACK (RFC 2883) for the next ACK: a duplicate arrived.

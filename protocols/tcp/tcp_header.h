@@ -70,6 +70,7 @@ inline constexpr std::uint8_t kWindowScale = 3;
 inline constexpr std::uint8_t kSackPermitted = 4;
 inline constexpr std::uint8_t kSack = 5;
 inline constexpr std::uint8_t kTimestamps = 8;
+inline constexpr std::uint8_t kFastOpen = 34;  // RFC 7413 4.1.1
 }  // namespace option
 
 template <typename Byte>  // const std::byte: read only; std::byte: read and write

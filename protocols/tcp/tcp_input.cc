@@ -82,6 +82,7 @@ void TcpConnection::OnSegmentInSynSent(const TcpRepr& seg, Instant now) {
     timing_ = false;
     rto_count_ = 0;
     rto_at_ = Instant::Never();
+    if (fo_.active) OnFastOpenSynAck(seg);
   }
   // The window in a SYN is never scaled (RFC 7323 2.2).
   snd_.wnd = seg.window;

@@ -57,7 +57,11 @@ ListenOutcome TcpListener::OnSyn(const TcpRepr& syn, const Endpoints& ends, cons
   if (load.sessions >= load.session_limit) return Drop(ListenReason::kSessionLimit);
   const bool backlog_full = load.accept_queued + load.embryonic >= std::max<std::size_t>(load.backlog, 1);
   const bool half_open_full = load.half_open >= load.half_open_limit;
-  if (!backlog_full && !half_open_full) return ListenOutcome{.action = ListenAction::kAcceptNew};
+  if (!backlog_full && !half_open_full) {
+    ListenOutcome out{.action = ListenAction::kAcceptNew};
+    FastOpen(syn, ends, load, now, out);
+    return out;
+  }
   const ListenReason why = backlog_full ? ListenReason::kBacklogFull : ListenReason::kHalfOpenLimit;
   // RFC 4987 3.6: full, a SYN cookie keeps no state; without one the peer
   // retransmits its SYN.
@@ -72,6 +76,23 @@ ListenOutcome TcpListener::OnSyn(const TcpRepr& syn, const Endpoints& ends, cons
   return ListenOutcome{.action = ListenAction::kSendCookie,
                        .reason = why,
                        .reply = TcpConnection::CookieSynAck(config, syn, iss, o, now)};
+}
+
+void TcpListener::FastOpen(const TcpRepr& syn, const Endpoints& ends, const ListenerLoad& load, Instant now,
+                           ListenOutcome& out) const {
+  if (!fastopen_ || load.fastopen_max == 0 || !syn.options.fastopen) return;
+  const FastOpenCookie& c = *syn.options.fastopen;
+  if (c.len != 0 && fastopen_->Check(ends.remote, c, now)) {
+    if (load.fastopen_queued >= load.fastopen_max) {
+      out.fastopen = FastOpenVerdict::kQueueFull;
+      return;
+    }
+    out.fastopen = FastOpenVerdict::kAccepted;
+    out.fastopen_accept.take_data = true;
+    return;
+  }
+  out.fastopen = c.len == 0 ? FastOpenVerdict::kRequested : FastOpenVerdict::kBadCookie;
+  out.fastopen_accept.cookie = fastopen_->Make(ends.remote, now);
 }
 
 // The ACK completing a cookie's handshake: a connection, straight into the

@@ -16,6 +16,15 @@
 // 3.7.1). The owner keeps the connections, accept queues and counters and
 // carries the outcome out; this keeps the SYN-cookie secret and when it last
 // sent a cookie (only then can an ACK be one). Not thread-safe: one owner.
+//
+// TCP Fast Open (RFC 7413 4.2), once enabled and where the listener takes
+// it (`ListenerLoad::fastopen_max`): a SYN with a good cookie, while fewer
+// than that many fast-opened connections are still in SYN-RECEIVED, opens
+// with its data taken (the owner queues it for accept at once); a SYN
+// asking for a cookie, or with a bad one, opens as usual, its data
+// ignored, and the SYN-ACK carries a good cookie; past the limit, a plain
+// open (no cookie: the client falls back, as Linux's). A SYN answered by a
+// SYN cookie takes no Fast Open.
 #ifndef RINGSTACK_PROTOCOLS_TCP_TCP_LISTENER_H_
 #define RINGSTACK_PROTOCOLS_TCP_TCP_LISTENER_H_
 
@@ -30,6 +39,7 @@
 #include "protocols/tcp/seq_num.h"
 #include "protocols/tcp/syn_cookie.h"
 #include "protocols/tcp/tcp_connection.h"
+#include "protocols/tcp/tcp_fastopen.h"
 #include "protocols/tcp/tcp_repr.h"
 
 namespace ringstack::proto::tcp {
@@ -43,6 +53,17 @@ struct ListenerLoad {
   std::size_t half_open_limit = std::numeric_limits<std::size_t>::max();
   std::size_t sessions = 0;       // connections the owner holds
   std::size_t session_limit = std::numeric_limits<std::size_t>::max();
+  std::size_t fastopen_queued = 0;  // fast-opened connections of this listener in SYN-RECEIVED
+  std::size_t fastopen_max = 0;     // their limit; 0: the listener takes no Fast Open
+};
+
+// What the listener did with a SYN's Fast Open option.
+enum class FastOpenVerdict {
+  kNone,       // no option, or Fast Open not taken here
+  kAccepted,   // a good cookie: the data is taken
+  kRequested,  // an empty option: the SYN-ACK brings a cookie
+  kBadCookie,  // not ours (or too old): the data is ignored, the SYN-ACK brings a good one
+  kQueueFull,  // a good cookie past the limit: a plain open
 };
 
 enum class ListenAction {
@@ -72,6 +93,8 @@ struct ListenOutcome {
   ListenReason reason = ListenReason::kNone;  // why dropped or reset, or why a cookie answered
   TcpRepr reply;                              // kSendCookie, kReset
   CookieOptions cookie;                       // kCookieAccepted: what the cookie held
+  FastOpenVerdict fastopen = FastOpenVerdict::kNone;  // kAcceptNew
+  FastOpenAccept fastopen_accept;                      // ... for TcpConnection::Accept
 };
 
 class TcpListener {
@@ -79,6 +102,8 @@ class TcpListener {
   // `syncookies`: answer a SYN past the limits with a cookie (else drop it).
   TcpListener(const std::array<std::byte, 16>& cookie_secret, bool syncookies)
       : cookies_(cookie_secret), syncookies_(syncookies) {}
+  // Fast Open with cookies made from `secret` (the same on every shard).
+  void EnableFastOpen(const std::array<std::byte, 16>& secret) { fastopen_.emplace(secret); }
 
   // `seg` arrived for `ends.local`:`ends.local_port`, where a socket
   // listens, and no connection has its 4-tuple. `config`: what a
@@ -101,10 +126,14 @@ class TcpListener {
                       Instant now);
   ListenOutcome OnAck(const TcpRepr& ack, const Endpoints& ends, const ListenerLoad& load, Instant now);
   bool CookiesOut(Instant now) const;
+  // A SYN to be accepted: what its Fast Open option earns.
+  void FastOpen(const TcpRepr& syn, const Endpoints& ends, const ListenerLoad& load, Instant now,
+                ListenOutcome& out) const;
 
   SynCookies cookies_;
   bool syncookies_;
   Instant cookie_sent_at_ = Instant::Never();
+  std::optional<FastOpenCookies> fastopen_;
 };
 
 }  // namespace ringstack::proto::tcp

@@ -37,19 +37,22 @@ TcpConnection::TcpConnection(const TcpConfig& config, const Endpoints& ends, Seq
 }
 
 std::unique_ptr<TcpConnection> TcpConnection::Connect(const TcpConfig& config, const Endpoints& ends, SeqNum iss,
-                                                      Instant now, TcpOutcome& out) {
+                                                      Instant now, TcpOutcome& out,
+                                                      const FastOpenConnect* fastopen) {
   std::unique_ptr<TcpConnection> c(new TcpConnection(config, ends, iss, now));
   const Call call(*c, out);
   c->state_ = SynSent{.ecn = config.ecn == EcnMode::kOn};
+  if (fastopen != nullptr) c->StartFastOpen(*fastopen);
   c->SendSyn(c->SynFlags(), now);
   return c;
 }
 
 // Our SYN (or SYN-ACK) at ISS, timed for the first RTT sample, under the
-// retransmission timer.
+// retransmission timer. A Fast Open SYN carries data after it.
 void TcpConnection::SendSyn(std::uint8_t flags, Instant now) {
-  SendSegment(flags, snd_.iss, 0, now, /*syn_options=*/true);
-  snd_.nxt = snd_.iss + 1;
+  const std::uint32_t data = (flags & kAck) == 0 && !fo_.syn_resent ? fo_.syn_data : 0;
+  SendSegment(flags, snd_.iss, data, now, /*syn_options=*/true);
+  snd_.nxt = snd_.iss + 1 + data;
   timing_ = true;
   timed_seq_ = snd_.iss + 1;
   timed_at_ = now;
@@ -57,7 +60,8 @@ void TcpConnection::SendSyn(std::uint8_t flags, Instant now) {
 }
 
 std::unique_ptr<TcpConnection> TcpConnection::Accept(const TcpConfig& config, const Endpoints& ends,
-                                                     const TcpRepr& syn, SeqNum iss, Instant now, TcpOutcome& out) {
+                                                     const TcpRepr& syn, SeqNum iss, Instant now, TcpOutcome& out,
+                                                     const FastOpenAccept& fastopen) {
   std::unique_ptr<TcpConnection> c(new TcpConnection(config, ends, iss, now));
   const Call call(*c, out);
   c->rcv_.irs = syn.seq;
@@ -75,6 +79,8 @@ std::unique_ptr<TcpConnection> TcpConnection::Accept(const TcpConfig& config, co
   // RFC 3168 6.1.1: an ECN-setup SYN (ECE and CWR) from a peer we answer.
   c->ecn_ok_ = config.ecn != EcnMode::kOff && syn.ece() && syn.cwr();
   c->state_ = SynReceived{.passive = true};
+  c->fo_.cookie = fastopen.cookie;
+  if (fastopen.take_data) c->TakeSynData(syn);
   c->SendSyn(c->SynAckFlags(), now);
   return c;
 }
@@ -201,7 +207,7 @@ void TcpConnection::SendSegment(std::uint8_t flags, SeqNum seq, std::uint32_t le
   if (flags & kAck) h.ack = rcv_.nxt;
   if (syn_options) {
     // The window in a SYN is never scaled (RFC 7323 2.2).
-    const std::uint32_t free = std::min<std::uint32_t>(config_.rcv_buf, 0xffff);
+    const std::uint32_t free = std::min<std::uint32_t>(config_.rcv_buf - std::min(rcv_.unread, config_.rcv_buf), 0xffff);
     h.window = static_cast<std::uint16_t>(free);
     if (flags & kAck) rcv_.adv = SeqNum::Max(rcv_.adv, rcv_.nxt + free);
     const bool active = (flags & kAck) == 0;  // our SYN offers; a SYN-ACK answers
@@ -209,6 +215,7 @@ void TcpConnection::SendSegment(std::uint8_t flags, SeqNum seq, std::uint32_t le
     if (config_.window_scale && (active || ws_ok_)) h.options.window_scale = rcv_scale_.shift();
     h.options.sack_permitted = config_.sack && (active || sack_ok_);
     if (config_.timestamps && (active || ts_ok_)) h.options.timestamps = Timestamps{TsVal(now), ts_recent_};
+    FastOpenSynOptions(h, flags);
   } else {
     h.window = AdvertisedWindowField();
     if (ts_ok_) h.options.timestamps = Timestamps{TsVal(now), ts_recent_};
@@ -219,7 +226,9 @@ void TcpConnection::SendSegment(std::uint8_t flags, SeqNum seq, std::uint32_t le
     unacked_segments_ = 0;
     dsack_pending_ = false;
   }
-  const std::uint32_t offset = len != 0 ? static_cast<std::uint32_t>(seq - snd_.buf_seq) : 0;
+  // A SYN's data (Fast Open) follows the SYN's own sequence number.
+  const SeqNum first = (flags & kSyn) != 0 ? seq + 1 : seq;
+  const std::uint32_t offset = len != 0 ? static_cast<std::uint32_t>(first - snd_.buf_seq) : 0;
   out_->Transmit(h, offset, len, ecn);
 }
 
@@ -382,6 +391,7 @@ void TcpConnection::Retransmit(Instant now) {
     rtt_.Backoff();
     timing_ = false;  // Karn
     s->ecn = false;
+    if (fo_.active) OnFastOpenSynTimeout();
     SendSegment(SynFlags(), snd_.iss, 0, now, true);
     ++stats_.retransmits;
     rto_at_ = now + rtt_.rto();

@@ -115,6 +115,15 @@ Parsed<TcpOptions> TcpOptions::Parse(Bytes b) {
         o.sack_count = static_cast<std::uint8_t>(n);
         break;
       }
+      case option::kFastOpen: {
+        const std::size_t n = len - 2;
+        if (n != 0 && (n < FastOpenCookie::kMin || n > FastOpenCookie::kMax || n % 2 != 0)) break;
+        FastOpenCookie c;
+        std::copy(v, v + n, c.bytes.begin());
+        c.len = static_cast<std::uint8_t>(n);
+        o.fastopen = c;
+        break;
+      }
       default:
         break;  // unknown: skipped by its length (RFC 9293 3.1)
     }
@@ -134,6 +143,7 @@ std::size_t FixedLen(const TcpOptions& o) {
     n += 4;  // NOP NOP SACK-permitted
   }
   if (o.window_scale) n += 4;
+  if (o.fastopen) n += (2 + o.fastopen->len + 3) / 4 * 4;
   return n;
 }
 
@@ -193,6 +203,15 @@ void TcpOptions::Emit(MutableBytes out) const {
       StoreBe32(p, sack[k].left.value());
       StoreBe32(p + 4, sack[k].right.value());
       p += 8;
+    }
+  }
+  if (fastopen) {
+    put(option::kFastOpen);
+    put(static_cast<std::uint8_t>(2 + fastopen->len));
+    p = std::copy(fastopen->bytes.begin(), fastopen->bytes.begin() + fastopen->len, p);
+    if ((2 + fastopen->len) % 4 == 2) {
+      put(option::kNop);
+      put(option::kNop);
     }
   }
 }

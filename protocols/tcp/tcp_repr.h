@@ -6,18 +6,22 @@
 // SYN+FIN or SYN+RST. Each failure is its own ParseError, counted by the
 // engine under tcp_drop_<name>. Options (TcpOptions): End and NOP, MSS (2),
 // window scale (3), SACK-permitted (4), SACK blocks (5, 1..4 of them),
-// timestamps (8); unknown kinds are skipped by their length; a length below
+// timestamps (8), TCP Fast Open (34, RFC 7413 4.1.1: empty, a cookie
+// request, or a cookie of 4 to 16 octets, an even count; any other length
+// is ignored as Linux does); unknown kinds are skipped by their length; a length below
 // 2, past the header, or wrong for a known kind is kBadOption (the segment is
 // dropped, RFC 9293 3.1 "Options" and RFC 1122 4.2.2.5 would have us ignore
 // only unknown ones).
 //
 // Emit writes the header in front of a payload already in place, options in
 // Linux's layout (so captures read alike): MSS, SACK-permitted + timestamps
-// or NOP NOP timestamps, NOP window scale, NOP NOP SACK blocks; the checksum
+// or NOP NOP timestamps, NOP window scale, NOP NOP SACK blocks, Fast Open
+// (NOP NOP after it when its length leaves 2 octets over); the checksum
 // over the pseudo-header, header and payload.
 #ifndef RINGSTACK_PROTOCOLS_TCP_TCP_REPR_H_
 #define RINGSTACK_PROTOCOLS_TCP_TCP_REPR_H_
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -44,6 +48,18 @@ struct Timestamps {
   bool operator==(const Timestamps&) const = default;
 };
 
+// A TCP Fast Open cookie (RFC 7413 4.1.1); `len` 0 is a cookie request.
+struct FastOpenCookie {
+  static constexpr std::size_t kMin = 4;
+  static constexpr std::size_t kMax = 16;
+  std::array<std::byte, kMax> bytes{};
+  std::uint8_t len = 0;
+  Bytes view() const { return Bytes(bytes.data(), len); }
+  bool operator==(const FastOpenCookie& o) const {
+    return len == o.len && std::equal(bytes.begin(), bytes.begin() + len, o.bytes.begin());
+  }
+};
+
 struct TcpOptions {
   static constexpr std::size_t kMaxSackBlocks = 4;
 
@@ -53,6 +69,7 @@ struct TcpOptions {
   std::optional<Timestamps> timestamps;
   std::array<SackBlock, kMaxSackBlocks> sack{};
   std::uint8_t sack_count = 0;
+  std::optional<FastOpenCookie> fastopen;  // SYN and SYN-ACK only
 
   static Parsed<TcpOptions> Parse(Bytes options);
   // Bytes Emit writes: a multiple of 4, at most kMaxOptionsLen. SACK blocks

@@ -223,6 +223,7 @@ TEST(Config, BadFlagsNameTheFlag) {
       {[](RawFlags& f) { f.tcp_ecn = "always"; }, "--tcp-ecn: 'always' is not one of off, passive, on"},
       {[](RawFlags& f) { f.tcp_frto = "maybe"; }, "--tcp-frto: 'maybe' is not on or off"},
       {[](RawFlags& f) { f.tcp_mtu_probing = "always"; }, "--tcp-mtu-probing: 'always' is not one of off, blackhole, on"},
+      {[](RawFlags& f) { f.tcp_fastopen = "1"; }, "--tcp-fastopen: '1' is not one of off, client, server, both"},
   };
   for (const Row& row : rows) {
     RawFlags f = Good();
