@@ -155,7 +155,7 @@ int rs_connect(int fd, const sockaddr* addr, socklen_t len) {
 ssize_t rs_sendto(int fd, const void* buf, size_t len, int flags, const sockaddr* to, socklen_t tolen) {
   auto* s = StackOrFail();
   if (s == nullptr) return -1;
-  if (flags != 0 && flags != MSG_NOSIGNAL) {
+  if ((flags & ~(MSG_NOSIGNAL | MSG_FASTOPEN)) != 0) {
     errno = EOPNOTSUPP;
     return -1;
   }
@@ -163,6 +163,8 @@ ssize_t rs_sendto(int fd, const void* buf, size_t len, int flags, const sockaddr
   if (to == nullptr) return s->SendTo(fd, data, nullptr);
   ringstack::sockets::Endpoint e;
   if (!ToEndpoint(to, tolen, e)) return -1;
+  // MSG_FASTOPEN: connect and send, the data in the SYN (RFC 7413).
+  if ((flags & MSG_FASTOPEN) != 0) return s->SendFastOpen(fd, data, e);
   return s->SendTo(fd, data, &e);
 }
 

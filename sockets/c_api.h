@@ -30,6 +30,8 @@ int rs_getsockopt(int fd, int level, int name, void* value, socklen_t* len);
 int rs_fcntl(int fd, int cmd, int arg);
 int rs_bind(int fd, const struct sockaddr* addr, socklen_t len);
 int rs_connect(int fd, const struct sockaddr* addr, socklen_t len);
+/* flags: MSG_NOSIGNAL; MSG_FASTOPEN on an unconnected TCP socket connects
+ * with the data in the SYN (TCP Fast Open, RFC 7413). */
 ssize_t rs_sendto(int fd, const void* buf, size_t len, int flags, const struct sockaddr* to, socklen_t tolen);
 ssize_t rs_send(int fd, const void* buf, size_t len, int flags);
 ssize_t rs_recvfrom(int fd, void* buf, size_t len, int flags, struct sockaddr* from, socklen_t* fromlen);

@@ -8,6 +8,7 @@
 
 #include <string>
 
+#include "sockets/c_api.h"
 #include "tests/sim/tcp_sim_harness.h"
 
 namespace ringstack::sockets {
@@ -107,6 +108,32 @@ TEST(TcpFastOpenSim, FastOpenConnectSendsTheFirstWriteInTheSyn) {
     CloseBoth(t, c, s);
   }
   EXPECT_EQ(t.engine_b().counter("tcp_fastopen_passive"), 1u);
+  EXPECT_EQ(t.engine_a().counter("tcp_fastopen_active"), 1u);
+  t.b().Close(l);
+}
+
+// The C face: rs_sendto with MSG_FASTOPEN connects and sends.
+TEST(TcpFastOpenSim, CSendtoWithMsgFastOpenConnects) {
+  int configured = 0;
+  TwoEngines t({}, 1, [&](engine::Config& c) {
+    c.tcp_fastopen = configured++ == 0 ? proto::tcp::FastOpenMode::kClient : proto::tcp::FastOpenMode::kServer;
+  });
+  const int l = Listen(t, 7004);
+  rs_attach(&t.a());
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(7004);
+  to.sin_addr.s_addr = htonl(0xc0000202);
+  for (int round = 0; round < 2; ++round) {
+    const std::string text = "from C " + std::to_string(round);
+    const int c = rs_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    EXPECT_EQ(rs_sendto(c, text.data(), text.size(), MSG_FASTOPEN, reinterpret_cast<sockaddr*>(&to), sizeof(to)),
+              static_cast<ssize_t>(text.size()));
+    int s = -1;
+    EXPECT_EQ(AcceptAndRead(t, l, text.size(), s), text);
+    CloseBoth(t, c, s);
+  }
+  rs_attach(nullptr);
   EXPECT_EQ(t.engine_a().counter("tcp_fastopen_active"), 1u);
   t.b().Close(l);
 }
