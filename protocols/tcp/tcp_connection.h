@@ -470,6 +470,9 @@ class TcpConnection {
   void OnFastOpenSynAck(const TcpRepr& seg);
   // The SYN times out: it goes again without data or option.
   void OnFastOpenSynTimeout();
+  // An ICMP report says our SYN with data was too large: it goes again
+  // plain at once.
+  PmtuVerdict FastOpenSynTooBig(std::uint32_t mtu, Instant now);
 
   // tcp_ecn.cc: RFC 3168 ECN.
   std::uint8_t SynFlags() const;

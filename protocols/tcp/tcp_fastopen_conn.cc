@@ -65,6 +65,20 @@ void TcpConnection::OnFastOpenSynAck(const TcpRepr& seg) {
   ++(fo_.data_acked ? stats_.fastopen_active : stats_.fastopen_active_fail);
 }
 
+// A Fast Open SYN too large for the path (RFC 1191 / 8201 report about it):
+// the path's size is taken and the SYN goes again at once, plain, so the
+// open does not wait for a timeout; the data follows the handshake.
+PmtuVerdict TcpConnection::FastOpenSynTooBig(std::uint32_t mtu, Instant now) {
+  const std::uint32_t mss = mtu > HeaderOverhead() + 64 ? mtu - HeaderOverhead() : 64;
+  if (mss < path_mss_) path_mss_ = static_cast<std::uint16_t>(mss);
+  fo_.syn_resent = true;
+  timing_ = false;  // Karn
+  SendSegment(SynFlags(), snd_.iss, 0, now, /*syn_options=*/true);
+  ++stats_.retransmits;
+  ++stats_.pmtu_lowered;
+  return PmtuVerdict::kLowered;
+}
+
 // SND.NXT stays past the first SYN's data: that SYN may yet arrive, and its
 // SYN-ACK acknowledge the data.
 void TcpConnection::OnFastOpenSynTimeout() { fo_.syn_resent = true; }

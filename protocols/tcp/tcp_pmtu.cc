@@ -57,6 +57,9 @@ void TcpConnection::UpdateSndMss() {
 PmtuVerdict TcpConnection::OnPathMtu(std::uint32_t mtu, SeqNum seq, Instant now, TcpOutcome& out) {
   const Call call(*this, out);
   const bool in_flight = !seq.Before(snd_.una) && seq.Before(snd_.nxt);
+  if (Is<SynSent>(state_) && seq == snd_.iss && fo_.syn_data != 0 && !fo_.syn_resent) {
+    return FastOpenSynTooBig(mtu, now);
+  }
   if (!Sending() || !in_flight) {
     ++stats_.pmtu_ignored;
     return PmtuVerdict::kIgnored;

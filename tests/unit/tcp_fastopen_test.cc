@@ -323,6 +323,35 @@ TEST(TcpFastOpen, ASynThatTimesOutGoesAgainPlain) {
   EXPECT_TRUE(f->c->fastopen().data_acked);
 }
 
+// An ICMP report that our SYN with data was too large (it quotes the
+// SYN): the SYN goes again at once, plain; the data after the handshake,
+// cut to the path.
+TEST(TcpFastOpen, ASynTooLargeForThePathGoesAgainPlainAtOnce) {
+  auto f = ActiveOpen(Cookie({1, 2, 3, 4, 5, 6, 7, 8}), 3000);
+  EXPECT_EQ(f->rec.sent[0].len, 1420u);
+  f->rec.sent.clear();
+  EXPECT_EQ(f->c->OnPathMtu(1000, SeqNum(kIss), f->now, f->rec.out), PmtuVerdict::kLowered);
+  f->rec.Absorb();
+  ASSERT_EQ(f->rec.sent.size(), 1u);
+  EXPECT_EQ(f->rec.sent[0].h.FlagString(), "S");
+  EXPECT_EQ(f->rec.sent[0].len, 0u);
+  EXPECT_FALSE(f->rec.sent[0].h.options.fastopen.has_value());
+  EXPECT_EQ(f->c->path_mtu(), 1000u);
+  // A second report about it changes nothing more.
+  EXPECT_EQ(f->c->OnPathMtu(900, SeqNum(kIss), f->now, f->rec.out), PmtuVerdict::kIgnored);
+  f->rec.Absorb();
+  f->rec.sent.clear();
+  f->In(SynAck(kIss + 1));
+  EXPECT_EQ(f->State(), "ESTABLISHED");
+  EXPECT_EQ(f->c->stats().fastopen_active_fail, 1u);
+  std::uint32_t sent = 0;
+  for (const auto& s : f->rec.sent) {
+    EXPECT_LE(s.len, 1000u - 40u);
+    sent += s.len;
+  }
+  EXPECT_EQ(sent, 3000u);
+}
+
 // A small MSS from the server's last SYN-ACK bounds the SYN's data.
 TEST(TcpFastOpen, TheServersMssBoundsTheSynsData) {
   auto f = ActiveOpen(Cookie({1, 2, 3, 4}), 3000, 536);
