@@ -310,7 +310,7 @@ absl::Status ParseLimits(const RawFlags& f, Config& c) {
 // ECN, MTU probing, Fast Open, SYN cookies, challenge ACKs, traces.
 absl::Status ParseTcpChoices(const RawFlags& f, Config& c) {
   if (!proto::tcp::KnownCongestionControl(std::string_view(f.tcp_cc))) {
-    return Bad("tcp-cc", absl::StrCat("'", f.tcp_cc, "' is not a congestion control (cubic, newreno)"));
+    return Bad("tcp-cc", absl::StrCat("'", f.tcp_cc, "' is not a congestion control (cubic, newreno, bbr)"));
   }
   c.tcp_cc = f.tcp_cc;
   if (const auto r = proto::tcp::ParseRecovery(std::string_view(f.tcp_recovery))) {
@@ -322,6 +322,10 @@ absl::Status ParseTcpChoices(const RawFlags& f, Config& c) {
     return Bad("tcp-frto", absl::StrCat("'", f.tcp_frto, "' is not on or off"));
   }
   c.tcp_frto = f.tcp_frto == "on";
+  if (f.tcp_pacing != "on" && f.tcp_pacing != "off") {
+    return Bad("tcp-pacing", absl::StrCat("'", f.tcp_pacing, "' is not on or off"));
+  }
+  c.tcp_pacing = f.tcp_pacing == "on";
   if (const auto e = proto::tcp::ParseEcnMode(std::string_view(f.tcp_ecn))) {
     c.tcp_ecn = *e;
   } else {

@@ -114,6 +114,7 @@ struct Config {
   std::string tcp_cc = "cubic";
   proto::tcp::Recovery tcp_recovery = proto::tcp::Recovery::kRack;
   bool tcp_frto = true;                 // RFC 5682 F-RTO (SACK connections)
+  bool tcp_pacing = false;              // pace CUBIC and NewReno as BBR paces
   proto::tcp::EcnMode tcp_ecn = proto::tcp::EcnMode::kPassive;  // RFC 3168
   proto::tcp::MtuProbing tcp_mtu_probing = proto::tcp::MtuProbing::kOff;  // RFC 4821
   // RFC 7413 TCP Fast Open: clients may ask for it (MSG_FASTOPEN,
@@ -154,6 +155,7 @@ struct RawFlags {
   std::string tcp_cc = "cubic";
   std::string tcp_recovery = "rack";
   std::string tcp_frto = "on";
+  std::string tcp_pacing = "off";
   std::string tcp_ecn = "passive";
   std::string tcp_mtu_probing = "off";
   std::string tcp_fastopen = "client";

@@ -91,7 +91,9 @@ ABSL_FLAG(int, tcp_rto_min, 200,
           "the TCP retransmission timeout's floor in milliseconds (1..1000; RFC 6298 says 1000, Linux uses "
           "200); lower suits sub-millisecond paths, where a timeout costs thousands of round trips");
 ABSL_FLAG(int, tcp_msl, 30, "TCP Maximum Segment Lifetime in seconds (1..240); TIME-WAIT lasts twice this");
-ABSL_FLAG(std::string, tcp_cc, "cubic", "TCP congestion control: cubic (RFC 9438, with HyStart++) or newreno");
+ABSL_FLAG(std::string, tcp_cc, "cubic",
+          "TCP congestion control: cubic (RFC 9438, with HyStart++), newreno, or bbr (BBR v1: a model of the "
+          "path's bandwidth and round-trip time sets a paced rate and cwnd; loss alone does not cut it)");
 ABSL_FLAG(std::string, tcp_recovery, "rack",
           "TCP loss recovery: rack (RACK-TLP, RFC 8985), sack (RFC 6675 DupThresh), both with PRR and D-SACK "
           "undo; or newreno (RFC 6582, SACK not used)");
@@ -107,6 +109,9 @@ ABSL_FLAG(std::string, tcp_mtu_probing, "off",
           "then halve it (to 536 for IPv4, 1220 for IPv6), as Linux's tcp_mtu_probing=1; on: then probes back up "
           "with single larger segments of data (a binary search; a lost probe costs no congestion reduction), and "
           "again every ten minutes. ICMP path MTU reports (RFC 1191, RFC 8201) are always acted on");
+ABSL_FLAG(std::string, tcp_pacing, "off",
+          "on or off: pace CUBIC and NewReno connections at cwnd/SRTT (x2 in slow start, x1.2 after, as Linux's "
+          "fq pacing), bursts of at most a millisecond's worth; --tcp-cc bbr always paces, at its own rate");
 ABSL_FLAG(std::string, tcp_fastopen, "client",
           "TCP Fast Open (RFC 7413), as Linux's tcp_fastopen bits: off; client (sockets may send data in the SYN "
           "with MSG_FASTOPEN or TCP_FASTOPEN_CONNECT: the first connection to a server asks for a cookie, later "
@@ -308,6 +313,7 @@ engine::RawFlags ReadFlags() {
   raw.tcp_ecn = absl::GetFlag(FLAGS_tcp_ecn);
   raw.tcp_mtu_probing = absl::GetFlag(FLAGS_tcp_mtu_probing);
   raw.tcp_fastopen = absl::GetFlag(FLAGS_tcp_fastopen);
+  raw.tcp_pacing = absl::GetFlag(FLAGS_tcp_pacing);
   raw.tcp_syncookies = absl::GetFlag(FLAGS_tcp_syncookies);
   raw.tcp_challenge_ack_limit = absl::GetFlag(FLAGS_tcp_challenge_ack_limit);
   raw.tcp_trace = absl::GetFlag(FLAGS_tcp_trace);

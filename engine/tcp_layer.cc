@@ -168,6 +168,7 @@ tcp::TcpConfig TcpLayer::ConfigFor(const TcpSocketState& s, const IpAddress& rem
   c.congestion = cc == 0 ? std::string_view(ctx_.config.tcp_cc) : TcpSocketState::kCongestionNames[cc];
   c.recovery = ctx_.config.tcp_recovery;
   c.frto = ctx_.config.tcp_frto;
+  c.pacing = ctx_.config.tcp_pacing;
   const int ecn = s.ecn.load(std::memory_order_relaxed);
   c.ecn = ecn < 0 ? ctx_.config.tcp_ecn : static_cast<tcp::EcnMode>(ecn);  // 0..2, as kTcpEcn checked
   c.challenge_limiter = &challenge_limiter_;
@@ -756,6 +757,7 @@ std::vector<TcpSessionInfo> TcpLayer::Sessions() const {
     i.ecn = !c.ecn_ok() ? "-" : c.ece_pending() ? "echo" : "on";
     i.ce_received = c.stats().ecn_ce_received;
     i.fastopen = FastOpenColumn(c);
+    i.pacing_rate = c.pacing_rate();
     out.push_back(std::move(i));
   }
   return out;

@@ -50,6 +50,7 @@ struct TcpSessionInfo {
   // "syn" (our SYN carried a cookie and data; no answer yet);
   // "passive" (the peer's SYN data taken).
   std::string fastopen;
+  std::uint64_t pacing_rate = 0;  // octets per second; 0: unpaced
   std::uint64_t backlog = 0, accept_queue = 0;  // listeners
 };
 

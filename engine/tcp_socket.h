@@ -71,7 +71,7 @@ struct TcpSocketState : SocketWaiter {
   std::atomic<bool> keepalive{false};
   std::atomic<int> keepalive_idle_s{7200}, keepalive_interval_s{75}, keepalive_count{9};
   // TCP_CONGESTION: 0 the engine's --tcp-cc, else an index into kCongestionNames.
-  static constexpr std::string_view kCongestionNames[] = {"", "cubic", "newreno", "reno"};
+  static constexpr std::string_view kCongestionNames[] = {"", "cubic", "newreno", "reno", "bbr"};
   std::atomic<int> congestion{0};
   // kTcpEcn (sockets/api.h): -1 the engine's --tcp-ecn, else Linux's
   // net.ipv4.tcp_ecn numbers: 0 off, 1 on (ask), 2 passive.

@@ -209,7 +209,7 @@ int ShowTcp(Engine& engine, Args& args, Out& out) {
   // acknowledged (unsent included); for a listener, the accept queue and
   // the backlog.
   Table t({"local", "remote", "state", "shard", "recv_q", "send_q", "snd_wnd", "rcv_wnd", "cwnd", "ssthresh",
-           "in_flight", "srtt_ms", "rto_ms", "retransmits", "cc", "recovery", "ecn", "ce", "mss", "pmtu", "tfo"});
+           "in_flight", "srtt_ms", "rto_ms", "retransmits", "cc", "recovery", "ecn", "ce", "mss", "pmtu", "tfo", "pacing_mbps"});
   for (int k = 0; k < engine.workers(); ++k) {
     const auto rows = engine.OnShard<std::vector<TcpSessionInfo>>(
         k, [](const Worker& w) { return w.TcpSessions(); });
@@ -219,14 +219,15 @@ int ShowTcp(Engine& engine, Args& args, Out& out) {
       if (i.listener) {
         t.Add({Ep(i.local), std::string("*"), i.state, Num(i.shard), Num(i.accept_queue), Num(i.backlog), Num(0),
                Num(0), Num(0), Num(0), Num(0), 0.0, Num(0), Num(0), std::string("-"), std::string("-"),
-               std::string("-"), Num(0), Num(0), Num(0), std::string("-")});
+               std::string("-"), Num(0), Num(0), Num(0), std::string("-"), 0.0});
         continue;
       }
       t.Add({Ep(i.local), Ep(i.remote), i.state, Num(i.shard), Num(i.unread), Num(i.unsent + i.in_flight),
              Num(i.snd_wnd), Num(i.rcv_wnd), Num(i.cwnd),
              Num(std::min<std::uint64_t>(i.ssthresh, std::numeric_limits<std::int64_t>::max())), Num(i.in_flight),
              static_cast<double>(i.srtt_us) / 1000.0, Num(i.rto_ms), Num(i.retransmits), i.cc, i.recovery, i.ecn,
-             Num(i.ce_received), Num(i.mss), Num(i.pmtu), i.fastopen});
+             Num(i.ce_received), Num(i.mss), Num(i.pmtu), i.fastopen,
+             static_cast<double>(i.pacing_rate) * 8 / 1e6});
     }
   }
   return Show(out, t, json);

@@ -22,6 +22,8 @@ struct Direction {
   std::uint64_t seq = 0;
   std::uint64_t sent = 0;
   std::uint64_t tail_dropped = 0;
+  std::uint64_t queued = 0;        // frames the bottleneck took ...
+  std::int64_t queue_wait_ns = 0;  // ... and the time they waited behind others, summed
   std::uint64_t ce_marked = 0;  // ECN-capable frames marked CE
   Duration extra_delay;         // a delay spike on top of the configured delay
   Instant busy_until;  // the bottleneck is sending until then (rate model)
@@ -54,6 +56,8 @@ class SimWire {
           ++d.tail_dropped;
           return;
         }
+        ++d.queued;
+        d.queue_wait_ns += (start - now).nanos();
         d.busy_until = start + Duration::Nanos(static_cast<std::int64_t>(
                                    static_cast<double>(bytes.size()) * 8e9 / static_cast<double>(rate)));
         due = d.busy_until + dec.delay + d.extra_delay;
@@ -133,6 +137,12 @@ class SimWire {
     return d.tail_dropped;
   }
 
+  Duration MeanQueueWait(int from) const {
+    const Direction& d = dir_[from];
+    std::lock_guard<std::mutex> lock(d.mu);
+    return d.queued == 0 ? Duration() : Duration::Nanos(d.queue_wait_ns / static_cast<std::int64_t>(d.queued));
+  }
+
   void SetExtraDelay(int from, Duration extra) {
     Direction& d = dir_[from];
     std::lock_guard<std::mutex> lock(d.mu);
@@ -192,6 +202,8 @@ std::size_t SimLink::sent() const { return wire_->Sent(side_); }
 std::uint64_t SimLink::tail_dropped() const { return wire_->TailDropped(side_); }
 
 std::uint64_t SimLink::ce_marked() const { return wire_->CeMarked(side_); }
+
+Duration SimLink::mean_queue_wait() const { return wire_->MeanQueueWait(side_); }
 
 void SimLink::SetExtraDelay(Duration extra) { wire_->SetExtraDelay(side_, extra); }
 

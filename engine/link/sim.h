@@ -53,6 +53,9 @@ class SimLink final : public Link {
   std::size_t sent() const;
   // Frames this side sent that the bottleneck's full queue dropped.
   std::uint64_t tail_dropped() const;
+  // How long the frames this side sent waited in the bottleneck's queue
+  // behind others, on average (the queueing delay a sender causes).
+  Duration mean_queue_wait() const;
   // Frames this side sent that the wire marked CE (ImpairConfig::ce).
   std::uint64_t ce_marked() const;
   // Frames this side sends from now on take `extra` longer (a delay spike;

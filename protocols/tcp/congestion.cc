@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "protocols/tcp/bbr.h"
+
 namespace ringstack::proto::tcp {
 
 // RFC 9406 4.2: on each ACK in slow start (or CSS).
@@ -46,7 +48,7 @@ CongestionControl::CongestionControl(std::uint32_t smss, bool hystart)
 std::uint32_t CongestionControl::initial_window() const { return std::min(10 * smss_, std::max(2 * smss_, 14600u)); }
 
 void CongestionControl::OnAck(const AckInfo& a) {
-  if (a.acked == 0) return;
+  if (a.acked == 0 || !GrowsOnAck()) return;
   if (cwnd_ < ssthresh_) {
     // Slow start with ABC (RFC 3465 2.2): at most L octets per ACK.
     std::uint32_t inc = std::min(a.acked, (after_rto_ ? 1u : 2u) * smss_);
@@ -85,6 +87,12 @@ void CongestionControl::OnRetransmitTimeout(std::uint32_t flight, Instant now, b
 void CongestionControl::OnNonValidatedPeriodEnd() {
   ssthresh_ = std::max(ssthresh_ == 0xffffffffu ? 0u : ssthresh_, cwnd_ / 4 * 3);
   cwnd_ = std::max(cwnd_ / 2, initial_window());
+}
+
+std::uint64_t CongestionControl::PacingRate(Duration srtt) const {
+  if (srtt <= Duration()) return 0;
+  const double per_second = static_cast<double>(cwnd_) * 1e9 / static_cast<double>(srtt.nanos());
+  return static_cast<std::uint64_t>(per_second * (cwnd_ < ssthresh_ ? 2.0 : 1.2));
 }
 
 void CongestionControl::Undo() {
@@ -172,9 +180,12 @@ void Cubic::RestoreState() { st_ = saved_; }
 std::unique_ptr<CongestionControl> MakeCongestionControl(std::string_view name, std::uint32_t smss, bool hystart) {
   if (name == "cubic") return std::make_unique<Cubic>(smss, hystart);
   if (name == "newreno" || name == "reno") return std::make_unique<NewReno>(smss, hystart);
+  if (name == "bbr") return std::make_unique<Bbr>(smss);
   return nullptr;
 }
 
-bool KnownCongestionControl(std::string_view name) { return name == "cubic" || name == "newreno" || name == "reno"; }
+bool KnownCongestionControl(std::string_view name) {
+  return name == "cubic" || name == "newreno" || name == "reno" || name == "bbr";
+}
 
 }  // namespace ringstack::proto::tcp

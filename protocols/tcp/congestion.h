@@ -9,6 +9,12 @@
 //     C = 0.4, beta = 0.7, fast convergence and the Reno-friendly region.
 // Both slow-start with Appropriate Byte Counting (RFC 3465, L = 2*SMSS; 1
 // after a timeout) and may leave slow start early by HyStart++ (RFC 9406).
+//   - BBR (v1, draft-cardwell-iccrg-bbr-congestion-control; bbr.h): a model
+//     of the path (bottleneck bandwidth, round-trip propagation time) from
+//     delivery rate samples sets the pacing rate and cwnd.
+// Pacing: a model-based algorithm gives its pacing rate; the others, when
+// the connection paces (TcpConfig::pacing), pace at cwnd / SRTT times 2 in
+// slow start and 1.2 after (Linux's tcp_pacing_ss_ratio and ca_ratio).
 // Pure; never allocates after construction.
 #ifndef RINGSTACK_PROTOCOLS_TCP_CONGESTION_H_
 #define RINGSTACK_PROTOCOLS_TCP_CONGESTION_H_
@@ -30,6 +36,29 @@ struct AckInfo {
   Duration srtt;  // smoothed, zero before the first sample
   SeqNum snd_una;  // after the ACK (rounds for HyStart++)
   SeqNum snd_nxt;
+};
+
+// A delivery rate sample (draft-cheng-iccrg-delivery-rate-estimation 3.3),
+// taken on every ACK that delivered data: `delivered` octets reached the
+// peer over `interval`, the longer of the time the segments took to send
+// and to be acknowledged.
+struct RateSample {
+  std::uint64_t delivered = 0;
+  Duration interval;                  // zero: no sample
+  bool app_limited = false;           // the sender ran out of data: a low rate says nothing of the path
+  std::uint64_t prior_delivered = 0;  // the total delivered when the newest segment acknowledged went out
+  std::uint64_t total_delivered = 0;  // the total delivered now
+  std::uint32_t acked = 0;            // octets this ACK newly delivered
+  std::uint32_t inflight = 0;         // RFC 6675 pipe after it
+  Duration rtt;                       // an RTT sample from it; zero when none
+  Instant now;
+  bool in_recovery = false;           // the connection sets cwnd meanwhile (PRR)
+  // Octets per second (0 without an interval).
+  std::uint64_t Rate() const {
+    return interval > Duration() ? static_cast<std::uint64_t>(static_cast<double>(delivered) * 1e9 /
+                                                               static_cast<double>(interval.nanos()))
+                                 : 0;
+  }
 };
 
 // HyStart++ (RFC 9406): leaves slow start for Conservative Slow Start when a
@@ -95,7 +124,13 @@ class CongestionControl {
   void SetCwnd(std::uint32_t cwnd) { cwnd_ = cwnd < smss_ ? smss_ : cwnd; }
   // RFC 7661 4.4: the non-validated period ran out: ssthresh keeps 3/4 of
   // cwnd, cwnd halves (not below the initial window).
-  void OnNonValidatedPeriodEnd();
+  virtual void OnNonValidatedPeriodEnd();
+  // Every ACK that delivered data, in recovery too (model-based algorithms).
+  virtual void OnRateSample(const RateSample& /*rs*/) {}
+  // The rate to pace at, octets per second (0: unpaced): see the top.
+  virtual std::uint64_t PacingRate(Duration srtt) const;
+  // True when the algorithm needs pacing whatever the connection says.
+  virtual bool NeedsPacing() const { return false; }
   // The reduction was spurious (D-SACK showed every retransmission arrived
   // twice): back to the state before the last event.
   void Undo();
@@ -108,6 +143,9 @@ class CongestionControl {
   virtual std::uint32_t EventSsthresh(std::uint32_t flight, Instant now) = 0;
   virtual void SaveState() {}
   virtual void RestoreState() {}
+  // False for a model-based algorithm: OnAck's slow start and Avoid are
+  // not its own (it sets cwnd from OnRateSample).
+  virtual bool GrowsOnAck() const { return true; }
 
   std::uint32_t smss_;
   std::uint32_t cwnd_;
@@ -165,7 +203,7 @@ class Cubic final : public CongestionControl {
   double pending_ = 0;  // fractional octets of growth not yet in cwnd
 };
 
-// The algorithm named `name` ("cubic", "newreno" or "reno"), or null.
+// The algorithm named `name` ("cubic", "newreno", "reno" or "bbr"), or null.
 std::unique_ptr<CongestionControl> MakeCongestionControl(std::string_view name, std::uint32_t smss,
                                                          bool hystart = true);
 // True when `name` is an algorithm MakeCongestionControl knows.

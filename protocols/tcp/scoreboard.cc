@@ -33,21 +33,23 @@ void Scoreboard::Count(const SentSegment& s) {
   if (s.retrans_out) retrans_out_ += s.len();
 }
 
-void Scoreboard::OnSend(SeqNum start, SeqNum end, bool fin, Instant now) {
+void Scoreboard::OnSend(SeqNum start, SeqNum end, bool fin, Instant now, const RateMark& mark) {
   if (count_ == buf_.size()) Grow();
   SentSegment s;
   s.start = start;
   s.end = end;
   s.xmit = now;
   s.fin = fin;
+  s.rate = mark;
   buf_[(head_ + count_) & mask_] = s;
   ++count_;
 }
 
-void Scoreboard::OnRetransmit(std::size_t i, Instant now) {
+void Scoreboard::OnRetransmit(std::size_t i, Instant now, const RateMark& mark) {
   SentSegment& s = mut(i);
   Uncount(s);
   s.xmit = now;
+  s.rate = mark;
   s.ever_retrans = true;
   s.retrans_out = true;
   Count(s);

@@ -24,6 +24,17 @@
 
 namespace ringstack::proto::tcp {
 
+// What the delivery rate estimator notes of a segment each time it goes
+// (draft-cheng-iccrg-delivery-rate-estimation 3.2): the connection's
+// delivered octets then, when that count last moved, when the send
+// interval began, and whether the sender was application-limited.
+struct RateMark {
+  std::uint64_t delivered = 0;
+  Instant delivered_at;
+  Instant first_sent_at;
+  bool app_limited = false;
+};
+
 struct SentSegment {
   SeqNum start;
   SeqNum end;  // [start, end) in sequence space: data, plus one for a FIN
@@ -33,6 +44,7 @@ struct SentSegment {
   bool lost = false;          // deemed lost (and not SACKed since)
   bool retrans_out = false;   // a retransmission of it is in flight
   bool ever_retrans = false;  // retransmitted at least once (Karn, RACK)
+  RateMark rate;              // at the latest (re)transmission
   std::uint32_t len() const { return static_cast<std::uint32_t>(end - start); }
   std::uint32_t data_len() const { return len() - (fin ? 1u : 0u); }
 };
@@ -48,9 +60,9 @@ class Scoreboard {
   const SentSegment& back() const { return at(count_ - 1); }
 
   // A first transmission of [start, end) (start is the last record's end).
-  void OnSend(SeqNum start, SeqNum end, bool fin, Instant now);
+  void OnSend(SeqNum start, SeqNum end, bool fin, Instant now, const RateMark& mark = {});
   // Record `i` went out again at `now`.
-  void OnRetransmit(std::size_t i, Instant now);
+  void OnRetransmit(std::size_t i, Instant now, const RateMark& mark = {});
   // Cuts record `i` after its first `n` sequence numbers (0 < n < len).
   void Split(std::size_t i, std::uint32_t n);
 

@@ -191,6 +191,7 @@ struct TcpConfig {
   bool hystart = true;                        // RFC 9406 slow-start exit
   Recovery recovery = Recovery::kRack;
   bool frto = true;                           // RFC 5682 F-RTO after a timeout, with SACK (Linux's tcp_frto)
+  bool pacing = false;                        // pace CUBIC / NewReno too (BBR always paces)
   EcnMode ecn = EcnMode::kPassive;            // RFC 3168
   MtuProbing mtu_probing = MtuProbing::kOff;  // RFC 4821
   std::uint32_t path_mtu = 0;                 // the path's MTU known at open (IP datagram); 0: the link's
@@ -344,6 +345,9 @@ class TcpConnection {
   std::uint64_t retransmits() const { return stats_.retransmits; }
   const TcpStats& stats() const { return stats_; }
   std::string_view congestion_name() const { return cc_->name(); }
+  const CongestionControl& congestion() const { return *cc_; }
+  // The rate segments are paced at now, octets per second (0: unpaced).
+  std::uint64_t pacing_rate() const { return PacingRate(); }
   // Open; in fast recovery (losses found by the strategy); or recovering
   // from a retransmission timeout.
   enum class Phase { kOpen, kFast, kRto };
@@ -473,6 +477,24 @@ class TcpConnection {
   // An ICMP report says our SYN with data was too large: it goes again
   // plain at once.
   PmtuVerdict FastOpenSynTooBig(std::uint32_t mtu, Instant now);
+
+  // tcp_rate.cc: delivery rate samples (draft-cheng-iccrg-delivery-rate-
+  // estimation) for model-based congestion control, and pacing.
+  // The marks a segment sent now carries.
+  RateMark MarkForSend(Instant now);
+  // A segment this ACK newly delivered (cumulatively or by SACK).
+  void OnRateDelivered(const SentSegment& s, Instant now);
+  // The ACK's rate sample to congestion control, when it delivered data.
+  void TakeRateSample(std::uint32_t delivered, Instant now);
+  // The sender ran out of data with room in cwnd: samples until what is in
+  // flight now is delivered are application-limited.
+  void MarkAppLimited();
+  // Octets per second to pace at now (0: unpaced).
+  std::uint64_t PacingRate() const;
+  // Pacing holds the next segment back (and arms the deadline).
+  bool PacingHolds(Instant now);
+  // `len` octets went: the next may go len / rate later.
+  void Paced(std::uint32_t len, Instant now);
 
   // tcp_ecn.cc: RFC 3168 ECN.
   std::uint8_t SynFlags() const;
@@ -609,6 +631,27 @@ class TcpConnection {
   Instant nvp_since_ = Instant::Never();
   TcpStats stats_;
   FastOpenInfo fo_;
+  // Delivery rate estimation (tcp_rate.cc).
+  struct RateState {
+    std::uint64_t delivered = 0;     // octets delivered, ever
+    Instant delivered_at;            // when that last moved
+    Instant first_sent_at;           // the start of the current send interval
+    std::uint64_t app_limited = 0;   // delivered mark ending an app-limited stretch; 0: none
+  };
+  RateState rate_;
+  // This ACK's sample so far: the newest segment it delivered.
+  struct PendingSample {
+    bool valid = false;
+    std::uint64_t prior_delivered = 0;
+    Instant prior_at;
+    Duration send_elapsed;
+    bool app_limited = false;
+  };
+  PendingSample rs_;
+  Duration ack_rtt_;  // this ACK's RTT sample (zero: none)
+  // Pacing: when the next segment may go, and whether the sender waits for it.
+  Instant pace_at_;
+  bool pace_wait_ = false;
   // PAWS (RFC 7323 5.5): when TS.Recent was last set.
   Instant ts_recent_at_;
   // A D-SACK (RFC 2883) for the next ACK: a duplicate arrived.

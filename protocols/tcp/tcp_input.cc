@@ -329,6 +329,8 @@ void TcpConnection::TakeOptions(const TcpOptions& o, bool syn) {
 void TcpConnection::ProcessAckOfData(const TcpRepr& seg, Instant now) {
   const std::uint32_t old_wnd = snd_.wnd;
   std::uint32_t delivered = 0;
+  rs_ = PendingSample{};
+  ack_rtt_ = Duration();
   const bool dsack = OnSackBlocks(seg, delivered, now);
   const bool sacked = delivered != 0;
   const std::uint32_t acked = snd_.una.Before(seg.ack) ? OnNewAck(seg, delivered, now) : 0;
@@ -347,6 +349,7 @@ void TcpConnection::ProcessAckOfData(const TcpRepr& seg, Instant now) {
     exiting = true;
   }
   recovery_->OnAck(AckFacts{acked, delivered, dsack, dup_ack, exiting, sacked}, now);
+  TakeRateSample(delivered, now);
   if (ecn_ok_ && seg.ece()) OnEce(now);
   if (snd_.wnd != 0) {
     persist_at_ = Instant::Never();
@@ -360,6 +363,7 @@ bool TcpConnection::OnSackBlocks(const TcpRepr& seg, std::uint32_t& delivered, I
   if (!sack_ok_ || seg.options.sack_count == 0) return false;
   auto on_delivered = [&](const SentSegment& s) {
     recovery_->OnDelivered(s, now);
+    OnRateDelivered(s, now);
     if (!s.ever_retrans && s.end.BeforeOrAt(recover_)) orig_delivered_ = true;
   };
   bool dsack = false;
@@ -381,6 +385,7 @@ bool TcpConnection::OnSackBlocks(const TcpRepr& seg, std::uint32_t& delivered, I
 std::uint32_t TcpConnection::OnNewAck(const TcpRepr& seg, std::uint32_t& delivered, Instant now) {
   auto on_delivered = [&](const SentSegment& s) {
     recovery_->OnDelivered(s, now);
+    OnRateDelivered(s, now);
     if (!s.ever_retrans && s.end.BeforeOrAt(recover_)) orig_delivered_ = true;
   };
   const auto acked = static_cast<std::uint32_t>(seg.ack - snd_.una);
@@ -402,6 +407,7 @@ std::uint32_t TcpConnection::OnNewAck(const TcpRepr& seg, std::uint32_t& deliver
     sample = now - timed_at_;
     timing_ = false;
   }
+  ack_rtt_ = sample;
   if (sample > Duration()) {
     rtt_.OnSample(sample);
     recovery_->OnRttSample(sample);

@@ -229,6 +229,7 @@ void TcpConnection::SendSegment(std::uint8_t flags, SeqNum seq, std::uint32_t le
   // A SYN's data (Fast Open) follows the SYN's own sequence number.
   const SeqNum first = (flags & kSyn) != 0 ? seq + 1 : seq;
   const std::uint32_t offset = len != 0 ? static_cast<std::uint32_t>(first - snd_.buf_seq) : 0;
+  if (len != 0) Paced(len, now);
   out_->Transmit(h, offset, len, ecn);
 }
 
@@ -272,7 +273,9 @@ bool TcpConnection::SendData(Instant now, bool probe) {
   bool new_data = false;
   CheckNonValidated(now);
   const bool classic = recovery_->WindowInflated();
+  pace_wait_ = false;
   for (;;) {
+    if (!probe && PacingHolds(now)) break;
     const std::uint32_t cwnd = cc_->cwnd() + recovery_->LimitedTransmitWindow();
     const std::uint32_t out = classic ? in_flight() : pipe();
     std::uint32_t budget = cwnd > out ? cwnd - out : 0;
@@ -326,6 +329,7 @@ bool TcpConnection::SendData(Instant now, bool probe) {
   // The sender is using its window when at least half of cwnd is out
   // (RFC 7661's validated threshold, on the flight itself).
   if (pipe() * 2 >= cc_->cwnd()) limited_at_ = now;
+  MarkAppLimited();
   if (sent && !probe) recovery_->AfterSend(now, new_data);  // a probe waits for its ACK or the RTO
   return sent;
 }
@@ -369,6 +373,7 @@ void TcpConnection::SendNewData(std::uint8_t flags, std::uint32_t len, bool fin_
       ecn_recover_ = snd_.nxt + len;  // ECEs count again once this is acknowledged
     }
   }
+  const RateMark mark = MarkForSend(now);
   SendSegment(flags, snd_.nxt, len, now, /*syn_options=*/false, ecn);
   const SeqNum start = snd_.nxt;
   snd_.nxt += len;
@@ -377,7 +382,7 @@ void TcpConnection::SendNewData(std::uint8_t flags, std::uint32_t len, bool fin_
     snd_.fin_seq = snd_.nxt;
     snd_.nxt += 1;
   }
-  sb_.OnSend(start, snd_.nxt, fin_now, now);
+  sb_.OnSend(start, snd_.nxt, fin_now, now, mark);
   recovery_->OnSent(static_cast<std::uint32_t>(snd_.nxt - start));
   ArmRetransmit(now);
 }
@@ -478,6 +483,7 @@ void TcpConnection::OnTimer(Instant now, TcpOutcome& out) {
     ++keepalive_probes_;
     SendSegment(kAck, snd_.una - 1, 0, now);  // <SEQ=SND.UNA-1><ACK=RCV.NXT>, RFC 1122 4.2.3.6
   }
+  if (pace_wait_ && pace_at_ <= now) Output(now);  // the pacing gap ended
   if (ack_at_ <= now) SendAck(now);
 }
 
@@ -499,7 +505,8 @@ Instant TcpConnection::KeepaliveDue() const {
 Instant TcpConnection::NextDeadline() const {
   if (const auto* t = std::get_if<TimeWait>(&state_)) return t->until;
   if (Is<Closed>(state_)) return Instant::Never();
-  return std::min({rto_at_, ack_at_, persist_at_, KeepaliveDue(), recovery_->NextDeadline()});
+  return std::min({rto_at_, ack_at_, persist_at_, KeepaliveDue(), recovery_->NextDeadline(),
+                   pace_wait_ ? pace_at_ : Instant::Never()});
 }
 
 void TcpConnection::EnterTimeWait(Instant now) {

@@ -141,8 +141,9 @@ void TcpConnection::RetransmitRecord(std::size_t i, Instant now) {
   std::uint8_t flags = kAck;
   if (s.fin) flags |= kFin;
   if (s.data_len() != 0 && s.start + s.data_len() == snd_.buf_seq + snd_.queued) flags |= kPsh;
+  const RateMark mark = MarkForSend(now);
   SendSegment(flags, s.start, s.data_len(), now);
-  sb_.OnRetransmit(i, now);
+  sb_.OnRetransmit(i, now, mark);
   recovery_->OnSent(s.len());
   ++stats_.retransmits;
   if (undo_armed_) ++undo_retrans_;

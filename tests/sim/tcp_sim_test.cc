@@ -736,7 +736,7 @@ TEST(TcpSim, CongestionControlChosenPerSocket) {
   std::string name;
   ASSERT_EQ(t.a().GetCongestion(probe, name), 0);
   EXPECT_EQ(name, "cubic");  // the engine's --tcp-cc
-  EXPECT_EQ(t.a().SetCongestion(probe, "bbr"), -1);
+  EXPECT_EQ(t.a().SetCongestion(probe, "vegas"), -1);
   EXPECT_EQ(errno, ENOENT);
   ASSERT_EQ(t.a().SetCongestion(probe, "newreno"), 0);
   ASSERT_EQ(t.a().GetCongestion(probe, name), 0);

@@ -222,6 +222,8 @@ TEST(Config, BadFlagsNameTheFlag) {
       {[](RawFlags& f) { f.impair = "ce=0.1,ce_dir=up"; }, "--impair: ce_dir wants rx"},
       {[](RawFlags& f) { f.tcp_ecn = "always"; }, "--tcp-ecn: 'always' is not one of off, passive, on"},
       {[](RawFlags& f) { f.tcp_frto = "maybe"; }, "--tcp-frto: 'maybe' is not on or off"},
+      {[](RawFlags& f) { f.tcp_pacing = "fast"; }, "--tcp-pacing: 'fast' is not on or off"},
+      {[](RawFlags& f) { f.tcp_cc = "vegas"; }, "--tcp-cc: 'vegas' is not a congestion control (cubic, newreno, bbr)"},
       {[](RawFlags& f) { f.tcp_mtu_probing = "always"; }, "--tcp-mtu-probing: 'always' is not one of off, blackhole, on"},
       {[](RawFlags& f) { f.tcp_fastopen = "1"; }, "--tcp-fastopen: '1' is not one of off, client, server, both"},
   };
