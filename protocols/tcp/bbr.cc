@@ -45,12 +45,46 @@ std::uint64_t Bbr::PacingRate(Duration srtt) const {
 void Bbr::OnRateSample(const RateSample& rs) {
   UpdateRound(rs);
   UpdateBtlBw(rs);
+  UpdateAckAggregation(rs);
   AdvanceCycle(rs);
   CheckFullPipe(rs);
   CheckDrain(rs);
   UpdateRtprop(rs);
   CheckProbeRtt(rs);
   SetCwnd(rs);
+}
+
+// The octets this epoch of ACKs delivered beyond BtlBw x its length; an
+// epoch ends when the ACKs fall back to the rate (or after 1 MB).
+void Bbr::UpdateAckAggregation(const RateSample& rs) {
+  const std::uint64_t bw = btl_bw();
+  if (bw == 0 || rs.acked == 0) return;
+  if (ack_epoch_start_.IsNever()) ack_epoch_start_ = rs.now;
+  const auto expected = static_cast<std::uint64_t>(static_cast<double>(bw) *
+                                                   static_cast<double>((rs.now - ack_epoch_start_).nanos()) / 1e9);
+  if (ack_epoch_acked_ <= expected || ack_epoch_acked_ + rs.acked >= (1u << 20)) {
+    ack_epoch_start_ = rs.now;
+    ack_epoch_acked_ = 0;
+  }
+  ack_epoch_acked_ += rs.acked;
+  const std::uint64_t now_expected = ack_epoch_start_ == rs.now ? 0 : expected;
+  const std::uint64_t extra = ack_epoch_acked_ > now_expected ? ack_epoch_acked_ - now_expected : 0;
+  const auto capped = static_cast<std::uint32_t>(std::min<std::uint64_t>(extra, cwnd_));
+  const std::size_t slot = round_count_ % kBwRounds;
+  if (extra_round_[slot] != round_count_) {
+    extra_round_[slot] = round_count_;
+    extra_acked_[slot] = 0;
+  }
+  extra_acked_[slot] = std::max(extra_acked_[slot], capped);
+}
+
+std::uint32_t Bbr::ExtraAcked() const {
+  std::uint32_t best = 0;
+  for (std::size_t i = 0; i < kBwRounds; ++i) {
+    if (extra_round_[i] + kBwRounds > round_count_) best = std::max(best, extra_acked_[i]);
+  }
+  // At most 100 ms at BtlBw (Linux's bound).
+  return static_cast<std::uint32_t>(std::min<std::uint64_t>(best, btl_bw() / 10));
 }
 
 // A round ends when a segment sent after the last round's end is delivered.
@@ -178,7 +212,7 @@ void Bbr::SetCwnd(const RateSample& rs) {
     cwnd_ = std::max(cwnd_, rs.inflight + rs.acked);
     return;
   }
-  const std::uint32_t target = Inflight(cwnd_gain_) + 3 * smss_;
+  const std::uint32_t target = Inflight(cwnd_gain_) + 3 * smss_ + (filled_pipe_ ? ExtraAcked() : 0);
   if (filled_pipe_) {
     cwnd_ = std::min(cwnd_ + rs.acked, target);
   } else if (cwnd_ < target || rs.total_delivered < initial_window()) {

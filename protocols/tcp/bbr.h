@@ -10,6 +10,10 @@
 //   ProbeBW   pacing gains cycling 5/4, 3/4, 1 x 6, each about one RTprop;
 //   ProbeRTT  cwnd 4 segments for 200 ms and a round, when RTprop was not
 //             renewed in 10 s; then back where it was.
+// ACKs that come in bursts (a receiver's stretch ACKs, a TAP's batches)
+// deliver more in a spell than BtlBw explains; the most of that excess
+// over the last 10 rounds is added to cwnd once the pipe is full (Linux's
+// bbr_update_ack_aggregation), so the sender keeps sending between bursts.
 // Loss is no congestion signal of its own: a congestion event keeps ssthresh
 // at cwnd, so recovery (PRR) conserves packets and ends where it began.
 // Pure; never allocates.
@@ -50,6 +54,7 @@ class Bbr final : public CongestionControl {
   double pacing_gain() const { return pacing_gain_; }
   bool filled_pipe() const { return filled_pipe_; }
   std::uint64_t rounds() const { return round_count_; }
+  std::uint32_t extra_acked() const { return ExtraAcked(); }  // the ACK aggregation allowance
 
  private:
   void Avoid(const AckInfo&) override {}
@@ -66,6 +71,8 @@ class Bbr final : public CongestionControl {
   void CheckProbeRtt(const RateSample& rs);
   void EnterProbeBw(Instant now);
   void SetCwnd(const RateSample& rs);
+  void UpdateAckAggregation(const RateSample& rs);
+  std::uint32_t ExtraAcked() const;
   std::uint32_t Inflight(double gain) const;  // gain x BDP (the initial window without a model)
 
   Mode mode_ = Mode::kStartup;
@@ -92,6 +99,12 @@ class Bbr final : public CongestionControl {
   Instant probe_rtt_done_ = Instant::Never();
   bool probe_rtt_round_done_ = false;
   std::uint32_t prior_cwnd_ = 0;
+  // ACK aggregation: octets acknowledged since the epoch began, and each
+  // round's largest excess over what BtlBw explains.
+  Instant ack_epoch_start_ = Instant::Never();
+  std::uint64_t ack_epoch_acked_ = 0;
+  std::array<std::uint32_t, kBwRounds> extra_acked_{};
+  std::array<std::uint64_t, kBwRounds> extra_round_{};
   // Fast recovery: packet conservation for its first round.
   bool in_recovery_ = false;
   bool conservation_ = false;

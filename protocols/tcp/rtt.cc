@@ -6,7 +6,6 @@ namespace ringstack::proto::tcp {
 
 void RttEstimator::OnSample(Duration rtt) {
   if (rtt < Duration()) return;
-  if (!has_sample_ || rtt < min_rtt_) min_rtt_ = rtt;
   if (!has_sample_) {
     // RFC 6298 2.2: SRTT <- R, RTTVAR <- R/2.
     srtt_ = rtt;

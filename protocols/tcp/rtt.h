@@ -32,7 +32,6 @@ class RttEstimator {
   Duration rto() const;  // with any backoff applied
   Duration srtt() const { return srtt_; }
   Duration rttvar() const { return rttvar_; }
-  Duration min_rtt() const { return min_rtt_; }  // the lowest sample yet (zero before one)
   bool has_sample() const { return has_sample_; }
   int backoffs() const { return backoffs_; }
 
@@ -41,7 +40,6 @@ class RttEstimator {
   Duration srtt_;
   Duration rttvar_;
   Duration rto_;  // before backoff
-  Duration min_rtt_;
   bool has_sample_ = false;
   int backoffs_ = 0;
 };

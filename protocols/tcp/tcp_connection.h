@@ -637,6 +637,7 @@ class TcpConnection {
     Instant delivered_at;            // when that last moved
     Instant first_sent_at;           // the start of the current send interval
     std::uint64_t app_limited = 0;   // delivered mark ending an app-limited stretch; 0: none
+    Duration min_rtt;                // the lowest segment RTT seen (zero: none yet)
   };
   RateState rate_;
   // This ACK's sample so far: the newest segment it delivered.
@@ -646,6 +647,7 @@ class TcpConnection {
     Instant prior_at;
     Duration send_elapsed;
     bool app_limited = false;
+    Duration rtt;  // the newest segment's, from its transmit time (zero: retransmitted)
   };
   PendingSample rs_;
   Duration ack_rtt_;  // this ACK's RTT sample (zero: none)

@@ -28,6 +28,9 @@ void TcpConnection::OnRateDelivered(const SentSegment& s, Instant now) {
   rs_.prior_at = s.rate.delivered_at;
   rs_.send_elapsed = s.xmit - s.rate.first_sent_at;
   rs_.app_limited = s.rate.app_limited;
+  // Its RTT from its transmit time (a retransmitted one's is ambiguous):
+  // finer than the timestamps' milliseconds, which a fast path needs.
+  rs_.rtt = s.ever_retrans ? Duration() : now - s.xmit;
   rate_.first_sent_at = s.xmit;
 }
 
@@ -37,15 +40,16 @@ void TcpConnection::TakeRateSample(std::uint32_t delivered, Instant now) {
   RateSample r;
   r.delivered = rate_.delivered - rs_.prior_delivered;
   r.interval = std::max(rs_.send_elapsed, rate_.delivered_at - rs_.prior_at);
+  if (rs_.rtt > Duration() && (rate_.min_rtt == Duration() || rs_.rtt < rate_.min_rtt)) rate_.min_rtt = rs_.rtt;
   // An interval shorter than the path's RTT says nothing of its rate
   // (3.3: ACK compression); the sample still counts rounds.
-  if (r.interval < rtt_.min_rtt()) r.interval = Duration();
+  if (r.interval < rate_.min_rtt) r.interval = Duration();
   r.app_limited = rs_.app_limited;
   r.prior_delivered = rs_.prior_delivered;
   r.total_delivered = rate_.delivered;
   r.acked = delivered;
   r.inflight = pipe();
-  r.rtt = ack_rtt_;
+  r.rtt = rs_.rtt > Duration() ? rs_.rtt : ack_rtt_;
   r.now = now;
   r.in_recovery = phase_ == Phase::kFast;
   cc_->OnRateSample(r);

@@ -1,7 +1,7 @@
 // BBR v1 (protocols/tcp/bbr.h) driven by rate samples as a table of
 // steps: Startup until the bandwidth stops growing, Drain to one BDP,
 // ProbeBW's gain cycle, ProbeRTT after 10 s without a lower RTT and the
-// way back, the windowed bandwidth filter, app-limited samples, and a loss
+// way back, ACK aggregation widening cwnd, the windowed bandwidth filter, app-limited samples, and a loss
 // that is no multiplicative decrease. Then pacing in the connection: the
 // first flight of a paced connection goes in bursts of a millisecond's
 // worth, the rest when the pacing deadline comes.
@@ -21,29 +21,32 @@ constexpr std::uint32_t kMss = 1000;
 constexpr std::uint64_t kBw = 10'000'000;  // octets per second on the sample path
 const Duration kRtt = Duration::Millis(20);
 
-// Feeds rate samples as a path of `bw` would give them, one round each.
+// Feeds rate samples as a path of `bw` would give them: each round ten
+// ACKs a tenth of the round apart, each for a tenth of the round's data.
 struct Path {
   Bbr bbr{kMss};
   Instant now = kT0;
   std::uint64_t delivered = 0;
   std::uint32_t inflight = 0;
 
-  // One round: a sample whose segment went at the round's start.
-  void Round(std::uint64_t bw, Duration rtt = kRtt, bool app_limited = false) {
+  void Round(std::uint64_t bw, Duration rtt = kRtt, bool app_limited = false, int acks = 10) {
     const auto bytes = static_cast<std::uint64_t>(static_cast<double>(bw) * static_cast<double>(rtt.nanos()) / 1e9);
-    RateSample rs;
-    rs.prior_delivered = delivered;
-    delivered += bytes;
-    rs.total_delivered = delivered;
-    rs.delivered = bytes;
-    rs.interval = rtt;
-    rs.app_limited = app_limited;
-    rs.acked = static_cast<std::uint32_t>(bytes);
-    rs.inflight = inflight;
-    rs.rtt = rtt;
-    now = now + rtt;
-    rs.now = now;
-    bbr.OnRateSample(rs);
+    const std::uint64_t round_start = delivered;
+    for (int k = 0; k < acks; ++k) {
+      RateSample rs;
+      rs.prior_delivered = round_start;  // the segment went as the last round's data came in
+      delivered += bytes / acks;
+      rs.total_delivered = delivered;
+      rs.delivered = bytes;
+      rs.interval = rtt;
+      rs.app_limited = app_limited;
+      rs.acked = static_cast<std::uint32_t>(bytes / acks);
+      rs.inflight = inflight;
+      rs.rtt = rtt;
+      now = now + Duration::Nanos(rtt.nanos() / acks);
+      rs.now = now;
+      bbr.OnRateSample(rs);
+    }
   }
 };
 
@@ -83,8 +86,10 @@ TEST(TcpBbr, StartupFillsThePipeThenDrainsToProbeBw) {
   EXPECT_EQ(p.bbr.mode(), Bbr::Mode::kProbeBw);
   EXPECT_NE(p.bbr.pacing_gain(), 0.75);
   EXPECT_EQ(p.bbr.PacingRate(kRtt), static_cast<std::uint64_t>(p.bbr.pacing_gain() * kBw * 0.99));
-  // cwnd: 2 BDPs and three segments.
-  EXPECT_EQ(p.bbr.cwnd(), 2 * 200'000 + 3 * kMss);
+  // cwnd: 2 BDPs, three segments and what ACKs brought beyond BtlBw
+  // (here ACKs are even: about one ACK's worth).
+  EXPECT_LE(p.bbr.extra_acked(), 2 * 20'000u);
+  EXPECT_EQ(p.bbr.cwnd(), 2 * 200'000 + 3 * kMss + p.bbr.extra_acked());
 }
 
 TEST(TcpBbr, ProbeBwCyclesItsGains) {
@@ -135,7 +140,24 @@ TEST(TcpBbr, ProbeRttAfterTenSecondsAndBack) {
   for (int i = 0; i < 12 && p.bbr.mode() == Bbr::Mode::kProbeRtt; ++i) p.Round(kBw, kRtt);
   EXPECT_EQ(p.bbr.mode(), Bbr::Mode::kProbeBw);
   EXPECT_EQ(p.bbr.rtprop(), kRtt);
-  EXPECT_GE(p.bbr.cwnd(), before);
+  EXPECT_GE(p.bbr.cwnd(), 2 * 200'000u);  // the window from before (within the model's target)
+  EXPECT_GT(before, 2 * 200'000u);
+}
+
+// ACKs in bursts (one ACK for a whole round's data): the excess over
+// BtlBw x time is added to cwnd, so the sender keeps the link busy
+// between the bursts.
+TEST(TcpBbr, AggregatedAcksWidenTheWindow) {
+  Path even, bursty;
+  ToProbeBw(even);
+  ToProbeBw(bursty);
+  for (int i = 0; i < 5; ++i) {
+    even.inflight = bursty.inflight = 200'000;
+    even.Round(kBw);
+    bursty.Round(kBw, kRtt, false, /*acks=*/1);
+  }
+  EXPECT_GE(bursty.bbr.extra_acked(), 150'000u);
+  EXPECT_GT(bursty.bbr.cwnd(), even.bbr.cwnd() + 100'000);
 }
 
 // Loss is no congestion signal of its own: ssthresh stays at cwnd, so
