@@ -176,6 +176,7 @@ class Stack {
     std::optional<Endpoint> peer;
     bool fastopen_connect = false;        // TCP_FASTOPEN_CONNECT
     std::optional<Endpoint> fastopen_peer;  // ... its connect, until the first send or recv
+    std::atomic<bool> fastopen_deferred{false};  // fastopen_peer is set (read without `mu`)
     int shard = -1;  // the worker that owns it, once bound (ICMP echo: 0)
   };
   // The entry for `fd`, or null (errno EBADF).

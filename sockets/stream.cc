@@ -284,6 +284,7 @@ int Stack::StreamConnect(const std::shared_ptr<Entry>& e, const Endpoint& remote
     if (e->fastopen_connect && FastOpenClient() && s.status.load() == Status::kIdle) {
       if (e->fastopen_peer) return Fail(EISCONN);
       e->fastopen_peer = remote;
+      e->fastopen_deferred.store(true, std::memory_order_release);
       e->peer = remote;
       return 0;
     }
@@ -342,6 +343,7 @@ int Stack::StreamPostConnect(const std::shared_ptr<Entry>& e, const Endpoint& re
     e->peer = remote;
     e->shard = shard;
     e->fastopen_peer.reset();
+    e->fastopen_deferred.store(false, std::memory_order_release);
   }
   return 0;
 }
@@ -397,6 +399,7 @@ ssize_t Stack::SendFastOpen(int fd, std::span<const std::byte> data, const Endpo
 
 // A TCP_FASTOPEN_CONNECT socket's deferred connect, if still pending.
 std::optional<Endpoint> Stack::TakeFastOpenPeer(Entry& e) {
+  if (!e.fastopen_deferred.load(std::memory_order_acquire)) return std::nullopt;  // the common case, unlocked
   std::lock_guard lock(e.mu);
   if (!e.fastopen_peer || e.tcp->status.load() != Status::kIdle) return std::nullopt;
   return e.fastopen_peer;
@@ -547,7 +550,7 @@ short Stack::StreamReady(Entry& e, short events) {
     // with POLLERR, as on Linux, so the caller looks at SO_ERROR.
     // A TCP_FASTOPEN_CONNECT socket is writable before its SYN, as on Linux.
     if ((status == Status::kConnected && !s.send_closed.load() && s.send.WritableApprox() != 0) ||
-        (error && status != Status::kListening) || (status == Status::kIdle && e.fastopen_peer)) {
+        (error && status != Status::kListening) || (status == Status::kIdle && e.fastopen_deferred.load())) {
       r |= POLLOUT;
     }
   }

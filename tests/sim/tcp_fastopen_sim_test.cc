@@ -87,6 +87,53 @@ TEST(TcpFastOpenSim, TheSecondConnectionCarriesItsDataInTheSyn) {
   t.b().Close(l);
 }
 
+// RFC 7413 4.2.2: the SYN's data is the application's before the
+// handshake completes. 50 ms each way: the SYN with data reaches B at
+// +50 ms, the handshake's last ACK at +150 ms; at +60 ms B has accepted
+// the connection, read the data and answered, in SYN-RECEIVED still.
+TEST(TcpFastOpenSim, TheSynsDataIsReadBeforeTheHandshakeEnds) {
+  engine::ImpairConfig slow;
+  slow.delay = engine::Duration::Millis(50);
+  slow.seed = 3;
+  int configured = 0;
+  TwoEngines t(slow, 1, [&](engine::Config& c) {
+    c.tcp_fastopen = configured++ == 0 ? proto::tcp::FastOpenMode::kClient : proto::tcp::FastOpenMode::kServer;
+  });
+  const int l = Listen(t, 7005);
+  {
+    const int c = t.a().Socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK);
+    t.a().SendFastOpen(c, B("for a cookie"), Ep("192.0.2.2", 7005));
+    int s = -1;
+    EXPECT_EQ(AcceptAndRead(t, l, 12, s), "for a cookie");
+    CloseBoth(t, c, s);
+    t.RunFor(engine::Duration::Millis(500));
+  }
+  const int c = t.a().Socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK);
+  EXPECT_EQ(t.a().SendFastOpen(c, B("early"), Ep("192.0.2.2", 7005)), 5);
+  t.RunFor(engine::Duration::Millis(60));
+  const int s = t.b().Accept(l, nullptr);
+  ASSERT_GE(s, 0) << "accepted at the SYN";
+  std::vector<std::byte> buf(64);
+  ASSERT_EQ(t.b().Recv(s, buf, true), 5);
+  EXPECT_EQ(std::string(reinterpret_cast<char*>(buf.data()), 5), "early");
+  Stack::TcpInfo info;
+  ASSERT_EQ(t.b().GetTcpInfo(s, &info), 0);
+  EXPECT_EQ(info.state, "SYN-RECEIVED");
+  EXPECT_EQ(t.b().Send(s, B("reply")), 5);  // goes once the handshake ends
+  std::string back;
+  t.RunUntil(
+      [&] {
+        for (ssize_t n; (n = t.a().Recv(c, buf, true)) > 0;) back.append(reinterpret_cast<char*>(buf.data()), n);
+        return back.size() >= 5;
+      },
+      engine::Duration::Seconds(5));
+  EXPECT_EQ(back, "reply");
+  ASSERT_EQ(t.b().GetTcpInfo(s, &info), 0);
+  EXPECT_EQ(info.state, "ESTABLISHED");
+  CloseBoth(t, c, s);
+  t.b().Close(l);
+}
+
 TEST(TcpFastOpenSim, FastOpenConnectSendsTheFirstWriteInTheSyn) {
   int configured = 0;
   TwoEngines t({}, 1, [&](engine::Config& c) {
