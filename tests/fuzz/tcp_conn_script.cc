@@ -183,7 +183,8 @@ bool ConnPlayer::Record(ConnReader& in) {
       return true;
     default:
       if (!in.U8(which)) return false;
-      RS_FUZZ_CHECK(conn_->SetCongestion((which & 1) == 0 ? "newreno" : "cubic"));
+      static constexpr const char* kNames[] = {"newreno", "cubic", "bbr"};  // bbr: rate samples and pacing
+      RS_FUZZ_CHECK(conn_->SetCongestion(kNames[which % 3]));
       return true;
   }
 }
@@ -264,6 +265,11 @@ class ConnWriter {
   }
   ConnWriter& Op(ConnOp op) {
     U8(op);
+    return *this;
+  }
+  ConnWriter& Congestion(std::uint8_t which) {
+    U8(kConnCongestion);
+    U8(which);
     return *this;
   }
   std::vector<std::uint8_t> bytes() const { return b_; }
@@ -361,6 +367,16 @@ std::vector<std::vector<std::uint8_t>> TcpConnSeeds() {
   for (int k = 0; k < 4; ++k) bare.Seg(kA, 0, -8 * mss, 65535, 0, 0);
   bare.Op(kConnCongestion).Seg(kA, 0, 0, 65535, 0, 0);
   out.push_back(bare.bytes());
+  // BBR (rate samples, pacing deadlines) through a loss and its recovery.
+  ConnWriter bbr = Opened(kConnSack | kConnNewRenoRecovery);
+  bbr.Congestion(2).Op(kConnSend, 30000).Op(kConnAdvance, 2);
+  for (int k = 1; k <= 4; ++k) {
+    bbr.Seg(kA, 0, -12 * mss, 65535, kOptTimestamps, 0,
+            {{static_cast<std::uint16_t>(11 * mss), static_cast<std::uint16_t>(k * mss)}});
+    bbr.Op(kConnAdvance, 3);
+  }
+  bbr.Seg(kA, 0, 0, 65535, kOptTimestamps, 0).Op(kConnAdvance, 50).Seg(kA, 0, 0, 65535, kOptTimestamps, 0);
+  out.push_back(bbr.bytes());
   return out;
 }
 

@@ -17,7 +17,7 @@
 //   kConnSend     u16 n: the application queues n bytes
 //   kConnRead     u16 n: the application reads up to n bytes
 //   kConnShutdown, kConnClose, kConnAbort
-//   kConnCongestion u8 which: TCP_CONGESTION (even newreno, odd cubic)
+//   kConnCongestion u8 which: TCP_CONGESTION (which % 3: newreno, cubic, bbr)
 // Checks (abort when broken): the connection transmits only bytes the
 // application queued and not yet released, releases no more than was
 // queued, places data only inside the window it offered, commits no more
