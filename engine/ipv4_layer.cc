@@ -178,8 +178,9 @@ void Ipv4Layer::ReceiveIcmp(Packet p, const ipv4::Ipv4Repr& ip, bool to_group) {
 // RFC 1122 3.2.2: errors are passed to the transport that sent the datagram
 // they quote. Validated and counted by type here; a Port Unreachable about a
 // UDP datagram fails the connected socket's next call with ECONNREFUSED; a
-// Fragmentation Needed lowers the path MTU. TCP acts on no other (RFC 5461
-// 4.1: soft errors; Linux reports them only to a socket still connecting).
+// Fragmentation Needed lowers the path MTU. TCP takes other unreachables as
+// soft errors (RFC 5461 4.1), but for a Fast Open SYN with data, which goes
+// again plain (TcpLayer::OnUnreachable).
 void Ipv4Layer::OnIcmpError(const icmpv4::Icmpv4Repr& msg) {
   const auto report = icmpv4::ParseErrorReport(msg);
   if (!report) {
@@ -196,6 +197,8 @@ void Ipv4Layer::OnIcmpError(const icmpv4::Icmpv4Repr& msg) {
   }
   if (msg.type == icmpv4::kTypeDestUnreachable && msg.code == icmpv4::kCodeFragmentationNeeded) {
     OnFragmentationNeeded(*report);
+  } else if (msg.type == icmpv4::kTypeDestUnreachable && report->protocol == ipv4::kProtoTcp) {
+    tcp_.OnUnreachable({report->src, report->src_port}, {report->dst, report->dst_port}, report->tcp_seq);
   }
   if (ctx_.LogEnabled(Subsystem::kIcmp, LogLevel::kDebug)) {
     ctx_.Log(Subsystem::kIcmp, LogLevel::kDebug,

@@ -201,7 +201,7 @@ void Ipv6Layer::OnReassemblyExpired(const ipv6::Ipv6Reassembler::Expired& e) {
 
 // A port unreachable about a datagram a connected UDP socket sent:
 // ECONNREFUSED on its next call (the quote, after 4 unused bytes: our IPv6
-// header, then UDP).
+// header, then UDP); any unreachable about a TCP segment goes to TCP.
 void Ipv6Layer::OnDestUnreachable(std::uint8_t code, proto::Bytes body) {
   const proto::Bytes q = body.size() > 4 ? body.subspan(4) : proto::Bytes();
   const auto ip = ipv6::Ipv6Header::Checked(q);
@@ -209,6 +209,12 @@ void Ipv6Layer::OnDestUnreachable(std::uint8_t code, proto::Bytes body) {
                                                          : std::nullopt;
   if (code == icmpv6::kCodePortUnreachable && udp && host_.IsLocal(ip->src())) {
     udp_.ErrorToSocket({ip->src(), udp->src_port()}, {ip->dst(), udp->dst_port()}, ECONNREFUSED);
+  }
+  // TCP: the quoted header's ports and sequence number (a Fast Open SYN).
+  const proto::Bytes tcp = ip && ip->next_header() == ipv6::kTcp ? q.subspan(ipv6::kHeaderLen) : proto::Bytes();
+  if (tcp.size() >= 8 && host_.IsLocal(ip->src())) {
+    tcp_.OnUnreachable({ip->src(), proto::LoadBe16(tcp.data())}, {ip->dst(), proto::LoadBe16(tcp.data() + 2)},
+                       proto::LoadBe32(tcp.data() + 4));
   }
 }
 

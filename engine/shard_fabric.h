@@ -70,6 +70,7 @@ struct ShardMessage {
     kUdp6,         // the same over IPv6: the UDP header at `offset`
     kTcp,          // to a flow's shard: `packet` holds the TCP segment from remote.addr to local.addr
     kPathMtu,      // to a flow's shard: the path from local to remote takes `mtu`, about our segment at `seq`
+    kTcpUnreachable,  // to a flow's shard: a destination unreachable about our segment at `seq`
   };
   Kind kind = Kind::kResolve4;
   proto::IpAddress addr;
@@ -81,7 +82,7 @@ struct ShardMessage {
   std::size_t offset = 0;
   bool group = false;
   proto::IpEcn ecn = proto::IpEcn::kNotEct;  // kTcp: the IP header's ECN field
-  std::uint32_t mtu = 0, seq = 0;            // kPathMtu
+  std::uint32_t mtu = 0, seq = 0;            // kPathMtu (seq: kTcpUnreachable too)
 };
 
 class ShardFabric {

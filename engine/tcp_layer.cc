@@ -287,6 +287,26 @@ void TcpLayer::OnPathMtu(const proto::Endpoint& local, const proto::Endpoint& re
   Carry(s);
 }
 
+void TcpLayer::OnUnreachable(const proto::Endpoint& local, const proto::Endpoint& remote, std::uint32_t seq) {
+  const int owner = ShardForFlow(local.addr, local.port, remote.addr, remote.port, ctx_.config.workers);
+  if (owner != ctx_.shard) {
+    ShardMessage m;
+    m.kind = ShardMessage::Kind::kTcpUnreachable;
+    m.local = local;
+    m.remote = remote;
+    m.seq = seq;
+    if (!ctx_.fabric.Post(owner, std::move(m))) ctx_.shard_drop_mail_full.Inc();
+    return;
+  }
+  const auto it = sessions_.find(FlowKey{local.addr, remote.addr, local.port, remote.port});
+  if (it == sessions_.end()) return;
+  Session& s = *it->second;
+  if (s.conn->OnFastOpenUnreachable(tcp::SeqNum(seq), ctx_.now, out_)) {
+    ctx_.fabric.fastopen().Failed(remote.addr, ctx_.now);
+  }
+  Carry(s);
+}
+
 // A segment for a listening port that no connection takes: the LISTEN
 // rules (protocols/tcp/tcp_listener.h) decide, this carries it out.
 void TcpLayer::OnListenerSegment(ListeningSocket& l, const tcp::TcpRepr& seg, const FlowKey& key) {

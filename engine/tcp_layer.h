@@ -73,6 +73,11 @@ class TcpLayer {
   // datagrams of at most `mtu` octets, quoting our segment at `seq`: the
   // connection (on its shard: mailed there) lowers its segment size.
   void OnPathMtu(const proto::Endpoint& local, const proto::Endpoint& remote, std::uint32_t seq, std::uint32_t mtu);
+  // A destination unreachable (not about size) quoting our segment at `seq`
+  // from `local` to `remote`: soft for TCP (RFC 5461 4.1), but a Fast Open
+  // SYN with data goes again plain and Fast Open to the server is off for a
+  // while (RFC 7413 4.1.3). Mailed to the connection's shard.
+  void OnUnreachable(const proto::Endpoint& local, const proto::Endpoint& remote, std::uint32_t seq);
   // kTcpListen, kTcpUnlisten, kTcpConnect; completes the request.
   void ServeRequest(SocketRequest& r);
   // An application thread changed something on the socket: bytes written

@@ -73,6 +73,9 @@ void Worker::ServeMail() {
       case ShardMessage::Kind::kPathMtu:
         tcp_.OnPathMtu(m.local, m.remote, m.seq, m.mtu);
         break;
+      case ShardMessage::Kind::kTcpUnreachable:
+        tcp_.OnUnreachable(m.local, m.remote, m.seq);
+        break;
     }
     m = ShardMessage();
   }

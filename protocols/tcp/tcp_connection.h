@@ -117,6 +117,7 @@ struct TcpStats {
   std::uint64_t mtu_probes_lost = 0;   // ... lost (the size stays; no congestion reduction)
   std::uint64_t fastopen_active = 0;   // our SYN's data acknowledged by the SYN-ACK (RFC 7413)
   std::uint64_t fastopen_active_fail = 0;  // ... not acknowledged: sent again after the handshake
+  std::uint64_t fastopen_syn_icmp = 0;  // our SYN with data drew an ICMP error: sent again plain
 };
 
 // TcpStats' fields by name, for counters ("tcp_" + name) and reports.
@@ -146,6 +147,7 @@ inline constexpr std::pair<std::string_view, std::uint64_t TcpStats::*> kTcpStat
     {"mtu_probes_lost", &TcpStats::mtu_probes_lost},
     {"fastopen_active", &TcpStats::fastopen_active},
     {"fastopen_active_fail", &TcpStats::fastopen_active_fail},
+    {"fastopen_syn_icmp", &TcpStats::fastopen_syn_icmp},
 };
 inline constexpr std::size_t kTcpStatCount = std::size(kTcpStatFields);
 
@@ -301,6 +303,11 @@ class TcpConnection {
   // pieces, what no longer fits, without a congestion reduction (the
   // segments were not lost to congestion).
   PmtuVerdict OnPathMtu(std::uint32_t mtu, SeqNum seq, Instant now, TcpOutcome& out);
+  // An ICMP destination unreachable quoting our segment at `seq`: true when
+  // it was our Fast Open SYN with data, which then goes again at once,
+  // plain (RFC 7413 4.1.3: a path that refuses SYNs with data); else
+  // nothing (a soft error for TCP, RFC 5461 4.1).
+  bool OnFastOpenUnreachable(SeqNum seq, Instant now, TcpOutcome& out);
   // ABORT (3.10.5): a RST if synchronized, then CLOSED.
   void Abort(Instant now, TcpOutcome& out);
   // The local address is no longer this host's (a lost DHCP lease, an
@@ -477,6 +484,8 @@ class TcpConnection {
   // An ICMP report says our SYN with data was too large: it goes again
   // plain at once.
   PmtuVerdict FastOpenSynTooBig(std::uint32_t mtu, Instant now);
+  // Our SYN again at once, without data or option.
+  void ResendSynPlain(Instant now);
 
   // tcp_rate.cc: delivery rate samples (draft-cheng-iccrg-delivery-rate-
   // estimation) for model-based congestion control, and pacing.

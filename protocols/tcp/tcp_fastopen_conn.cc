@@ -71,12 +71,24 @@ void TcpConnection::OnFastOpenSynAck(const TcpRepr& seg) {
 PmtuVerdict TcpConnection::FastOpenSynTooBig(std::uint32_t mtu, Instant now) {
   const std::uint32_t mss = mtu > HeaderOverhead() + 64 ? mtu - HeaderOverhead() : 64;
   if (mss < path_mss_) path_mss_ = static_cast<std::uint16_t>(mss);
+  ResendSynPlain(now);
+  ++stats_.pmtu_lowered;
+  return PmtuVerdict::kLowered;
+}
+
+bool TcpConnection::OnFastOpenUnreachable(SeqNum seq, Instant now, TcpOutcome& out) {
+  const Call call(*this, out);
+  if (!Is<SynSent>(state_) || seq != snd_.iss || fo_.syn_data == 0 || fo_.syn_resent) return false;
+  ResendSynPlain(now);
+  ++stats_.fastopen_syn_icmp;
+  return true;
+}
+
+void TcpConnection::ResendSynPlain(Instant now) {
   fo_.syn_resent = true;
   timing_ = false;  // Karn
   SendSegment(SynFlags(), snd_.iss, 0, now, /*syn_options=*/true);
   ++stats_.retransmits;
-  ++stats_.pmtu_lowered;
-  return PmtuVerdict::kLowered;
 }
 
 // SND.NXT stays past the first SYN's data: that SYN may yet arrive, and its

@@ -7,7 +7,9 @@
 # the cookie asked for and the data taken. ringstack's console tcp-echo
 # --fastopen to a Linux listener with TCP_FASTOPEN (tcp_fastopen=3): Linux's
 # TcpExtTCPFastOpenPassive rises by one, the listener sees each text once,
-# ringstack counts its SYN's data acknowledged. TAP-style output.
+# ringstack counts its SYN's data acknowledged; with the SYNs that carry
+# data refused by an ICMP error (nftables), ringstack's SYN goes again
+# plain at once and Fast Open to that server stays off. TAP-style output.
 #
 # usage: tests/lab/fastopen_test.sh BUILD_DIR
 set -uo pipefail
@@ -102,6 +104,27 @@ once_each() {
 }
 check "Linux's listener got each text once" once_each
 check "ringstack counted its SYNs' data acknowledged" counter_eq tcp_fastopen_active 2
+
+# --- A path that refuses SYNs with data (an ICMP error) --------------------------
+# nftables in the lab namespace rejects every SYN longer than one with the
+# most options (80 octets) with an ICMP administratively-prohibited.
+"$lab" exec "$ns" nft -f - <<'NFT'
+table ip rs_tfo {
+  chain input {
+    type filter hook input priority 0;
+    ip saddr 192.0.2.2 tcp dport 7007 tcp flags & (syn | ack) == syn ip length > 80 reject with icmp type admin-prohibited
+  }
+}
+NFT
+refused_path() {
+  ringstack_client 192.0.2.1 "through-the-refusal" || return 1
+  # The next one does not try: Fast Open to this server is off for a while.
+  ringstack_client 192.0.2.1 "plain-after-refusal" || return 1
+  counter_ge tcp_fastopen_syn_icmp 1 && counter_ge tcp_fastopen_syn_plain 1 &&
+    [ "$(grep -cx through-the-refusal "$work/server.log")" -eq 1 ]
+}
+check "a SYN with data refused by ICMP goes again plain at once; Fast Open to the server then off" refused_path
+"$lab" exec "$ns" nft delete table ip rs_tfo
 check "SIGTERM: clean exit" stop_clean
 
 echo "# $failures failed"

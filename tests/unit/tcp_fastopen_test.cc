@@ -352,6 +352,39 @@ TEST(TcpFastOpen, ASynTooLargeForThePathGoesAgainPlainAtOnce) {
   EXPECT_EQ(sent, 3000u);
 }
 
+// RFC 7413 4.1.3: an ICMP unreachable about our SYN with data (a path
+// that refuses such SYNs): the SYN goes again at once, plain; the owner
+// turns Fast Open to the server off. About anything else: nothing (a soft
+// error for TCP).
+TEST(TcpFastOpen, AnUnreachableAboutTheSynWithDataSendsItAgainPlain) {
+  auto f = ActiveOpen(Cookie({1, 2, 3, 4, 5, 6, 7, 8}), 500);
+  f->rec.sent.clear();
+  EXPECT_FALSE(f->c->OnFastOpenUnreachable(SeqNum(kIss + 1), f->now, f->rec.out));  // not the SYN
+  f->rec.Absorb();
+  EXPECT_TRUE(f->rec.sent.empty());
+  EXPECT_TRUE(f->c->OnFastOpenUnreachable(SeqNum(kIss), f->now, f->rec.out));
+  f->rec.Absorb();
+  ASSERT_EQ(f->rec.sent.size(), 1u);
+  EXPECT_EQ(f->rec.sent[0].h.FlagString(), "S");
+  EXPECT_EQ(f->rec.sent[0].len, 0u);
+  EXPECT_FALSE(f->rec.sent[0].h.options.fastopen.has_value());
+  EXPECT_EQ(f->c->stats().fastopen_syn_icmp, 1u);
+  EXPECT_FALSE(f->c->OnFastOpenUnreachable(SeqNum(kIss), f->now, f->rec.out));  // once
+  f->rec.Absorb();
+  f->rec.sent.clear();
+  f->In(SynAck(kIss + 1));
+  EXPECT_EQ(f->State(), "ESTABLISHED");
+  std::uint32_t sent = 0;
+  for (const auto& s : f->rec.sent) sent += s.len;
+  EXPECT_EQ(sent, 500u);
+  // A plain SYN (no data) takes an unreachable as TCP always has: no change.
+  auto plain = ActiveOpen(std::nullopt, 500);
+  plain->rec.sent.clear();
+  EXPECT_FALSE(plain->c->OnFastOpenUnreachable(SeqNum(kIss), plain->now, plain->rec.out));
+  plain->rec.Absorb();
+  EXPECT_TRUE(plain->rec.sent.empty());
+}
+
 // A small MSS from the server's last SYN-ACK bounds the SYN's data.
 TEST(TcpFastOpen, TheServersMssBoundsTheSynsData) {
   auto f = ActiveOpen(Cookie({1, 2, 3, 4}), 3000, 536);
