@@ -329,7 +329,7 @@ absl::Status ParseTcpChoices(const RawFlags& f, Config& c) {
   if (const auto e = proto::tcp::ParseEcnMode(std::string_view(f.tcp_ecn))) {
     c.tcp_ecn = *e;
   } else {
-    return Bad("tcp-ecn", absl::StrCat("'", f.tcp_ecn, "' is not one of off, passive, on"));
+    return Bad("tcp-ecn", absl::StrCat("'", f.tcp_ecn, "' is not one of off, passive, on, accecn"));
   }
   if (const auto m = proto::tcp::ParseMtuProbing(std::string_view(f.tcp_mtu_probing))) {
     c.tcp_mtu_probing = *m;

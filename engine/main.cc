@@ -102,7 +102,8 @@ ABSL_FLAG(std::string, tcp_frto, "on",
           "reduction (connections with SACK)");
 ABSL_FLAG(std::string, tcp_ecn, "passive",
           "TCP ECN (RFC 3168): off; passive (agreed when the peer's SYN asks, as Linux's tcp_ecn=2); on (our SYNs "
-          "ask too)");
+          "ask too); accecn (Accurate ECN, RFC 9768: our SYNs ask for it, a peer's AccECN SYN gets it, RFC 3168 "
+          "ECN when that is what the peer asks or answers)");
 ABSL_FLAG(std::string, tcp_mtu_probing, "off",
           "off, blackhole or on: RFC 4821 black-hole detection; a path that drops large TCP segments without an "
           "ICMP report is found by timeouts in a row of a large segment, which lower the segment size to 1024 and "

@@ -170,7 +170,7 @@ tcp::TcpConfig TcpLayer::ConfigFor(const TcpSocketState& s, const IpAddress& rem
   c.frto = ctx_.config.tcp_frto;
   c.pacing = ctx_.config.tcp_pacing;
   const int ecn = s.ecn.load(std::memory_order_relaxed);
-  c.ecn = ecn < 0 ? ctx_.config.tcp_ecn : static_cast<tcp::EcnMode>(ecn);  // 0..2, as kTcpEcn checked
+  c.ecn = ecn < 0 ? ctx_.config.tcp_ecn : static_cast<tcp::EcnMode>(ecn);  // 0..3, as kTcpEcn checked
   c.challenge_limiter = &challenge_limiter_;
   return c;
 }
@@ -256,7 +256,7 @@ void TcpLayer::Receive(Packet p, const IpAddress& src, const IpAddress& dst, boo
     Carry(s);
   }
   if (ListeningSocket* l = FindListener(dst, seg->dst_port)) {
-    OnListenerSegment(*l, *seg, key);
+    OnListenerSegment(*l, *seg, key, ecn);
     return;
   }
   // No connection takes it: RFC 9293 3.10.7.1.
@@ -309,7 +309,7 @@ void TcpLayer::OnUnreachable(const proto::Endpoint& local, const proto::Endpoint
 
 // A segment for a listening port that no connection takes: the LISTEN
 // rules (protocols/tcp/tcp_listener.h) decide, this carries it out.
-void TcpLayer::OnListenerSegment(ListeningSocket& l, const tcp::TcpRepr& seg, const FlowKey& key) {
+void TcpLayer::OnListenerSegment(ListeningSocket& l, const tcp::TcpRepr& seg, const FlowKey& key, proto::IpEcn ecn) {
   TcpSocketState& ls = *l.socket;
   tcp::ListenerLoad load;
   load.backlog = static_cast<std::size_t>(std::max(ls.backlog, 1));
@@ -344,7 +344,7 @@ void TcpLayer::OnListenerSegment(ListeningSocket& l, const tcp::TcpRepr& seg, co
       s.conn = out.action == tcp::ListenAction::kAcceptNew
                    ? tcp::TcpConnection::Accept(
                          config, ends, seg, isn_.Isn(key.local, key.local_port, key.remote, key.remote_port, ctx_.now),
-                         ctx_.now, out_, out.fastopen_accept)
+                         ctx_.now, out_, out.fastopen_accept, ecn)
                    : tcp::TcpConnection::FromCookie(config, ends, seg, out.cookie, ctx_.now, out_);
       if (s.fastopen_child) QueueFastOpened(s);
       Carry(s);  // a cookie's ACK may close what it opened (an RST-bearing reply, a FIN)
@@ -774,7 +774,11 @@ std::vector<TcpSessionInfo> TcpLayer::Sessions() const {
     i.pmtu = c.path_mtu();
     i.cc = std::string(c.congestion_name());
     i.recovery = std::string(c.RecoveryPhase());
-    i.ecn = !c.ecn_ok() ? "-" : c.ece_pending() ? "echo" : "on";
+    i.ecn = !c.ecn_ok()          ? "-"
+            : c.accecn_no_ect()  ? "accecn-noect"
+            : c.accecn()         ? "accecn"
+            : c.ece_pending()    ? "echo"
+                                 : "on";
     i.ce_received = c.stats().ecn_ce_received;
     i.fastopen = FastOpenColumn(c);
     i.pacing_rate = c.pacing_rate();

@@ -43,7 +43,8 @@ struct TcpSessionInfo {
   std::uint64_t srtt_us = 0, rto_ms = 0, retransmits = 0, mss = 0;
   std::uint64_t pmtu = 0;  // the path MTU the connection cuts segments for
   std::string cc, recovery;
-  std::string ecn;              // RFC 3168: "-" not agreed, "on", "echo" (ECE until the peer's CWR)
+  std::string ecn;              // "-" not agreed; RFC 3168: "on", "echo" (ECE until the peer's CWR);
+                                // RFC 9768: "accecn", "accecn-noect" (the path mangles ECN: Not-ECT sent)
   std::uint64_t ce_received = 0;  // segments that came CE-marked
   // RFC 7413: "-"; "asked" (our SYN asked for a cookie); "sent" (our SYN's
   // data acknowledged); "unacked" (not: sent again after the handshake);
@@ -136,7 +137,7 @@ class TcpLayer {
   // IPv6 extension headers): it mails them there; true when it did.
   bool ForwardToOwner(Packet& p, const proto::IpAddress& src, const proto::IpAddress& dst, bool to_group,
                       proto::IpEcn ecn);
-  void OnListenerSegment(ListeningSocket& l, const proto::tcp::TcpRepr& seg, const FlowKey& key);
+  void OnListenerSegment(ListeningSocket& l, const proto::tcp::TcpRepr& seg, const FlowKey& key, proto::IpEcn ecn);
   void CountListen(const proto::tcp::ListenOutcome& out);
   void QueueFastOpened(Session& s);
   void LearnFastOpen(Session& s);

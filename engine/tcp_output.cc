@@ -80,7 +80,9 @@ void TcpLayer::SendSegment(Packet p, const FlowKey& key, IpOutput::Path path, pr
 // last exactly `mss` long; all with one ACK, window, options (timestamps
 // and SACK blocks) and ECN field, so the link copies the header to each;
 // PSH or FIN only on the last, CWR only on the first (the link keeps them
-// there, as Linux's tcp_gso_segment).
+// there, as Linux's tcp_gso_segment). An AccECN segment whose ACE has CWR
+// set is joined by none (all of its burst have the same ACE, and the link
+// would clear CWR on the rest), and AE is one for all.
 bool TcpLayer::ExtendTso(const tcp::TcpRepr& h, const FlowKey& key, const rings::ByteRing* data, std::uint32_t offset,
                        std::uint32_t len) {
   // An IPv4 datagram of at most 65535 bytes with its 20-byte header.
@@ -89,7 +91,7 @@ bool TcpLayer::ExtendTso(const tcp::TcpRepr& h, const FlowKey& key, const rings:
   if (b.closed || len == 0 || len > b.mss || data == nullptr || h.seq != b.next_seq || !(key == b.key)) return false;
   const std::uint8_t base = b.header.flags & ~tcp::kCwr;
   if ((h.flags & ~(tcp::kPsh | tcp::kFin)) != base || h.ack != b.header.ack || h.window != b.header.window ||
-      h.urgent != 0 || !(h.options == b.header.options)) {
+      h.urgent != 0 || h.ae != b.header.ae || !(h.options == b.header.options)) {
     return false;
   }
   if (b.p.size() + len > kMaxTcpBytes) return false;

@@ -74,7 +74,7 @@ struct TcpSocketState : SocketWaiter {
   static constexpr std::string_view kCongestionNames[] = {"", "cubic", "newreno", "reno", "bbr"};
   std::atomic<int> congestion{0};
   // kTcpEcn (sockets/api.h): -1 the engine's --tcp-ecn, else Linux's
-  // net.ipv4.tcp_ecn numbers: 0 off, 1 on (ask), 2 passive.
+  // net.ipv4.tcp_ecn numbers: 0 off, 1 on (ask), 2 passive, 3 Accurate ECN.
   std::atomic<int> ecn{-1};
   // TCP_FASTOPEN on a listener: how many fast-opened connections may be in
   // their handshake at once (-1: its backlog; 0: none).

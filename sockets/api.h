@@ -46,10 +46,11 @@
 namespace ringstack::sockets {
 
 // ringstack's own IPPROTO_TCP option (Linux sets ECN per host only, with
-// net.ipv4.tcp_ecn): this connection's RFC 3168 ECN, in that sysctl's
-// numbers — 0 off, 1 on (our SYN asks), 2 passive (agreed when the peer
-// asks) — instead of the engine's --tcp-ecn. Linux uses no option number
-// this high.
+// net.ipv4.tcp_ecn): this connection's ECN, in that sysctl's numbers — 0
+// off, 1 on (our SYN asks for RFC 3168's), 2 passive (agreed when the peer
+// asks), 3 Accurate ECN (RFC 9768, asked and agreed; RFC 3168's when that
+// is what the peer speaks) — instead of the engine's --tcp-ecn. Linux uses
+// no option number this high.
 inline constexpr int kTcpEcn = 0x5201;  // RS_TCP_ECN in c_api.h
 
 using Endpoint = proto::Endpoint;

@@ -19,8 +19,9 @@ void rs_attach(ringstack::sockets::Stack* stack);
 extern "C" {
 #endif
 
-/* IPPROTO_TCP option: this connection's ECN (RFC 3168) in Linux's
- * net.ipv4.tcp_ecn numbers, 0 off, 1 on, 2 passive; sockets/api.h kTcpEcn. */
+/* IPPROTO_TCP option: this connection's ECN in Linux's net.ipv4.tcp_ecn
+ * numbers, 0 off, 1 on, 2 passive (RFC 3168), 3 Accurate ECN (RFC 9768);
+ * sockets/api.h kTcpEcn. */
 #define RS_TCP_ECN 0x5201
 
 int rs_socket(int domain, int type, int protocol);

@@ -91,7 +91,7 @@ int Stack::StreamSetOpt(Entry& e, int level, int name, int value) {
         return 0;
       case kTcpEcn:
         // Agreed in the handshake: before connect or listen only.
-        if (value < 0 || value > 2 || !fresh) return Fail(EINVAL);
+        if (value < 0 || value > 3 || !fresh) return Fail(EINVAL);
         s.ecn.store(value);
         return 0;
       case TCP_FASTOPEN:  // a listener's queue of fast-opened handshakes

@@ -29,8 +29,8 @@
 // uses it (RFC 7661). RFC 5961 challenge ACKs share a rate limit. Delayed
 // ACKs (every second full segment, at most `delayed_ack` late), Nagle
 // unless `nodelay`, receiver and sender SWS avoidance (RFC 9293 3.8.6.2),
-// zero-window probes, keepalive. ECN (RFC 3168, tcp_ecn.cc) by
-// `TcpConfig::ecn`. Path MTU (tcp_pmtu.cc): the segment size follows the
+// zero-window probes, keepalive. ECN (RFC 3168, tcp_ecn.cc) and Accurate
+// ECN (RFC 9768, tcp_accecn.cc) by `TcpConfig::ecn`. Path MTU (tcp_pmtu.cc): the segment size follows the
 // path's MTU as ICMP reports it (RFC 1191, RFC 8201; validated as RFC 5927
 // says) and, by `TcpConfig::mtu_probing`, a black hole that drops large
 // segments without a word (RFC 4821). TCP Fast Open (RFC 7413,
@@ -56,6 +56,7 @@
 #include "protocols/common/ecn.h"
 #include "protocols/common/overloaded.h"
 #include "protocols/common/time.h"
+#include "protocols/tcp/accecn.h"
 #include "protocols/tcp/assembler.h"
 #include "protocols/tcp/congestion.h"
 #include "protocols/tcp/loss_recovery.h"
@@ -118,6 +119,12 @@ struct TcpStats {
   std::uint64_t fastopen_active = 0;   // our SYN's data acknowledged by the SYN-ACK (RFC 7413)
   std::uint64_t fastopen_active_fail = 0;  // ... not acknowledged: sent again after the handshake
   std::uint64_t fastopen_syn_icmp = 0;  // our SYN with data drew an ICMP error: sent again plain
+  std::uint64_t accecn_established = 0;  // connections established with Accurate ECN (RFC 9768)
+  std::uint64_t accecn_fallback = 0;   // asked for AccECN, agreed RFC 3168 ECN or none
+  std::uint64_t accecn_ce_delivered = 0;  // CE-marked packets of ours the peer's ACE field reported
+  std::uint64_t accecn_ce_bytes = 0;   // ... their bytes, by the peer's AccECN option
+  std::uint64_t accecn_mangled = 0;    // handshake feedback showed IP-ECN mangled or ACE zeroed: no ECT sent
+  std::uint64_t accecn_option_bad = 0;  // the peer's first AccECN option was zeroed: its options ignored
 };
 
 // TcpStats' fields by name, for counters ("tcp_" + name) and reports.
@@ -148,13 +155,21 @@ inline constexpr std::pair<std::string_view, std::uint64_t TcpStats::*> kTcpStat
     {"fastopen_active", &TcpStats::fastopen_active},
     {"fastopen_active_fail", &TcpStats::fastopen_active_fail},
     {"fastopen_syn_icmp", &TcpStats::fastopen_syn_icmp},
+    {"accecn_established", &TcpStats::accecn_established},
+    {"accecn_fallback", &TcpStats::accecn_fallback},
+    {"accecn_ce_delivered", &TcpStats::accecn_ce_delivered},
+    {"accecn_ce_bytes", &TcpStats::accecn_ce_bytes},
+    {"accecn_mangled", &TcpStats::accecn_mangled},
+    {"accecn_option_bad", &TcpStats::accecn_option_bad},
 };
 inline constexpr std::size_t kTcpStatCount = std::size(kTcpStatFields);
 
-// RFC 3168 ECN: not at all; when the peer asks (our SYN does not: Linux's
-// tcp_ecn=2); asked for in our SYN as well. The values are Linux's
+// ECN: not at all; RFC 3168's when the peer asks (our SYN does not:
+// Linux's tcp_ecn=2); RFC 3168's asked for in our SYN as well; Accurate
+// ECN (RFC 9768) asked for in our SYN and agreed to when asked, RFC 3168's
+// when that is what the peer asks or answers. The values are Linux's
 // net.ipv4.tcp_ecn numbers, which the kTcpEcn socket option takes.
-enum class EcnMode { kOff = 0, kOn = 1, kPassive = 2 };
+enum class EcnMode { kOff = 0, kOn = 1, kPassive = 2, kAccEcn = 3 };
 std::string_view EcnModeName(EcnMode m);
 std::optional<EcnMode> ParseEcnMode(std::string_view name);
 
@@ -238,7 +253,8 @@ class TcpConnection {
   struct Closed {};
   struct SynSent {
     int retries = 0;
-    bool ecn = false;  // our SYN asked for ECN (ECE and CWR); a retransmitted one does not
+    bool ecn = false;     // our SYN asked for ECN (ECE and CWR); a retransmitted one does not
+    bool accecn = false;  // ... for Accurate ECN (AE as well)
   };
   struct SynReceived {
     int retries = 0;
@@ -263,9 +279,10 @@ class TcpConnection {
   // Passive open, from a listener's SYN (3.10.7.2): sends SYN-ACK, enters
   // SYN-RECEIVED. `fastopen.take_data`: the SYN's data is in the receive
   // buffer at once, and the SYN-ACK acknowledges it.
+  // `syn_ecn`: the SYN's IP-ECN field, which an AccECN SYN-ACK feeds back.
   static std::unique_ptr<TcpConnection> Accept(const TcpConfig& config, const Endpoints& ends, const TcpRepr& syn,
                                                SeqNum iss, Instant now, TcpOutcome& out,
-                                               const FastOpenAccept& fastopen = {});
+                                               const FastOpenAccept& fastopen = {}, IpEcn syn_ecn = IpEcn::kNotEct);
 
   // SYN cookies (syn_cookie.h): the stateless SYN-ACK for `syn` with ISS
   // `cookie` (options as `o` says, within what `config` allows) ...
@@ -341,6 +358,14 @@ class TcpConnection {
   bool sack_ok() const { return sack_ok_; }
   bool ts_ok() const { return ts_ok_; }
   bool ecn_ok() const { return ecn_ok_; }
+  // Accurate ECN agreed (RFC 9768); then ecn_ok() too.
+  bool accecn() const { return accecn_ != nullptr; }
+  // ... and sending ECT withheld: the handshake showed the path mangles
+  // the IP-ECN field or zeroes ACE (3.2.2.3).
+  bool accecn_no_ect() const { return accecn_ != nullptr && accecn_->no_ect; }
+  // AccECN's counts: of what arrived (r.*), of what the peer reported (s.*).
+  const accecn::Counters* accecn_received() const { return accecn_ ? &accecn_->rcvd : nullptr; }
+  const accecn::Feedback* accecn_feedback() const { return accecn_ ? &accecn_->fb : nullptr; }
   // RFC 3168 6.1.3: the receiver sets ECE on its ACKs until the peer's CWR.
   bool ece_pending() const { return ece_pending_; }
   std::uint32_t ts_recent() const { return ts_recent_; }
@@ -403,7 +428,7 @@ class TcpConnection {
   };
 
   // tcp_input.cc: RFC 9293 3.10.7, by step.
-  void OnSegmentInSynSent(const TcpRepr& seg, Instant now);
+  void OnSegmentInSynSent(const TcpRepr& seg, Instant now, IpEcn ecn);
   bool SegmentAcceptable(const TcpRepr& seg) const;
   bool CheckSequence(const TcpRepr& seg, Instant now);
   bool CheckRst(const TcpRepr& seg, Instant now);
@@ -510,6 +535,44 @@ class TcpConnection {
   std::uint8_t SynAckFlags() const;
   void OnEcnMarks(const TcpRepr& seg, IpEcn ecn, Instant now);
   void OnEce(Instant now);
+  // The one reduction a window (RFC 3168 6.1.2; RFC 9768 leaves the
+  // response to congestion control, this is the classic one).
+  void ReduceForEcn(Instant now);
+  // The ECN feedback of an ACK that newly delivered `delivered` bytes.
+  void OnEcnFeedback(const TcpRepr& seg, std::uint32_t delivered, Instant now);
+
+  // tcp_accecn.cc: Accurate ECN (RFC 9768).
+  struct AccEcnState {
+    accecn::Counters rcvd;                 // r.*: what arrived
+    accecn::Feedback fb;                   // s.*: what the peer reported of ours
+    IpEcn handshake_ecn = IpEcn::kNotEct;  // the SYN's field (server) or the SYN-ACK's (client), fed back
+    IpEcn last_ecn = IpEcn::kNotEct;       // the last data segment's field (change-triggered ACKs)
+    std::uint32_t ce_unacked = 0;          // CE packets since our last ACK (increment-triggered ACKs)
+    bool echo_handshake = false;           // client: our pure ACKs feed back the SYN-ACK's field until
+                                           // the peer's next segment or our first data
+    bool handshake_read = false;           // server: the handshake's last ACK was read
+    bool no_ect = false;                   // 3.2.2.3: send Not-ECT (feedback goes on)
+    accecn::Counters optioned;             // the counts our last option carried
+    bool optioned_once = false;
+  };
+  // Our next segment (`len` data octets) carries the option: a pure ACK
+  // always, data when the counts changed since the last one did.
+  bool AccEcnOptionDue(std::uint32_t len) const {
+    return accecn_ && (len == 0 || !accecn_->optioned_once || !(accecn_->rcvd == accecn_->optioned));
+  }
+  // A SYN asking for AccECN: answered so (server, `config_.ecn` kAccEcn).
+  void AcceptAccEcn(IpEcn syn_ecn);
+  // Our AccECN SYN's answer (the SYN-ACK, its IP-ECN field): AccECN, RFC
+  // 3168 ECN or none.
+  void OnAccEcnSynAck(const TcpRepr& seg, IpEcn ecn);
+  // AE on our SYN; ACE and the option on the rest we send (`len` data octets).
+  void AccEcnHeader(TcpRepr& h, std::uint32_t len);
+  void OnAccEcnMarks(const TcpRepr& seg, IpEcn ecn, Instant now);
+  void OnAccEcnFeedback(const TcpRepr& seg, std::uint32_t delivered, Instant now);
+  // The peer's option into our view of its counts; the CE byte difference.
+  std::optional<std::uint32_t> TakeAccEcnOption(const AccEcnOption& o);
+  // Server: the handshake's last ACK feeds back our SYN-ACK's field.
+  void ReadHandshakeAck(const TcpRepr& seg);
   // A loss reduction also answers the peer's congestion signal (RFC 3168
   // 6.1.2: CWR on the next new data; no ECN reduction in this window).
   void EcnOnLossReduction();
@@ -605,7 +668,8 @@ class TcpConnection {
   MtuSearch search_;
   WindowScale snd_scale_, rcv_scale_;
   bool ws_ok_ = false, sack_ok_ = false, ts_ok_ = false;
-  bool ecn_ok_ = false;          // RFC 3168 6.1.1: agreed in the handshake
+  bool ecn_ok_ = false;          // RFC 3168 6.1.1: agreed in the handshake (or RFC 9768's)
+  std::unique_ptr<AccEcnState> accecn_;  // Accurate ECN, when agreed
   bool ece_pending_ = false;     // receiver: ECE on our ACKs until a CWR comes (6.1.3)
   bool cwr_pending_ = false;     // sender: CWR on our next new data segment (6.1.2)
   bool ecn_window_ = false;      // sender: reduced; no second reduction before ...

@@ -3,7 +3,8 @@
 // sender's CWR (6.1.3), and the sender's one reduction a window for an ECE
 // with CWR on its next new data (6.1.2). ECT(0) goes on new data segments
 // only — never on SYNs, pure ACKs, retransmissions or window probes (6.1.4,
-// 6.1.5, 6.1.6); SendNewData marks them.
+// 6.1.5, 6.1.6); SendNewData marks them. Accurate ECN's side of each step
+// is in tcp_accecn.cc.
 #include <algorithm>
 
 #include "protocols/tcp/tcp_connection.h"
@@ -18,6 +19,8 @@ std::string_view EcnModeName(EcnMode m) {
       return "passive";
     case EcnMode::kOn:
       return "on";
+    case EcnMode::kAccEcn:
+      return "accecn";
   }
   return "?";
 }
@@ -26,6 +29,7 @@ std::optional<EcnMode> ParseEcnMode(std::string_view name) {
   if (name == "off") return EcnMode::kOff;
   if (name == "passive") return EcnMode::kPassive;
   if (name == "on") return EcnMode::kOn;
+  if (name == "accecn") return EcnMode::kAccEcn;
   return std::nullopt;
 }
 
@@ -45,6 +49,10 @@ std::uint8_t TcpConnection::SynAckFlags() const { return ecn_ok_ ? kSyn | kAck |
 // again; the first ACK of an echo goes at once, so the sender hears soon.
 void TcpConnection::OnEcnMarks(const TcpRepr& seg, IpEcn ecn, Instant now) {
   if (!ecn_ok_) return;
+  if (accecn_) {
+    OnAccEcnMarks(seg, ecn, now);
+    return;
+  }
   if (seg.cwr()) ece_pending_ = false;
   if (ecn != IpEcn::kCe) return;
   ++stats_.ecn_ce_received;
@@ -58,10 +66,23 @@ void TcpConnection::OnEcnMarks(const TcpRepr& seg, IpEcn ecn, Instant now) {
 // and those acknowledging data sent before it are the same congestion:
 // ignored. Not while recovering from a loss either (that reduction stands
 // for it), and never undone (a mark is no spurious loss).
+void TcpConnection::OnEcnFeedback(const TcpRepr& seg, std::uint32_t delivered, Instant now) {
+  if (!ecn_ok_) return;
+  if (accecn_) {
+    OnAccEcnFeedback(seg, delivered, now);
+  } else if (seg.ece()) {
+    OnEce(now);
+  }
+}
+
 void TcpConnection::OnEce(Instant now) {
   if (cwr_pending_ || (ecn_window_ && snd_.una.Before(ecn_recover_))) return;
   ecn_window_ = false;
   if (phase_ != Phase::kOpen || in_flight() == 0) return;
+  ReduceForEcn(now);
+}
+
+void TcpConnection::ReduceForEcn(Instant now) {
   ++stats_.ecn_reductions;
   cc_->OnCongestionEvent(in_flight(), now);
   cc_->SetCwnd(std::max(cc_->ssthresh(), EffectiveMss()));
@@ -69,10 +90,16 @@ void TcpConnection::OnEce(Instant now) {
   EcnOnLossReduction();
 }
 
+// AccECN has no CWR (its bit is part of ACE): the window the reduction
+// stands for is what is in flight now.
 void TcpConnection::EcnOnLossReduction() {
   if (!ecn_ok_) return;
-  cwr_pending_ = true;
   ecn_window_ = true;
+  if (accecn_) {
+    ecn_recover_ = snd_.nxt;
+    return;
+  }
+  cwr_pending_ = true;
 }
 
 }  // namespace ringstack::proto::tcp

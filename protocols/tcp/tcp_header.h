@@ -13,9 +13,9 @@
 //   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 //   |                    Acknowledgment Number                      |
 //   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
-//   |  Data |       |C|E|U|A|P|R|S|F|                               |
-//   | Offset| Rsrvd |W|C|R|C|S|S|Y|I|            Window             |
-//   |       |       |R|E|G|K|H|T|N|N|                               |
+//   |  Data |     |A|C|E|U|A|P|R|S|F|                               |
+//   | Offset|Rsrvd|E|W|C|R|C|S|S|Y|I|            Window             |
+//   |       |     | |R|E|G|K|H|T|N|N|                               |
 //   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 //   |           Checksum            |         Urgent Pointer        |
 //   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
@@ -60,8 +60,11 @@ inline constexpr std::uint8_t kAck = 0x10;
 inline constexpr std::uint8_t kUrg = 0x20;
 inline constexpr std::uint8_t kEce = 0x40;
 inline constexpr std::uint8_t kCwr = 0x80;
+// AE (RFC 9768 3.2.2): the lowest bit of the Data Offset octet, once
+// reserved; with CWR and ECE it makes Accurate ECN's ACE field.
+inline constexpr std::uint8_t kAeBit = 0x01;
 
-// Option kinds (RFC 9293 3.2, RFC 7323, RFC 2018).
+// Option kinds (RFC 9293 3.2, RFC 7323, RFC 2018, RFC 7413, RFC 9768).
 namespace option {
 inline constexpr std::uint8_t kEnd = 0;
 inline constexpr std::uint8_t kNop = 1;
@@ -71,6 +74,8 @@ inline constexpr std::uint8_t kSackPermitted = 4;
 inline constexpr std::uint8_t kSack = 5;
 inline constexpr std::uint8_t kTimestamps = 8;
 inline constexpr std::uint8_t kFastOpen = 34;  // RFC 7413 4.1.1
+inline constexpr std::uint8_t kAccEcn0 = 172;  // RFC 9768 3.2.3: EE0B, ECEB, EE1B
+inline constexpr std::uint8_t kAccEcn1 = 174;  // RFC 9768 3.2.3: EE1B, ECEB, EE0B
 }  // namespace option
 
 template <typename Byte>  // const std::byte: read only; std::byte: read and write
@@ -87,6 +92,7 @@ class BasicTcpHeader {
   // Data Offset in bytes (the field counts 32-bit words).
   std::size_t header_len() const { return (Load8(b_.data() + field::kDataOffset) >> 4) * 4u; }
   std::uint8_t flags() const { return Load8(b_.data() + field::kFlags); }
+  bool ae() const { return (Load8(b_.data() + field::kDataOffset) & kAeBit) != 0; }
   std::uint16_t window() const { return LoadBe16(b_.data() + field::kWindow); }
   std::uint16_t checksum() const { return LoadBe16(b_.data() + field::kChecksum); }
   std::uint16_t urgent() const { return LoadBe16(b_.data() + field::kUrgent); }
@@ -100,6 +106,11 @@ class BasicTcpHeader {
     Store8(b_.data() + field::kDataOffset, static_cast<std::uint8_t>((len / 4) << 4));
   }
   void set_flags(std::uint8_t v) requires(!std::is_const_v<Byte>) { Store8(b_.data() + field::kFlags, v); }
+  // After set_header_len, which clears it.
+  void set_ae(bool v) requires(!std::is_const_v<Byte>) {
+    const std::uint8_t o = Load8(b_.data() + field::kDataOffset);
+    Store8(b_.data() + field::kDataOffset, static_cast<std::uint8_t>(v ? o | kAeBit : o & ~kAeBit));
+  }
   void set_window(std::uint16_t v) requires(!std::is_const_v<Byte>) { StoreBe16(b_.data() + field::kWindow, v); }
   void set_checksum(std::uint16_t v) requires(!std::is_const_v<Byte>) { StoreBe16(b_.data() + field::kChecksum, v); }
   void set_urgent(std::uint16_t v) requires(!std::is_const_v<Byte>) { StoreBe16(b_.data() + field::kUrgent, v); }

@@ -12,7 +12,7 @@ void TcpConnection::OnSegment(const TcpRepr& seg, Instant now, TcpOutcome& out, 
   keepalive_probes_ = 0;
   if (Is<Closed>(state_)) return;  // the owner answers segments for no connection (ResetFor)
   if (Is<SynSent>(state_)) {
-    OnSegmentInSynSent(seg, now);
+    OnSegmentInSynSent(seg, now, ecn);
     return;
   }
   // A retransmission of the SYN we answered: our SYN-ACK was lost; send it again.
@@ -43,7 +43,7 @@ void TcpConnection::OnSegment(const TcpRepr& seg, Instant now, TcpOutcome& out, 
 }
 
 // RFC 9293 3.10.7.3, SYN-SENT.
-void TcpConnection::OnSegmentInSynSent(const TcpRepr& seg, Instant now) {
+void TcpConnection::OnSegmentInSynSent(const TcpRepr& seg, Instant now, IpEcn ecn) {
   // First, the ACK bit: it must acknowledge our SYN and nothing past it.
   if (seg.has_ack() && (seg.ack.BeforeOrAt(snd_.iss) || seg.ack.After(snd_.nxt))) {
     if (!seg.rst()) SendRst(seg.ack, now);
@@ -59,7 +59,12 @@ void TcpConnection::OnSegmentInSynSent(const TcpRepr& seg, Instant now) {
   if (!seg.syn()) return;
   // RFC 3168 6.1.1: ECN is agreed by an ECN-setup SYN-ACK (ECE, not CWR) to
   // an ECN-setup SYN; a SYN-ACK with both is not one (a reflecting middlebox).
-  ecn_ok_ = std::get<SynSent>(state_).ecn && ack_ok && seg.ece() && !seg.cwr();
+  // An AccECN SYN's answer says which of them, if any (RFC 9768 3.1.1).
+  if (std::get<SynSent>(state_).accecn && ack_ok) {
+    OnAccEcnSynAck(seg, ecn);
+  } else {
+    ecn_ok_ = std::get<SynSent>(state_).ecn && ack_ok && seg.ece() && !seg.cwr();
+  }
   rcv_.irs = seg.seq;
   rcv_.nxt = seg.seq + 1;
   rcv_.adv = rcv_.nxt;
@@ -94,6 +99,7 @@ void TcpConnection::OnSegmentInSynSent(const TcpRepr& seg, Instant now) {
     // state to ESTABLISHED, form an ACK segment ... and send it."
     state_ = Established{};
     if (ecn_ok_) ++stats_.ecn_established;
+    if (accecn_) ++stats_.accecn_established;
     out_->Event(TcpEvent::kEstablished);
     if (!seg.payload.empty() || seg.fin()) {
       ProcessText(seg, now);  // "continue processing at the sixth step"
@@ -200,6 +206,10 @@ bool TcpConnection::CheckAck(const TcpRepr& seg, Instant now) {
     snd_.wl1 = seg.seq;
     snd_.wl2 = seg.ack;
     if (ecn_ok_) ++stats_.ecn_established;
+    if (accecn_) {
+      ++stats_.accecn_established;
+      ReadHandshakeAck(seg);
+    }
     out_->Event(TcpEvent::kEstablished);
   }
   // RFC 5961 5.2: an ACK for data not yet sent, or older than the largest
@@ -350,7 +360,7 @@ void TcpConnection::ProcessAckOfData(const TcpRepr& seg, Instant now) {
   }
   recovery_->OnAck(AckFacts{acked, delivered, dsack, dup_ack, exiting, sacked}, now);
   TakeRateSample(delivered, now);
-  if (ecn_ok_ && seg.ece()) OnEce(now);
+  OnEcnFeedback(seg, delivered, now);
   if (snd_.wnd != 0) {
     persist_at_ = Instant::Never();
     persist_backoff_ = 0;

@@ -41,7 +41,8 @@ std::unique_ptr<TcpConnection> TcpConnection::Connect(const TcpConfig& config, c
                                                       const FastOpenConnect* fastopen) {
   std::unique_ptr<TcpConnection> c(new TcpConnection(config, ends, iss, now));
   const Call call(*c, out);
-  c->state_ = SynSent{.ecn = config.ecn == EcnMode::kOn};
+  c->state_ = SynSent{.ecn = config.ecn == EcnMode::kOn || config.ecn == EcnMode::kAccEcn,
+                      .accecn = config.ecn == EcnMode::kAccEcn};
   if (fastopen != nullptr) c->StartFastOpen(*fastopen);
   c->SendSyn(c->SynFlags(), now);
   return c;
@@ -61,7 +62,7 @@ void TcpConnection::SendSyn(std::uint8_t flags, Instant now) {
 
 std::unique_ptr<TcpConnection> TcpConnection::Accept(const TcpConfig& config, const Endpoints& ends,
                                                      const TcpRepr& syn, SeqNum iss, Instant now, TcpOutcome& out,
-                                                     const FastOpenAccept& fastopen) {
+                                                     const FastOpenAccept& fastopen, IpEcn syn_ecn) {
   std::unique_ptr<TcpConnection> c(new TcpConnection(config, ends, iss, now));
   const Call call(*c, out);
   c->rcv_.irs = syn.seq;
@@ -76,8 +77,13 @@ std::unique_ptr<TcpConnection> TcpConnection::Accept(const TcpConfig& config, co
   c->snd_.max_wnd = c->snd_.wnd;
   c->snd_.wl1 = syn.seq;
   c->snd_.wl2 = iss;
-  // RFC 3168 6.1.1: an ECN-setup SYN (ECE and CWR) from a peer we answer.
-  c->ecn_ok_ = config.ecn != EcnMode::kOff && syn.ece() && syn.cwr();
+  // RFC 3168 6.1.1: an ECN-setup SYN (ECE and CWR) from a peer we answer;
+  // RFC 9768 3.1.2: any other ACE but none asks for AccECN.
+  if (config.ecn == EcnMode::kAccEcn && accecn::SynAsksAccEcn(syn.ace())) {
+    c->AcceptAccEcn(syn_ecn);
+  } else {
+    c->ecn_ok_ = config.ecn != EcnMode::kOff && syn.ece() && syn.cwr();
+  }
   c->state_ = SynReceived{.passive = true};
   c->fo_.cookie = fastopen.cookie;
   if (fastopen.take_data) c->TakeSynData(syn);
@@ -164,6 +170,7 @@ std::uint32_t TcpConnection::SegmentRoom() const {
   TcpOptions o;
   if (ts_ok_) o.timestamps = Timestamps{};
   o.sack_count = SackOptions(o.sack);
+  if (AccEcnOptionDue(1)) o.accecn = accecn::MakeOption(accecn_->rcvd, o.AccEcnRoom());
   const std::uint32_t options = static_cast<std::uint32_t>(o.EmitLen());
   return snd_mss_ > options + 64 ? snd_mss_ - options : 64;
 }
@@ -221,6 +228,7 @@ void TcpConnection::SendSegment(std::uint8_t flags, SeqNum seq, std::uint32_t le
     if (ts_ok_) h.options.timestamps = Timestamps{TsVal(now), ts_recent_};
     h.options.sack_count = SackOptions(h.options.sack);
   }
+  if (ecn_ok_ || (flags & kSyn)) AccEcnHeader(h, len);
   if (flags & kAck) {
     ack_at_ = Instant::Never();  // this one carries the ACK
     unacked_segments_ = 0;
@@ -365,7 +373,7 @@ void TcpConnection::SendNewData(std::uint8_t flags, std::uint32_t len, bool fin_
   // RFC 3168 6.1.2 and 6.1.5: new data is ECN-capable; the first after a
   // reduction says so with CWR.
   IpEcn ecn = IpEcn::kNotEct;
-  if (ecn_ok_ && len != 0) {
+  if (ecn_ok_ && len != 0 && !accecn_no_ect()) {
     ecn = IpEcn::kEct0;
     if (cwr_pending_) {
       flags |= kCwr;
@@ -396,6 +404,7 @@ void TcpConnection::Retransmit(Instant now) {
     rtt_.Backoff();
     timing_ = false;  // Karn
     s->ecn = false;
+    s->accecn = false;
     if (fo_.active) OnFastOpenSynTimeout();
     SendSegment(SynFlags(), snd_.iss, 0, now, true);
     ++stats_.retransmits;

@@ -6,6 +6,13 @@
 namespace ringstack::proto::tcp {
 namespace {
 
+// The AccECN option's 24-bit fields.
+std::uint32_t LoadBe24(const std::byte* p) { return (std::uint32_t{Load8(p)} << 16) | LoadBe16(p + 1); }
+void StoreBe24(std::byte* p, std::uint32_t v) {
+  Store8(p, static_cast<std::uint8_t>(v >> 16));
+  StoreBe16(p + 1, static_cast<std::uint16_t>(v));
+}
+
 // The fixed length each known option must have (0: variable, checked apart).
 std::size_t KnownLength(std::uint8_t kind) {
   switch (kind) {
@@ -37,6 +44,7 @@ Parsed<TcpRepr> ParseWith(Bytes segment, const Addr& src, const Addr& dst, bool 
   r.seq = SeqNum(h->seq());
   r.ack = SeqNum(h->ack());
   r.flags = h->flags();
+  r.ae = h->ae();
   r.window = h->window();
   r.urgent = h->urgent();
   const auto options = TcpOptions::Parse(segment.subspan(kMinHeaderLen, header_len - kMinHeaderLen));
@@ -61,6 +69,7 @@ void EmitWith(const TcpRepr& r, MutableBytes segment, const Addr& src, const Add
   h->set_ack(r.ack.value());
   h->set_header_len(kMinHeaderLen + options_len);
   h->set_flags(r.flags);
+  h->set_ae(r.ae);
   h->set_window(r.window);
   h->set_checksum(0);
   h->set_urgent(r.urgent);
@@ -124,6 +133,17 @@ Parsed<TcpOptions> TcpOptions::Parse(Bytes b) {
         o.fastopen = c;
         break;
       }
+      case option::kAccEcn0:
+      case option::kAccEcn1: {
+        const std::size_t n = (len - AccEcnOption::kBaseLen) / AccEcnOption::kFieldLen;
+        if ((len - AccEcnOption::kBaseLen) % AccEcnOption::kFieldLen != 0 || n > AccEcnOption::kMaxFields) break;
+        AccEcnOption a;
+        a.order1 = kind == option::kAccEcn1;
+        a.fields = static_cast<std::uint8_t>(n);
+        for (std::size_t k = 0; k < n; ++k) a.field[k] = LoadBe24(v + AccEcnOption::kFieldLen * k);
+        o.accecn = a;
+        break;
+      }
       default:
         break;  // unknown: skipped by its length (RFC 9293 3.1)
     }
@@ -153,12 +173,24 @@ std::size_t SackBlocksThatFit(const TcpOptions& o) {
   const std::size_t room = (kMaxOptionsLen - fixed - 4) / 8;
   return o.sack_count < room ? o.sack_count : room;
 }
+
+std::size_t SackLen(const TcpOptions& o) {
+  const std::size_t blocks = SackBlocksThatFit(o);
+  return blocks != 0 ? 4 + 8 * blocks : 0;
+}
+
+// The AccECN option's octets with its padding, 0 when there is none or it
+// does not fit beside the others.
+std::size_t AccEcnLen(const TcpOptions& o) {
+  if (!o.accecn) return 0;
+  const std::size_t len = (o.accecn->len() + 3) / 4 * 4;
+  return FixedLen(o) + SackLen(o) + len <= kMaxOptionsLen ? len : 0;
+}
 }  // namespace
 
-std::size_t TcpOptions::EmitLen() const {
-  const std::size_t blocks = SackBlocksThatFit(*this);
-  return FixedLen(*this) + (blocks != 0 ? 4 + 8 * blocks : 0);
-}
+std::size_t TcpOptions::AccEcnRoom() const { return kMaxOptionsLen - FixedLen(*this) - SackLen(*this); }
+
+std::size_t TcpOptions::EmitLen() const { return FixedLen(*this) + SackLen(*this) + AccEcnLen(*this); }
 
 void TcpOptions::Emit(MutableBytes out) const {
   std::byte* p = out.data();
@@ -203,6 +235,15 @@ void TcpOptions::Emit(MutableBytes out) const {
       StoreBe32(p, sack[k].left.value());
       StoreBe32(p + 4, sack[k].right.value());
       p += 8;
+    }
+  }
+  if (AccEcnLen(*this) != 0) {
+    for (std::size_t k = accecn->len(); k % 4 != 0; ++k) put(option::kNop);
+    put(accecn->order1 ? option::kAccEcn1 : option::kAccEcn0);
+    put(static_cast<std::uint8_t>(accecn->len()));
+    for (std::size_t k = 0; k < accecn->fields; ++k) {
+      StoreBe24(p, accecn->field[k]);
+      p += AccEcnOption::kFieldLen;
     }
   }
   if (fastopen) {
@@ -250,6 +291,7 @@ std::string TcpRepr::FlagString() const {
   if (flags & kUrg) s += 'U';
   if (flags & kEce) s += 'E';
   if (flags & kCwr) s += 'W';
+  if (ae) s += 'e';
   if (has_ack()) s += '.';
   return s.empty() ? "none" : s;
 }

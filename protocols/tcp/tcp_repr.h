@@ -8,16 +8,19 @@
 // window scale (3), SACK-permitted (4), SACK blocks (5, 1..4 of them),
 // timestamps (8), TCP Fast Open (34, RFC 7413 4.1.1: empty, a cookie
 // request, or a cookie of 4 to 16 octets, an even count; any other length
-// is ignored as Linux does); unknown kinds are skipped by their length; a length below
+// is ignored as Linux does), AccECN (172 and 174, RFC 9768 3.2.3: 0 to 3
+// fields of 24 bits; another length is ignored, as Linux does); unknown
+// kinds are skipped by their length; a length below
 // 2, past the header, or wrong for a known kind is kBadOption (the segment is
 // dropped, RFC 9293 3.1 "Options" and RFC 1122 4.2.2.5 would have us ignore
 // only unknown ones).
 //
 // Emit writes the header in front of a payload already in place, options in
 // Linux's layout (so captures read alike): MSS, SACK-permitted + timestamps
-// or NOP NOP timestamps, NOP window scale, NOP NOP SACK blocks, Fast Open
-// (NOP NOP after it when its length leaves 2 octets over); the checksum
-// over the pseudo-header, header and payload.
+// or NOP NOP timestamps, NOP window scale, NOP NOP SACK blocks, AccECN
+// (NOPs in front to a multiple of 4), Fast Open (NOP NOP after it when its
+// length leaves 2 octets over); the AE bit; the checksum over the
+// pseudo-header, header and payload.
 #ifndef RINGSTACK_PROTOCOLS_TCP_TCP_REPR_H_
 #define RINGSTACK_PROTOCOLS_TCP_TCP_REPR_H_
 
@@ -60,6 +63,22 @@ struct FastOpenCookie {
   }
 };
 
+// The AccECN option (RFC 9768 3.2.3): kind 172, order 0 (EE0B, ECEB,
+// EE1B), or 174, order 1 (EE1B, ECEB, EE0B); the first `fields` of them,
+// each 24 bits, in wire order.
+struct AccEcnOption {
+  static constexpr std::size_t kBaseLen = 2;
+  static constexpr std::size_t kFieldLen = 3;
+  static constexpr std::size_t kMaxFields = 3;
+  bool order1 = false;
+  std::uint8_t fields = 0;
+  std::array<std::uint32_t, kMaxFields> field{};
+  std::size_t len() const { return kBaseLen + kFieldLen * fields; }
+  bool operator==(const AccEcnOption& o) const {
+    return order1 == o.order1 && fields == o.fields && std::equal(field.begin(), field.begin() + fields, o.field.begin());
+  }
+};
+
 struct TcpOptions {
   static constexpr std::size_t kMaxSackBlocks = 4;
 
@@ -70,11 +89,15 @@ struct TcpOptions {
   std::array<SackBlock, kMaxSackBlocks> sack{};
   std::uint8_t sack_count = 0;
   std::optional<FastOpenCookie> fastopen;  // SYN and SYN-ACK only
+  std::optional<AccEcnOption> accecn;
 
   static Parsed<TcpOptions> Parse(Bytes options);
   // Bytes Emit writes: a multiple of 4, at most kMaxOptionsLen. SACK blocks
-  // that do not fit (with timestamps, 3 do) are left out, last first.
+  // that do not fit (with timestamps, 3 do) are left out, last first; the
+  // caller sizes an AccECN option to the room SACK leaves (AccEcnRoom).
   std::size_t EmitLen() const;
+  // Octets an AccECN option may take beside the other options.
+  std::size_t AccEcnRoom() const;
   // out.size() == EmitLen().
   void Emit(MutableBytes out) const;
   bool operator==(const TcpOptions&) const = default;
@@ -86,6 +109,7 @@ struct TcpRepr {
   SeqNum seq;
   SeqNum ack;
   std::uint8_t flags = 0;
+  bool ae = false;           // RFC 9768's AE bit
   std::uint16_t window = 0;  // the field as on the wire (unscaled)
   std::uint16_t urgent = 0;
   TcpOptions options;
@@ -97,6 +121,12 @@ struct TcpRepr {
   bool has_ack() const { return (flags & kAck) != 0; }
   bool ece() const { return (flags & kEce) != 0; }
   bool cwr() const { return (flags & kCwr) != 0; }
+  // RFC 9768 3.2.2: AE, CWR and ECE as one 3-bit number, and setting them.
+  std::uint8_t ace() const { return static_cast<std::uint8_t>((ae ? 4 : 0) | (cwr() ? 2 : 0) | (ece() ? 1 : 0)); }
+  void set_ace(std::uint8_t ace) {
+    ae = (ace & 4) != 0;
+    flags = static_cast<std::uint8_t>((flags & ~(kCwr | kEce)) | ((ace & 2) != 0 ? kCwr : 0) | ((ace & 1) != 0 ? kEce : 0));
+  }
   // RFC 9293 3.4 SEG.LEN: payload octets plus one each for SYN and FIN.
   std::uint32_t seg_len() const {
     return static_cast<std::uint32_t>(payload.size()) + (syn() ? 1 : 0) + (fin() ? 1 : 0);

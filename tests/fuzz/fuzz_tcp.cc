@@ -1,8 +1,8 @@
 // libFuzzer target: TcpRepr::Parse (options included). The checksum is made
 // right first, so the mutations reach the option walk and the sanity rules
 // instead of stopping at the checksum; a parsed segment re-emits to one that
-// parses to the same values (unknown options and SACK blocks that no longer
-// fit in ringstack's layout aside).
+// parses to the same values (unknown options, and SACK blocks or an AccECN
+// option that no longer fit in ringstack's layout, aside).
 #include <cstring>
 #include <vector>
 
@@ -37,6 +37,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   RS_FUZZ_CHECK(again.ok());
   RS_FUZZ_CHECK(again->seq == r->seq && again->ack == r->ack && again->flags == r->flags);
   RS_FUZZ_CHECK(again->window == r->window && again->payload.size() == r->payload.size());
+  RS_FUZZ_CHECK(again->ae == r->ae);
+  RS_FUZZ_CHECK(!again->options.accecn || again->options.accecn == r->options.accecn);
   RS_FUZZ_CHECK(again->options.mss == r->options.mss && again->options.timestamps == r->options.timestamps);
   RS_FUZZ_CHECK(again->options.window_scale == r->options.window_scale);
   RS_FUZZ_CHECK(again->options.sack_permitted == r->options.sack_permitted);

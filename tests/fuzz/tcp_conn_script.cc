@@ -118,13 +118,14 @@ ConnPlayer::ConnPlayer(std::uint8_t cfg) {
   config_.keepalive_interval = Duration::Seconds(2);
   config_.keepalive_count = 3;
   config_.challenge_limiter = &limiter_;
-  config_.ecn = proto::tcp::EcnMode::kOn;
+  config_.ecn = proto::tcp::EcnMode::kAccEcn;
   owner_ = std::make_unique<Owner>(config_.rcv_buf);
   if ((cfg & kConnPassive) != 0) {
     TcpRepr syn;
     syn.src_port = 40000;
     syn.dst_port = 80;
-    syn.flags = proto::tcp::kSyn | proto::tcp::kEce | proto::tcp::kCwr;
+    syn.flags = proto::tcp::kSyn;
+    syn.set_ace(0b111);
     syn.seq = peer_nxt_;
     syn.window = 65535;
     syn.options.mss = 1460;
@@ -216,7 +217,11 @@ bool ConnPlayer::Segment(ConnReader& in) {
     const SeqNum left = owner_->highest() - below;
     o.sack[o.sack_count++] = proto::tcp::SackBlock{left, left + size};
   }
-  const std::size_t payload = std::min<std::size_t>(len & 0x3fff, kMaxPayload);
+  if ((len & 0x1000) != 0) {
+    o.accecn = proto::tcp::AccEcnOption{.order1 = false, .fields = 3, .field = {(3u * window + 1) & 0xffffff, window, 1}};
+  }
+  t.ae = (len & 0x2000) != 0;
+  const std::size_t payload = std::min<std::size_t>(len & 0x0fff, kMaxPayload);
   t.payload = proto::Bytes(payload_.data(), payload);
   conn_->OnSegment(t, now_, owner_->out, static_cast<proto::IpEcn>(len >> 14));
   owner_->Absorb();
@@ -283,7 +288,7 @@ class ConnWriter {
   std::vector<std::uint8_t> b_;
 };
 
-constexpr std::uint8_t kA = 0x10, kF = 0x01, kR = 0x04, kS = 0x02;
+constexpr std::uint8_t kA = 0x10, kF = 0x01, kR = 0x04, kS = 0x02, kP = 0x08, kE = 0x40, kW = 0x80;
 
 // Established: the peer's SYN-ACK to our SYN (with options unless `bare`),
 // or its ACK of our SYN-ACK (kConnPassive).
@@ -377,6 +382,20 @@ std::vector<std::vector<std::uint8_t>> TcpConnSeeds() {
   }
   bbr.Seg(kA, 0, 0, 65535, kOptTimestamps, 0).Op(kConnAdvance, 50).Seg(kA, 0, 0, 65535, kOptTimestamps, 0);
   out.push_back(bbr.bytes());
+  // Accurate ECN: the SYN-ACK agrees (ACE 010); data both ways, some of
+  // the peer's marked CE; ACKs whose ACE and option report marks of ours.
+  constexpr std::uint16_t kAe = 0x2000, kAccOpt = 0x1000, kCe = 0xc000, kEct0 = 0x8000;
+  ConnWriter acc(kConnSack);
+  acc.Seg(kS | kA | kW, 0, 0, 65535, kOptTimestamps | kOptMss | kOptWindowScale | kOptSackPermitted, 0);
+  acc.Op(kConnSend, 12000);
+  acc.Seg(kA | kP | kE, 0, -8 * mss, 65535, kOptTimestamps, kEct0 | kAe | 500);  // ACE 5: no marks yet
+  acc.Seg(kA | kP | kE, 0, -8 * mss, 65535, kOptTimestamps, kCe | kAe | 500);
+  acc.Seg(kA | kW, 0, -6 * mss, 600, kOptTimestamps, kAccOpt | kAe);             // ACE 6: one mark
+  acc.Seg(kA | kE, 0, -2 * mss, 900, kOptTimestamps, kAccOpt | kAe);             // ACE 5: seven more (a wrap)
+  acc.Seg(kA | kW | kE, 0, 0, 1200, kOptTimestamps, kAccOpt | kAe | kCe | 100);
+  acc.Op(kConnAdvance, 200).Op(kConnClose).Seg(kF | kA, 0, 0, 65535, kOptTimestamps, kAe);
+  acc.Op(kConnAdvance, 60000);
+  out.push_back(acc.bytes());
   return out;
 }
 

@@ -9,10 +9,14 @@
 //                 [2 x u16 per SACK block]: SEQ = the peer's next sequence
 //                 number + seq, ACK = one past the highest sequence number
 //                 the connection sent + ack (options as stack_script.h's
-//                 kOpt* bits); len's low 14 bits the payload length (at
-//                 most 1400), its top two the IP header's ECN field.
-//                 The connection asks for ECN (RFC 3168), as does the
-//                 peer's SYN of a passive one: the flags byte agrees or not.
+//                 kOpt* bits); len's low 12 bits the payload length (at
+//                 most 1400), bit 12 an AccECN option (three fields from
+//                 the window: EE0B 3 x window + 1, ECEB window, EE1B 1),
+//                 bit 13 the AE bit, its top two the IP header's ECN field.
+//                 The connection asks for Accurate ECN (RFC 9768), as does
+//                 the peer's SYN of a passive one: the SYN-ACK's or the
+//                 handshake ACK's AE, CWR and ECE agree to it, to RFC
+//                 3168's ECN or to none.
 //   kConnAdvance  u16 ms: time passes; every deadline on the way fires
 //   kConnSend     u16 n: the application queues n bytes
 //   kConnRead     u16 n: the application reads up to n bytes

@@ -3,7 +3,11 @@
 // ECN-capable frames A sends (ImpairConfig::ce) and dropping none: A's
 // sender must answer the marks B echoes by reducing its window, with no
 // retransmission at all, and the data must arrive sha256-exact. With ECN
-// off at A nothing is ECN-capable, so nothing is marked.
+// off at A nothing is ECN-capable, so nothing is marked. With Accurate ECN
+// (RFC 9768) at both ends every mark is counted both ways: B's count of CE
+// packets and bytes received, and A's of those B's ACE field and AccECN
+// option reported, equal the marks the wire made; against an RFC 3168 B,
+// A falls back to classic ECN.
 #include <cstdio>
 #include <string>
 
@@ -18,9 +22,11 @@ struct EcnRun {
   bool ok = false;
   std::uint64_t a_established = 0, b_established = 0, ce_marked = 0, ce_received = 0, reductions = 0,
                 retransmits = 0;
+  std::uint64_t a_accecn = 0, b_accecn = 0, a_fallback = 0, ce_delivered = 0, ce_bytes = 0;
 };
 
-EcnRun Transfer(proto::tcp::EcnMode a_mode, double ce, const std::string& data) {
+EcnRun Transfer(proto::tcp::EcnMode a_mode, double ce, const std::string& data,
+                proto::tcp::EcnMode b_mode = proto::tcp::EcnMode::kPassive) {
   engine::ImpairConfig imp;
   imp.rate = 100'000'000;
   imp.delay = engine::Duration::Millis(10);
@@ -30,7 +36,7 @@ EcnRun Transfer(proto::tcp::EcnMode a_mode, double ce, const std::string& data) 
   int configured = 0;
   TwoEngines t(imp, 1, [&](engine::Config& c) {
     // A is configured first: it asks (or not); B answers as Linux's default does.
-    c.tcp_ecn = configured++ == 0 ? a_mode : proto::tcp::EcnMode::kPassive;
+    c.tcp_ecn = configured++ == 0 ? a_mode : b_mode;
   });
   EcnRun r;
   auto [c, s] = Connect(t, "192.0.2.2", 5001);
@@ -45,6 +51,11 @@ EcnRun Transfer(proto::tcp::EcnMode a_mode, double ce, const std::string& data) 
   r.ce_received = b.counter("tcp_ecn_ce_received");
   r.reductions = a.counter("tcp_ecn_reductions");
   r.retransmits = a.counter("tcp_retransmits");
+  r.a_accecn = a.counter("tcp_accecn_established");
+  r.b_accecn = b.counter("tcp_accecn_established");
+  r.a_fallback = a.counter("tcp_accecn_fallback");
+  r.ce_delivered = a.counter("tcp_accecn_ce_delivered");
+  r.ce_bytes = a.counter("tcp_accecn_ce_bytes");
   return r;
 }
 
@@ -74,6 +85,40 @@ TEST(TcpEcnSim, WithoutEcnNothingIsMarked) {
   EXPECT_EQ(r.reductions, 0u);
 }
 
+TEST(TcpEcnSim, AccurateEcnCountsEveryMark) {
+  const std::string data = Pattern(4 << 20, 7);
+  const EcnRun r = Transfer(proto::tcp::EcnMode::kAccEcn, 0.02, data, proto::tcp::EcnMode::kAccEcn);
+  std::printf("4 MB at 2%% CE, AccECN: %llu marked, %llu received, %llu reported (%llu bytes), %llu reductions\n",
+              static_cast<unsigned long long>(r.ce_marked), static_cast<unsigned long long>(r.ce_received),
+              static_cast<unsigned long long>(r.ce_delivered), static_cast<unsigned long long>(r.ce_bytes),
+              static_cast<unsigned long long>(r.reductions));
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.a_accecn, 1u);
+  EXPECT_EQ(r.b_accecn, 1u);
+  EXPECT_EQ(r.a_fallback, 0u);
+  EXPECT_GT(r.ce_marked, 20u);
+  EXPECT_EQ(r.ce_received, r.ce_marked);    // B counted each
+  EXPECT_EQ(r.ce_delivered, r.ce_marked);   // and A heard of each by ACE
+  EXPECT_GE(r.ce_bytes, r.ce_marked * 1000);  // and of their bytes by the option (full segments, most)
+  EXPECT_LE(r.ce_bytes, r.ce_marked * 1460);
+  EXPECT_GE(r.reductions, 3u);
+  EXPECT_LE(r.reductions, r.ce_marked);
+  EXPECT_EQ(r.retransmits, 0u);
+}
+
+TEST(TcpEcnSim, AccurateEcnFallsBackToClassicEcn) {
+  const std::string data = Pattern(1 << 20, 8);
+  const EcnRun r = Transfer(proto::tcp::EcnMode::kAccEcn, 0.02, data, proto::tcp::EcnMode::kPassive);
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.a_accecn, 0u);
+  EXPECT_EQ(r.a_fallback, 1u);
+  EXPECT_EQ(r.a_established, 1u);  // RFC 3168 ECN instead
+  EXPECT_EQ(r.b_established, 1u);
+  EXPECT_GT(r.ce_marked, 0u);
+  EXPECT_GE(r.reductions, 1u);
+  EXPECT_EQ(r.ce_delivered, 0u);
+}
+
 // kTcpEcn: a socket asks for ECN where the engine (passive both ends) would
 // not; the option reads the engine's mode until set, takes only Linux's
 // tcp_ecn numbers, and only before connect.
@@ -86,7 +131,7 @@ TEST(TcpEcnSim, TheSocketOptionAsksForOneConnection) {
   int mode = -1;
   ASSERT_EQ(t.a().GetSockOpt(c, IPPROTO_TCP, kTcpEcn, &mode), 0);
   EXPECT_EQ(mode, 2);  // the engine's --tcp-ecn passive
-  EXPECT_EQ(t.a().SetSockOpt(c, IPPROTO_TCP, kTcpEcn, 3), -1);
+  EXPECT_EQ(t.a().SetSockOpt(c, IPPROTO_TCP, kTcpEcn, 4), -1);  // Linux's 4 and 5 are not taken
   EXPECT_EQ(errno, EINVAL);
   ASSERT_EQ(t.a().SetSockOpt(c, IPPROTO_TCP, kTcpEcn, 1), 0);
   ASSERT_EQ(t.a().GetSockOpt(c, IPPROTO_TCP, kTcpEcn, &mode), 0);

@@ -220,7 +220,7 @@ TEST(Config, BadFlagsNameTheFlag) {
       {[](RawFlags& f) { f.impair = "delay=fast"; }, "--impair"},
       {[](RawFlags& f) { f.impair = "ce=1.5"; }, "--impair: ce wants a probability"},
       {[](RawFlags& f) { f.impair = "ce=0.1,ce_dir=up"; }, "--impair: ce_dir wants rx"},
-      {[](RawFlags& f) { f.tcp_ecn = "always"; }, "--tcp-ecn: 'always' is not one of off, passive, on"},
+      {[](RawFlags& f) { f.tcp_ecn = "always"; }, "--tcp-ecn: 'always' is not one of off, passive, on, accecn"},
       {[](RawFlags& f) { f.tcp_frto = "maybe"; }, "--tcp-frto: 'maybe' is not on or off"},
       {[](RawFlags& f) { f.tcp_pacing = "fast"; }, "--tcp-pacing: 'fast' is not on or off"},
       {[](RawFlags& f) { f.tcp_cc = "vegas"; }, "--tcp-cc: 'vegas' is not a congestion control (cubic, newreno, bbr)"},

@@ -37,10 +37,10 @@ struct ActiveRow {
 };
 
 TEST(TcpEcn, ModeNamesRoundTrip) {
-  for (const EcnMode m : {EcnMode::kOff, EcnMode::kPassive, EcnMode::kOn}) {
+  for (const EcnMode m : {EcnMode::kOff, EcnMode::kPassive, EcnMode::kOn, EcnMode::kAccEcn}) {
     EXPECT_EQ(ParseEcnMode(EcnModeName(m)), m);
   }
-  EXPECT_EQ(ParseEcnMode("accecn"), std::nullopt);
+  EXPECT_EQ(ParseEcnMode("accurate"), std::nullopt);
 }
 
 TEST(TcpEcn, ActiveOpenNegotiation) {
