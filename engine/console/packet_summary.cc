@@ -34,6 +34,7 @@ void Tcp(Bytes b, FrameSummary& s) {
   if (flags & tcp::kUrg) f += 'U';
   if (flags & tcp::kEce) f += 'E';
   if (flags & tcp::kCwr) f += 'W';
+  if (h->ae()) f += 'e';  // RFC 9768's AE (tcpdump 4.99 shows none)
   if (flags & tcp::kAck) f += '.';
   if (f.empty()) f = "none";
   const std::size_t doff = h->header_len();

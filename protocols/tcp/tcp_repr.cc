@@ -291,7 +291,7 @@ std::string TcpRepr::FlagString() const {
   if (flags & kUrg) s += 'U';
   if (flags & kEce) s += 'E';
   if (flags & kCwr) s += 'W';
-  if (ae) s += 'e';
+  if (ae) s += 'e';  // RFC 9768's AE
   if (has_ack()) s += '.';
   return s.empty() ? "none" : s;
 }

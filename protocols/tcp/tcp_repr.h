@@ -147,7 +147,8 @@ struct TcpRepr {
   void EmitHeaderPartial(MutableBytes segment, Ipv4Address src, Ipv4Address dst) const;
   void EmitHeaderPartial(MutableBytes segment, const Ipv6Address& src, const Ipv6Address& dst) const;
 
-  // "S.", "P.", "R." ... as tcpdump writes the flags, for logs and tests.
+  // "S.", "P.", "R." ... as tcpdump writes the flags ("e" for AE), for logs
+  // and tests.
   std::string FlagString() const;
 };
 

@@ -8,7 +8,8 @@
 # window reduced). Marks on the frames ringstack sends: Linux echoes ECE,
 # ringstack reduces (counted) and retransmits nothing (no loss). ringstack
 # asks (--tcp-ecn on) of a Linux server with tcp_ecn=2: Linux's SYN-ACK
-# agrees. TAP-style output.
+# agrees. Accurate ECN (RFC 9768): its fallback against Linux, and two
+# engines speaking it through the kernel (below). TAP-style output.
 #
 # usage: tests/lab/ecn_test.sh BUILD_DIR
 set -uo pipefail
@@ -121,6 +122,86 @@ client_agreed() {
     ! grep -q "^tcp_ecn_established [1-9]" "$work/client-passive.counters"
 }
 check "Linux agreed when ringstack asked (its SYN-ACK with ECE), and only then" client_agreed
+
+# --- Accurate ECN (RFC 9768) ----------------------------------------------------
+# This kernel (6.18) carries AccECN's code but no switch for it: its
+# net.ipv4.tcp_ecn takes 0 to 2 (3, AccECN, came with a later release). So
+# against Linux the fallback shows: ringstack's AccECN SYN gets an RFC 3168
+# SYN-ACK and RFC 3168 ECN is used. AccECN itself runs between two
+# ringstack engines over the kernel: A on the lab's TAP, B on a second TAP
+# in the namespace, the kernel routing between them; A's impairment stage
+# marks CE on 2% of the ECN-capable frames it sends (TAP offload off, so a
+# frame is a segment), and every count must agree: frames A marked, CE
+# frames the kernel delivered to B's TAP (the capture), CE packets B
+# counted, CE packets B's ACE field reported to A, and CE bytes B's AccECN
+# option reported against the capture's.
+capture acc 'tcp port 7'
+check "ringstack's echo client with --tcp-ecn accecn against a Linux server (tcp_ecn=2)" client_ok accecn
+captured
+fell_back() {
+  local syn synack
+  # (tshark reads ACE on SYNs as the flag bits: AE 0x100, CWR 0x80, ECE 0x40, ACK 0x10, SYN 0x02.)
+  syn=$(count acc 'ip.src == 192.0.2.3 && tcp.flags == 0x1c2')
+  synack=$(count acc 'ip.src == 192.0.2.1 && tcp.flags == 0x052')
+  echo "ringstack's SYNs with AE, CWR, ECE: $syn; Linux's SYN-ACKs with ECE alone: $synack"
+  [ "$syn" -eq 1 ] && [ "$synack" -eq 1 ] && counter_at_least "$work/client-accecn.counters" tcp_accecn_fallback 1 &&
+    counter_at_least "$work/client-accecn.counters" tcp_ecn_established 1
+}
+check "its SYN asked for AccECN, Linux answered as RFC 3168 says, RFC 3168 ECN was used" fell_back
+
+"$lab" exec "$ns" sysctl -qw net.ipv4.ip_forward=1
+"$lab" exec "$ns" ip tuntap add dev rsacc mode tap
+"$lab" exec "$ns" ip addr add 198.51.100.1/24 dev rsacc
+"$lab" exec "$ns" ip link set rsacc up
+sock=$work/acc-b.sock
+"$lab" exec "$ns" "$bin" --tap rsacc --mac 02:00:00:00:00:05 --ip4 198.51.100.2/24@198.51.100.1 --acd off \
+  --ipv6 off --poll block --tap-offload off --tcp-ecn accecn --services echo --console "$sock" \
+  --counters-file "$work/acc-b.counters" 2>"$work/acc-b.log" &
+engine_pid=$!
+engine_name=acc-b
+pids+=("$engine_pid")
+check "engine B starts on a second TAP, the kernel routing to it" wait_for 10 grep -q "console on" "$work/acc-b.log"
+"$lab" exec "$ns" tcpdump -i rsacc -w "$work/accb.pcap" -U 'tcp port 7' 2>"$work/accb.tcpdump" &
+tcpdump_pid=$!
+pids+=("$tcpdump_pid")
+wait_for 10 grep -q "listening on" "$work/accb.tcpdump"
+accecn_client() {
+  local out
+  out=$(timeout 60 "$lab" exec "$ns" "$bin" --tap "$tap" --mac 02:00:00:00:00:03 --ip4 192.0.2.3/24@192.0.2.1 \
+    --acd off --ipv6 off --poll block --tap-offload off --tcp-ecn accecn --impair ce=0.02,ce_dir=tx,seed=9 \
+    --counters-file "$work/acc-a.counters" --echo-client 198.51.100.2 --echo-bytes 4000000 2>&1)
+  echo "$out"
+  grep -q 'received 4000000, all equal' <<<"$out"
+}
+check "engine A's echo client (--tcp-ecn accecn, CE on 2% of its frames) sends B 4 MB through the kernel" accecn_client
+captured
+acc_agreed() {
+  local syn synack opts
+  syn=$(count accb 'ip.src == 192.0.2.3 && tcp.flags == 0x1c2')
+  synack=$(count accb 'ip.src == 198.51.100.2 && tcp.flags == 0x092')
+  opts=$(count accb 'ip.src == 198.51.100.2 && tcp.flags.syn == 0 && tcp.options.acc_ecn')
+  echo "AccECN SYNs: $syn; SYN-ACKs saying the SYN came Not-ECT (ACE 010): $synack; B's segments with the option: $opts"
+  [ "$syn" -eq 1 ] && [ "$synack" -eq 1 ] && [ "$opts" -ge 10 ] &&
+    counter_at_least "$work/acc-a.counters" tcp_accecn_established 1
+}
+check "AccECN agreed (tshark: the SYN's AE, CWR and ECE, the SYN-ACK's ACE, the option on B's ACKs)" acc_agreed
+check "SIGTERM: engine B's clean exit" stop_clean
+acc_counted() {
+  local a=$work/acc-a.counters b=$work/acc-b.counters marked frames bytes received delivered reported
+  marked=$(sed -n 's/^impair_tx_ce_marked //p' "$a")
+  read -r frames bytes < <(tshark -r "$work/accb.pcap" -Y 'ip.src == 192.0.2.3 && ip.dsfield.ecn == 3' \
+    -T fields -e tcp.len 2>/dev/null | awk '{n++; s += $1} END {print n + 0, s + 0}')
+  received=$(sed -n 's/^tcp_ecn_ce_received //p' "$b")
+  delivered=$(sed -n 's/^tcp_accecn_ce_delivered //p' "$a")
+  reported=$(sed -n 's/^tcp_accecn_ce_bytes //p' "$a")
+  echo "A marked $marked; B's TAP saw $frames CE frames ($bytes bytes); B counted $received;" \
+    "A heard of $delivered by ACE and $reported bytes by the option"
+  [ "${marked:-0}" -ge 20 ] && [ "$frames" -eq "$marked" ] && [ "${received:-0}" -eq "$frames" ] &&
+    [ "${delivered:-0}" -eq "$frames" ] && [ "${reported:-0}" -eq "$bytes" ] &&
+    counter_at_least "$a" tcp_ecn_reductions 1
+}
+check "every CE mark counted alike: marked by A, seen on B's TAP, counted by B, reported back to A (packets, bytes)" \
+  acc_counted
 
 echo "# $failures failed"
 [ "$failures" -eq 0 ]
