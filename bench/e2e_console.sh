@@ -25,7 +25,6 @@ ctl=$build/engine/ringstack-ctl
 
 client() { ip netns exec "$ns" "$peer_bin" "$@"; }
 field() { awk -v k="$1" '{ for (i = 1; i < NF; ++i) if ($i == k) print $(i + 1) }'; }
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 # run CONDITION: one engine, one throughput and one rate figure -> "mbit rr shows"
 run() {

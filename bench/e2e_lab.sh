@@ -7,7 +7,10 @@
 #
 # Needs: root, $root (the checkout). Defines: ns, tap, peer, work, pids,
 # start_ringstack ARGS... (runs the engine in $ns with --tap/--ip4/--acd off
-# plus ARGS, counters to $work/counters, waits until it is up; sets rs_pid).
+# plus ARGS, counters to $work/counters, waits until it is up; sets rs_pid),
+# stop_ringstack (ends it), gbits ARGS... (an iperf3 client in $ns for
+# $seconds with ARGS: the Gbit/s received, 0 when it failed), median (of the
+# numbers on stdin; 0 for none).
 [ "$(id -u)" -eq 0 ] || { echo "$(basename "$0"): run as root" >&2; exit 2; }
 # Multi-queue, so runs may attach several queues (--tap-queues); one
 # engine queue on it works as on a single-queue TAP.
@@ -40,3 +43,14 @@ start_ringstack() {
   for _ in $(seq 50); do grep -q "up on" "$work/log" && break; sleep 0.1; done
   sleep 0.3  # the services bind just after "up on"
 }
+stop_ringstack() {
+  kill -TERM "$rs_pid" 2>/dev/null || true
+  wait "$rs_pid" 2>/dev/null || true
+}
+gbits() {
+  ip netns exec "$ns" timeout $((seconds + 20)) iperf3 -c "$@" -t "$seconds" -J 2>/dev/null |
+    python3 -c "import json, sys
+try: print('%.2f' % (json.load(sys.stdin)['end']['sum_received']['bits_per_second'] / 1e9))
+except Exception: print(0)" || echo 0
+}
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : 0) }'; }

@@ -22,15 +22,6 @@ ip netns exec "$peer" iperf3 -s -D -I "$work/iperf3-kernel.pid" >/dev/null
 start_ringstack --services iperf3
 pids+=("$(cat "$work/iperf3-kernel.pid")")
 
-# gbits ADDR [-R]: the receiver's Gbit/s of one run (0 when it failed).
-gbits() {
-  ip netns exec "$ns" timeout $((seconds + 20)) iperf3 -c "$@" -t "$seconds" -J 2>/dev/null |
-    python3 -c "import json, sys
-try: print('%.2f' % (json.load(sys.stdin)['end']['sum_received']['bits_per_second'] / 1e9))
-except Exception: print(0)" || echo 0
-}
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : 0) }'; }
-
 declare -A runs
 for _ in $(seq "$trials"); do
   for ecn in 0 1; do

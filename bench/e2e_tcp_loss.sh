@@ -27,11 +27,6 @@ peer_bin=$build/bench/tcp_peer
 field() { awk -v k="$1" '{ for (i = 1; i < NF; ++i) if ($i == k) print $(i + 1) }'; }
 # transfer pull|push PORT: Mbit/s, or 0 when it took over 120 s.
 transfer() { timeout 120 ip netns exec "$ns" "$peer_bin" "$1" 192.0.2.2 "$2" "$bytes" | field mbit/s || echo 0; }
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : 0) }'; }
-stop_ringstack() {
-  kill -TERM "$rs_pid" 2>/dev/null || true
-  wait "$rs_pid" 2>/dev/null || true
-}
 
 echo "| loss each way | ringstack -> Linux, rack (Mbit/s) | sack | newreno | Linux -> ringstack (Mbit/s) | rack / Linux |"
 echo "|---|---|---|---|---|---|"

@@ -22,19 +22,6 @@ ip netns exec "$peer" iperf3 -s -D -I "$work/iperf3-kernel.pid" >/dev/null
 sleep 0.3
 pids+=("$(cat "$work/iperf3-kernel.pid")")
 
-# gbits ADDR [-R]: the receiver's Gbit/s of one run (0 when it failed).
-gbits() {
-  ip netns exec "$ns" timeout $((seconds + 20)) iperf3 -c "$@" -t "$seconds" -J 2>/dev/null |
-    python3 -c "import json, sys
-try: print('%.2f' % (json.load(sys.stdin)['end']['sum_received']['bits_per_second'] / 1e9))
-except Exception: print(0)" || echo 0
-}
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : 0) }'; }
-stop_ringstack() {
-  kill -TERM "$rs_pid"
-  wait "$rs_pid" 2>/dev/null || true
-}
-
 modes=(cubic paced bbr)
 declare -A flags=([cubic]="" [paced]="--tcp-pacing on" [bbr]="--tcp-cc bbr")
 declare -A runs
