@@ -25,8 +25,6 @@
 
 #include <array>
 #include <atomic>
-#include <cstring>
-#include <random>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -41,6 +39,7 @@
 #include "protocols/ipv4/ipv4_host.h"
 #include "protocols/ipv4/ipv4_repr.h"
 #include "engine/path_mtu_cache.h"
+#include "engine/random_secret.h"
 #include "engine/tcp_fastopen_cache.h"
 #include "protocols/ipv6/ipv6_host.h"
 #include "protocols/ipv6/ipv6_repr.h"
@@ -89,7 +88,7 @@ class ShardFabric {
  public:
   static constexpr std::size_t kMailboxDepth = 1024;
 
-  explicit ShardFabric(int shards) : fastopen_(RandomKey()) {
+  explicit ShardFabric(int shards) : fastopen_(RandomSecret()) {
     for (int k = 0; k < shards; ++k) mail_.push_back(std::make_unique<Mailbox>());
     doorbells_.assign(static_cast<std::size_t>(shards), nullptr);
   }
@@ -142,16 +141,6 @@ class ShardFabric {
     std::mutex mu;  // producers
     rings::SpscRing<ShardMessage> ring{kMailboxDepth};
   };
-  static std::array<std::byte, 16> RandomKey() {
-    std::random_device rd;
-    std::array<std::byte, 16> key;
-    for (std::size_t i = 0; i < key.size(); i += 4) {
-      const std::uint32_t r = rd();
-      std::memcpy(key.data() + i, &r, 4);
-    }
-    return key;
-  }
-
   FastOpenShared fastopen_;
   mutable std::mutex snapshot_mu_;
   std::shared_ptr<const NetSnapshot> snapshot_;

@@ -6,10 +6,10 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <random>
 #include <variant>
 
 #include "absl/strings/str_cat.h"
+#include "engine/random_secret.h"
 #include "engine/steering.h"
 #include "engine/tcp_session.h"
 #include "protocols/common/overloaded.h"
@@ -21,19 +21,8 @@ using proto::IpAddress;
 
 namespace {
 
-// RFC 6528's secret for TCP ISNs (and the SYN cookies' and the challenge-ACK
-// limiter's): unguessable, so from the system's random source, drawn once
-// per shard.
-std::array<std::byte, 16> RandomSecret() {
-  std::random_device rd;
-  std::array<std::byte, 16> secret;
-  for (std::size_t i = 0; i < secret.size(); i += 4) {
-    const std::uint32_t r = rd();
-    std::memcpy(secret.data() + i, &r, 4);
-  }
-  return secret;
-}
-
+// The challenge-ACK limiter's seed (ISNs and SYN cookies take a whole
+// RandomSecret each, drawn once per shard).
 std::uint64_t RandomSeed() {
   const auto r = RandomSecret();
   return (std::uint64_t{proto::LoadBe32(r.data())} << 32) | proto::LoadBe32(r.data() + 4);
@@ -264,47 +253,48 @@ void TcpLayer::Receive(Packet p, const IpAddress& src, const IpAddress& dst, boo
   if (const auto rst = tcp::TcpConnection::ResetFor(*seg)) Send(*rst, key, nullptr, 0, 0);
 }
 
+TcpLayer::Session* TcpLayer::ReportTarget(ShardMessage m, bool& mailed) {
+  const int owner = ShardForFlow(m.local.addr, m.local.port, m.remote.addr, m.remote.port, ctx_.config.workers);
+  mailed = owner != ctx_.shard;
+  if (mailed) {
+    if (!ctx_.fabric.Post(owner, std::move(m))) ctx_.shard_drop_mail_full.Inc();
+    return nullptr;
+  }
+  const auto it = sessions_.find(FlowKey{m.local.addr, m.remote.addr, m.local.port, m.remote.port});
+  return it != sessions_.end() ? it->second.get() : nullptr;
+}
+
 void TcpLayer::OnPathMtu(const proto::Endpoint& local, const proto::Endpoint& remote, std::uint32_t seq,
                          std::uint32_t mtu) {
-  const int owner = ShardForFlow(local.addr, local.port, remote.addr, remote.port, ctx_.config.workers);
-  if (owner != ctx_.shard) {
-    ShardMessage m;
-    m.kind = ShardMessage::Kind::kPathMtu;
-    m.local = local;
-    m.remote = remote;
-    m.seq = seq;
-    m.mtu = mtu;
-    if (!ctx_.fabric.Post(owner, std::move(m))) ctx_.shard_drop_mail_full.Inc();
+  ShardMessage m;
+  m.kind = ShardMessage::Kind::kPathMtu;
+  m.local = local;
+  m.remote = remote;
+  m.seq = seq;
+  m.mtu = mtu;
+  bool mailed = false;
+  Session* s = ReportTarget(std::move(m), mailed);
+  if (s == nullptr) {
+    if (!mailed) counters_.pmtu_no_session.Inc();
     return;
   }
-  const auto it = sessions_.find(FlowKey{local.addr, remote.addr, local.port, remote.port});
-  if (it == sessions_.end()) {
-    counters_.pmtu_no_session.Inc();
-    return;
-  }
-  Session& s = *it->second;
-  s.conn->OnPathMtu(mtu, tcp::SeqNum(seq), ctx_.now, out_);
-  Carry(s);
+  s->conn->OnPathMtu(mtu, tcp::SeqNum(seq), ctx_.now, out_);
+  Carry(*s);
 }
 
 void TcpLayer::OnUnreachable(const proto::Endpoint& local, const proto::Endpoint& remote, std::uint32_t seq) {
-  const int owner = ShardForFlow(local.addr, local.port, remote.addr, remote.port, ctx_.config.workers);
-  if (owner != ctx_.shard) {
-    ShardMessage m;
-    m.kind = ShardMessage::Kind::kTcpUnreachable;
-    m.local = local;
-    m.remote = remote;
-    m.seq = seq;
-    if (!ctx_.fabric.Post(owner, std::move(m))) ctx_.shard_drop_mail_full.Inc();
-    return;
-  }
-  const auto it = sessions_.find(FlowKey{local.addr, remote.addr, local.port, remote.port});
-  if (it == sessions_.end()) return;
-  Session& s = *it->second;
-  if (s.conn->OnFastOpenUnreachable(tcp::SeqNum(seq), ctx_.now, out_)) {
+  ShardMessage m;
+  m.kind = ShardMessage::Kind::kTcpUnreachable;
+  m.local = local;
+  m.remote = remote;
+  m.seq = seq;
+  bool mailed = false;
+  Session* s = ReportTarget(std::move(m), mailed);
+  if (s == nullptr) return;
+  if (s->conn->OnFastOpenUnreachable(tcp::SeqNum(seq), ctx_.now, out_)) {
     ctx_.fabric.fastopen().Failed(remote.addr, ctx_.now);
   }
-  Carry(s);
+  Carry(*s);
 }
 
 // A segment for a listening port that no connection takes: the LISTEN

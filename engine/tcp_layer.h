@@ -145,6 +145,10 @@ class TcpLayer {
   void Unlisten(SocketRequest& r);
   int Connect(SocketRequest& r, proto::Endpoint& local_out);
   Session& AddSession(const FlowKey& key, std::shared_ptr<TcpSocketState> socket);
+  // An ICMP report `m` (kind, local, remote, seq, mtu set) about a
+  // connection: mailed to the shard that owns the flow (`mailed`), else
+  // the session it concerns here; nullptr when mailed or there is none.
+  Session* ReportTarget(ShardMessage m, bool& mailed);
   proto::tcp::TcpConfig ConfigFor(const TcpSocketState& s, const proto::IpAddress& remote);
   // An accepted connection's socket: the listener's buffer sizes and options.
   std::shared_ptr<TcpSocketState> NewChild(ListeningSocket& l);

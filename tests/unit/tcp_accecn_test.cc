@@ -164,14 +164,7 @@ TEST(AccEcnRepr, AeBitAndOptionOnTheWire) {
   EXPECT_EQ(full.AccEcnRoom(), 8u);
 }
 
-TcpConfig AccConfig(EcnMode mode = EcnMode::kAccEcn) {
-  TcpConfig c = Config();
-  c.ecn = mode;
-  c.nodelay = true;
-  c.congestion = "newreno";
-  c.hystart = false;
-  return c;
-}
+TcpConfig AccConfig(EcnMode mode = EcnMode::kAccEcn) { return EcnConfig(mode); }
 
 // Active open in accecn mode: the SYN, then a SYN-ACK with `ace`
 // arriving with `ecn`; the mode agreed and our handshake ACK.

@@ -16,15 +16,6 @@ namespace {
 
 using namespace fixture;  // NOLINT: the fixture is this file's vocabulary
 
-TcpConfig EcnConfig(EcnMode mode) {
-  TcpConfig c = Config();
-  c.ecn = mode;
-  c.nodelay = true;
-  c.congestion = "newreno";
-  c.hystart = false;
-  return c;
-}
-
 // Active open: our SYN's flags, then the peer's SYN-ACK with `synack_flags`
 // (beyond SYN and ACK); `lose_syn`: our first SYN times out first.
 struct ActiveRow {

@@ -61,6 +61,17 @@ inline TcpConfig Config() {
   return c;
 }
 
+// The ECN tables' connection: `mode`, no Nagle, NewReno without HyStart
+// (so reductions are halvings the rows can name).
+inline TcpConfig EcnConfig(EcnMode mode) {
+  TcpConfig c = Config();
+  c.ecn = mode;
+  c.nodelay = true;
+  c.congestion = "newreno";
+  c.hystart = false;
+  return c;
+}
+
 inline Endpoints Ends() {
   return Endpoints{IpAddress(Ipv4Address(0xc0000202)), 7, IpAddress(Ipv4Address(0xc0000201)), 40000};
 }
