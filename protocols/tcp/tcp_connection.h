@@ -38,7 +38,8 @@
 // cache and listener decide (FastOpenConnect, FastOpenAccept).
 //
 // Allocates only when more segments are in flight than ever before (the
-// scoreboard grows); not thread-safe (one worker owns it).
+// scoreboard grows), and once for an AccECN connection's counters (kept
+// apart: few connections use them); not thread-safe (one worker owns it).
 #ifndef RINGSTACK_PROTOCOLS_TCP_TCP_CONNECTION_H_
 #define RINGSTACK_PROTOCOLS_TCP_TCP_CONNECTION_H_
 

@@ -60,12 +60,8 @@ void TcpConnection::OnEcnMarks(const TcpRepr& seg, IpEcn ecn, Instant now) {
   ece_pending_ = true;
 }
 
-// 6.1.2: an ACK with ECE asks for the response to a loss, once a window of
-// data: ssthresh as for a loss, cwnd down to it, CWR on the next new data
-// segment. The peer echoes until it sees that CWR, so the ECEs before it
-// and those acknowledging data sent before it are the same congestion:
-// ignored. Not while recovering from a loss either (that reduction stands
-// for it), and never undone (a mark is no spurious loss).
+// What an ACK that newly delivered `delivered` bytes says of congestion:
+// RFC 3168's ECE, or AccECN's counts.
 void TcpConnection::OnEcnFeedback(const TcpRepr& seg, std::uint32_t delivered, Instant now) {
   if (!ecn_ok_) return;
   if (accecn_) {
@@ -75,6 +71,12 @@ void TcpConnection::OnEcnFeedback(const TcpRepr& seg, std::uint32_t delivered, I
   }
 }
 
+// 6.1.2: an ACK with ECE asks for the response to a loss, once a window of
+// data: ssthresh as for a loss, cwnd down to it, CWR on the next new data
+// segment. The peer echoes until it sees that CWR, so the ECEs before it
+// and those acknowledging data sent before it are the same congestion:
+// ignored. Not while recovering from a loss either (that reduction stands
+// for it), and never undone (a mark is no spurious loss).
 void TcpConnection::OnEce(Instant now) {
   if (cwr_pending_ || (ecn_window_ && snd_.una.Before(ecn_recover_))) return;
   ecn_window_ = false;

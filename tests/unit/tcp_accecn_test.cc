@@ -168,7 +168,7 @@ TcpConfig AccConfig(EcnMode mode = EcnMode::kAccEcn) { return EcnConfig(mode); }
 
 // Active open in accecn mode: the SYN, then a SYN-ACK with `ace`
 // arriving with `ecn`; the mode agreed and our handshake ACK.
-struct ActiveRow {
+struct AccActiveRow {
   std::string name;
   std::uint8_t ace;
   IpEcn ecn;
@@ -178,7 +178,7 @@ struct ActiveRow {
 };
 
 TEST(AccEcnConnection, ActiveOpenTable) {
-  const std::vector<ActiveRow> rows = {
+  const std::vector<AccActiveRow> rows = {
       {"AccECN, SYN arrived Not-ECT, SYN-ACK Not-ECT", 0b010, IpEcn::kNotEct, "accecn", "W.", false},
       {"AccECN, SYN-ACK arrived ECT(0)", 0b010, IpEcn::kEct0, "accecn", "e.", false},
       {"AccECN, SYN-ACK arrived CE", 0b010, IpEcn::kCe, "accecn", "We.", false},
@@ -188,7 +188,7 @@ TEST(AccEcnConnection, ActiveOpenTable) {
       {"no ECN", 0b000, IpEcn::kNotEct, "none", ".", false},
       {"broken 111", 0b111, IpEcn::kNotEct, "none", ".", false},
   };
-  for (const ActiveRow& r : rows) {
+  for (const AccActiveRow& r : rows) {
     Fixture f;
     f.c = TcpConnection::Connect(AccConfig(), Ends(), SeqNum(kIss), f.now, f.rec.out);
     f.rec.Absorb();
@@ -229,7 +229,7 @@ TEST(AccEcnConnection, RetransmittedSynAsksForNothing) {
 
 // Passive open: the peer's SYN with `ace`, arriving with `ecn`; our
 // SYN-ACK and its resends (3.2.3.2.2).
-struct PassiveRow {
+struct AccPassiveRow {
   std::string name;
   EcnMode mode;
   std::uint8_t ace;
@@ -239,7 +239,7 @@ struct PassiveRow {
 };
 
 TEST(AccEcnConnection, PassiveOpenTable) {
-  const std::vector<PassiveRow> rows = {
+  const std::vector<AccPassiveRow> rows = {
       {"AccECN SYN, Not-ECT", EcnMode::kAccEcn, 0b111, IpEcn::kNotEct, "SW.", "SW.", "S.", true},
       {"AccECN SYN, ECT(0)", EcnMode::kAccEcn, 0b111, IpEcn::kEct0, "Se.", "Se.", "S.", true},
       {"AccECN SYN, CE", EcnMode::kAccEcn, 0b111, IpEcn::kCe, "SWe.", "SWe.", "S.", true},
@@ -248,7 +248,7 @@ TEST(AccEcnConnection, PassiveOpenTable) {
       {"AccECN SYN, passive mode: RFC 3168", EcnMode::kPassive, 0b111, IpEcn::kNotEct, "SE.", "SE.", "SE.", false},
       {"plain SYN", EcnMode::kAccEcn, 0b000, IpEcn::kNotEct, "S.", "S.", "S.", false},
   };
-  for (const PassiveRow& r : rows) {
+  for (const AccPassiveRow& r : rows) {
     Fixture f;
     TcpRepr syn = Seg(kSyn, kIrs);
     syn.set_ace(r.ace);
