@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "protocols/common/sha256.h"
+#include "protocols/ipv6/source_select.h"
 
 namespace ringstack::proto::ipv6 {
 namespace {
@@ -12,20 +13,6 @@ constexpr Duration kTwoHours = Duration::Seconds(2 * 3600);
 
 Instant After(Instant now, std::uint32_t seconds) {
   return seconds == 0xffffffffu ? Instant::Never() : now + Duration::Seconds(seconds);
-}
-
-int CommonPrefixLen(const Ipv6Address& a, const Ipv6Address& b) {
-  int n = 0;
-  for (int i = 0; i < 16; ++i) {
-    const unsigned x = static_cast<unsigned>(a.bytes()[i] ^ b.bytes()[i]);
-    if (x == 0) {
-      n += 8;
-      continue;
-    }
-    for (unsigned bit = 0x80; bit != 0 && (x & bit) == 0; bit >>= 1) ++n;
-    break;
-  }
-  return n;
 }
 
 }  // namespace
@@ -359,21 +346,16 @@ std::optional<NextHop6> Ipv6Host::Lookup(const Ipv6Address& dst) const {
 }
 
 Ipv6Address Ipv6Host::SourceFor(const Ipv6Address& dst) const {
-  const bool link_scope = dst.IsLinkLocal() ||
-                          (dst.IsMulticast() && (static_cast<unsigned>(dst.bytes()[1]) & 0x0f) <= 2);
-  const HostAddress6* best = nullptr;
-  int best_score = -1;
+  std::optional<SourceCandidate> best;
   for (const HostAddress6& a : addresses_) {
     if (a.state != AddrState::kPreferred && a.state != AddrState::kDeprecated) continue;
-    const bool same_scope = a.itf.address.IsLinkLocal() == link_scope;
-    const int score = (same_scope ? 1000 : 0) + (a.state == AddrState::kPreferred ? 500 : 0) +
-                      CommonPrefixLen(a.itf.address, dst);
-    if (score > best_score) {
-      best = &a;
-      best_score = score;
-    }
+    const SourceCandidate c{.address = a.itf.address,
+                            .prefix_len = a.itf.prefix_len,
+                            .deprecated = a.state == AddrState::kDeprecated,
+                            .temporary = false};
+    if (!best || BetterSource(c, *best, dst)) best = c;
   }
-  return best == nullptr ? Ipv6Address() : best->itf.address;
+  return best ? best->address : Ipv6Address();
 }
 
 }  // namespace ringstack::proto::ipv6

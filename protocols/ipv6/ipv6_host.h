@@ -127,8 +127,8 @@ class Ipv6Host {
   // multicast filtering below IP.
   bool IsJoinedMac(const MacAddress& mac) const;
   std::optional<NextHop6> Lookup(const Ipv6Address& dst) const;
-  // RFC 6724, simplified: same scope, then preferred over deprecated, then
-  // the longest common prefix. :: when nothing fits.
+  // RFC 6724 5 (source_select.h) among the preferred and deprecated
+  // addresses. :: when there is none.
   Ipv6Address SourceFor(const Ipv6Address& dst) const;
   // The link-local address in use (or being probed).
   Ipv6Address link_local() const;
