@@ -103,6 +103,7 @@ void Engine::AttachLinks(std::vector<std::unique_ptr<Link>> links) {
 
 void Engine::BuildStages() {
   const int n = config_.workers;
+  drop_at_stop_ = &counters_.Add("engine_drop_at_stop");
   const int queues = static_cast<int>(rx_links_.size());
   std::vector<rings::SpscRing<rings::Packet>*> tx_rings;
   std::vector<Link*> tx_links;
@@ -217,8 +218,34 @@ void Engine::Stop() {
   }
   for (const auto& w : workers_) w->DropHeld();
   for (Link* l : rx_links_) l->DropHeld();
+  DropInFlight();
   // After the threads: every frame they counted is in the capture.
   if (capture_) capture_->Stop();
+}
+
+// What the stopped threads left between them (frames on the RX and TX
+// rings, messages in the shards' mail) goes back to the pool now, so the
+// counts at exit find every buffer home.
+void Engine::DropInFlight() {
+  if (drop_at_stop_ == nullptr || fabric_ == nullptr) return;  // never built
+  std::uint64_t n = 0;
+  rings::Packet p;
+  for (auto* rings : {&rx_rings_, &tx_rings_}) {
+    for (auto& r : *rings) {
+      while (r->TryPop(p)) {
+        p = rings::Packet();
+        ++n;
+      }
+    }
+  }
+  ShardMessage m;
+  for (int k = 0; k < fabric_->shards(); ++k) {
+    while (fabric_->TryTake(k, m)) {
+      m = ShardMessage();
+      ++n;
+    }
+  }
+  drop_at_stop_->Inc(n);
 }
 
 std::vector<ThreadInfo> Engine::threads() const {

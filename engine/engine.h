@@ -134,6 +134,8 @@ class Engine {
   // Rings, the TX and timer stages, the workers and an RX stage per link.
   void BuildStages();
 
+  void DropInFlight();
+
   Config config_;
   const Clock& clock_;
   Logger logger_;
@@ -156,6 +158,7 @@ class Engine {
   std::unique_ptr<TxStage> tx_;
   mutable std::mutex runner_mu_;  // runner_ as other threads see it
   std::unique_ptr<ThreadedRunner> runner_;
+  Counter* drop_at_stop_ = nullptr;  // frames and mail the stopped threads left
 };
 
 }  // namespace ringstack::engine

@@ -19,19 +19,13 @@ resets. Prints what it saw; exits 0 when every expectation held.
 import sys
 import time
 
-from scapy.all import IP, TCP, Ether, conf  # noqa: E402
+from scapy.all import IP, TCP  # noqa: E402
+from scapy_tcp import Peer, fail
 
 iface, engine_mac, engine_ip, sport = sys.argv[1:5]
-sport = int(sport)
-PEER, DPORT, ISS = "192.0.2.1", 7, 1000
+ISS = 1000
 NOT_ECT, ECT0, CE = 0, 2, 3
-conf.verb = 0
-l2 = conf.L2socket(iface=iface, filter=f"tcp and src host {engine_ip} and dst port {sport}")
-
-
-def fail(msg):
-    print(f"FAIL: {msg}")
-    sys.exit(1)
+peer = Peer(iface, engine_mac, engine_ip, int(sport), 7)
 
 
 def ace_flags(ace):
@@ -54,23 +48,11 @@ def accecn_option(t):
 
 
 def send(flags, seq, ack, payload=b"", ecn=NOT_ECT, options=()):
-    frame = Ether(dst=engine_mac) / IP(src=PEER, dst=engine_ip, tos=ecn) / TCP(
-        sport=sport, dport=DPORT, flags=flags, seq=seq, ack=ack, window=65535, options=list(options))
-    if payload:
-        frame = frame / payload
-    l2.send(frame)
+    peer.send(flags, seq, ack, payload, window=65535, ecn=ecn, options=options)
 
 
 def receive(want, seconds=5):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        p = l2.recv()
-        if p is None or not p.haslayer(TCP):
-            continue
-        t = p[TCP]
-        if t.sport == DPORT and t.dport == sport and want(t):
-            return p
-    fail(f"no segment as expected from ringstack within {seconds} s")
+    return peer.receive(want, seconds)
 
 
 send("S" + ace_flags(0b111), ISS, 0, options=[("MSS", 1460)])

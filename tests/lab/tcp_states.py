@@ -19,44 +19,17 @@ import subprocess
 import sys
 import time
 
-from scapy.all import IP, TCP, Ether, conf  # noqa: E402
+from scapy.all import TCP  # noqa: E402
+from scapy_tcp import Peer, fail
 
 iface, engine_mac, engine_ip, sock_path, ctl, scenario, sport = sys.argv[1:8]
 sport = int(sport)
 PEER = "192.0.2.1"
-conf.verb = 0
-l2 = conf.L2socket(iface=iface, filter=f"tcp and src host {engine_ip} and dst port {sport}")
 
 # The service each state is reached through: daytime (13) closes first,
 # echo (7) closes after our FIN, chargen (19) keeps writing after it.
 SERVICE = {"close-wait": 19, "last-ack": 7, "fin-wait-1": 13, "fin-wait-2": 13, "closing": 13,
            "time-wait": 13, "simultaneous": 13}
-
-
-def fail(msg):
-    print(f"FAIL: {msg}")
-    sys.exit(1)
-
-
-def send(flags, seq, ack, payload=b"", window=1000):
-    frame = Ether(dst=engine_mac) / IP(src=PEER, dst=engine_ip) / TCP(
-        sport=sport, dport=dport, flags=flags, seq=seq, ack=ack, window=window)
-    if payload:
-        frame = frame / payload
-    l2.send(frame)
-
-
-def receive(want, seconds=5):
-    """The next segment from ringstack for which want(tcp) holds."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        p = l2.recv()
-        if p is None or not p.haslayer(TCP):
-            continue
-        t = p[TCP]
-        if t.sport == dport and t.dport == sport and want(t):
-            return t
-    fail(f"no segment as expected from ringstack within {seconds} s")
 
 
 def session_state():
@@ -84,6 +57,14 @@ FIN, SYN, RST, ACK, PSH = 0x01, 0x02, 0x04, 0x10, 0x08
 state = scenario.removeprefix("rst-")
 dport = SERVICE[state]
 iss = 1000000 + sport
+peer = Peer(iface, engine_mac, engine_ip, sport, dport, PEER)
+send = peer.send
+
+
+def receive(want, seconds=5):
+    """The next segment from ringstack for which want(tcp) holds."""
+    return peer.receive(want, seconds)[TCP]
+
 
 # Handshake.
 send("S", iss, 0)
