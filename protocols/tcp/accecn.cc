@@ -23,32 +23,16 @@ FieldRef FieldAt(bool order1, std::size_t i) {
 }  // namespace
 
 std::uint8_t HandshakeAce(IpEcn arrived) {
-  switch (arrived) {
-    case IpEcn::kNotEct:
-      return 0b010;
-    case IpEcn::kEct1:
-      return 0b011;
-    case IpEcn::kEct0:
-      return 0b100;
-    case IpEcn::kCe:
-      return 0b110;
-  }
-  return 0b010;
+  // By the field's value: Not-ECT 00, ECT(1) 01, ECT(0) 10, CE 11.
+  static constexpr std::uint8_t kAce[] = {0b010, 0b011, 0b100, 0b110};
+  return kAce[static_cast<std::uint8_t>(arrived) & 0b11];
 }
 
 std::optional<IpEcn> HandshakeEcn(std::uint8_t ace) {
-  switch (ace & kAceMask) {
-    case 0b010:
-      return IpEcn::kNotEct;
-    case 0b011:
-      return IpEcn::kEct1;
-    case 0b100:
-      return IpEcn::kEct0;
-    case 0b110:
-      return IpEcn::kCe;
-    default:
-      return std::nullopt;
+  for (const IpEcn e : {IpEcn::kNotEct, IpEcn::kEct1, IpEcn::kEct0, IpEcn::kCe}) {
+    if (HandshakeAce(e) == (ace & kAceMask)) return e;
   }
+  return std::nullopt;
 }
 
 SynAckAnswer ReadSynAck(std::uint8_t ace) {

@@ -138,9 +138,6 @@ void TcpConnection::OnAccEcnFeedback(const TcpRepr& seg, std::uint32_t delivered
   if (delta == 0) return;
   a.fb.seen.cep += delta;
   stats_.accecn_ce_delivered += delta;
-  if (ecn_window_ && snd_.una.Before(ecn_recover_)) return;
-  ecn_window_ = false;
-  if (phase_ != Phase::kOpen || in_flight() == 0) return;
   ReduceForEcn(now);
 }
 

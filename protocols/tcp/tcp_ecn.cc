@@ -78,13 +78,14 @@ void TcpConnection::OnEcnFeedback(const TcpRepr& seg, std::uint32_t delivered, I
 // ignored. Not while recovering from a loss either (that reduction stands
 // for it), and never undone (a mark is no spurious loss).
 void TcpConnection::OnEce(Instant now) {
-  if (cwr_pending_ || (ecn_window_ && snd_.una.Before(ecn_recover_))) return;
-  ecn_window_ = false;
-  if (phase_ != Phase::kOpen || in_flight() == 0) return;
-  ReduceForEcn(now);
+  if (!cwr_pending_) ReduceForEcn(now);
 }
 
+// Once a window, for RFC 3168's ECE and AccECN's counts alike.
 void TcpConnection::ReduceForEcn(Instant now) {
+  if (ecn_window_ && snd_.una.Before(ecn_recover_)) return;
+  ecn_window_ = false;
+  if (phase_ != Phase::kOpen || in_flight() == 0) return;
   ++stats_.ecn_reductions;
   cc_->OnCongestionEvent(in_flight(), now);
   cc_->SetCwnd(std::max(cc_->ssthresh(), EffectiveMss()));
